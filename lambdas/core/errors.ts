@@ -1,0 +1,98 @@
+/**
+ * Named errors. Step Functions routes `Retry` and `Catch` on `name`, so every
+ * name here is API: never rename one, never throw a bare `Error` across a
+ * Lambda boundary. Each class says whether it is retryable.
+ */
+
+export abstract class ChaperoneError extends Error {
+  /** Whether a retry (by the owner of that retry) can succeed. */
+  abstract readonly retryable: boolean;
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** The model provider throttled us (HTTP 429). Retryable. */
+export class ModelThrottledError extends ChaperoneError {
+  override readonly name = 'ModelThrottledError';
+  readonly retryable = true;
+  constructor(
+    message: string,
+    readonly retryAfterSeconds?: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** The model provider failed or timed out (5xx, overloaded, connection, timeout). Retryable. */
+export class ModelUnavailableError extends ChaperoneError {
+  override readonly name = 'ModelUnavailableError';
+  readonly retryable = true;
+}
+
+/** The provider refused the request itself (4xx other than 429): retrying cannot help. */
+export class ModelRequestError extends ChaperoneError {
+  override readonly name = 'ModelRequestError';
+  readonly retryable = false;
+  constructor(
+    message: string,
+    readonly status?: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** Input (an event, an API body, a stored item) failed its schema. Terminal. */
+export class ValidationError extends ChaperoneError {
+  override readonly name = 'ValidationError';
+  readonly retryable = false;
+  constructor(
+    message: string,
+    /** JSON pointer-ish path of the offending field, e.g. `/input/invoiceId`. */
+    readonly field?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** A referenced thing (run, workflow, agent, tool call) does not exist. Terminal. */
+export class NotFoundError extends ChaperoneError {
+  override readonly name = 'NotFoundError';
+  readonly retryable = false;
+}
+
+/** A store write lost a race or a store was throttled. Retryable. */
+export class StoreThrottledError extends ChaperoneError {
+  override readonly name = 'StoreThrottledError';
+  readonly retryable = true;
+}
+
+/** The names of errors Step Functions may retry. Everything else is terminal. */
+export const RETRYABLE_ERROR_NAMES = [
+  'ModelThrottledError',
+  'ModelUnavailableError',
+  'StoreThrottledError',
+  'Lambda.ServiceException',
+  'Lambda.AWSLambdaException',
+  'Lambda.SdkClientException',
+  'Lambda.TooManyRequestsException',
+] as const;
+
+/**
+ * The named stops of a run. Each is a Fail state of the same name in every
+ * compiled state machine, and the run's status shows it with the figures.
+ */
+export const STOP_REASONS = [
+  'StepLimitExceeded',
+  'BudgetExceeded',
+  'TimeLimitExceeded',
+  'PolicyViolation',
+  'CircuitOpen',
+  'LoopDetected',
+  'ApprovalRejected',
+  'RunFailed',
+] as const;
+export type StopReason = (typeof STOP_REASONS)[number];
