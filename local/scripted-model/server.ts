@@ -1,0 +1,201 @@
+/**
+ * The scripted model: an HTTP server on loopback that speaks the Anthropic
+ * Messages API, so tests and the local demo exercise the real SDK end to end.
+ * It never logs; whatever it could not answer is in `exhausted()`.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { type MessagesBody, parseMessagesBody, promptSize } from './request.js';
+import { buildError, buildMessage, IdSequence } from './response.js';
+import { type Action, ScriptPlayer } from './script-player.js';
+import { toSseEvents } from './sse.js';
+import type { RecordedRequest, Scenario, ScriptedTurn } from './types.js';
+
+const MAX_BODY_BYTES = 32 * 1024 * 1024;
+const REDACTED_HEADERS = new Set(['x-api-key', 'authorization']);
+
+/** A scripted stand-in for the Anthropic Messages API on 127.0.0.1. */
+export class ScriptedModel {
+  private readonly player = new ScriptPlayer();
+  private readonly ids = new IdSequence();
+  private readonly pending = new Set<() => void>();
+
+  private constructor(
+    private readonly server: Server,
+    /** The SDK's `baseURL`, e.g. `http://127.0.0.1:54321`. */
+    readonly url: string,
+  ) {}
+
+  /** Starts a server on 127.0.0.1; port 0 (the default) picks a free one. */
+  static async start(opts?: { port?: number }): Promise<ScriptedModel> {
+    const server = createServer();
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(opts?.port ?? 0, '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    const address: AddressInfo | string | null = server.address();
+    const port = typeof address === 'object' && address !== null ? address.port : 0;
+    const model = new ScriptedModel(server, `http://127.0.0.1:${port}`);
+    server.on('request', (req, res) => void model.handle(req, res));
+    return model;
+  }
+
+  /** Every well-formed request since the last `use`, in arrival order. */
+  get requests(): RecordedRequest[] {
+    return this.player.requests;
+  }
+
+  /** Replaces the active scenario; attempt counters, requests and problems start afresh. */
+  use(scenario: Scenario): void {
+    this.player.use(scenario);
+  }
+
+  /**
+   * Every request the script could not answer since the last `use` (ran out of
+   * turns, `respond` threw, no scenario): assert this is empty after a test.
+   */
+  exhausted(): string[] {
+    return [...this.player.problems];
+  }
+
+  /** Stops listening, drops open connections and cancels pending slow answers. */
+  async close(): Promise<void> {
+    for (const cancel of this.pending) cancel();
+    this.pending.clear();
+    await new Promise<void>((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const requestId = this.ids.next('req');
+    try {
+      const path = (req.url ?? '').split('?')[0];
+      if (req.method !== 'POST' || path !== '/v1/messages') {
+        return sendError(
+          res,
+          404,
+          `scripted model serves POST /v1/messages, not ${req.method} ${path}`,
+          requestId,
+        );
+      }
+      const raw = await readBody(req);
+      if (raw === undefined) return sendError(res, 413, 'request body too large', requestId);
+      const parsed = parseMessagesBody(raw);
+      if (!parsed.ok) return sendError(res, 400, parsed.message, requestId);
+      const action = this.player.next(parsed.body, recordHeaders(req), Date.now());
+      await this.answer(action, parsed.body, res, requestId);
+    } catch (err) {
+      const reason = err instanceof Error ? err.message : String(err);
+      const action = this.player.problem(`scripted model: could not answer: ${reason}`);
+      if (action.kind === 'problem' && !res.headersSent)
+        sendError(res, 500, action.message, requestId, false);
+    }
+  }
+
+  private async answer(
+    action: Action,
+    body: MessagesBody,
+    res: ServerResponse,
+    requestId: string,
+  ): Promise<void> {
+    if (action.kind === 'problem') return sendError(res, 500, action.message, requestId, false);
+    if (action.kind === 'fault' && action.fault.kind === 'status') {
+      const { status, retryAfterSeconds, message } = action.fault;
+      const headers: Record<string, string> = {};
+      if (retryAfterSeconds !== undefined) headers['retry-after'] = String(retryAfterSeconds);
+      return sendError(
+        res,
+        status,
+        message ?? `scripted fault: HTTP ${status}`,
+        requestId,
+        undefined,
+        headers,
+      );
+    }
+    const waitMs =
+      action.kind === 'fault' && action.fault.kind === 'hang' ? action.fault.ms : action.turn.delayMs;
+    if (waitMs !== undefined && waitMs > 0 && !(await this.wait(waitMs, res))) return;
+    this.reply(action.turn, body, res, requestId);
+  }
+
+  private reply(turn: ScriptedTurn, body: MessagesBody, res: ServerResponse, requestId: string): void {
+    const message = buildMessage(turn, body.model, promptSize(body), this.ids);
+    if (body.stream === true) {
+      const events = toSseEvents(message);
+      res.writeHead(200, {
+        'content-type': 'text/event-stream',
+        'cache-control': 'no-cache',
+        'request-id': requestId,
+      });
+      res.end(events);
+      return;
+    }
+    send(res, 200, JSON.stringify(message), { 'request-id': requestId });
+  }
+
+  /** Waits `ms`; false if the client went away or the server closed meanwhile. */
+  private wait(ms: number, res: ServerResponse): Promise<boolean> {
+    return new Promise((resolve) => {
+      const finish = (stillThere: boolean) => {
+        clearTimeout(timer);
+        res.off('close', onClose);
+        this.pending.delete(cancel);
+        resolve(stillThere);
+      };
+      const cancel = () => finish(false);
+      const onClose = () => finish(false);
+      const timer = setTimeout(() => finish(!res.destroyed), ms);
+      this.pending.add(cancel);
+      res.on('close', onClose);
+    });
+  }
+}
+
+function recordHeaders(req: IncomingMessage): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value === undefined) continue;
+    out[name] = REDACTED_HEADERS.has(name) ? '[redacted]' : Array.isArray(value) ? value.join(', ') : value;
+  }
+  return out;
+}
+
+/** Reads the body as UTF-8; undefined when it exceeds the size limit. */
+async function readBody(req: IncomingMessage): Promise<string | undefined> {
+  const parts: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
+    size += buf.length;
+    if (size > MAX_BODY_BYTES) return undefined;
+    parts.push(buf);
+  }
+  return Buffer.concat(parts).toString('utf8');
+}
+
+function send(res: ServerResponse, status: number, json: string, headers: Record<string, string>): void {
+  res.writeHead(status, { 'content-type': 'application/json', ...headers });
+  res.end(json);
+}
+
+/**
+ * Answers with Anthropic's error JSON. `shouldRetry: false` sets `x-should-retry`
+ * so the SDK does not retry a script problem and bury it under attempts.
+ */
+function sendError(
+  res: ServerResponse,
+  status: number,
+  message: string,
+  requestId: string,
+  shouldRetry?: boolean,
+  headers: Record<string, string> = {},
+): void {
+  const all: Record<string, string> = { 'request-id': requestId, ...headers };
+  if (shouldRetry !== undefined) all['x-should-retry'] = String(shouldRetry);
+  send(res, status, JSON.stringify(buildError(status, message, requestId)), all);
+}
