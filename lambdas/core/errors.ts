@@ -81,18 +81,4 @@ export const RETRYABLE_ERROR_NAMES = [
   'Lambda.TooManyRequestsException',
 ] as const;
 
-/**
- * The named stops of a run. Each is a Fail state of the same name in every
- * compiled state machine, and the run's status shows it with the figures.
- */
-export const STOP_REASONS = [
-  'StepLimitExceeded',
-  'BudgetExceeded',
-  'TimeLimitExceeded',
-  'PolicyViolation',
-  'CircuitOpen',
-  'LoopDetected',
-  'ApprovalRejected',
-  'RunFailed',
-] as const;
-export type StopReason = (typeof STOP_REASONS)[number];
+export { STOP_REASONS, type StopReason } from '../../state-machines/stop-reasons.js';

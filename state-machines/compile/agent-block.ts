@@ -1,0 +1,193 @@
+import type { AgentStep } from '../steps.js';
+import {
+  type BlockContext,
+  addState,
+  catchAll,
+  goTo,
+  jsonata,
+  lambdaTask,
+  platformRetry,
+  LAMBDA_RETRYABLE,
+} from './context.js';
+
+/** Model errors an agent step may retry at the orchestration layer (after the SDK's own retries). */
+const MODEL_RETRYABLE = ['ModelThrottledError', 'ModelUnavailableError', 'StoreThrottledError'];
+
+/**
+ * The agent loop of one agent step:
+ *
+ * ```
+ * <id> (model call) → <id>: next? ─ final → next
+ *                                  ├ stop / step limit → stopTarget
+ *                                  ├ approval → <id>: approval → <id>: tools or back
+ *                                  └ tools → <id>: tools (Map) → <id>
+ * ```
+ * The step limit is checked here on a state machine variable, independent of
+ * the Lambda's own ledger check.
+ */
+export function compileAgentStep(ctx: BlockContext, step: AgentStep, next: string | null): string {
+  const { arns, workflow, stepVar } = ctx;
+  const id = step.id;
+  const names = {
+    call: id,
+    choose: `${id}: next?`,
+    stepLimit: `${id}: step limit`,
+    tools: `${id}: tools`,
+    afterTools: `${id}: after tools?`,
+    approval: `${id}: approval`,
+    afterApproval: `${id}: after approval?`,
+    escalate: `${id}: escalation`,
+    expire: `${id}: approval expired`,
+    unexpected: `${id}: unexpected action`,
+    done: `${id}: done`,
+  };
+  const maxSteps = workflow.limits.maxSteps;
+
+  addState(
+    ctx,
+    names.call,
+    lambdaTask(
+      arns.agentStep,
+      { runId: jsonata('$runId'), step: id, iteration: jsonata(`$${stepVar} + 1`) },
+      {
+        Comment: `Agent "${step.agent.name}": one model call, every requested tool call checked before anything runs.`,
+        Assign: { [stepVar]: jsonata(`$${stepVar} + 1`) },
+        Retry: platformRetry(MODEL_RETRYABLE),
+        Catch: catchAll(ctx),
+        Next: names.choose,
+      },
+    ),
+  );
+
+  const finalTarget = next ?? names.done;
+  addState(ctx, names.choose, {
+    Type: 'Choice',
+    Choices: [
+      { Condition: jsonata(`$states.input.kind = 'stop'`), Next: ctx.stopTarget },
+      { Condition: jsonata(`$states.input.kind = 'final'`), Next: finalTarget },
+      { Condition: jsonata(`$${stepVar} >= ${maxSteps}`), Next: names.stepLimit },
+      {
+        Condition: jsonata(`$states.input.kind = 'approval'`),
+        Next: names.approval,
+        Assign: { approvalId: jsonata('$states.input.approvalId'), approvalTimeout: jsonata('$states.input.timeoutSeconds') },
+      },
+      { Condition: jsonata(`$states.input.kind = 'tools'`), Next: names.tools },
+    ],
+    Default: names.unexpected,
+  });
+  if (next === null) addState(ctx, names.done, { Type: 'Pass', Output: { step: id }, End: true });
+
+  addState(ctx, names.stepLimit, {
+    Type: 'Pass',
+    Output: {
+      kind: 'stop',
+      reason: 'StepLimitExceeded',
+      detail: jsonata(`"step limit reached: " & $string($${stepVar}) & " of ${maxSteps} agent steps used"`),
+    },
+    Next: ctx.stopTarget,
+  });
+  addState(ctx, names.unexpected, {
+    Type: 'Pass',
+    Output: { kind: 'stop', reason: 'RunFailed', detail: jsonata(`"agent step returned an unknown action: " & $string($states.input)`) },
+    Next: ctx.stopTarget,
+  });
+
+  addState(ctx, names.tools, {
+    Type: 'Map',
+    Comment: 'Each requested tool call in its own tool-step invocation, with a Task timeout as the backstop.',
+    Items: jsonata('$states.input.calls'),
+    ItemSelector: { runId: jsonata('$runId'), step: id, call: jsonata('$states.context.Map.Item.Value') },
+    MaxConcurrency: 10,
+    ItemProcessor: {
+      ProcessorConfig: { Mode: 'INLINE' },
+      StartAt: 'Tool call',
+      States: {
+        'Tool call': lambdaTask(arns.toolStep, jsonata('$states.input') as unknown as Record<string, unknown>, {
+          TimeoutSeconds: jsonata('$states.input.call.timeoutSeconds'),
+          Retry: platformRetry(['StoreThrottledError']),
+          Catch: [
+            {
+              ErrorEquals: ['States.ALL'],
+              Next: 'Tool step failed',
+              Output: {
+                kind: 'done',
+                status: 'error',
+                error: jsonata('$states.errorOutput.Error'),
+              },
+            },
+          ],
+          End: true,
+        }),
+        'Tool step failed': { Type: 'Pass', End: true },
+      },
+    },
+    Output: jsonata(
+      `($stops := $states.result[kind = 'stop']; $exists($stops) ? $stops[0] : { "kind": "continue" })`,
+    ),
+    Next: names.afterTools,
+  });
+  addState(ctx, names.afterTools, {
+    Type: 'Choice',
+    Choices: [{ Condition: jsonata(`$states.input.kind = 'stop'`), Next: ctx.stopTarget }],
+    Default: names.call,
+  });
+
+  const gateTask = (phase: 'request' | 'escalate'): Record<string, unknown> => ({
+    Type: 'Task',
+    Comment:
+      phase === 'request'
+        ? 'Human gate on tool calls: the token is stored server-side; the approvers get a signed link.'
+        : 'The gate timed out and escalates: the escalation approvers get a signed link.',
+    Resource: 'arn:aws:states:::lambda:invoke.waitForTaskToken',
+    Arguments: {
+      FunctionName: arns.approvalRequest,
+      Payload: {
+        runId: jsonata('$runId'),
+        step: id,
+        approvalId: jsonata('$approvalId'),
+        phase,
+        taskToken: jsonata('$states.context.Task.Token'),
+      },
+    },
+    TimeoutSeconds: jsonata('$approvalTimeout'),
+    Output: jsonata('$states.result'),
+    Retry: [{ ErrorEquals: LAMBDA_RETRYABLE, IntervalSeconds: 2, MaxAttempts: 3, BackoffRate: 2, JitterStrategy: 'FULL' }],
+    Catch: [{ ErrorEquals: ['States.Timeout'], Next: names.expire }, ...catchAll(ctx)],
+    Next: names.afterApproval,
+  });
+  // $approvalId and $approvalTimeout are assigned from the agent step's action by the Choice.
+  addState(ctx, names.approval, gateTask('request'));
+  addState(ctx, names.escalate, gateTask('escalate'));
+  addState(
+    ctx,
+    names.expire,
+    lambdaTask(
+      arns.approvalRequest,
+      { runId: jsonata('$runId'), step: id, approvalId: jsonata('$approvalId'), phase: 'expire' },
+      { Retry: platformRetry(), Catch: catchAll(ctx), Next: names.afterApproval },
+    ),
+  );
+  addState(ctx, names.afterApproval, {
+    Type: 'Choice',
+    Choices: [
+      {
+        Condition: jsonata(`$states.input.decision = 'approved'`),
+        Next: names.tools,
+        Output: { kind: 'tools', calls: jsonata('$states.input.calls') },
+      },
+      { Condition: jsonata(`$states.input.decision = 'escalate'`), Next: names.escalate },
+      {
+        Condition: jsonata(`$states.input.decision = 'rejected' and $states.input.stop = true`),
+        Next: ctx.stopTarget,
+        Output: {
+          kind: 'stop',
+          reason: 'ApprovalRejected',
+          detail: jsonata(`"rejected by " & $string($states.input.decidedBy)`),
+        },
+      },
+    ],
+    // Rejected (feedback): the model reads the rejection as a tool result and goes on.
+    Default: names.call,
+  });
+  return names.call;
+}

@@ -1,0 +1,86 @@
+import type { Workflow } from '../workflow.js';
+
+/** The Lambda functions a compiled workflow invokes (ARNs, or CDK tokens standing for them). */
+export interface FunctionArns {
+  agentStep: string;
+  toolStep: string;
+  codeStep: string;
+  finish: string;
+  approvalRequest: string;
+}
+
+export type State = Record<string, unknown>;
+export type States = Record<string, State>;
+
+/** Where a compiled block goes on, and where its stops and failures go. */
+export interface BlockContext {
+  workflow: Workflow;
+  arns: FunctionArns;
+  states: States;
+  /** Name of the step counter variable in this scope (Parallel branches get their own). */
+  stepVar: string;
+  /** State that records a named stop (input: `{ kind: 'stop', reason, detail }`). */
+  stopTarget: string;
+  /** State that records an unexpected failure (input: `{ error, cause }`). */
+  failTarget: string;
+}
+
+/** Errors Step Functions may retry on a Lambda task; everything else is terminal. */
+export const LAMBDA_RETRYABLE = [
+  'Lambda.ServiceException',
+  'Lambda.AWSLambdaException',
+  'Lambda.SdkClientException',
+  'Lambda.TooManyRequestsException',
+];
+
+/** `{% expr %}`: a JSONata expression in a JSONata state. */
+export const jsonata = (expr: string): string => `{% ${expr} %}`;
+
+/** A JSONata string literal for a value known at compile time. */
+export const lit = (value: string): string => JSON.stringify(value);
+
+export function addState(ctx: BlockContext, name: string, state: State): void {
+  if (ctx.states[name]) throw new Error(`internal: state "${name}" compiled twice`);
+  ctx.states[name] = state;
+}
+
+/** `Next: name` or `End: true`. */
+export function goTo(next: string | null): State {
+  return next === null ? { End: true } : { Next: next };
+}
+
+/** A `lambda:invoke` Task whose result is the function's payload. */
+export function lambdaTask(functionArn: string, payload: Record<string, unknown>, extra: State = {}): State {
+  return {
+    Type: 'Task',
+    Resource: 'arn:aws:states:::lambda:invoke',
+    Arguments: { FunctionName: functionArn, Payload: payload },
+    Output: jsonata('$states.result.Payload'),
+    ...extra,
+  };
+}
+
+/** The retry policy for platform errors of a Lambda task (never for our terminal errors). */
+export function platformRetry(extraErrors: readonly string[] = []): State[] {
+  return [
+    {
+      ErrorEquals: [...LAMBDA_RETRYABLE, ...extraErrors],
+      IntervalSeconds: 2,
+      MaxAttempts: 4,
+      BackoffRate: 2,
+      MaxDelaySeconds: 30,
+      JitterStrategy: 'FULL',
+    },
+  ];
+}
+
+/** Catch everything else and hand `{ error, cause }` to the failure recorder. */
+export function catchAll(ctx: BlockContext): State[] {
+  return [
+    {
+      ErrorEquals: ['States.ALL'],
+      Next: ctx.failTarget,
+      Output: { error: jsonata('$states.errorOutput.Error'), cause: jsonata('$states.errorOutput.Cause') },
+    },
+  ];
+}

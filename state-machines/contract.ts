@@ -1,0 +1,117 @@
+import type { FromSchema } from 'json-schema-to-ts';
+
+/**
+ * The payloads between the compiled state machines and the Lambda tasks. They
+ * stay tiny (ids, counters, names): conversations, arguments and results live
+ * in DynamoDB, so the 256 KiB state payload limit never comes near.
+ * The schemas are the source of truth; handlers parse events with them.
+ */
+
+export const toolCallRefSchema = {
+  type: 'object',
+  properties: {
+    toolUseId: { type: 'string', minLength: 1 },
+    tool: { type: 'string', minLength: 1 },
+    turn: { type: 'integer', minimum: 0 },
+    /** Task backstop: the tool's worst case (all attempts and backoffs) plus a margin. */
+    timeoutSeconds: { type: 'integer', minimum: 1 },
+  },
+  required: ['toolUseId', 'tool', 'turn', 'timeoutSeconds'],
+  additionalProperties: false,
+} as const;
+export type ToolCallRef = FromSchema<typeof toolCallRefSchema>;
+
+export const agentStepEventSchema = {
+  type: 'object',
+  properties: {
+    runId: { type: 'string', minLength: 1 },
+    step: { type: 'string', minLength: 1 },
+    /** The state machine's own count of agent iterations in this run, this one included. */
+    iteration: { type: 'integer', minimum: 1 },
+  },
+  required: ['runId', 'step', 'iteration'],
+  additionalProperties: false,
+} as const;
+export type AgentStepEvent = FromSchema<typeof agentStepEventSchema>;
+
+export const toolStepEventSchema = {
+  type: 'object',
+  properties: {
+    runId: { type: 'string', minLength: 1 },
+    step: { type: 'string', minLength: 1 },
+    call: toolCallRefSchema,
+  },
+  required: ['runId', 'step', 'call'],
+  additionalProperties: false,
+} as const;
+export type ToolStepEvent = FromSchema<typeof toolStepEventSchema>;
+
+export const codeStepEventSchema = {
+  type: 'object',
+  properties: { runId: { type: 'string', minLength: 1 }, step: { type: 'string', minLength: 1 } },
+  required: ['runId', 'step'],
+  additionalProperties: false,
+} as const;
+export type CodeStepEvent = FromSchema<typeof codeStepEventSchema>;
+
+export const finishEventSchema = {
+  type: 'object',
+  properties: {
+    runId: { type: 'string', minLength: 1 },
+    outcome: { enum: ['succeeded', 'stopped', 'failed'] },
+    reason: { type: 'string' },
+    detail: { type: 'string' },
+    error: { type: 'string' },
+    cause: { type: 'string' },
+  },
+  required: ['runId', 'outcome'],
+  additionalProperties: false,
+} as const;
+export type FinishEvent = FromSchema<typeof finishEventSchema>;
+
+export const approvalRequestEventSchema = {
+  type: 'object',
+  properties: {
+    runId: { type: 'string', minLength: 1 },
+    step: { type: 'string', minLength: 1 },
+    /** Set for a gate on tool calls: the approval record the agent step prepared. */
+    approvalId: { type: 'string' },
+    /**
+     * `request`: store the token, email the approvers; `escalate`: the same for
+     * the escalation approvers after a timeout; `expire`: the gate timed out —
+     * record it and say what happens next (no token: nothing waits on it).
+     */
+    phase: { enum: ['request', 'escalate', 'expire'] },
+    taskToken: { type: 'string', minLength: 1 },
+  },
+  required: ['runId', 'step', 'phase'],
+  additionalProperties: false,
+} as const;
+export type ApprovalRequestEvent = FromSchema<typeof approvalRequestEventSchema>;
+
+/** What the agent step tells the state machine to do next. */
+export type AgentAction =
+  | { kind: 'final' }
+  | { kind: 'tools'; calls: ToolCallRef[] }
+  | { kind: 'approval'; approvalId: string; timeoutSeconds: number; calls: ToolCallRef[] }
+  | { kind: 'stop'; reason: string; detail: string };
+
+/** What the tool step returns: small, the result itself is in the Runs table. */
+export type ToolStepResult =
+  | { kind: 'done'; status: 'ok' | 'error' | 'fallback' | 'blocked' }
+  | { kind: 'stop'; reason: string; detail: string };
+
+/** What a code or route step returns. */
+export type CodeStepResult = { kind: 'done'; branch?: string };
+
+/** What `SendTaskSuccess` carries out of an approval gate. */
+export type ApprovalDecision = {
+  /** `escalate` only comes from an `expire` phase whose gate escalates and has not yet. */
+  decision: 'approved' | 'rejected' | 'escalate';
+  /** After a rejection: end the run (`ApprovalRejected`) instead of telling the model. */
+  stop?: boolean;
+  approvalId: string;
+  decidedBy?: string;
+  /** Calls to run after an approval; empty after a rejection. */
+  calls: ToolCallRef[];
+};

@@ -1,0 +1,151 @@
+import type { Agent } from './agent.js';
+import { WorkflowDefinitionError } from './errors.js';
+
+/**
+ * What a step's code sees: the run's input and the outputs of exactly the steps
+ * it declared in `needs` — nothing else travels forward (the seed's chain rule).
+ */
+export interface StepContext<I = unknown> {
+  runId: string;
+  input: I;
+  outputs: Readonly<Record<string, unknown>>;
+}
+
+interface StepBase {
+  /** Unique within the workflow: `^[a-zA-Z][a-zA-Z0-9_-]{0,47}$`. State names derive from it. */
+  readonly id: string;
+  /** Ids of earlier steps whose outputs this step reads. */
+  readonly needs: readonly string[];
+}
+
+export interface AgentStep extends StepBase {
+  readonly kind: 'agent';
+  readonly agent: Agent;
+  /** The task handed to the agent as its first user message. */
+  readonly prompt: (context: StepContext) => string;
+}
+
+export interface CodeStep extends StepBase {
+  readonly kind: 'code';
+  /** Plain code instead of a model call: deterministic work stays deterministic. */
+  readonly run: (context: StepContext) => Promise<unknown>;
+}
+
+export interface ChainStep {
+  readonly kind: 'chain';
+  readonly id: string;
+  readonly steps: readonly Step[];
+}
+
+export interface ParallelStep {
+  readonly kind: 'parallel';
+  readonly id: string;
+  /** Independent branches; a branch may not read a sibling's output. */
+  readonly branches: readonly Step[];
+}
+
+export interface RouteStep extends StepBase {
+  readonly kind: 'route';
+  /** Chooses a branch with code, never with a model. Returns a key of `branches`. */
+  readonly choose: (context: StepContext) => string | Promise<string>;
+  readonly branches: Readonly<Record<string, Step>>;
+}
+
+/** What happens when a gate times out. */
+export type ApprovalTimeoutOutcome = 'reject' | 'escalate';
+
+export interface ApprovalGateOptions {
+  /** Who may decide (email addresses). */
+  approvers: readonly string[];
+  /** How long the gate waits. @default 86400 (one day) */
+  timeoutSeconds?: number;
+  /** @default 'reject' */
+  onTimeout?: ApprovalTimeoutOutcome;
+  /** Approvers asked when the first ones did not answer in time (onTimeout: 'escalate'). */
+  escalateTo?: readonly string[];
+}
+
+export interface ApprovalStep extends StepBase, Required<Omit<ApprovalGateOptions, 'escalateTo'>> {
+  readonly kind: 'approval';
+  readonly escalateTo: readonly string[];
+  /** What the approver is asked to approve, built from the declared outputs. */
+  readonly summary: (context: StepContext) => string;
+}
+
+export type Step = AgentStep | CodeStep | ChainStep | ParallelStep | RouteStep | ApprovalStep;
+
+const STEP_ID = /^[a-zA-Z][a-zA-Z0-9_-]{0,47}$/;
+const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
+
+function checkId(kind: string, id: string): void {
+  if (!STEP_ID.test(id)) throw new WorkflowDefinitionError(`${kind} step "${id}"`, 'id must match ^[a-zA-Z][a-zA-Z0-9_-]{0,47}$');
+}
+
+/** An agent step: the agent runs its tool loop until it gives a final answer. */
+export function agent(
+  id: string,
+  options: { agent: Agent; prompt: (context: StepContext) => string; needs?: readonly string[] },
+): AgentStep {
+  checkId('agent', id);
+  return { kind: 'agent', id, agent: options.agent, prompt: options.prompt, needs: options.needs ?? [] };
+}
+
+/** A code step: a plain function, run in its own Lambda invocation. Its return value is its output. */
+export function code(id: string, options: { run: CodeStep['run']; needs?: readonly string[] }): CodeStep {
+  checkId('code', id);
+  return { kind: 'code', id, run: options.run, needs: options.needs ?? [] };
+}
+
+/** Steps in sequence. */
+export function chain(id: string, ...steps: Step[]): ChainStep {
+  checkId('chain', id);
+  if (steps.length === 0) throw new WorkflowDefinitionError(`chain "${id}"`, 'has no steps');
+  return { kind: 'chain', id, steps };
+}
+
+/** Independent branches at the same time; the workflow goes on when all are done. */
+export function parallel(id: string, ...branches: Step[]): ParallelStep {
+  checkId('parallel', id);
+  if (branches.length < 2) throw new WorkflowDefinitionError(`parallel "${id}"`, 'needs at least two branches');
+  return { kind: 'parallel', id, branches };
+}
+
+/** Code picks one branch (for example a small sub-agent) by key. */
+export function route(
+  id: string,
+  options: { choose: RouteStep['choose']; branches: Record<string, Step>; needs?: readonly string[] },
+): RouteStep {
+  checkId('route', id);
+  if (Object.keys(options.branches).length === 0) throw new WorkflowDefinitionError(`route "${id}"`, 'has no branches');
+  return { kind: 'route', id, choose: options.choose, branches: options.branches, needs: options.needs ?? [] };
+}
+
+/** A human gate: the run waits (minutes or days) until an approver decides. */
+export function approval(
+  id: string,
+  options: ApprovalGateOptions & { summary: ApprovalStep['summary']; needs?: readonly string[] },
+): ApprovalStep {
+  checkId('approval', id);
+  const gate = checkGate(`approval step "${id}"`, options);
+  return { kind: 'approval', id, summary: options.summary, needs: options.needs ?? [], ...gate };
+}
+
+/** Validate gate options and apply defaults. */
+export function checkGate(
+  subject: string,
+  options: ApprovalGateOptions,
+): { approvers: readonly string[]; timeoutSeconds: number; onTimeout: ApprovalTimeoutOutcome; escalateTo: readonly string[] } {
+  if (options.approvers.length === 0) throw new WorkflowDefinitionError(subject, 'needs at least one approver');
+  for (const a of [...options.approvers, ...(options.escalateTo ?? [])]) {
+    if (!EMAIL.test(a)) throw new WorkflowDefinitionError(subject, `approver "${a}" is not an email address`);
+  }
+  const timeoutSeconds = options.timeoutSeconds ?? 86_400;
+  if (!(Number.isInteger(timeoutSeconds) && timeoutSeconds >= 1 && timeoutSeconds <= 31_536_000)) {
+    throw new WorkflowDefinitionError(subject, `timeoutSeconds must be an integer in [1, 31536000], got ${timeoutSeconds}`);
+  }
+  const onTimeout = options.onTimeout ?? 'reject';
+  if (onTimeout === 'escalate' && (options.escalateTo ?? []).length === 0) {
+    throw new WorkflowDefinitionError(subject, "onTimeout 'escalate' needs escalateTo approvers");
+  }
+  return { approvers: options.approvers, timeoutSeconds, onTimeout, escalateTo: options.escalateTo ?? [] };
+}

@@ -1,0 +1,168 @@
+import type { ValidateFunction } from 'ajv';
+import type { FromSchema, JSONSchema } from 'json-schema-to-ts';
+import { WorkflowDefinitionError } from './errors.js';
+import { compileSchema } from './schema.js';
+import { type ApprovalGateOptions, type Step, checkGate } from './steps.js';
+import type { Agent } from './agent.js';
+
+/** Run-wide caps. Every stop at one of them has a named error. */
+export interface WorkflowLimits {
+  /** Agent iterations (model calls) in the whole run. @default 20 */
+  maxSteps: number;
+  /** Input + output tokens in the whole run. @default 100000 */
+  maxTokens: number;
+  /** Model spend in the whole run, USD. @default 5 */
+  maxCostUsd: number;
+  /** Wall-clock limit of the run. @default 900 */
+  timeLimitSeconds: number;
+  /** Failed tool calls across tools after which the run's breaker opens (`CircuitOpen`). @default 8 */
+  maxToolFailures: number;
+}
+
+/**
+ * A business check on a run's input, written by the workflow author: return a
+ * message to reject (it names the rule to the caller), or undefined to accept.
+ */
+export type InputValidator<I> = (input: I) => string | undefined | Promise<string | undefined>;
+
+export interface WorkflowOptions<S extends JSONSchema> {
+  /** `^[a-zA-Z][a-zA-Z0-9-]{0,47}$`; the API's `workflow` field and part of the state machine name. */
+  name: string;
+  description: string;
+  /** JSON Schema of the run input, `as const`. */
+  input: S;
+  /** The steps, run in sequence. */
+  steps: readonly Step[];
+  limits?: Partial<WorkflowLimits>;
+  /** Named business checks on the input; a rejection names the rule. */
+  validators?: Readonly<Record<string, InputValidator<FromSchema<S>>>>;
+  /** Default gate for tool calls that need approval (write, external, destructive). */
+  approvals?: ApprovalGateOptions & { onReject?: 'feedback' | 'stop' };
+}
+
+export interface Workflow {
+  readonly kind: 'workflow';
+  readonly name: string;
+  readonly description: string;
+  readonly input: JSONSchema;
+  readonly validateInput: ValidateFunction;
+  readonly steps: readonly Step[];
+  readonly limits: WorkflowLimits;
+  readonly validators: Readonly<Record<string, InputValidator<unknown>>>;
+  readonly approvals: {
+    approvers: readonly string[];
+    timeoutSeconds: number;
+    onTimeout: 'reject' | 'escalate';
+    escalateTo: readonly string[];
+    onReject: 'feedback' | 'stop';
+  } | undefined;
+  /** Every step by id, nested ones included. */
+  readonly stepsById: ReadonlyMap<string, Step>;
+  /** The agent of an agent step. */
+  agentOf(stepId: string): Agent | undefined;
+}
+
+const WORKFLOW_NAME = /^[a-zA-Z][a-zA-Z0-9-]{0,47}$/;
+
+export const DEFAULT_LIMITS: WorkflowLimits = {
+  maxSteps: 20,
+  maxTokens: 100_000,
+  maxCostUsd: 5,
+  timeLimitSeconds: 900,
+  maxToolFailures: 8,
+};
+
+/** Declare a workflow. Throws `WorkflowDefinitionError` for a declaration that cannot work. */
+export function defineWorkflow<const S extends JSONSchema>(options: WorkflowOptions<S>): Workflow {
+  const subject = `workflow "${options.name}"`;
+  if (!WORKFLOW_NAME.test(options.name)) throw new WorkflowDefinitionError(subject, 'name must match ^[a-zA-Z][a-zA-Z0-9-]{0,47}$');
+  if (options.steps.length === 0) throw new WorkflowDefinitionError(subject, 'has no steps');
+  const limits: WorkflowLimits = { ...DEFAULT_LIMITS, ...options.limits };
+  for (const [key, value] of Object.entries(limits)) {
+    if (!(typeof value === 'number' && value > 0 && Number.isFinite(value))) {
+      throw new WorkflowDefinitionError(subject, `limits.${key} must be a positive number, got ${String(value)}`);
+    }
+  }
+  const validateInput = compileSchema(`${subject} input`, options.input as Record<string, unknown>);
+  const stepsById = new Map<string, Step>();
+  checkSequence(subject, options.steps, new Set(), stepsById);
+  const approvals = options.approvals
+    ? { ...checkGate(`${subject} approvals`, options.approvals), onReject: options.approvals.onReject ?? 'feedback' }
+    : undefined;
+  if (!approvals) {
+    for (const step of stepsById.values()) {
+      if (step.kind !== 'agent') continue;
+      const gated = step.agent.tools.filter((t) => t.approval).map((t) => t.name);
+      if (gated.length > 0) {
+        throw new WorkflowDefinitionError(
+          subject,
+          `agent step "${step.id}" has tools that need approval (${gated.join(', ')}) but the workflow names no approvers: set approvals, or approval: false on the tool`,
+        );
+      }
+    }
+  }
+  return {
+    kind: 'workflow',
+    name: options.name,
+    description: options.description,
+    input: options.input,
+    validateInput,
+    steps: options.steps,
+    limits,
+    validators: validatorsOf(options.validators),
+    approvals,
+    stepsById,
+    agentOf: (stepId) => {
+      const step = stepsById.get(stepId);
+      return step?.kind === 'agent' ? step.agent : undefined;
+    },
+  };
+}
+
+/**
+ * Walk steps in order: ids are unique, and each step needs only steps that
+ * finished before it. Returns the ids a sequence makes available after it.
+ */
+function checkSequence(subject: string, steps: readonly Step[], available: Set<string>, all: Map<string, Step>): Set<string> {
+  let done = new Set(available);
+  for (const step of steps) done = checkStep(subject, step, done, all);
+  return done;
+}
+
+function checkStep(subject: string, step: Step, available: Set<string>, all: Map<string, Step>): Set<string> {
+  if (all.has(step.id)) throw new WorkflowDefinitionError(subject, `step id "${step.id}" is used twice`);
+  all.set(step.id, step);
+  if ('needs' in step) {
+    for (const need of step.needs) {
+      if (!available.has(need)) {
+        const sibling = all.has(need) ? ' (it runs in a parallel branch beside this one, or later: a hidden sequential dependency)' : '';
+        throw new WorkflowDefinitionError(subject, `step "${step.id}" needs "${need}", which has not finished before it${sibling}`);
+      }
+    }
+  }
+  switch (step.kind) {
+    case 'chain':
+      return new Set([...checkSequence(subject, step.steps, available, all), step.id]);
+    case 'parallel': {
+      const out = new Set(available);
+      // Each branch sees only what was available before the parallel step.
+      for (const branch of step.branches) for (const id of checkStep(subject, branch, available, all)) out.add(id);
+      out.add(step.id);
+      return out;
+    }
+    case 'route': {
+      const out = new Set(available);
+      for (const branch of Object.values(step.branches)) checkStep(subject, branch, available, all);
+      // After a route only the route's own output (the chosen branch's) is known to exist.
+      out.add(step.id);
+      return out;
+    }
+    default:
+      return new Set([...available, step.id]);
+  }
+}
+
+/** Validators only ever see input that passed the input schema, so the derived type holds. */
+function validatorsOf(validators: unknown): Readonly<Record<string, InputValidator<unknown>>> {
+  return (validators ?? {}) as Readonly<Record<string, InputValidator<unknown>>>;
+}
