@@ -94,7 +94,8 @@ export const INTRINSICS: Record<string, IntrinsicImpl> = {
     const text = stringArg('States.StringToJson', args[0], 1).trim();
     if (text === '') return null;
     try {
-      return JSON.parse(text);
+      // AWS parses "-0" as 0.
+      return JSON.parse(text, (_k, v) => (Object.is(v, -0) ? 0 : v));
     } catch {
       return fail('States.StringToJson', `the string '${text}' is not valid JSON`);
     }
