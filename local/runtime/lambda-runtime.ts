@@ -1,0 +1,230 @@
+/**
+ * The local Lambda service: maps a function ARN or name to its handler module,
+ * keeps one created handler per function (a warm container), passes a
+ * Lambda-shaped context, enforces the function's timeout and reports errors
+ * in the shape the Node.js Lambda runtime does, so Step Functions `Retry` and
+ * `Catch` see the same names locally as in AWS.
+ */
+import { randomUUID } from 'node:crypto';
+import { isAbsolute, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { LambdaInvoker, LambdaOutcome } from '../sfn/lambda-invoker.js';
+import { LOCAL_REGION } from './intrinsics.js';
+import { REPO_ROOT } from './template.js';
+
+/** What the runtime needs to know about one function. */
+export interface FunctionSpec {
+  name: string;
+  arn: string;
+  /** Handler file, repo-relative (as in the template's metadata) or absolute. */
+  handlerPath: string;
+  timeoutSeconds: number;
+  memoryMb: number;
+  /** The environment handed to `createHandler(env)`. */
+  env: Record<string, string>;
+}
+
+/** The context object a Node.js Lambda handler receives. */
+export interface LocalLambdaContext {
+  functionName: string;
+  functionVersion: string;
+  invokedFunctionArn: string;
+  memoryLimitInMB: string;
+  awsRequestId: string;
+  logGroupName: string;
+  logStreamName: string;
+  callbackWaitsForEmptyEventLoop: boolean;
+  getRemainingTimeInMillis(): number;
+}
+
+/** A handler as `createHandler(env)` returns it. */
+export type LocalHandler = (event: unknown, context: LocalLambdaContext) => unknown;
+
+/** Options of {@link LocalLambdaRuntime}. */
+export interface LocalLambdaRuntimeOptions {
+  functions: FunctionSpec[];
+  /** Root for repo-relative handler paths. @default the repository root */
+  root?: string;
+  /** Epoch ms now. @default Date.now */
+  now?: () => number;
+}
+
+interface Warm {
+  handler: LocalHandler;
+}
+
+/** A {@link LambdaInvoker} that runs the template's handlers in this process. */
+export class LocalLambdaRuntime implements LambdaInvoker {
+  private readonly byKey = new Map<string, FunctionSpec>();
+  private readonly warm = new Map<string, Promise<Warm>>();
+  private readonly counts = new Map<string, number>();
+  private readonly root: string;
+  private readonly now: () => number;
+
+  constructor(options: LocalLambdaRuntimeOptions) {
+    this.root = options.root ?? REPO_ROOT;
+    this.now = options.now ?? Date.now;
+    for (const fn of options.functions) {
+      this.byKey.set(fn.name, fn);
+      this.byKey.set(fn.arn, fn);
+    }
+  }
+
+  /** The function known under this name, ARN or qualified ARN (`…:$LATEST`). */
+  lookup(functionArnOrName: string): FunctionSpec | undefined {
+    const direct = this.byKey.get(functionArnOrName);
+    if (direct) return direct;
+    const m = /^(arn:aws:lambda:[^:]+:\d{12}:function:[^:]+)(?::[^:]+)?$/.exec(functionArnOrName);
+    return m?.[1] ? this.byKey.get(m[1]) : undefined;
+  }
+
+  /** Invocations per function name since start (or the last {@link resetCounts}). */
+  invocationCounts(): Record<string, number> {
+    return Object.fromEntries(this.counts);
+  }
+
+  /** Total invocations across all functions. */
+  get totalInvocations(): number {
+    let n = 0;
+    for (const c of this.counts.values()) n += c;
+    return n;
+  }
+
+  /** Zeroes the invocation counters (the benchmark measures between two points). */
+  resetCounts(): void {
+    this.counts.clear();
+  }
+
+  /** Invokes a function synchronously (RequestResponse), as Step Functions and API Gateway do. */
+  async invoke(functionArnOrName: string, payload: unknown, options: { signal: AbortSignal }): Promise<LambdaOutcome> {
+    const requestId = randomUUID();
+    const fn = this.lookup(functionArnOrName);
+    if (!fn) {
+      const arn = functionArnOrName.startsWith('arn:') ? functionArnOrName : `arn:aws:lambda:${LOCAL_REGION}:000000000000:function:${functionArnOrName}`;
+      return {
+        ok: false,
+        errorType: 'Lambda.ResourceNotFoundException',
+        errorMessage: `Function not found: ${arn}:$LATEST (Service: AWSLambda; Status Code: 404; Error Code: ResourceNotFoundException; Request ID: ${requestId}; Proxy: null)`,
+      };
+    }
+    this.counts.set(fn.name, (this.counts.get(fn.name) ?? 0) + 1);
+    const timeoutMs = fn.timeoutSeconds * 1000;
+    const deadline = this.now() + timeoutMs;
+    let warm: Warm;
+    try {
+      warm = await this.container(fn);
+    } catch (err) {
+      this.warm.delete(fn.name);
+      return toOutcome(err);
+    }
+    // Lambda hands the function a JSON copy of the event and serialises the result.
+    const event: unknown = payload === undefined ? null : JSON.parse(JSON.stringify(payload));
+    const context = lambdaContext(fn, requestId, () => Math.max(0, deadline - this.now()));
+    return new Promise<LambdaOutcome>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        finish();
+        // A timed-out sandbox is thrown away: the next invocation is a cold start.
+        this.warm.delete(fn.name);
+        resolve({
+          ok: false,
+          errorType: 'Sandbox.Timedout',
+          errorMessage: `RequestId: ${requestId} Error: Task timed out after ${fn.timeoutSeconds.toFixed(2)} seconds`,
+        });
+      }, timeoutMs);
+      const onAbort = (): void => {
+        finish();
+        reject(options.signal.reason ?? new Error('invocation aborted'));
+      };
+      const finish = (): void => {
+        clearTimeout(timer);
+        options.signal.removeEventListener('abort', onAbort);
+      };
+      if (options.signal.aborted) return onAbort();
+      options.signal.addEventListener('abort', onAbort, { once: true });
+      Promise.resolve()
+        .then(() => warm.handler(event, context))
+        .then(
+          (result) => {
+            finish();
+            resolve(serialise(result));
+          },
+          (err: unknown) => {
+            finish();
+            resolve(toOutcome(err));
+          },
+        );
+    });
+  }
+
+  /** Loads the module and creates the handler once per function (the warm container). */
+  private container(fn: FunctionSpec): Promise<Warm> {
+    let warm = this.warm.get(fn.name);
+    if (!warm) {
+      warm = this.load(fn);
+      this.warm.set(fn.name, warm);
+    }
+    return warm;
+  }
+
+  private async load(fn: FunctionSpec): Promise<Warm> {
+    const file = isAbsolute(fn.handlerPath) ? fn.handlerPath : join(this.root, fn.handlerPath);
+    let mod: unknown;
+    try {
+      mod = await import(pathToFileURL(file).href);
+    } catch (err) {
+      const e = err instanceof Error ? err : new Error(String(err));
+      throw named('Runtime.ImportModuleError', `Error: Cannot load handler module ${fn.handlerPath}: ${e.message}`, e);
+    }
+    const create = typeof mod === 'object' && mod !== null ? (mod as { createHandler?: unknown }).createHandler : undefined;
+    if (typeof create !== 'function') {
+      throw named('Runtime.HandlerNotFound', `${fn.handlerPath}.createHandler is undefined or not exported`);
+    }
+    const handler: unknown = await create({ ...fn.env });
+    if (typeof handler !== 'function') {
+      throw named('Runtime.HandlerNotFound', `${fn.handlerPath}.createHandler(env) did not return a function`);
+    }
+    return { handler: (event, context) => handler(event, context) };
+  }
+}
+
+function named(name: string, message: string, cause?: Error): Error {
+  const err = new Error(message, cause ? { cause } : undefined);
+  err.name = name;
+  return err;
+}
+
+function lambdaContext(fn: FunctionSpec, requestId: string, remaining: () => number): LocalLambdaContext {
+  return {
+    functionName: fn.name,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: fn.arn,
+    memoryLimitInMB: String(fn.memoryMb),
+    awsRequestId: requestId,
+    logGroupName: `/aws/lambda/${fn.name}`,
+    logStreamName: `local/[$LATEST]${requestId.replaceAll('-', '')}`,
+    callbackWaitsForEmptyEventLoop: true,
+    getRemainingTimeInMillis: remaining,
+  };
+}
+
+/** The payload as Lambda returns it: JSON-serialised (undefined becomes null). */
+function serialise(result: unknown): LambdaOutcome {
+  try {
+    const text = JSON.stringify(result);
+    return { ok: true, payload: text === undefined ? null : JSON.parse(text) };
+  } catch (err) {
+    return toOutcome(named('Runtime.MarshalError', `Unable to stringify response body: ${err instanceof Error ? err.message : String(err)}`));
+  }
+}
+
+/**
+ * A thrown value as the Node.js Lambda runtime reports it: an Error becomes
+ * `{ errorType: name, errorMessage: message, trace: stack lines }`, anything
+ * else `{ errorType: typeof value, errorMessage: String(value) }`.
+ */
+export function toOutcome(err: unknown): LambdaOutcome {
+  if (err instanceof Error) {
+    return { ok: false, errorType: err.name, errorMessage: err.message, stackTrace: (err.stack ?? '').split('\n') };
+  }
+  return { ok: false, errorType: typeof err, errorMessage: String(err), stackTrace: [] };
+}
