@@ -6,8 +6,20 @@ import { parseTimestamp } from './timestamp.js';
 
 type Roots = { input: unknown; context: unknown; variables: Record<string, unknown> };
 
-const STRING_OPS = ['StringEquals', 'StringLessThan', 'StringGreaterThan', 'StringLessThanEquals', 'StringGreaterThanEquals'];
-const NUMERIC_OPS = ['NumericEquals', 'NumericLessThan', 'NumericGreaterThan', 'NumericLessThanEquals', 'NumericGreaterThanEquals'];
+const STRING_OPS = [
+  'StringEquals',
+  'StringLessThan',
+  'StringGreaterThan',
+  'StringLessThanEquals',
+  'StringGreaterThanEquals',
+];
+const NUMERIC_OPS = [
+  'NumericEquals',
+  'NumericLessThan',
+  'NumericGreaterThan',
+  'NumericLessThanEquals',
+  'NumericGreaterThanEquals',
+];
 const TIMESTAMP_OPS = [
   'TimestampEquals',
   'TimestampLessThan',
@@ -24,11 +36,15 @@ const TYPE_TESTS: Record<string, (v: unknown) => boolean> = {
 };
 
 function invalidPath(path: string): never {
-  throw new StatesError('States.Runtime', `Invalid path '${path}': The choice state's condition path references an invalid value.`);
+  throw new StatesError(
+    'States.Runtime',
+    `Invalid path '${path}': The choice state's condition path references an invalid value.`,
+  );
 }
 
 function read(path: unknown, roots: Roots): unknown {
-  if (typeof path !== 'string') throw new StatesError('States.Runtime', `Invalid path ${toJsonText(path)} in a Choice rule`);
+  if (typeof path !== 'string')
+    throw new StatesError('States.Runtime', `Invalid path ${toJsonText(path)} in a Choice rule`);
   const outcome = tryQueryPath(path, roots.input, roots.context, roots.variables);
   if (!outcome.found) invalidPath(path);
   return outcome.value;
@@ -74,7 +90,8 @@ function compareOp(op: string, variable: unknown, expected: unknown): boolean {
     return order(op, a < b ? -1 : a > b ? 1 : 0);
   }
   if (op === 'BooleanEquals') return typeof variable === 'boolean' && variable === expected;
-  if (op === 'StringMatches') return typeof variable === 'string' && typeof expected === 'string' && stringMatches(variable, expected);
+  if (op === 'StringMatches')
+    return typeof variable === 'string' && typeof expected === 'string' && stringMatches(variable, expected);
   throw new StatesError('States.Runtime', `Unsupported Choice rule operator '${op}'`);
 }
 
@@ -104,6 +121,7 @@ export function evaluateRule(rule: Record<string, unknown>, roots: Roots): boole
 }
 
 function asRule(value: unknown): Record<string, unknown> {
-  if (!isPlainObject(value)) throw new StatesError('States.Runtime', `Invalid Choice rule ${toJsonText(value)}`);
+  if (!isPlainObject(value))
+    throw new StatesError('States.Runtime', `Invalid Choice rule ${toJsonText(value)}`);
   return value;
 }

@@ -6,12 +6,12 @@
  */
 import { evaluateRule } from './choice-rules.js';
 import { evaluateIntrinsicExpression } from './intrinsics/evaluate.js';
-import { applyTemplate } from './payload-template.js';
 import { queryPath as query } from './path.js';
+import { applyTemplate } from './payload-template.js';
 import { applyResultPathTo } from './result-path.js';
 
-export { evaluateDynamicField } from './payload-template.js';
 export { queryPathForField, tryQueryPath } from './path.js';
+export { evaluateDynamicField } from './payload-template.js';
 export { parseTimestamp } from './timestamp.js';
 
 /**
@@ -22,7 +22,12 @@ export { parseTimestamp } from './timestamp.js';
  * @throws StatesError `States.Runtime` (`Invalid path '$.x' : No results for path: $['x']`)
  *   when a definite path matches nothing.
  */
-export function queryPath(path: string, input: unknown, context: unknown, variables: Record<string, unknown>): unknown {
+export function queryPath(
+  path: string,
+  input: unknown,
+  context: unknown,
+  variables: Record<string, unknown>,
+): unknown {
   return query(path, input, context, variables);
 }
 
@@ -50,7 +55,11 @@ export function applyPayloadTemplate(
  *
  * @throws StatesError `States.ResultPathMatchFailure` when the path cannot be applied.
  */
-export function applyResultPath(stateInput: unknown, result: unknown, resultPath: string | null | undefined): unknown {
+export function applyResultPath(
+  stateInput: unknown,
+  result: unknown,
+  resultPath: string | null | undefined,
+): unknown {
   return applyResultPathTo(stateInput, result, resultPath);
 }
 

@@ -3,9 +3,10 @@
  * the library behind AWS Step Functions: definite paths yield one value or a
  * "not found" reason worded like Jayway's; indefinite paths yield an array of matches.
  */
+
+import { deepEqual, isPlainObject, typeNameForJava } from './json-util.js';
 import type { FilterExpr, ParsedPath, Segment } from './path-ast.js';
 import { isDefiniteSegment, pathToString, segmentToString } from './path-ast.js';
-import { deepEqual, isPlainObject, typeNameForJava } from './json-util.js';
 
 /** Values the path roots refer to. */
 export interface PathRoots {
@@ -39,7 +40,8 @@ export function evaluatePath(path: ParsedPath, roots: PathRoots, current?: unkno
       break;
     case 'variable': {
       const name = path.root.name;
-      if (!Object.hasOwn(roots.variables, name)) return { found: false, reason: `The variable '${name}' is not defined` };
+      if (!Object.hasOwn(roots.variables, name))
+        return { found: false, reason: `The variable '${name}' is not defined` };
       start = roots.variables[name];
     }
   }
@@ -69,7 +71,14 @@ function walk(segments: Segment[], start: Node[], roots: PathRoots, definite: bo
   return nodes;
 }
 
-function apply(segment: Segment, node: Node, out: Node[], roots: PathRoots, strict: boolean, leaf: boolean): void {
+function apply(
+  segment: Segment,
+  node: Node,
+  out: Node[],
+  roots: PathRoots,
+  strict: boolean,
+  leaf: boolean,
+): void {
   const { value, path } = node;
   switch (segment.kind) {
     case 'prop': {
@@ -88,7 +97,7 @@ function apply(segment: Segment, node: Node, out: Node[], roots: PathRoots, stri
       return;
     }
     case 'wild':
-      if (Array.isArray(value)) value.forEach((v, i) => out.push({ value: v, path: `${path}[${i}]` }));
+      if (Array.isArray(value)) value.forEach((v, i) => void out.push({ value: v, path: `${path}[${i}]` }));
       else if (isPlainObject(value))
         for (const [k, v] of Object.entries(value)) out.push({ value: v, path: `${path}['${k}']` });
       return;
@@ -143,7 +152,10 @@ function descendants(node: Node): Node[] {
   const out: Node[] = [];
   const visit = (n: Node): void => {
     out.push(n);
-    if (Array.isArray(n.value)) n.value.forEach((v, i) => visit({ value: v, path: `${n.path}[${i}]` }));
+    if (Array.isArray(n.value))
+      n.value.forEach((v, i) => {
+        visit({ value: v, path: `${n.path}[${i}]` });
+      });
     else if (isPlainObject(n.value))
       for (const [k, v] of Object.entries(n.value)) visit({ value: v, path: `${n.path}['${k}']` });
   };

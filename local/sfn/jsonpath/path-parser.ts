@@ -29,7 +29,25 @@ export function parsePath(source: string): ParsedPath {
   return path;
 }
 
-const FILTER_NAME_STOP = new Set([' ', '\t', '\n', '\r', '.', '[', ']', '(', ')', '=', '<', '>', '!', '&', '|', ',', '+']);
+const FILTER_NAME_STOP = new Set([
+  ' ',
+  '\t',
+  '\n',
+  '\r',
+  '.',
+  '[',
+  ']',
+  '(',
+  ')',
+  '=',
+  '<',
+  '>',
+  '!',
+  '&',
+  '|',
+  ',',
+  '+',
+]);
 const WORD_OPS = ['nin', 'in', 'subsetof', 'anyof', 'noneof', 'size', 'empty', 'contains'];
 
 class Scanner {
@@ -189,12 +207,14 @@ class Scanner {
   // ---- filter expressions ----
   orExpr(): FilterExpr {
     let left = this.andExpr();
-    for (this.skipSpace(); this.eat('||'); this.skipSpace()) left = { kind: 'binary', op: '||', left, right: this.andExpr() };
+    for (this.skipSpace(); this.eat('||'); this.skipSpace())
+      left = { kind: 'binary', op: '||', left, right: this.andExpr() };
     return left;
   }
   andExpr(): FilterExpr {
     let left = this.notExpr();
-    for (this.skipSpace(); this.eat('&&'); this.skipSpace()) left = { kind: 'binary', op: '&&', left, right: this.notExpr() };
+    for (this.skipSpace(); this.eat('&&'); this.skipSpace())
+      left = { kind: 'binary', op: '&&', left, right: this.notExpr() };
     return left;
   }
   notExpr(): FilterExpr {

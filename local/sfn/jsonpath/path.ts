@@ -18,7 +18,8 @@ function parseOrThrow(path: string): ParsedPath {
   try {
     return parsePath(path.trim());
   } catch (e) {
-    if (e instanceof PathSyntaxError) throw new StatesError('States.Runtime', `Invalid path '${path}' : ${e.message}`);
+    if (e instanceof PathSyntaxError)
+      throw new StatesError('States.Runtime', `Invalid path '${path}' : ${e.message}`);
     throw e;
   }
 }

@@ -1,6 +1,7 @@
 /** ResultPath: where a state's result is placed in (a copy of) its input. */
 import { StatesError } from '../errors.js';
 import { cloneJson, isPlainObject, toJsonText } from './json-util.js';
+import type { Segment } from './path-ast.js';
 import { PathSyntaxError, parsePath } from './path-parser.js';
 
 function matchFailure(resultPath: string, input: unknown): never {
@@ -19,10 +20,14 @@ function matchFailure(resultPath: string, input: unknown): never {
  * @throws StatesError `States.ResultPathMatchFailure` when the path cannot be applied
  *   (e.g. the input, or a value along the path, is not an object).
  */
-export function applyResultPathTo(stateInput: unknown, result: unknown, resultPath: string | null | undefined): unknown {
+export function applyResultPathTo(
+  stateInput: unknown,
+  result: unknown,
+  resultPath: string | null | undefined,
+): unknown {
   if (resultPath === null) return stateInput;
   if (resultPath === undefined) return result;
-  let segments;
+  let segments: Segment[];
   try {
     const parsed = parsePath(resultPath.trim());
     if (parsed.root.kind !== 'input') return matchFailure(resultPath, stateInput);
@@ -34,11 +39,11 @@ export function applyResultPathTo(stateInput: unknown, result: unknown, resultPa
   if (segments.length === 0) return result;
   const root = cloneJson(stateInput);
   let target: unknown = root;
-  segments.forEach((segment, i) => {
+  for (const [i, segment] of segments.entries()) {
     const last = i === segments.length - 1;
     if (segment.kind === 'prop' && segment.names.length === 1) {
       const name = segment.names[0] as string;
-      if (!isPlainObject(target)) matchFailure(resultPath, stateInput);
+      if (!isPlainObject(target)) return matchFailure(resultPath, stateInput);
       if (last) target[name] = result;
       else {
         if (target[name] === undefined || target[name] === null) target[name] = {};
@@ -48,10 +53,10 @@ export function applyResultPathTo(stateInput: unknown, result: unknown, resultPa
       if (!Array.isArray(target)) return matchFailure(resultPath, stateInput);
       const raw = segment.indexes[0] as number;
       const index = raw < 0 ? target.length + raw : raw;
-      if (index < 0 || index >= target.length) matchFailure(resultPath, stateInput);
+      if (index < 0 || index >= target.length) return matchFailure(resultPath, stateInput);
       if (last) target[index] = result;
       else target = target[index];
-    } else matchFailure(resultPath, stateInput);
-  });
+    } else return matchFailure(resultPath, stateInput);
+  }
   return root;
 }

@@ -1,7 +1,6 @@
 /** ISO-8601 / RFC 3339 timestamps as Step Functions accepts them in Choice rules and Wait states. */
 
-const TIMESTAMP_RE =
-  /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$/;
+const TIMESTAMP_RE = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$/;
 
 /**
  * Parses an extended-format ISO-8601 date-time with an offset (`2016-08-18T17:33:00Z`,

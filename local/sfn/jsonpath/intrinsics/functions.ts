@@ -22,12 +22,14 @@ function arity(name: string, args: unknown[], min: number, max = min): void {
 }
 
 function arrayArg(name: string, value: unknown, position: number): unknown[] {
-  if (!Array.isArray(value)) fail(name, `argument ${position} must be an array, but was ${toJsonText(value)}`);
+  if (!Array.isArray(value))
+    fail(name, `argument ${position} must be an array, but was ${toJsonText(value)}`);
   return value;
 }
 
 function stringArg(name: string, value: unknown, position: number): string {
-  if (typeof value !== 'string') fail(name, `argument ${position} must be a string, but was ${toJsonText(value)}`);
+  if (typeof value !== 'string')
+    fail(name, `argument ${position} must be a string, but was ${toJsonText(value)}`);
   return value;
 }
 
@@ -40,7 +42,8 @@ function numberArg(name: string, value: unknown, position: number): number {
 /** Integer argument; AWS rounds fractional numbers half up (Java `Math.round`). */
 function intArg(name: string, value: unknown, position: number): number {
   const n = Math.round(numberArg(name, value, position));
-  if (n > 2147483647 || n < -2147483648) fail(name, `argument ${position} is outside the 32-bit integer range`);
+  if (n > 2147483647 || n < -2147483648)
+    fail(name, `argument ${position} is outside the 32-bit integer range`);
   return n;
 }
 
@@ -67,16 +70,22 @@ function format(args: unknown[], raw: (string | undefined)[]): string {
     if (c === '\\' && raw[0] !== undefined && i + 1 < template.length) {
       out += template.charAt(++i);
     } else if (c === '{' && template.charAt(i + 1) === '}') {
-      if (next >= args.length) fail('States.Format', 'the number of arguments does not match the number of placeholders');
+      if (next >= args.length)
+        fail('States.Format', 'the number of arguments does not match the number of placeholders');
       out += formatValue(args[next++]);
       i++;
     } else out += c;
   }
-  if (next !== args.length) fail('States.Format', 'the number of arguments does not match the number of placeholders');
+  if (next !== args.length)
+    fail('States.Format', 'the number of arguments does not match the number of placeholders');
   return out;
 }
 
-function merge(a: Record<string, unknown>, b: Record<string, unknown>, deep: boolean): Record<string, unknown> {
+function merge(
+  a: Record<string, unknown>,
+  b: Record<string, unknown>,
+  deep: boolean,
+): Record<string, unknown> {
   const out: Record<string, unknown> = { ...a };
   for (const [k, v] of Object.entries(b)) {
     const prev = out[k];
@@ -112,7 +121,8 @@ export const INTRINSICS: Record<string, IntrinsicImpl> = {
     arity('States.ArrayPartition', args, 2);
     const array = arrayArg('States.ArrayPartition', args[0], 1);
     const size = intArg('States.ArrayPartition', args[1], 2);
-    if (size <= 0) fail('States.ArrayPartition', `the chunk size must be a positive integer, but was ${size}`);
+    if (size <= 0)
+      fail('States.ArrayPartition', `the chunk size must be a positive integer, but was ${size}`);
     const out: unknown[][] = [];
     for (let i = 0; i < array.length; i += size) out.push(array.slice(i, i + size));
     return out;
@@ -125,7 +135,11 @@ export const INTRINSICS: Record<string, IntrinsicImpl> = {
 
   'States.ArrayRange': (args) => {
     arity('States.ArrayRange', args, 3);
-    const [start, end, step] = args.map((a, i) => intArg('States.ArrayRange', a, i + 1)) as [number, number, number];
+    const [start, end, step] = args.map((a, i) => intArg('States.ArrayRange', a, i + 1)) as [
+      number,
+      number,
+      number,
+    ];
     if (step === 0) fail('States.ArrayRange', 'the step must not be 0');
     const out: number[] = [];
     for (let v = start; step > 0 ? v <= end : v >= end; v += step) {
@@ -140,7 +154,10 @@ export const INTRINSICS: Record<string, IntrinsicImpl> = {
     const array = arrayArg('States.ArrayGetItem', args[0], 1);
     const index = intArg('States.ArrayGetItem', args[1], 2);
     if (index < 0 || index >= array.length)
-      fail('States.ArrayGetItem', `the index ${index} is out of bounds for an array of length ${array.length}`);
+      fail(
+        'States.ArrayGetItem',
+        `the index ${index} is out of bounds for an array of length ${array.length}`,
+      );
     return array[index];
   },
 
@@ -152,7 +169,8 @@ export const INTRINSICS: Record<string, IntrinsicImpl> = {
   'States.ArrayUnique': (args) => {
     arity('States.ArrayUnique', args, 1);
     const out: unknown[] = [];
-    for (const v of arrayArg('States.ArrayUnique', args[0], 1)) if (!out.some((u) => deepEqual(u, v))) out.push(v);
+    for (const v of arrayArg('States.ArrayUnique', args[0], 1))
+      if (!out.some((u) => deepEqual(u, v))) out.push(v);
     return out;
   },
 
@@ -179,15 +197,20 @@ export const INTRINSICS: Record<string, IntrinsicImpl> = {
     const algorithm = stringArg('States.Hash', args[1], 2);
     const nodeAlg = HASHES[algorithm];
     if (!nodeAlg)
-      fail('States.Hash', `the hash algorithm '${algorithm}' is not supported; use one of ${Object.keys(HASHES).join(', ')}`);
+      fail(
+        'States.Hash',
+        `the hash algorithm '${algorithm}' is not supported; use one of ${Object.keys(HASHES).join(', ')}`,
+      );
     return createHash(nodeAlg).update(data, 'utf8').digest('hex');
   },
 
   'States.JsonMerge': (args) => {
     arity('States.JsonMerge', args, 3);
     const [a, b, deep] = args;
-    if (!isPlainObject(a)) fail('States.JsonMerge', `argument 1 must be a JSON object, but was ${toJsonText(a)}`);
-    if (!isPlainObject(b)) fail('States.JsonMerge', `argument 2 must be a JSON object, but was ${toJsonText(b)}`);
+    if (!isPlainObject(a))
+      fail('States.JsonMerge', `argument 1 must be a JSON object, but was ${toJsonText(a)}`);
+    if (!isPlainObject(b))
+      fail('States.JsonMerge', `argument 2 must be a JSON object, but was ${toJsonText(b)}`);
     if (typeof deep !== 'boolean') fail('States.JsonMerge', 'argument 3 must be a boolean');
     return merge(a, b, deep);
   },

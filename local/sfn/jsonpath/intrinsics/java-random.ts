@@ -13,11 +13,14 @@ export function javaRandomInt(seed: number, bound: number): number {
     state = (state * MULTIPLIER + ADDEND) & MASK;
     return Number(BigInt.asIntN(32, state >> BigInt(48 - bits)));
   };
-  let r = next(31);
   const m = bound - 1;
-  if ((bound & m) === 0) return Number((BigInt(bound) * BigInt(r)) >> 31n);
-  for (let u = r; u - (r = u % bound) + m < 0 || u - r + m > 2147483647; u = next(31)) {
-    // rejection sampling, as in java.util.Random#nextInt(int)
+  let u = next(31);
+  if ((bound & m) === 0) return Number((BigInt(bound) * BigInt(u)) >> 31n);
+  // Rejection sampling, as in java.util.Random#nextInt(int) (there via int overflow).
+  let r = u % bound;
+  while (u - r + m > 2147483647) {
+    u = next(31);
+    r = u % bound;
   }
   return r;
 }

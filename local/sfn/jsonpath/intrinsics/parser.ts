@@ -95,7 +95,10 @@ class Parser {
       ['false', false],
       ['null', null],
     ] as const) {
-      if (this.src.startsWith(word, this.pos) && !/[A-Za-z0-9_]/.test(this.src.charAt(this.pos + word.length))) {
+      if (
+        this.src.startsWith(word, this.pos) &&
+        !/[A-Za-z0-9_]/.test(this.src.charAt(this.pos + word.length))
+      ) {
         this.pos += word.length;
         return { kind: 'literal', value };
       }

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { applyPayloadTemplate, applyResultPath, applyInputOutputPath, evaluateChoiceRule } from '../../../../local/sfn/jsonpath/index.js';
+import {
+  applyInputOutputPath,
+  applyPayloadTemplate,
+  applyResultPath,
+  evaluateChoiceRule,
+} from '../../../../local/sfn/jsonpath/index.js';
 import { CHOICE_BOOLEAN_IS_CASES } from './fixtures/choice-boolean-is.js';
 import { CHOICE_NUMERIC_CASES } from './fixtures/choice-numeric.js';
 import { CHOICE_STRING_TIMESTAMP_CASES } from './fixtures/choice-string-timestamp.js';
@@ -37,8 +42,8 @@ describe('Pass/Choice executions agree with recorded AWS executions', () => {
     if (got.status !== 'FAILED') return;
     expect(got.error ?? null).toEqual(expected.error ?? null);
     if (typeof expected.cause === 'string' && expected.cause.includes('<json-input:1>')) {
-      const [before, after] = expected.cause.split('<json-input:1>');
-      expect(got.cause).toMatch(new RegExp(`^${escape(before)}\\{.*\\}${escape(after)}$`));
+      const [before = '', after = ''] = expected.cause.split('<json-input:1>');
+      expect(got.cause).toMatch(new RegExp(`^${escapeRegex(before)}\\{.*\\}${escapeRegex(after)}$`));
     } else expect(got.cause ?? null).toEqual(expected.cause ?? null);
   });
 });
@@ -53,6 +58,6 @@ function withUuidMatchers(value: unknown): unknown {
   return value;
 }
 
-function escape(s: string): string {
+function escapeRegex(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }

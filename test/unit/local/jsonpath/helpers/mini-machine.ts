@@ -12,7 +12,26 @@ import {
   evaluateDynamicField,
 } from '../../../../../local/sfn/jsonpath/index.js';
 
-type State = Record<string, any>;
+/** The state fields the runner understands. */
+export interface StateDef {
+  Type: string;
+  Next?: string;
+  End?: boolean;
+  Default?: string;
+  InputPath?: string | null;
+  OutputPath?: string | null;
+  ResultPath?: string | null;
+  Parameters?: unknown;
+  Result?: unknown;
+  Assign?: unknown;
+  Choices?: (Record<string, unknown> & { Next?: string; Assign?: unknown })[];
+  Error?: string;
+  Cause?: string;
+  ErrorPath?: string;
+  CausePath?: string;
+  [other: string]: unknown;
+}
+type State = StateDef;
 export type Outcome =
   | { status: 'SUCCEEDED'; output: unknown }
   | { status: 'FAILED'; error?: unknown; cause?: unknown };
@@ -28,19 +47,31 @@ export function contextFor(input: unknown, stateName: string): Record<string, un
       RoleArn: 'snf_role_arn',
       RedriveCount: 0,
     },
-    StateMachine: { Id: 'arn:aws:states:us-east-1:000000000000:stateMachine:TestStateMachine', Name: 'TestStateMachine' },
+    StateMachine: {
+      Id: 'arn:aws:states:us-east-1:000000000000:stateMachine:TestStateMachine',
+      Name: 'TestStateMachine',
+    },
     State: { Name: stateName, EnteredTime: 'entered-time' },
   };
 }
 
-function failField(st: State, field: 'Error' | 'Cause', value: unknown, ctx: unknown, vars: Record<string, unknown>) {
-  const path = st[`${field}Path`];
+function failField(
+  st: State,
+  field: 'Error' | 'Cause',
+  value: unknown,
+  ctx: unknown,
+  vars: Record<string, unknown>,
+) {
+  const path = field === 'Error' ? st.ErrorPath : st.CausePath;
   if (typeof path !== 'string') return st[field];
   return evaluateDynamicField(`${field}Path`, path, value, ctx, vars);
 }
 
 /** Runs a definition made only of Pass / Choice / Succeed / Fail states. */
-export function runMachine(definition: { StartAt: string; States: Record<string, State> }, input: unknown): Outcome {
+export function runMachine(
+  definition: { StartAt: string; States: Record<string, State> },
+  input: unknown,
+): Outcome {
   const vars: Record<string, unknown> = {};
   let name = definition.StartAt;
   let value = input;
@@ -49,26 +80,34 @@ export function runMachine(definition: { StartAt: string; States: Record<string,
       const st = definition.States[name] as State;
       const ctx = contextFor(input, name);
       if (st.Type === 'Fail')
-        return { status: 'FAILED', error: failField(st, 'Error', value, ctx, vars), cause: failField(st, 'Cause', value, ctx, vars) };
+        return {
+          status: 'FAILED',
+          error: failField(st, 'Error', value, ctx, vars),
+          cause: failField(st, 'Cause', value, ctx, vars),
+        };
       const effective = applyInputOutputPath(value, st.InputPath, ctx, vars);
       let assigned: Record<string, unknown> = {};
       let next: string | undefined = st.Next;
       if (st.Type === 'Choice') {
         next = st.Default;
-        for (const rule of st.Choices as State[]) {
+        for (const rule of st.Choices ?? []) {
           if (evaluateChoiceRule(rule, effective, ctx, vars)) {
             next = rule.Next;
-            if (rule.Assign) assigned = applyPayloadTemplate(rule.Assign, value, ctx, vars) as Record<string, unknown>;
+            if (rule.Assign)
+              assigned = applyPayloadTemplate(rule.Assign, value, ctx, vars) as Record<string, unknown>;
             break;
           }
         }
-        if (st.Assign) assigned = applyPayloadTemplate(st.Assign, value, ctx, vars) as Record<string, unknown>;
+        if (st.Assign)
+          assigned = applyPayloadTemplate(st.Assign, value, ctx, vars) as Record<string, unknown>;
         if (next === undefined) return { status: 'FAILED', error: 'States.NoChoiceMatched' };
         value = applyInputOutputPath(effective, st.OutputPath, ctx, vars);
       } else if (st.Type === 'Pass') {
-        const params = st.Parameters !== undefined ? applyPayloadTemplate(st.Parameters, effective, ctx, vars) : effective;
+        const params =
+          st.Parameters !== undefined ? applyPayloadTemplate(st.Parameters, effective, ctx, vars) : effective;
         const result = st.Result !== undefined ? st.Result : params;
-        if (st.Assign) assigned = applyPayloadTemplate(st.Assign, result, ctx, vars) as Record<string, unknown>;
+        if (st.Assign)
+          assigned = applyPayloadTemplate(st.Assign, result, ctx, vars) as Record<string, unknown>;
         value = applyInputOutputPath(applyResultPath(value, result, st.ResultPath), st.OutputPath, ctx, vars);
       } else value = applyInputOutputPath(effective, st.OutputPath, ctx, vars);
       Object.assign(vars, assigned);
