@@ -7,7 +7,7 @@ import type { ScriptedTurn } from './types.js';
 /** A content block of a reply, as the Messages API serialises it. */
 export type ReplyBlock =
   | { type: 'text'; text: string; citations: null }
-  | { type: 'tool_use'; id: string; name: string; input: unknown };
+  | { type: 'tool_use'; id: string; name: string; input: unknown; caller: { type: 'direct' } };
 
 /** The `usage` object of a reply. */
 export interface ReplyUsage {
@@ -33,11 +33,12 @@ export interface ReplyMessage {
 
 /** Hands out message, tool-use and request ids; deterministic, so runs can be compared. */
 export class IdSequence {
-  private n = 0;
-  /** The next id with this prefix, e.g. `msg_scripted_000001`. */
+  private readonly counts = new Map<string, number>();
+  /** The next id with this prefix, numbered per prefix: `msg_scripted_000001`, `toolu_scripted_000001`, … */
   next(prefix: 'msg' | 'toolu' | 'req'): string {
-    this.n += 1;
-    return `${prefix}_scripted_${String(this.n).padStart(6, '0')}`;
+    const n = (this.counts.get(prefix) ?? 0) + 1;
+    this.counts.set(prefix, n);
+    return `${prefix}_scripted_${String(n).padStart(6, '0')}`;
   }
 }
 
@@ -53,7 +54,8 @@ export function buildMessage(
   const content: ReplyBlock[] = [];
   if (turn.text !== undefined) content.push({ type: 'text', text: turn.text, citations: null });
   for (const use of turn.toolUses ?? []) {
-    content.push({ type: 'tool_use', id: use.id ?? ids.next('toolu'), name: use.name, input: use.input });
+    const id = use.id ?? ids.next('toolu');
+    content.push({ type: 'tool_use', id, name: use.name, input: use.input, caller: { type: 'direct' } });
   }
   const hasToolUse = (turn.toolUses?.length ?? 0) > 0;
   const cacheCreation = turn.usage?.cacheCreationInputTokens ?? 0;

@@ -53,7 +53,13 @@ export function toSseEvents(message: ReplyMessage): string {
         event('content_block_start', {
           type: 'content_block_start',
           index,
-          content_block: { type: 'tool_use', id: block.id, name: block.name, input: {} },
+          content_block: {
+            type: 'tool_use',
+            id: block.id,
+            name: block.name,
+            input: {},
+            caller: block.caller,
+          },
         }),
       );
       for (const partial_json of chunks(JSON.stringify(block.input), 16)) {
