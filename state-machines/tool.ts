@@ -43,7 +43,18 @@ export interface ToolTrimPolicy {
   fields?: readonly string[];
 }
 
-export interface ToolOptions<S extends JSONSchema> {
+/** The TypeScript type of a tool's arguments, derived from its schema. */
+export type ArgsOf<S> = S extends JSONSchema ? FromSchema<S> : never;
+
+/** The per-tool circuit breaker, shared by every run. */
+export interface ToolBreakerPolicy {
+  /** Consecutive failed calls (after retries) that open the circuit. @default 5 */
+  failureThreshold: number;
+  /** Seconds the circuit stays open before one trial call is let through. @default 60 */
+  cooldownSeconds: number;
+}
+
+export interface ToolOptions<S> {
   /** `^[a-zA-Z0-9_-]{1,64}$`, unique within an agent. */
   name: string;
   /** What the tool does and when to use it: the model reads this. */
@@ -57,12 +68,13 @@ export interface ToolOptions<S extends JSONSchema> {
   /** Name of another tool of the same agent to run (with the same arguments) when every attempt failed. */
   fallback?: string;
   trim?: Partial<ToolTrimPolicy>;
+  breaker?: Partial<ToolBreakerPolicy>;
   /**
    * Whether a call waits for a human approval first.
    * @default true for write, external and destructive tools; false for read tools
    */
   approval?: boolean;
-  run: (args: FromSchema<S>, context: ToolContext) => Promise<unknown>;
+  run: (args: ArgsOf<NoInfer<S>>, context: ToolContext) => Promise<unknown>;
 }
 
 /** A tool as the runtime sees it: validated, with defaults applied and its validator compiled once. */
@@ -76,6 +88,7 @@ export interface Tool {
   readonly retry: ToolRetryPolicy;
   readonly fallback: string | undefined;
   readonly trim: ToolTrimPolicy;
+  readonly breaker: ToolBreakerPolicy;
   readonly approval: boolean;
   readonly validate: ValidateFunction;
   readonly run: (args: unknown, context: ToolContext) => Promise<unknown>;
@@ -84,7 +97,7 @@ export interface Tool {
 const TOOL_NAME = /^[a-zA-Z0-9_-]{1,64}$/;
 
 /** Declare a tool. Throws `WorkflowDefinitionError` for a declaration that cannot work. */
-export function defineTool<const S extends JSONSchema>(options: ToolOptions<S>): Tool {
+export function defineTool<const S extends Readonly<Record<string, unknown>>>(options: ToolOptions<S>): Tool {
   const subject = `tool "${options.name}"`;
   if (!TOOL_NAME.test(options.name)) {
     throw new WorkflowDefinitionError(subject, 'name must match ^[a-zA-Z0-9_-]{1,64}$ (the Anthropic tool name rule)');
@@ -111,12 +124,13 @@ export function defineTool<const S extends JSONSchema>(options: ToolOptions<S>):
     kind: 'tool',
     name: options.name,
     description: options.description,
-    input: options.input,
+    input: options.input as JSONSchema,
     access: options.access,
     timeoutSeconds,
     retry,
     fallback: options.fallback,
     trim,
+    breaker: { failureThreshold: 5, cooldownSeconds: 60, ...options.breaker },
     approval: options.approval ?? options.access !== 'read',
     validate,
     run,

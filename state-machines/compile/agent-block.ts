@@ -170,11 +170,6 @@ export function compileAgentStep(ctx: BlockContext, step: AgentStep, next: strin
   addState(ctx, names.afterApproval, {
     Type: 'Choice',
     Choices: [
-      {
-        Condition: jsonata(`$states.input.decision = 'approved'`),
-        Next: names.tools,
-        Output: { kind: 'tools', calls: jsonata('$states.input.calls') },
-      },
       { Condition: jsonata(`$states.input.decision = 'escalate'`), Next: names.escalate },
       {
         Condition: jsonata(`$states.input.decision = 'rejected' and $states.input.stop = true`),
@@ -185,9 +180,15 @@ export function compileAgentStep(ctx: BlockContext, step: AgentStep, next: strin
           detail: jsonata(`"rejected by " & $string($states.input.decidedBy)`),
         },
       },
+      {
+        // Approved: every call runs. Rejected (feedback): only the calls that needed no
+        // approval run; the model reads the rejection as the gated calls' results.
+        Condition: jsonata(`$states.input.decision = 'approved' or $states.input.decision = 'rejected'`),
+        Next: names.tools,
+        Output: { kind: 'tools', calls: jsonata('$states.input.calls') },
+      },
     ],
-    // Rejected (feedback): the model reads the rejection as a tool result and goes on.
-    Default: names.call,
+    Default: names.unexpected,
   });
   return names.call;
 }
