@@ -26,3 +26,55 @@ export class DefinitionError extends Error {
     this.name = 'DefinitionError';
   }
 }
+
+/**
+ * A failure while evaluating a field of a state (JSONata or JSONPath). The
+ * state runner prefixes the cause with "An error occurred while executing the
+ * state ..." and records an `EvaluationFailed` event, as AWS does.
+ */
+export class EvaluationError extends StatesError {
+  constructor(
+    error: string,
+    cause: string,
+    readonly location: string | undefined,
+  ) {
+    super(error, cause);
+    this.name = 'EvaluationError';
+  }
+}
+
+/** Raised inside an execution when it is stopped, timed out or a sibling branch failed. */
+export class ExecutionAbortedError extends Error {
+  constructor(readonly reason: 'stopped' | 'timed-out' | 'sibling-failed' | 'closed') {
+    super(`execution aborted: ${reason}`);
+    this.name = 'ExecutionAbortedError';
+  }
+}
+
+/** Step Functions API error codes the local API returns, named as AWS names them. */
+export type SfnApiErrorCode =
+  | 'ExecutionDoesNotExist'
+  | 'StateMachineDoesNotExist'
+  | 'StateMachineAlreadyExists'
+  | 'TaskDoesNotExist'
+  | 'InvalidToken'
+  | 'TaskTimedOut'
+  | 'InvalidExecutionInput'
+  | 'InvalidOutput'
+  | 'InvalidName'
+  | 'InvalidArn'
+  | 'InvalidDefinition'
+  | 'ExecutionAlreadyExists'
+  | 'ValidationException'
+  | 'UnknownOperationException';
+
+/** An API-level failure (not an execution failure), surfaced by the SDK with `name === code`. */
+export class SfnApiError extends Error {
+  constructor(
+    readonly code: SfnApiErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'SfnApiError';
+  }
+}

@@ -1,0 +1,129 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { SfnApiError } from './errors.js';
+import type { LocalStepFunctions } from './service.js';
+import { isObject } from './types.js';
+
+/** Options for {@link startSfnApiServer}. */
+export interface SfnApiServerOptions {
+  /** @default 0 (a random free port) */
+  port?: number;
+  /** @default '127.0.0.1' */
+  host?: string;
+}
+
+/** A running API server. */
+export interface SfnApiServer {
+  /** Base URL to pass as the SDK's `endpoint`. */
+  url: string;
+  close(): Promise<void>;
+}
+
+type Op = (sfn: LocalStepFunctions, body: Record<string, unknown>) => unknown;
+
+function str(body: Record<string, unknown>, key: string, required = true): string {
+  const v = body[key];
+  if (typeof v === 'string') return v;
+  if (v === undefined && !required) return undefined as unknown as string;
+  throw new SfnApiError('ValidationException', `1 validation error detected: Value at '${key}' failed to satisfy constraint: Member must not be null`);
+}
+
+function optStr(body: Record<string, unknown>, key: string): string | undefined {
+  const v = body[key];
+  return typeof v === 'string' ? v : undefined;
+}
+
+function optNum(body: Record<string, unknown>, key: string): number | undefined {
+  const v = body[key];
+  return typeof v === 'number' ? v : undefined;
+}
+
+const ops: Record<string, Op> = {
+  StartExecution: (s, b) => s.startExecution({ stateMachineArn: str(b, 'stateMachineArn'), name: optStr(b, 'name'), input: optStr(b, 'input') }),
+  DescribeExecution: (s, b) => s.describeExecution({ executionArn: str(b, 'executionArn') }),
+  GetExecutionHistory: (s, b) =>
+    s.getExecutionHistory({
+      executionArn: str(b, 'executionArn'),
+      maxResults: optNum(b, 'maxResults'),
+      nextToken: optStr(b, 'nextToken'),
+      reverseOrder: b.reverseOrder === true,
+    }),
+  ListExecutions: (s, b) =>
+    s.listExecutions({ stateMachineArn: optStr(b, 'stateMachineArn'), statusFilter: optStr(b, 'statusFilter'), maxResults: optNum(b, 'maxResults'), nextToken: optStr(b, 'nextToken') }),
+  StopExecution: (s, b) => s.stopExecution({ executionArn: str(b, 'executionArn'), error: optStr(b, 'error'), cause: optStr(b, 'cause') }),
+  SendTaskSuccess: (s, b) => s.sendTaskSuccess({ taskToken: str(b, 'taskToken'), output: str(b, 'output') }),
+  SendTaskFailure: (s, b) => s.sendTaskFailure({ taskToken: str(b, 'taskToken'), error: optStr(b, 'error'), cause: optStr(b, 'cause') }),
+  SendTaskHeartbeat: (s, b) => s.sendTaskHeartbeat({ taskToken: str(b, 'taskToken') }),
+  CreateStateMachine: (s, b) => s.createStateMachine({ name: str(b, 'name'), definition: str(b, 'definition'), roleArn: optStr(b, 'roleArn'), type: optStr(b, 'type') }),
+  ListStateMachines: (s) => s.listStateMachines(),
+  DescribeStateMachine: (s, b) => s.describeStateMachine({ stateMachineArn: str(b, 'stateMachineArn') }),
+};
+
+/** AWS JSON 1.0 carries timestamps as epoch seconds. */
+function toWire(value: unknown): unknown {
+  if (value instanceof Date) return value.getTime() / 1000;
+  if (Array.isArray(value)) return value.map(toWire);
+  if (isObject(value)) {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) if (v !== undefined) out[k] = toWire(v);
+    return out;
+  }
+  return value;
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'Content-Type': 'application/x-amz-json-1.0', 'Content-Length': Buffer.byteLength(text), 'x-amzn-RequestId': crypto.randomUUID() });
+  res.end(text);
+}
+
+function sendError(res: ServerResponse, code: string, message: string, status = 400): void {
+  send(res, status, { __type: `com.amazonaws.swf.service.v2.model#${code}`, message });
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+async function handle(sfn: LocalStepFunctions, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const target = String(req.headers['x-amz-target'] ?? '');
+  const op = target.startsWith('AWSStepFunctions.') ? ops[target.slice('AWSStepFunctions.'.length)] : undefined;
+  if (req.method !== 'POST' || !op) return sendError(res, 'UnknownOperationException', `Unknown operation ${target}`);
+  let body: unknown;
+  try {
+    const text = await readBody(req);
+    body = text ? JSON.parse(text) : {};
+  } catch {
+    return sendError(res, 'SerializationException', 'Request body is not valid JSON');
+  }
+  if (!isObject(body)) return sendError(res, 'SerializationException', 'Request body must be a JSON object');
+  try {
+    send(res, 200, toWire(await op(sfn, body)));
+  } catch (err) {
+    if (err instanceof SfnApiError) return sendError(res, err.code, err.message);
+    sendError(res, 'InternalFailure', err instanceof Error ? err.message : String(err), 500);
+  }
+}
+
+/** Serves the Step Functions API (AWS JSON 1.0) for `sfn` on localhost. */
+export async function startSfnApiServer(sfn: LocalStepFunctions, opts: SfnApiServerOptions = {}): Promise<SfnApiServer> {
+  const server = createServer((req, res) => {
+    handle(sfn, req, res).catch((err: unknown) => sendError(res, 'InternalFailure', String(err), 500));
+  });
+  const host = opts.host ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://${host}:${port}`,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.closeAllConnections();
+        server.close((err) => (err ? reject(err) : resolve()));
+      }),
+  };
+}

@@ -1,0 +1,43 @@
+import type { DescribeExecutionOutput, ExecutionStatus } from '@aws-sdk/client-sfn';
+import { SfnApiError } from './errors.js';
+import { type ExecutionRun, TERMINAL } from './execution.js';
+
+/** DescribeExecution output for a run. */
+export function describeRun(run: ExecutionRun): DescribeExecutionOutput {
+  const meta = run.meta;
+  const end = run.terminalEvent();
+  const out: DescribeExecutionOutput = {
+    executionArn: meta.executionArn,
+    stateMachineArn: meta.stateMachineArn,
+    name: meta.name,
+    status: (end ? TERMINAL[end.type] : 'RUNNING') as ExecutionStatus,
+    startDate: new Date(meta.startDate),
+    input: meta.input,
+    inputDetails: { included: true },
+  };
+  if (end) {
+    out.stopDate = end.timestamp;
+    const d = (end as unknown as Record<string, Record<string, unknown> | undefined>)[`${end.type.charAt(0).toLowerCase()}${end.type.slice(1)}EventDetails`] ?? {};
+    if (typeof d.output === 'string') {
+      out.output = d.output;
+      out.outputDetails = { included: true };
+    }
+    if (typeof d.error === 'string') out.error = d.error;
+    if (typeof d.cause === 'string') out.cause = d.cause;
+  }
+  return out;
+}
+
+/** Pages a list with an opaque offset token. */
+export function pageOf<T>(items: T[], maxResults: number | undefined, nextToken: string | undefined): { items: T[]; nextToken?: string } {
+  let offset = 0;
+  if (nextToken) {
+    const n = Number(Buffer.from(nextToken, 'base64url').toString('utf8'));
+    if (!Number.isInteger(n) || n < 0) throw new SfnApiError('InvalidToken', 'Invalid pagination token');
+    offset = n;
+  }
+  const size = maxResults && maxResults > 0 ? Math.min(maxResults, 1000) : 1000;
+  const slice = items.slice(offset, offset + size);
+  const end = offset + slice.length;
+  return end < items.length ? { items: slice, nextToken: Buffer.from(String(end), 'utf8').toString('base64url') } : { items: slice };
+}

@@ -1,0 +1,292 @@
+import type {
+  DescribeExecutionOutput,
+  DescribeStateMachineOutput,
+  ExecutionListItem,
+  GetExecutionHistoryOutput,
+  ListExecutionsOutput,
+  ListStateMachinesOutput,
+  StartExecutionOutput,
+} from '@aws-sdk/client-sfn';
+import { ulid } from 'ulid';
+import { systemClock } from './clock.js';
+import { parseDefinition } from './definition.js';
+import { ExecutionAbortedError, SfnApiError } from './errors.js';
+import { driveExecution } from './driver.js';
+import { type CallbackMessage, ExecutionRun, TERMINAL } from './execution.js';
+import { type ExecutionStore, FileExecutionStore, MemoryExecutionStore } from './execution-store.js';
+import type { LambdaInvoker } from './lambda-invoker.js';
+import { decodeToken } from './task-token.js';
+import type { HistoryEvent } from './history.js';
+import type { Clock, Logger, MachineDef } from './types.js';
+import { describeRun, pageOf } from './service-views.js';
+
+/** Options for {@link LocalStepFunctions}. */
+export interface LocalStepFunctionsOptions {
+  /** Directory for execution journals; omit to keep everything in memory. */
+  dataDir?: string;
+  invoker: LambdaInvoker;
+  /** @default the system clock */
+  clock?: Clock;
+  /** @default 'us-east-1' */
+  region?: string;
+  /** @default '000000000000' */
+  accountId?: string;
+  /** Receives SQS/SNS `.waitForTaskToken` messages (default: nobody). */
+  onCallback?: (message: CallbackMessage) => void;
+  logger?: Logger;
+  /** Accept Task resources the interpreter cannot run (they fail at run time). @default false */
+  allowUnsupportedResources?: boolean;
+}
+
+interface Machine {
+  arn: string;
+  name: string;
+  definitionText: string;
+  def: MachineDef;
+  type: 'STANDARD' | 'EXPRESS';
+  roleArn: string;
+  creationDate: Date;
+}
+
+/** Input shapes (same as the SDK's commands). */
+export interface StartExecutionInput { stateMachineArn: string; name?: string; input?: string }
+export interface HistoryInput { executionArn: string; maxResults?: number; nextToken?: string; reverseOrder?: boolean; includeExecutionData?: boolean }
+export interface ListExecutionsInput { stateMachineArn?: string; statusFilter?: string; maxResults?: number; nextToken?: string }
+
+const NAME_RE = /^[A-Za-z0-9_-]{1,80}$/;
+
+/**
+ * The embedded Step Functions service: registers state machines, runs
+ * executions with durable journals and answers the API calls handlers make.
+ */
+export class LocalStepFunctions {
+  private readonly machines = new Map<string, Machine>();
+  private readonly runs = new Map<string, ExecutionRun>();
+  private readonly byArn = new Map<string, ExecutionRun>();
+  private readonly drives = new Map<string, Promise<void>>();
+  private readonly store: ExecutionStore;
+  private readonly clock: Clock;
+  readonly region: string;
+  readonly accountId: string;
+
+  constructor(private readonly opts: LocalStepFunctionsOptions) {
+    this.store = opts.dataDir ? new FileExecutionStore(opts.dataDir) : new MemoryExecutionStore();
+    this.clock = opts.clock ?? systemClock;
+    this.region = opts.region ?? 'us-east-1';
+    this.accountId = opts.accountId ?? '000000000000';
+  }
+
+  /** Validates and registers a definition (throws DefinitionError). Re-registering replaces it. */
+  registerStateMachine(arn: string, definition: object | string, o: { name?: string; type?: 'STANDARD' | 'EXPRESS'; roleArn?: string } = {}): void {
+    const def = parseDefinition(definition, { allowUnsupportedResources: this.opts.allowUnsupportedResources });
+    const name = o.name ?? arn.split(':').pop() ?? arn;
+    this.machines.set(arn, {
+      arn,
+      name,
+      definitionText: typeof definition === 'string' ? definition : JSON.stringify(definition),
+      def,
+      type: o.type ?? 'STANDARD',
+      roleArn: o.roleArn ?? `arn:aws:iam::${this.accountId}:role/chaperone-local`,
+      creationDate: new Date(this.clock.now()),
+    });
+  }
+
+  /** The ARN a state machine named `name` gets in this account and region. */
+  stateMachineArn(name: string): string {
+    return `arn:aws:states:${this.region}:${this.accountId}:stateMachine:${name}`;
+  }
+
+  /** Loads executions from disk and resumes the unfinished ones. */
+  async start(): Promise<void> {
+    for (const journal of this.store.loadAll()) {
+      if (this.runs.has(journal.meta.id)) continue;
+      const def = parseDefinition(journal.meta.definition, { allowUnsupportedResources: true });
+      this.launch(new ExecutionRun(journal, def, this.deps()));
+    }
+  }
+
+  private deps() {
+    return { invoker: this.opts.invoker, clock: this.clock, region: this.region, accountId: this.accountId, onCallback: this.opts.onCallback, logger: this.opts.logger };
+  }
+
+  private launch(run: ExecutionRun): void {
+    this.runs.set(run.meta.id, run);
+    this.byArn.set(run.meta.executionArn, run);
+    const drive = driveExecution(run).catch((err: unknown) => {
+      this.opts.logger?.error?.('execution driver crashed', { executionArn: run.meta.executionArn, error: String(err) });
+    });
+    this.drives.set(run.meta.id, drive);
+  }
+
+  private machine(arn: string): Machine {
+    const m = this.machines.get(arn);
+    if (!m) throw new SfnApiError('StateMachineDoesNotExist', `State Machine Does Not Exist: '${arn}'`);
+    return m;
+  }
+
+  private run(executionArn: string): ExecutionRun {
+    const r = this.byArn.get(executionArn);
+    if (!r) throw new SfnApiError('ExecutionDoesNotExist', `Execution Does Not Exist: '${executionArn}'`);
+    return r;
+  }
+
+  /** StartExecution, idempotent on name + input. */
+  startExecution(input: StartExecutionInput): StartExecutionOutput & { executionArn: string; startDate: Date } {
+    const m = this.machine(input.stateMachineArn);
+    const name = input.name ?? ulid();
+    if (!NAME_RE.test(name)) throw new SfnApiError('InvalidName', `Invalid Name: '${name}'`);
+    const inputText = input.input ?? '{}';
+    try {
+      JSON.parse(inputText);
+    } catch {
+      throw new SfnApiError('InvalidExecutionInput', `Invalid State Machine Execution Input: '${inputText.slice(0, 200)}'`);
+    }
+    if (Buffer.byteLength(inputText) > 256 * 1024) throw new SfnApiError('InvalidExecutionInput', 'Execution input exceeds 256 KiB');
+    const executionArn = `arn:aws:states:${this.region}:${this.accountId}:execution:${m.name}:${name}`;
+    const existing = this.byArn.get(executionArn);
+    if (existing) {
+      if (existing.meta.input === inputText) return { executionArn, startDate: new Date(existing.meta.startDate) };
+      throw new SfnApiError('ExecutionAlreadyExists', `Execution Already Exists: '${executionArn}'`);
+    }
+    const startDate = new Date(this.clock.now());
+    const journal = this.store.create({
+      id: `${ulid(startDate.getTime())}`,
+      executionArn,
+      stateMachineArn: m.arn,
+      name,
+      definition: m.definitionText,
+      input: inputText,
+      startDate: startDate.toISOString(),
+      roleArn: m.roleArn,
+    });
+    this.launch(new ExecutionRun(journal, m.def, this.deps()));
+    return { executionArn, startDate };
+  }
+
+  /** DescribeExecution. */
+  describeExecution(input: { executionArn: string }): DescribeExecutionOutput {
+    return describeRun(this.run(input.executionArn));
+  }
+
+  /** Resolves with DescribeExecution once the execution has ended. */
+  async waitForExecution(executionArn: string): Promise<DescribeExecutionOutput> {
+    const run = this.run(executionArn);
+    await this.drives.get(run.meta.id);
+    return describeRun(run);
+  }
+
+  /** GetExecutionHistory with paging and reverse order. */
+  getExecutionHistory(input: HistoryInput): Omit<GetExecutionHistoryOutput, 'events'> & { events: HistoryEvent[] } {
+    const run = this.run(input.executionArn);
+    const events = [...run.journal.events];
+    if (input.reverseOrder) events.reverse();
+    const page = pageOf(events, input.maxResults, input.nextToken);
+    return { events: page.items, nextToken: page.nextToken };
+  }
+
+  /** ListExecutions, newest first, optionally filtered by state machine and status. */
+  listExecutions(input: ListExecutionsInput = {}): ListExecutionsOutput {
+    if (input.stateMachineArn) this.machineOrKnown(input.stateMachineArn);
+    const items: ExecutionListItem[] = [];
+    for (const run of this.runs.values()) {
+      if (input.stateMachineArn && run.meta.stateMachineArn !== input.stateMachineArn) continue;
+      const d = describeRun(run);
+      if (input.statusFilter && d.status !== input.statusFilter) continue;
+      items.push({ executionArn: d.executionArn, stateMachineArn: d.stateMachineArn, name: d.name, status: d.status, startDate: d.startDate, stopDate: d.stopDate });
+    }
+    items.sort((a, b) => (b.startDate?.getTime() ?? 0) - (a.startDate?.getTime() ?? 0));
+    const page = pageOf(items, input.maxResults, input.nextToken);
+    return { executions: page.items, nextToken: page.nextToken };
+  }
+
+  private machineOrKnown(arn: string): void {
+    if (this.machines.has(arn)) return;
+    for (const r of this.runs.values()) if (r.meta.stateMachineArn === arn) return;
+    throw new SfnApiError('StateMachineDoesNotExist', `State Machine Does Not Exist: '${arn}'`);
+  }
+
+  /** StopExecution: records ExecutionAborted and cancels everything in flight. */
+  stopExecution(input: { executionArn: string; error?: string; cause?: string }): { stopDate: Date } {
+    const run = this.run(input.executionArn);
+    const details: Record<string, unknown> = {};
+    if (input.error !== undefined) details.error = input.error;
+    if (input.cause !== undefined) details.cause = input.cause;
+    const ev = run.terminalEvent() ?? run.finish('ExecutionAborted', details, run.journal.events.length, 'stopped');
+    return { stopDate: ev.timestamp };
+  }
+
+  private tokenTarget(taskToken: string): { run: ExecutionRun; key: string } {
+    const parts = decodeToken(taskToken);
+    if (!parts) throw new SfnApiError('InvalidToken', 'Invalid Token');
+    const run = this.runs.get(parts.execution);
+    if (!run || !run.tokenIssued(parts.key, parts.nonce)) throw new SfnApiError('TaskDoesNotExist', 'Task Does Not Exist');
+    return { run, key: parts.key };
+  }
+
+  /** SendTaskSuccess: `output` must be JSON text. */
+  sendTaskSuccess(input: { taskToken: string; output: string }): Record<string, never> {
+    const { run, key } = this.tokenTarget(input.taskToken);
+    let output: unknown;
+    try {
+      output = JSON.parse(input.output);
+    } catch {
+      throw new SfnApiError('InvalidOutput', 'Invalid Output');
+    }
+    if (!run.completeToken(key, { kind: 'success', output })) throw new SfnApiError('TaskTimedOut', 'Task Timed Out');
+    return {};
+  }
+
+  /** SendTaskFailure. */
+  sendTaskFailure(input: { taskToken: string; error?: string; cause?: string }): Record<string, never> {
+    const { run, key } = this.tokenTarget(input.taskToken);
+    if (!run.completeToken(key, { kind: 'failure', error: input.error, cause: input.cause })) throw new SfnApiError('TaskTimedOut', 'Task Timed Out');
+    return {};
+  }
+
+  /** SendTaskHeartbeat. */
+  sendTaskHeartbeat(input: { taskToken: string }): Record<string, never> {
+    const { run, key } = this.tokenTarget(input.taskToken);
+    if (!run.heartbeat(key)) throw new SfnApiError('TaskTimedOut', 'Task Timed Out');
+    return {};
+  }
+
+  /** CreateStateMachine (API): registers under this account's ARN. */
+  createStateMachine(input: { name: string; definition: string; roleArn?: string; type?: string }): { stateMachineArn: string; creationDate: Date } {
+    if (!NAME_RE.test(input.name)) throw new SfnApiError('InvalidName', `Invalid Name: '${input.name}'`);
+    const arn = this.stateMachineArn(input.name);
+    const existing = this.machines.get(arn);
+    if (existing && existing.definitionText !== input.definition) throw new SfnApiError('StateMachineAlreadyExists', `State Machine Already Exists: '${arn}'`);
+    try {
+      this.registerStateMachine(arn, input.definition, { name: input.name, roleArn: input.roleArn, type: input.type === 'EXPRESS' ? 'EXPRESS' : 'STANDARD' });
+    } catch (err) {
+      throw new SfnApiError('InvalidDefinition', err instanceof Error ? err.message : String(err));
+    }
+    return { stateMachineArn: arn, creationDate: this.machine(arn).creationDate };
+  }
+
+  /** ListStateMachines. */
+  listStateMachines(): ListStateMachinesOutput {
+    return {
+      stateMachines: [...this.machines.values()].map((m) => ({ stateMachineArn: m.arn, name: m.name, type: m.type, creationDate: m.creationDate })),
+    };
+  }
+
+  /** DescribeStateMachine. */
+  describeStateMachine(input: { stateMachineArn: string }): DescribeStateMachineOutput {
+    const m = this.machine(input.stateMachineArn);
+    return { stateMachineArn: m.arn, name: m.name, status: 'ACTIVE', definition: m.definitionText, roleArn: m.roleArn, type: m.type, creationDate: m.creationDate };
+  }
+
+  /** Stops driving executions (they stay resumable on disk) and waits for in-flight work to settle. */
+  async close(): Promise<void> {
+    for (const run of this.runs.values()) {
+      if (!run.controller.signal.aborted) run.controller.abort(new ExecutionAbortedError('closed'));
+    }
+    await Promise.allSettled(this.drives.values());
+  }
+
+  /** Terminal status of an execution, for callers that only need that. */
+  static isTerminal(status: string | undefined): boolean {
+    return status !== undefined && Object.values(TERMINAL).includes(status as never);
+  }
+}

@@ -1,0 +1,81 @@
+import { randomUUID } from 'node:crypto';
+import { ExecutionAbortedError } from '../errors.js';
+import type { ExecutionRun } from '../execution.js';
+import type { LambdaOutcome } from '../lambda-invoker.js';
+
+/** What happened to one Lambda invocation attempt. */
+export type InvokeResult = { kind: 'ok'; payload: unknown } | { kind: 'error'; error: string; cause: string } | { kind: 'timeout' };
+
+/** AWS's cause text for a function error. */
+export function functionErrorCause(outcome: Extract<LambdaOutcome, { ok: false }>): string {
+  if (outcome.errorType.startsWith('Lambda.')) return outcome.errorMessage;
+  return JSON.stringify({
+    errorMessage: outcome.errorMessage,
+    errorType: outcome.errorType,
+    requestId: randomUUID(),
+    stackTrace: outcome.stackTrace ?? [],
+  });
+}
+
+/** The Lambda Invoke API response Step Functions returns from `lambda:invoke`. */
+export function invokeResponse(payload: unknown): Record<string, unknown> {
+  const requestId = randomUUID();
+  return {
+    ExecutedVersion: '$LATEST',
+    Payload: payload,
+    SdkHttpMetadata: {
+      AllHttpHeaders: {
+        'X-Amz-Executed-Version': ['$LATEST'],
+        'x-amzn-Remapped-Content-Length': ['0'],
+        Connection: ['keep-alive'],
+        'x-amzn-RequestId': [requestId],
+        'Content-Type': ['application/json'],
+      },
+      HttpHeaders: {
+        Connection: 'keep-alive',
+        'Content-Type': 'application/json',
+        'X-Amz-Executed-Version': '$LATEST',
+        'x-amzn-Remapped-Content-Length': '0',
+        'x-amzn-RequestId': requestId,
+      },
+      HttpStatusCode: 200,
+    },
+    SdkResponseMetadata: { RequestId: requestId },
+    StatusCode: 200,
+  };
+}
+
+/**
+ * Invokes a function, racing it against the task deadline (epoch ms). The
+ * invocation is aborted when the deadline passes or the frame aborts.
+ */
+export async function invokeWithDeadline(exec: ExecutionRun, fn: string, payload: unknown, deadline: number | undefined, signal: AbortSignal): Promise<InvokeResult> {
+  const { clock, invoker } = exec.deps;
+  const local = new AbortController();
+  const onAbort = (): void => local.abort(signal.reason);
+  signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    const call = invoker.invoke(fn, payload, { signal: local.signal }).then(
+      (o): InvokeResult => (o.ok ? { kind: 'ok', payload: o.payload } : { kind: 'error', error: o.errorType, cause: functionErrorCause(o) }),
+      (err: unknown): InvokeResult => {
+        const e = err instanceof Error ? err : new Error(String(err));
+        return { kind: 'error', error: 'Lambda.Unknown', cause: e.message };
+      },
+    );
+    const racers: Promise<InvokeResult>[] = [call];
+    if (deadline !== undefined) {
+      racers.push(
+        clock.sleep(Math.max(0, deadline - clock.now()), local.signal).then(
+          (): InvokeResult => ({ kind: 'timeout' }),
+          () => new Promise<InvokeResult>(() => undefined),
+        ),
+      );
+    }
+    const result = await Promise.race(racers);
+    if (signal.aborted) throw signal.reason ?? new ExecutionAbortedError('closed');
+    return result;
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+    local.abort(new Error('done'));
+  }
+}

@@ -1,0 +1,30 @@
+import { effectiveInput, finishWithResult, statePayload } from '../io.js';
+import { TaskError } from '../retry-catch.js';
+import type { HandlerResult } from '../run-state.js';
+import { runMachine } from '../run-state.js';
+import type { StateRun } from '../state-run.js';
+import type { MachineDef } from '../types.js';
+import { childFrame, runChildren } from './branches.js';
+
+/** Parallel: every branch gets the (effective) input; the result is the array of branch outputs. */
+export async function runParallel(s: StateRun, attempt: number): Promise<HandlerResult> {
+  const eff = await effectiveInput(s);
+  const input = await statePayload(s, eff);
+  const branches = s.state.Branches as MachineDef[];
+  const started = s.emit(`#${attempt}/started`, 'ParallelStateStarted');
+  const outcomes = await runChildren(
+    branches.length,
+    0,
+    s.frame.signal,
+    (i, signal) => runMachine(s.exec, branches[i] as MachineDef, input, childFrame(s.frame, `${s.key}#${attempt}[${i}]`, signal, started.id), s.ql),
+    () => true,
+  );
+  const failed = outcomes.find((o) => o && !o.ok && 'error' in o);
+  if (failed && !failed.ok && 'error' in failed) {
+    s.emit(`#${attempt}/failed`, 'ParallelStateFailed');
+    throw new TaskError(failed.error.error, failed.error.causeText);
+  }
+  s.emit(`#${attempt}/succeeded`, 'ParallelStateSucceeded');
+  const results = outcomes.map((o) => (o && o.ok ? o.output : null));
+  return finishWithResult(s, results, { resultSelector: true });
+}
