@@ -200,7 +200,8 @@ export class ExecutionRun {
       try {
         if (Number.isFinite(due)) await clock.sleep(due - now, local.signal);
         else await new Promise<never>((_, reject) => local.signal.addEventListener('abort', () => reject(local.signal.reason), { once: true }));
-        const error = opts.deadline !== undefined && due >= opts.deadline ? 'States.Timeout' : 'States.HeartbeatTimeout';
+        // AWS reports an expired heartbeat as States.Timeout too (recorded histories show it).
+        const error = 'States.Timeout';
         this.completeToken(attemptKey, { kind: 'timeout', error });
       } catch {
         if (opts.signal.aborted && !this.tokenOutcome(attemptKey)) throw opts.signal.reason;

@@ -11,6 +11,7 @@ export interface JsonPathModule {
   applyResultPath(stateInput: unknown, result: unknown, resultPath: string | null | undefined): unknown;
   applyInputOutputPath(value: unknown, path: string | null | undefined, context: unknown, variables: Record<string, unknown>): unknown;
   evaluateChoiceRule(rule: Record<string, unknown>, input: unknown, context: unknown, variables: Record<string, unknown>): boolean;
+  queryPathForField(path: string, field: string, input: unknown, context: unknown, variables: Record<string, unknown>): unknown;
   evaluateIntrinsic(expression: string, input: unknown, context: unknown, variables: Record<string, unknown>): unknown;
 }
 

@@ -16,9 +16,11 @@ export class TaskError extends StatesError {
 /** Whether a Retrier's or Catcher's `ErrorEquals` matches an error name. */
 export function errorMatches(errorEquals: unknown, error: string): boolean {
   if (!Array.isArray(errorEquals)) return false;
+  // Runtime errors (bad paths, invalid values) end the execution: no Retrier or Catcher applies.
+  if (error === 'States.Runtime') return false;
   for (const name of errorEquals) {
     if (name === error) return true;
-    if (name === 'States.ALL' && error !== 'States.Runtime') return true;
+    if (name === 'States.ALL') return true;
     if (name === 'States.TaskFailed' && !error.startsWith('States.')) return true;
   }
   return false;

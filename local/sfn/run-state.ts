@@ -109,7 +109,7 @@ export async function runState(
         }
         const catcher = findCatcher(state.Catch, se.error);
         if (catcher) {
-          const errorOutput = { Error: se.error ?? null, Cause: se.causeText ?? null };
+          const errorOutput = { Error: se.error || null, Cause: se.causeText ?? null };
           let caught: StateResult;
           try {
             caught = await finishCatch(s, catcher, errorOutput);

@@ -142,7 +142,10 @@ export class LocalStepFunctions {
       throw new SfnApiError('InvalidExecutionInput', `Invalid State Machine Execution Input: '${inputText.slice(0, 200)}'`);
     }
     if (Buffer.byteLength(inputText) > 256 * 1024) throw new SfnApiError('InvalidExecutionInput', 'Execution input exceeds 256 KiB');
-    const executionArn = `arn:aws:states:${this.region}:${this.accountId}:execution:${m.name}:${name}`;
+    const executionArn =
+      m.type === 'EXPRESS'
+        ? `arn:aws:states:${this.region}:${this.accountId}:express:${m.name}:${name}:${crypto.randomUUID()}`
+        : `arn:aws:states:${this.region}:${this.accountId}:execution:${m.name}:${name}`;
     const existing = this.byArn.get(executionArn);
     if (existing) {
       if (existing.meta.input === inputText) return { executionArn, startDate: new Date(existing.meta.startDate) };

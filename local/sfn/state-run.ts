@@ -41,7 +41,7 @@ export class StateRun {
         StartTime: meta.startDate,
         RedriveCount: 0,
       },
-      State: { EnteredTime: this.entered.timestamp.toISOString(), Name: this.name, RetryCount: this.retryCount },
+      State: { EnteredTime: this.entered.timestamp.toISOString(), Name: this.name, ...(this.retryCount > 0 ? { RetryCount: this.retryCount } : {}) },
       StateMachine: { Id: meta.stateMachineArn, Name: smName },
     };
     if (this.taskToken !== undefined) ctx.Task = { Token: this.taskToken };

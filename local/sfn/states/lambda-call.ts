@@ -18,9 +18,11 @@ export function functionErrorCause(outcome: Extract<LambdaOutcome, { ok: false }
 }
 
 /** The Lambda Invoke API response Step Functions returns from `lambda:invoke`. */
-export function invokeResponse(payload: unknown): Record<string, unknown> {
+export function invokeResponse(payload: unknown, withLog = false): Record<string, unknown> {
   const requestId = randomUUID();
+  const log = withLog ? { LogResult: Buffer.from(`START RequestId: ${requestId} Version: $LATEST\nEND RequestId: ${requestId}\n`).toString('base64') } : {};
   return {
+    ...log,
     ExecutedVersion: '$LATEST',
     Payload: payload,
     SdkHttpMetadata: {

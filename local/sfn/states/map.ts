@@ -21,7 +21,7 @@ async function mapItems(s: StateRun, eff: unknown): Promise<unknown[]> {
       }
       return s.input;
     }
-    const v = await s.evalScalar(s.state.Items, 'Items');
+    const v = await s.evalField(s.state.Items, 'Items');
     if (!Array.isArray(v)) {
       const text = typeof s.state.Items === 'string' ? s.state.Items.replace(/^\{%\s*|\s*%\}$/g, '') : JSON.stringify(s.state.Items);
       throw new EvaluationError(
@@ -47,7 +47,8 @@ async function limitField(s: StateRun, field: string, eff: unknown, kind: 'integ
   const path = s.state[`${field}Path`];
   if (typeof path !== 'string' || s.ql !== 'JSONPath') return undefined;
   const jp = await s.jsonPath();
-  const v = jp.queryPath(path, eff, s.context(), s.variables());
+  let v = jp.queryPath(path, eff, s.context(), s.variables());
+  if (typeof v === 'string' && /^-?\d+(\.\d+)?$/.test(v.trim())) v = Number(v);
   if (typeof v !== 'number' || (kind === 'integer' && !Number.isInteger(v))) {
     const shown = typeof v === 'string' ? v : JSON.stringify(v);
     throw new StatesError('States.Runtime', `The ${field}Path field refers to value "${shown}" which is not a valid ${kind}: ${path}`);

@@ -49,6 +49,6 @@ export async function waitForTokenResult(
   const ev = s.exec.journal.event(`${attemptKey}/outcome`);
   if (ev) s.frame.lastEventId = Math.max(s.frame.lastEventId, ev.id);
   if (outcome.kind === 'success') return outcome.output;
-  if (outcome.kind === 'timeout') throw new TaskError(outcome.error);
+  if (outcome.kind === 'timeout') throw new TaskError(outcome.error, '');
   throw new TaskError(outcome.error ?? '', outcome.cause);
 }

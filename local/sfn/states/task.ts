@@ -74,7 +74,7 @@ export async function runTask(s: StateRun, attempt: number): Promise<HandlerResu
     let r = resultFromRecorded(s, `${attemptKey}/outcome`);
     if (!r) {
       r = await invokeWithDeadline(exec, resourceArn, params, deadline, frame.signal);
-      if (r.kind === 'ok' && limitExceeded(r.payload)) r = dataLimit(rn);
+      if (r.kind === 'ok' && limitExceeded(r.payload)) r = dataLimit(resourceArn);
       if (r.kind === 'ok') exec.emit(frame, `${attemptKey}/outcome`, 'LambdaFunctionSucceeded', { output: jsonText(r.payload), outputDetails: { truncated: false } });
       else if (r.kind === 'error') exec.emit(frame, `${attemptKey}/outcome`, 'LambdaFunctionFailed', { error: r.error, cause: r.cause });
       else exec.emit(frame, `${attemptKey}/outcome`, 'LambdaFunctionTimedOut', { error: 'States.Timeout' });
@@ -94,14 +94,14 @@ export async function runTask(s: StateRun, attempt: number): Promise<HandlerResu
     const invokeKey = waitsForToken ? `${attemptKey}/submitted` : `${attemptKey}/outcome`;
     let r = resultFromRecorded(s, invokeKey) ?? (waitsForToken ? resultFromRecorded(s, `${attemptKey}/outcome`) : undefined);
     if (!r) {
-      r = await invokeWithDeadline(exec, fn, params.Payload ?? {}, deadline, frame.signal);
-      if (r.kind === 'ok' && limitExceeded(r.payload)) r = dataLimit(rn);
+      r = await invokeWithDeadline(exec, fn, lambdaPayload(params.Payload), deadline, frame.signal);
+      if (r.kind === 'ok' && limitExceeded(r.payload)) r = dataLimit(rn.resourceType);
       const okType = waitsForToken ? 'TaskSubmitted' : 'TaskSucceeded';
       const key = r.kind === 'ok' ? invokeKey : `${attemptKey}/outcome`;
-      if (r.kind === 'ok') exec.emit(frame, key, okType, { ...rn, output: jsonText(invokeResponse(r.payload)), outputDetails: { truncated: false } });
+      if (r.kind === 'ok') exec.emit(frame, key, okType, { ...rn, output: jsonText(invokeResponse(r.payload, params.LogType === 'Tail')), outputDetails: { truncated: false } });
       else if (r.kind === 'error') exec.emit(frame, key, 'TaskFailed', { ...rn, error: r.error, cause: r.cause });
       else exec.emit(frame, key, 'TaskTimedOut', { ...rn, error: 'States.Timeout' });
-      if (r.kind === 'ok') r = { kind: 'ok', payload: invokeResponse(r.payload) };
+      if (r.kind === 'ok') r = { kind: 'ok', payload: invokeResponse(r.payload, params.LogType === 'Tail') };
     }
     if (!waitsForToken) return finishWithResult(s, unwrap(r), { resultSelector: true });
     if (r.kind !== 'ok') unwrap(r);
@@ -115,16 +115,27 @@ export async function runTask(s: StateRun, attempt: number): Promise<HandlerResu
   return finishWithResult(s, result, { resultSelector: true });
 }
 
-function dataLimit(rn: ResourceNames): InvokeResult {
+function dataLimit(taskName: string): InvokeResult {
   return {
     kind: 'error',
     error: 'States.DataLimitExceeded',
-    cause: `The state/task '${rn.resourceType}' returned a result with a size exceeding the maximum number of bytes service limit.`,
+    cause: `The state/task '${taskName}' returned a result with a size exceeding the maximum number of bytes service limit.`,
   };
+}
+
+/** A string Payload is JSON text the function receives parsed (AWS sends the bytes as is). */
+function lambdaPayload(payload: unknown): unknown {
+  if (payload === undefined) return {};
+  if (typeof payload !== 'string') return payload;
+  try {
+    return JSON.parse(payload);
+  } catch {
+    return payload;
+  }
 }
 
 function unwrap(r: InvokeResult): unknown {
   if (r.kind === 'ok') return r.payload;
-  if (r.kind === 'timeout') throw new TaskError('States.Timeout');
+  if (r.kind === 'timeout') throw new TaskError('States.Timeout', '');
   throw new TaskError(r.error, r.cause || undefined);
 }

@@ -20,7 +20,7 @@ async function failField(s: StateRun, field: 'Error' | 'Cause'): Promise<string 
   const jp = await s.jsonPath();
   const v = path.startsWith('States.')
     ? jp.evaluateIntrinsic(path, s.input, s.context(), s.variables())
-    : jp.queryPath(path, s.input, s.context(), s.variables());
+    : jp.queryPathForField(path, `${field}Path`, s.input, s.context(), s.variables());
   return typeof v === 'string' ? v : JSON.stringify(v);
 }
 
