@@ -1,0 +1,130 @@
+import * as path from 'node:path';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+import { acknowledge } from '../acknowledge.js';
+import { REPO_ROOT } from '../repo-root.js';
+
+/** CloudFormation metadata key on the function resource: the handler's repo-relative path. */
+export const HANDLER_METADATA_KEY = 'chaperone:handler';
+
+/** Lets the ESM bundle `require()` the CommonJS parts of its dependencies. */
+const ESM_REQUIRE_BANNER =
+  "import { createRequire as __chaperoneCreateRequire } from 'node:module'; const require = __chaperoneCreateRequire(import.meta.url);";
+
+export interface AgentFunctionProps {
+  /**
+   * The handler entry file, relative to the repository root, exporting `handler`
+   * (e.g. `lambdas/handlers/agent-step.ts`). Recorded as `chaperone:handler`
+   * metadata so the local runtime loads the same file Lambda runs.
+   */
+  readonly handlerPath: string;
+  /** What the function is for, shown in the console. @default - none */
+  readonly description?: string;
+  /**
+   * Hard limit of one invocation. Keep it above every timeout inside the
+   * handler (model client, tool timeout) so the handler can fail with a named error.
+   * @default Duration.seconds(30)
+   */
+  readonly timeout?: Duration;
+  /** Memory (and so CPU) of the function, MiB. @default 512 */
+  readonly memorySize?: number;
+  /** Extra environment variables. @default - only the Powertools and source-map variables */
+  readonly environment?: Record<string, string>;
+  /** `POWERTOOLS_SERVICE_NAME`: the `service` dimension of every metric and log line. @default 'chaperone' */
+  readonly serviceName?: string;
+  /** `POWERTOOLS_LOG_LEVEL`. @default 'INFO' */
+  readonly logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+  /** Retention of the function's log group. @default logs.RetentionDays.ONE_MONTH */
+  readonly logRetention?: logs.RetentionDays;
+  /** What happens to the log group when the stack is deleted. @default RemovalPolicy.RETAIN */
+  readonly logRemovalPolicy?: RemovalPolicy;
+  /** Reserved concurrency. @default - unreserved */
+  readonly reservedConcurrentExecutions?: number;
+}
+
+/**
+ * The one Lambda function shape of Chaperone: Node.js 22 on arm64, an ESM
+ * bundle with source maps, X-Ray tracing, Powertools configuration, its own
+ * log group with a retention, and a role that starts with nothing but writing
+ * to that log group (everything else is granted by intent).
+ *
+ * When the stack is synthesised without bundling (`aws:cdk:bundling-stacks`
+ * excludes it: tests, the local runtime) the code is a placeholder and the
+ * entry file need not exist yet; the `chaperone:handler` metadata still says
+ * which file the function runs.
+ */
+export class AgentFunction extends NodejsFunction {
+  /** The function's log group (also reachable as `logGroup`). */
+  public readonly functionLogGroup: logs.LogGroup;
+  /** The repo-relative handler entry file. */
+  public readonly handlerPath: string;
+
+  constructor(scope: Construct, id: string, props: AgentFunctionProps) {
+    const logGroup = new logs.LogGroup(scope, `${id}Logs`, {
+      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.RETAIN,
+    });
+    const role = new iam.Role(scope, `${id}Role`, {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `Execution role of ${props.handlerPath}`,
+    });
+    // Only this function's own log group, instead of AWSLambdaBasicExecutionRole's logs:* on *.
+    logGroup.grantWrite(role);
+    const bundled = Stack.of(scope).bundlingRequired;
+    super(scope, id, {
+      description: props.description,
+      runtime: lambda.Runtime.NODEJS_22_X,
+      architecture: lambda.Architecture.ARM_64,
+      timeout: props.timeout ?? Duration.seconds(30),
+      memorySize: props.memorySize ?? 512,
+      tracing: lambda.Tracing.ACTIVE,
+      logGroup,
+      role,
+      reservedConcurrentExecutions: props.reservedConcurrentExecutions,
+      ...(bundled
+        ? {
+            entry: path.join(REPO_ROOT, props.handlerPath),
+            handler: 'handler',
+            projectRoot: REPO_ROOT,
+            depsLockFilePath: path.join(REPO_ROOT, 'package-lock.json'),
+            bundling: {
+              format: OutputFormat.ESM,
+              mainFields: ['module', 'main'],
+              banner: ESM_REQUIRE_BANNER,
+              minify: true,
+              sourceMap: true,
+              sourceMapMode: SourceMapMode.DEFAULT,
+              target: 'node22',
+            },
+          }
+        : {
+            code: lambda.Code.fromInline('// bundling skipped at synth; see chaperone:handler metadata'),
+            handler: 'index.handler',
+          }),
+      environment: {
+        NODE_OPTIONS: '--enable-source-maps',
+        POWERTOOLS_SERVICE_NAME: props.serviceName ?? 'chaperone',
+        POWERTOOLS_METRICS_NAMESPACE: 'Chaperone',
+        POWERTOOLS_LOG_LEVEL: props.logLevel ?? 'INFO',
+        ...props.environment,
+      },
+    });
+    this.functionLogGroup = logGroup;
+    this.handlerPath = props.handlerPath;
+    (this.node.defaultChild as lambda.CfnFunction).addMetadata(HANDLER_METADATA_KEY, props.handlerPath);
+    acknowledge(
+      this,
+      'AwsSolutions-L1',
+      'Pinned to nodejs22.x, the runtime the handlers, Powertools and the local runtime are built and tested on; move to a newer one deliberately.',
+    );
+    acknowledge(
+      role,
+      'AwsSolutions-IAM5[Resource::*]',
+      'X-Ray tracing (xray:PutTraceSegments, xray:PutTelemetryRecords) supports no resource-level permissions; every other statement names its resource.',
+    );
+  }
+}
