@@ -12,6 +12,7 @@ import {
   type KeySchemaElement,
   ListTablesCommand,
   type LocalSecondaryIndex,
+  type Projection,
 } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './local-credentials.js';
@@ -77,8 +78,8 @@ export async function ensureTables(client: DynamoDBClient, tables: TableSpec[]):
   const created: string[] = [];
   for (const table of tables) {
     if (existing.has(table.tableName)) continue;
-    const gsis = (table.globalSecondaryIndexes ?? []).map(toIndex) as GlobalSecondaryIndex[];
-    const lsis = (table.localSecondaryIndexes ?? []).map(toIndex) as LocalSecondaryIndex[];
+    const gsis: GlobalSecondaryIndex[] = (table.globalSecondaryIndexes ?? []).map(toIndex);
+    const lsis: LocalSecondaryIndex[] = (table.localSecondaryIndexes ?? []).map(toIndex);
     await client.send(
       new CreateTableCommand({
         TableName: table.tableName,
@@ -95,6 +96,11 @@ export async function ensureTables(client: DynamoDBClient, tables: TableSpec[]):
 }
 
 /** Keeps the CreateTable fields of an index (drops provisioned throughput, contributor insights…). */
-function toIndex(index: Record<string, unknown>): Record<string, unknown> {
-  return { IndexName: index.IndexName, KeySchema: index.KeySchema, Projection: index.Projection ?? { ProjectionType: 'ALL' } };
+function toIndex(index: Record<string, unknown>): { IndexName: string; KeySchema: KeySchemaElement[]; Projection: Projection } {
+  // The template is our own synth output: its index shapes are CloudFormation's, which CreateTable shares.
+  return {
+    IndexName: String(index.IndexName),
+    KeySchema: (Array.isArray(index.KeySchema) ? index.KeySchema : []) as KeySchemaElement[],
+    Projection: (index.Projection ?? { ProjectionType: 'ALL' }) as Projection,
+  };
 }
