@@ -2,6 +2,7 @@
 import { StatesError } from '../errors.js';
 import { isPlainObject, toJsonText } from './json-util.js';
 import { tryQueryPath } from './path.js';
+import { parsePath } from './path-parser.js';
 import { parseTimestamp } from './timestamp.js';
 
 type Roots = { input: unknown; context: unknown; variables: Record<string, unknown> };
@@ -110,8 +111,12 @@ export function evaluateRule(rule: Record<string, unknown>, roots: Roots): boole
   const path = rule.Variable;
   const expected = rule[op];
   if (op === 'IsPresent') {
-    const found = tryQueryPath(path, roots.input, roots.context, roots.variables).found;
-    return found === expected;
+    const outcome = tryQueryPath(path, roots.input, roots.context, roots.variables);
+    // An indefinite path (wildcard, filter...) that selects nothing is not present either.
+    const present =
+      outcome.found &&
+      !(!parsePath(path.trim()).definite && Array.isArray(outcome.value) && outcome.value.length === 0);
+    return present === expected;
   }
   const typeTest = TYPE_TESTS[op];
   if (typeTest) return typeTest(read(path, roots)) === expected;

@@ -81,19 +81,6 @@ function format(args: unknown[], raw: (string | undefined)[]): string {
   return out;
 }
 
-function merge(
-  a: Record<string, unknown>,
-  b: Record<string, unknown>,
-  deep: boolean,
-): Record<string, unknown> {
-  const out: Record<string, unknown> = { ...a };
-  for (const [k, v] of Object.entries(b)) {
-    const prev = out[k];
-    out[k] = deep && isPlainObject(prev) && isPlainObject(v) ? merge(prev, v, true) : v;
-  }
-  return out;
-}
-
 /** All intrinsic functions by their `States.*` name. */
 export const INTRINSICS: Record<string, IntrinsicImpl> = {
   'States.Format': format,
@@ -211,8 +198,10 @@ export const INTRINSICS: Record<string, IntrinsicImpl> = {
       fail('States.JsonMerge', `argument 1 must be a JSON object, but was ${toJsonText(a)}`);
     if (!isPlainObject(b))
       fail('States.JsonMerge', `argument 2 must be a JSON object, but was ${toJsonText(b)}`);
-    if (typeof deep !== 'boolean') fail('States.JsonMerge', 'argument 3 must be a boolean');
-    return merge(a, b, deep);
+    // AWS supports only the shallow mode: the third argument must be false.
+    if (deep !== false)
+      fail('States.JsonMerge', 'argument 3 (isDeepMerge) must be false; only shallow merging is supported');
+    return { ...a, ...b };
   },
 
   'States.MathRandom': (args) => {

@@ -49,6 +49,12 @@ describe('evaluateChoiceRule', () => {
     expect(ev({ Variable: '$.t', IsTimestamp: true })).toBe(true);
     expect(ev({ Variable: '$.missing', IsPresent: false })).toBe(true);
     expect(ev({ Variable: '$.z', IsPresent: true })).toBe(true);
+    expect(evaluateChoiceRule({ Variable: '$.xs[?(@ > 5)]', IsPresent: true }, { xs: [1, 2] }, {}, {})).toBe(
+      false,
+    );
+    expect(evaluateChoiceRule({ Variable: '$.xs[?(@ > 1)]', IsPresent: true }, { xs: [1, 2] }, {}, {})).toBe(
+      true,
+    );
   });
 
   it('And / Or / Not', () => {

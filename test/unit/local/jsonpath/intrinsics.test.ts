@@ -42,6 +42,7 @@ describe('evaluateIntrinsic', () => {
     expect(ev('States.JsonMerge($.o1, $.o2, false)')).toEqual({ a: 1, b: 2, n: { y: 2 } });
     expect(errorOf("States.StringToJson('{nope')").error).toBe('States.IntrinsicFailure');
     expect(errorOf('States.JsonMerge($.arr, $.o2, false)').error).toBe('States.IntrinsicFailure');
+    expect(errorOf('States.JsonMerge($.o1, $.o2, true)').error).toBe('States.IntrinsicFailure');
   });
 
   it('array functions', () => {
