@@ -5,6 +5,8 @@ import { type JsonataEnv, evaluateExpression, evaluateTemplate, isJsonataString 
 import { type JsonPathModule, loadJsonPath } from './jsonpath-bridge.js';
 import type { QueryLanguage, StateDef } from './types.js';
 
+const RETRIABLE = new Set(['Task', 'Map', 'Parallel']);
+
 /** Everything a state handler needs about the state being run. */
 export class StateRun {
   private randomCount = 0;
@@ -41,7 +43,7 @@ export class StateRun {
         StartTime: meta.startDate,
         RedriveCount: 0,
       },
-      State: { EnteredTime: this.entered.timestamp.toISOString(), Name: this.name, ...(this.retryCount > 0 ? { RetryCount: this.retryCount } : {}) },
+      State: { EnteredTime: this.entered.timestamp.toISOString(), Name: this.name, ...(RETRIABLE.has(this.state.Type) ? { RetryCount: this.retryCount } : {}) },
       StateMachine: { Id: meta.stateMachineArn, Name: smName },
     };
     if (this.taskToken !== undefined) ctx.Task = { Token: this.taskToken };

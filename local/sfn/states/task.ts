@@ -125,7 +125,7 @@ function dataLimit(taskName: string): InvokeResult {
 
 /** A string Payload is JSON text the function receives parsed (AWS sends the bytes as is). */
 function lambdaPayload(payload: unknown): unknown {
-  if (payload === undefined) return {};
+  if (payload === undefined || payload === null) return {};
   if (typeof payload !== 'string') return payload;
   try {
     return JSON.parse(payload);
