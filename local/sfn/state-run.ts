@@ -41,7 +41,7 @@ export class StateRun {
         Name: meta.name,
         RoleArn: meta.roleArn,
         StartTime: meta.startDate,
-        RedriveCount: 0,
+        ...(meta.executionArn.includes(':express:') ? {} : { RedriveCount: 0 }),
       },
       State: { EnteredTime: this.entered.timestamp.toISOString(), Name: this.name, ...(RETRIABLE.has(this.state.Type) ? { RetryCount: this.retryCount } : {}) },
       StateMachine: { Id: meta.stateMachineArn, Name: smName },
