@@ -10,6 +10,7 @@ import { queryPath as query } from './path.js';
 import { applyTemplate } from './payload-template.js';
 import { applyResultPathTo } from './result-path.js';
 
+export { isIntrinsicExpression } from './intrinsics/parser.js';
 export { queryPathForField, tryQueryPath } from './path.js';
 export { evaluateDynamicField } from './payload-template.js';
 export { parseTimestamp } from './timestamp.js';

@@ -56,7 +56,15 @@ export function toJavaString(value: unknown): string {
   return String(value);
 }
 
-/** Number text as AWS prints it (integers without a fraction). */
+/**
+ * Number text as Java's `Double.toString` would print it for non-integers (AWS runs on
+ * the JVM): plain decimals between 1e-3 and 1e7, otherwise `1.5E7` / `1.0E-4` notation.
+ * Integral values print without a fraction.
+ */
 export function formatNumber(value: number): string {
-  return String(value);
+  if (Number.isInteger(value) || !Number.isFinite(value)) return String(value);
+  const abs = Math.abs(value);
+  if (abs >= 1e-3 && abs < 1e7) return String(value);
+  const [mantissa = '', exponent = '0'] = value.toExponential().split('e');
+  return `${mantissa.includes('.') ? mantissa : `${mantissa}.0`}E${Number(exponent)}`;
 }

@@ -35,8 +35,8 @@ async function positiveInt(s: StateRun, field: string, eff: unknown): Promise<nu
 function resultFromRecorded(s: StateRun, key: string): InvokeResult | undefined {
   const ev = s.exec.journal.event(key) as unknown as Record<string, Record<string, unknown> | undefined> & { type: string } | undefined;
   if (!ev) return undefined;
-  if (ev.type.endsWith('Succeeded')) {
-    const d = ev.taskSucceededEventDetails ?? ev.lambdaFunctionSucceededEventDetails ?? {};
+  if (ev.type.endsWith('Succeeded') || ev.type === 'TaskSubmitted') {
+    const d = ev.taskSucceededEventDetails ?? ev.lambdaFunctionSucceededEventDetails ?? ev.taskSubmittedEventDetails ?? {};
     return { kind: 'ok', payload: typeof d.output === 'string' ? JSON.parse(d.output) : null };
   }
   if (ev.type.endsWith('TimedOut')) return { kind: 'timeout' };

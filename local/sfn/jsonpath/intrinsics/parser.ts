@@ -26,13 +26,19 @@ export function isIntrinsicExpression(text: string): boolean {
   return /^\s*States\.[A-Za-z0-9]+\s*\(/.test(text);
 }
 
-/** Parses an intrinsic call expression; throws `States.IntrinsicFailure` on syntax errors. */
+const cache = new Map<string, IntrinsicCall>();
+
+/** Parses an intrinsic call expression; throws `States.IntrinsicFailure` on syntax errors. Results are cached. */
 export function parseIntrinsic(source: string): IntrinsicCall {
+  const hit = cache.get(source);
+  if (hit) return hit;
   const p = new Parser(source);
   p.space();
   const call = p.call();
   p.space();
   if (p.pos < source.length) p.fail('unexpected text after the closing parenthesis');
+  if (cache.size > 5000) cache.clear();
+  cache.set(source, call);
   return call;
 }
 
