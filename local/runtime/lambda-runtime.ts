@@ -47,6 +47,19 @@ export interface LocalLambdaRuntimeOptions {
   root?: string;
   /** Epoch ms now. @default Date.now */
   now?: () => number;
+  /** Called after every invocation (progress output, benchmarks). */
+  onInvoke?: (record: InvocationRecord) => void;
+}
+
+/** One finished invocation, as reported to `onInvoke`. */
+export interface InvocationRecord {
+  functionName: string;
+  requestId: string;
+  ok: boolean;
+  errorType?: string;
+  durationMs: number;
+  /** The event the function received. */
+  event: unknown;
 }
 
 interface Warm {
@@ -60,10 +73,12 @@ export class LocalLambdaRuntime implements LambdaInvoker {
   private readonly counts = new Map<string, number>();
   private readonly root: string;
   private readonly now: () => number;
+  private readonly onInvoke: ((record: InvocationRecord) => void) | undefined;
 
   constructor(options: LocalLambdaRuntimeOptions) {
     this.root = options.root ?? REPO_ROOT;
     this.now = options.now ?? Date.now;
+    this.onInvoke = options.onInvoke;
     for (const fn of options.functions) {
       this.byKey.set(fn.name, fn);
       this.byKey.set(fn.arn, fn);
@@ -98,6 +113,22 @@ export class LocalLambdaRuntime implements LambdaInvoker {
   /** Invokes a function synchronously (RequestResponse), as Step Functions and API Gateway do. */
   async invoke(functionArnOrName: string, payload: unknown, options: { signal: AbortSignal }): Promise<LambdaOutcome> {
     const requestId = randomUUID();
+    const started = Date.now();
+    const outcome = await this.run(functionArnOrName, payload, options.signal, requestId);
+    const name = this.lookup(functionArnOrName)?.name ?? functionArnOrName;
+    this.onInvoke?.({
+      functionName: name,
+      requestId,
+      ok: outcome.ok,
+      ...(outcome.ok ? {} : { errorType: outcome.errorType }),
+      durationMs: Date.now() - started,
+      event: payload,
+    });
+    return outcome;
+  }
+
+  private async run(functionArnOrName: string, payload: unknown, signal: AbortSignal, requestId: string): Promise<LambdaOutcome> {
+    const options = { signal };
     const fn = this.lookup(functionArnOrName);
     if (!fn) {
       const arn = functionArnOrName.startsWith('arn:') ? functionArnOrName : `arn:aws:lambda:${LOCAL_REGION}:000000000000:function:${functionArnOrName}`;

@@ -85,11 +85,15 @@ function isBuildAppModule(value: unknown): value is BuildAppModule {
 }
 
 /**
- * Synthesises the app (`infra/build-app.ts`, no bundling) into a temporary
- * directory and returns the stack's template.
+ * Synthesises the app (`infra/build-app.ts`, no bundling, no CDK validation)
+ * into a temporary directory and returns the stack's template.
  */
 export async function synthTemplate(options: { context?: Record<string, unknown> } = {}): Promise<CfnTemplate> {
   const outdir = await mkdtemp(join(tmpdir(), 'chaperone-synth-'));
+  // CDK's built-in CloudFormation validation takes seconds and prints to the
+  // console; the infra tests run it, the local runtime only needs the template.
+  const validation = process.env.CDK_VALIDATION;
+  process.env.CDK_VALIDATION = 'false';
   try {
     const mod: unknown = await import(pathToFileURL(join(REPO_ROOT, 'infra/build-app.ts')).href);
     if (!isBuildAppModule(mod)) throw new TemplateLoadError('infra/build-app.ts does not export buildApp()');
@@ -101,6 +105,8 @@ export async function synthTemplate(options: { context?: Record<string, unknown>
     if (err instanceof TemplateLoadError) throw err;
     throw new TemplateLoadError(`could not synthesise the CDK app: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   } finally {
+    if (validation === undefined) delete process.env.CDK_VALIDATION;
+    else process.env.CDK_VALIDATION = validation;
     await rm(outdir, { recursive: true, force: true });
   }
 }

@@ -1,0 +1,58 @@
+/**
+ * The environment each local function gets: the template's variables
+ * (intrinsics resolved) plus what the local runtime adds so the handlers'
+ * real AWS SDK clients reach the local endpoints, the model calls reach the
+ * scripted model (or Anthropic), and Lambda's own variables are present.
+ */
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../aws/local-credentials.js';
+import type { LocalFunction } from './template.js';
+
+/** The local endpoints and model settings every function shares. */
+export interface LocalEndpoints {
+  dynamoUrl: string;
+  sfnUrl: string;
+  /** The SES/SNS/Secrets Manager stand-in. */
+  servicesUrl: string;
+  /** The API key handed to the model client. */
+  anthropicApiKey: string;
+  /** Set to point the model client at the scripted model. */
+  anthropicBaseUrl?: string;
+  /** Powertools log level for handlers. @default 'SILENT' */
+  logLevel?: string;
+}
+
+/** The AWS variables that point SDK clients at the local endpoints. */
+export function awsEndpointEnv(endpoints: LocalEndpoints): Record<string, string> {
+  return {
+    AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamoUrl,
+    AWS_ENDPOINT_URL_SFN: endpoints.sfnUrl,
+    AWS_ENDPOINT_URL_SESV2: endpoints.servicesUrl,
+    AWS_ENDPOINT_URL_SNS: endpoints.servicesUrl,
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: endpoints.servicesUrl,
+    AWS_REGION: LOCAL_REGION,
+    AWS_DEFAULT_REGION: LOCAL_REGION,
+    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+  };
+}
+
+/** The full environment of one function. */
+export function localFunctionEnv(fn: LocalFunction, endpoints: LocalEndpoints): Record<string, string> {
+  const env: Record<string, string> = {
+    ...fn.env,
+    ...awsEndpointEnv(endpoints),
+    AWS_LAMBDA_FUNCTION_NAME: fn.name,
+    AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
+    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(fn.memoryMb),
+    AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${fn.name}`,
+    ANTHROPIC_API_KEY: endpoints.anthropicApiKey,
+    POWERTOOLS_LOG_LEVEL: endpoints.logLevel ?? 'SILENT',
+    // EMF metrics are CloudWatch's input; locally they would only be noise on stdout.
+    POWERTOOLS_METRICS_DISABLED: 'true',
+    CHAPERONE_LOCAL: '1',
+  };
+  // NODE_OPTIONS from the template is for the Lambda process, not this one.
+  delete env.NODE_OPTIONS;
+  if (endpoints.anthropicBaseUrl !== undefined) env.ANTHROPIC_BASE_URL = endpoints.anthropicBaseUrl;
+  return env;
+}

@@ -1,0 +1,210 @@
+/**
+ * The whole stack on a laptop, from the same synthesised template as AWS:
+ * dynalite (DynamoDB), the SES/SNS/Secrets Manager stand-in, the scripted
+ * model (or the Anthropic API), the Step Functions interpreter with its API,
+ * the handlers in this process, and the REST API on 127.0.0.1.
+ *
+ * Everything durable lives in `dataDir` (tables, execution journals, the
+ * HMAC key, the API port), so a restarted stack resumes where it stopped:
+ * running executions continue and pending approval links still work.
+ */
+import { EventEmitter } from 'node:events';
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { ensureTables, type LocalDynamo, startLocalDynamo } from '../aws/dynamodb.js';
+import { LocalSecrets, type SecretSpec } from '../aws/secrets.js';
+import { type LocalAlert, type LocalServices, type OutboxEmail, startLocalServices } from '../aws/services.js';
+import { ScriptedModel } from '../scripted-model/index.js';
+import type { Scenario } from '../scripted-model/index.js';
+import { LocalStepFunctions, startSfnApiServer, type Clock, type SfnApiServer } from '../sfn/index.js';
+import type { LambdaInvoker } from '../sfn/lambda-invoker.js';
+import { type LocalApiGateway, startApiGateway } from './api-gateway.js';
+import { LocalRuntimeError } from './errors.js';
+import { type LocalEndpoints, localFunctionEnv } from './function-env.js';
+import { type InvocationRecord, LocalLambdaRuntime } from './lambda-runtime.js';
+import { readPorts, writePorts } from './ports.js';
+import { type CfnTemplate, type LocalApp, readLocalApp, synthTemplate } from './template.js';
+
+/** Events a {@link LocalStack} emits. */
+export interface LocalStackEvents {
+  /** An email the handlers sent (it is in the outbox). */
+  email: [OutboxEmail];
+  /** An SNS alert the handlers published (it is in the alerts file). */
+  alert: [LocalAlert];
+  /** A Lambda invocation finished (Step Functions task or API request). */
+  invoke: [InvocationRecord];
+  /** An HTTP request to the REST API was answered. */
+  request: [{ method: string; path: string; status: number; ms: number }];
+}
+
+/** Options of {@link startLocalStack}. */
+export interface LocalStackOptions {
+  /** Where tables, executions, outbox, alerts and the HMAC key live. */
+  dataDir: string;
+  /** REST API port; 0 picks a free one. @default the port this data dir used last, else 0 */
+  port?: number;
+  /** @default 'anthropic' if ANTHROPIC_API_KEY is set, else 'scripted' */
+  model?: 'scripted' | 'anthropic';
+  /** The scripted model's scenario (set it later with `scriptedModel.use`). */
+  scenario?: Scenario;
+  /** Clock of the Step Functions interpreter (Wait, Retry, timeouts). @default the system clock */
+  clock?: Clock;
+  /** A template to run instead of synthesising `infra/build-app.ts`. */
+  template?: CfnTemplate;
+  /** Powertools log level of the handlers. @default 'SILENT' */
+  handlerLogLevel?: string;
+  /** Environment to read ANTHROPIC_API_KEY from. @default process.env */
+  env?: Record<string, string | undefined>;
+}
+
+/** A running local stack. */
+export interface LocalStack {
+  /** The REST API, e.g. `http://127.0.0.1:3000` (the `/v1` stage prefix is optional). */
+  apiUrl: string;
+  /** The Step Functions API (AWS JSON 1.0). */
+  sfnUrl: string;
+  /** DynamoDB (dynalite). */
+  dynamoUrl: string;
+  /** SESv2, SNS and Secrets Manager stand-in. */
+  servicesUrl: string;
+  dataDir: string;
+  /** Sent emails: one `.json` and one `.eml` each. */
+  outboxDir: string;
+  /** Published alerts, one JSON object per line. */
+  alertsFile: string;
+  model: 'scripted' | 'anthropic';
+  /** The interpreter (executions, histories, task tokens). */
+  sfn: LocalStepFunctions;
+  /** The local Lambda service (invocation counts per function). */
+  invoker: LocalLambdaRuntime;
+  /** Present when `model` is 'scripted'. */
+  scriptedModel?: ScriptedModel;
+  /** What was read from the template (functions, state machines, tables, routes). */
+  app: LocalApp;
+  /** State machine ARN by workflow name. */
+  stateMachines: Record<string, string>;
+  events: EventEmitter<LocalStackEvents>;
+  /** Stops everything; the data directory keeps the state for the next start. */
+  close(): Promise<void>;
+}
+
+/** Boots the local stack in `options.dataDir`. */
+export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
+  const env = options.env ?? process.env;
+  const dataDir = resolve(options.dataDir);
+  const outboxDir = join(dataDir, 'outbox');
+  const alertsFile = join(dataDir, 'alerts.jsonl');
+  mkdirSync(outboxDir, { recursive: true });
+  const apiKey = env.ANTHROPIC_API_KEY;
+  const model = options.model ?? (apiKey ? 'anthropic' : 'scripted');
+  if (model === 'anthropic' && !apiKey) throw new LocalRuntimeError("model 'anthropic' needs ANTHROPIC_API_KEY in the environment");
+
+  const events = new EventEmitter<LocalStackEvents>();
+  const closers: Array<() => Promise<void>> = [];
+  const closeAll = async (): Promise<void> => {
+    for (const close of closers.splice(0).reverse()) await close().catch(() => undefined);
+  };
+  try {
+    const template = options.template ?? (await synthTemplate());
+    // The API comes first: its URL goes into the handlers' env (approval links).
+    let runtime: LocalLambdaRuntime | undefined;
+    const deferred: LambdaInvoker = {
+      invoke: (fn, payload, o) => {
+        if (!runtime) throw new LocalRuntimeError('the local stack is still starting');
+        return runtime.invoke(fn, payload, o);
+      },
+    };
+    const [api] = readLocalApp(template).apis;
+    if (!api) throw new LocalRuntimeError('the template has no REST API (AWS::ApiGateway::RestApi)');
+    const gateway: LocalApiGateway = await startApiGateway({
+      api,
+      invoker: deferred,
+      port: options.port ?? readPorts(dataDir).api ?? 0,
+      onRequest: (entry) => events.emit('request', entry),
+    }).catch((err: unknown) => {
+      throw new LocalRuntimeError(`cannot listen for the API: ${err instanceof Error ? err.message : String(err)} (another 'npm start' on this data dir? try --port)`, { cause: err });
+    });
+    closers.push(() => gateway.close());
+    writePorts(dataDir, { api: gateway.port });
+    const app = readLocalApp(template, { apiUrl: gateway.url });
+
+    const dynamo: LocalDynamo = await startLocalDynamo({ dataDir: join(dataDir, 'dynamodb') }).catch((err: unknown) => {
+      throw new LocalRuntimeError(`cannot open the local DynamoDB in ${dataDir} (is another local stack using it?)`, { cause: err });
+    });
+    closers.push(() => dynamo.close());
+    await ensureTables(dynamo.client, app.tables);
+
+    const modelKey = model === 'anthropic' && apiKey ? apiKey : 'scripted-model-key';
+    const secrets = LocalSecrets.open(join(dataDir, 'secrets.json'), secretSpecs(app, modelKey));
+    const services: LocalServices = await startLocalServices({ outboxDir, alertsFile, secrets });
+    closers.push(() => services.close());
+    services.events.on('email', (e) => events.emit('email', e));
+    services.events.on('alert', (a) => events.emit('alert', a));
+
+    let scriptedModel: ScriptedModel | undefined;
+    if (model === 'scripted') {
+      const started = await ScriptedModel.start();
+      scriptedModel = started;
+      closers.push(() => started.close());
+      if (options.scenario) started.use(options.scenario);
+    }
+
+    const sfn = new LocalStepFunctions({ dataDir: join(dataDir, 'executions'), invoker: deferred, ...(options.clock ? { clock: options.clock } : {}) });
+    closers.push(() => sfn.close());
+    const sfnServer: SfnApiServer = await startSfnApiServer(sfn);
+    closers.push(() => sfnServer.close());
+
+    const endpoints: LocalEndpoints = {
+      dynamoUrl: dynamo.url,
+      sfnUrl: sfnServer.url,
+      servicesUrl: services.url,
+      anthropicApiKey: modelKey,
+      ...(scriptedModel ? { anthropicBaseUrl: scriptedModel.url } : {}),
+      ...(options.handlerLogLevel ? { logLevel: options.handlerLogLevel } : {}),
+    };
+    runtime = new LocalLambdaRuntime({
+      functions: app.functions.map((fn) => ({ ...fn, env: localFunctionEnv(fn, endpoints) })),
+      onInvoke: (record) => events.emit('invoke', record),
+    });
+    const stateMachines: Record<string, string> = {};
+    for (const machine of app.stateMachines) {
+      sfn.registerStateMachine(machine.arn, machine.definition, { name: machine.logicalId });
+      stateMachines[machine.workflow ?? machine.logicalId] = machine.arn;
+    }
+    await sfn.start();
+
+    const stack: LocalStack = {
+      apiUrl: gateway.url,
+      sfnUrl: sfnServer.url,
+      dynamoUrl: dynamo.url,
+      servicesUrl: services.url,
+      dataDir,
+      outboxDir,
+      alertsFile,
+      model,
+      sfn,
+      invoker: runtime,
+      app,
+      stateMachines,
+      events,
+      close: closeAll,
+    };
+    if (scriptedModel) stack.scriptedModel = scriptedModel;
+    return stack;
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+}
+
+/** The template's secrets: the model key from the environment, the others generated once. */
+function secretSpecs(app: LocalApp, modelKey: string): SecretSpec[] {
+  const modelSecrets = new Set(app.functions.map((f) => f.env.ANTHROPIC_SECRET_ARN).filter((v): v is string => v !== undefined));
+  return app.secrets.map((s) => {
+    const spec: SecretSpec = { arn: s.arn, name: s.logicalId };
+    if (modelSecrets.has(s.arn)) spec.value = modelKey;
+    else if (s.secretString !== undefined) spec.value = s.secretString;
+    else if (s.generate) spec.generate = s.generate;
+    return spec;
+  });
+}
