@@ -34,6 +34,8 @@ describe('evaluateIntrinsic', () => {
       '{a=1, n={x=1}}|[1, 2, 2, {a=1}, {a=1}]|null|1.5',
     );
     expect(errorOf("States.Format('{} {}', 1)").error).toBe('States.IntrinsicFailure');
+    // Non-integral numbers print the way Java's Double.toString does.
+    expect(ev("States.Format('{} {} {}', 0.0001, 15000000.5, 2.25)")).toBe('1.0E-4 1.50000005E7 2.25');
   });
 
   it('JSON functions', () => {
