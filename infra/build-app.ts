@@ -15,6 +15,13 @@ export interface BuildAppOptions {
   readonly bundle?: boolean;
   /** Extra context, e.g. `{ 'chaperone:approvalsFrom': 'approvals@acme.test' }`. @default {} */
   readonly context?: Record<string, unknown>;
+  /**
+   * Run CDK's built-in CloudFormation template validation at synth (it finds
+   * dependency cycles and invalid properties, and costs several seconds).
+   * `CDK_VALIDATION=false` in the environment turns it off as well.
+   * @default true
+   */
+  readonly validate?: boolean;
 }
 
 /** The stack's id, and its CloudFormation name. */
@@ -29,7 +36,7 @@ export const STACK_NAME = 'Chaperone';
 export function buildApp(options: BuildAppOptions = {}): { app: App; stack: ChaperoneStack } {
   const context: Record<string, unknown> = { ...options.context };
   if (options.bundle === false) context['aws:cdk:bundling-stacks'] = [];
-  const app = new App({ outdir: options.outdir, context });
+  const app = new App({ outdir: options.outdir, context, builtinCloudFormationValidation: options.validate ?? true });
   const stack = new ChaperoneStack(app, STACK_NAME, {
     workflows,
     approvalsFrom: stringContext(app, 'chaperone:approvalsFrom'),

@@ -1,0 +1,317 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../../infra/build-app.js';
+import { REPO_ROOT } from '../../infra/repo-root.js';
+import {
+  type CfnResource,
+  type Statement,
+  type Synthesised,
+  functionsByHandler,
+  ofType,
+  roleOf,
+  statementsOfRole,
+  synthChaperone,
+} from './synth.js';
+
+const HANDLERS = ['api', 'agent-step', 'tool-step', 'code-step', 'finish', 'approval-request'] as const;
+type Handler = (typeof HANDLERS)[number];
+
+describe('Chaperone stack', () => {
+  let synth: Synthesised;
+  let fns: Map<string, { id: string; resource: CfnResource }>;
+  let tables: Map<string, string>;
+  const statements = (handler: Handler): Statement[] => {
+    const fn = fns.get(handler);
+    if (!fn) throw new Error(`no ${handler} function`);
+    return statementsOfRole(synth.resources, roleOf(fn.resource));
+  };
+  const mentions = (stmts: Statement[], logicalId: string): boolean => stmts.some((s) => JSON.stringify(s.Resource).includes(`"${logicalId}"`));
+  const actions = (stmts: Statement[]): string[] => stmts.flatMap((s) => s.Action);
+
+  beforeAll(() => {
+    synth = synthChaperone();
+    fns = functionsByHandler(synth.resources);
+    tables = new Map(ofType(synth.resources, 'AWS::DynamoDB::Table').map(([id, t]) => [String(t.Metadata?.['chaperone:table']), id]));
+  });
+
+  describe('cdk-nag AwsSolutions', () => {
+    it('reports no unacknowledged errors or warnings', () => {
+      // Act: run the pack over the synthesised construct tree, as `cdk synth` does.
+      const report = new AwsSolutionsChecks().validateScope(synth.app);
+      const findings = report.violations.map((v) => `${v.severity} ${v.ruleName}: ${v.violatingResources.map((r) => r.constructPath).join(', ')}`);
+
+      expect(findings).toEqual([]);
+    });
+
+    it('gives every acknowledgement a reason, and names the exact wildcard of every IAM5 one', () => {
+      const acks: Array<{ id: string; reason: string; path: string }> = [];
+      for (const c of synth.app.node.findAll()) {
+        for (const entry of c.node.metadata) {
+          if (entry.type !== Validations.ACKNOWLEDGED_RULES_METADATA_KEY) continue;
+          for (const [id, reason] of Object.entries(entry.data as Record<string, string>)) acks.push({ id, reason, path: c.node.path });
+        }
+      }
+
+      expect(acks.length).toBeGreaterThan(0);
+      for (const ack of acks) {
+        expect(ack.reason.length, `${ack.id} at ${ack.path}`).toBeGreaterThanOrEqual(10);
+        if (ack.id.includes('IAM5') || ack.id.includes('IAM4')) expect(ack.id, ack.path).toMatch(/AwsSolutions-IAM[45]\[.+\]$/);
+      }
+    });
+  });
+
+  describe('functions', () => {
+    it('runs every handler on nodejs22.x arm64 with active tracing', () => {
+      expect([...fns.keys()].sort()).toEqual([...HANDLERS].sort());
+      for (const [handler, { resource }] of fns) {
+        const p = resource.Properties ?? {};
+
+        expect(p.Runtime, handler).toBe('nodejs22.x');
+        expect(p.Architectures, handler).toEqual(['arm64']);
+        expect(p.TracingConfig, handler).toEqual({ Mode: 'Active' });
+      }
+    });
+
+    it('points each function's chaperone:handler metadata at an existing handler file', () => {
+      for (const [handler, { resource }] of fns) {
+        const file = String(resource.Metadata?.['chaperone:handler']);
+
+        expect(file, handler).toBe(`lambdas/handlers/${handler}.ts`);
+        expect(existsSync(join(REPO_ROOT, file)), `${file} exists`).toBe(true);
+      }
+    });
+
+    it('configures Powertools, source maps and a retained log group for every function', () => {
+      for (const [handler, { resource }] of fns) {
+        const env = (resource.Properties?.Environment as { Variables: Record<string, unknown> }).Variables;
+        const logGroup = (resource.Properties?.LoggingConfig as { LogGroup: { Ref: string } }).LogGroup.Ref;
+
+        expect(env.NODE_OPTIONS, handler).toBe('--enable-source-maps');
+        expect(env.POWERTOOLS_METRICS_NAMESPACE, handler).toBe('Chaperone');
+        expect(env.POWERTOOLS_SERVICE_NAME, handler).toBeTypeOf('string');
+        expect(env.POWERTOOLS_LOG_LEVEL, handler).toBeTypeOf('string');
+        expect(synth.resources[logGroup]?.Properties?.RetentionInDays, handler).toBe(30);
+      }
+    });
+
+    it('gives each function exactly the environment its handler reads', () => {
+      const base = ['NODE_OPTIONS', 'POWERTOOLS_LOG_LEVEL', 'POWERTOOLS_METRICS_NAMESPACE', 'POWERTOOLS_SERVICE_NAME', 'RUNS_TABLE'];
+      const expected: Record<Handler, string[]> = {
+        api: ['APPROVALS_TABLE', 'STATE_MACHINES', 'ALERT_TOPIC_ARN', 'APPROVAL_SECRET_ARN'],
+        'agent-step': ['APPROVALS_TABLE', 'BREAKERS_TABLE', 'ALERT_TOPIC_ARN', 'ANTHROPIC_SECRET_ARN'],
+        'tool-step': ['BREAKERS_TABLE', 'ALERT_TOPIC_ARN'],
+        'code-step': [],
+        finish: [],
+        'approval-request': ['APPROVALS_TABLE', 'APPROVAL_SECRET_ARN', 'APPROVAL_BASE_URL', 'SES_FROM_ADDRESS'],
+      };
+
+      for (const handler of HANDLERS) {
+        const env = (fns.get(handler)?.resource.Properties?.Environment as { Variables: Record<string, unknown> }).Variables;
+        expect(Object.keys(env).sort(), handler).toEqual([...base, ...expected[handler]].sort());
+      }
+    });
+
+    it('hands the api function a JSON map from workflow name to state machine ARN', () => {
+      const env = (fns.get('api')?.resource.Properties?.Environment as { Variables: Record<string, unknown> }).Variables;
+      const text = JSON.stringify(env.STATE_MACHINES);
+
+      for (const [id, sm] of ofType(synth.resources, 'AWS::StepFunctions::StateMachine')) {
+        expect(text).toContain(String(sm.Metadata?.['chaperone:workflow']));
+        expect(text).toContain(id);
+      }
+    });
+  });
+
+  describe('IAM, least privilege', () => {
+    it('lets only the api function send task success or failure', () => {
+      const holders = ofType(synth.resources, 'AWS::IAM::Role')
+        .filter(([id]) => actions(statementsOfRole(synth.resources, id)).some((a) => a.startsWith('states:SendTask')))
+        .map(([id]) => id);
+
+      expect(holders).toEqual([roleOf(fns.get('api')?.resource ?? ({} as CfnResource))]);
+    });
+
+    it('touches only the tables each handler needs', () => {
+      const expected: Record<Handler, string[]> = {
+        api: ['approvals', 'runs'],
+        'agent-step': ['approvals', 'breakers', 'runs'],
+        'tool-step': ['breakers', 'runs'],
+        'code-step': ['runs'],
+        finish: ['runs'],
+        'approval-request': ['approvals', 'runs'],
+      };
+
+      for (const handler of HANDLERS) {
+        const stmts = statements(handler);
+        const touched = [...tables].filter(([, id]) => mentions(stmts, id)).map(([role]) => role).sort();
+        expect(touched, handler).toEqual(expected[handler]);
+      }
+    });
+
+    it('keeps approvals and email away from the tool step', () => {
+      const stmts = statements('tool-step');
+
+      expect(mentions(stmts, tables.get('approvals') ?? '')).toBe(false);
+      expect(actions(stmts).filter((a) => a.startsWith('ses:'))).toEqual([]);
+      expect(actions(stmts).filter((a) => a.startsWith('states:'))).toEqual([]);
+    });
+
+    it('lets only the approval-request function send email, from its identity', () => {
+      const identity = ofType(synth.resources, 'AWS::SES::EmailIdentity')[0]?.[0] ?? '';
+      for (const handler of HANDLERS) {
+        const ses = statements(handler).filter((s) => s.Action.some((a) => a.startsWith('ses:')));
+        if (handler === 'approval-request') {
+          expect(ses.flatMap((s) => s.Action)).toEqual(['ses:SendEmail']);
+          expect(JSON.stringify(ses[0]?.Resource)).toContain(identity);
+        } else {
+          expect(ses, handler).toEqual([]);
+        }
+      }
+    });
+
+    it('has an alert topic that agent-step, tool-step and api may publish to', () => {
+      const topics = ofType(synth.resources, 'AWS::SNS::Topic');
+      const topicId = topics[0]?.[0] ?? '';
+      const publishes = (h: Handler) => statements(h).some((s) => s.Action.includes('sns:Publish') && mentions([s], topicId));
+
+      expect(topics).toHaveLength(1);
+      expect(topics[0]?.[1].Properties?.KmsMasterKeyId).toBeDefined();
+      expect(publishes('agent-step')).toBe(true);
+      expect(publishes('tool-step')).toBe(true);
+      expect(publishes('api')).toBe(true);
+      expect(publishes('code-step')).toBe(false);
+      expect(publishes('finish')).toBe(false);
+    });
+
+    it('uses a wildcard resource only for X-Ray and for sending task results', () => {
+      for (const handler of HANDLERS) {
+        const wild = statements(handler).filter((s) => s.Resource.includes('*'));
+        const allowed = handler === 'api' ? /^(xray:|states:SendTask(Success|Failure)$)/ : /^xray:/;
+        for (const s of wild) for (const a of s.Action) expect(a, handler).toMatch(allowed);
+      }
+    });
+
+    it('reads secrets only where needed: the model key in agent-step, the signing key in api and approval-request', () => {
+      const secrets = ofType(synth.resources, 'AWS::SecretsManager::Secret').map(([id]) => id);
+      const reads = (h: Handler) => secrets.filter((id) => mentions(statements(h), id)).length;
+
+      expect(reads('agent-step')).toBe(1);
+      expect(reads('api')).toBe(1);
+      expect(reads('approval-request')).toBe(1);
+      expect(reads('tool-step') + reads('code-step') + reads('finish')).toBe(0);
+      expect(mentions(statements('api'), secrets.find((id) => mentions(statements('agent-step'), id)) ?? '-')).toBe(false);
+    });
+  });
+
+  describe('tables', () => {
+    it('creates runs, approvals and breakers: on demand, PITR, TTL on expiresAt', () => {
+      expect([...tables.keys()].sort()).toEqual(['approvals', 'breakers', 'runs']);
+      for (const [role, id] of tables) {
+        const t = synth.resources[id] as CfnResource;
+        const keys = (t.Properties?.KeySchema as Array<{ AttributeName: string }>).map((k) => k.AttributeName);
+
+        expect(t.Properties?.BillingMode, role).toBe('PAY_PER_REQUEST');
+        expect(t.Properties?.PointInTimeRecoverySpecification, role).toEqual({ PointInTimeRecoveryEnabled: true });
+        expect(t.Properties?.TimeToLiveSpecification, role).toEqual({ AttributeName: 'expiresAt', Enabled: true });
+        expect(keys, role).toEqual(role === 'breakers' ? ['pk'] : ['pk', 'sk']);
+      }
+    });
+
+    it('retains runs and approvals when the stack goes away', () => {
+      expect(synth.resources[tables.get('runs') ?? '']?.DeletionPolicy).toBe('Retain');
+      expect(synth.resources[tables.get('approvals') ?? '']?.DeletionPolicy).toBe('Retain');
+    });
+
+    it('lists approvals by status, oldest first, through the byStatus index', () => {
+      const gsis = synth.resources[tables.get('approvals') ?? '']?.Properties?.GlobalSecondaryIndexes as Array<Record<string, unknown>>;
+
+      expect(gsis).toHaveLength(1);
+      expect(gsis[0]?.IndexName).toBe('byStatus');
+      expect(gsis[0]?.KeySchema).toEqual([
+        { AttributeName: 'status', KeyType: 'HASH' },
+        { AttributeName: 'createdAt', KeyType: 'RANGE' },
+      ]);
+    });
+  });
+
+  describe('API', () => {
+    const route = (method: string, pathPart: string, parentPart?: string): CfnResource | undefined => {
+      const resources = ofType(synth.resources, 'AWS::ApiGateway::Resource');
+      const match = resources.find(([, r]) => {
+        if (r.Properties?.PathPart !== pathPart) return false;
+        if (!parentPart) return true;
+        const parentRef = (r.Properties?.ParentId as { Ref?: string }).Ref ?? '';
+        return synth.resources[parentRef]?.Properties?.PathPart === parentPart;
+      });
+      return ofType(synth.resources, 'AWS::ApiGateway::Method').find(
+        ([, m]) => m.Properties?.HttpMethod === method && (m.Properties?.ResourceId as { Ref?: string }).Ref === match?.[0],
+      )?.[1];
+    };
+
+    it('authorises runs and the approval list with IAM, and approval links by their signature', () => {
+      expect(route('POST', 'runs')?.Properties?.AuthorizationType).toBe('AWS_IAM');
+      expect(route('GET', '{id}', 'runs')?.Properties?.AuthorizationType).toBe('AWS_IAM');
+      expect(route('GET', 'approvals')?.Properties?.AuthorizationType).toBe('AWS_IAM');
+      expect(route('GET', '{id}', 'approvals')?.Properties?.AuthorizationType).toBe('NONE');
+      expect(route('POST', '{id}', 'approvals')?.Properties?.AuthorizationType).toBe('NONE');
+    });
+
+    it('proxies every route to the api function', () => {
+      const apiFn = fns.get('api')?.id ?? '';
+      const methods = ofType(synth.resources, 'AWS::ApiGateway::Method');
+
+      expect(methods).toHaveLength(5);
+      for (const [, m] of methods) {
+        const integration = m.Properties?.Integration as { Type: string; Uri: unknown };
+        expect(integration.Type).toBe('AWS_PROXY');
+        expect(JSON.stringify(integration.Uri)).toContain(apiFn);
+      }
+    });
+
+    it('marks the API for the local runtime and traces, logs and throttles the stage', () => {
+      const [, api] = ofType(synth.resources, 'AWS::ApiGateway::RestApi')[0] ?? [];
+      const [, stage] = ofType(synth.resources, 'AWS::ApiGateway::Stage')[0] ?? [];
+      const settings = (stage?.Properties?.MethodSettings as Array<Record<string, unknown>>)[0];
+
+      expect(api?.Metadata?.['chaperone:api']).toBe(true);
+      expect(stage?.Properties?.TracingEnabled).toBe(true);
+      expect(stage?.Properties?.AccessLogSetting).toBeDefined();
+      expect(settings?.ThrottlingRateLimit).toBeGreaterThan(0);
+      expect(settings?.DataTraceEnabled).toBe(false);
+    });
+  });
+
+  describe('observability', () => {
+    it('shows the Chaperone run, tool and guardrail metrics on the dashboard', () => {
+      const [, dashboard] = ofType(synth.resources, 'AWS::CloudWatch::Dashboard')[0] ?? [];
+      const body = JSON.stringify(dashboard?.Properties?.DashboardBody);
+
+      for (const metric of ['RunTokens', 'RunCostUsd', 'RunSteps', 'ToolCalls', 'ToolCallFailures', 'GuardrailRejections', 'RunsStopped']) {
+        expect(body).toContain(metric);
+      }
+      expect(body).toContain('Namespace=\\\\\\"Chaperone\\\\\\"');
+    });
+
+    it('alarms on failed and timed-out executions, guardrail rejections and function errors, to the alert topic', () => {
+      const topicId = ofType(synth.resources, 'AWS::SNS::Topic')[0]?.[0] ?? '';
+      const alarms = ofType(synth.resources, 'AWS::CloudWatch::Alarm').map(([, a]) => a.Properties ?? {});
+      const named = (metric: string) => alarms.filter((a) => a.MetricName === metric);
+
+      expect(named('ExecutionsFailed').length).toBe(ofType(synth.resources, 'AWS::StepFunctions::StateMachine').length);
+      expect(named('ExecutionsTimedOut').length).toBe(ofType(synth.resources, 'AWS::StepFunctions::StateMachine').length);
+      expect(named('Errors').length).toBe(HANDLERS.length);
+      expect(alarms.filter((a) => JSON.stringify(a.Metrics ?? []).includes('GuardrailRejections'))).toHaveLength(1);
+      for (const a of alarms) expect(JSON.stringify(a.AlarmActions)).toContain(topicId);
+    });
+  });
+
+  it('reads the approvals from-address from context', () => {
+    // Construction only (no synth): the stack carries the value into SES and the function.
+    const { stack } = buildApp({ bundle: false, context: { 'chaperone:approvalsFrom': 'approvals@acme.test' } });
+
+    expect(stack.approvalMail.fromAddress).toBe('approvals@acme.test');
+  });
+});
