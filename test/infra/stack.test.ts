@@ -75,7 +75,7 @@ describe('Chaperone stack', () => {
       }
     });
 
-    it('points each function's chaperone:handler metadata at an existing handler file', () => {
+    it("points each function's chaperone:handler metadata at an existing handler file", () => {
       for (const [handler, { resource }] of fns) {
         const file = String(resource.Metadata?.['chaperone:handler']);
 
