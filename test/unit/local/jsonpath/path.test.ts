@@ -58,6 +58,12 @@ describe('queryPath: definite paths', () => {
     expect(statesError(() => q('$.a.b[7]')).causeText).toBe(
       "Invalid path '$.a.b[7]' : No results for path: $['a']['b'][7]",
     );
+    expect(statesError(() => q('$.a.b.c')).causeText).toBe(
+      "Invalid path '$.a.b.c' : Expected to find an object with property ['c'] in path $['a']['b'] but found 'java.util.ArrayList'. This is not a json object according to the JsonProvider: 'com.jayway.jsonpath.spi.json.JacksonJsonProvider'.",
+    );
+    expect(statesError(() => q('$.nul[0]')).causeText).toBe(
+      "Invalid path '$.nul[0]' : The path $['nul'] is null",
+    );
     expect(statesError(() => q('$undefinedVar')).error).toBe('States.Runtime');
     expect(statesError(() => q('$.a[')).error).toBe('States.Runtime');
   });

@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { StatesError } from '../../../../local/sfn/errors.js';
-import { applyPayloadTemplate, applyResultPath } from '../../../../local/sfn/jsonpath/index.js';
+import {
+  applyPayloadTemplate,
+  applyResultPath,
+  evaluateDynamicField,
+} from '../../../../local/sfn/jsonpath/index.js';
 
 function statesError(fn: () => unknown): StatesError {
   try {
@@ -56,6 +60,17 @@ describe('applyPayloadTemplate', () => {
     expect(e.error).toBe('States.Runtime');
     expect(e.causeText).toBe(
       "The JSONPath '$.no_such_jsonpath' specified for the field 'value.$' could not be found in the input '{\"int-literal\":0}'",
+    );
+  });
+
+  it('evaluateDynamicField serves ErrorPath / CausePath (paths and intrinsics)', () => {
+    expect(evaluateDynamicField('ErrorPath', '$.name', input, context, vars)).toBe('Ada');
+    expect(evaluateDynamicField('CausePath', "States.Format('bad {}', $.name)", input, context, vars)).toBe(
+      'bad Ada',
+    );
+    const e = statesError(() => evaluateDynamicField('ErrorPath', '$.ErrorX', { Error: 'e' }, {}, {}));
+    expect(e.causeText).toBe(
+      "The JSONPath '$.ErrorX' specified for the field 'ErrorPath' could not be found in the input '{\"Error\":\"e\"}'",
     );
   });
 
