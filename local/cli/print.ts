@@ -1,0 +1,96 @@
+/**
+ * How the demo prints a run: one line per trail event as it arrives, and a
+ * summary at the end. Pure formatting over the `GET /runs/{id}` body.
+ */
+
+/** Where the CLI prints (a test passes its own). */
+export type Writer = (line: string) => void;
+
+/** The `GET /runs/{id}` body, as far as the CLI reads it. */
+export interface RunView {
+  runId: string;
+  workflow?: string;
+  status: string;
+  stopReason?: string;
+  stopDetail?: string;
+  answer?: string;
+  error?: string;
+  steps?: { used: number; limit: number };
+  tokens?: { used: number; limit: number };
+  costUsd?: { used: number; limit: number };
+  trail?: TrailItem[];
+}
+
+/** One trail event; the fields beyond `seq`, `at` and `type` depend on the type. */
+export type TrailItem = { seq: string; at: string; type: string } & Record<string, unknown>;
+
+const num = (n: number): string => n.toLocaleString('en-US');
+const usd = (n: number): string => `$${n.toFixed(4)}`;
+const str = (v: unknown): string => (typeof v === 'string' ? v : JSON.stringify(v));
+const short = (v: unknown, max = 100): string => {
+  const s = str(v);
+  return s.length > max ? `${s.slice(0, max - 1)}…` : s;
+};
+
+/** `step 2/12 · tokens 1,234/60,000 · $0.0123/$1.0000`. */
+export function figures(run: RunView): string {
+  const parts: string[] = [];
+  if (run.steps) parts.push(`step ${run.steps.used}/${run.steps.limit}`);
+  if (run.tokens) parts.push(`tokens ${num(run.tokens.used)}/${num(run.tokens.limit)}`);
+  if (run.costUsd) parts.push(`${usd(run.costUsd.used)}/${usd(run.costUsd.limit)}`);
+  return parts.join(' · ');
+}
+
+/** One line for a trail event, or undefined for events not worth a line. */
+export function eventLine(e: TrailItem, run: RunView): string | undefined {
+  switch (e.type) {
+    case 'run_started':
+      return `▶ run started: ${str(e.workflow)} ${short(e.input)}`;
+    case 'model_call': {
+      const chose = Array.isArray(e.toolsChosen) && e.toolsChosen.length > 0 ? `calls ${e.toolsChosen.map(str).join(', ')}` : 'answers';
+      const status = e.status === 'ok' ? chose : `error: ${short(e.error)}`;
+      const said = typeof e.text === 'string' && e.text !== '' ? ` — "${short(e.text, 90)}"` : '';
+      return `  🤖 model ${str(e.model)}: ${status}${said}  [${num(Number(e.inputTokens ?? 0) + Number(e.outputTokens ?? 0))} tokens; run: ${figures(run)}]`;
+    }
+    case 'tool_call': {
+      const mark = e.status === 'ok' ? '✓' : e.status === 'fallback' ? '↪' : '✗';
+      const tries = Array.isArray(e.attempts) && e.attempts.length > 1 ? `, ${e.attempts.length} attempts` : '';
+      const fallback = typeof e.fallbackTool === 'string' ? ` → fallback ${e.fallbackTool}` : '';
+      return `  ${mark} tool ${str(e.tool)} ${short(e.args, 80)}: ${str(e.status)}${fallback} (${num(Number(e.durationMs ?? 0))} ms${tries}, ${num(Number(e.resultBytes ?? 0))} B)`;
+    }
+    case 'tool_rejected':
+      return `  ⛔ tool ${str(e.tool)} refused (${str(e.rule)}): ${short(e.message, 140)}`;
+    case 'budget_refused':
+      return `  ⛔ budget: ${str(e.limit)} limit reached`;
+    case 'approval_requested':
+      return `  ⏸ approval requested for ${Array.isArray(e.tools) ? e.tools.map(str).join(', ') : '?'} from ${Array.isArray(e.approvers) ? e.approvers.map(str).join(', ') : '?'}`;
+    case 'approval_decided':
+      return `  ${e.decision === 'approved' ? '✅' : '❎'} approval ${str(e.decision)} by ${str(e.decidedBy)}${typeof e.comment === 'string' ? `: ${e.comment}` : ''}`;
+    case 'guardrail':
+      return `  ⛔ guardrail ${str(e.rule)}: ${short(e.message, 140)}`;
+    case 'step_output':
+      return undefined;
+    case 'run_finished':
+      return `■ run ${str(e.outcome)}${typeof e.reason === 'string' ? `: ${e.reason}` : ''}${typeof e.detail === 'string' && e.detail !== '' ? ` (${short(e.detail, 140)})` : ''}`;
+    default:
+      return `  · ${e.type}`;
+  }
+}
+
+/** The closing summary: status, answer, figures, and the trail counted by kind. */
+export function summary(run: RunView): string[] {
+  const trail = run.trail ?? [];
+  const count = (type: string, pred: (e: TrailItem) => boolean = () => true): number => trail.filter((e) => e.type === type && pred(e)).length;
+  const lines = ['', `Run ${run.runId}: ${run.status}${run.stopReason ? ` (${run.stopReason})` : ''}`];
+  if (run.answer) lines.push('', 'Answer:', ...run.answer.split('\n').map((l) => `  ${l}`));
+  if (run.error) lines.push(`Error: ${run.error}`);
+  if (run.stopDetail) lines.push(`Detail: ${run.stopDetail}`);
+  lines.push(
+    '',
+    `Figures: ${figures(run)}`,
+    `Trail: ${trail.length} events — ${count('model_call')} model calls, ` +
+      `${count('tool_call')} tool calls (${count('tool_call', (e) => e.status === 'ok')} ok), ` +
+      `${count('tool_rejected')} refused, ${count('approval_requested')} approval(s), ${count('guardrail')} guardrail event(s)`,
+  );
+  return lines;
+}
