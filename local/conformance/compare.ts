@@ -34,7 +34,12 @@ function parseJsonObject(text: string): unknown {
  * by value, key order ignored, placeholders as wildcards, JSON text compared
  * as JSON. Returns the path of the first difference, or undefined when equal.
  */
-export function diff(expected: unknown, actual: unknown, placeholders: string[], path = '$'): string | undefined {
+export function diff(
+  expected: unknown,
+  actual: unknown,
+  placeholders: string[],
+  path = '$',
+): string | undefined {
   if (typeof expected === 'string') {
     if (placeholders.includes(expected) || expected === 'date' || expected === 'timestamp') return undefined;
     if (typeof actual === 'string') {
@@ -51,11 +56,14 @@ export function diff(expected: unknown, actual: unknown, placeholders: string[],
     return `${path}: expected ${JSON.stringify(expected).slice(0, 160)} got ${JSON.stringify(actual)?.slice(0, 160)}`;
   }
   if (typeof expected === 'number') {
-    return typeof actual === 'number' && actual === expected ? undefined : `${path}: expected ${expected} got ${JSON.stringify(actual)?.slice(0, 100)}`;
+    return typeof actual === 'number' && actual === expected
+      ? undefined
+      : `${path}: expected ${expected} got ${JSON.stringify(actual)?.slice(0, 100)}`;
   }
   if (Array.isArray(expected)) {
     if (!Array.isArray(actual)) return `${path}: expected array got ${JSON.stringify(actual)?.slice(0, 160)}`;
-    if (expected.length !== actual.length) return `${path}: expected ${expected.length} items got ${actual.length}`;
+    if (expected.length !== actual.length)
+      return `${path}: expected ${expected.length} items got ${actual.length}`;
     for (let i = 0; i < expected.length; i++) {
       const d = diff(expected[i], actual[i], placeholders, `${path}[${i}]`);
       if (d) return d;
@@ -78,5 +86,7 @@ export function diff(expected: unknown, actual: unknown, placeholders: string[],
     }
     return undefined;
   }
-  return expected === actual ? undefined : `${path}: expected ${JSON.stringify(expected)} got ${JSON.stringify(actual)?.slice(0, 160)}`;
+  return expected === actual
+    ? undefined
+    : `${path}: expected ${JSON.stringify(expected)} got ${JSON.stringify(actual)?.slice(0, 160)}`;
 }

@@ -3,7 +3,9 @@ import type { LambdaInvoker, LambdaOutcome } from '../sfn/lambda-invoker.js';
 import { resourceNotFound } from '../sfn/lambda-invoker.js';
 import type { Clock } from '../sfn/types.js';
 
-const PY_TRACE = (line: string): string[] => [`  File "/var/task/handler.py", line 2, in handler\n    ${line}\n`];
+const PY_TRACE = (line: string): string[] => [
+  `  File "/var/task/handler.py", line 2, in handler\n    ${line}\n`,
+];
 
 /**
  * The corpus's fake Lambda functions (README "Fake Lambda behaviours"),
@@ -28,9 +30,19 @@ export class FakeLambdaInvoker implements LambdaInvoker {
       case 'echo':
         return { ok: true, payload: { Return: 'HelloWorld' } };
       case 'raise_exception':
-        return { ok: false, errorType: 'Exception', errorMessage: 'Some exception was raised.', stackTrace: PY_TRACE('raise Exception("Some exception was raised.")') };
+        return {
+          ok: false,
+          errorType: 'Exception',
+          errorMessage: 'Some exception was raised.',
+          stackTrace: PY_TRACE('raise Exception("Some exception was raised.")'),
+        };
       case 'raise_custom_exception':
-        return { ok: false, errorType: 'CustomException', errorMessage: '', stackTrace: PY_TRACE('raise CustomException()') };
+        return {
+          ok: false,
+          errorType: 'CustomException',
+          errorMessage: '',
+          stackTrace: PY_TRACE('raise CustomException()'),
+        };
       case 'return_bytes_str':
         return { ok: true, payload: 'HelloWorld!' };
       case 'large_output_string':

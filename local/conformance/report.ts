@@ -13,7 +13,12 @@ export function formatReport(cases: ConformanceCase[], results: CaseResult[], el
     if (pass) r.pass++;
     rows.set(key, r);
   };
-  const headline = { jsonata: { pass: 0, total: 0 }, lambda: { pass: 0, total: 0 }, callback: { pass: 0, total: 0 }, all: { pass: 0, total: 0 } };
+  const headline = {
+    jsonata: { pass: 0, total: 0 },
+    lambda: { pass: 0, total: 0 },
+    callback: { pass: 0, total: 0 },
+    all: { pass: 0, total: 0 },
+  };
   cases.forEach((c, i) => {
     const pass = results[i]?.pass === true;
     const category = c.id.split('/')[0] ?? '?';
@@ -32,10 +37,17 @@ export function formatReport(cases: ConformanceCase[], results: CaseResult[], el
   for (const key of [...rows.keys()].sort()) {
     const [cat, ql] = key.split('\t') as [string, string];
     const r = rows.get(key) as { pass: number; total: number };
-    lines.push(`${cat.padEnd(22)}${ql.padEnd(17)}${`${r.pass}/${r.total}`.padStart(10)}   ${pct(r.pass, r.total)}`);
+    lines.push(
+      `${cat.padEnd(22)}${ql.padEnd(17)}${`${r.pass}/${r.total}`.padStart(10)}   ${pct(r.pass, r.total)}`,
+    );
   }
   lines.push('');
-  for (const [label, h] of [['JSONata cases', headline.jsonata], ['Lambda cases', headline.lambda], ['callback cases', headline.callback], ['all cases', headline.all]] as const) {
+  for (const [label, h] of [
+    ['JSONata cases', headline.jsonata],
+    ['Lambda cases', headline.lambda],
+    ['callback cases', headline.callback],
+    ['all cases', headline.all],
+  ] as const) {
     lines.push(`${label.padEnd(16)} ${`${h.pass}/${h.total}`.padStart(9)}  ${pct(h.pass, h.total)}`);
   }
   lines.push(`(${(elapsedMs / 1000).toFixed(1)} s)`);

@@ -39,19 +39,27 @@ export interface CaseResult {
 
 /** Parses an untrusted case file into a ConformanceCase (minimal structural checks). */
 export function parseCase(raw: unknown): ConformanceCase | undefined {
-  if (!isObject(raw) || typeof raw.id !== 'string' || !isObject(raw.definition) || !isObject(raw.expected)) return undefined;
+  if (!isObject(raw) || typeof raw.id !== 'string' || !isObject(raw.definition) || !isObject(raw.expected))
+    return undefined;
   if (typeof raw.expected.status !== 'string') return undefined;
   return {
     id: raw.id,
     queryLanguage: raw.queryLanguage === 'JSONata' ? 'JSONata' : 'JSONPath',
-    features: Array.isArray(raw.features) ? raw.features.filter((f): f is string => typeof f === 'string') : [],
+    features: Array.isArray(raw.features)
+      ? raw.features.filter((f): f is string => typeof f === 'string')
+      : [],
     stateMachineType: typeof raw.stateMachineType === 'string' ? raw.stateMachineType : undefined,
     definition: raw.definition,
     input: raw.input,
     expected: raw.expected as ConformanceCase['expected'],
     fakeLambdas: isObject(raw.fakeLambdas) ? (raw.fakeLambdas as Record<string, string>) : {},
-    callback: isObject(raw.callback) && Array.isArray(raw.callback.actions) ? { actions: raw.callback.actions as CallbackAction[] } : undefined,
-    normalised: Array.isArray(raw.normalised) ? raw.normalised.filter((p): p is string => typeof p === 'string') : undefined,
+    callback:
+      isObject(raw.callback) && Array.isArray(raw.callback.actions)
+        ? { actions: raw.callback.actions as CallbackAction[] }
+        : undefined,
+    normalised: Array.isArray(raw.normalised)
+      ? raw.normalised.filter((p): p is string => typeof p === 'string')
+      : undefined,
   };
 }
 
@@ -75,11 +83,14 @@ function consumer(c: ConformanceCase, sfn: () => LocalStepFunctions): (m: Callba
     const body = messageBody(message);
     const token = isObject(body) && typeof body.TaskToken === 'string' ? body.TaskToken : undefined;
     if (!token) return;
-    const mine = actions.some((a) => a.forState) ? actions.filter((a) => a.forState === message.stateName) : actions;
+    const mine = actions.some((a) => a.forState)
+      ? actions.filter((a) => a.forState === message.stateName)
+      : actions;
     const api = sfn();
     for (const a of mine) {
       try {
-        if (a.call === 'SendTaskHeartbeat') for (let i = 0; i < (a.times ?? 1); i++) api.sendTaskHeartbeat({ taskToken: token });
+        if (a.call === 'SendTaskHeartbeat')
+          for (let i = 0; i < (a.times ?? 1); i++) api.sendTaskHeartbeat({ taskToken: token });
         else if (a.call === 'SendTaskFailure') {
           api.sendTaskFailure({ taskToken: token, error: a.error ?? undefined, cause: a.cause ?? undefined });
         } else {
@@ -106,13 +117,22 @@ export async function runCase(c: ConformanceCase, capMs: number): Promise<CaseRe
   });
   const arn = sfn.stateMachineArn('conformance');
   try {
-    sfn.registerStateMachine(arn, c.definition, { type: c.stateMachineType === 'EXPRESS' ? 'EXPRESS' : 'STANDARD' });
+    sfn.registerStateMachine(arn, c.definition, {
+      type: c.stateMachineType === 'EXPRESS' ? 'EXPRESS' : 'STANDARD',
+    });
   } catch (err) {
-    return { id: c.id, pass: false, reason: `definition refused: ${err instanceof Error ? err.message : String(err)}` };
+    return {
+      id: c.id,
+      pass: false,
+      reason: `definition refused: ${err instanceof Error ? err.message : String(err)}`,
+    };
   }
   let timer: NodeJS.Timeout | undefined;
   try {
-    const { executionArn } = sfn.startExecution({ stateMachineArn: arn, input: JSON.stringify(c.input ?? {}) });
+    const { executionArn } = sfn.startExecution({
+      stateMachineArn: arn,
+      input: JSON.stringify(c.input ?? {}),
+    });
     const capped = new Promise<'cap'>((resolve) => {
       timer = setTimeout(() => resolve('cap'), capMs);
     });
@@ -120,18 +140,26 @@ export async function runCase(c: ConformanceCase, capMs: number): Promise<CaseRe
     if (done === 'cap') return { id: c.id, pass: false, reason: `no result within ${capMs} ms` };
     return judge(c, done);
   } catch (err) {
-    return { id: c.id, pass: false, reason: `runner error: ${err instanceof Error ? err.message : String(err)}` };
+    return {
+      id: c.id,
+      pass: false,
+      reason: `runner error: ${err instanceof Error ? err.message : String(err)}`,
+    };
   } finally {
     if (timer) clearTimeout(timer);
     await sfn.close();
   }
 }
 
-function judge(c: ConformanceCase, d: { status?: string; output?: string; error?: string; cause?: string }): CaseResult {
+function judge(
+  c: ConformanceCase,
+  d: { status?: string; output?: string; error?: string; cause?: string },
+): CaseResult {
   const e = c.expected;
   const ph = c.normalised ?? [];
   if (d.status !== e.status) {
-    const got = d.status === 'FAILED' ? `FAILED ${d.error ?? ''}: ${(d.cause ?? '').slice(0, 200)}` : String(d.status);
+    const got =
+      d.status === 'FAILED' ? `FAILED ${d.error ?? ''}: ${(d.cause ?? '').slice(0, 200)}` : String(d.status);
     return { id: c.id, pass: false, reason: `status: expected ${e.status}, got ${got}` };
   }
   if (e.status === 'SUCCEEDED') {
@@ -140,8 +168,12 @@ function judge(c: ConformanceCase, d: { status?: string; output?: string; error?
     return why ? { id: c.id, pass: false, reason: `output ${why}` } : { id: c.id, pass: true };
   }
   if (e.status === 'FAILED') {
-    if ((e.error ?? undefined) !== (d.error ?? undefined)) return { id: c.id, pass: false, reason: `error: expected ${e.error} got ${d.error}` };
-    if (e.cause === undefined) return d.cause === undefined || d.cause === '' ? { id: c.id, pass: true } : { id: c.id, pass: false, reason: `cause: expected none got ${d.cause.slice(0, 160)}` };
+    if ((e.error ?? undefined) !== (d.error ?? undefined))
+      return { id: c.id, pass: false, reason: `error: expected ${e.error} got ${d.error}` };
+    if (e.cause === undefined)
+      return d.cause === undefined || d.cause === ''
+        ? { id: c.id, pass: true }
+        : { id: c.id, pass: false, reason: `cause: expected none got ${d.cause.slice(0, 160)}` };
     const why = diff(e.cause, d.cause, ph);
     return why ? { id: c.id, pass: false, reason: `cause ${why}` } : { id: c.id, pass: true };
   }

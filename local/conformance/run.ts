@@ -6,11 +6,12 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type CaseResult, type ConformanceCase, parseCase, runCase } from './run-case.js';
 import { formatReport } from './report.js';
+import { type CaseResult, type ConformanceCase, parseCase, runCase } from './run-case.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const corpus = process.env.CHAPERONE_CONFORMANCE_DIR ?? resolve(repoRoot, '..', 'shared', 'conformance', 'stepfunctions');
+const corpus =
+  process.env.CHAPERONE_CONFORMANCE_DIR ?? resolve(repoRoot, '..', 'shared', 'conformance', 'stepfunctions');
 const CONCURRENCY = Number(process.env.CHAPERONE_CONFORMANCE_CONCURRENCY ?? 16);
 const CAP_MS = Number(process.env.CHAPERONE_CONFORMANCE_CAP_MS ?? 20_000);
 

@@ -25,7 +25,10 @@ function str(body: Record<string, unknown>, key: string, required = true): strin
   const v = body[key];
   if (typeof v === 'string') return v;
   if (v === undefined && !required) return undefined as unknown as string;
-  throw new SfnApiError('ValidationException', `1 validation error detected: Value at '${key}' failed to satisfy constraint: Member must not be null`);
+  throw new SfnApiError(
+    'ValidationException',
+    `1 validation error detected: Value at '${key}' failed to satisfy constraint: Member must not be null`,
+  );
 }
 
 function optStr(body: Record<string, unknown>, key: string): string | undefined {
@@ -39,7 +42,12 @@ function optNum(body: Record<string, unknown>, key: string): number | undefined 
 }
 
 const ops: Record<string, Op> = {
-  StartExecution: (s, b) => s.startExecution({ stateMachineArn: str(b, 'stateMachineArn'), name: optStr(b, 'name'), input: optStr(b, 'input') }),
+  StartExecution: (s, b) =>
+    s.startExecution({
+      stateMachineArn: str(b, 'stateMachineArn'),
+      name: optStr(b, 'name'),
+      input: optStr(b, 'input'),
+    }),
   DescribeExecution: (s, b) => s.describeExecution({ executionArn: str(b, 'executionArn') }),
   GetExecutionHistory: (s, b) =>
     s.getExecutionHistory({
@@ -49,12 +57,33 @@ const ops: Record<string, Op> = {
       reverseOrder: b.reverseOrder === true,
     }),
   ListExecutions: (s, b) =>
-    s.listExecutions({ stateMachineArn: optStr(b, 'stateMachineArn'), statusFilter: optStr(b, 'statusFilter'), maxResults: optNum(b, 'maxResults'), nextToken: optStr(b, 'nextToken') }),
-  StopExecution: (s, b) => s.stopExecution({ executionArn: str(b, 'executionArn'), error: optStr(b, 'error'), cause: optStr(b, 'cause') }),
+    s.listExecutions({
+      stateMachineArn: optStr(b, 'stateMachineArn'),
+      statusFilter: optStr(b, 'statusFilter'),
+      maxResults: optNum(b, 'maxResults'),
+      nextToken: optStr(b, 'nextToken'),
+    }),
+  StopExecution: (s, b) =>
+    s.stopExecution({
+      executionArn: str(b, 'executionArn'),
+      error: optStr(b, 'error'),
+      cause: optStr(b, 'cause'),
+    }),
   SendTaskSuccess: (s, b) => s.sendTaskSuccess({ taskToken: str(b, 'taskToken'), output: str(b, 'output') }),
-  SendTaskFailure: (s, b) => s.sendTaskFailure({ taskToken: str(b, 'taskToken'), error: optStr(b, 'error'), cause: optStr(b, 'cause') }),
+  SendTaskFailure: (s, b) =>
+    s.sendTaskFailure({
+      taskToken: str(b, 'taskToken'),
+      error: optStr(b, 'error'),
+      cause: optStr(b, 'cause'),
+    }),
   SendTaskHeartbeat: (s, b) => s.sendTaskHeartbeat({ taskToken: str(b, 'taskToken') }),
-  CreateStateMachine: (s, b) => s.createStateMachine({ name: str(b, 'name'), definition: str(b, 'definition'), roleArn: optStr(b, 'roleArn'), type: optStr(b, 'type') }),
+  CreateStateMachine: (s, b) =>
+    s.createStateMachine({
+      name: str(b, 'name'),
+      definition: str(b, 'definition'),
+      roleArn: optStr(b, 'roleArn'),
+      type: optStr(b, 'type'),
+    }),
   ListStateMachines: (s) => s.listStateMachines(),
   DescribeStateMachine: (s, b) => s.describeStateMachine({ stateMachineArn: str(b, 'stateMachineArn') }),
 };
@@ -73,7 +102,11 @@ function toWire(value: unknown): unknown {
 
 function send(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'Content-Type': 'application/x-amz-json-1.0', 'Content-Length': Buffer.byteLength(text), 'x-amzn-RequestId': crypto.randomUUID() });
+  res.writeHead(status, {
+    'Content-Type': 'application/x-amz-json-1.0',
+    'Content-Length': Buffer.byteLength(text),
+    'x-amzn-RequestId': crypto.randomUUID(),
+  });
   res.end(text);
 }
 
@@ -89,8 +122,11 @@ async function readBody(req: IncomingMessage): Promise<string> {
 
 async function handle(sfn: LocalStepFunctions, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const target = String(req.headers['x-amz-target'] ?? '');
-  const op = target.startsWith('AWSStepFunctions.') ? ops[target.slice('AWSStepFunctions.'.length)] : undefined;
-  if (req.method !== 'POST' || !op) return sendError(res, 'UnknownOperationException', `Unknown operation ${target}`);
+  const op = target.startsWith('AWSStepFunctions.')
+    ? ops[target.slice('AWSStepFunctions.'.length)]
+    : undefined;
+  if (req.method !== 'POST' || !op)
+    return sendError(res, 'UnknownOperationException', `Unknown operation ${target}`);
   let body: unknown;
   try {
     const text = await readBody(req);
@@ -108,7 +144,10 @@ async function handle(sfn: LocalStepFunctions, req: IncomingMessage, res: Server
 }
 
 /** Serves the Step Functions API (AWS JSON 1.0) for `sfn` on localhost. */
-export async function startSfnApiServer(sfn: LocalStepFunctions, opts: SfnApiServerOptions = {}): Promise<SfnApiServer> {
+export async function startSfnApiServer(
+  sfn: LocalStepFunctions,
+  opts: SfnApiServerOptions = {},
+): Promise<SfnApiServer> {
   const server = createServer((req, res) => {
     handle(sfn, req, res).catch((err: unknown) => sendError(res, 'InternalFailure', String(err), 500));
   });

@@ -90,7 +90,8 @@ export class ManualClock implements Clock {
 
   protected earliest(): Timer | undefined {
     let best: Timer | undefined;
-    for (const t of this.timers) if (!best || t.due < best.due || (t.due === best.due && t.seq < best.seq)) best = t;
+    for (const t of this.timers)
+      if (!best || t.due < best.due || (t.due === best.due && t.seq < best.seq)) best = t;
     return best;
   }
 

@@ -8,9 +8,21 @@ const STATE_TYPES = new Set(['Pass', 'Task', 'Choice', 'Wait', 'Succeed', 'Fail'
 const JSONATA_ONLY = ['Arguments', 'Output', 'Items'];
 /** Fields only a JSONPath state may use. */
 const JSONPATH_ONLY = [
-  'Parameters', 'InputPath', 'OutputPath', 'ResultPath', 'ResultSelector', 'ItemsPath',
-  'SecondsPath', 'TimestampPath', 'TimeoutSecondsPath', 'HeartbeatSecondsPath', 'ErrorPath', 'CausePath',
-  'MaxConcurrencyPath', 'ToleratedFailureCountPath', 'ToleratedFailurePercentagePath',
+  'Parameters',
+  'InputPath',
+  'OutputPath',
+  'ResultPath',
+  'ResultSelector',
+  'ItemsPath',
+  'SecondsPath',
+  'TimestampPath',
+  'TimeoutSecondsPath',
+  'HeartbeatSecondsPath',
+  'ErrorPath',
+  'CausePath',
+  'MaxConcurrencyPath',
+  'ToleratedFailureCountPath',
+  'ToleratedFailurePercentagePath',
 ];
 
 /** Resources the interpreter knows how to run. */
@@ -22,11 +34,16 @@ export type ResourceKind =
 
 /** Classifies a Task `Resource`. */
 export function classifyResource(resource: string): ResourceKind {
-  if (/^arn:aws[a-z-]*:states:::lambda:invoke$/.test(resource)) return { kind: 'lambda-invoke', waitForToken: false };
-  if (/^arn:aws[a-z-]*:states:::lambda:invoke\.waitForTaskToken$/.test(resource)) return { kind: 'lambda-invoke', waitForToken: true };
-  if (/^arn:aws[a-z-]*:lambda:[^:]+:\d{12}:function:[^:]+(:[^:]+)?$/.test(resource)) return { kind: 'lambda-arn', functionArn: resource };
-  if (/^arn:aws[a-z-]*:states:::sqs:sendMessage\.waitForTaskToken$/.test(resource)) return { kind: 'callback-transport', service: 'sqs' };
-  if (/^arn:aws[a-z-]*:states:::sns:publish\.waitForTaskToken$/.test(resource)) return { kind: 'callback-transport', service: 'sns' };
+  if (/^arn:aws[a-z-]*:states:::lambda:invoke$/.test(resource))
+    return { kind: 'lambda-invoke', waitForToken: false };
+  if (/^arn:aws[a-z-]*:states:::lambda:invoke\.waitForTaskToken$/.test(resource))
+    return { kind: 'lambda-invoke', waitForToken: true };
+  if (/^arn:aws[a-z-]*:lambda:[^:]+:\d{12}:function:[^:]+(:[^:]+)?$/.test(resource))
+    return { kind: 'lambda-arn', functionArn: resource };
+  if (/^arn:aws[a-z-]*:states:::sqs:sendMessage\.waitForTaskToken$/.test(resource))
+    return { kind: 'callback-transport', service: 'sqs' };
+  if (/^arn:aws[a-z-]*:states:::sns:publish\.waitForTaskToken$/.test(resource))
+    return { kind: 'callback-transport', service: 'sns' };
   return { kind: 'unsupported', resource };
 }
 
@@ -48,19 +65,30 @@ export function parseDefinition(definition: object | string, opts: ParseOptions 
   }
   if (!isObject(raw)) throw new DefinitionError(undefined, undefined, 'must be a JSON object');
   const ql = raw.QueryLanguage ?? 'JSONPath';
-  if (ql !== 'JSONata' && ql !== 'JSONPath') throw new DefinitionError(undefined, 'QueryLanguage', `unknown query language ${String(ql)}`);
-  if (raw.TimeoutSeconds !== undefined && (typeof raw.TimeoutSeconds !== 'number' || raw.TimeoutSeconds <= 0)) {
+  if (ql !== 'JSONata' && ql !== 'JSONPath')
+    throw new DefinitionError(undefined, 'QueryLanguage', `unknown query language ${String(ql)}`);
+  if (
+    raw.TimeoutSeconds !== undefined &&
+    (typeof raw.TimeoutSeconds !== 'number' || raw.TimeoutSeconds <= 0)
+  ) {
     throw new DefinitionError(undefined, 'TimeoutSeconds', 'must be a positive number');
   }
   validateMachine(raw, ql, opts, '');
   return raw as unknown as MachineDef;
 }
 
-function validateMachine(raw: Record<string, unknown>, ql: QueryLanguage, opts: ParseOptions, where: string): void {
-  if (typeof raw.StartAt !== 'string') throw new DefinitionError(undefined, `${where}StartAt`, 'missing StartAt');
+function validateMachine(
+  raw: Record<string, unknown>,
+  ql: QueryLanguage,
+  opts: ParseOptions,
+  where: string,
+): void {
+  if (typeof raw.StartAt !== 'string')
+    throw new DefinitionError(undefined, `${where}StartAt`, 'missing StartAt');
   if (!isObject(raw.States)) throw new DefinitionError(undefined, `${where}States`, 'missing States');
   const states = raw.States;
-  if (!(raw.StartAt in states)) throw new DefinitionError(undefined, `${where}StartAt`, `StartAt "${raw.StartAt}" is not a state`);
+  if (!(raw.StartAt in states))
+    throw new DefinitionError(undefined, `${where}StartAt`, `StartAt "${raw.StartAt}" is not a state`);
   for (const [name, state] of Object.entries(states)) {
     if (!isObject(state)) throw new DefinitionError(name, undefined, 'state must be an object');
     validateState(name, state, states, ql, opts);
@@ -73,18 +101,27 @@ function requireTarget(name: string, field: string, target: unknown, states: Rec
   }
 }
 
-function validateState(name: string, s: Record<string, unknown>, states: Record<string, unknown>, parentQl: QueryLanguage, opts: ParseOptions): void {
+function validateState(
+  name: string,
+  s: Record<string, unknown>,
+  states: Record<string, unknown>,
+  parentQl: QueryLanguage,
+  opts: ParseOptions,
+): void {
   const type = s.Type;
-  if (typeof type !== 'string' || !STATE_TYPES.has(type)) throw new DefinitionError(name, 'Type', `unknown state type ${String(type)}`);
+  if (typeof type !== 'string' || !STATE_TYPES.has(type))
+    throw new DefinitionError(name, 'Type', `unknown state type ${String(type)}`);
   const stateQl = s.QueryLanguage ?? parentQl;
-  if (stateQl !== 'JSONata' && stateQl !== 'JSONPath') throw new DefinitionError(name, 'QueryLanguage', `unknown query language ${String(stateQl)}`);
+  if (stateQl !== 'JSONata' && stateQl !== 'JSONPath')
+    throw new DefinitionError(name, 'QueryLanguage', `unknown query language ${String(stateQl)}`);
   const ql = stateQl as QueryLanguage;
   const forbidden = ql === 'JSONata' ? JSONPATH_ONLY : JSONATA_ONLY;
   for (const f of forbidden) {
     if (f in s) throw new DefinitionError(name, f, `field not allowed in a ${ql} state`);
   }
   if (ql === 'JSONPath') {
-    for (const f of ['Condition']) if (f in s) throw new DefinitionError(name, f, 'field not allowed in a JSONPath state');
+    for (const f of ['Condition'])
+      if (f in s) throw new DefinitionError(name, f, 'field not allowed in a JSONPath state');
   }
   const terminal = type === 'Succeed' || type === 'Fail' || type === 'Choice';
   if (!terminal) {
@@ -96,16 +133,19 @@ function validateState(name: string, s: Record<string, unknown>, states: Record<
     s.Catch.forEach((c, i) => {
       if (!isObject(c)) throw new DefinitionError(name, `Catch[${i}]`, 'must be an object');
       requireTarget(name, `Catch[${i}].Next`, c.Next, states);
-      if (!Array.isArray(c.ErrorEquals)) throw new DefinitionError(name, `Catch[${i}].ErrorEquals`, 'must be an array');
+      if (!Array.isArray(c.ErrorEquals))
+        throw new DefinitionError(name, `Catch[${i}].ErrorEquals`, 'must be an array');
     });
   }
   if (Array.isArray(s.Retry)) {
     s.Retry.forEach((r, i) => {
-      if (!isObject(r) || !Array.isArray(r.ErrorEquals)) throw new DefinitionError(name, `Retry[${i}].ErrorEquals`, 'must be an array');
+      if (!isObject(r) || !Array.isArray(r.ErrorEquals))
+        throw new DefinitionError(name, `Retry[${i}].ErrorEquals`, 'must be an array');
     });
   }
   if (type === 'Choice') {
-    if (!Array.isArray(s.Choices) || s.Choices.length === 0) throw new DefinitionError(name, 'Choices', 'must be a non-empty array');
+    if (!Array.isArray(s.Choices) || s.Choices.length === 0)
+      throw new DefinitionError(name, 'Choices', 'must be a non-empty array');
     s.Choices.forEach((c, i) => {
       if (!isObject(c)) throw new DefinitionError(name, `Choices[${i}]`, 'must be an object');
       requireTarget(name, `Choices[${i}].Next`, c.Next, states);
@@ -123,7 +163,8 @@ function validateState(name: string, s: Record<string, unknown>, states: Record<
     }
   }
   if (type === 'Parallel') {
-    if (!Array.isArray(s.Branches) || s.Branches.length === 0) throw new DefinitionError(name, 'Branches', 'must be a non-empty array');
+    if (!Array.isArray(s.Branches) || s.Branches.length === 0)
+      throw new DefinitionError(name, 'Branches', 'must be a non-empty array');
     s.Branches.forEach((b, i) => {
       if (!isObject(b)) throw new DefinitionError(name, `Branches[${i}]`, 'must be an object');
       validateMachine(b, (b.QueryLanguage as QueryLanguage | undefined) ?? ql, opts, `Branches[${i}].`);
@@ -147,7 +188,7 @@ function checkExpressions(name: string, value: unknown, field: string): void {
       throw new DefinitionError(name, field || undefined, err instanceof Error ? err.message : String(err));
     }
   } else if (Array.isArray(value)) {
-    value.forEach((v, i) => checkExpressions(name, v, `${field}[${i}]`));
+    for (const [i, v] of value.entries()) checkExpressions(name, v, `${field}[${i}]`);
   } else if (isObject(value)) {
     for (const [k, v] of Object.entries(value)) {
       if (k === 'ItemProcessor' || k === 'Iterator' || k === 'Branches') continue;
@@ -158,5 +199,7 @@ function checkExpressions(name: string, value: unknown, field: string): void {
 
 /** The effective query language of a state inside a machine. */
 export function queryLanguageOf(state: StateDef, machineQl: QueryLanguage): QueryLanguage {
-  return state.QueryLanguage === 'JSONata' || state.QueryLanguage === 'JSONPath' ? state.QueryLanguage : machineQl;
+  return state.QueryLanguage === 'JSONata' || state.QueryLanguage === 'JSONPath'
+    ? state.QueryLanguage
+    : machineQl;
 }

@@ -30,8 +30,18 @@ export async function driveExecution(run: ExecutionRun): Promise<void> {
     );
   }
   try {
-    const output = await runMachine(run, run.def, JSON.parse(meta.input), frame, run.def.QueryLanguage ?? 'JSONPath');
-    run.finish('ExecutionSucceeded', { output: jsonText(output), outputDetails: { truncated: false } }, frame.lastEventId);
+    const output = await runMachine(
+      run,
+      run.def,
+      JSON.parse(meta.input),
+      frame,
+      run.def.QueryLanguage ?? 'JSONPath',
+    );
+    run.finish(
+      'ExecutionSucceeded',
+      { output: jsonText(output), outputDetails: { truncated: false } },
+      frame.lastEventId,
+    );
   } catch (err) {
     if (err instanceof ExecutionAbortedError || run.controller.signal.aborted) return;
     const se = ExecutionRun.toStatesError(err);

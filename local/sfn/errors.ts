@@ -22,7 +22,9 @@ export class DefinitionError extends Error {
     readonly field: string | undefined,
     message: string,
   ) {
-    super(`${stateName ? `state "${stateName}"` : 'definition'}${field ? `, field ${field}` : ''}: ${message}`);
+    super(
+      `${stateName ? `state "${stateName}"` : 'definition'}${field ? `, field ${field}` : ''}: ${message}`,
+    );
     this.name = 'DefinitionError';
   }
 }

@@ -1,4 +1,14 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, writeSync, existsSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { type HistoryEvent, type JournalLine, parseJournalLine, toHistoryEvent } from './history.js';
 import { isObject } from './types.js';
@@ -65,13 +75,25 @@ export class ExecutionJournal {
   }
 
   /** Appends an event durably; returns the existing one if the key was already recorded. */
-  appendEvent(key: string, type: string, previousEventId: number, timestamp: number, details: Record<string, unknown>): HistoryEvent {
+  appendEvent(
+    key: string,
+    type: string,
+    previousEventId: number,
+    timestamp: number,
+    details: Record<string, unknown>,
+  ): HistoryEvent {
     const existing = this.eventsByKey.get(key);
     if (existing) return existing;
     const line: JournalLine = {
       kind: 'event',
       key,
-      event: { id: this.nextEventId, previousEventId, type, timestamp: new Date(timestamp).toISOString(), ...details },
+      event: {
+        id: this.nextEventId,
+        previousEventId,
+        type,
+        timestamp: new Date(timestamp).toISOString(),
+        ...details,
+      },
     };
     this.sink(line);
     this.index(line);
@@ -179,7 +201,16 @@ function parseMeta(text: string): ExecutionMeta | undefined {
   try {
     const raw: unknown = JSON.parse(text);
     if (!isObject(raw)) return undefined;
-    const fields = ['id', 'executionArn', 'stateMachineArn', 'name', 'definition', 'input', 'startDate', 'roleArn'] as const;
+    const fields = [
+      'id',
+      'executionArn',
+      'stateMachineArn',
+      'name',
+      'definition',
+      'input',
+      'startDate',
+      'roleArn',
+    ] as const;
     for (const f of fields) if (typeof raw[f] !== 'string') return undefined;
     return raw as unknown as ExecutionMeta;
   } catch {

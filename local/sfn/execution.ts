@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import type { MachineDef, Clock, Logger } from './types.js';
 import { ExecutionAbortedError, StatesError } from './errors.js';
 import type { ExecutionJournal } from './execution-store.js';
-import { type HistoryEvent, detailsKey, jsonText } from './history.js';
+import { detailsKey, type HistoryEvent, jsonText } from './history.js';
 import type { LambdaInvoker } from './lambda-invoker.js';
 import { Scope } from './scope.js';
 import { encodeToken } from './task-token.js';
+import type { Clock, Logger, MachineDef } from './types.js';
 
 /** A message a `.waitForTaskToken` transport (SQS, SNS, Lambda) delivers to whoever consumes it. */
 export interface CallbackMessage {
@@ -84,7 +84,12 @@ export class ExecutionRun {
   }
 
   /** Appends an event (idempotent by key) and advances the frame's previous-event pointer. */
-  emit(frame: { lastEventId: number } | undefined, key: string, type: string, details?: Record<string, unknown>): HistoryEvent {
+  emit(
+    frame: { lastEventId: number } | undefined,
+    key: string,
+    type: string,
+    details?: Record<string, unknown>,
+  ): HistoryEvent {
     const ev = this.journal.appendEvent(
       key,
       type,
@@ -103,7 +108,12 @@ export class ExecutionRun {
   }
 
   /** Ends the execution with a terminal event unless one exists; aborts everything still running. */
-  finish(type: keyof typeof TERMINAL, details: Record<string, unknown>, lastEventId: number, reason?: ExecutionAbortedError['reason']): HistoryEvent {
+  finish(
+    type: keyof typeof TERMINAL,
+    details: Record<string, unknown>,
+    lastEventId: number,
+    reason?: ExecutionAbortedError['reason'],
+  ): HistoryEvent {
     const existing = this.terminalEvent();
     if (existing) return existing;
     const ev = this.emit({ lastEventId }, 'exec/end', type, details);
@@ -120,7 +130,9 @@ export class ExecutionRun {
 
   /** Whether a token's nonce matches what this execution issued. */
   tokenIssued(attemptKey: string, nonce: string): { resource: string; resourceType: string } | undefined {
-    const rec = this.journal.record(`${attemptKey}/token`) as { nonce: string; resource: string; resourceType: string } | undefined;
+    const rec = this.journal.record(`${attemptKey}/token`) as
+      | { nonce: string; resource: string; resourceType: string }
+      | undefined;
     return rec && rec.nonce === nonce ? rec : undefined;
   }
 
@@ -133,7 +145,8 @@ export class ExecutionRun {
       const text = rec.taskSucceededEventDetails?.output;
       return { kind: 'success', output: typeof text === 'string' ? JSON.parse(text) : null };
     }
-    if (ev.type === 'TaskTimedOut') return { kind: 'timeout', error: String(rec.taskTimedOutEventDetails?.error ?? 'States.Timeout') };
+    if (ev.type === 'TaskTimedOut')
+      return { kind: 'timeout', error: String(rec.taskTimedOutEventDetails?.error ?? 'States.Timeout') };
     const d = rec.taskFailedEventDetails ?? {};
     return {
       kind: 'failure',
@@ -148,12 +161,19 @@ export class ExecutionRun {
    */
   completeToken(attemptKey: string, outcome: TokenOutcome): boolean {
     if (this.terminalEvent() || this.journal.event(`${attemptKey}/outcome`)) return false;
-    const issued = this.journal.record(`${attemptKey}/token`) as { resource: string; resourceType: string } | undefined;
+    const issued = this.journal.record(`${attemptKey}/token`) as
+      | { resource: string; resourceType: string }
+      | undefined;
     const base = { resource: issued?.resource ?? 'unknown', resourceType: issued?.resourceType ?? 'unknown' };
-    const submitted = this.journal.event(`${attemptKey}/submitted`) ?? this.journal.event(`${attemptKey}/started`);
+    const submitted =
+      this.journal.event(`${attemptKey}/submitted`) ?? this.journal.event(`${attemptKey}/started`);
     const prev = { lastEventId: submitted?.id ?? 0 };
     if (outcome.kind === 'success') {
-      this.emit(prev, `${attemptKey}/outcome`, 'TaskSucceeded', { ...base, output: jsonText(outcome.output), outputDetails: { truncated: false } });
+      this.emit(prev, `${attemptKey}/outcome`, 'TaskSucceeded', {
+        ...base,
+        output: jsonText(outcome.output),
+        outputDetails: { truncated: false },
+      });
     } else if (outcome.kind === 'failure') {
       const d: Record<string, unknown> = { ...base };
       if (outcome.error !== undefined) d.error = outcome.error;
@@ -177,7 +197,16 @@ export class ExecutionRun {
    * Waits until the token of `attemptKey` has an outcome, the heartbeat or the
    * task timeout expires, or `signal` aborts.
    */
-  async waitForToken(attemptKey: string, opts: { signal: AbortSignal; heartbeatSeconds?: number; deadline?: number; resource: string; resourceType: string }): Promise<TokenOutcome> {
+  async waitForToken(
+    attemptKey: string,
+    opts: {
+      signal: AbortSignal;
+      heartbeatSeconds?: number;
+      deadline?: number;
+      resource: string;
+      resourceType: string;
+    },
+  ): Promise<TokenOutcome> {
     const { clock } = this.deps;
     for (;;) {
       const recorded = this.tokenOutcome(attemptKey);
@@ -195,11 +224,15 @@ export class ExecutionRun {
         },
       });
       const now = clock.now();
-      const hbDue = opts.heartbeatSeconds !== undefined ? now + opts.heartbeatSeconds * 1000 : Number.POSITIVE_INFINITY;
+      const hbDue =
+        opts.heartbeatSeconds !== undefined ? now + opts.heartbeatSeconds * 1000 : Number.POSITIVE_INFINITY;
       const due = Math.min(hbDue, opts.deadline ?? Number.POSITIVE_INFINITY);
       try {
         if (Number.isFinite(due)) await clock.sleep(due - now, local.signal);
-        else await new Promise<never>((_, reject) => local.signal.addEventListener('abort', () => reject(local.signal.reason), { once: true }));
+        else
+          await new Promise<never>((_, reject) =>
+            local.signal.addEventListener('abort', () => reject(local.signal.reason), { once: true }),
+          );
         // AWS reports an expired heartbeat as States.Timeout too (recorded histories show it).
         const error = 'States.Timeout';
         this.completeToken(attemptKey, { kind: 'timeout', error });

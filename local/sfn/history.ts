@@ -2,7 +2,12 @@ import type { HistoryEvent as SdkHistoryEvent } from '@aws-sdk/client-sfn';
 import { isObject } from './types.js';
 
 /** One history event, shaped like `GetExecutionHistory` output. */
-export type HistoryEvent = Omit<SdkHistoryEvent, 'type' | 'id' | 'previousEventId' | 'timestamp'> & { id: number; previousEventId: number; timestamp: Date; type: string };
+export type HistoryEvent = Omit<SdkHistoryEvent, 'type' | 'id' | 'previousEventId' | 'timestamp'> & {
+  id: number;
+  previousEventId: number;
+  timestamp: Date;
+  type: string;
+};
 
 /** A line of an execution's journal: a visible history event or an internal record (random values, wait deadlines, tokens). */
 export type JournalLine =

@@ -1,5 +1,5 @@
-import type { StateRun } from './state-run.js';
 import { EvaluationError } from './errors.js';
+import type { StateRun } from './state-run.js';
 import { isObject } from './types.js';
 
 /** What a state ends with: its output and the variables it assigns. */
@@ -12,7 +12,12 @@ export interface StateResult {
 export async function effectiveInput(s: StateRun): Promise<unknown> {
   if (s.ql === 'JSONata') return s.input;
   const jp = await s.jsonPath();
-  return jp.applyInputOutputPath(s.input, s.state.InputPath as string | null | undefined, s.context(), s.variables());
+  return jp.applyInputOutputPath(
+    s.input,
+    s.state.InputPath as string | null | undefined,
+    s.context(),
+    s.variables(),
+  );
 }
 
 /** `Arguments` (JSONata) or `Parameters` (JSONPath); without one, the effective input. */
@@ -25,9 +30,15 @@ export async function statePayload(s: StateRun, eff: unknown): Promise<unknown> 
   return jp.applyPayloadTemplate(s.state.Parameters, eff, s.context(), s.variables());
 }
 
-async function jsonataAssign(s: StateRun, assign: unknown, extra: Record<string, unknown>, input?: unknown): Promise<Record<string, unknown> | undefined> {
+async function jsonataAssign(
+  s: StateRun,
+  assign: unknown,
+  extra: Record<string, unknown>,
+  input?: unknown,
+): Promise<Record<string, unknown> | undefined> {
   if (assign === undefined) return undefined;
-  if (!isObject(assign)) throw new EvaluationError('States.QueryEvaluationError', 'The Assign field must be an object.', 'Assign');
+  if (!isObject(assign))
+    throw new EvaluationError('States.QueryEvaluationError', 'The Assign field must be an object.', 'Assign');
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(assign)) out[k] = await s.evalField(v, `Assign/${k}`, extra, input);
   return out;
@@ -38,7 +49,11 @@ async function jsonataAssign(s: StateRun, assign: unknown, extra: Record<string,
  * JSONata: Assign and Output see `$states.result` and the old variables.
  * JSONPath: ResultSelector, Assign, ResultPath, OutputPath.
  */
-export async function finishWithResult(s: StateRun, result: unknown, opts: { resultSelector?: boolean } = {}): Promise<StateResult> {
+export async function finishWithResult(
+  s: StateRun,
+  result: unknown,
+  opts: { resultSelector?: boolean } = {},
+): Promise<StateResult> {
   if (s.ql === 'JSONata') {
     const extra = { result };
     const assigned = await jsonataAssign(s, s.state.Assign, extra);
@@ -49,8 +64,12 @@ export async function finishWithResult(s: StateRun, result: unknown, opts: { res
   const ctx = s.context();
   const vars = s.variables();
   let r = result;
-  if (opts.resultSelector && 'ResultSelector' in s.state) r = jp.applyPayloadTemplate(s.state.ResultSelector, r, ctx, vars);
-  const assigned = 'Assign' in s.state ? (jp.applyPayloadTemplate(s.state.Assign, r, ctx, vars) as Record<string, unknown>) : undefined;
+  if (opts.resultSelector && 'ResultSelector' in s.state)
+    r = jp.applyPayloadTemplate(s.state.ResultSelector, r, ctx, vars);
+  const assigned =
+    'Assign' in s.state
+      ? (jp.applyPayloadTemplate(s.state.Assign, r, ctx, vars) as Record<string, unknown>)
+      : undefined;
   let output = jp.applyResultPath(s.input, r, s.state.ResultPath as string | null | undefined);
   output = jp.applyInputOutputPath(output, s.state.OutputPath as string | null | undefined, ctx, vars);
   return { output, assigned };
@@ -74,13 +93,20 @@ export async function finishPassThrough(s: StateRun, rule?: Record<string, unkno
   const vars = s.variables();
   const eff = jp.applyInputOutputPath(s.input, s.state.InputPath as string | null | undefined, ctx, vars);
   const assignTpl = rule && 'Assign' in rule ? rule.Assign : s.state.Assign;
-  const assigned = assignTpl !== undefined ? (jp.applyPayloadTemplate(assignTpl, eff, ctx, vars) as Record<string, unknown>) : undefined;
+  const assigned =
+    assignTpl !== undefined
+      ? (jp.applyPayloadTemplate(assignTpl, eff, ctx, vars) as Record<string, unknown>)
+      : undefined;
   const output = jp.applyInputOutputPath(eff, s.state.OutputPath as string | null | undefined, ctx, vars);
   return { output, assigned };
 }
 
 /** Output and assignments of a matched Catcher, given `{Error, Cause}`. */
-export async function finishCatch(s: StateRun, catcher: Record<string, unknown>, errorOutput: Record<string, unknown>): Promise<StateResult> {
+export async function finishCatch(
+  s: StateRun,
+  catcher: Record<string, unknown>,
+  errorOutput: Record<string, unknown>,
+): Promise<StateResult> {
   if (s.ql === 'JSONata') {
     const extra = { errorOutput };
     const assigned = await jsonataAssign(s, catcher.Assign, extra);
@@ -88,7 +114,13 @@ export async function finishCatch(s: StateRun, catcher: Record<string, unknown>,
     return { output, assigned };
   }
   const jp = await s.jsonPath();
-  const assigned = catcher.Assign !== undefined ? (jp.applyPayloadTemplate(catcher.Assign, errorOutput, s.context(), s.variables()) as Record<string, unknown>) : undefined;
+  const assigned =
+    catcher.Assign !== undefined
+      ? (jp.applyPayloadTemplate(catcher.Assign, errorOutput, s.context(), s.variables()) as Record<
+          string,
+          unknown
+        >)
+      : undefined;
   const output = jp.applyResultPath(s.input, errorOutput, catcher.ResultPath as string | null | undefined);
   return { output, assigned };
 }
@@ -96,7 +128,8 @@ export async function finishCatch(s: StateRun, catcher: Record<string, unknown>,
 /** Reads a numeric field given as a literal, a JSONata expression or (JSONPath) a `<Field>Path`. */
 export async function numericField(s: StateRun, field: string, eff: unknown): Promise<number | undefined> {
   let value: unknown;
-  if (field in s.state) value = s.ql === 'JSONata' ? await s.evalScalar(s.state[field], field) : s.state[field];
+  if (field in s.state)
+    value = s.ql === 'JSONata' ? await s.evalScalar(s.state[field], field) : s.state[field];
   else if (`${field}Path` in s.state && s.ql === 'JSONPath') {
     const jp = await s.jsonPath();
     value = jp.queryPath(String(s.state[`${field}Path`]), eff, s.context(), s.variables());

@@ -64,7 +64,8 @@ function sfnFunctions(env: JsonataEnv): Record<string, unknown> {
   return {
     partition(array: unknown, size: unknown): unknown[] {
       if (!Array.isArray(array)) throw new Error('$partition: first argument must be an array');
-      if (typeof size !== 'number' || !Number.isInteger(size) || size <= 0) throw new Error('$partition: size must be a positive integer');
+      if (typeof size !== 'number' || !Number.isInteger(size) || size <= 0)
+        throw new Error('$partition: size must be a positive integer');
       const out: unknown[][] = [];
       for (let i = 0; i < array.length; i += size) out.push(array.slice(i, i + size));
       return out;
@@ -109,7 +110,10 @@ function seededRandom(seed: number): number {
 /** Converts a JSONata result to plain JSON; `undefined` stays `undefined`, functions are refused. */
 function toJson(value: unknown, text: string, field: string): unknown {
   if (value === undefined) return undefined;
-  if (typeof value === 'function' || (isObject(value) && (value._jsonata_lambda || value._jsonata_function))) {
+  if (
+    typeof value === 'function' ||
+    (isObject(value) && (value._jsonata_lambda || value._jsonata_function))
+  ) {
     throw new EvaluationError(
       'States.QueryEvaluationError',
       `The JSONata expression '${text}' specified for the field '${field}' returned an unsupported result type.`,
@@ -163,7 +167,8 @@ export async function evaluateTemplate(template: unknown, env: JsonataEnv, field
   if (isJsonataString(template)) return evaluateExpression(template, env, field);
   if (Array.isArray(template)) {
     const out: unknown[] = [];
-    for (let i = 0; i < template.length; i++) out.push(await evaluateTemplate(template[i], env, `${field}[${i}]`));
+    for (let i = 0; i < template.length; i++)
+      out.push(await evaluateTemplate(template[i], env, `${field}[${i}]`));
     return out;
   }
   if (isObject(template)) {

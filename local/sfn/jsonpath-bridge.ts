@@ -7,12 +7,38 @@ import * as jsonpath from './jsonpath/index.js';
  */
 export interface JsonPathModule {
   queryPath(path: string, input: unknown, context: unknown, variables: Record<string, unknown>): unknown;
-  applyPayloadTemplate(template: unknown, input: unknown, context: unknown, variables: Record<string, unknown>): unknown;
+  applyPayloadTemplate(
+    template: unknown,
+    input: unknown,
+    context: unknown,
+    variables: Record<string, unknown>,
+  ): unknown;
   applyResultPath(stateInput: unknown, result: unknown, resultPath: string | null | undefined): unknown;
-  applyInputOutputPath(value: unknown, path: string | null | undefined, context: unknown, variables: Record<string, unknown>): unknown;
-  evaluateChoiceRule(rule: Record<string, unknown>, input: unknown, context: unknown, variables: Record<string, unknown>): boolean;
-  queryPathForField(path: string, field: string, input: unknown, context: unknown, variables: Record<string, unknown>): unknown;
-  evaluateIntrinsic(expression: string, input: unknown, context: unknown, variables: Record<string, unknown>): unknown;
+  applyInputOutputPath(
+    value: unknown,
+    path: string | null | undefined,
+    context: unknown,
+    variables: Record<string, unknown>,
+  ): unknown;
+  evaluateChoiceRule(
+    rule: Record<string, unknown>,
+    input: unknown,
+    context: unknown,
+    variables: Record<string, unknown>,
+  ): boolean;
+  queryPathForField(
+    path: string,
+    field: string,
+    input: unknown,
+    context: unknown,
+    variables: Record<string, unknown>,
+  ): unknown;
+  evaluateIntrinsic(
+    expression: string,
+    input: unknown,
+    context: unknown,
+    variables: Record<string, unknown>,
+  ): unknown;
 }
 
 const loaded: Promise<JsonPathModule> = Promise.resolve(jsonpath);

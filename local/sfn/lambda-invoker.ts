@@ -13,14 +13,19 @@ export type LambdaOutcome =
 
 /** Invokes a Lambda function by ARN or name. */
 export interface LambdaInvoker {
-  invoke(functionArnOrName: string, payload: unknown, options: { signal: AbortSignal }): Promise<LambdaOutcome>;
+  invoke(
+    functionArnOrName: string,
+    payload: unknown,
+    options: { signal: AbortSignal },
+  ): Promise<LambdaOutcome>;
 }
 
 /** Resolves a function name, partial or full ARN to `arn:aws:lambda:<region>:<account>:function:<name>`. */
 export function functionArn(nameOrArn: string, region: string, accountId: string): string {
   if (nameOrArn.startsWith('arn:')) return nameOrArn;
   const parts = nameOrArn.split(':');
-  if (parts.length >= 3 && /^\d{12}$/.test(parts[0] ?? '')) return `arn:aws:lambda:${region}:${nameOrArn.replace(/^(\d{12}):function:/, '$1:function:')}`;
+  if (parts.length >= 3 && /^\d{12}$/.test(parts[0] ?? ''))
+    return `arn:aws:lambda:${region}:${nameOrArn.replace(/^(\d{12}):function:/, '$1:function:')}`;
   return `arn:aws:lambda:${region}:${accountId}:function:${nameOrArn}`;
 }
 
@@ -37,18 +42,30 @@ export function resourceNotFound(arn: string, requestId: string): LambdaOutcome 
 /** A LambdaInvoker over a map of in-process handlers keyed by function name or ARN. */
 export class MapLambdaInvoker implements LambdaInvoker {
   constructor(
-    private readonly handlers: Record<string, (event: unknown, signal: AbortSignal) => Promise<unknown> | unknown>,
+    private readonly handlers: Record<
+      string,
+      (event: unknown, signal: AbortSignal) => Promise<unknown> | unknown
+    >,
   ) {}
 
   async invoke(fn: string, payload: unknown, options: { signal: AbortSignal }): Promise<LambdaOutcome> {
-    const name = fn.includes(':function:') ? (fn.split(':function:')[1] ?? fn).split(':')[0] ?? fn : fn;
+    const name = fn.includes(':function:') ? ((fn.split(':function:')[1] ?? fn).split(':')[0] ?? fn) : fn;
     const handler = this.handlers[fn] ?? this.handlers[name];
-    if (!handler) return resourceNotFound(fn.startsWith('arn:') ? fn : `arn:aws:lambda:us-east-1:000000000000:function:${fn}`, crypto.randomUUID());
+    if (!handler)
+      return resourceNotFound(
+        fn.startsWith('arn:') ? fn : `arn:aws:lambda:us-east-1:000000000000:function:${fn}`,
+        crypto.randomUUID(),
+      );
     try {
       return { ok: true, payload: await handler(payload, options.signal) };
     } catch (err) {
       const e = err instanceof Error ? err : new Error(String(err));
-      return { ok: false, errorType: e.name || 'Error', errorMessage: e.message, stackTrace: e.stack?.split('\n').slice(1) ?? [] };
+      return {
+        ok: false,
+        errorType: e.name || 'Error',
+        errorMessage: e.message,
+        stackTrace: e.stack?.split('\n').slice(1) ?? [],
+      };
     }
   }
 }

@@ -38,7 +38,12 @@ export interface RetryPlan {
  * IntervalSeconds x BackoffRate^n, capped by MaxDelaySeconds, FULL jitter
  * drawing from `random`.
  */
-export function planRetry(retriers: unknown, error: string, counts: number[], random: () => number): RetryPlan | undefined {
+export function planRetry(
+  retriers: unknown,
+  error: string,
+  counts: number[],
+  random: () => number,
+): RetryPlan | undefined {
   if (!Array.isArray(retriers)) return undefined;
   for (let i = 0; i < retriers.length; i++) {
     const r = retriers[i];

@@ -1,3 +1,4 @@
+import { queryLanguageOf } from './definition.js';
 import { EvaluationError, ExecutionAbortedError, StatesError } from './errors.js';
 import { ExecutionRun, type Frame } from './execution.js';
 import { jsonText } from './history.js';
@@ -9,11 +10,10 @@ import { runChoice } from './states/choice.js';
 import { runMap } from './states/map.js';
 import { runParallel } from './states/parallel.js';
 import { runPass } from './states/pass.js';
-import { runFail, runSucceed } from './states/terminal.js';
 import { runTask } from './states/task.js';
+import { runFail, runSucceed } from './states/terminal.js';
 import { runWait } from './states/wait.js';
 import type { MachineDef, QueryLanguage, StateDef } from './types.js';
-import { queryLanguageOf } from './definition.js';
 
 /** What a state handler returns: its result and, for Choice, where to go. */
 export interface HandlerResult extends StateResult {
@@ -39,14 +39,28 @@ const handlers: Record<string, Handler> = {
 export const MAX_PAYLOAD_BYTES = 256 * 1024;
 
 /** Runs a machine (or branch / item processor) from StartAt to its end; returns its output. */
-export async function runMachine(exec: ExecutionRun, machine: MachineDef, input: unknown, frame: Frame, parentQl: QueryLanguage): Promise<unknown> {
+export async function runMachine(
+  exec: ExecutionRun,
+  machine: MachineDef,
+  input: unknown,
+  frame: Frame,
+  parentQl: QueryLanguage,
+): Promise<unknown> {
   const ql: QueryLanguage = machine.QueryLanguage ?? parentQl;
   let name = machine.StartAt;
   let current = input;
   for (;;) {
     const state = machine.States[name] as StateDef;
     const key = `${frame.path}/${frame.visits++}:${name}`;
-    const { output, next } = await runState(exec, frame, name, state, key, queryLanguageOf(state, ql), current);
+    const { output, next } = await runState(
+      exec,
+      frame,
+      name,
+      state,
+      key,
+      queryLanguageOf(state, ql),
+      current,
+    );
     if (next === undefined) return output;
     name = next;
     current = output;
@@ -61,7 +75,9 @@ function isAbort(err: unknown, frame: Frame): boolean {
 function evaluationFailure(s: StateRun, err: StatesError): StatesError {
   const prefix = `An error occurred while executing the state '${s.name}' (entered at the event id #${s.entered.id}).`;
   const cause = err.causeText ?? '';
-  const full = cause.startsWith('An error occurred while executing the state') ? cause : `${prefix} ${cause}`.trim();
+  const full = cause.startsWith('An error occurred while executing the state')
+    ? cause
+    : `${prefix} ${cause}`.trim();
   const details: Record<string, unknown> = { error: err.error, cause: full, state: s.name };
   if (err instanceof EvaluationError && err.location) details.location = err.location;
   s.emit('evaluation-failed', 'EvaluationFailed', details);
@@ -79,7 +95,11 @@ export async function runState(
   input: unknown,
 ): Promise<{ output: unknown; next: string | undefined }> {
   const type = state.Type;
-  const entered = exec.emit(frame, `${key}/entered`, `${type}StateEntered`, { name, input: jsonText(input), inputDetails: { truncated: false } });
+  const entered = exec.emit(frame, `${key}/entered`, `${type}StateEntered`, {
+    name,
+    input: jsonText(input),
+    inputDetails: { truncated: false },
+  });
   const s = new StateRun(exec, frame, name, state, key, ql, input, entered);
   const handler = handlers[type];
   if (!handler) throw new StatesError('States.Runtime', `unsupported state type ${type}`);
@@ -89,16 +109,25 @@ export async function runState(
     let next: string | undefined;
     try {
       result = await handler(s, attempt);
-      next = result.hasNext ? result.next : state.End === true ? undefined : (state.Next as string | undefined);
+      next = result.hasNext
+        ? result.next
+        : state.End === true
+          ? undefined
+          : (state.Next as string | undefined);
       if (Buffer.byteLength(jsonText(result.output)) > MAX_PAYLOAD_BYTES) {
-        throw new TaskError('States.DataLimitExceeded', `The state/task '${name}' returned a result with a size exceeding the maximum number of bytes service limit.`);
+        throw new TaskError(
+          'States.DataLimitExceeded',
+          `The state/task '${name}' returned a result with a size exceeding the maximum number of bytes service limit.`,
+        );
       }
     } catch (err) {
       if (isAbort(err, frame)) throw err;
       let se = ExecutionRun.toStatesError(err);
       if (!(se instanceof TaskError)) se = evaluationFailure(s, se);
       if (type === 'Task' || type === 'Map' || type === 'Parallel') {
-        const plan = planRetry(state.Retry, se.error, counts, () => exec.recorded(`${key}/jitter/${attempt}`, Math.random));
+        const plan = planRetry(state.Retry, se.error, counts, () =>
+          exec.recorded(`${key}/jitter/${attempt}`, Math.random),
+        );
         if (plan) {
           counts[plan.index] = (counts[plan.index] ?? 0) + 1;
           s.retryCount++;
@@ -127,11 +156,21 @@ export async function runState(
   }
 }
 
-function exitState(s: StateRun, result: StateResult, next: string | undefined): { output: unknown; next: string | undefined } {
-  const details: Record<string, unknown> = { name: s.name, output: jsonText(result.output), outputDetails: { truncated: false } };
+function exitState(
+  s: StateRun,
+  result: StateResult,
+  next: string | undefined,
+): { output: unknown; next: string | undefined } {
+  const details: Record<string, unknown> = {
+    name: s.name,
+    output: jsonText(result.output),
+    outputDetails: { truncated: false },
+  };
   if (result.assigned && Object.keys(result.assigned).length > 0) {
     s.frame.scope.assign(result.assigned);
-    details.assignedVariables = Object.fromEntries(Object.entries(result.assigned).map(([k, v]) => [k, jsonText(v)]));
+    details.assignedVariables = Object.fromEntries(
+      Object.entries(result.assigned).map(([k, v]) => [k, jsonText(v)]),
+    );
     details.assignedVariablesDetails = { truncated: false };
   }
   s.emit('exited', `${s.state.Type}StateExited`, details);

@@ -17,7 +17,10 @@ export function describeRun(run: ExecutionRun): DescribeExecutionOutput {
   };
   if (end) {
     out.stopDate = end.timestamp;
-    const d = (end as unknown as Record<string, Record<string, unknown> | undefined>)[`${end.type.charAt(0).toLowerCase()}${end.type.slice(1)}EventDetails`] ?? {};
+    const d =
+      (end as unknown as Record<string, Record<string, unknown> | undefined>)[
+        `${end.type.charAt(0).toLowerCase()}${end.type.slice(1)}EventDetails`
+      ] ?? {};
     if (typeof d.output === 'string') {
       out.output = d.output;
       out.outputDetails = { included: true };
@@ -29,7 +32,11 @@ export function describeRun(run: ExecutionRun): DescribeExecutionOutput {
 }
 
 /** Pages a list with an opaque offset token. */
-export function pageOf<T>(items: T[], maxResults: number | undefined, nextToken: string | undefined): { items: T[]; nextToken?: string } {
+export function pageOf<T>(
+  items: T[],
+  maxResults: number | undefined,
+  nextToken: string | undefined,
+): { items: T[]; nextToken?: string } {
   let offset = 0;
   if (nextToken) {
     const n = Number(Buffer.from(nextToken, 'base64url').toString('utf8'));
@@ -39,5 +46,7 @@ export function pageOf<T>(items: T[], maxResults: number | undefined, nextToken:
   const size = maxResults && maxResults > 0 ? Math.min(maxResults, 1000) : 1000;
   const slice = items.slice(offset, offset + size);
   const end = offset + slice.length;
-  return end < items.length ? { items: slice, nextToken: Buffer.from(String(end), 'utf8').toString('base64url') } : { items: slice };
+  return end < items.length
+    ? { items: slice, nextToken: Buffer.from(String(end), 'utf8').toString('base64url') }
+    : { items: slice };
 }

@@ -10,15 +10,15 @@ import type {
 import { ulid } from 'ulid';
 import { systemClock } from './clock.js';
 import { parseDefinition } from './definition.js';
-import { ExecutionAbortedError, SfnApiError } from './errors.js';
 import { driveExecution } from './driver.js';
+import { ExecutionAbortedError, SfnApiError } from './errors.js';
 import { type CallbackMessage, ExecutionRun, TERMINAL } from './execution.js';
 import { type ExecutionStore, FileExecutionStore, MemoryExecutionStore } from './execution-store.js';
-import type { LambdaInvoker } from './lambda-invoker.js';
-import { decodeToken } from './task-token.js';
 import type { HistoryEvent } from './history.js';
-import type { Clock, Logger, MachineDef } from './types.js';
+import type { LambdaInvoker } from './lambda-invoker.js';
 import { describeRun, pageOf } from './service-views.js';
+import { decodeToken } from './task-token.js';
+import type { Clock, Logger, MachineDef } from './types.js';
 
 /** Options for {@link LocalStepFunctions}. */
 export interface LocalStepFunctionsOptions {
@@ -49,9 +49,24 @@ interface Machine {
 }
 
 /** Input shapes (same as the SDK's commands). */
-export interface StartExecutionInput { stateMachineArn: string; name?: string; input?: string }
-export interface HistoryInput { executionArn: string; maxResults?: number; nextToken?: string; reverseOrder?: boolean; includeExecutionData?: boolean }
-export interface ListExecutionsInput { stateMachineArn?: string; statusFilter?: string; maxResults?: number; nextToken?: string }
+export interface StartExecutionInput {
+  stateMachineArn: string;
+  name?: string;
+  input?: string;
+}
+export interface HistoryInput {
+  executionArn: string;
+  maxResults?: number;
+  nextToken?: string;
+  reverseOrder?: boolean;
+  includeExecutionData?: boolean;
+}
+export interface ListExecutionsInput {
+  stateMachineArn?: string;
+  statusFilter?: string;
+  maxResults?: number;
+  nextToken?: string;
+}
 
 const NAME_RE = /^[A-Za-z0-9_-]{1,80}$/;
 
@@ -77,8 +92,14 @@ export class LocalStepFunctions {
   }
 
   /** Validates and registers a definition (throws DefinitionError). Re-registering replaces it. */
-  registerStateMachine(arn: string, definition: object | string, o: { name?: string; type?: 'STANDARD' | 'EXPRESS'; roleArn?: string } = {}): void {
-    const def = parseDefinition(definition, { allowUnsupportedResources: this.opts.allowUnsupportedResources });
+  registerStateMachine(
+    arn: string,
+    definition: object | string,
+    o: { name?: string; type?: 'STANDARD' | 'EXPRESS'; roleArn?: string } = {},
+  ): void {
+    const def = parseDefinition(definition, {
+      allowUnsupportedResources: this.opts.allowUnsupportedResources,
+    });
     const name = o.name ?? arn.split(':').pop() ?? arn;
     this.machines.set(arn, {
       arn,
@@ -106,14 +127,24 @@ export class LocalStepFunctions {
   }
 
   private deps() {
-    return { invoker: this.opts.invoker, clock: this.clock, region: this.region, accountId: this.accountId, onCallback: this.opts.onCallback, logger: this.opts.logger };
+    return {
+      invoker: this.opts.invoker,
+      clock: this.clock,
+      region: this.region,
+      accountId: this.accountId,
+      onCallback: this.opts.onCallback,
+      logger: this.opts.logger,
+    };
   }
 
   private launch(run: ExecutionRun): void {
     this.runs.set(run.meta.id, run);
     this.byArn.set(run.meta.executionArn, run);
     const drive = driveExecution(run).catch((err: unknown) => {
-      this.opts.logger?.error?.('execution driver crashed', { executionArn: run.meta.executionArn, error: String(err) });
+      this.opts.logger?.error?.('execution driver crashed', {
+        executionArn: run.meta.executionArn,
+        error: String(err),
+      });
     });
     this.drives.set(run.meta.id, drive);
   }
@@ -131,7 +162,9 @@ export class LocalStepFunctions {
   }
 
   /** StartExecution, idempotent on name + input. */
-  startExecution(input: StartExecutionInput): StartExecutionOutput & { executionArn: string; startDate: Date } {
+  startExecution(
+    input: StartExecutionInput,
+  ): StartExecutionOutput & { executionArn: string; startDate: Date } {
     const m = this.machine(input.stateMachineArn);
     const name = input.name ?? ulid();
     if (!NAME_RE.test(name)) throw new SfnApiError('InvalidName', `Invalid Name: '${name}'`);
@@ -139,16 +172,21 @@ export class LocalStepFunctions {
     try {
       JSON.parse(inputText);
     } catch {
-      throw new SfnApiError('InvalidExecutionInput', `Invalid State Machine Execution Input: '${inputText.slice(0, 200)}'`);
+      throw new SfnApiError(
+        'InvalidExecutionInput',
+        `Invalid State Machine Execution Input: '${inputText.slice(0, 200)}'`,
+      );
     }
-    if (Buffer.byteLength(inputText) > 256 * 1024) throw new SfnApiError('InvalidExecutionInput', 'Execution input exceeds 256 KiB');
+    if (Buffer.byteLength(inputText) > 256 * 1024)
+      throw new SfnApiError('InvalidExecutionInput', 'Execution input exceeds 256 KiB');
     const executionArn =
       m.type === 'EXPRESS'
         ? `arn:aws:states:${this.region}:${this.accountId}:express:${m.name}:${name}:${crypto.randomUUID()}`
         : `arn:aws:states:${this.region}:${this.accountId}:execution:${m.name}:${name}`;
     const existing = this.byArn.get(executionArn);
     if (existing) {
-      if (existing.meta.input === inputText) return { executionArn, startDate: new Date(existing.meta.startDate) };
+      if (existing.meta.input === inputText)
+        return { executionArn, startDate: new Date(existing.meta.startDate) };
       throw new SfnApiError('ExecutionAlreadyExists', `Execution Already Exists: '${executionArn}'`);
     }
     const startDate = new Date(this.clock.now());
@@ -179,7 +217,9 @@ export class LocalStepFunctions {
   }
 
   /** GetExecutionHistory with paging and reverse order. */
-  getExecutionHistory(input: HistoryInput): Omit<GetExecutionHistoryOutput, 'events'> & { events: HistoryEvent[] } {
+  getExecutionHistory(
+    input: HistoryInput,
+  ): Omit<GetExecutionHistoryOutput, 'events'> & { events: HistoryEvent[] } {
     const run = this.run(input.executionArn);
     const events = [...run.journal.events];
     if (input.reverseOrder) events.reverse();
@@ -195,7 +235,14 @@ export class LocalStepFunctions {
       if (input.stateMachineArn && run.meta.stateMachineArn !== input.stateMachineArn) continue;
       const d = describeRun(run);
       if (input.statusFilter && d.status !== input.statusFilter) continue;
-      items.push({ executionArn: d.executionArn, stateMachineArn: d.stateMachineArn, name: d.name, status: d.status, startDate: d.startDate, stopDate: d.stopDate });
+      items.push({
+        executionArn: d.executionArn,
+        stateMachineArn: d.stateMachineArn,
+        name: d.name,
+        status: d.status,
+        startDate: d.startDate,
+        stopDate: d.stopDate,
+      });
     }
     items.sort((a, b) => (b.startDate?.getTime() ?? 0) - (a.startDate?.getTime() ?? 0));
     const page = pageOf(items, input.maxResults, input.nextToken);
@@ -214,7 +261,8 @@ export class LocalStepFunctions {
     const details: Record<string, unknown> = {};
     if (input.error !== undefined) details.error = input.error;
     if (input.cause !== undefined) details.cause = input.cause;
-    const ev = run.terminalEvent() ?? run.finish('ExecutionAborted', details, run.journal.events.length, 'stopped');
+    const ev =
+      run.terminalEvent() ?? run.finish('ExecutionAborted', details, run.journal.events.length, 'stopped');
     return { stopDate: ev.timestamp };
   }
 
@@ -222,7 +270,8 @@ export class LocalStepFunctions {
     const parts = decodeToken(taskToken);
     if (!parts) throw new SfnApiError('InvalidToken', 'Invalid Token');
     const run = this.runs.get(parts.execution);
-    if (!run || !run.tokenIssued(parts.key, parts.nonce)) throw new SfnApiError('TaskDoesNotExist', 'Task Does Not Exist');
+    if (!run?.tokenIssued(parts.key, parts.nonce))
+      throw new SfnApiError('TaskDoesNotExist', 'Task Does Not Exist');
     return { run, key: parts.key };
   }
 
@@ -235,14 +284,16 @@ export class LocalStepFunctions {
     } catch {
       throw new SfnApiError('InvalidOutput', 'Invalid Output');
     }
-    if (!run.completeToken(key, { kind: 'success', output })) throw new SfnApiError('TaskTimedOut', 'Task Timed Out');
+    if (!run.completeToken(key, { kind: 'success', output }))
+      throw new SfnApiError('TaskTimedOut', 'Task Timed Out');
     return {};
   }
 
   /** SendTaskFailure. */
   sendTaskFailure(input: { taskToken: string; error?: string; cause?: string }): Record<string, never> {
     const { run, key } = this.tokenTarget(input.taskToken);
-    if (!run.completeToken(key, { kind: 'failure', error: input.error, cause: input.cause })) throw new SfnApiError('TaskTimedOut', 'Task Timed Out');
+    if (!run.completeToken(key, { kind: 'failure', error: input.error, cause: input.cause }))
+      throw new SfnApiError('TaskTimedOut', 'Task Timed Out');
     return {};
   }
 
@@ -254,13 +305,21 @@ export class LocalStepFunctions {
   }
 
   /** CreateStateMachine (API): registers under this account's ARN. */
-  createStateMachine(input: { name: string; definition: string; roleArn?: string; type?: string }): { stateMachineArn: string; creationDate: Date } {
+  createStateMachine(input: { name: string; definition: string; roleArn?: string; type?: string }): {
+    stateMachineArn: string;
+    creationDate: Date;
+  } {
     if (!NAME_RE.test(input.name)) throw new SfnApiError('InvalidName', `Invalid Name: '${input.name}'`);
     const arn = this.stateMachineArn(input.name);
     const existing = this.machines.get(arn);
-    if (existing && existing.definitionText !== input.definition) throw new SfnApiError('StateMachineAlreadyExists', `State Machine Already Exists: '${arn}'`);
+    if (existing && existing.definitionText !== input.definition)
+      throw new SfnApiError('StateMachineAlreadyExists', `State Machine Already Exists: '${arn}'`);
     try {
-      this.registerStateMachine(arn, input.definition, { name: input.name, roleArn: input.roleArn, type: input.type === 'EXPRESS' ? 'EXPRESS' : 'STANDARD' });
+      this.registerStateMachine(arn, input.definition, {
+        name: input.name,
+        roleArn: input.roleArn,
+        type: input.type === 'EXPRESS' ? 'EXPRESS' : 'STANDARD',
+      });
     } catch (err) {
       throw new SfnApiError('InvalidDefinition', err instanceof Error ? err.message : String(err));
     }
@@ -270,14 +329,27 @@ export class LocalStepFunctions {
   /** ListStateMachines. */
   listStateMachines(): ListStateMachinesOutput {
     return {
-      stateMachines: [...this.machines.values()].map((m) => ({ stateMachineArn: m.arn, name: m.name, type: m.type, creationDate: m.creationDate })),
+      stateMachines: [...this.machines.values()].map((m) => ({
+        stateMachineArn: m.arn,
+        name: m.name,
+        type: m.type,
+        creationDate: m.creationDate,
+      })),
     };
   }
 
   /** DescribeStateMachine. */
   describeStateMachine(input: { stateMachineArn: string }): DescribeStateMachineOutput {
     const m = this.machine(input.stateMachineArn);
-    return { stateMachineArn: m.arn, name: m.name, status: 'ACTIVE', definition: m.definitionText, roleArn: m.roleArn, type: m.type, creationDate: m.creationDate };
+    return {
+      stateMachineArn: m.arn,
+      name: m.name,
+      status: 'ACTIVE',
+      definition: m.definitionText,
+      roleArn: m.roleArn,
+      type: m.type,
+      creationDate: m.creationDate,
+    };
   }
 
   /** Stops driving executions (they stay resumable on disk) and waits for in-flight work to settle. */

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ExecutionRun, Frame } from './execution.js';
 import type { HistoryEvent } from './history.js';
-import { type JsonataEnv, evaluateExpression, evaluateTemplate, isJsonataString } from './jsonata-eval.js';
+import { evaluateExpression, evaluateTemplate, isJsonataString, type JsonataEnv } from './jsonata-eval.js';
 import { type JsonPathModule, loadJsonPath } from './jsonpath-bridge.js';
 import type { QueryLanguage, StateDef } from './types.js';
 
@@ -43,7 +43,11 @@ export class StateRun {
         StartTime: meta.startDate,
         ...(meta.executionArn.includes(':express:') ? {} : { RedriveCount: 0 }),
       },
-      State: { EnteredTime: this.entered.timestamp.toISOString(), Name: this.name, ...(RETRIABLE.has(this.state.Type) ? { RetryCount: this.retryCount } : {}) },
+      State: {
+        EnteredTime: this.entered.timestamp.toISOString(),
+        Name: this.name,
+        ...(RETRIABLE.has(this.state.Type) ? { RetryCount: this.retryCount } : {}),
+      },
       StateMachine: { Id: meta.stateMachineArn, Name: smName },
     };
     if (this.taskToken !== undefined) ctx.Task = { Token: this.taskToken };
@@ -68,7 +72,12 @@ export class StateRun {
   }
 
   /** Evaluates a JSONata field that may be a literal or a `{% %}` template. */
-  evalField(value: unknown, field: string, extra: Record<string, unknown> = {}, input?: unknown): Promise<unknown> {
+  evalField(
+    value: unknown,
+    field: string,
+    extra: Record<string, unknown> = {},
+    input?: unknown,
+  ): Promise<unknown> {
     return evaluateTemplate(value, this.env(extra, input === undefined ? this.input : input), field);
   }
 

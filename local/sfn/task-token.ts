@@ -12,7 +12,13 @@ export function encodeToken(parts: TokenParts): string {
 
 /** Decodes a token; undefined when it is not one this runtime could have issued. */
 export function decodeToken(token: string): TokenParts | undefined {
-  if (typeof token !== 'string' || token.length === 0 || token.length > 2048 || !/^[A-Za-z0-9_-]+$/.test(token)) return undefined;
+  if (
+    typeof token !== 'string' ||
+    token.length === 0 ||
+    token.length > 2048 ||
+    !/^[A-Za-z0-9_-]+$/.test(token)
+  )
+    return undefined;
   try {
     const raw: unknown = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
     if (!Array.isArray(raw) || raw.length !== 3 || !raw.every((p) => typeof p === 'string')) return undefined;

@@ -1,4 +1,4 @@
-import { ExecutionAbortedError, StatesError } from '../errors.js';
+import { ExecutionAbortedError, type StatesError } from '../errors.js';
 import { ExecutionRun, type Frame } from '../execution.js';
 
 /** An abort controller that also aborts when `parent` does. */
@@ -16,7 +16,10 @@ export function childFrame(parent: Frame, path: string, signal: AbortSignal, las
 }
 
 /** Outcome of one child run. */
-export type ChildOutcome = { ok: true; output: unknown } | { ok: false; error: StatesError } | { ok: false; aborted: true };
+export type ChildOutcome =
+  | { ok: true; output: unknown }
+  | { ok: false; error: StatesError }
+  | { ok: false; aborted: true };
 
 /**
  * Runs `count` children with at most `limit` at once (0 = unlimited). When

@@ -32,6 +32,10 @@ export async function runChoice(s: StateRun): Promise<HandlerResult> {
       }
     }
   }
-  if (typeof s.state.Default === 'string') return { ...(await finishPassThrough(s)), next: s.state.Default, hasNext: true };
-  throw new TaskError('States.NoChoiceMatched', `No Choice rule matched and no Default is set in state '${s.name}'.`);
+  if (typeof s.state.Default === 'string')
+    return { ...(await finishPassThrough(s)), next: s.state.Default, hasNext: true };
+  throw new TaskError(
+    'States.NoChoiceMatched',
+    `No Choice rule matched and no Default is set in state '${s.name}'.`,
+  );
 }

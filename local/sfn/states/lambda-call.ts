@@ -4,7 +4,10 @@ import type { ExecutionRun } from '../execution.js';
 import type { LambdaOutcome } from '../lambda-invoker.js';
 
 /** What happened to one Lambda invocation attempt. */
-export type InvokeResult = { kind: 'ok'; payload: unknown } | { kind: 'error'; error: string; cause: string } | { kind: 'timeout' };
+export type InvokeResult =
+  | { kind: 'ok'; payload: unknown }
+  | { kind: 'error'; error: string; cause: string }
+  | { kind: 'timeout' };
 
 /** AWS's cause text for a function error. */
 export function functionErrorCause(outcome: Extract<LambdaOutcome, { ok: false }>): string {
@@ -20,7 +23,13 @@ export function functionErrorCause(outcome: Extract<LambdaOutcome, { ok: false }
 /** The Lambda Invoke API response Step Functions returns from `lambda:invoke`. */
 export function invokeResponse(payload: unknown, withLog = false): Record<string, unknown> {
   const requestId = randomUUID();
-  const log = withLog ? { LogResult: Buffer.from(`START RequestId: ${requestId} Version: $LATEST\nEND RequestId: ${requestId}\n`).toString('base64') } : {};
+  const log = withLog
+    ? {
+        LogResult: Buffer.from(
+          `START RequestId: ${requestId} Version: $LATEST\nEND RequestId: ${requestId}\n`,
+        ).toString('base64'),
+      }
+    : {};
   return {
     ...log,
     ExecutedVersion: '$LATEST',
@@ -51,14 +60,23 @@ export function invokeResponse(payload: unknown, withLog = false): Record<string
  * Invokes a function, racing it against the task deadline (epoch ms). The
  * invocation is aborted when the deadline passes or the frame aborts.
  */
-export async function invokeWithDeadline(exec: ExecutionRun, fn: string, payload: unknown, deadline: number | undefined, signal: AbortSignal): Promise<InvokeResult> {
+export async function invokeWithDeadline(
+  exec: ExecutionRun,
+  fn: string,
+  payload: unknown,
+  deadline: number | undefined,
+  signal: AbortSignal,
+): Promise<InvokeResult> {
   const { clock, invoker } = exec.deps;
   const local = new AbortController();
   const onAbort = (): void => local.abort(signal.reason);
   signal.addEventListener('abort', onAbort, { once: true });
   try {
     const call = invoker.invoke(fn, payload, { signal: local.signal }).then(
-      (o): InvokeResult => (o.ok ? { kind: 'ok', payload: o.payload } : { kind: 'error', error: o.errorType, cause: functionErrorCause(o) }),
+      (o): InvokeResult =>
+        o.ok
+          ? { kind: 'ok', payload: o.payload }
+          : { kind: 'error', error: o.errorType, cause: functionErrorCause(o) },
       (err: unknown): InvokeResult => {
         const e = err instanceof Error ? err : new Error(String(err));
         return { kind: 'error', error: 'Lambda.Unknown', cause: e.message };

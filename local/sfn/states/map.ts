@@ -17,13 +17,20 @@ async function mapItems(s: StateRun, eff: unknown): Promise<unknown[]> {
   if (s.ql === 'JSONata') {
     if (!('Items' in s.state)) {
       if (!Array.isArray(s.input)) {
-        throw new EvaluationError('States.QueryEvaluationError', `Map state input must be an array but was: ${JSON.stringify(s.input)}`, undefined);
+        throw new EvaluationError(
+          'States.QueryEvaluationError',
+          `Map state input must be an array but was: ${JSON.stringify(s.input)}`,
+          undefined,
+        );
       }
       return s.input;
     }
     const v = await s.evalField(s.state.Items, 'Items');
     if (!Array.isArray(v)) {
-      const text = typeof s.state.Items === 'string' ? s.state.Items.replace(/^\{%\s*|\s*%\}$/g, '') : JSON.stringify(s.state.Items);
+      const text =
+        typeof s.state.Items === 'string'
+          ? s.state.Items.replace(/^\{%\s*|\s*%\}$/g, '')
+          : JSON.stringify(s.state.Items);
       throw new EvaluationError(
         'States.QueryEvaluationError',
         `The JSONata expression '${text}' specified for the field 'Items' returned an unexpected result type. Expected 'array', but was '${typeName(v)}' for value: ${JSON.stringify(v)}`,
@@ -33,15 +40,29 @@ async function mapItems(s: StateRun, eff: unknown): Promise<unknown[]> {
     return v;
   }
   const jp = await s.jsonPath();
-  const v = typeof s.state.ItemsPath === 'string' ? jp.queryPath(s.state.ItemsPath, eff, s.context(), s.variables()) : eff;
-  if (!Array.isArray(v)) throw new StatesError('States.Runtime', `Map state input must be an array but was: ${JSON.stringify(v)}`);
+  const v =
+    typeof s.state.ItemsPath === 'string'
+      ? jp.queryPath(s.state.ItemsPath, eff, s.context(), s.variables())
+      : eff;
+  if (!Array.isArray(v))
+    throw new StatesError('States.Runtime', `Map state input must be an array but was: ${JSON.stringify(v)}`);
   return v;
 }
 
-async function limitField(s: StateRun, field: string, eff: unknown, kind: 'integer' | 'float'): Promise<number | undefined> {
+async function limitField(
+  s: StateRun,
+  field: string,
+  eff: unknown,
+  kind: 'integer' | 'float',
+): Promise<number | undefined> {
   if (field in s.state) {
     const v = s.ql === 'JSONata' ? await s.evalScalar(s.state[field], field) : s.state[field];
-    if (typeof v !== 'number') throw new EvaluationError('States.QueryEvaluationError', `The ${field} field must be a number but was: ${JSON.stringify(v)}`, field);
+    if (typeof v !== 'number')
+      throw new EvaluationError(
+        'States.QueryEvaluationError',
+        `The ${field} field must be a number but was: ${JSON.stringify(v)}`,
+        field,
+      );
     return v;
   }
   const path = s.state[`${field}Path`];
@@ -51,15 +72,33 @@ async function limitField(s: StateRun, field: string, eff: unknown, kind: 'integ
   if (typeof v === 'string' && /^-?\d+(\.\d+)?$/.test(v.trim())) v = Number(v);
   if (typeof v !== 'number' || (kind === 'integer' && !Number.isInteger(v))) {
     const shown = typeof v === 'string' ? v : JSON.stringify(v);
-    throw new StatesError('States.Runtime', `The ${field}Path field refers to value "${shown}" which is not a valid ${kind}: ${path}`);
+    throw new StatesError(
+      'States.Runtime',
+      `The ${field}Path field refers to value "${shown}" which is not a valid ${kind}: ${path}`,
+    );
   }
   return v;
 }
 
-async function selectItem(s: StateRun, attempt: number, eff: unknown, index: number, value: unknown): Promise<unknown> {
+async function selectItem(
+  s: StateRun,
+  attempt: number,
+  eff: unknown,
+  index: number,
+  value: unknown,
+): Promise<unknown> {
   const tpl = 'ItemSelector' in s.state ? s.state.ItemSelector : s.state.Parameters;
   if (tpl === undefined) return value;
-  const run = new StateRun(s.exec, { ...s.frame, mapItem: { Index: index, Value: value } }, s.name, s.state, `${s.key}#${attempt}[${index}]/selector`, s.ql, s.input, s.entered);
+  const run = new StateRun(
+    s.exec,
+    { ...s.frame, mapItem: { Index: index, Value: value } },
+    s.name,
+    s.state,
+    `${s.key}#${attempt}[${index}]/selector`,
+    s.ql,
+    s.input,
+    s.entered,
+  );
   if (s.ql === 'JSONata') return run.evalField(tpl, 'ItemSelector');
   const jp = await s.jsonPath();
   return jp.applyPayloadTemplate(tpl, eff, run.context(), s.variables());
@@ -72,8 +111,10 @@ export async function runMap(s: StateRun, attempt: number): Promise<HandlerResul
   const maxConcurrency = (await limitField(s, 'MaxConcurrency', eff, 'integer')) ?? 0;
   const tolCount = await limitField(s, 'ToleratedFailureCount', eff, 'integer');
   const tolPct = await limitField(s, 'ToleratedFailurePercentage', eff, 'float');
-  if (tolCount !== undefined && tolCount < 0) throw new StatesError('States.Runtime', 'ToleratedFailureCount cannot be negative.');
-  if (tolPct !== undefined && (tolPct < 0 || tolPct > 100)) throw new StatesError('States.Runtime', 'ToleratedFailurePercentage must be between 0 and 100.');
+  if (tolCount !== undefined && tolCount < 0)
+    throw new StatesError('States.Runtime', 'ToleratedFailureCount cannot be negative.');
+  if (tolPct !== undefined && (tolPct < 0 || tolPct > 100))
+    throw new StatesError('States.Runtime', 'ToleratedFailurePercentage must be between 0 and 100.');
   const proc = (s.state.ItemProcessor ?? s.state.Iterator) as MachineDef;
   const inputs: unknown[] = [];
   for (let i = 0; i < items.length; i++) inputs.push(await selectItem(s, attempt, eff, i, items[i]));
@@ -88,32 +129,46 @@ export async function runMap(s: StateRun, attempt: number): Promise<HandlerResul
     if (tolCount !== undefined && tolPct !== undefined) return byCount && byPct;
     return byCount || byPct;
   };
-  const outcomes = await runChildren(items.length, maxConcurrency, s.frame.signal, async (i, signal) => {
-    const base = `${s.key}#${attempt}[${i}]`;
-    const frame = childFrame(s.frame, base, signal, started.id);
-    s.exec.emit(frame, `${base}/iteration-started`, 'MapIterationStarted', { index: i, name: s.name });
-    try {
-      const out = await runMachine(s.exec, proc, inputs[i], frame, s.ql);
-      s.exec.emit(frame, `${base}/iteration-end`, 'MapIterationSucceeded', { index: i, name: s.name });
-      return out;
-    } catch (err) {
-      const type = signal.aborted ? 'MapIterationAborted' : 'MapIterationFailed';
-      s.exec.emit(frame, `${base}/iteration-end`, type, { index: i, name: s.name });
-      throw err;
-    }
-  }, exceeded);
+  const outcomes = await runChildren(
+    items.length,
+    maxConcurrency,
+    s.frame.signal,
+    async (i, signal) => {
+      const base = `${s.key}#${attempt}[${i}]`;
+      const frame = childFrame(s.frame, base, signal, started.id);
+      s.exec.emit(frame, `${base}/iteration-started`, 'MapIterationStarted', { index: i, name: s.name });
+      try {
+        const out = await runMachine(s.exec, proc, inputs[i], frame, s.ql);
+        s.exec.emit(frame, `${base}/iteration-end`, 'MapIterationSucceeded', { index: i, name: s.name });
+        return out;
+      } catch (err) {
+        const type = signal.aborted ? 'MapIterationAborted' : 'MapIterationFailed';
+        s.exec.emit(frame, `${base}/iteration-end`, type, { index: i, name: s.name });
+        throw err;
+      }
+    },
+    exceeded,
+  );
 
   if (exceeded(outcomes)) {
     s.emit(`#${attempt}/failed`, 'MapStateFailed');
-    if (tolerant) throw new TaskError('States.ExceedToleratedFailureThreshold', 'The specified tolerated failure threshold for the Map Run has been exceeded');
+    if (tolerant)
+      throw new TaskError(
+        'States.ExceedToleratedFailureThreshold',
+        'The specified tolerated failure threshold for the Map Run has been exceeded',
+      );
     const first = outcomes.find((o) => o && !o.ok && 'error' in o);
-    const err = first && !first.ok && 'error' in first ? first.error : new StatesError('States.Runtime', 'Map iteration failed');
+    const err =
+      first && !first.ok && 'error' in first
+        ? first.error
+        : new StatesError('States.Runtime', 'Map iteration failed');
     throw new TaskError(err.error, err.causeText);
   }
   s.emit(`#${attempt}/succeeded`, 'MapStateSucceeded');
   const results = outcomes.map((o) => {
-    if (o && o.ok) return o.output;
-    if (o && 'error' in o) return isObject(o.error) ? { Error: o.error.error, Cause: o.error.causeText ?? null } : null;
+    if (o?.ok) return o.output;
+    if (o && 'error' in o)
+      return isObject(o.error) ? { Error: o.error.error, Cause: o.error.causeText ?? null } : null;
     return null;
   });
   return finishWithResult(s, results, { resultSelector: true });

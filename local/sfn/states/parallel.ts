@@ -16,7 +16,14 @@ export async function runParallel(s: StateRun, attempt: number): Promise<Handler
     branches.length,
     0,
     s.frame.signal,
-    (i, signal) => runMachine(s.exec, branches[i] as MachineDef, input, childFrame(s.frame, `${s.key}#${attempt}[${i}]`, signal, started.id), s.ql),
+    (i, signal) =>
+      runMachine(
+        s.exec,
+        branches[i] as MachineDef,
+        input,
+        childFrame(s.frame, `${s.key}#${attempt}[${i}]`, signal, started.id),
+        s.ql,
+      ),
     () => true,
   );
   const failed = outcomes.find((o) => o && !o.ok && 'error' in o);
@@ -25,6 +32,6 @@ export async function runParallel(s: StateRun, attempt: number): Promise<Handler
     throw new TaskError(failed.error.error, failed.error.causeText);
   }
   s.emit(`#${attempt}/succeeded`, 'ParallelStateSucceeded');
-  const results = outcomes.map((o) => (o && o.ok ? o.output : null));
+  const results = outcomes.map((o) => (o?.ok ? o.output : null));
   return finishWithResult(s, results, { resultSelector: true });
 }

@@ -10,7 +10,13 @@ import type { ResourceNames } from './task.js';
  * host's callback consumer. On replay the message is not delivered again
  * once TaskSubmitted is recorded.
  */
-export function deliverCallback(s: StateRun, attemptKey: string, service: 'sqs' | 'sns', params: unknown, rn: ResourceNames): void {
+export function deliverCallback(
+  s: StateRun,
+  attemptKey: string,
+  service: 'sqs' | 'sns',
+  params: unknown,
+  rn: ResourceNames,
+): void {
   const { exec, frame } = s;
   const key = `${attemptKey}/submitted`;
   const existing = exec.journal.event(key);
@@ -25,11 +31,21 @@ export function deliverCallback(s: StateRun, attemptKey: string, service: 'sqs' 
   if (service === 'sqs') output.MD5OfMessageBody = createHash('md5').update(bodyText).digest('hex');
   output.SdkHttpMetadata = { HttpHeaders: { 'x-amzn-RequestId': requestId }, HttpStatusCode: 200 };
   output.SdkResponseMetadata = { RequestId: requestId };
-  exec.emit(frame, key, 'TaskSubmitted', { ...rn, output: jsonText(output), outputDetails: { truncated: false } });
+  exec.emit(frame, key, 'TaskSubmitted', {
+    ...rn,
+    output: jsonText(output),
+    outputDetails: { truncated: false },
+  });
   const token = s.taskToken;
   const onCallback = exec.deps.onCallback;
   if (!onCallback || token === undefined) return;
-  const message = { executionArn: exec.meta.executionArn, stateName: s.name, transport: service, taskToken: token, parameters: params };
+  const message = {
+    executionArn: exec.meta.executionArn,
+    stateName: s.name,
+    transport: service,
+    taskToken: token,
+    parameters: params,
+  };
   queueMicrotask(() => {
     try {
       onCallback(message);

@@ -1,5 +1,5 @@
-import { EvaluationError } from '../errors.js';
 import { classifyResource } from '../definition.js';
+import { EvaluationError } from '../errors.js';
 import { jsonText } from '../history.js';
 import { effectiveInput, finishWithResult, numericField, statePayload } from '../io.js';
 import { functionArn } from '../lambda-invoker.js';
@@ -27,16 +27,26 @@ async function positiveInt(s: StateRun, field: string, eff: unknown): Promise<nu
   const v = await numericField(s, field, eff);
   if (v === undefined) return undefined;
   if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) {
-    throw new EvaluationError('States.QueryEvaluationError', `The ${field} field must be a positive integer but was: ${JSON.stringify(v)}`, field);
+    throw new EvaluationError(
+      'States.QueryEvaluationError',
+      `The ${field} field must be a positive integer but was: ${JSON.stringify(v)}`,
+      field,
+    );
   }
   return v;
 }
 
 function resultFromRecorded(s: StateRun, key: string): InvokeResult | undefined {
-  const ev = s.exec.journal.event(key) as unknown as Record<string, Record<string, unknown> | undefined> & { type: string } | undefined;
+  const ev = s.exec.journal.event(key) as unknown as
+    | (Record<string, Record<string, unknown> | undefined> & { type: string })
+    | undefined;
   if (!ev) return undefined;
   if (ev.type.endsWith('Succeeded') || ev.type === 'TaskSubmitted') {
-    const d = ev.taskSucceededEventDetails ?? ev.lambdaFunctionSucceededEventDetails ?? ev.taskSubmittedEventDetails ?? {};
+    const d =
+      ev.taskSucceededEventDetails ??
+      ev.lambdaFunctionSucceededEventDetails ??
+      ev.taskSubmittedEventDetails ??
+      {};
     return { kind: 'ok', payload: typeof d.output === 'string' ? JSON.parse(d.output) : null };
   }
   if (ev.type.endsWith('TimedOut')) return { kind: 'timeout' };
@@ -60,7 +70,11 @@ export async function runTask(s: StateRun, attempt: number): Promise<HandlerResu
   const heartbeatSeconds = await positiveInt(s, 'HeartbeatSeconds', eff);
   const timeoutSeconds = await positiveInt(s, 'TimeoutSeconds', eff);
   const params = await statePayload(s, eff);
-  if (kind.kind === 'unsupported') throw new TaskError('States.Runtime', `The resource '${resourceArn}' is not supported by the local runtime.`);
+  if (kind.kind === 'unsupported')
+    throw new TaskError(
+      'States.Runtime',
+      `The resource '${resourceArn}' is not supported by the local runtime.`,
+    );
   const { exec, frame } = s;
   const region = exec.deps.region;
   const timing: Record<string, unknown> = {};
@@ -68,38 +82,67 @@ export async function runTask(s: StateRun, attempt: number): Promise<HandlerResu
   if (heartbeatSeconds !== undefined) timing.heartbeatInSeconds = heartbeatSeconds;
 
   if (kind.kind === 'lambda-arn') {
-    exec.emit(frame, `${attemptKey}/scheduled`, 'LambdaFunctionScheduled', { input: jsonText(params), inputDetails: { truncated: false }, resource: resourceArn, ...timing });
+    exec.emit(frame, `${attemptKey}/scheduled`, 'LambdaFunctionScheduled', {
+      input: jsonText(params),
+      inputDetails: { truncated: false },
+      resource: resourceArn,
+      ...timing,
+    });
     const started = exec.emit(frame, `${attemptKey}/started`, 'LambdaFunctionStarted');
-    const deadline = timeoutSeconds !== undefined ? started.timestamp.getTime() + timeoutSeconds * 1000 : undefined;
+    const deadline =
+      timeoutSeconds !== undefined ? started.timestamp.getTime() + timeoutSeconds * 1000 : undefined;
     let r = resultFromRecorded(s, `${attemptKey}/outcome`);
     if (!r) {
       r = await invokeWithDeadline(exec, resourceArn, params, deadline, frame.signal);
       if (r.kind === 'ok' && limitExceeded(r.payload)) r = dataLimit(resourceArn);
-      if (r.kind === 'ok') exec.emit(frame, `${attemptKey}/outcome`, 'LambdaFunctionSucceeded', { output: jsonText(r.payload), outputDetails: { truncated: false } });
-      else if (r.kind === 'error') exec.emit(frame, `${attemptKey}/outcome`, 'LambdaFunctionFailed', { error: r.error, cause: r.cause });
+      if (r.kind === 'ok')
+        exec.emit(frame, `${attemptKey}/outcome`, 'LambdaFunctionSucceeded', {
+          output: jsonText(r.payload),
+          outputDetails: { truncated: false },
+        });
+      else if (r.kind === 'error')
+        exec.emit(frame, `${attemptKey}/outcome`, 'LambdaFunctionFailed', { error: r.error, cause: r.cause });
       else exec.emit(frame, `${attemptKey}/outcome`, 'LambdaFunctionTimedOut', { error: 'States.Timeout' });
     } else frame.lastEventId = exec.journal.event(`${attemptKey}/outcome`)?.id ?? frame.lastEventId;
     return finishWithResult(s, unwrap(r), { resultSelector: true });
   }
 
-  exec.emit(frame, `${attemptKey}/scheduled`, 'TaskScheduled', { resource: rn.resource, resourceType: rn.resourceType, region, parameters: jsonText(params), ...timing });
+  exec.emit(frame, `${attemptKey}/scheduled`, 'TaskScheduled', {
+    resource: rn.resource,
+    resourceType: rn.resourceType,
+    region,
+    parameters: jsonText(params),
+    ...timing,
+  });
   const started = exec.emit(frame, `${attemptKey}/started`, 'TaskStarted', { ...rn });
-  const deadline = timeoutSeconds !== undefined ? started.timestamp.getTime() + timeoutSeconds * 1000 : undefined;
+  const deadline =
+    timeoutSeconds !== undefined ? started.timestamp.getTime() + timeoutSeconds * 1000 : undefined;
 
   if (kind.kind === 'lambda-invoke') {
     if (!isObject(params) || typeof params.FunctionName !== 'string') {
-      throw new TaskError('States.Runtime', `The Parameters/Arguments of a ${resourceArn} task must include FunctionName.`);
+      throw new TaskError(
+        'States.Runtime',
+        `The Parameters/Arguments of a ${resourceArn} task must include FunctionName.`,
+      );
     }
     const fn = functionArn(params.FunctionName, region, exec.deps.accountId);
     const invokeKey = waitsForToken ? `${attemptKey}/submitted` : `${attemptKey}/outcome`;
-    let r = resultFromRecorded(s, invokeKey) ?? (waitsForToken ? resultFromRecorded(s, `${attemptKey}/outcome`) : undefined);
+    let r =
+      resultFromRecorded(s, invokeKey) ??
+      (waitsForToken ? resultFromRecorded(s, `${attemptKey}/outcome`) : undefined);
     if (!r) {
       r = await invokeWithDeadline(exec, fn, lambdaPayload(params.Payload), deadline, frame.signal);
       if (r.kind === 'ok' && limitExceeded(r.payload)) r = dataLimit(rn.resourceType);
       const okType = waitsForToken ? 'TaskSubmitted' : 'TaskSucceeded';
       const key = r.kind === 'ok' ? invokeKey : `${attemptKey}/outcome`;
-      if (r.kind === 'ok') exec.emit(frame, key, okType, { ...rn, output: jsonText(invokeResponse(r.payload, params.LogType === 'Tail')), outputDetails: { truncated: false } });
-      else if (r.kind === 'error') exec.emit(frame, key, 'TaskFailed', { ...rn, error: r.error, cause: r.cause });
+      if (r.kind === 'ok')
+        exec.emit(frame, key, okType, {
+          ...rn,
+          output: jsonText(invokeResponse(r.payload, params.LogType === 'Tail')),
+          outputDetails: { truncated: false },
+        });
+      else if (r.kind === 'error')
+        exec.emit(frame, key, 'TaskFailed', { ...rn, error: r.error, cause: r.cause });
       else exec.emit(frame, key, 'TaskTimedOut', { ...rn, error: 'States.Timeout' });
       if (r.kind === 'ok') r = { kind: 'ok', payload: invokeResponse(r.payload, params.LogType === 'Tail') };
     }

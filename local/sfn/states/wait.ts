@@ -10,7 +10,13 @@ export function parseIsoTimestamp(value: unknown): number | undefined {
   if (typeof value !== 'string') return undefined;
   const m = ISO_OFFSET.exec(value);
   if (!m) return undefined;
-  const [mo, d, h, mi, se] = [m[2], m[3], m[4], m[5], m[6]].map(Number) as [number, number, number, number, number];
+  const [mo, d, h, mi, se] = [m[2], m[3], m[4], m[5], m[6]].map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
   if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 59) return undefined;
   const ms = Date.parse(value);
   return Number.isNaN(ms) ? undefined : ms;
@@ -23,14 +29,22 @@ async function dueTime(s: StateRun): Promise<number> {
     if ('Seconds' in st) {
       const v = await s.evalScalar(st.Seconds, 'Seconds');
       if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) {
-        throw new EvaluationError('States.QueryEvaluationError', `The Seconds field must be a non-negative integer but was: ${JSON.stringify(v)}`, 'Seconds');
+        throw new EvaluationError(
+          'States.QueryEvaluationError',
+          `The Seconds field must be a non-negative integer but was: ${JSON.stringify(v)}`,
+          'Seconds',
+        );
       }
       return now + v * 1000;
     }
     const v = await s.evalScalar(st.Timestamp, 'Timestamp');
     const ms = parseIsoTimestamp(v);
     if (ms === undefined) {
-      throw new EvaluationError('States.QueryEvaluationError', `The Timestamp field cannot be parsed as an ISO-8601 extended offset date-time format string: ${typeof v === 'string' ? v : JSON.stringify(v)}`, 'Timestamp');
+      throw new EvaluationError(
+        'States.QueryEvaluationError',
+        `The Timestamp field cannot be parsed as an ISO-8601 extended offset date-time format string: ${typeof v === 'string' ? v : JSON.stringify(v)}`,
+        'Timestamp',
+      );
     }
     return ms;
   }
@@ -41,9 +55,16 @@ async function dueTime(s: StateRun): Promise<number> {
   if (typeof st.SecondsPath === 'string') {
     const v = jp.queryPath(st.SecondsPath, eff, s.context(), s.variables());
     if (typeof v !== 'number' || !Number.isInteger(v)) {
-      throw new StatesError('States.Runtime', `The SecondsPath parameter cannot be parsed as a long value: ${st.SecondsPath} == ${JSON.stringify(v)}`);
+      throw new StatesError(
+        'States.Runtime',
+        `The SecondsPath parameter cannot be parsed as a long value: ${st.SecondsPath} == ${JSON.stringify(v)}`,
+      );
     }
-    if (v < 0) throw new StatesError('States.Runtime', `The SecondsPath parameter references a negative value: ${st.SecondsPath} == ${v}`);
+    if (v < 0)
+      throw new StatesError(
+        'States.Runtime',
+        `The SecondsPath parameter references a negative value: ${st.SecondsPath} == ${v}`,
+      );
     return now + v * 1000;
   }
   const path = String(st.TimestampPath);

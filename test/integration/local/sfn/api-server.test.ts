@@ -1,20 +1,20 @@
 import {
+  CreateStateMachineCommand,
   DescribeExecutionCommand,
+  DescribeStateMachineCommand,
   GetExecutionHistoryCommand,
   ListExecutionsCommand,
+  ListStateMachinesCommand,
   SendTaskFailureCommand,
   SendTaskHeartbeatCommand,
   SendTaskSuccessCommand,
   SFNClient,
   StartExecutionCommand,
   StopExecutionCommand,
-  CreateStateMachineCommand,
-  DescribeStateMachineCommand,
-  ListStateMachinesCommand,
 } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LocalStepFunctions, MapLambdaInvoker, startSfnApiServer } from '../../../../local/sfn/index.js';
 import { VirtualClock } from '../../../../local/sfn/clock.js';
+import { LocalStepFunctions, MapLambdaInvoker, startSfnApiServer } from '../../../../local/sfn/index.js';
 
 let sfn: LocalStepFunctions;
 let server: { url: string; close(): Promise<void> };
@@ -55,7 +55,11 @@ beforeAll(async () => {
     },
   });
   server = await startSfnApiServer(sfn);
-  client = new SFNClient({ endpoint: server.url, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  client = new SFNClient({
+    endpoint: server.url,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
 });
 
 afterAll(async () => {
@@ -66,7 +70,9 @@ afterAll(async () => {
 
 describe('Step Functions API over HTTP (real SFNClient)', () => {
   it('starts an execution, completes it with SendTaskSuccess and describes it', async () => {
-    const start = await client.send(new StartExecutionCommand({ stateMachineArn: smArn, name: 'one', input: '{"n":1}' }));
+    const start = await client.send(
+      new StartExecutionCommand({ stateMachineArn: smArn, name: 'one', input: '{"n":1}' }),
+    );
     const token = await nextToken(1);
 
     await client.send(new SendTaskHeartbeatCommand({ taskToken: token }));
@@ -80,11 +86,19 @@ describe('Step Functions API over HTTP (real SFNClient)', () => {
   });
 
   it('is idempotent on name + input and refuses the same name with other input', async () => {
-    const a = await client.send(new StartExecutionCommand({ stateMachineArn: smArn, name: 'idem', input: '{"n":2}' }));
-    const b = await client.send(new StartExecutionCommand({ stateMachineArn: smArn, name: 'idem', input: '{"n":2}' }));
+    const a = await client.send(
+      new StartExecutionCommand({ stateMachineArn: smArn, name: 'idem', input: '{"n":2}' }),
+    );
+    const b = await client.send(
+      new StartExecutionCommand({ stateMachineArn: smArn, name: 'idem', input: '{"n":2}' }),
+    );
 
     expect(b.executionArn).toBe(a.executionArn);
-    expect(await errorName(client.send(new StartExecutionCommand({ stateMachineArn: smArn, name: 'idem', input: '{"n":3}' })))).toBe('ExecutionAlreadyExists');
+    expect(
+      await errorName(
+        client.send(new StartExecutionCommand({ stateMachineArn: smArn, name: 'idem', input: '{"n":3}' })),
+      ),
+    ).toBe('ExecutionAlreadyExists');
     const token = await nextToken(2);
     await client.send(new SendTaskFailureCommand({ taskToken: token, error: 'Rejected', cause: 'by test' }));
     const d = await sfn.waitForExecution(a.executionArn as string);
@@ -92,12 +106,18 @@ describe('Step Functions API over HTTP (real SFNClient)', () => {
   });
 
   it('pages history, in reverse too', async () => {
-    const list = await client.send(new ListExecutionsCommand({ stateMachineArn: smArn, statusFilter: 'SUCCEEDED' }));
+    const list = await client.send(
+      new ListExecutionsCommand({ stateMachineArn: smArn, statusFilter: 'SUCCEEDED' }),
+    );
     const arn = list.executions?.[0]?.executionArn as string;
 
     const page1 = await client.send(new GetExecutionHistoryCommand({ executionArn: arn, maxResults: 3 }));
-    const page2 = await client.send(new GetExecutionHistoryCommand({ executionArn: arn, maxResults: 100, nextToken: page1.nextToken }));
-    const reversed = await client.send(new GetExecutionHistoryCommand({ executionArn: arn, reverseOrder: true }));
+    const page2 = await client.send(
+      new GetExecutionHistoryCommand({ executionArn: arn, maxResults: 100, nextToken: page1.nextToken }),
+    );
+    const reversed = await client.send(
+      new GetExecutionHistoryCommand({ executionArn: arn, reverseOrder: true }),
+    );
 
     expect(list.executions?.map((e) => e.name)).toEqual(['one']);
     expect(page1.events?.map((e) => e.id)).toEqual([1, 2, 3]);
@@ -109,36 +129,80 @@ describe('Step Functions API over HTTP (real SFNClient)', () => {
   });
 
   it('stops a running execution', async () => {
-    const s = await client.send(new StartExecutionCommand({ stateMachineArn: smArn, name: 'stopme', input: '{}' }));
+    const s = await client.send(
+      new StartExecutionCommand({ stateMachineArn: smArn, name: 'stopme', input: '{}' }),
+    );
     const token = await nextToken(3);
 
-    await client.send(new StopExecutionCommand({ executionArn: s.executionArn, error: 'Cancelled', cause: 'user' }));
+    await client.send(
+      new StopExecutionCommand({ executionArn: s.executionArn, error: 'Cancelled', cause: 'user' }),
+    );
     const d = await client.send(new DescribeExecutionCommand({ executionArn: s.executionArn }));
 
     expect([d.status, d.error]).toEqual(['ABORTED', 'Cancelled']);
-    expect(await errorName(client.send(new SendTaskSuccessCommand({ taskToken: token, output: '{}' })))).toBe('TaskTimedOut');
+    expect(await errorName(client.send(new SendTaskSuccessCommand({ taskToken: token, output: '{}' })))).toBe(
+      'TaskTimedOut',
+    );
   });
 
   it('surfaces AWS error names through the SDK', async () => {
     const missingExec = 'arn:aws:states:us-east-1:000000000000:execution:approval:nope';
     const wellFormedUnknown = Buffer.from(JSON.stringify(['x', 'y', 'z'])).toString('base64url');
 
-    expect(await errorName(client.send(new DescribeExecutionCommand({ executionArn: missingExec })))).toBe('ExecutionDoesNotExist');
-    expect(await errorName(client.send(new StartExecutionCommand({ stateMachineArn: `${smArn}-missing` })))).toBe('StateMachineDoesNotExist');
-    expect(await errorName(client.send(new StartExecutionCommand({ stateMachineArn: smArn, input: '{not json' })))).toBe('InvalidExecutionInput');
-    expect(await errorName(client.send(new StartExecutionCommand({ stateMachineArn: smArn, name: 'bad name!' })))).toBe('InvalidName');
-    expect(await errorName(client.send(new SendTaskSuccessCommand({ taskToken: 'not a token', output: '{}' })))).toBe('InvalidToken');
-    expect(await errorName(client.send(new SendTaskSuccessCommand({ taskToken: wellFormedUnknown, output: '{}' })))).toBe('TaskDoesNotExist');
-    expect(await errorName(client.send(new SendTaskSuccessCommand({ taskToken: tokens[0] as string, output: '{}' })))).toBe('TaskTimedOut');
+    expect(await errorName(client.send(new DescribeExecutionCommand({ executionArn: missingExec })))).toBe(
+      'ExecutionDoesNotExist',
+    );
+    expect(
+      await errorName(client.send(new StartExecutionCommand({ stateMachineArn: `${smArn}-missing` }))),
+    ).toBe('StateMachineDoesNotExist');
+    expect(
+      await errorName(client.send(new StartExecutionCommand({ stateMachineArn: smArn, input: '{not json' }))),
+    ).toBe('InvalidExecutionInput');
+    expect(
+      await errorName(client.send(new StartExecutionCommand({ stateMachineArn: smArn, name: 'bad name!' }))),
+    ).toBe('InvalidName');
+    expect(
+      await errorName(client.send(new SendTaskSuccessCommand({ taskToken: 'not a token', output: '{}' }))),
+    ).toBe('InvalidToken');
+    expect(
+      await errorName(
+        client.send(new SendTaskSuccessCommand({ taskToken: wellFormedUnknown, output: '{}' })),
+      ),
+    ).toBe('TaskDoesNotExist');
+    expect(
+      await errorName(
+        client.send(new SendTaskSuccessCommand({ taskToken: tokens[0] as string, output: '{}' })),
+      ),
+    ).toBe('TaskTimedOut');
   });
 
   it('creates, lists and describes state machines', async () => {
-    const definition = JSON.stringify({ QueryLanguage: 'JSONata', StartAt: 'P', States: { P: { Type: 'Pass', Output: 42, End: true } } });
+    const definition = JSON.stringify({
+      QueryLanguage: 'JSONata',
+      StartAt: 'P',
+      States: { P: { Type: 'Pass', Output: 42, End: true } },
+    });
 
-    const created = await client.send(new CreateStateMachineCommand({ name: 'answer', definition, roleArn: 'arn:aws:iam::000000000000:role/x' }));
+    const created = await client.send(
+      new CreateStateMachineCommand({
+        name: 'answer',
+        definition,
+        roleArn: 'arn:aws:iam::000000000000:role/x',
+      }),
+    );
     const listed = await client.send(new ListStateMachinesCommand({}));
-    const described = await client.send(new DescribeStateMachineCommand({ stateMachineArn: created.stateMachineArn }));
-    const bad = await errorName(client.send(new CreateStateMachineCommand({ name: 'broken', definition: '{"StartAt":"X","States":{}}', roleArn: 'r' })));
+    const described = await client.send(
+      new DescribeStateMachineCommand({ stateMachineArn: created.stateMachineArn }),
+    );
+    const bad = await errorName(
+      client.send(
+        new CreateStateMachineCommand({
+          name: 'broken',
+          definition: '{"StartAt":"X","States":{}}',
+          roleArn: 'r',
+        }),
+      ),
+    );
 
     expect(listed.stateMachines?.map((m) => m.name).sort()).toEqual(['answer', 'approval']);
     expect(described.definition).toBe(definition);

@@ -2,7 +2,12 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DescribeExecutionCommand, GetExecutionHistoryCommand, SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
+import {
+  DescribeExecutionCommand,
+  GetExecutionHistoryCommand,
+  SendTaskSuccessCommand,
+  SFNClient,
+} from '@aws-sdk/client-sfn';
 import { afterEach, describe, expect, it } from 'vitest';
 import { tempDir } from '../../../unit/local/sfn/helpers.js';
 
@@ -51,7 +56,9 @@ describe('kill -9 and restart', () => {
 
     const first = spawnRuntime(dataDir, workDir);
     await until('first runtime', () => readyUrl(workDir, first.pid));
-    const token = await until('task token', () => (existsSync(join(workDir, 'token.txt')) ? readFileSync(join(workDir, 'token.txt'), 'utf8') : undefined));
+    const token = await until('task token', () =>
+      existsSync(join(workDir, 'token.txt')) ? readFileSync(join(workDir, 'token.txt'), 'utf8') : undefined,
+    );
     await until('Wait entered', () => (calls(workDir).beforeWait ? true : undefined));
     await new Promise((r) => setTimeout(r, 200));
     const killedAt = Date.now();
@@ -60,7 +67,11 @@ describe('kill -9 and restart', () => {
 
     const second = spawnRuntime(dataDir, workDir);
     const url = await until('second runtime', () => readyUrl(workDir, second.pid));
-    const client = new SFNClient({ endpoint: url, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+    const client = new SFNClient({
+      endpoint: url,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
     await client.send(new SendTaskSuccessCommand({ taskToken: token, output: '{"approved":true}' }));
     let status: string | undefined;
     while (status !== 'SUCCEEDED') {

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { CallbackMessage, LocalStepFunctions } from '../../../../local/sfn/index.js';
 import { SfnApiError } from '../../../../local/sfn/errors.js';
+import type { CallbackMessage, LocalStepFunctions } from '../../../../local/sfn/index.js';
 import { makeSfn } from './helpers.js';
 
 let sfn: LocalStepFunctions;
@@ -24,7 +24,10 @@ const approvalMachine = {
     Ask: {
       Type: 'Task',
       Resource: 'arn:aws:states:::lambda:invoke.waitForTaskToken',
-      Arguments: { FunctionName: 'request', Payload: { token: '{% $states.context.Task.Token %}', what: '{% $states.input.what %}' } },
+      Arguments: {
+        FunctionName: 'request',
+        Payload: { token: '{% $states.context.Task.Token %}', what: '{% $states.input.what %}' },
+      },
       HeartbeatSeconds: 60,
       End: true,
     },
@@ -36,7 +39,10 @@ describe('task tokens', () => {
     const tokens: string[] = [];
     ({ sfn } = makeSfn({ request: (e) => void tokens.push((e as { token: string }).token) }));
     sfn.registerStateMachine(sfn.stateMachineArn('a'), approvalMachine);
-    const { executionArn } = sfn.startExecution({ stateMachineArn: sfn.stateMachineArn('a'), input: '{"what":"deploy"}' });
+    const { executionArn } = sfn.startExecution({
+      stateMachineArn: sfn.stateMachineArn('a'),
+      input: '{"what":"deploy"}',
+    });
     while (tokens.length === 0) await new Promise((r) => setImmediate(r));
 
     sfn.sendTaskSuccess({ taskToken: tokens[0] as string, output: '{"approved":true}' });
@@ -44,14 +50,19 @@ describe('task tokens', () => {
 
     expect(r.status).toBe('SUCCEEDED');
     expect(JSON.parse(r.output ?? '')).toEqual({ approved: true });
-    expect(codeOf(() => sfn.sendTaskSuccess({ taskToken: tokens[0] as string, output: '{}' }))).toBe('TaskTimedOut');
+    expect(codeOf(() => sfn.sendTaskSuccess({ taskToken: tokens[0] as string, output: '{}' }))).toBe(
+      'TaskTimedOut',
+    );
   });
 
   it('fails the task with the error and cause of SendTaskFailure', async () => {
     const tokens: string[] = [];
     ({ sfn } = makeSfn({ request: (e) => void tokens.push((e as { token: string }).token) }));
     sfn.registerStateMachine(sfn.stateMachineArn('a'), approvalMachine);
-    const { executionArn } = sfn.startExecution({ stateMachineArn: sfn.stateMachineArn('a'), input: '{"what":"x"}' });
+    const { executionArn } = sfn.startExecution({
+      stateMachineArn: sfn.stateMachineArn('a'),
+      input: '{"what":"x"}',
+    });
     while (tokens.length === 0) await new Promise((r) => setImmediate(r));
 
     sfn.sendTaskFailure({ taskToken: tokens[0] as string, error: 'Rejected', cause: 'no' });
@@ -63,8 +74,12 @@ describe('task tokens', () => {
   it('tells a malformed token from an unknown one', () => {
     ({ sfn } = makeSfn());
 
-    expect(codeOf(() => sfn.sendTaskSuccess({ taskToken: '!!not a token!!', output: '{}' }))).toBe('InvalidToken');
-    expect(codeOf(() => sfn.sendTaskHeartbeat({ taskToken: Buffer.from('["x","y","z"]').toString('base64url') }))).toBe('TaskDoesNotExist');
+    expect(codeOf(() => sfn.sendTaskSuccess({ taskToken: '!!not a token!!', output: '{}' }))).toBe(
+      'InvalidToken',
+    );
+    expect(
+      codeOf(() => sfn.sendTaskHeartbeat({ taskToken: Buffer.from('["x","y","z"]').toString('base64url') })),
+    ).toBe('TaskDoesNotExist');
   });
 
   it('delivers SQS waitForTaskToken messages to the callback consumer, and heartbeats keep the task alive', async () => {
@@ -77,18 +92,27 @@ describe('task tokens', () => {
           Type: 'Task',
           Resource: 'arn:aws:states:::sqs:sendMessage.waitForTaskToken',
           HeartbeatSeconds: 5,
-          Parameters: { QueueUrl: 'https://sqs/q', MessageBody: { 'TaskToken.$': '$$.Task.Token', 'n.$': '$.n' } },
+          Parameters: {
+            QueueUrl: 'https://sqs/q',
+            MessageBody: { 'TaskToken.$': '$$.Task.Token', 'n.$': '$.n' },
+          },
           End: true,
         },
       },
     };
     sfn.registerStateMachine(sfn.stateMachineArn('q'), def);
-    const { executionArn } = sfn.startExecution({ stateMachineArn: sfn.stateMachineArn('q'), input: '{"n":1}' });
+    const { executionArn } = sfn.startExecution({
+      stateMachineArn: sfn.stateMachineArn('q'),
+      input: '{"n":1}',
+    });
     while (messages.length === 0) await new Promise((r) => setImmediate(r));
-    const body = (messages[0]?.parameters as { MessageBody: { TaskToken: string; n: number } }).MessageBody;
+    const body = (messages[0] as CallbackMessage).parameters as {
+      MessageBody: { TaskToken: string; n: number };
+    };
+    const { MessageBody: msg } = body;
 
-    sfn.sendTaskHeartbeat({ taskToken: body.TaskToken });
-    sfn.sendTaskSuccess({ taskToken: body.TaskToken, output: JSON.stringify({ got: body.n }) });
+    sfn.sendTaskHeartbeat({ taskToken: msg.TaskToken });
+    sfn.sendTaskSuccess({ taskToken: msg.TaskToken, output: JSON.stringify({ got: msg.n }) });
     const r = await sfn.waitForExecution(executionArn);
 
     expect(messages[0]?.transport).toBe('sqs');

@@ -35,14 +35,21 @@ describe('definition validation', () => {
 
   it('refuses a JSONata field in a JSONPath state and a JSONPath field in a JSONata state', () => {
     const a = refusal({ StartAt: 'A', States: { A: { Type: 'Pass', Output: 1, End: true } } });
-    const b = refusal({ QueryLanguage: 'JSONata', StartAt: 'A', States: { A: { Type: 'Pass', Parameters: {}, End: true } } });
+    const b = refusal({
+      QueryLanguage: 'JSONata',
+      StartAt: 'A',
+      States: { A: { Type: 'Pass', Parameters: {}, End: true } },
+    });
 
     expect([a.stateName, a.field]).toEqual(['A', 'Output']);
     expect([b.stateName, b.field]).toEqual(['A', 'Parameters']);
   });
 
   it('refuses an unsupported Task resource', () => {
-    const err = refusal({ StartAt: 'A', States: { A: { Type: 'Task', Resource: 'arn:aws:states:::dynamodb:putItem', End: true } } });
+    const err = refusal({
+      StartAt: 'A',
+      States: { A: { Type: 'Task', Resource: 'arn:aws:states:::dynamodb:putItem', End: true } },
+    });
 
     expect(err.field).toBe('Resource');
   });
@@ -52,7 +59,14 @@ describe('definition validation', () => {
       QueryLanguage: 'JSONata',
       StartAt: 'M',
       States: {
-        M: { Type: 'Map', ItemProcessor: { StartAt: 'X', States: { X: { Type: 'Pass', Output: '{% $states.input + %}', End: true } } }, End: true },
+        M: {
+          Type: 'Map',
+          ItemProcessor: {
+            StartAt: 'X',
+            States: { X: { Type: 'Pass', Output: '{% $states.input + %}', End: true } },
+          },
+          End: true,
+        },
       },
     });
 
@@ -65,8 +79,18 @@ describe('definition validation', () => {
       QueryLanguage: 'JSONata',
       StartAt: 'A',
       States: {
-        A: { Type: 'Task', Resource: 'arn:aws:states:::lambda:invoke', Arguments: { FunctionName: 'f' }, Next: 'B' },
-        B: { Type: 'Task', Resource: 'arn:aws:states:::lambda:invoke.waitForTaskToken', Arguments: { FunctionName: 'f' }, Next: 'C' },
+        A: {
+          Type: 'Task',
+          Resource: 'arn:aws:states:::lambda:invoke',
+          Arguments: { FunctionName: 'f' },
+          Next: 'B',
+        },
+        B: {
+          Type: 'Task',
+          Resource: 'arn:aws:states:::lambda:invoke.waitForTaskToken',
+          Arguments: { FunctionName: 'f' },
+          Next: 'C',
+        },
         C: { Type: 'Task', Resource: 'arn:aws:lambda:us-east-1:123456789012:function:f', End: true },
       },
     };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ManualClock, flushMacrotasks } from '../../../../local/sfn/clock.js';
+import { flushMacrotasks, ManualClock } from '../../../../local/sfn/clock.js';
 import { fnArn, makeSfn, tempDir } from './helpers.js';
 
 const T0 = Date.parse('2026-01-01T00:00:00Z');
@@ -19,7 +19,10 @@ const machine = {
     Fan: {
       Type: 'Map',
       Items: '{% [1, 2, 3] %}',
-      ItemProcessor: { StartAt: 'Each', States: { Each: { Type: 'Task', Resource: fnArn('each'), End: true } } },
+      ItemProcessor: {
+        StartAt: 'Each',
+        States: { Each: { Type: 'Task', Resource: fnArn('each'), End: true } },
+      },
       End: true,
     },
   },
@@ -91,16 +94,26 @@ describe('durability across restarts (in-process)', () => {
     const slow = {
       first: (_e: unknown, signal: AbortSignal) => {
         invocations++;
-        if (invocations === 1) return new Promise((_r, reject) => signal.addEventListener('abort', () => reject(new Error('killed'))));
+        if (invocations === 1)
+          return new Promise((_r, reject) =>
+            signal.addEventListener('abort', () => reject(new Error('killed'))),
+          );
         return new Promise((r) => {
           release = () => r('done');
         });
       },
     };
-    const def = { QueryLanguage: 'JSONata', StartAt: 'First', States: { First: { Type: 'Task', Resource: fnArn('first'), End: true } } };
+    const def = {
+      QueryLanguage: 'JSONata',
+      StartAt: 'First',
+      States: { First: { Type: 'Task', Resource: fnArn('first'), End: true } },
+    };
     const a = makeSfn(slow, { dataDir: dir, clock: new ManualClock(T0) });
     a.sfn.registerStateMachine(a.sfn.stateMachineArn('m'), def);
-    const { executionArn } = a.sfn.startExecution({ stateMachineArn: a.sfn.stateMachineArn('m'), input: '{}' });
+    const { executionArn } = a.sfn.startExecution({
+      stateMachineArn: a.sfn.stateMachineArn('m'),
+      input: '{}',
+    });
     await flushMacrotasks(5);
     await a.sfn.close();
 

@@ -27,10 +27,19 @@ export function tempDir(): string {
 export const fnArn = (name: string): string => `arn:aws:lambda:us-east-1:000000000000:function:${name}`;
 
 /** Registers `definition`, runs it on `input` and returns DescribeExecution once it ends. */
-export async function runToEnd(sfn: LocalStepFunctions, definition: object, input: unknown = {}, name = 'test') {
+export async function runToEnd(
+  sfn: LocalStepFunctions,
+  definition: object,
+  input: unknown = {},
+  name = 'test',
+) {
   const arn = sfn.stateMachineArn(name);
   sfn.registerStateMachine(arn, definition);
   const { executionArn } = sfn.startExecution({ stateMachineArn: arn, input: JSON.stringify(input) });
   const result = await sfn.waitForExecution(executionArn);
-  return { ...result, parsedOutput: result.output === undefined ? undefined : (JSON.parse(result.output) as unknown), executionArn };
+  return {
+    ...result,
+    parsedOutput: result.output === undefined ? undefined : (JSON.parse(result.output) as unknown),
+    executionArn,
+  };
 }

@@ -7,12 +7,18 @@ afterEach(async () => {
   await sfn?.close();
 });
 
-const jsonata = (states: Record<string, unknown>, startAt = Object.keys(states)[0]) => ({ QueryLanguage: 'JSONata', StartAt: startAt, States: states });
+const jsonata = (states: Record<string, unknown>, startAt = Object.keys(states)[0]) => ({
+  QueryLanguage: 'JSONata',
+  StartAt: startAt,
+  States: states,
+});
 
 describe('JSONata states', () => {
   it('evaluates Output against $states.input and passes it on', async () => {
     ({ sfn } = makeSfn());
-    const def = jsonata({ A: { Type: 'Pass', Output: { sum: '{% $states.input.a + $states.input.b %}', lit: 'x' }, End: true } });
+    const def = jsonata({
+      A: { Type: 'Pass', Output: { sum: '{% $states.input.a + $states.input.b %}', lit: 'x' }, End: true },
+    });
 
     const r = await runToEnd(sfn, def, { a: 2, b: 3 });
 
@@ -24,8 +30,17 @@ describe('JSONata states', () => {
     ({ sfn } = makeSfn());
     const def = jsonata({
       Init: { Type: 'Pass', Assign: { x: 1, y: 10 }, Next: 'Swap' },
-      Swap: { Type: 'Pass', Assign: { x: '{% $y %}', y: '{% $x %}' }, Output: { xSeen: '{% $x %}' }, Next: 'Show' },
-      Show: { Type: 'Pass', Output: { x: '{% $x %}', y: '{% $y %}', before: '{% $states.input.xSeen %}' }, End: true },
+      Swap: {
+        Type: 'Pass',
+        Assign: { x: '{% $y %}', y: '{% $x %}' },
+        Output: { xSeen: '{% $x %}' },
+        Next: 'Show',
+      },
+      Show: {
+        Type: 'Pass',
+        Output: { x: '{% $x %}', y: '{% $y %}', before: '{% $states.input.xSeen %}' },
+        End: true,
+      },
     });
 
     const r = await runToEnd(sfn, def);
@@ -96,7 +111,9 @@ describe('JSONata states', () => {
 
   it('fails with a JSONata Error and Cause from a Fail state', async () => {
     ({ sfn } = makeSfn());
-    const def = jsonata({ F: { Type: 'Fail', Error: "{% 'E.' & $states.input.kind %}", Cause: 'literal cause' } });
+    const def = jsonata({
+      F: { Type: 'Fail', Error: "{% 'E.' & $states.input.kind %}", Cause: 'literal cause' },
+    });
 
     const r = await runToEnd(sfn, def, { kind: 'Budget' });
 
@@ -108,7 +125,11 @@ describe('JSONata states', () => {
   it('exposes $states.context with execution, state and task token fields', async () => {
     ({ sfn } = makeSfn());
     const def = jsonata({
-      P: { Type: 'Pass', Output: { name: '{% $states.context.State.Name %}', exec: '{% $states.context.Execution.Name %}' }, End: true },
+      P: {
+        Type: 'Pass',
+        Output: { name: '{% $states.context.State.Name %}', exec: '{% $states.context.Execution.Name %}' },
+        End: true,
+      },
     });
 
     const r = await runToEnd(sfn, def);

@@ -18,11 +18,19 @@ describe('Map and Parallel', () => {
         Each: {
           Type: 'Map',
           Items: '{% $states.input.items %}',
-          ItemSelector: { v: '{% $states.context.Map.Item.Value %}', i: '{% $states.context.Map.Item.Index %}' },
+          ItemSelector: {
+            v: '{% $states.context.Map.Item.Value %}',
+            i: '{% $states.context.Map.Item.Index %}',
+          },
           ItemProcessor: {
             StartAt: 'Mul',
             States: {
-              Mul: { Type: 'Pass', Assign: { leaked: 'yes' }, Output: '{% $states.input.v * $factor + $states.input.i %}', End: true },
+              Mul: {
+                Type: 'Pass',
+                Assign: { leaked: 'yes' },
+                Output: '{% $states.input.v * $factor + $states.input.i %}',
+                End: true,
+              },
             },
           },
           Output: { results: '{% $states.result %}', leaked: '{% $leaked %}' },
@@ -55,7 +63,10 @@ describe('Map and Parallel', () => {
         M: {
           Type: 'Map',
           MaxConcurrency: 2,
-          ItemProcessor: { StartAt: 'T', States: { T: { Type: 'Task', Resource: fnArn('slow'), End: true } } },
+          ItemProcessor: {
+            StartAt: 'T',
+            States: { T: { Type: 'Task', Resource: fnArn('slow'), End: true } },
+          },
           End: true,
         },
       },
@@ -81,7 +92,10 @@ describe('Map and Parallel', () => {
         M: {
           Type: 'Map',
           ToleratedFailureCount: count,
-          ItemProcessor: { StartAt: 'T', States: { T: { Type: 'Task', Resource: fnArn('maybe'), End: true } } },
+          ItemProcessor: {
+            StartAt: 'T',
+            States: { T: { Type: 'Task', Resource: fnArn('maybe'), End: true } },
+          },
           End: true,
         },
       },
@@ -97,11 +111,20 @@ describe('Map and Parallel', () => {
 
   it('runs Parallel branches on the same input and fails with the failing branch error', async () => {
     ({ sfn } = makeSfn());
-    const branch = (out: unknown) => ({ StartAt: 'B', States: { B: { Type: 'Pass', Output: out, End: true } } });
+    const branch = (out: unknown) => ({
+      StartAt: 'B',
+      States: { B: { Type: 'Pass', Output: out, End: true } },
+    });
     const ok = {
       QueryLanguage: 'JSONata',
       StartAt: 'P',
-      States: { P: { Type: 'Parallel', Branches: [branch('{% $states.input.a %}'), branch('{% $states.input.b %}')], End: true } },
+      States: {
+        P: {
+          Type: 'Parallel',
+          Branches: [branch('{% $states.input.a %}'), branch('{% $states.input.b %}')],
+          End: true,
+        },
+      },
     };
     const failing = {
       QueryLanguage: 'JSONata',
@@ -109,7 +132,10 @@ describe('Map and Parallel', () => {
       States: {
         P: {
           Type: 'Parallel',
-          Branches: [branch(1), { StartAt: 'F', States: { F: { Type: 'Fail', Error: 'BranchBroke', Cause: 'because' } } }],
+          Branches: [
+            branch(1),
+            { StartAt: 'F', States: { F: { Type: 'Fail', Error: 'BranchBroke', Cause: 'because' } } },
+          ],
           Catch: [{ ErrorEquals: ['BranchBroke'], Output: '{% $states.errorOutput %}', Next: 'Done' }],
           End: true,
         },

@@ -33,13 +33,24 @@ describe('Retry, Catch and timeouts', () => {
         T: {
           Type: 'Task',
           Resource: fnArn('flaky'),
-          Retry: [{ ErrorEquals: ['ThrottledError'], IntervalSeconds: 2, BackoffRate: 3, MaxAttempts: 5, MaxDelaySeconds: 10 }],
+          Retry: [
+            {
+              ErrorEquals: ['ThrottledError'],
+              IntervalSeconds: 2,
+              BackoffRate: 3,
+              MaxAttempts: 5,
+              MaxDelaySeconds: 10,
+            },
+          ],
           End: true,
         },
       },
     };
     sfn.registerStateMachine(sfn.stateMachineArn('r'), def);
-    const { executionArn } = sfn.startExecution({ stateMachineArn: sfn.stateMachineArn('r'), input: '{"ok":true}' });
+    const { executionArn } = sfn.startExecution({
+      stateMachineArn: sfn.stateMachineArn('r'),
+      input: '{"ok":true}',
+    });
 
     for (let i = 0; i < 10; i++) await clock.advance(10_000);
     const r = await sfn.waitForExecution(executionArn);
@@ -63,7 +74,13 @@ describe('Retry, Catch and timeouts', () => {
           Type: 'Task',
           Resource: 'arn:aws:states:::lambda:invoke',
           Arguments: { FunctionName: 'boom', Payload: {} },
-          Catch: [{ ErrorEquals: ['States.TaskFailed'], Assign: { err: '{% $states.errorOutput.Error %}' }, Next: 'Show' }],
+          Catch: [
+            {
+              ErrorEquals: ['States.TaskFailed'],
+              Assign: { err: '{% $states.errorOutput.Error %}' },
+              Next: 'Show',
+            },
+          ],
           End: true,
         },
         Show: { Type: 'Pass', Output: { err: '{% $err %}', input: '{% $states.input %}' }, End: true },
@@ -74,8 +91,16 @@ describe('Retry, Catch and timeouts', () => {
 
     const out = r.parsedOutput as { err: string; input: { Error: string; Cause: string } };
     expect(out.err).toBe('ThrottledError');
-    expect(JSON.parse(out.input.Cause)).toMatchObject({ errorType: 'ThrottledError', errorMessage: 'too many' });
-    expect(Object.keys(JSON.parse(out.input.Cause))).toEqual(['errorMessage', 'errorType', 'requestId', 'stackTrace']);
+    expect(JSON.parse(out.input.Cause)).toMatchObject({
+      errorType: 'ThrottledError',
+      errorMessage: 'too many',
+    });
+    expect(Object.keys(JSON.parse(out.input.Cause))).toEqual([
+      'errorMessage',
+      'errorType',
+      'requestId',
+      'stackTrace',
+    ]);
   });
 
   it('reports a missing function as Lambda.ResourceNotFoundException', async () => {
@@ -83,21 +108,35 @@ describe('Retry, Catch and timeouts', () => {
     const def = {
       QueryLanguage: 'JSONata',
       StartAt: 'T',
-      States: { T: { Type: 'Task', Resource: 'arn:aws:states:::lambda:invoke', Arguments: { FunctionName: 'ghost', Payload: {} }, End: true } },
+      States: {
+        T: {
+          Type: 'Task',
+          Resource: 'arn:aws:states:::lambda:invoke',
+          Arguments: { FunctionName: 'ghost', Payload: {} },
+          End: true,
+        },
+      },
     };
 
     const r = await runToEnd(sfn, def);
 
     expect(r.error).toBe('Lambda.ResourceNotFoundException');
-    expect(r.cause).toContain('Function not found: arn:aws:lambda:us-east-1:000000000000:function:ghost:$LATEST');
+    expect(r.cause).toContain(
+      'Function not found: arn:aws:lambda:us-east-1:000000000000:function:ghost:$LATEST',
+    );
   });
 
   it('times a Task out after TimeoutSeconds given as a JSONata expression', async () => {
-    ({ sfn } = makeSfn({ hang: (_e, signal) => new Promise((_r, reject) => signal.addEventListener('abort', () => reject(new Error('aborted')))) }));
+    ({ sfn } = makeSfn({
+      hang: (_e, signal) =>
+        new Promise((_r, reject) => signal.addEventListener('abort', () => reject(new Error('aborted')))),
+    }));
     const def = {
       QueryLanguage: 'JSONata',
       StartAt: 'T',
-      States: { T: { Type: 'Task', Resource: fnArn('hang'), TimeoutSeconds: '{% $states.input.t %}', End: true } },
+      States: {
+        T: { Type: 'Task', Resource: fnArn('hang'), TimeoutSeconds: '{% $states.input.t %}', End: true },
+      },
     };
 
     const r = await runToEnd(sfn, def, { t: 30 });
@@ -112,7 +151,14 @@ describe('Retry, Catch and timeouts', () => {
     const def = {
       QueryLanguage: 'JSONata',
       StartAt: 'T',
-      States: { T: { Type: 'Task', Resource: 'arn:aws:states:::lambda:invoke', Arguments: { FunctionName: fnArn('id'), Payload: { a: 1 } }, End: true } },
+      States: {
+        T: {
+          Type: 'Task',
+          Resource: 'arn:aws:states:::lambda:invoke',
+          Arguments: { FunctionName: fnArn('id'), Payload: { a: 1 } },
+          End: true,
+        },
+      },
     };
 
     const r = await runToEnd(sfn, def);
@@ -124,7 +170,12 @@ describe('Retry, Catch and timeouts', () => {
 
   it('times the whole execution out after its TimeoutSeconds', async () => {
     ({ sfn } = makeSfn());
-    const def = { QueryLanguage: 'JSONata', TimeoutSeconds: 5, StartAt: 'W', States: { W: { Type: 'Wait', Seconds: 60, End: true } } };
+    const def = {
+      QueryLanguage: 'JSONata',
+      TimeoutSeconds: 5,
+      StartAt: 'W',
+      States: { W: { Type: 'Wait', Seconds: 60, End: true } },
+    };
 
     const r = await runToEnd(sfn, def);
 
