@@ -48,6 +48,7 @@ export async function openApproval(args: {
     onReject: gate.onReject,
     calls,
     ungatedCallIds: refs.filter((r) => !gatedIds.has(r.toolUseId)).map((r) => r.toolUseId),
+    refs: [...refs],
     summary: calls.map((c) => `${c.tool}(${JSON.stringify(c.args)})`).join('; '),
     reason: args.reason.slice(0, 4000),
   });

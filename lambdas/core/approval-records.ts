@@ -1,3 +1,4 @@
+import type { ToolCallRef } from '../../state-machines/contract.js';
 import type { Json } from './model.js';
 
 export type ApprovalStatus = 'pending' | 'approved' | 'rejected' | 'expired';
@@ -29,6 +30,8 @@ export interface ApprovalRecord {
   calls: GatedCall[];
   /** Calls of the same turn that need no approval: they run whatever the decision. */
   ungatedCallIds: string[];
+  /** Every call of the turn as the state machine runs it. */
+  refs: ToolCallRef[];
   summary: string;
   /** The model's own words for why it wants this. */
   reason: string;

@@ -1,0 +1,44 @@
+import { DescribeExecutionCommand, SFNClient, SendTaskFailureCommand, SendTaskSuccessCommand, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import type { WorkflowEngine } from '../core/ports.js';
+
+/** Step Functions through the real SDK client (endpoint override: the local runtime). */
+export function createSfnEngine(options: { region?: string; endpoint?: string }): WorkflowEngine {
+  const sfn = new SFNClient({
+    ...(options.region ? { region: options.region } : {}),
+    ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+    maxAttempts: 3,
+  });
+  return {
+    async startExecution(stateMachineArn, name, input) {
+      try {
+        const out = await sfn.send(new StartExecutionCommand({ stateMachineArn, name, input }));
+        return out.executionArn ?? '';
+      } catch (err) {
+        // Same name: the execution exists already (a retried request). Resolve its ARN.
+        if ((err as { name?: string }).name === 'ExecutionAlreadyExists') {
+          return `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
+        }
+        throw err;
+      }
+    },
+    async describeExecution(executionArn) {
+      try {
+        const out = await sfn.send(new DescribeExecutionCommand({ executionArn }));
+        return {
+          status: out.status ?? 'UNKNOWN',
+          ...(out.error ? { error: out.error } : {}),
+          ...(out.cause ? { cause: out.cause } : {}),
+        };
+      } catch (err) {
+        if ((err as { name?: string }).name === 'ExecutionDoesNotExist') return undefined;
+        throw err;
+      }
+    },
+    async sendTaskSuccess(taskToken, output) {
+      await sfn.send(new SendTaskSuccessCommand({ taskToken, output }));
+    },
+    async sendTaskFailure(taskToken, error, cause) {
+      await sfn.send(new SendTaskFailureCommand({ taskToken, error, cause }));
+    },
+  };
+}

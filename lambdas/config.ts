@@ -1,0 +1,87 @@
+import { ulid } from 'ulid';
+import { workflows } from '../examples/index.js';
+import { createAnthropicModel } from './adapters/anthropic-model.js';
+import { createDocumentClient } from './adapters/dynamo-client.js';
+import { DynamoRunStore } from './adapters/dynamo-run-store.js';
+import { DynamoApprovalStore } from './adapters/dynamo-approval-store.js';
+import { DynamoBreakerStore } from './adapters/dynamo-breaker-store.js';
+import { createSecretReader, createSesMailer, createSnsAlerts } from './adapters/aws-messaging.js';
+import { createLog, createMetrics } from './adapters/observability.js';
+import { createSfnEngine } from './adapters/sfn-engine.js';
+import { type CoreDeps, noMetrics, registryOf, silentLog, systemClock } from './core/deps.js';
+import type { AlertPublisher } from './core/deps.js';
+
+/** A handler's environment, read once at cold start. */
+export type Env = Record<string, string | undefined>;
+
+/** A missing or malformed environment variable: the function cannot start. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+export function required(env: Env, name: string): string {
+  const v = env[name];
+  if (!v) throw new ConfigError(`environment variable ${name} is required`);
+  return v;
+}
+
+/** The parts every handler shares, built from its environment. */
+export function coreDeps(env: Env, service: string): CoreDeps & { db: ReturnType<typeof createDocumentClient> } {
+  const region = env.AWS_REGION;
+  const db = createDocumentClient({ ...(region ? { region } : {}), ...(env.AWS_ENDPOINT_URL_DYNAMODB ? { endpoint: env.AWS_ENDPOINT_URL_DYNAMODB } : {}) });
+  const quiet = env.CHAPERONE_LOCAL === '1' && !env.CHAPERONE_LOG_LEVEL;
+  return {
+    db,
+    store: new DynamoRunStore(db, required(env, 'RUNS_TABLE')),
+    workflows: registryOf(workflows),
+    clock: systemClock,
+    log: quiet ? silentLog : createLog(service, env),
+    metrics: quiet ? noMetrics : createMetrics(service, env),
+  };
+}
+
+export function approvalStore(env: Env, db: ReturnType<typeof createDocumentClient>): DynamoApprovalStore {
+  return new DynamoApprovalStore(db, required(env, 'APPROVALS_TABLE'));
+}
+
+export function breakerStore(env: Env, db: ReturnType<typeof createDocumentClient>): DynamoBreakerStore {
+  return new DynamoBreakerStore(db, required(env, 'BREAKERS_TABLE'));
+}
+
+const opts = (env: Env, endpointVar: string) => ({
+  ...(env.AWS_REGION ? { region: env.AWS_REGION } : {}),
+  ...(env[endpointVar] ? { endpoint: env[endpointVar] } : {}),
+});
+
+export function alerts(env: Env): AlertPublisher {
+  return createSnsAlerts({ topicArn: required(env, 'ALERT_TOPIC_ARN'), ...opts(env, 'AWS_ENDPOINT_URL_SNS') });
+}
+
+export function engine(env: Env) {
+  return createSfnEngine(opts(env, 'AWS_ENDPOINT_URL_SFN'));
+}
+
+export function mailer(env: Env) {
+  return createSesMailer({ from: required(env, 'SES_FROM_ADDRESS'), ...opts(env, 'AWS_ENDPOINT_URL_SESV2') });
+}
+
+export function secrets(env: Env) {
+  return createSecretReader(opts(env, 'AWS_ENDPOINT_URL_SECRETS_MANAGER'));
+}
+
+/**
+ * The model client. The API key comes from `ANTHROPIC_API_KEY` (local) or the
+ * Secrets Manager secret `ANTHROPIC_SECRET_ARN` (AWS); SDK retries and timeout
+ * are set explicitly and stay below the Lambda timeout.
+ */
+export async function modelClient(env: Env, readSecret: (id: string) => Promise<string>) {
+  const apiKey = env.ANTHROPIC_API_KEY ?? (await readSecret(required(env, 'ANTHROPIC_SECRET_ARN')));
+  return createAnthropicModel({
+    apiKey,
+    ...(env.ANTHROPIC_BASE_URL ? { baseURL: env.ANTHROPIC_BASE_URL } : {}),
+    maxRetries: Number(env.CHAPERONE_MODEL_MAX_RETRIES ?? 2),
+    timeout: Number(env.CHAPERONE_MODEL_TIMEOUT_MS ?? 60_000),
+  });
+}
+
+export const newId = (): string => ulid();

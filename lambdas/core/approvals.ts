@@ -1,0 +1,211 @@
+import { createHash } from 'node:crypto';
+import type { ApprovalDecision, ApprovalRequestEvent, ToolCallRef } from '../../state-machines/contract.js';
+import type { Workflow } from '../../state-machines/workflow.js';
+import type { ApprovalRecord, ApprovalStore } from './approval-records.js';
+import { signedLink } from './approval-links.js';
+import { canonicalJson } from './canonical.js';
+import type { CoreDeps } from './deps.js';
+import { NotFoundError, ValidationError } from './errors.js';
+import type { Mailer, WorkflowEngine } from './ports.js';
+
+export interface ApprovalDeps extends CoreDeps {
+  approvals: ApprovalStore;
+  mailer: Mailer;
+  engine: WorkflowEngine;
+  /** HMAC key for links (Secrets Manager). */
+  linkSecret: string;
+  /** Public base URL of the API, for links. */
+  baseUrl: string;
+}
+
+/** A digest of exactly what the approver is shown; a decision must name it ("approve what you saw"). */
+export function approvalDigest(record: ApprovalRecord): string {
+  return createHash('sha256')
+    .update(canonicalJson({ calls: record.calls, summary: record.summary }))
+    .digest('base64url')
+    .slice(0, 32);
+}
+
+/**
+ * The waitForTaskToken task. `request`/`escalate`: store the token on the
+ * approval record (server-side only) and email each approver a signed link.
+ * `expire`: the gate timed out; escalate once if configured, otherwise reject.
+ */
+export async function handleApprovalRequest(event: ApprovalRequestEvent, deps: ApprovalDeps): Promise<ApprovalDecision | { ok: true }> {
+  const meta = await deps.store.getRun(event.runId);
+  if (!meta) throw new NotFoundError(`run ${event.runId} does not exist`);
+  const workflow = deps.workflows.get(meta.workflow);
+  if (!workflow) throw new NotFoundError(`workflow ${meta.workflow} is not deployed`);
+  const approvalId = event.approvalId ?? `${event.runId}-${event.step}`;
+  let record = await deps.approvals.get(approvalId);
+  if (!record) {
+    if (event.approvalId) throw new NotFoundError(`approval ${approvalId} does not exist`);
+    record = await createStepApproval(workflow, event, approvalId, meta.input, deps);
+  }
+  if (event.phase === 'expire') return expire(record, deps);
+  if (!event.taskToken) throw new ValidationError(`phase ${event.phase} needs a task token`, '/taskToken');
+
+  const now = deps.clock.now();
+  const gateSeconds = Math.max(1, Math.round((record.expiresAt - Date.parse(record.createdAt)) / 1000));
+  const escalating = event.phase === 'escalate';
+  const approvers = escalating ? record.escalateTo : record.approvers;
+  const expiresAt = escalating ? now + gateSeconds * 1000 : record.expiresAt;
+  await deps.approvals.attachToken(approvalId, event.taskToken, escalating ? { escalated: true, expiresAt } : {});
+  const expires = Math.floor(expiresAt / 1000);
+  for (const approver of approvers) {
+    const link = signedLink(deps.baseUrl, deps.linkSecret, { approvalId, approver, expires });
+    await deps.mailer.send({
+      to: [approver],
+      subject: `Approval needed: ${record.summary.slice(0, 120)}`,
+      text: approvalEmailText(record, link, expiresAt),
+      html: approvalEmailHtml(record, link, expiresAt),
+    });
+  }
+  deps.log.info('approval requested', { approvalId, runId: event.runId, approvers: approvers.length, phase: event.phase });
+  return { ok: true };
+}
+
+async function createStepApproval(
+  workflow: Workflow,
+  event: ApprovalRequestEvent,
+  approvalId: string,
+  input: unknown,
+  deps: ApprovalDeps,
+): Promise<ApprovalRecord> {
+  const step = workflow.stepsById.get(event.step);
+  if (step?.kind !== 'approval') throw new ValidationError(`step ${event.step} is not an approval step`, '/step');
+  const outputs = await deps.store.getStepOutputs(event.runId, step.needs);
+  const now = deps.clock.now();
+  const record: ApprovalRecord = {
+    approvalId,
+    runId: event.runId,
+    workflow: workflow.name,
+    step: step.id,
+    status: 'pending',
+    createdAt: new Date(now).toISOString(),
+    expiresAt: now + step.timeoutSeconds * 1000,
+    approvers: [...step.approvers],
+    escalateTo: [...step.escalateTo],
+    escalated: false,
+    onTimeout: step.onTimeout,
+    onReject: 'stop',
+    calls: [],
+    ungatedCallIds: [],
+    refs: [],
+    summary: step.summary({ runId: event.runId, input, outputs }),
+    reason: '',
+  };
+  await deps.approvals.create(record);
+  await deps.store.appendEvent(event.runId, { type: 'approval_requested', step: step.id, approvalId, approvers: record.approvers, tools: [] });
+  return record;
+}
+
+async function expire(record: ApprovalRecord, deps: ApprovalDeps): Promise<ApprovalDecision> {
+  if (record.status === 'pending' && record.onTimeout === 'escalate' && !record.escalated && record.escalateTo.length > 0) {
+    return { decision: 'escalate', approvalId: record.approvalId, calls: [] };
+  }
+  const decidedAt = new Date(deps.clock.now()).toISOString();
+  await deps.approvals.decide(record.approvalId, { status: 'expired', decidedBy: 'timeout', decidedAt, comment: 'no approver decided in time' });
+  return rejection(record, 'timeout', 'no approver decided before the gate timed out', deps);
+}
+
+/** Write the rejection as the gated calls' results (the model reads them) and say what runs. */
+async function rejection(record: ApprovalRecord, decidedBy: string, comment: string, deps: ApprovalDeps): Promise<ApprovalDecision> {
+  for (const call of record.calls) {
+    const message = `Rejected by ${decidedBy}${comment ? `: ${comment}` : ''}. ${call.tool} was not run. Do not retry it; take another path or end with an explanation.`;
+    await deps.store.putToolResult(record.runId, record.step, { toolUseId: call.toolUseId, content: message, isError: true });
+    await deps.store.appendEvent(record.runId, {
+      type: 'tool_rejected',
+      step: record.step,
+      toolUseId: call.toolUseId,
+      tool: call.tool,
+      args: call.args,
+      rule: 'approval_rejected',
+      message,
+    });
+  }
+  await deps.store.appendEvent(record.runId, {
+    type: 'approval_decided',
+    step: record.step,
+    approvalId: record.approvalId,
+    decision: decidedBy === 'timeout' ? 'expired' : 'rejected',
+    decidedBy,
+    ...(comment ? { comment } : {}),
+  });
+  const ungated = new Set(record.ungatedCallIds);
+  const calls: ToolCallRef[] = record.refs.filter((r) => ungated.has(r.toolUseId));
+  return { decision: 'rejected', approvalId: record.approvalId, decidedBy, stop: record.onReject === 'stop', calls };
+}
+
+export type DecideOutcome =
+  | { status: 200; decision: 'approved' | 'rejected'; record: ApprovalRecord }
+  | { status: 404 | 409 | 400; message: string; record?: ApprovalRecord };
+
+/**
+ * Decide once: the approval must be pending and the digest must match what the
+ * approver was shown; a conditional update from `pending` makes a second
+ * decision impossible, then the task token is sent its answer.
+ */
+export async function decideApproval(
+  args: { approvalId: string; approver: string; decision: string; comment?: string; digest?: string },
+  deps: ApprovalDeps,
+): Promise<DecideOutcome> {
+  if (args.decision !== 'approve' && args.decision !== 'reject') {
+    return { status: 400, message: 'decision must be "approve" or "reject"' };
+  }
+  const comment = (args.comment ?? '').slice(0, 2000);
+  const record = await deps.approvals.get(args.approvalId);
+  if (!record) return { status: 404, message: `approval ${args.approvalId} does not exist` };
+  if (record.status !== 'pending') {
+    return { status: 409, message: `already decided: ${record.status} by ${record.decidedBy ?? 'unknown'} at ${record.decidedAt ?? 'unknown'}`, record };
+  }
+  if (args.digest !== undefined && args.digest !== approvalDigest(record)) {
+    return { status: 409, message: 'the action changed since this page was shown; reload it and decide again', record };
+  }
+  if (!record.taskToken) return { status: 409, message: 'the run is not waiting on this approval yet; try again in a moment', record };
+  const decidedAt = new Date(deps.clock.now()).toISOString();
+  const status = args.decision === 'approve' ? 'approved' : 'rejected';
+  const won = await deps.approvals.decide(record.approvalId, { status, decidedBy: args.approver, decidedAt, comment });
+  if (!won) {
+    const now = await deps.approvals.get(record.approvalId);
+    return { status: 409, message: `already decided: ${now?.status ?? 'unknown'} by ${now?.decidedBy ?? 'unknown'}` };
+  }
+  let output: ApprovalDecision;
+  if (status === 'approved') {
+    await deps.store.appendEvent(record.runId, {
+      type: 'approval_decided',
+      step: record.step,
+      approvalId: record.approvalId,
+      decision: 'approved',
+      decidedBy: args.approver,
+      ...(comment ? { comment } : {}),
+    });
+    output = { decision: 'approved', approvalId: record.approvalId, decidedBy: args.approver, calls: record.refs };
+  } else {
+    output = await rejection(record, args.approver, comment, deps);
+  }
+  await deps.engine.sendTaskSuccess(record.taskToken, JSON.stringify(output));
+  deps.log.info('approval decided', { approvalId: record.approvalId, runId: record.runId, decision: status });
+  return { status: 200, decision: status, record: { ...record, status, decidedBy: args.approver, decidedAt, comment } };
+}
+
+function approvalEmailText(record: ApprovalRecord, link: string, expiresAt: number): string {
+  const calls = record.calls.map((c) => `  - ${c.tool} (${c.access}): ${JSON.stringify(c.args)}`).join('\n');
+  return [
+    `Run ${record.runId} of workflow ${record.workflow} asks for your approval.`,
+    '',
+    calls ? `It wants to run:\n${calls}` : `It asks: ${record.summary}`,
+    record.reason ? `\nThe agent's reason: ${record.reason.slice(0, 1000)}` : '',
+    '',
+    `Review and decide (opening the link changes nothing): ${link}`,
+    `The link expires at ${new Date(expiresAt).toISOString()}.`,
+  ].join('\n');
+}
+
+function approvalEmailHtml(record: ApprovalRecord, link: string, expiresAt: number): string {
+  const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+  const calls = record.calls.map((c) => `<li><code>${esc(c.tool)}</code> (${esc(c.access)}): <code>${esc(JSON.stringify(c.args))}</code></li>`).join('');
+  return `<p>Run <b>${esc(record.runId)}</b> of <b>${esc(record.workflow)}</b> asks for your approval.</p>${
+    calls ? `<ul>${calls}</ul>` : `<p>${esc(record.summary)}</p>`
+  }<p><a href="${esc(link)}">Review and decide</a> (opening the link changes nothing). Expires ${esc(new Date(expiresAt).toISOString())}.</p>`;
+}

@@ -1,0 +1,13 @@
+/** Step Functions as core sees it (the SFN adapter implements it). */
+export interface WorkflowEngine {
+  /** Start (idempotent on `name`); returns the execution ARN. */
+  startExecution(stateMachineArn: string, name: string, input: string): Promise<string>;
+  describeExecution(executionArn: string): Promise<{ status: string; error?: string; cause?: string } | undefined>;
+  sendTaskSuccess(taskToken: string, output: string): Promise<void>;
+  sendTaskFailure(taskToken: string, error: string, cause: string): Promise<void>;
+}
+
+/** Outgoing email (SES in AWS, the outbox locally). */
+export interface Mailer {
+  send(mail: { to: string[]; subject: string; text: string; html: string }): Promise<void>;
+}

@@ -1,0 +1,157 @@
+import type { CoreDeps, AlertPublisher } from './deps.js';
+import { checkRunInput } from './input-guardrails.js';
+import type { Json } from './model.js';
+import { MICROS_PER_USD } from './pricing.js';
+import type { WorkflowEngine } from './ports.js';
+import type { Ledger, RunMeta } from './run-records.js';
+
+/** An HTTP-shaped answer: handlers map it to API Gateway's response. */
+export interface ApiResult {
+  status: number;
+  body: Json;
+}
+
+export interface RunsApiDeps extends CoreDeps {
+  engine: WorkflowEngine;
+  alerts: AlertPublisher;
+  /** Workflow name → state machine ARN. */
+  stateMachines: Readonly<Record<string, string>>;
+  newId: () => string;
+}
+
+const RUN_ID = /^[A-Za-z0-9_-]{1,80}$/;
+
+const badRequest = (field: string, message: string, rule?: string): ApiResult => ({
+  status: 400,
+  body: { error: 'ValidationError', field, message, ...(rule ? { rule } : {}) },
+});
+
+/**
+ * `POST /runs`: check the body, the workflow and its input guardrails, then
+ * create the run and its ledger and start the execution (named by the run id,
+ * so a retried request starts nothing twice). A bad request creates nothing.
+ */
+export async function startRun(rawBody: string | null | undefined, deps: RunsApiDeps): Promise<ApiResult> {
+  if (!rawBody) return badRequest('/', 'the request body is missing: send {"workflow": "...", "input": {...}}');
+  let body: unknown;
+  try {
+    body = JSON.parse(rawBody);
+  } catch (err) {
+    return badRequest('/', `the request body is not valid JSON: ${(err as Error).message}`);
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return badRequest('/', 'the request body must be a JSON object');
+  const { workflow: name, input, runId: requestedId, ...extra } = body as Record<string, unknown>;
+  const unknownKeys = Object.keys(extra);
+  if (unknownKeys.length > 0) return badRequest(`/${unknownKeys[0]}`, `unknown field "${unknownKeys[0]}"; allowed: workflow, input, runId`);
+  if (typeof name !== 'string' || name === '') return badRequest('/workflow', 'workflow is required and must be a string');
+  const workflow = deps.workflows.get(name);
+  const arn = deps.stateMachines[name];
+  if (!workflow || !arn) {
+    return { status: 404, body: { error: 'NotFoundError', field: '/workflow', message: `unknown workflow "${name}"; deployed: ${deps.workflows.names().join(', ')}` } };
+  }
+  if (input === undefined) return badRequest('/input', 'input is required');
+  if (requestedId !== undefined && (typeof requestedId !== 'string' || !RUN_ID.test(requestedId))) {
+    return badRequest('/runId', 'runId must match ^[A-Za-z0-9_-]{1,80}$');
+  }
+  const verdict = await checkRunInput(workflow, input);
+  if (!verdict.ok) {
+    deps.metrics.count('GuardrailRejections', 1, { rule: verdict.rule });
+    deps.log.warn('run input rejected', { workflow: name, rule: verdict.rule, field: verdict.field });
+    const status = verdict.rule === 'input_size' ? 413 : verdict.rule === 'input_schema' ? 400 : 422;
+    return { status, body: { error: 'GuardrailRejection', rule: verdict.rule, field: verdict.field, message: verdict.message } };
+  }
+
+  const runId = requestedId ?? deps.newId();
+  const now = deps.clock.now();
+  const nowIso = new Date(now).toISOString();
+  const limits = workflow.limits;
+  const meta: RunMeta = {
+    runId,
+    workflow: name,
+    input: input as Json,
+    status: 'RUNNING',
+    createdAt: nowIso,
+    updatedAt: nowIso,
+    deadline: now + limits.timeLimitSeconds * 1000,
+  };
+  const ledger: Ledger = {
+    tokenLimit: limits.maxTokens,
+    tokensRemaining: limits.maxTokens,
+    tokensUsed: 0,
+    costLimitMicros: Math.round(limits.maxCostUsd * MICROS_PER_USD),
+    costRemainingMicros: Math.round(limits.maxCostUsd * MICROS_PER_USD),
+    costUsedMicros: 0,
+    stepLimit: limits.maxSteps,
+    stepsRemaining: limits.maxSteps,
+    stepsUsed: 0,
+    toolFailureLimit: limits.maxToolFailures,
+    toolFailures: 0,
+  };
+  const created = await deps.store.createRun(meta, ledger);
+  if (!created) {
+    const existing = await deps.store.getRun(runId);
+    if (existing && existing.workflow === name && JSON.stringify(existing.input) === JSON.stringify(input)) {
+      return { status: 200, body: { runId, status: existing.status, links: { self: `/runs/${runId}` } } };
+    }
+    return { status: 409, body: { error: 'ConflictError', field: '/runId', message: `run ${runId} exists already with another workflow or input` } };
+  }
+  await deps.store.appendEvent(runId, {
+    type: 'run_started',
+    workflow: name,
+    input: input as Json,
+    limits: { ...limits },
+  });
+  try {
+    const executionArn = await deps.engine.startExecution(arn, runId, JSON.stringify({ runId }));
+    await deps.store.updateRun(runId, { executionArn });
+  } catch (err) {
+    const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+    await deps.store.closeRun(runId, { status: 'FAILED', error: `could not start the execution: ${message}` });
+    await deps.store.appendEvent(runId, { type: 'run_finished', outcome: 'failed', detail: message });
+    return { status: 502, body: { error: 'StartFailed', message: `run ${runId} was recorded but its execution could not start: ${message}` } };
+  }
+  return { status: 201, body: { runId, status: 'RUNNING', links: { self: `/runs/${runId}` } } };
+}
+
+/** `GET /runs/{id}`: status with the figures (used of limit), the answer, and the trail. */
+export async function getRun(runId: string | undefined, deps: RunsApiDeps): Promise<ApiResult> {
+  if (!runId || !RUN_ID.test(runId)) return badRequest('/id', 'run id must match ^[A-Za-z0-9_-]{1,80}$');
+  const meta = await deps.store.getRun(runId);
+  if (!meta) return { status: 404, body: { error: 'NotFoundError', field: '/id', message: `run ${runId} does not exist` } };
+  const [ledger, trail] = await Promise.all([deps.store.getLedger(runId), deps.store.listEvents(runId)]);
+  let status: string = meta.status;
+  let stopReason = meta.stopReason;
+  let stopDetail = meta.stopDetail;
+  if (meta.status === 'RUNNING' && meta.executionArn) {
+    // The execution can end without our finish task: an execution timeout or a manual stop.
+    const execution = await deps.engine.describeExecution(meta.executionArn);
+    if (execution?.status === 'TIMED_OUT') {
+      status = 'STOPPED';
+      stopReason = 'TimeLimitExceeded';
+      stopDetail = 'the execution reached its time limit';
+    } else if (execution && ['ABORTED', 'FAILED'].includes(execution.status)) {
+      status = 'FAILED';
+      stopDetail = `${execution.error ?? execution.status}: ${execution.cause ?? ''}`;
+    }
+  }
+  const body: Record<string, Json> = {
+    runId,
+    workflow: meta.workflow,
+    status,
+    createdAt: meta.createdAt,
+    updatedAt: meta.updatedAt,
+    input: meta.input,
+    trail: trail as unknown as Json,
+  };
+  if (stopReason) body.stopReason = stopReason;
+  if (stopDetail) body.stopDetail = stopDetail;
+  if (meta.answer !== undefined) body.answer = meta.answer;
+  if (meta.error) body.error = meta.error;
+  if (ledger) {
+    body.steps = { used: ledger.stepsUsed, limit: ledger.stepLimit };
+    body.tokens = { used: ledger.tokensUsed, limit: ledger.tokenLimit };
+    body.costUsd = { used: ledger.costUsedMicros / MICROS_PER_USD, limit: ledger.costLimitMicros / MICROS_PER_USD };
+    body.toolFailures = { count: ledger.toolFailures, limit: ledger.toolFailureLimit };
+  }
+  return { status: 200, body };
+}

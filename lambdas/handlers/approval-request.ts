@@ -1,0 +1,23 @@
+import { type ApprovalRequestEvent, approvalRequestEventSchema } from '../../state-machines/contract.js';
+import { handleApprovalRequest } from '../core/approvals.js';
+import { type Env, approvalStore, coreDeps, engine, mailer, required, secrets } from '../config.js';
+import { eventParser, fromProcessEnv } from './parse-event.js';
+
+const parse = eventParser<ApprovalRequestEvent>(approvalRequestEventSchema, 'approval request');
+
+/** The waitForTaskToken task of a gate: keep the token server-side, email signed links. */
+export function createHandler(env: Env) {
+  const base = coreDeps(env, 'approval-request');
+  const secret = secrets(env)(required(env, 'APPROVAL_SECRET_ARN'));
+  const deps = async () => ({
+    ...base,
+    approvals: approvalStore(env, base.db),
+    mailer: mailer(env),
+    engine: engine(env),
+    linkSecret: await secret,
+    baseUrl: required(env, 'APPROVAL_BASE_URL'),
+  });
+  return async (event: unknown) => handleApprovalRequest(parse(event), await deps());
+}
+
+export const handler = fromProcessEnv(createHandler);
