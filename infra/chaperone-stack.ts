@@ -130,7 +130,9 @@ export class ChaperoneStack extends Stack {
         SES_FROM_ADDRESS: this.approvalMail.fromAddress,
       },
     });
-    this.runs.grantRunRead(approvalRequest);
+    // Writes too: an approval step's gate appends to the trail, and an expired or rejected
+    // gate records the rejected calls' results for the model (lambdas/core/approvals.ts).
+    this.runs.grantRunWrite(approvalRequest);
     this.approvals.grantReview(approvalRequest);
     this.approvalMail.grantSend(approvalRequest);
     this.approvalMail.grantSign(approvalRequest);
