@@ -17,7 +17,7 @@ export interface LocalEndpoints {
   anthropicApiKey: string;
   /** Set to point the model client at the scripted model. */
   anthropicBaseUrl?: string;
-  /** Powertools log level for handlers. @default 'SILENT' */
+  /** Handler log level (Powertools); absent keeps the handlers quiet. */
   logLevel?: string;
 }
 
@@ -54,5 +54,6 @@ export function localFunctionEnv(fn: LocalFunction, endpoints: LocalEndpoints): 
   // NODE_OPTIONS from the template is for the Lambda process, not this one.
   delete env.NODE_OPTIONS;
   if (endpoints.anthropicBaseUrl !== undefined) env.ANTHROPIC_BASE_URL = endpoints.anthropicBaseUrl;
+  if (endpoints.logLevel !== undefined) env.CHAPERONE_LOG_LEVEL = endpoints.logLevel;
   return env;
 }

@@ -57,6 +57,7 @@ export interface InvocationRecord {
   requestId: string;
   ok: boolean;
   errorType?: string;
+  errorMessage?: string;
   durationMs: number;
   /** The event the function received. */
   event: unknown;
@@ -120,7 +121,7 @@ export class LocalLambdaRuntime implements LambdaInvoker {
       functionName: name,
       requestId,
       ok: outcome.ok,
-      ...(outcome.ok ? {} : { errorType: outcome.errorType }),
+      ...(outcome.ok ? {} : { errorType: outcome.errorType, errorMessage: outcome.errorMessage }),
       durationMs: Date.now() - started,
       event: payload,
     });

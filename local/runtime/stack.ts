@@ -11,6 +11,7 @@
 import { EventEmitter } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../aws/local-credentials.js';
 import { ensureTables, type LocalDynamo, startLocalDynamo } from '../aws/dynamodb.js';
 import { LocalSecrets, type SecretSpec } from '../aws/secrets.js';
 import { type LocalAlert, type LocalServices, type OutboxEmail, startLocalServices } from '../aws/services.js';
@@ -24,6 +25,12 @@ import { type LocalEndpoints, localFunctionEnv } from './function-env.js';
 import { type InvocationRecord, LocalLambdaRuntime } from './lambda-runtime.js';
 import { readPorts, writePorts } from './ports.js';
 import { type CfnTemplate, type LocalApp, readLocalApp, synthTemplate } from './template.js';
+
+const LAMBDA_PROCESS_ENV = {
+  AWS_REGION: LOCAL_REGION,
+  AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+  AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+};
 
 /** Events a {@link LocalStack} emits. */
 export interface LocalStackEvents {
@@ -51,7 +58,7 @@ export interface LocalStackOptions {
   clock?: Clock;
   /** A template to run instead of synthesising `infra/build-app.ts`. */
   template?: CfnTemplate;
-  /** Powertools log level of the handlers. @default 'SILENT' */
+  /** Log level of the handlers (e.g. 'INFO'). @default quiet */
   handlerLogLevel?: string;
   /** Environment to read ANTHROPIC_API_KEY from. @default process.env */
   env?: Record<string, string | undefined>;
@@ -98,6 +105,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const apiKey = env.ANTHROPIC_API_KEY;
   const model = options.model ?? (apiKey ? 'anthropic' : 'scripted');
   if (model === 'anthropic' && !apiKey) throw new LocalRuntimeError("model 'anthropic' needs ANTHROPIC_API_KEY in the environment");
+
+  // Lambda puts region and credentials in the process env; the handlers' SDK
+  // clients find them there (the local endpoints accept any credentials).
+  for (const [k, v] of Object.entries(LAMBDA_PROCESS_ENV)) process.env[k] ??= v;
 
   const events = new EventEmitter<LocalStackEvents>();
   const closers: Array<() => Promise<void>> = [];

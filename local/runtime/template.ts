@@ -74,7 +74,7 @@ export interface LocalApp {
 }
 
 interface BuildAppModule {
-  buildApp(options: { outdir?: string; bundle?: false; context?: Record<string, unknown> }): {
+  buildApp(options: { outdir?: string; bundle?: false; validate?: false; context?: Record<string, unknown> }): {
     app: { synth(): { getStackByName(name: string): { template: unknown } } };
     stack: { stackName: string };
   };
@@ -90,14 +90,12 @@ function isBuildAppModule(value: unknown): value is BuildAppModule {
  */
 export async function synthTemplate(options: { context?: Record<string, unknown> } = {}): Promise<CfnTemplate> {
   const outdir = await mkdtemp(join(tmpdir(), 'chaperone-synth-'));
-  // CDK's built-in CloudFormation validation takes seconds and prints to the
-  // console; the infra tests run it, the local runtime only needs the template.
-  const validation = process.env.CDK_VALIDATION;
-  process.env.CDK_VALIDATION = 'false';
   try {
     const mod: unknown = await import(pathToFileURL(join(REPO_ROOT, 'infra/build-app.ts')).href);
     if (!isBuildAppModule(mod)) throw new TemplateLoadError('infra/build-app.ts does not export buildApp()');
-    const { app, stack } = mod.buildApp({ outdir, bundle: false, ...(options.context ? { context: options.context } : {}) });
+    // CDK's built-in CloudFormation validation takes seconds and prints to the
+    // console; the infra tests run it, the local runtime only needs the template.
+    const { app, stack } = mod.buildApp({ outdir, bundle: false, validate: false, ...(options.context ? { context: options.context } : {}) });
     const template = app.synth().getStackByName(stack.stackName).template;
     if (!isTemplate(template)) throw new TemplateLoadError(`stack ${stack.stackName} synthesised no Resources`);
     return template;
@@ -105,8 +103,6 @@ export async function synthTemplate(options: { context?: Record<string, unknown>
     if (err instanceof TemplateLoadError) throw err;
     throw new TemplateLoadError(`could not synthesise the CDK app: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   } finally {
-    if (validation === undefined) delete process.env.CDK_VALIDATION;
-    else process.env.CDK_VALIDATION = validation;
     await rm(outdir, { recursive: true, force: true });
   }
 }
