@@ -50,11 +50,21 @@ export function formatReport(cases: ConformanceCase[], results: CaseResult[], el
   ] as const) {
     lines.push(`${label.padEnd(16)} ${`${h.pass}/${h.total}`.padStart(9)}  ${pct(h.pass, h.total)}`);
   }
+  const compared = results.filter((r) => r.historyMatch !== undefined);
+  const histOk = compared.filter((r) => r.historyMatch).length;
+  lines.push(
+    `${'event types'.padEnd(16)} ${`${histOk}/${compared.length}`.padStart(9)}  ${pct(histOk, compared.length)}  (secondary: recorded history reproduced type by type)`,
+  );
   lines.push(`(${(elapsedMs / 1000).toFixed(1)} s)`);
   const failures = results.filter((r) => !r.pass);
   if (failures.length > 0) {
     lines.push('', `failures (${failures.length}):`);
     for (const f of failures) lines.push(`  ${f.id}: ${(f.reason ?? '').replace(/\s+/g, ' ').slice(0, 300)}`);
+  }
+  if (process.env.CHAPERONE_CONFORMANCE_HISTORY) {
+    const off = results.filter((r) => r.historyMatch === false);
+    lines.push('', `history mismatches (${off.length}):`);
+    for (const r of off) lines.push(`  ${r.id}: ${r.historyReason ?? ''}`);
   }
   return `${lines.join('\n')}\n`;
 }

@@ -17,6 +17,8 @@ export interface ConformanceCase {
   fakeLambdas: Record<string, string>;
   callback?: { actions: CallbackAction[] };
   normalised?: string[];
+  events?: { type: string }[] | null;
+  notes?: string;
 }
 
 /** A consumer call of a callback case. */
@@ -35,6 +37,9 @@ export interface CaseResult {
   id: string;
   pass: boolean;
   reason?: string;
+  /** Whether the recorded history's event types were reproduced in order (undefined: nothing recorded to compare). */
+  historyMatch?: boolean;
+  historyReason?: string;
 }
 
 /** Parses an untrusted case file into a ConformanceCase (minimal structural checks). */
@@ -60,6 +65,14 @@ export function parseCase(raw: unknown): ConformanceCase | undefined {
     normalised: Array.isArray(raw.normalised)
       ? raw.normalised.filter((p): p is string => typeof p === 'string')
       : undefined,
+    events: Array.isArray(raw.events)
+      ? raw.events.filter((e): e is { type: string } => isObject(e) && typeof e.type === 'string')
+      : null,
+    notes: Array.isArray(raw.notes)
+      ? raw.notes.join(' ')
+      : typeof raw.notes === 'string'
+        ? raw.notes
+        : undefined,
   };
 }
 
@@ -138,7 +151,9 @@ export async function runCase(c: ConformanceCase, capMs: number): Promise<CaseRe
     });
     const done = await Promise.race([sfn.waitForExecution(executionArn), capped]);
     if (done === 'cap') return { id: c.id, pass: false, reason: `no result within ${capMs} ms` };
-    return judge(c, done);
+    const verdict = judge(c, done);
+    const types = sfn.getExecutionHistory({ executionArn }).events.map((e) => e.type);
+    return { ...verdict, ...compareHistory(c, types) };
   } catch (err) {
     return {
       id: c.id,
@@ -178,4 +193,39 @@ function judge(
     return why ? { id: c.id, pass: false, reason: `cause ${why}` } : { id: c.id, pass: true };
   }
   return { id: c.id, pass: true };
+}
+
+/** Compares the sequence of event types with the recorded one (cases whose events were not re-sorted). */
+function compareHistory(
+  c: ConformanceCase,
+  actual: string[],
+): Pick<CaseResult, 'historyMatch' | 'historyReason'> {
+  if (!c.events || c.events.length === 0) return {};
+  let expected = c.events.map((e) => e.type);
+  if ((c.notes ?? '').includes('re-sorted')) {
+    // Parallel-sorted recordings: compare the multiset of types (inner events may be missing).
+    expected = [...expected].sort();
+    const got = [...actual].sort();
+    const missing = expected.filter((t) => {
+      const i = got.indexOf(t);
+      if (i < 0) return true;
+      got.splice(i, 1);
+      return false;
+    });
+    const extraAllowed = got.every((t) => /^Parallel(State(Succeeded|Failed))$/.test(t));
+    if (missing.length === 0 && extraAllowed) return { historyMatch: true };
+    return {
+      historyMatch: false,
+      historyReason: `event multiset: missing ${missing.join(',') || '-'}, extra ${got.join(',') || '-'}`,
+    };
+  }
+  for (let i = 0; i < Math.max(expected.length, actual.length); i++) {
+    if (expected[i] !== actual[i]) {
+      return {
+        historyMatch: false,
+        historyReason: `event #${i + 1}: expected ${expected[i] ?? '(end)'} got ${actual[i] ?? '(end)'}`,
+      };
+    }
+  }
+  return { historyMatch: true };
 }

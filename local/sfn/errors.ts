@@ -6,6 +6,8 @@
 export class StatesError extends Error {
   readonly error: string;
   readonly causeText: string | undefined;
+  /** Set when AWS records no `<Type>StateFailed` event for this failure (a distributed Map's run checks). */
+  suppressStateFailed = false;
 
   constructor(error: string, cause?: string) {
     super(cause ? `${error}: ${cause}` : error);

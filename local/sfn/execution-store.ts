@@ -47,7 +47,7 @@ export class ExecutionJournal {
   private index(line: JournalLine): void {
     if (line.kind === 'event') {
       const ev = toHistoryEvent(line);
-      this.events.push(ev);
+      if (!line.hidden) this.events.push(ev);
       this.eventsByKey.set(line.key, ev);
     } else {
       this.records.set(line.key, line.value);
@@ -81,14 +81,16 @@ export class ExecutionJournal {
     previousEventId: number,
     timestamp: number,
     details: Record<string, unknown>,
+    hidden = false,
   ): HistoryEvent {
     const existing = this.eventsByKey.get(key);
     if (existing) return existing;
     const line: JournalLine = {
       kind: 'event',
       key,
+      ...(hidden ? { hidden } : {}),
       event: {
-        id: this.nextEventId,
+        id: hidden ? 0 : this.nextEventId,
         previousEventId,
         type,
         timestamp: new Date(timestamp).toISOString(),

@@ -37,6 +37,10 @@ export interface Frame {
   signal: AbortSignal;
   scope: Scope;
   mapItem?: { Index: number; Value: unknown };
+  /** Events of this frame stay out of the visible history (a distributed Map's child executions). */
+  hidden?: boolean;
+  /** What kind of child this frame is, if any. */
+  branch?: 'parallel' | 'map';
 }
 
 /** The result a consumer reported for a task token. */
@@ -85,19 +89,21 @@ export class ExecutionRun {
 
   /** Appends an event (idempotent by key) and advances the frame's previous-event pointer. */
   emit(
-    frame: { lastEventId: number } | undefined,
+    frame: { lastEventId: number; hidden?: boolean } | undefined,
     key: string,
     type: string,
     details?: Record<string, unknown>,
   ): HistoryEvent {
+    const hidden = frame?.hidden === true;
     const ev = this.journal.appendEvent(
       key,
       type,
       frame?.lastEventId ?? 0,
       this.deps.clock.now(),
       details === undefined ? {} : { [detailsKey(type)]: details },
+      hidden,
     );
-    if (frame) frame.lastEventId = ev.id;
+    if (frame && !hidden) frame.lastEventId = ev.id;
     return ev;
   }
 

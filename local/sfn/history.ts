@@ -11,7 +11,12 @@ export type HistoryEvent = Omit<SdkHistoryEvent, 'type' | 'id' | 'previousEventI
 
 /** A line of an execution's journal: a visible history event or an internal record (random values, wait deadlines, tokens). */
 export type JournalLine =
-  | { kind: 'event'; key: string; event: Omit<HistoryEvent, 'timestamp'> & { timestamp: string } }
+  | {
+      kind: 'event';
+      key: string;
+      hidden?: boolean;
+      event: Omit<HistoryEvent, 'timestamp'> & { timestamp: string };
+    }
   | { kind: 'record'; key: string; value: unknown };
 
 /** The `*EventDetails` property name AWS uses for an event type. */

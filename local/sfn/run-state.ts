@@ -80,8 +80,11 @@ function evaluationFailure(s: StateRun, err: StatesError): StatesError {
     : `${prefix} ${cause}`.trim();
   const details: Record<string, unknown> = { error: err.error, cause: full, state: s.name };
   if (err instanceof EvaluationError && err.location) details.location = err.location;
-  s.emit('evaluation-failed', 'EvaluationFailed', details);
-  return new TaskError(err.error, full);
+  // AWS records EvaluationFailed for JSONata evaluation errors only; JSONPath runtime errors go straight to the failure.
+  if (err.error === 'States.QueryEvaluationError') s.emit('evaluation-failed', 'EvaluationFailed', details);
+  const out = new TaskError(err.error, full);
+  out.suppressStateFailed = err.suppressStateFailed;
+  return out;
 }
 
 /** Runs one state: entered event, handler with Retry/Catch, exited event. */
@@ -121,7 +124,12 @@ export async function runState(
         );
       }
     } catch (err) {
-      if (isAbort(err, frame)) throw err;
+      if (isAbort(err, frame)) {
+        if (err instanceof ExecutionAbortedError && err.reason === 'sibling-failed') {
+          s.emit(`#${attempt}/aborted`, `${type}StateAborted`);
+        }
+        throw err;
+      }
       let se = ExecutionRun.toStatesError(err);
       if (!(se instanceof TaskError)) se = evaluationFailure(s, se);
       if (type === 'Task' || type === 'Map' || type === 'Parallel') {
@@ -135,6 +143,13 @@ export async function runState(
           const wait = due - exec.deps.clock.now();
           if (wait > 0) await exec.deps.clock.sleep(wait, frame.signal);
           continue;
+        }
+        if (
+          (type === 'Map' || type === 'Parallel') &&
+          !se.suppressStateFailed &&
+          se.error !== 'States.Runtime'
+        ) {
+          s.emit(`#${attempt}/failed`, `${type}StateFailed`);
         }
         const catcher = findCatcher(state.Catch, se.error);
         if (catcher) {
@@ -150,6 +165,9 @@ export async function runState(
           return exitState(s, caught, catcher.Next as string);
         }
       }
+      // AWS records a state that fails a Parallel branch as aborted.
+      if (frame.branch === 'parallel' && type !== 'Fail')
+        s.emit(`#${attempt}/aborted`, `${type}StateAborted`);
       throw se;
     }
     return exitState(s, result, next);

@@ -12,7 +12,7 @@ export function linkedController(parent: AbortSignal): { controller: AbortContro
 
 /** A child frame (Parallel branch / Map iteration) with its own variable scope. */
 export function childFrame(parent: Frame, path: string, signal: AbortSignal, lastEventId: number): Frame {
-  return { path, visits: 0, lastEventId, signal, scope: parent.scope.child() };
+  return { path, visits: 0, lastEventId, signal, scope: parent.scope.child(), hidden: parent.hidden };
 }
 
 /** Outcome of one child run. */

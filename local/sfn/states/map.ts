@@ -104,22 +104,58 @@ async function selectItem(
   return jp.applyPayloadTemplate(tpl, eff, run.context(), s.variables());
 }
 
-/** Map (inline; distributed runs inline too): one iteration of ItemProcessor per item. */
-export async function runMap(s: StateRun, attempt: number): Promise<HandlerResult> {
-  const eff = await effectiveInput(s);
-  const items = await mapItems(s, eff);
+interface MapLimits {
+  maxConcurrency: number;
+  tolCount: number | undefined;
+  tolPct: number | undefined;
+}
+
+async function mapLimits(s: StateRun, eff: unknown): Promise<MapLimits> {
   const maxConcurrency = (await limitField(s, 'MaxConcurrency', eff, 'integer')) ?? 0;
   const tolCount = await limitField(s, 'ToleratedFailureCount', eff, 'integer');
   const tolPct = await limitField(s, 'ToleratedFailurePercentage', eff, 'float');
-  if (tolCount !== undefined && tolCount < 0)
+  if (tolCount !== undefined && tolCount < 0) {
     throw new StatesError('States.Runtime', 'ToleratedFailureCount cannot be negative.');
-  if (tolPct !== undefined && (tolPct < 0 || tolPct > 100))
+  }
+  if (tolPct !== undefined && (tolPct < 0 || tolPct > 100)) {
     throw new StatesError('States.Runtime', 'ToleratedFailurePercentage must be between 0 and 100.');
+  }
+  return { maxConcurrency, tolCount, tolPct };
+}
+
+/**
+ * Map: one run of ItemProcessor per item. A DISTRIBUTED Map runs in-process
+ * too, but like AWS its iterations stay out of the parent history (Map Run events instead).
+ */
+export async function runMap(s: StateRun, attempt: number): Promise<HandlerResult> {
   const proc = (s.state.ItemProcessor ?? s.state.Iterator) as MachineDef;
+  const config =
+    isObject(proc) && isObject((proc as unknown as Record<string, unknown>).ProcessorConfig)
+      ? ((proc as unknown as Record<string, unknown>).ProcessorConfig as Record<string, unknown>)
+      : {};
+  const distributed = config.Mode === 'DISTRIBUTED';
+  const eff = await effectiveInput(s);
+  const items = await mapItems(s, eff);
+  let limits: MapLimits | undefined;
+  if (!distributed) limits = await mapLimits(s, eff);
   const inputs: unknown[] = [];
   for (let i = 0; i < items.length; i++) inputs.push(await selectItem(s, attempt, eff, i, items[i]));
 
   const started = s.emit(`#${attempt}/started`, 'MapStateStarted', { length: items.length });
+  if (!limits) {
+    try {
+      limits = await mapLimits(s, eff);
+    } catch (err) {
+      if (err instanceof StatesError) err.suppressStateFailed = true;
+      throw err;
+    }
+  }
+  const { maxConcurrency, tolCount, tolPct } = limits;
+  let parentId = started.id;
+  if (distributed) {
+    const mapRunArn = `${s.exec.meta.stateMachineArn.replace(':stateMachine:', ':mapRun:')}/${s.name}:${attempt}`;
+    parentId = s.emit(`#${attempt}/run-started`, 'MapRunStarted', { mapRunArn }).id;
+  }
   const tolerant = tolCount !== undefined || tolPct !== undefined;
   const exceeded = (outcomes: (ChildOutcome | undefined)[]): boolean => {
     const failures = outcomes.filter((o) => o && !o.ok).length;
@@ -135,7 +171,8 @@ export async function runMap(s: StateRun, attempt: number): Promise<HandlerResul
     s.frame.signal,
     async (i, signal) => {
       const base = `${s.key}#${attempt}[${i}]`;
-      const frame = childFrame(s.frame, base, signal, started.id);
+      const frame = childFrame(s.frame, base, signal, parentId);
+      if (distributed) frame.hidden = true;
       s.exec.emit(frame, `${base}/iteration-started`, 'MapIterationStarted', { index: i, name: s.name });
       try {
         const out = await runMachine(s.exec, proc, inputs[i], frame, s.ql);
@@ -151,12 +188,13 @@ export async function runMap(s: StateRun, attempt: number): Promise<HandlerResul
   );
 
   if (exceeded(outcomes)) {
-    s.emit(`#${attempt}/failed`, 'MapStateFailed');
-    if (tolerant)
+    if (distributed) s.emit(`#${attempt}/run-end`, 'MapRunFailed', {});
+    if (tolerant) {
       throw new TaskError(
         'States.ExceedToleratedFailureThreshold',
         'The specified tolerated failure threshold for the Map Run has been exceeded',
       );
+    }
     const first = outcomes.find((o) => o && !o.ok && 'error' in o);
     const err =
       first && !first.ok && 'error' in first
@@ -164,11 +202,13 @@ export async function runMap(s: StateRun, attempt: number): Promise<HandlerResul
         : new StatesError('States.Runtime', 'Map iteration failed');
     throw new TaskError(err.error, err.causeText);
   }
-  s.emit(`#${attempt}/succeeded`, 'MapStateSucceeded');
+  if (distributed) s.emit(`#${attempt}/run-end`, 'MapRunSucceeded');
+  const succeeded = s.emit(`#${attempt}/succeeded`, 'MapStateSucceeded');
+  if (distributed) s.frame.lastEventId = parentId;
+  else s.frame.lastEventId = succeeded.id;
   const results = outcomes.map((o) => {
     if (o?.ok) return o.output;
-    if (o && 'error' in o)
-      return isObject(o.error) ? { Error: o.error.error, Cause: o.error.causeText ?? null } : null;
+    if (o && 'error' in o) return { Error: o.error.error, Cause: o.error.causeText ?? null };
     return null;
   });
   return finishWithResult(s, results, { resultSelector: true });

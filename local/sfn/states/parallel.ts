@@ -21,14 +21,13 @@ export async function runParallel(s: StateRun, attempt: number): Promise<Handler
         s.exec,
         branches[i] as MachineDef,
         input,
-        childFrame(s.frame, `${s.key}#${attempt}[${i}]`, signal, started.id),
+        { ...childFrame(s.frame, `${s.key}#${attempt}[${i}]`, signal, started.id), branch: 'parallel' },
         s.ql,
       ),
     () => true,
   );
   const failed = outcomes.find((o) => o && !o.ok && 'error' in o);
   if (failed && !failed.ok && 'error' in failed) {
-    s.emit(`#${attempt}/failed`, 'ParallelStateFailed');
     throw new TaskError(failed.error.error, failed.error.causeText);
   }
   s.emit(`#${attempt}/succeeded`, 'ParallelStateSucceeded');
