@@ -159,6 +159,9 @@ export class ChaperoneStack extends Stack {
         STATE_MACHINES: this.toJsonString(stateMachineArns),
         ALERT_TOPIC_ARN: this.alerts.topic.topicArn,
         APPROVAL_SECRET_ARN: this.approvalMail.signingSecret.secretArn,
+        // Read at cold start by the shared approval dependencies (lambdas/handlers/api.ts builds
+        // a mailer); the api function sends no email and gets no SES permission.
+        SES_FROM_ADDRESS: this.approvalMail.fromAddress,
       },
     });
     this.runs.grantRunWrite(api);

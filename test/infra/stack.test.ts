@@ -100,7 +100,8 @@ describe('Chaperone stack', () => {
     it('gives each function exactly the environment its handler reads', () => {
       const base = ['NODE_OPTIONS', 'POWERTOOLS_LOG_LEVEL', 'POWERTOOLS_METRICS_NAMESPACE', 'POWERTOOLS_SERVICE_NAME', 'RUNS_TABLE'];
       const expected: Record<Handler, string[]> = {
-        api: ['APPROVALS_TABLE', 'STATE_MACHINES', 'ALERT_TOPIC_ARN', 'APPROVAL_SECRET_ARN'],
+        // SES_FROM_ADDRESS: the api handler builds the shared approval deps, mailer included (no SES permission).
+        api: ['APPROVALS_TABLE', 'STATE_MACHINES', 'ALERT_TOPIC_ARN', 'APPROVAL_SECRET_ARN', 'SES_FROM_ADDRESS'],
         'agent-step': ['APPROVALS_TABLE', 'BREAKERS_TABLE', 'ALERT_TOPIC_ARN', 'ANTHROPIC_SECRET_ARN'],
         'tool-step': ['BREAKERS_TABLE', 'ALERT_TOPIC_ARN'],
         'code-step': [],
