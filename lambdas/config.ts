@@ -10,6 +10,7 @@ import { createLog, createMetrics } from './adapters/observability.js';
 import { createSfnEngine } from './adapters/sfn-engine.js';
 import { type CoreDeps, noMetrics, registryOf, silentLog, systemClock } from './core/deps.js';
 import type { AlertPublisher } from './core/deps.js';
+import type { Workflow } from '../state-machines/workflow.js';
 
 /** A handler's environment, read once at cold start. */
 export type Env = Record<string, string | undefined>;
@@ -26,14 +27,18 @@ export function required(env: Env, name: string): string {
 }
 
 /** The parts every handler shares, built from its environment. */
-export function coreDeps(env: Env, service: string): CoreDeps & { db: ReturnType<typeof createDocumentClient> } {
+export function coreDeps(
+  env: Env,
+  service: string,
+  app: readonly Workflow[] = workflows,
+): CoreDeps & { db: ReturnType<typeof createDocumentClient> } {
   const region = env.AWS_REGION;
   const db = createDocumentClient({ ...(region ? { region } : {}), ...(env.AWS_ENDPOINT_URL_DYNAMODB ? { endpoint: env.AWS_ENDPOINT_URL_DYNAMODB } : {}) });
   const quiet = env.CHAPERONE_LOCAL === '1' && !env.CHAPERONE_LOG_LEVEL;
   return {
     db,
     store: new DynamoRunStore(db, required(env, 'RUNS_TABLE')),
-    workflows: registryOf(workflows),
+    workflows: registryOf(app),
     clock: systemClock,
     log: quiet ? silentLog : createLog(service, env),
     metrics: quiet ? noMetrics : createMetrics(service, env),

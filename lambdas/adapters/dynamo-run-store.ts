@@ -3,7 +3,6 @@ import {
   GetCommand,
   PutCommand,
   QueryCommand,
-  TransactWriteCommand,
   UpdateCommand,
   BatchGetCommand,
 } from '@aws-sdk/lib-dynamodb';
@@ -32,7 +31,7 @@ const pk = (runId: string) => `RUN#${runId}`;
 
 /**
  * The Runs single table: `RUN#id` with `META`, `LEDGER`, `EVT#<ulid>` (trail),
- * `MSG#step#iteration#u|a` (conversation), `CALL#…`/`RES#…` (tool calls and
+ * `MSG#step#iteration#1u|2a` (conversation), `CALL#…`/`RES#…` (tool calls and
  * results), `ACT#…` (recorded actions) and `OUT#step` (step outputs).
  */
 export class DynamoRunStore implements RunStore {
@@ -43,18 +42,22 @@ export class DynamoRunStore implements RunStore {
   ) {}
 
   async createRun(meta: RunMeta, ledger: Ledger): Promise<boolean> {
+    // The ledger first, then META: a run is visible only through META, so a crash
+    // between the two leaves nothing a reader can see, and a retry completes it.
     try {
       await this.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            { Put: { TableName: this.table, Item: { pk: pk(meta.runId), sk: 'META', ...meta }, ConditionExpression: 'attribute_not_exists(pk)' } },
-            { Put: { TableName: this.table, Item: { pk: pk(meta.runId), sk: 'LEDGER', ...ledger }, ConditionExpression: 'attribute_not_exists(pk)' } },
-          ],
-        }),
+        new PutCommand({ TableName: this.table, Item: { pk: pk(meta.runId), sk: 'LEDGER', ...ledger }, ConditionExpression: 'attribute_not_exists(pk)' }),
+      );
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+    }
+    try {
+      await this.send(
+        new PutCommand({ TableName: this.table, Item: { pk: pk(meta.runId), sk: 'META', ...meta }, ConditionExpression: 'attribute_not_exists(pk)' }),
       );
       return true;
     } catch (err) {
-      if (typeof err === 'object' && err !== null && (err as { name?: string }).name === 'TransactionCanceledException') return false;
+      if (isConditionFailure(err)) return false;
       throw err;
     }
   }
@@ -190,7 +193,7 @@ export class DynamoRunStore implements RunStore {
     await this.send(
       new PutCommand({
         TableName: this.table,
-        Item: { pk: pk(runId), sk: `MSG#${step}#${pad(record.iteration)}#${role === 'user' ? 'u' : 'a'}`, ...record },
+        Item: { pk: pk(runId), sk: `MSG#${step}#${pad(record.iteration)}#${role === 'user' ? '1u' : '2a'}`, ...record },
       }),
     );
   }

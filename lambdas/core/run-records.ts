@@ -69,7 +69,7 @@ export interface ToolResultRecord {
   isError: boolean;
 }
 
-/** One conversation message (`MSG#step#iteration#u|a`). */
+/** One conversation message (`MSG#step#iteration#1u|2a`). */
 export interface StoredMessage {
   iteration: number;
   message: Message;

@@ -1,16 +1,18 @@
 import { type AgentStepEvent, agentStepEventSchema } from '../../state-machines/contract.js';
 import { runAgentStep } from '../core/agent-step.js';
 import { type Env, alerts, approvalStore, coreDeps, modelClient, newId, secrets } from '../config.js';
+import type { Workflow } from '../../state-machines/workflow.js';
 import { eventParser, fromProcessEnv } from './parse-event.js';
 
 const parse = eventParser<AgentStepEvent>(agentStepEventSchema, 'agent step');
 
 /** One model call of an agent step. */
-export function createHandler(env: Env) {
-  const base = coreDeps(env, 'agent-step');
+/** `app`: the workflows to serve (default: the application's registry, `examples/index.ts`). */
+export function createHandler(env: Env, app?: readonly Workflow[]) {
+  const base = coreDeps(env, 'agent-step', app);
   const model = modelClient(env, secrets(env));
   const deps = async () => ({ ...base, model: await model, alerts: alerts(env), approvals: approvalStore(env, base.db), newId });
   return async (event: unknown) => runAgentStep(parse(event), await deps());
 }
 
-export const handler = fromProcessEnv(createHandler);
+export const handler = fromProcessEnv((env) => createHandler(env));

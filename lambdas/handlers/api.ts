@@ -2,11 +2,13 @@ import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { type ApiDeps, routeApi } from '../core/api-router.js';
 import { type Env, alerts, approvalStore, coreDeps, engine, mailer, newId, required, secrets } from '../config.js';
 import { ConfigError } from '../config.js';
+import type { Workflow } from '../../state-machines/workflow.js';
 import { fromProcessEnv } from './parse-event.js';
 
 /** `POST /runs`, `GET /runs/{id}`, `GET /approvals`, `GET|POST /approvals/{id}`. */
-export function createHandler(env: Env) {
-  const base = coreDeps(env, 'api');
+/** `app`: the workflows to serve (default: the application's registry, `examples/index.ts`). */
+export function createHandler(env: Env, app?: readonly Workflow[]) {
+  const base = coreDeps(env, 'api', app);
   let stateMachines: Record<string, string>;
   try {
     stateMachines = JSON.parse(required(env, 'STATE_MACHINES')) as Record<string, string>;
@@ -42,4 +44,4 @@ export function createHandler(env: Env) {
   };
 }
 
-export const handler = fromProcessEnv(createHandler);
+export const handler = fromProcessEnv((env) => createHandler(env));

@@ -1,13 +1,15 @@
 import { type ApprovalRequestEvent, approvalRequestEventSchema } from '../../state-machines/contract.js';
 import { handleApprovalRequest } from '../core/approvals.js';
 import { type Env, approvalStore, coreDeps, engine, mailer, required, secrets } from '../config.js';
+import type { Workflow } from '../../state-machines/workflow.js';
 import { eventParser, fromProcessEnv } from './parse-event.js';
 
 const parse = eventParser<ApprovalRequestEvent>(approvalRequestEventSchema, 'approval request');
 
 /** The waitForTaskToken task of a gate: keep the token server-side, email signed links. */
-export function createHandler(env: Env) {
-  const base = coreDeps(env, 'approval-request');
+/** `app`: the workflows to serve (default: the application's registry, `examples/index.ts`). */
+export function createHandler(env: Env, app?: readonly Workflow[]) {
+  const base = coreDeps(env, 'approval-request', app);
   const secret = secrets(env)(required(env, 'APPROVAL_SECRET_ARN'));
   const deps = async () => ({
     ...base,
@@ -20,4 +22,4 @@ export function createHandler(env: Env) {
   return async (event: unknown) => handleApprovalRequest(parse(event), await deps());
 }
 
-export const handler = fromProcessEnv(createHandler);
+export const handler = fromProcessEnv((env) => createHandler(env));

@@ -1,14 +1,16 @@
 import { type CodeStepEvent, codeStepEventSchema } from '../../state-machines/contract.js';
 import { runCodeStep } from '../core/code-step.js';
 import { type Env, coreDeps } from '../config.js';
+import type { Workflow } from '../../state-machines/workflow.js';
 import { eventParser, fromProcessEnv } from './parse-event.js';
 
 const parse = eventParser<CodeStepEvent>(codeStepEventSchema, 'code step');
 
 /** A code step or a route's chooser. */
-export function createHandler(env: Env) {
-  const deps = coreDeps(env, 'code-step');
+/** `app`: the workflows to serve (default: the application's registry, `examples/index.ts`). */
+export function createHandler(env: Env, app?: readonly Workflow[]) {
+  const deps = coreDeps(env, 'code-step', app);
   return async (event: unknown) => runCodeStep(parse(event), deps);
 }
 
-export const handler = fromProcessEnv(createHandler);
+export const handler = fromProcessEnv((env) => createHandler(env));

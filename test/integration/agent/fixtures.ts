@@ -1,0 +1,153 @@
+import { agent, defineAgent, defineTool, defineWorkflow } from '../../../state-machines/index.js';
+
+/** Switches the test tools read; reset before each test. */
+export const switches = { flakyFailures: 0, flakyCalls: 0, backupCalls: 0, voided: 0 };
+
+class HttpLikeError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+  ) {
+    super(message);
+  }
+}
+
+const idInput = {
+  type: 'object',
+  properties: { id: { type: 'string', pattern: '^[A-Z]-[0-9]+$' } },
+  required: ['id'],
+  additionalProperties: false,
+} as const;
+
+export const lookup = defineTool({
+  name: 'lookup',
+  description: 'Look a record up by id (like A-1).',
+  input: idInput,
+  access: 'read',
+  timeoutSeconds: 5,
+  run: async ({ id }) => ({ id, name: `record ${id}` }),
+});
+
+export const flaky = defineTool({
+  name: 'flaky',
+  description: 'A rate-limited API.',
+  input: idInput,
+  access: 'read',
+  timeoutSeconds: 5,
+  retry: { maxAttempts: 3, baseDelayMs: 40, maxDelayMs: 200 },
+  run: async ({ id }) => {
+    switches.flakyCalls += 1;
+    if (switches.flakyFailures > 0) {
+      switches.flakyFailures -= 1;
+      throw new HttpLikeError('429 Too Many Requests', 429);
+    }
+    return { id, ok: true };
+  },
+});
+
+export const hang = defineTool({
+  name: 'hang',
+  description: 'An integration that never answers.',
+  input: idInput,
+  access: 'read',
+  timeoutSeconds: 0.3,
+  retry: { maxAttempts: 2, baseDelayMs: 10, maxDelayMs: 20 },
+  run: () => new Promise<never>(() => {}),
+});
+
+export const backup = defineTool({
+  name: 'backup',
+  description: 'A slower, always-available copy.',
+  input: idInput,
+  access: 'read',
+  timeoutSeconds: 5,
+  run: async ({ id }) => {
+    switches.backupCalls += 1;
+    return { id, source: 'backup' };
+  },
+});
+
+export const broken = defineTool({
+  name: 'broken',
+  description: 'An API that is down.',
+  input: idInput,
+  access: 'read',
+  timeoutSeconds: 5,
+  retry: { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 40 },
+  fallback: 'backup',
+  breaker: { failureThreshold: 1000, cooldownSeconds: 1 },
+  run: async () => {
+    throw new HttpLikeError('503 Service Unavailable', 503);
+  },
+});
+
+export const big = defineTool({
+  name: 'big',
+  description: 'Returns a very large result.',
+  input: idInput,
+  access: 'read',
+  timeoutSeconds: 5,
+  trim: { maxBytes: 1024 },
+  run: async ({ id }) => Array.from({ length: 2000 }, (_, i) => ({ id, row: i, text: 'lorem ipsum dolor sit amet' })),
+});
+
+export const voidRecord = defineTool({
+  name: 'void_record',
+  description: 'Delete a record for ever.',
+  input: idInput,
+  access: 'destructive',
+  approval: false,
+  run: async () => {
+    switches.voided += 1;
+    return { voided: true };
+  },
+});
+
+export const tester = defineAgent({
+  name: 'tester',
+  model: 'claude-haiku-4-5',
+  system: 'You test tools.',
+  tools: [lookup, flaky, hang, broken, backup, big],
+  maxTokens: 256,
+  maxIdenticalCalls: 2,
+});
+
+/** Has a destructive tool in its list but read-only access: the policy must refuse it. */
+export const readOnly = defineAgent({
+  name: 'readonly',
+  model: 'claude-haiku-4-5',
+  system: 'You only read.',
+  tools: [lookup, voidRecord],
+  access: 'read',
+  maxTokens: 256,
+});
+
+const taskInput = {
+  type: 'object',
+  properties: { task: { type: 'string', maxLength: 500 } },
+  required: ['task'],
+  additionalProperties: false,
+} as const;
+
+export const testWorkflow = defineWorkflow({
+  name: 'tool-tests',
+  description: 'Exercises the three layers of defence.',
+  input: taskInput,
+  steps: [agent('work', { agent: tester, prompt: ({ input }) => (input as { task: string }).task })],
+  limits: { maxSteps: 6, maxTokens: 200_000, maxCostUsd: 5, timeLimitSeconds: 120, maxToolFailures: 20 },
+});
+
+export const policyWorkflow = defineWorkflow({
+  name: 'policy-tests',
+  description: 'A read-only agent.',
+  input: taskInput,
+  steps: [agent('read', { agent: readOnly, prompt: ({ input }) => (input as { task: string }).task })],
+});
+
+export const tightBudgetWorkflow = defineWorkflow({
+  name: 'tight-budget',
+  description: 'A token budget that runs out.',
+  input: taskInput,
+  steps: [agent('work', { agent: tester, prompt: ({ input }) => (input as { task: string }).task })],
+  limits: { maxSteps: 20, maxTokens: 5_000, maxCostUsd: 5, timeLimitSeconds: 120 },
+});

@@ -1,0 +1,222 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type LocalDynamo, ensureTables, startLocalDynamo } from '../../local/aws/dynamodb.js';
+import { LocalSecrets } from '../../local/aws/secrets.js';
+import { type LocalServices, startLocalServices } from '../../local/aws/services.js';
+import { ScriptedModel } from '../../local/scripted-model/index.js';
+import { LocalStepFunctions, MapLambdaInvoker, startSfnApiServer } from '../../local/sfn/index.js';
+import { compileWorkflow } from '../../state-machines/index.js';
+import type { Workflow } from '../../state-machines/workflow.js';
+import { createHandler as agentStep } from '../../lambdas/handlers/agent-step.js';
+import { createHandler as toolStep } from '../../lambdas/handlers/tool-step.js';
+import { createHandler as codeStep } from '../../lambdas/handlers/code-step.js';
+import { createHandler as finish } from '../../lambdas/handlers/finish.js';
+import { createHandler as approvalRequest } from '../../lambdas/handlers/approval-request.js';
+import { createHandler as api } from '../../lambdas/handlers/api.js';
+import { createDocumentClient } from '../../lambdas/adapters/dynamo-client.js';
+import { DynamoRunStore } from '../../lambdas/adapters/dynamo-run-store.js';
+import { DynamoApprovalStore } from '../../lambdas/adapters/dynamo-approval-store.js';
+import { DynamoBreakerStore } from '../../lambdas/adapters/dynamo-breaker-store.js';
+
+/** The tables as infra defines them (pk/sk, the approvals status index). */
+export const TABLES = [
+  {
+    tableName: 'Runs',
+    keySchema: [
+      { AttributeName: 'pk', KeyType: 'HASH' as const },
+      { AttributeName: 'sk', KeyType: 'RANGE' as const },
+    ],
+    attributeDefinitions: [
+      { AttributeName: 'pk', AttributeType: 'S' as const },
+      { AttributeName: 'sk', AttributeType: 'S' as const },
+    ],
+  },
+  {
+    tableName: 'Approvals',
+    keySchema: [
+      { AttributeName: 'pk', KeyType: 'HASH' as const },
+      { AttributeName: 'sk', KeyType: 'RANGE' as const },
+    ],
+    attributeDefinitions: [
+      { AttributeName: 'pk', AttributeType: 'S' as const },
+      { AttributeName: 'sk', AttributeType: 'S' as const },
+      { AttributeName: 'status', AttributeType: 'S' as const },
+      { AttributeName: 'createdAt', AttributeType: 'S' as const },
+    ],
+    globalSecondaryIndexes: [
+      {
+        IndexName: 'byStatus',
+        KeySchema: [
+          { AttributeName: 'status', KeyType: 'HASH' },
+          { AttributeName: 'createdAt', KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'ALL' },
+      },
+    ],
+  },
+  {
+    tableName: 'Breakers',
+    keySchema: [{ AttributeName: 'pk', KeyType: 'HASH' as const }],
+    attributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' as const }],
+  },
+];
+
+const ARN = (name: string) => `arn:aws:lambda:us-east-1:000000000000:function:${name}`;
+
+/**
+ * The real parts wired together in one process: dynalite, the scripted model
+ * behind the real Anthropic SDK, the local SNS/SES/Secrets stand-ins, the
+ * Step Functions interpreter running the compiled state machine, and the
+ * handlers built exactly as Lambda builds them.
+ */
+export class AgentHarness {
+  private constructor(
+    readonly dir: string,
+    readonly dynamo: LocalDynamo,
+    readonly services: LocalServices,
+    readonly model: ScriptedModel,
+    readonly sfn: LocalStepFunctions,
+    private readonly sfnServer: { url: string; close(): Promise<void> },
+    readonly env: Record<string, string>,
+    readonly workflows: readonly Workflow[],
+    readonly invocations: Map<string, number>,
+  ) {}
+
+  static async start(workflows: readonly Workflow[], extraEnv: Record<string, string> = {}): Promise<AgentHarness> {
+    const dir = mkdtempSync(join(tmpdir(), 'chaperone-test-'));
+    const dynamo = await startLocalDynamo({ dataDir: join(dir, 'dynamo') });
+    await ensureTables(dynamo.client, TABLES);
+    const secrets = LocalSecrets.open(join(dir, 'secrets.json'), [
+      { arn: 'arn:aws:secretsmanager:us-east-1:000000000000:secret:approval-hmac-AbCdEf', name: 'approval-hmac', generate: { PasswordLength: 64, ExcludePunctuation: true } },
+    ]);
+    const services = await startLocalServices({ outboxDir: join(dir, 'outbox'), alertsFile: join(dir, 'alerts.jsonl'), secrets });
+    const model = await ScriptedModel.start();
+    const invocations = new Map<string, number>();
+    let handlers: Record<string, (event: unknown) => Promise<unknown>> = {};
+    const invoker = new MapLambdaInvoker(
+      Object.fromEntries(
+        ['agentStep', 'toolStep', 'codeStep', 'finish', 'approvalRequest'].map((n) => [
+          n,
+          async (event: unknown) => {
+            invocations.set(n, (invocations.get(n) ?? 0) + 1);
+            const h = handlers[n];
+            if (!h) throw new Error(`no handler ${n}`);
+            return h(event);
+          },
+        ]),
+      ),
+    );
+    const sfn = new LocalStepFunctions({ invoker });
+    await sfn.start();
+    const sfnServer = await startSfnApiServer(sfn);
+    const stateMachines: Record<string, string> = {};
+    for (const w of workflows) {
+      const arn = `arn:aws:states:us-east-1:000000000000:stateMachine:${w.name}`;
+      sfn.registerStateMachine(
+        arn,
+        compileWorkflow(w, { agentStep: ARN('agentStep'), toolStep: ARN('toolStep'), codeStep: ARN('codeStep'), finish: ARN('finish'), approvalRequest: ARN('approvalRequest') }),
+        { name: w.name },
+      );
+      stateMachines[w.name] = arn;
+    }
+    const env: Record<string, string> = {
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'local',
+      AWS_SECRET_ACCESS_KEY: 'local',
+      AWS_ENDPOINT_URL_DYNAMODB: dynamo.url,
+      AWS_ENDPOINT_URL_SFN: sfnServer.url,
+      AWS_ENDPOINT_URL_SNS: services.url,
+      AWS_ENDPOINT_URL_SESV2: services.url,
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: services.url,
+      RUNS_TABLE: 'Runs',
+      APPROVALS_TABLE: 'Approvals',
+      BREAKERS_TABLE: 'Breakers',
+      STATE_MACHINES: JSON.stringify(stateMachines),
+      ALERT_TOPIC_ARN: 'arn:aws:sns:us-east-1:000000000000:alerts',
+      APPROVAL_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:000000000000:secret:approval-hmac-AbCdEf',
+      APPROVAL_BASE_URL: 'http://127.0.0.1:9/',
+      SES_FROM_ADDRESS: 'approvals@example.com',
+      ANTHROPIC_API_KEY: 'scripted-model-key',
+      ANTHROPIC_BASE_URL: model.url,
+      CHAPERONE_MODEL_MAX_RETRIES: '0',
+      CHAPERONE_LOCAL: '1',
+      ...extraEnv,
+    };
+    // The SDK clients read credentials from the process environment.
+    process.env.AWS_ACCESS_KEY_ID = 'local';
+    process.env.AWS_SECRET_ACCESS_KEY = 'local';
+    process.env.AWS_REGION = 'us-east-1';
+    handlers = {
+      agentStep: agentStep(env, workflows),
+      toolStep: toolStep(env, workflows),
+      codeStep: codeStep(env, workflows),
+      finish: finish(env, workflows),
+      approvalRequest: approvalRequest(env, workflows),
+    };
+    return new AgentHarness(dir, dynamo, services, model, sfn, sfnServer, env, workflows, invocations);
+  }
+
+  /** The API handler, as API Gateway would call it. */
+  api() {
+    return api(this.env, this.workflows);
+  }
+
+  get db() {
+    return createDocumentClient({ region: 'us-east-1', endpoint: this.dynamo.url });
+  }
+  get runs() {
+    return new DynamoRunStore(this.db, 'Runs');
+  }
+  get approvals() {
+    return new DynamoApprovalStore(this.db, 'Approvals');
+  }
+  get breakers() {
+    return new DynamoBreakerStore(this.db, 'Breakers');
+  }
+
+  /** POST /runs through the API handler, then wait for the execution to end. */
+  async run(workflow: string, input: unknown): Promise<{ runId: string; execution: { status?: string; error?: string; cause?: string } }> {
+    const res = await this.api()(proxyEvent('POST', '/runs', {}, JSON.stringify({ workflow, input })));
+    if (res.statusCode !== 201) throw new Error(`POST /runs answered ${res.statusCode}: ${res.body}`);
+    const { runId } = JSON.parse(res.body) as { runId: string };
+    const execution = await this.sfn.waitForExecution(`arn:aws:states:us-east-1:000000000000:execution:${workflow}:${runId}`);
+    return { runId, execution };
+  }
+
+  async close(): Promise<void> {
+    await this.sfn.close();
+    await this.sfnServer.close();
+    await this.model.close();
+    await this.services.close();
+    await this.dynamo.close();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** An API Gateway REST proxy event. */
+export function proxyEvent(
+  method: string,
+  resource: string,
+  pathParameters: Record<string, string>,
+  body: string | null,
+  query: Record<string, string> = {},
+  headers: Record<string, string> = { 'content-type': 'application/json' },
+) {
+  let path = resource;
+  for (const [k, v] of Object.entries(pathParameters)) path = path.replace(`{${k}}`, v);
+  return {
+    httpMethod: method,
+    resource,
+    path,
+    pathParameters,
+    queryStringParameters: Object.keys(query).length ? query : null,
+    multiValueQueryStringParameters: null,
+    headers,
+    multiValueHeaders: {},
+    body,
+    isBase64Encoded: false,
+    stageVariables: null,
+    requestContext: {} as never,
+  };
+}
