@@ -1,8 +1,10 @@
 /**
- * Local DynamoDB: dynalite on 127.0.0.1 with its data on disk, and the
- * template's tables created through the real SDK when they do not exist yet.
+ * Local DynamoDB: dynalite on 127.0.0.1 with its data on disk (plus the
+ * transactions it lacks), and the template's tables created through the real
+ * SDK when they do not exist yet.
  */
-import type { Server } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
   type AttributeDefinition,
@@ -15,6 +17,7 @@ import {
   type Projection,
 } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
+import { RwLock, TransactionRunner } from './dynamo-transactions.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './local-credentials.js';
 
 /** A table to create, in CreateTable terms (see `LocalTable` in the template reader). */
@@ -37,17 +40,27 @@ export interface LocalDynamo {
   close(): Promise<void>;
 }
 
-/** Starts dynalite on 127.0.0.1 with LevelDB files in `dataDir`. Port 0 picks a free one. */
+/**
+ * Starts dynalite on 127.0.0.1 with LevelDB files in `dataDir`, behind a
+ * small proxy that adds the transactions dynalite lacks (see
+ * `dynamo-transactions.ts`). Port 0 picks a free one.
+ */
 export async function startLocalDynamo(options: { dataDir: string; port?: number }): Promise<LocalDynamo> {
-  const server: Server = dynalite({ path: options.dataDir, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
+  const inner: Server = dynalite({ path: options.dataDir, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  await listen(inner, 0);
+  const innerUrl = `http://127.0.0.1:${(inner.address() as AddressInfo).port}`;
+  const innerClient = new DynamoDBClient({ endpoint: innerUrl, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+  const transactions = new TransactionRunner(innerClient);
+  const lock = new RwLock();
+  const proxy = createServer((req, res) => {
+    void proxyRequest(req, res, innerUrl, transactions, lock).catch((err: unknown) => {
+      if (res.headersSent) return void res.end();
+      res.writeHead(500, { 'content-type': 'application/x-amz-json-1.0' });
+      res.end(JSON.stringify({ __type: 'com.amazonaws.dynamodb.v20120810#InternalServerError', message: String(err) }));
     });
   });
-  const port = (server.address() as AddressInfo).port;
+  await listen(proxy, options.port ?? 0);
+  const port = (proxy.address() as AddressInfo).port;
   const url = `http://127.0.0.1:${port}`;
   const client = new DynamoDBClient({ endpoint: url, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
   return {
@@ -56,10 +69,55 @@ export async function startLocalDynamo(options: { dataDir: string; port?: number
     client,
     async close() {
       client.destroy();
-      server.closeAllConnections();
-      await new Promise<void>((resolve, reject) => server.close((err?: Error) => (err ? reject(err) : resolve())));
+      innerClient.destroy();
+      await new Promise<void>((resolve) => {
+        proxy.close(() => resolve());
+        proxy.closeAllConnections();
+      });
+      inner.closeAllConnections();
+      await new Promise<void>((resolve, reject) => inner.close((err?: Error) => (err ? reject(err) : resolve())));
     },
   };
+}
+
+function listen(server: Server, port: number): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+const TRANSACTIONS = new Set(['DynamoDB_20120810.TransactWriteItems', 'DynamoDB_20120810.TransactGetItems']);
+
+async function proxyRequest(req: IncomingMessage, res: ServerResponse, innerUrl: string, transactions: TransactionRunner, lock: RwLock): Promise<void> {
+  const parts: Buffer[] = [];
+  for await (const chunk of req) parts.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk)));
+  const body = Buffer.concat(parts);
+  const target = String(req.headers['x-amz-target'] ?? '');
+  if (TRANSACTIONS.has(target)) {
+    const parsed: unknown = JSON.parse(body.toString('utf8') || '{}');
+    const request = typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>) : {};
+    const out = await lock.with(true, () => (target.endsWith('TransactWriteItems') ? transactions.write(request) : transactions.get(request)));
+    const failed = 'status' in out && typeof out.status === 'number' && 'body' in out;
+    res.writeHead(failed ? Number(out.status) : 200, { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-requestid': randomUUID() });
+    res.end(JSON.stringify(failed ? out.body : out));
+    return;
+  }
+  await lock.with(false, async () => {
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string' && k !== 'host' && k !== 'connection') headers[k] = v;
+    const answer = await fetch(`${innerUrl}${req.url ?? '/'}`, { method: req.method ?? 'POST', headers, body: body.length > 0 ? body : undefined });
+    const out: Record<string, string> = {};
+    answer.headers.forEach((v, k) => {
+      if (k !== 'content-length' && k !== 'connection' && k !== 'transfer-encoding') out[k] = v;
+    });
+    const payload = Buffer.from(await answer.arrayBuffer());
+    res.writeHead(answer.status, out);
+    res.end(payload);
+  });
 }
 
 /**

@@ -17,8 +17,14 @@ const attr = (tag: string, name: string): string | undefined => {
   return m ? decodeEntities(m[2] ?? m[3] ?? '') : undefined;
 };
 
+const NAMED: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
+
 function decodeEntities(s: string): string {
-  return s.replace(/&(amp|lt|gt|quot|#39|apos);/g, (_m, e: string) => ({ amp: '&', lt: '<', gt: '>', quot: '"', '#39': "'", apos: "'" })[e] ?? _m);
+  return s.replace(/&(#x[0-9a-f]+|#\d+|[a-z]+);/gi, (m, e: string) => {
+    if (e.startsWith('#x') || e.startsWith('#X')) return String.fromCodePoint(Number.parseInt(e.slice(2), 16));
+    if (e.startsWith('#')) return String.fromCodePoint(Number(e.slice(1)));
+    return NAMED[e.toLowerCase()] ?? m;
+  });
 }
 
 /** Reads the first form of an approval page (hidden inputs and decision buttons). */

@@ -1,7 +1,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DescribeTableCommand, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import {
+  DescribeTableCommand,
+  GetItemCommand,
+  PutItemCommand,
+  TransactionCanceledException,
+  TransactWriteItemsCommand,
+} from '@aws-sdk/client-dynamodb';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ensureTables, startLocalDynamo } from '../../../../local/aws/dynamodb.js';
 import { readLocalApp } from '../../../../local/runtime/template.js';
@@ -32,5 +38,29 @@ describe('local DynamoDB', () => {
     expect(described.Table?.GlobalSecondaryIndexes?.map((g) => g.IndexName)).toEqual(['byWorkflow']);
     expect(createdAgain).toEqual([]);
     expect(item.Item?.status).toEqual({ S: 'RUNNING' });
+  });
+
+  it('runs TransactWriteItems all-or-nothing, answering TransactionCanceledException with reasons', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'chaperone-dynamo-'));
+    dirs.push(dir);
+    const dynamo = await startLocalDynamo({ dataDir: dir });
+    await ensureTables(dynamo.client, readLocalApp(sampleTemplate()).tables);
+    const put = (sk: string, status: string) => ({
+      Put: { TableName: 'RunsTable', Item: { pk: { S: 'RUN#2' }, sk: { S: sk }, status: { S: status } }, ConditionExpression: 'attribute_not_exists(pk)' },
+    });
+    const get = (sk: string) => dynamo.client.send(new GetItemCommand({ TableName: 'RunsTable', Key: { pk: { S: 'RUN#2' }, sk: { S: sk } } }));
+
+    await dynamo.client.send(new TransactWriteItemsCommand({ TransactItems: [put('META', 'RUNNING')] }));
+    const failed = await dynamo.client
+      .send(new TransactWriteItemsCommand({ TransactItems: [put('LEDGER', 'new'), put('META', 'again')] }))
+      .catch((err: unknown) => err);
+    const ledger = await get('LEDGER');
+    const meta = await get('META');
+    await dynamo.close();
+
+    expect(failed).toBeInstanceOf(TransactionCanceledException);
+    expect((failed as TransactionCanceledException).CancellationReasons?.map((r) => r.Code)).toEqual(['None', 'ConditionalCheckFailed']);
+    expect(ledger.Item).toBeUndefined();
+    expect(meta.Item?.status).toEqual({ S: 'RUNNING' });
   });
 });

@@ -1,0 +1,189 @@
+/**
+ * DynamoDB transactions for dynalite, which has none: `TransactWriteItems`
+ * and `TransactGetItems` run here as a sequence of conditional single-item
+ * operations under an exclusive lock, with the previous images restored when
+ * one of them fails, then answered as DynamoDB does (including
+ * `TransactionCanceledException` with `CancellationReasons`). Every other
+ * request waits while a transaction runs, so nobody sees half of one.
+ */
+import {
+  type AttributeValue,
+  ConditionalCheckFailedException,
+  DeleteItemCommand,
+  DescribeTableCommand,
+  type DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
+
+type Item = Record<string, AttributeValue>;
+type Obj = Record<string, unknown>;
+
+/** A DynamoDB JSON error answer. */
+export interface DynamoErrorBody {
+  status: number;
+  body: Obj;
+}
+
+/** A readers–writer lock: transactions exclusive, everything else shared. */
+export class RwLock {
+  private readers = 0;
+  private writer = false;
+  private readonly queue: Array<{ exclusive: boolean; go: () => void }> = [];
+
+  /** Runs `fn` holding the lock (shared or exclusive). */
+  async with<T>(exclusive: boolean, fn: () => Promise<T>): Promise<T> {
+    await new Promise<void>((go) => {
+      this.queue.push({ exclusive, go });
+      this.pump();
+    });
+    try {
+      return await fn();
+    } finally {
+      if (exclusive) this.writer = false;
+      else this.readers -= 1;
+      this.pump();
+    }
+  }
+
+  private pump(): void {
+    while (this.queue.length > 0 && !this.writer) {
+      const next = this.queue[0];
+      if (!next) return;
+      if (next.exclusive) {
+        if (this.readers > 0) return;
+        this.writer = true;
+      } else {
+        this.readers += 1;
+      }
+      this.queue.shift();
+      next.go();
+    }
+  }
+}
+
+const error = (type: string, message: string, extra: Obj = {}): DynamoErrorBody => ({
+  status: 400,
+  body: { __type: `com.amazonaws.dynamodb.v20120810#${type}`, message, ...extra },
+});
+
+/** Runs DynamoDB transactions against dynalite through `client`. */
+export class TransactionRunner {
+  private readonly keys = new Map<string, string[]>();
+
+  constructor(private readonly client: DynamoDBClient) {}
+
+  private async keyOf(table: string, item: Item): Promise<Item> {
+    let names = this.keys.get(table);
+    if (!names) {
+      const out = await this.client.send(new DescribeTableCommand({ TableName: table }));
+      names = (out.Table?.KeySchema ?? []).map((k) => k.AttributeName ?? '');
+      this.keys.set(table, names);
+    }
+    const key: Item = {};
+    for (const n of names) {
+      const v = item[n];
+      if (v) key[n] = v;
+    }
+    return key;
+  }
+
+  /** `TransactGetItems`. */
+  async get(request: Obj): Promise<Obj | DynamoErrorBody> {
+    const list = Array.isArray(request.TransactItems) ? (request.TransactItems as Obj[]) : [];
+    const responses: Obj[] = [];
+    for (const entry of list) {
+      const g = (entry.Get ?? {}) as Obj;
+      const out = await this.client.send(
+        new GetItemCommand({
+          TableName: String(g.TableName),
+          Key: g.Key as Item,
+          ProjectionExpression: g.ProjectionExpression as string | undefined,
+          ExpressionAttributeNames: g.ExpressionAttributeNames as Record<string, string> | undefined,
+          ConsistentRead: true,
+        }),
+      );
+      responses.push(out.Item ? { Item: out.Item } : {});
+    }
+    return { Responses: responses };
+  }
+
+  /** `TransactWriteItems`: all or nothing. */
+  async write(request: Obj): Promise<Obj | DynamoErrorBody> {
+    const list = Array.isArray(request.TransactItems) ? (request.TransactItems as Obj[]) : [];
+    if (list.length === 0 || list.length > 100) {
+      return error('ValidationException', '1 validation error detected: Member must have length between 1 and 100 (TransactItems)');
+    }
+    const ops: Array<{ kind: string; spec: Obj; table: string; key: Item }> = [];
+    const seen = new Set<string>();
+    for (const entry of list) {
+      const [kind, spec] = Object.entries(entry)[0] ?? ['', {}];
+      const s = (spec ?? {}) as Obj;
+      const table = String(s.TableName);
+      const key = kind === 'Put' ? await this.keyOf(table, (s.Item ?? {}) as Item) : ((s.Key ?? {}) as Item);
+      const id = `${table}|${JSON.stringify(key)}`;
+      if (seen.has(id)) return error('ValidationException', 'Transaction request cannot include multiple operations on one item');
+      seen.add(id);
+      ops.push({ kind, spec: s, table, key });
+    }
+
+    const undo: Array<{ table: string; key: Item; old: Item | undefined }> = [];
+    const reasons: Obj[] = ops.map(() => ({ Code: 'None' }));
+    for (const [i, op] of ops.entries()) {
+      const before = await this.client.send(new GetItemCommand({ TableName: op.table, Key: op.key, ConsistentRead: true }));
+      const old = before.Item;
+      try {
+        await this.apply(op.kind, op.spec, op.table, op.key, old);
+      } catch (err) {
+        await this.rollback(undo);
+        if (err instanceof ConditionalCheckFailedException) {
+          const wantsItem = op.spec.ReturnValuesOnConditionCheckFailure === 'ALL_OLD' && old;
+          reasons[i] = { Code: 'ConditionalCheckFailed', Message: 'The conditional request failed', ...(wantsItem ? { Item: old } : {}) };
+          const codes = reasons.map((r) => String(r.Code)).join(', ');
+          return error('TransactionCanceledException', `Transaction cancelled, please refer cancellation reasons for specific reasons [${codes}]`, {
+            CancellationReasons: reasons,
+          });
+        }
+        const e = err instanceof Error ? err : new Error(String(err));
+        return error(e.name === 'Error' ? 'ValidationException' : e.name, e.message);
+      }
+      if (op.kind !== 'ConditionCheck') undo.push({ table: op.table, key: op.key, old });
+    }
+    return {};
+  }
+
+  private async apply(kind: string, s: Obj, table: string, key: Item, old: Item | undefined): Promise<void> {
+    const common = {
+      TableName: table,
+      ConditionExpression: s.ConditionExpression as string | undefined,
+      ExpressionAttributeNames: s.ExpressionAttributeNames as Record<string, string> | undefined,
+      ExpressionAttributeValues: s.ExpressionAttributeValues as Item | undefined,
+    };
+    switch (kind) {
+      case 'Put':
+        await this.client.send(new PutItemCommand({ ...common, Item: s.Item as Item }));
+        return;
+      case 'Update':
+        await this.client.send(new UpdateItemCommand({ ...common, Key: key, UpdateExpression: s.UpdateExpression as string }));
+        return;
+      case 'Delete':
+        await this.client.send(new DeleteItemCommand({ ...common, Key: key }));
+        return;
+      case 'ConditionCheck':
+        // Check the condition by rewriting the item as it is (or deleting nothing).
+        if (old) await this.client.send(new PutItemCommand({ ...common, Item: old }));
+        else await this.client.send(new DeleteItemCommand({ ...common, Key: key }));
+        return;
+      default:
+        throw Object.assign(new Error(`unknown transaction operation ${kind}`), { name: 'ValidationException' });
+    }
+  }
+
+  private async rollback(undo: Array<{ table: string; key: Item; old: Item | undefined }>): Promise<void> {
+    for (const u of undo.reverse()) {
+      if (u.old) await this.client.send(new PutItemCommand({ TableName: u.table, Item: u.old }));
+      else await this.client.send(new DeleteItemCommand({ TableName: u.table, Key: u.key }));
+    }
+  }
+}
