@@ -7,7 +7,7 @@ export const MAX_TOOLS_PER_AGENT = 20;
 export interface AgentOptions {
   /** `^[a-zA-Z][a-zA-Z0-9_-]{0,47}$`, unique within a workflow. */
   name: string;
-  /** Model id, e.g. `claude-sonnet-4-5`. Must be in the price table unless `price` is given. */
+  /** Model id, e.g. `claude-sonnet-4-6`. Must be in the price table (`lambdas/core/pricing.ts`): budgets need a price. */
   model: string;
   system: string;
   tools: readonly Tool[];

@@ -2,7 +2,7 @@ import { agent, defineAgent, defineWorkflow } from '../../state-machines/index.j
 import { findVendor, findVendorCached, lookupInvoice, schedulePayment } from './tools.js';
 
 /** The model the example uses when a real key is configured. */
-export const INVOICE_MODEL = 'claude-sonnet-4-5';
+export const INVOICE_MODEL = 'claude-sonnet-4-6';
 
 /** Reconciles an invoice against the vendor directory and schedules its payment (with approval). */
 export const reconciler = defineAgent({

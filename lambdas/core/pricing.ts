@@ -23,6 +23,7 @@ export const PRICE_TABLE: Readonly<Record<string, ModelPrice>> = {
   'claude-opus-4-1': price(15, 75),
   'claude-opus-4': price(15, 75),
   'claude-opus-4-5': price(5, 25),
+  'claude-sonnet-4-6': price(3, 15),
   'claude-sonnet-4-5': price(3, 15),
   'claude-sonnet-4': price(3, 15),
   'claude-3-7-sonnet': price(3, 15),
