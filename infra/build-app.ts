@@ -36,7 +36,11 @@ export const STACK_NAME = 'Chaperone';
 export function buildApp(options: BuildAppOptions = {}): { app: App; stack: ChaperoneStack } {
   const context: Record<string, unknown> = { ...options.context };
   if (options.bundle === false) context['aws:cdk:bundling-stacks'] = [];
-  const app = new App({ outdir: options.outdir, context, builtinCloudFormationValidation: options.validate ?? true });
+  const app = new App({
+    outdir: options.outdir,
+    context,
+    builtinCloudFormationValidation: options.validate ?? true,
+  });
   const stack = new ChaperoneStack(app, STACK_NAME, {
     workflows,
     approvalsFrom: stringContext(app, 'chaperone:approvalsFrom'),

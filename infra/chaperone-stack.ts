@@ -91,7 +91,11 @@ export class ChaperoneStack extends Stack {
       description: 'One tool call: timeout, retries, fallback, circuit breaker, trimmed result',
       timeout: Duration.seconds(toolStepTimeoutSeconds(props.workflows)),
       memorySize: 1024,
-      environment: { ...runsEnv, BREAKERS_TABLE: this.breakers.tableName, ALERT_TOPIC_ARN: this.alerts.topic.topicArn },
+      environment: {
+        ...runsEnv,
+        BREAKERS_TABLE: this.breakers.tableName,
+        ALERT_TOPIC_ARN: this.alerts.topic.topicArn,
+      },
     });
     const codeStep = new AgentFunction(this, 'CodeStep', {
       handlerPath: HANDLERS.codeStep,
@@ -149,7 +153,9 @@ export class ChaperoneStack extends Stack {
     }
     this.workflows = machines;
 
-    const stateMachineArns = Object.fromEntries([...machines].map(([name, m]) => [name, m.stateMachine.stateMachineArn]));
+    const stateMachineArns = Object.fromEntries(
+      [...machines].map(([name, m]) => [name, m.stateMachine.stateMachineArn]),
+    );
     const api = new AgentFunction(this, 'ApiHandler', {
       handlerPath: HANDLERS.api,
       description: 'HTTP API: start and read runs, show and decide approvals',
@@ -170,7 +176,12 @@ export class ChaperoneStack extends Stack {
     this.approvalMail.grantSign(api);
     this.alerts.grantAlert(api);
     const decide = new iam.Policy(this, 'ApiDecidesApprovals', {
-      statements: [new iam.PolicyStatement({ actions: ['states:SendTaskSuccess', 'states:SendTaskFailure'], resources: ['*'] })],
+      statements: [
+        new iam.PolicyStatement({
+          actions: ['states:SendTaskSuccess', 'states:SendTaskFailure'],
+          resources: ['*'],
+        }),
+      ],
     });
     api.role?.attachInlinePolicy(decide);
     acknowledge(
@@ -199,7 +210,8 @@ export class ChaperoneStack extends Stack {
     new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'Base URL of the Chaperone API' });
     new CfnOutput(this, 'ModelApiKeySecretArn', {
       value: this.modelApiKey.secret.secretArn,
-      description: 'Put your Anthropic API key here: aws secretsmanager put-secret-value --secret-id <this> --secret-string sk-ant-…',
+      description:
+        'Put your Anthropic API key here: aws secretsmanager put-secret-value --secret-id <this> --secret-string sk-ant-…',
     });
     new CfnOutput(this, 'AlertTopicArn', { value: this.alerts.topic.topicArn });
     new CfnOutput(this, 'StateMachines', { value: this.toJsonString(stateMachineArns) });
@@ -218,7 +230,10 @@ function toolStepTimeoutSeconds(workflows: readonly Workflow[]): number {
       if (step.kind !== 'agent') continue;
       const byName = new Map(step.agent.tools.map((t) => [t.name, t]));
       for (const tool of step.agent.tools) {
-        worst = Math.max(worst, worstCaseSeconds(tool, tool.fallback ? byName.get(tool.fallback) : undefined));
+        worst = Math.max(
+          worst,
+          worstCaseSeconds(tool, tool.fallback ? byName.get(tool.fallback) : undefined),
+        );
       }
     }
   }

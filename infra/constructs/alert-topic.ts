@@ -46,7 +46,8 @@ export class AlertTopic extends Construct {
       masterKey: this.key,
       enforceSSL: true,
     });
-    for (const email of props.emails ?? []) this.topic.addSubscription(new subscriptions.EmailSubscription(email));
+    for (const email of props.emails ?? [])
+      this.topic.addSubscription(new subscriptions.EmailSubscription(email));
   }
 
   /** Publish alerts (SNS publish plus use of the topic's key). */

@@ -14,7 +14,11 @@ export const APPROVALS_BY_STATUS_INDEX = 'byStatus';
  */
 export class ApprovalsTable extends ChaperoneTable {
   constructor(scope: Construct, id: string, props: ChaperoneTableProps = {}) {
-    super(scope, id, { role: 'approvals', sortKey: true, removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN });
+    super(scope, id, {
+      role: 'approvals',
+      sortKey: true,
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+    });
     this.table.addGlobalSecondaryIndex({
       indexName: APPROVALS_BY_STATUS_INDEX,
       partitionKey: { name: 'status', type: dynamodb.AttributeType.STRING },

@@ -9,7 +9,11 @@ import { ChaperoneTable, type ChaperoneTableProps } from './chaperone-table.js';
  */
 export class BreakersTable extends ChaperoneTable {
   constructor(scope: Construct, id: string, props: ChaperoneTableProps = {}) {
-    super(scope, id, { role: 'breakers', sortKey: false, removalPolicy: props.removalPolicy ?? RemovalPolicy.DESTROY });
+    super(scope, id, {
+      role: 'breakers',
+      sortKey: false,
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.DESTROY,
+    });
   }
 
   /** Read circuit state (the agent step hides tools whose breaker is open). */

@@ -87,7 +87,10 @@ export class ChaperoneApi extends Construct {
     });
 
     const integration = new apigateway.LambdaIntegration(props.handler, { timeout: Duration.seconds(29) });
-    const iamAuth: apigateway.MethodOptions = { authorizationType: apigateway.AuthorizationType.IAM, requestValidator: this.validator };
+    const iamAuth: apigateway.MethodOptions = {
+      authorizationType: apigateway.AuthorizationType.IAM,
+      requestValidator: this.validator,
+    };
     const withId: apigateway.MethodOptions = { requestParameters: { 'method.request.path.id': true } };
 
     const runs = this.api.root.addResource('runs');
@@ -95,14 +98,20 @@ export class ChaperoneApi extends Construct {
     runs.addResource('{id}').addMethod('GET', integration, { ...iamAuth, ...withId });
 
     const approvals = this.api.root.addResource('approvals');
-    approvals.addMethod('GET', integration, { ...iamAuth, requestParameters: { 'method.request.querystring.status': false } });
+    approvals.addMethod('GET', integration, {
+      ...iamAuth,
+      requestParameters: { 'method.request.querystring.status': false },
+    });
     const approval = approvals.addResource('{id}');
     const signedLink: apigateway.MethodOptions = {
       authorizationType: apigateway.AuthorizationType.NONE,
       requestValidator: this.validator,
       ...withId,
     };
-    for (const method of [approval.addMethod('GET', integration, signedLink), approval.addMethod('POST', integration, signedLink)]) {
+    for (const method of [
+      approval.addMethod('GET', integration, signedLink),
+      approval.addMethod('POST', integration, signedLink),
+    ]) {
       acknowledge(
         method,
         'AwsSolutions-APIG4',

@@ -22,7 +22,8 @@ export class ModelApiKey extends Construct {
   constructor(scope: Construct, id: string, props: ModelApiKeyProps = {}) {
     super(scope, id);
     this.secret = new secretsmanager.Secret(this, 'Secret', {
-      description: 'Chaperone: Anthropic API key. Replace the generated placeholder with your key (plain text).',
+      description:
+        'Chaperone: Anthropic API key. Replace the generated placeholder with your key (plain text).',
       generateSecretString: { passwordLength: 32, excludePunctuation: true },
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
     });

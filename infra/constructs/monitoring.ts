@@ -114,7 +114,9 @@ export class Monitoring extends Construct {
     this.dashboard.addWidgets(
       graph('Tool calls by tool (ToolCalls)', [search('ToolCalls', 'Sum', 'calls')]),
       graph('Tool call failures by tool (ToolCallFailures)', [search('ToolCallFailures', 'Sum', 'failures')]),
-      graph('Guardrail rejections by rule (GuardrailRejections)', [search('GuardrailRejections', 'Sum', 'rejections')]),
+      graph('Guardrail rejections by rule (GuardrailRejections)', [
+        search('GuardrailRejections', 'Sum', 'rejections'),
+      ]),
     );
     this.dashboard.addWidgets(
       graph('Runs stopped by reason (RunsStopped)', [search('RunsStopped', 'Sum', 'stopped')]),
@@ -129,13 +131,17 @@ export class Monitoring extends Construct {
       ),
       graph(
         'Function errors',
-        Object.entries(props.functions).map(([name, fn]) => fn.metricErrors({ label: name, period: FIVE_MINUTES })),
+        Object.entries(props.functions).map(([name, fn]) =>
+          fn.metricErrors({ label: name, period: FIVE_MINUTES }),
+        ),
       ),
     );
     this.dashboard.addWidgets(
       graph(
         'Function duration p90',
-        Object.entries(props.functions).map(([name, fn]) => fn.metricDuration({ label: name, statistic: 'p90', period: FIVE_MINUTES })),
+        Object.entries(props.functions).map(([name, fn]) =>
+          fn.metricDuration({ label: name, statistic: 'p90', period: FIVE_MINUTES }),
+        ),
         12,
       ),
       new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: this.alarms, width: 12, height: 6 }),

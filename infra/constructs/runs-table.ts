@@ -10,7 +10,11 @@ import { ChaperoneTable, type ChaperoneTableProps } from './chaperone-table.js';
  */
 export class RunsTable extends ChaperoneTable {
   constructor(scope: Construct, id: string, props: ChaperoneTableProps = {}) {
-    super(scope, id, { role: 'runs', sortKey: true, removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN });
+    super(scope, id, {
+      role: 'runs',
+      sortKey: true,
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+    });
   }
 
   /** Read a run: its record, trail and conversation. */

@@ -4,7 +4,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { type Workflow, compileWorkflow } from '../../state-machines/index.js';
+import { compileWorkflow, type Workflow } from '../../state-machines/index.js';
 import { acknowledge } from '../acknowledge.js';
 
 /** CloudFormation metadata key on each state machine: the workflow's name. */

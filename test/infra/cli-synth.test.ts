@@ -13,8 +13,14 @@ const missing = Object.values(HANDLERS).filter((file) => !existsSync(join(REPO_R
 /** The environment of a machine with no AWS account: no credentials, no profile, no instance metadata. */
 function offlineEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('AWS_') && !k.startsWith('CDK_')) env[k] = v;
-  return { ...env, AWS_EC2_METADATA_DISABLED: 'true', AWS_CONFIG_FILE: '/dev/null', AWS_SHARED_CREDENTIALS_FILE: '/dev/null' };
+  for (const [k, v] of Object.entries(process.env))
+    if (!k.startsWith('AWS_') && !k.startsWith('CDK_')) env[k] = v;
+  return {
+    ...env,
+    AWS_EC2_METADATA_DISABLED: 'true',
+    AWS_CONFIG_FILE: '/dev/null',
+    AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+  };
 }
 
 describe('npx cdk synth', () => {
@@ -26,15 +32,21 @@ describe('npx cdk synth', () => {
       const outdir = mkdtempSync(join(tmpdir(), 'chaperone-cdk-synth-'));
       try {
         // Act: output captured, never printed.
-        const { stdout, stderr } = await run('npx', ['cdk', 'synth', '--quiet', '--no-notices', '--output', outdir], {
-          cwd: REPO_ROOT,
-          env: offlineEnv(),
-          maxBuffer: 64 * 1024 * 1024,
-          timeout: 540_000,
-        });
+        const { stdout, stderr } = await run(
+          'npx',
+          ['cdk', 'synth', '--quiet', '--no-notices', '--output', outdir],
+          {
+            cwd: REPO_ROOT,
+            env: offlineEnv(),
+            maxBuffer: 64 * 1024 * 1024,
+            timeout: 540_000,
+          },
+        );
 
         // Assert
-        const template = JSON.parse(readFileSync(join(outdir, 'Chaperone.template.json'), 'utf8')) as { Resources: Record<string, { Type: string; Properties?: { Code?: unknown } }> };
+        const template = JSON.parse(readFileSync(join(outdir, 'Chaperone.template.json'), 'utf8')) as {
+          Resources: Record<string, { Type: string; Properties?: { Code?: unknown } }>;
+        };
         const functions = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function');
         expect(`${stdout}\n${stderr}`).not.toMatch(/AwsSolutions-/);
         expect(functions.length).toBeGreaterThanOrEqual(6);

@@ -7,11 +7,11 @@ import { buildApp } from '../../infra/build-app.js';
 import { REPO_ROOT } from '../../infra/repo-root.js';
 import {
   type CfnResource,
-  type Statement,
-  type Synthesised,
   functionsByHandler,
   ofType,
   roleOf,
+  type Statement,
+  type Synthesised,
   statementsOfRole,
   synthChaperone,
 } from './synth.js';
@@ -28,20 +28,31 @@ describe('Chaperone stack', () => {
     if (!fn) throw new Error(`no ${handler} function`);
     return statementsOfRole(synth.resources, roleOf(fn.resource));
   };
-  const mentions = (stmts: Statement[], logicalId: string): boolean => stmts.some((s) => JSON.stringify(s.Resource).includes(`"${logicalId}"`));
+  const mentions = (stmts: Statement[], logicalId: string): boolean =>
+    stmts.some((s) => JSON.stringify(s.Resource).includes(`"${logicalId}"`));
   const actions = (stmts: Statement[]): string[] => stmts.flatMap((s) => s.Action);
+  const envOf = (resource: CfnResource | undefined): Record<string, unknown> =>
+    (resource?.Properties?.Environment as { Variables: Record<string, unknown> } | undefined)?.Variables ??
+    {};
 
   beforeAll(() => {
     synth = synthChaperone();
     fns = functionsByHandler(synth.resources);
-    tables = new Map(ofType(synth.resources, 'AWS::DynamoDB::Table').map(([id, t]) => [String(t.Metadata?.['chaperone:table']), id]));
+    tables = new Map(
+      ofType(synth.resources, 'AWS::DynamoDB::Table').map(([id, t]) => [
+        String(t.Metadata?.['chaperone:table']),
+        id,
+      ]),
+    );
   });
 
   describe('cdk-nag AwsSolutions', () => {
     it('reports no unacknowledged errors or warnings', () => {
       // Act: run the pack over the synthesised construct tree, as `cdk synth` does.
       const report = new AwsSolutionsChecks().validateScope(synth.app);
-      const findings = report.violations.map((v) => `${v.severity} ${v.ruleName}: ${v.violatingResources.map((r) => r.constructPath).join(', ')}`);
+      const findings = report.violations.map(
+        (v) => `${v.severity} ${v.ruleName}: ${v.violatingResources.map((r) => r.constructPath).join(', ')}`,
+      );
 
       expect(findings).toEqual([]);
     });
@@ -51,14 +62,16 @@ describe('Chaperone stack', () => {
       for (const c of synth.app.node.findAll()) {
         for (const entry of c.node.metadata) {
           if (entry.type !== Validations.ACKNOWLEDGED_RULES_METADATA_KEY) continue;
-          for (const [id, reason] of Object.entries(entry.data as Record<string, string>)) acks.push({ id, reason, path: c.node.path });
+          for (const [id, reason] of Object.entries(entry.data as Record<string, string>))
+            acks.push({ id, reason, path: c.node.path });
         }
       }
 
       expect(acks.length).toBeGreaterThan(0);
       for (const ack of acks) {
         expect(ack.reason.length, `${ack.id} at ${ack.path}`).toBeGreaterThanOrEqual(10);
-        if (ack.id.includes('IAM5') || ack.id.includes('IAM4')) expect(ack.id, ack.path).toMatch(/AwsSolutions-IAM[45]\[.+\]$/);
+        if (ack.id.includes('IAM5') || ack.id.includes('IAM4'))
+          expect(ack.id, ack.path).toMatch(/AwsSolutions-IAM[45]\[.+\]$/);
       }
     });
   });
@@ -86,8 +99,10 @@ describe('Chaperone stack', () => {
 
     it('configures Powertools, source maps and a retained log group for every function', () => {
       for (const [handler, { resource }] of fns) {
-        const env = (resource.Properties?.Environment as { Variables: Record<string, unknown> }).Variables;
-        const logGroup = (resource.Properties?.LoggingConfig as { LogGroup: { Ref: string } }).LogGroup.Ref;
+        const env = envOf(resource);
+        const logGroup =
+          (resource.Properties?.LoggingConfig as { LogGroup: { Ref: string } } | undefined)?.LogGroup.Ref ??
+          '';
 
         expect(env.NODE_OPTIONS, handler).toBe('--enable-source-maps');
         expect(env.POWERTOOLS_METRICS_NAMESPACE, handler).toBe('Chaperone');
@@ -98,25 +113,42 @@ describe('Chaperone stack', () => {
     });
 
     it('gives each function exactly the environment its handler reads', () => {
-      const base = ['NODE_OPTIONS', 'POWERTOOLS_LOG_LEVEL', 'POWERTOOLS_METRICS_NAMESPACE', 'POWERTOOLS_SERVICE_NAME', 'RUNS_TABLE'];
+      const base = [
+        'NODE_OPTIONS',
+        'POWERTOOLS_LOG_LEVEL',
+        'POWERTOOLS_METRICS_NAMESPACE',
+        'POWERTOOLS_SERVICE_NAME',
+        'RUNS_TABLE',
+      ];
       const expected: Record<Handler, string[]> = {
         // SES_FROM_ADDRESS: the api handler builds the shared approval deps, mailer included (no SES permission).
-        api: ['APPROVALS_TABLE', 'STATE_MACHINES', 'ALERT_TOPIC_ARN', 'APPROVAL_SECRET_ARN', 'SES_FROM_ADDRESS'],
+        api: [
+          'APPROVALS_TABLE',
+          'STATE_MACHINES',
+          'ALERT_TOPIC_ARN',
+          'APPROVAL_SECRET_ARN',
+          'SES_FROM_ADDRESS',
+        ],
         'agent-step': ['APPROVALS_TABLE', 'BREAKERS_TABLE', 'ALERT_TOPIC_ARN', 'ANTHROPIC_SECRET_ARN'],
         'tool-step': ['BREAKERS_TABLE', 'ALERT_TOPIC_ARN'],
         'code-step': [],
         finish: [],
-        'approval-request': ['APPROVALS_TABLE', 'APPROVAL_SECRET_ARN', 'APPROVAL_BASE_URL', 'SES_FROM_ADDRESS'],
+        'approval-request': [
+          'APPROVALS_TABLE',
+          'APPROVAL_SECRET_ARN',
+          'APPROVAL_BASE_URL',
+          'SES_FROM_ADDRESS',
+        ],
       };
 
       for (const handler of HANDLERS) {
-        const env = (fns.get(handler)?.resource.Properties?.Environment as { Variables: Record<string, unknown> }).Variables;
+        const env = envOf(fns.get(handler)?.resource);
         expect(Object.keys(env).sort(), handler).toEqual([...base, ...expected[handler]].sort());
       }
     });
 
     it('hands the api function a JSON map from workflow name to state machine ARN', () => {
-      const env = (fns.get('api')?.resource.Properties?.Environment as { Variables: Record<string, unknown> }).Variables;
+      const env = envOf(fns.get('api')?.resource);
       const text = JSON.stringify(env.STATE_MACHINES);
 
       for (const [id, sm] of ofType(synth.resources, 'AWS::StepFunctions::StateMachine')) {
@@ -129,7 +161,9 @@ describe('Chaperone stack', () => {
   describe('IAM, least privilege', () => {
     it('lets only the api function send task success or failure', () => {
       const holders = ofType(synth.resources, 'AWS::IAM::Role')
-        .filter(([id]) => actions(statementsOfRole(synth.resources, id)).some((a) => a.startsWith('states:SendTask')))
+        .filter(([id]) =>
+          actions(statementsOfRole(synth.resources, id)).some((a) => a.startsWith('states:SendTask')),
+        )
         .map(([id]) => id);
 
       expect(holders).toEqual([roleOf(fns.get('api')?.resource ?? ({} as CfnResource))]);
@@ -147,7 +181,10 @@ describe('Chaperone stack', () => {
 
       for (const handler of HANDLERS) {
         const stmts = statements(handler);
-        const touched = [...tables].filter(([, id]) => mentions(stmts, id)).map(([role]) => role).sort();
+        const touched = [...tables]
+          .filter(([, id]) => mentions(stmts, id))
+          .map(([role]) => role)
+          .sort();
         expect(touched, handler).toEqual(expected[handler]);
       }
     });
@@ -176,7 +213,8 @@ describe('Chaperone stack', () => {
     it('has an alert topic that agent-step, tool-step and api may publish to', () => {
       const topics = ofType(synth.resources, 'AWS::SNS::Topic');
       const topicId = topics[0]?.[0] ?? '';
-      const publishes = (h: Handler) => statements(h).some((s) => s.Action.includes('sns:Publish') && mentions([s], topicId));
+      const publishes = (h: Handler) =>
+        statements(h).some((s) => s.Action.includes('sns:Publish') && mentions([s], topicId));
 
       expect(topics).toHaveLength(1);
       expect(topics[0]?.[1].Properties?.KmsMasterKeyId).toBeDefined();
@@ -203,7 +241,9 @@ describe('Chaperone stack', () => {
       expect(reads('api')).toBe(1);
       expect(reads('approval-request')).toBe(1);
       expect(reads('tool-step') + reads('code-step') + reads('finish')).toBe(0);
-      expect(mentions(statements('api'), secrets.find((id) => mentions(statements('agent-step'), id)) ?? '-')).toBe(false);
+      expect(
+        mentions(statements('api'), secrets.find((id) => mentions(statements('agent-step'), id)) ?? '-'),
+      ).toBe(false);
     });
   });
 
@@ -212,11 +252,18 @@ describe('Chaperone stack', () => {
       expect([...tables.keys()].sort()).toEqual(['approvals', 'breakers', 'runs']);
       for (const [role, id] of tables) {
         const t = synth.resources[id] as CfnResource;
-        const keys = (t.Properties?.KeySchema as Array<{ AttributeName: string }>).map((k) => k.AttributeName);
+        const keys = ((t.Properties?.KeySchema as Array<{ AttributeName: string }> | undefined) ?? []).map(
+          (k) => k.AttributeName,
+        );
 
         expect(t.Properties?.BillingMode, role).toBe('PAY_PER_REQUEST');
-        expect(t.Properties?.PointInTimeRecoverySpecification, role).toEqual({ PointInTimeRecoveryEnabled: true });
-        expect(t.Properties?.TimeToLiveSpecification, role).toEqual({ AttributeName: 'expiresAt', Enabled: true });
+        expect(t.Properties?.PointInTimeRecoverySpecification, role).toEqual({
+          PointInTimeRecoveryEnabled: true,
+        });
+        expect(t.Properties?.TimeToLiveSpecification, role).toEqual({
+          AttributeName: 'expiresAt',
+          Enabled: true,
+        });
         expect(keys, role).toEqual(role === 'breakers' ? ['pk'] : ['pk', 'sk']);
       }
     });
@@ -227,7 +274,8 @@ describe('Chaperone stack', () => {
     });
 
     it('lists approvals by status, oldest first, through the byStatus index', () => {
-      const gsis = synth.resources[tables.get('approvals') ?? '']?.Properties?.GlobalSecondaryIndexes as Array<Record<string, unknown>>;
+      const gsis = synth.resources[tables.get('approvals') ?? '']?.Properties
+        ?.GlobalSecondaryIndexes as Array<Record<string, unknown>>;
 
       expect(gsis).toHaveLength(1);
       expect(gsis[0]?.IndexName).toBe('byStatus');
@@ -244,11 +292,13 @@ describe('Chaperone stack', () => {
       const match = resources.find(([, r]) => {
         if (r.Properties?.PathPart !== pathPart) return false;
         if (!parentPart) return true;
-        const parentRef = (r.Properties?.ParentId as { Ref?: string }).Ref ?? '';
+        const parentRef = (r.Properties?.ParentId as { Ref?: string } | undefined)?.Ref ?? '';
         return synth.resources[parentRef]?.Properties?.PathPart === parentPart;
       });
       return ofType(synth.resources, 'AWS::ApiGateway::Method').find(
-        ([, m]) => m.Properties?.HttpMethod === method && (m.Properties?.ResourceId as { Ref?: string }).Ref === match?.[0],
+        ([, m]) =>
+          m.Properties?.HttpMethod === method &&
+          (m.Properties?.ResourceId as { Ref?: string } | undefined)?.Ref === match?.[0],
       )?.[1];
     };
 
@@ -275,7 +325,7 @@ describe('Chaperone stack', () => {
     it('marks the API for the local runtime and traces, logs and throttles the stage', () => {
       const [, api] = ofType(synth.resources, 'AWS::ApiGateway::RestApi')[0] ?? [];
       const [, stage] = ofType(synth.resources, 'AWS::ApiGateway::Stage')[0] ?? [];
-      const settings = (stage?.Properties?.MethodSettings as Array<Record<string, unknown>>)[0];
+      const settings = (stage?.Properties?.MethodSettings as Array<Record<string, unknown>> | undefined)?.[0];
 
       expect(api?.Metadata?.['chaperone:api']).toBe(true);
       expect(stage?.Properties?.TracingEnabled).toBe(true);
@@ -290,7 +340,15 @@ describe('Chaperone stack', () => {
       const [, dashboard] = ofType(synth.resources, 'AWS::CloudWatch::Dashboard')[0] ?? [];
       const body = JSON.stringify(dashboard?.Properties?.DashboardBody);
 
-      for (const metric of ['RunTokens', 'RunCostUsd', 'RunSteps', 'ToolCalls', 'ToolCallFailures', 'GuardrailRejections', 'RunsStopped']) {
+      for (const metric of [
+        'RunTokens',
+        'RunCostUsd',
+        'RunSteps',
+        'ToolCalls',
+        'ToolCallFailures',
+        'GuardrailRejections',
+        'RunsStopped',
+      ]) {
         expect(body).toContain(metric);
       }
       expect(body).toContain('Namespace=\\\\\\"Chaperone\\\\\\"');
@@ -301,17 +359,26 @@ describe('Chaperone stack', () => {
       const alarms = ofType(synth.resources, 'AWS::CloudWatch::Alarm').map(([, a]) => a.Properties ?? {});
       const named = (metric: string) => alarms.filter((a) => a.MetricName === metric);
 
-      expect(named('ExecutionsFailed').length).toBe(ofType(synth.resources, 'AWS::StepFunctions::StateMachine').length);
-      expect(named('ExecutionsTimedOut').length).toBe(ofType(synth.resources, 'AWS::StepFunctions::StateMachine').length);
+      expect(named('ExecutionsFailed').length).toBe(
+        ofType(synth.resources, 'AWS::StepFunctions::StateMachine').length,
+      );
+      expect(named('ExecutionsTimedOut').length).toBe(
+        ofType(synth.resources, 'AWS::StepFunctions::StateMachine').length,
+      );
       expect(named('Errors').length).toBe(HANDLERS.length);
-      expect(alarms.filter((a) => JSON.stringify(a.Metrics ?? []).includes('GuardrailRejections'))).toHaveLength(1);
+      expect(
+        alarms.filter((a) => JSON.stringify(a.Metrics ?? []).includes('GuardrailRejections')),
+      ).toHaveLength(1);
       for (const a of alarms) expect(JSON.stringify(a.AlarmActions)).toContain(topicId);
     });
   });
 
   it('reads the approvals from-address from context', () => {
     // Construction only (no synth): the stack carries the value into SES and the function.
-    const { stack } = buildApp({ bundle: false, context: { 'chaperone:approvalsFrom': 'approvals@acme.test' } });
+    const { stack } = buildApp({
+      bundle: false,
+      context: { 'chaperone:approvalsFrom': 'approvals@acme.test' },
+    });
 
     expect(stack.approvalMail.fromAddress).toBe('approvals@acme.test');
   });

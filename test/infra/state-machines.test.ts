@@ -1,7 +1,14 @@
 import { createRequire } from 'node:module';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { workflows } from '../../examples/index.js';
-import { type Synthesised, fakeArn, functionsByHandler, ofType, resolveFake, synthChaperone } from './synth.js';
+import {
+  fakeArn,
+  functionsByHandler,
+  ofType,
+  resolveFake,
+  type Synthesised,
+  synthChaperone,
+} from './synth.js';
 
 type AslValidator = (definition: unknown) => { isValid: boolean; errorsText: (separator?: string) => string };
 // asl-validator is CommonJS (`module.exports = function validator`) without type declarations.
@@ -14,16 +21,22 @@ function allStates(states: Record<string, State>): Array<[string, State]> {
   const out: Array<[string, State]> = [];
   for (const [name, state] of Object.entries(states)) {
     out.push([name, state]);
-    const processor = (state.ItemProcessor ?? state.Iterator) as { States: Record<string, State> } | undefined;
+    const processor = (state.ItemProcessor ?? state.Iterator) as
+      | { States: Record<string, State> }
+      | undefined;
     if (processor) out.push(...allStates(processor.States));
-    for (const branch of (state.Branches as Array<{ States: Record<string, State> }> | undefined) ?? []) out.push(...allStates(branch.States));
+    for (const branch of (state.Branches as Array<{ States: Record<string, State> }> | undefined) ?? [])
+      out.push(...allStates(branch.States));
   }
   return out;
 }
 
 describe('workflow state machines', () => {
   let synth: Synthesised;
-  let definitions: Map<string, { id: string; definition: Record<string, unknown>; props: Record<string, unknown> }>;
+  let definitions: Map<
+    string,
+    { id: string; definition: Record<string, unknown>; props: Record<string, unknown> }
+  >;
 
   beforeAll(() => {
     synth = synthChaperone();
@@ -64,7 +77,9 @@ describe('workflow state machines', () => {
 
   it('invokes only the five workflow functions, never the api function', () => {
     const fns = functionsByHandler(synth.resources);
-    const allowed = ['agent-step', 'tool-step', 'code-step', 'finish', 'approval-request'].map((h) => fakeArn(fns.get(h)?.id ?? h));
+    const allowed = ['agent-step', 'tool-step', 'code-step', 'finish', 'approval-request'].map((h) =>
+      fakeArn(fns.get(h)?.id ?? h),
+    );
 
     for (const [name, { definition }] of definitions) {
       const invoked = allStates(definition.States as Record<string, State>)
@@ -80,7 +95,9 @@ describe('workflow state machines', () => {
   it('has a waitForTaskToken approval task with a timeout, handing the token to approval-request', () => {
     const approvalFn = fakeArn(functionsByHandler(synth.resources).get('approval-request')?.id ?? '');
     const gates = [...definitions.values()].flatMap(({ definition }) =>
-      allStates(definition.States as Record<string, State>).filter(([, s]) => s.Resource === 'arn:aws:states:::lambda:invoke.waitForTaskToken'),
+      allStates(definition.States as Record<string, State>).filter(
+        ([, s]) => s.Resource === 'arn:aws:states:::lambda:invoke.waitForTaskToken',
+      ),
     );
 
     expect(gates.length).toBeGreaterThan(0);
@@ -94,7 +111,11 @@ describe('workflow state machines', () => {
 
   it('traces executions and logs errors only, without execution data', () => {
     for (const [name, { props }] of definitions) {
-      const logging = props.LoggingConfiguration as { Level: string; IncludeExecutionData: boolean; Destinations: unknown[] };
+      const logging = props.LoggingConfiguration as {
+        Level: string;
+        IncludeExecutionData: boolean;
+        Destinations: unknown[];
+      };
 
       expect(props.TracingConfiguration, name).toEqual({ Enabled: true });
       expect(logging.Level, name).toBe('ERROR');

@@ -40,11 +40,14 @@ export function ofType(resources: Record<string, CfnResource>, type: string): Ar
 }
 
 /** The Lambda functions keyed by their `chaperone:handler` file name (`agent-step`, …). */
-export function functionsByHandler(resources: Record<string, CfnResource>): Map<string, { id: string; resource: CfnResource }> {
+export function functionsByHandler(
+  resources: Record<string, CfnResource>,
+): Map<string, { id: string; resource: CfnResource }> {
   const out = new Map<string, { id: string; resource: CfnResource }>();
   for (const [id, resource] of ofType(resources, 'AWS::Lambda::Function')) {
     const handler = resource.Metadata?.['chaperone:handler'];
-    if (typeof handler === 'string') out.set(handler.replace(/^lambdas\/handlers\//, '').replace(/\.ts$/, ''), { id, resource });
+    if (typeof handler === 'string')
+      out.set(handler.replace(/^lambdas\/handlers\//, '').replace(/\.ts$/, ''), { id, resource });
   }
   return out;
 }
@@ -60,10 +63,12 @@ export interface Statement {
 export function statementsOfRole(resources: Record<string, CfnResource>, roleId: string): Statement[] {
   const docs: unknown[] = [];
   const role = resources[roleId];
-  for (const p of (role?.Properties?.Policies as Array<{ PolicyDocument: unknown }> | undefined) ?? []) docs.push(p.PolicyDocument);
+  for (const p of (role?.Properties?.Policies as Array<{ PolicyDocument: unknown }> | undefined) ?? [])
+    docs.push(p.PolicyDocument);
   for (const [, policy] of ofType(resources, 'AWS::IAM::Policy')) {
     const roles = (policy.Properties?.Roles as unknown[] | undefined) ?? [];
-    if (roles.some((r) => JSON.stringify(r) === JSON.stringify({ Ref: roleId }))) docs.push(policy.Properties?.PolicyDocument);
+    if (roles.some((r) => JSON.stringify(r) === JSON.stringify({ Ref: roleId })))
+      docs.push(policy.Properties?.PolicyDocument);
   }
   return docs.flatMap((doc) =>
     ((doc as { Statement: Array<Record<string, unknown>> }).Statement ?? []).map((s) => ({
@@ -105,4 +110,5 @@ export function resolveFake(value: unknown): string {
   throw new Error(`cannot resolve ${JSON.stringify(value)}`);
 }
 
-export const fakeArn = (logicalId: string): string => `arn:aws:lambda:us-east-1:123456789012:function:${logicalId}`;
+export const fakeArn = (logicalId: string): string =>
+  `arn:aws:lambda:us-east-1:123456789012:function:${logicalId}`;
