@@ -35,6 +35,10 @@ export const HANDLERS = {
   approvalRequest: 'lambdas/handlers/approval-request.ts',
 } as const;
 
+/** The model client's timeout per attempt and its retries (`lambdas/config.ts` reads them from the environment). */
+const MODEL_TIMEOUT_SECONDS = 60;
+const MODEL_MAX_RETRIES = 2;
+
 /**
  * Everything Chaperone runs on in AWS: the tables, six functions each with
  * only the access its handler needs, one state machine per workflow, the
@@ -75,10 +79,13 @@ export class ChaperoneStack extends Stack {
     const agentStep = new AgentFunction(this, 'AgentStep', {
       handlerPath: HANDLERS.agentStep,
       description: 'One model call of an agent: budget, guardrails, tool-call checks, next action',
-      timeout: Duration.minutes(2),
+      // One owner per retry: the Lambda outlives every attempt the model client makes.
+      timeout: Duration.seconds(MODEL_TIMEOUT_SECONDS * (MODEL_MAX_RETRIES + 1) + 45),
       memorySize: 1024,
       environment: {
         ...runsEnv,
+        CHAPERONE_MODEL_TIMEOUT_MS: String(MODEL_TIMEOUT_SECONDS * 1000),
+        CHAPERONE_MODEL_MAX_RETRIES: String(MODEL_MAX_RETRIES),
         APPROVALS_TABLE: this.approvals.tableName,
         BREAKERS_TABLE: this.breakers.tableName,
         ALERT_TOPIC_ARN: this.alerts.topic.topicArn,

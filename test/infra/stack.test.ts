@@ -129,7 +129,14 @@ describe('Chaperone stack', () => {
           'APPROVAL_SECRET_ARN',
           'SES_FROM_ADDRESS',
         ],
-        'agent-step': ['APPROVALS_TABLE', 'BREAKERS_TABLE', 'ALERT_TOPIC_ARN', 'ANTHROPIC_SECRET_ARN'],
+        'agent-step': [
+          'APPROVALS_TABLE',
+          'BREAKERS_TABLE',
+          'ALERT_TOPIC_ARN',
+          'ANTHROPIC_SECRET_ARN',
+          'CHAPERONE_MODEL_TIMEOUT_MS',
+          'CHAPERONE_MODEL_MAX_RETRIES',
+        ],
         'tool-step': ['BREAKERS_TABLE', 'ALERT_TOPIC_ARN'],
         'code-step': [],
         finish: [],
@@ -145,6 +152,16 @@ describe('Chaperone stack', () => {
         const env = envOf(fns.get(handler)?.resource);
         expect(Object.keys(env).sort(), handler).toEqual([...base, ...expected[handler]].sort());
       }
+    });
+
+    it('lets the agent step outlive every attempt of its model client', () => {
+      const fn = fns.get('agent-step')?.resource;
+      const env = envOf(fn);
+      const attempts = Number(env.CHAPERONE_MODEL_MAX_RETRIES) + 1;
+
+      expect(Number(fn?.Properties?.Timeout)).toBeGreaterThan(
+        (attempts * Number(env.CHAPERONE_MODEL_TIMEOUT_MS)) / 1000,
+      );
     });
 
     it('hands the api function a JSON map from workflow name to state machine ARN', () => {

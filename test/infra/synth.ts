@@ -23,12 +23,15 @@ export interface Synthesised {
 }
 
 /**
- * Synthesise the app in-process without bundling (placeholder code), with
- * CDK's CloudFormation validation on: it throws on a dependency cycle.
+ * Synthesise the app in-process without bundling (placeholder code). CDK's
+ * CloudFormation validation is on unless `validate: false`: it throws on a
+ * dependency cycle, and costs seconds.
  */
-export function synthChaperone(context?: Record<string, unknown>): Synthesised {
+export function synthChaperone(
+  options: { context?: Record<string, unknown>; validate?: boolean } = {},
+): Synthesised {
   const outdir = mkdtempSync(join(tmpdir(), 'chaperone-infra-test-'));
-  const { app, stack } = buildApp({ bundle: false, outdir, ...(context ? { context } : {}) });
+  const { app, stack } = buildApp({ bundle: false, outdir, ...options });
   const template = Template.fromStack(stack);
   const resources = template.toJSON().Resources as Record<string, CfnResource>;
   return { app, stack, template, resources };
