@@ -61,6 +61,10 @@ export function diff(
       : `${path}: expected ${expected} got ${JSON.stringify(actual)?.slice(0, 100)}`;
   }
   if (Array.isArray(expected)) {
+    if (typeof actual === 'string') {
+      const a = parseJsonObject(actual);
+      if (a !== undefined) return diff(expected, a, placeholders, path);
+    }
     if (!Array.isArray(actual)) return `${path}: expected array got ${JSON.stringify(actual)?.slice(0, 160)}`;
     if (expected.length !== actual.length)
       return `${path}: expected ${expected.length} items got ${actual.length}`;

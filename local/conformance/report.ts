@@ -55,6 +55,11 @@ export function formatReport(cases: ConformanceCase[], results: CaseResult[], el
   lines.push(
     `${'event types'.padEnd(16)} ${`${histOk}/${compared.length}`.padStart(9)}  ${pct(histOk, compared.length)}  (secondary: recorded history reproduced type by type)`,
   );
+  const detailed = results.filter((r) => r.historyDetail !== undefined);
+  const detailOk = detailed.filter((r) => r.historyDetail === null).length;
+  lines.push(
+    `${'event details'.padEnd(16)} ${`${detailOk}/${detailed.length}`.padStart(9)}  ${pct(detailOk, detailed.length)}  (secondary: ids, previousEventId and details too)`,
+  );
   lines.push(`(${(elapsedMs / 1000).toFixed(1)} s)`);
   const failures = results.filter((r) => !r.pass);
   if (failures.length > 0) {
@@ -65,6 +70,9 @@ export function formatReport(cases: ConformanceCase[], results: CaseResult[], el
     const off = results.filter((r) => r.historyMatch === false);
     lines.push('', `history mismatches (${off.length}):`);
     for (const r of off) lines.push(`  ${r.id}: ${r.historyReason ?? ''}`);
+    const offDetail = results.filter((r) => typeof r.historyDetail === 'string');
+    lines.push('', `history detail mismatches (${offDetail.length}):`);
+    for (const r of offDetail) lines.push(`  ${r.id}: ${String(r.historyDetail).slice(0, 260)}`);
   }
   return `${lines.join('\n')}\n`;
 }

@@ -4,6 +4,7 @@ import { LocalStepFunctions } from '../sfn/service.js';
 import { isObject } from '../sfn/types.js';
 import { diff } from './compare.js';
 import { FakeLambdaInvoker } from './fake-lambdas.js';
+import { historyDetailDiff } from './history-detail.js';
 
 /** One corpus case (see the corpus README, "Case format"). */
 export interface ConformanceCase {
@@ -19,6 +20,7 @@ export interface ConformanceCase {
   normalised?: string[];
   events?: { type: string }[] | null;
   notes?: string;
+  rawEvents?: unknown[];
 }
 
 /** A consumer call of a callback case. */
@@ -40,6 +42,8 @@ export interface CaseResult {
   /** Whether the recorded history's event types were reproduced in order (undefined: nothing recorded to compare). */
   historyMatch?: boolean;
   historyReason?: string;
+  /** First difference in event ids/details (null: identical; absent: not compared). */
+  historyDetail?: string | null;
 }
 
 /** Parses an untrusted case file into a ConformanceCase (minimal structural checks). */
@@ -68,6 +72,7 @@ export function parseCase(raw: unknown): ConformanceCase | undefined {
     events: Array.isArray(raw.events)
       ? raw.events.filter((e): e is { type: string } => isObject(e) && typeof e.type === 'string')
       : null,
+    rawEvents: Array.isArray(raw.events) ? raw.events : undefined,
     notes: Array.isArray(raw.notes)
       ? raw.notes.join(' ')
       : typeof raw.notes === 'string'
@@ -152,8 +157,19 @@ export async function runCase(c: ConformanceCase, capMs: number): Promise<CaseRe
     const done = await Promise.race([sfn.waitForExecution(executionArn), capped]);
     if (done === 'cap') return { id: c.id, pass: false, reason: `no result within ${capMs} ms` };
     const verdict = judge(c, done);
-    const types = sfn.getExecutionHistory({ executionArn }).events.map((e) => e.type);
-    return { ...verdict, ...compareHistory(c, types) };
+    const events = sfn.getExecutionHistory({ executionArn }).events;
+    const detail =
+      c.events && c.events.length > 0 && !(c.notes ?? '').includes('re-sorted')
+        ? { historyDetail: historyDetailDiff(c.rawEvents ?? [], events, c.normalised ?? []) ?? null }
+        : {};
+    return {
+      ...verdict,
+      ...compareHistory(
+        c,
+        events.map((e) => e.type),
+      ),
+      ...detail,
+    };
   } catch (err) {
     return {
       id: c.id,

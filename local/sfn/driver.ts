@@ -14,7 +14,8 @@ export async function driveExecution(run: ExecutionRun): Promise<void> {
   const { clock } = run.deps;
   const meta = run.meta;
   const frame = run.rootFrame();
-  run.emit(frame, 'exec/started', 'ExecutionStarted', {
+  // The first state's entered event points at event 0, as in AWS histories.
+  run.emit(undefined, 'exec/started', 'ExecutionStarted', {
     input: meta.input,
     inputDetails: { truncated: false },
     roleArn: meta.roleArn,
@@ -47,7 +48,7 @@ export async function driveExecution(run: ExecutionRun): Promise<void> {
     const se = ExecutionRun.toStatesError(err);
     const details: Record<string, unknown> = {};
     if (se.error) details.error = se.error;
-    if (se.causeText !== undefined) details.cause = se.causeText;
+    if (se.causeText) details.cause = se.causeText;
     run.finish('ExecutionFailed', details, frame.lastEventId);
   } finally {
     timer.controller.abort(new ExecutionAbortedError('closed'));

@@ -81,7 +81,11 @@ function evaluationFailure(s: StateRun, err: StatesError): StatesError {
   const details: Record<string, unknown> = { error: err.error, cause: full, state: s.name };
   if (err instanceof EvaluationError && err.location) details.location = err.location;
   // AWS records EvaluationFailed for JSONata evaluation errors only; JSONPath runtime errors go straight to the failure.
-  if (err.error === 'States.QueryEvaluationError') s.emit('evaluation-failed', 'EvaluationFailed', details);
+  if (err.error === 'States.QueryEvaluationError') {
+    // AWS links EvaluationFailed to the event before the state was entered (a Wait's to its entry).
+    if (s.state.Type !== 'Wait') s.frame.lastEventId = s.entered.previousEventId;
+    s.emit('evaluation-failed', 'EvaluationFailed', details);
+  }
   const out = new TaskError(err.error, full);
   out.suppressStateFailed = err.suppressStateFailed;
   return out;
@@ -126,7 +130,7 @@ export async function runState(
     } catch (err) {
       if (isAbort(err, frame)) {
         if (err instanceof ExecutionAbortedError && err.reason === 'sibling-failed') {
-          s.emit(`#${attempt}/aborted`, `${type}StateAborted`);
+          exec.emit({ ...frame }, `${key}/#${attempt}/aborted`, `${type}StateAborted`);
         }
         throw err;
       }
@@ -167,7 +171,7 @@ export async function runState(
       }
       // AWS records a state that fails a Parallel branch as aborted.
       if (frame.branch === 'parallel' && type !== 'Fail')
-        s.emit(`#${attempt}/aborted`, `${type}StateAborted`);
+        exec.emit({ ...frame }, `${key}/#${attempt}/aborted`, `${type}StateAborted`);
       throw se;
     }
     return exitState(s, result, next);

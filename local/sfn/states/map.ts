@@ -152,9 +152,12 @@ export async function runMap(s: StateRun, attempt: number): Promise<HandlerResul
   }
   const { maxConcurrency, tolCount, tolPct } = limits;
   let parentId = started.id;
+  // AWS chains each iteration to the last state event of the previous one; iteration-end events do not move that cursor.
+  const cursor = { id: started.id, lastEnd: started.id };
   if (distributed) {
     const mapRunArn = `${s.exec.meta.stateMachineArn.replace(':stateMachine:', ':mapRun:')}/${s.name}:${attempt}`;
     parentId = s.emit(`#${attempt}/run-started`, 'MapRunStarted', { mapRunArn }).id;
+    cursor.id = parentId;
   }
   const tolerant = tolCount !== undefined || tolPct !== undefined;
   const exceeded = (outcomes: (ChildOutcome | undefined)[]): boolean => {
@@ -171,16 +174,24 @@ export async function runMap(s: StateRun, attempt: number): Promise<HandlerResul
     s.frame.signal,
     async (i, signal) => {
       const base = `${s.key}#${attempt}[${i}]`;
-      const frame = childFrame(s.frame, base, signal, parentId);
+      const frame = childFrame(s.frame, base, signal, cursor.id);
       if (distributed) frame.hidden = true;
       s.exec.emit(frame, `${base}/iteration-started`, 'MapIterationStarted', { index: i, name: s.name });
       try {
         const out = await runMachine(s.exec, proc, inputs[i], frame, s.ql);
-        s.exec.emit(frame, `${base}/iteration-end`, 'MapIterationSucceeded', { index: i, name: s.name });
+        cursor.id = frame.lastEventId;
+        cursor.lastEnd = s.exec.emit({ ...frame }, `${base}/iteration-end`, 'MapIterationSucceeded', {
+          index: i,
+          name: s.name,
+        }).id;
         return out;
       } catch (err) {
         const type = signal.aborted ? 'MapIterationAborted' : 'MapIterationFailed';
-        s.exec.emit(frame, `${base}/iteration-end`, type, { index: i, name: s.name });
+        cursor.id = frame.lastEventId;
+        cursor.lastEnd = s.exec.emit({ ...frame }, `${base}/iteration-end`, type, {
+          index: i,
+          name: s.name,
+        }).id;
         throw err;
       }
     },
@@ -188,6 +199,8 @@ export async function runMap(s: StateRun, attempt: number): Promise<HandlerResul
   );
 
   if (exceeded(outcomes)) {
+    // MapStateFailed (and a retry's MapStateStarted) follow the last state event, not the iteration end.
+    if (!distributed) s.frame.lastEventId = cursor.id;
     if (distributed) s.emit(`#${attempt}/run-end`, 'MapRunFailed', {});
     if (tolerant) {
       throw new TaskError(
@@ -202,10 +215,10 @@ export async function runMap(s: StateRun, attempt: number): Promise<HandlerResul
         : new StatesError('States.Runtime', 'Map iteration failed');
     throw new TaskError(err.error, err.causeText);
   }
-  if (distributed) s.emit(`#${attempt}/run-end`, 'MapRunSucceeded');
-  const succeeded = s.emit(`#${attempt}/succeeded`, 'MapStateSucceeded');
-  if (distributed) s.frame.lastEventId = parentId;
-  else s.frame.lastEventId = succeeded.id;
+  if (!distributed) s.frame.lastEventId = cursor.lastEnd;
+  const runEnd = distributed ? s.emit(`#${attempt}/run-end`, 'MapRunSucceeded').id : cursor.lastEnd;
+  s.emit(`#${attempt}/succeeded`, 'MapStateSucceeded');
+  s.frame.lastEventId = runEnd;
   const results = outcomes.map((o) => {
     if (o?.ok) return o.output;
     if (o && 'error' in o) return { Error: o.error.error, Cause: o.error.causeText ?? null };
