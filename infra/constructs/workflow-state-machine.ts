@@ -26,7 +26,13 @@ export interface WorkflowStateMachineProps {
   readonly functions: WorkflowFunctions;
   /** Retention of the execution log group. @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
-  /** What happens to the execution log group when the stack is deleted. @default RemovalPolicy.RETAIN */
+  /**
+   * What happens to the execution log group when the stack is deleted. Its
+   * name is fixed (the `/aws/vendedlogs/` prefix keeps CloudWatch Logs'
+   * resource policy small), so a retained group would block redeploying the
+   * stack; the run trail itself lives in the retained Runs table.
+   * @default RemovalPolicy.DESTROY
+   */
   readonly logRemovalPolicy?: RemovalPolicy;
 }
 
@@ -62,14 +68,13 @@ export class WorkflowStateMachine extends Construct {
       // Vended-log groups for Step Functions must start with /aws/vendedlogs/ to keep the resource policy small.
       logGroupName: `/aws/vendedlogs/states/chaperone-${workflow.name}-${Stack.of(this).stackName}`,
       retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
-      removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.RETAIN,
+      removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.DESTROY,
     });
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       // A fixed name keeps execution ARNs (and the API's grants on them) readable.
       stateMachineName: this.stateMachineName,
       stateMachineType: sfn.StateMachineType.STANDARD,
       definitionBody: sfn.DefinitionBody.fromString(Stack.of(this).toJsonString(asl)),
-      comment: asl.Comment,
       tracingEnabled: true,
       logs: { destination: this.logGroup, level: sfn.LogLevel.ERROR, includeExecutionData: false },
     });
