@@ -7,6 +7,7 @@ import {
   readdirSync,
   readFileSync,
   renameSync,
+  truncateSync,
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
@@ -163,8 +164,15 @@ export class FileExecutionStore implements ExecutionStore {
       const journalFile = join(dir, 'journal.jsonl');
       const lines: JournalLine[] = [];
       if (existsSync(journalFile)) {
-        for (const text of readFileSync(journalFile, 'utf8').split('\n')) {
-          const line = parseJournalLine(text);
+        let text = readFileSync(journalFile, 'utf8');
+        const end = text.lastIndexOf('\n') + 1;
+        if (end < text.length) {
+          // A line torn by a crash mid-write: drop it so the next append starts on a clean line.
+          truncateSync(journalFile, Buffer.byteLength(text.slice(0, end)));
+          text = text.slice(0, end);
+        }
+        for (const lineText of text.split('\n')) {
+          const line = parseJournalLine(lineText);
           if (line) lines.push(line);
         }
       }

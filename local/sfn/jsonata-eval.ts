@@ -15,6 +15,7 @@ export interface JsonataEnv {
 }
 
 const cache = new Map<string, jsonata.Expression>();
+const fromMillis = jsonata('$fromMillis($ms, $p, $t)');
 
 /** True for a string of the form `{% expr %}`. */
 export function isJsonataString(value: unknown): value is string {
@@ -89,6 +90,12 @@ function sfnFunctions(env: JsonataEnv): Record<string, unknown> {
       return seededRandom(typeof seed === 'number' ? seed : hashSeed(JSON.stringify(seed)));
     },
     uuid: () => env.uuid(),
+    // $now/$millis read the state's recorded time, so a replay evaluates them identically.
+    now: (picture?: unknown, timezone?: unknown): Promise<unknown> | string =>
+      picture === undefined
+        ? new Date(env.now).toISOString()
+        : fromMillis.evaluate({}, { ms: env.now, p: picture, t: timezone }),
+    millis: () => env.now,
     parse(text: unknown): unknown {
       if (typeof text !== 'string') throw new Error('$parse: argument must be a string');
       return JSON.parse(text);

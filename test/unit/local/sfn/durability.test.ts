@@ -1,3 +1,5 @@
+import { appendFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { flushMacrotasks, ManualClock } from '../../../../local/sfn/clock.js';
 import { fnArn, makeSfn, tempDir } from './helpers.js';
@@ -126,5 +128,32 @@ describe('durability across restarts (in-process)', () => {
 
     expect(invocations).toBe(2);
     expect(r.output).toBe('"done"');
+  });
+
+  it('drops a journal line torn by a crash and carries on', async () => {
+    const dir = tempDir();
+    const def = {
+      QueryLanguage: 'JSONata',
+      StartAt: 'Nap',
+      States: { Nap: { Type: 'Wait', Seconds: 10, Next: 'Done' }, Done: { Type: 'Pass', Output: '{% $now() %}', End: true } },
+    };
+    const clock1 = new ManualClock(T0);
+    const a = makeSfn({}, { dataDir: dir, clock: clock1 });
+    a.sfn.registerStateMachine(a.sfn.stateMachineArn('torn'), def);
+    const { executionArn } = a.sfn.startExecution({ stateMachineArn: a.sfn.stateMachineArn('torn'), input: '{}' });
+    await flushMacrotasks(5);
+    await a.sfn.close();
+    const execDir = join(dir, 'executions', readdirSync(join(dir, 'executions'))[0] as string);
+    appendFileSync(join(execDir, 'journal.jsonl'), '{"kind":"event","key":"m/1:Do');
+
+    const clock2 = new ManualClock(T0 + 5000);
+    const b = makeSfn({}, { dataDir: dir, clock: clock2 });
+    await b.sfn.start();
+    await clock2.advance(10_000);
+    const r = await b.sfn.waitForExecution(executionArn);
+    await b.sfn.close();
+
+    expect(r.status).toBe('SUCCEEDED');
+    expect(JSON.parse(r.output ?? '')).toBe(new Date(T0 + 10_000).toISOString());
   });
 });
