@@ -73,6 +73,23 @@ function firstUserText(request: RecordedRequest): string {
   return first.content.map((b) => (typeof (b as Obj).text === 'string' ? String((b as Obj).text) : '')).join('\n');
 }
 
+/**
+ * The object with `key` in a tool result: parsed JSON when it is whole, else
+ * the top-level `"field":value` pairs read off the text (results can be
+ * trimmed mid-JSON when they are large).
+ */
+function recordWith(content: string, key: string): Obj | undefined {
+  const parsed = findWith(parse(content), key);
+  if (parsed) return parsed;
+  if (!content.includes(`"${key}"`)) return undefined;
+  const out: Obj = {};
+  for (const m of content.matchAll(/"(\w+)":("(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?|true|false|null)/g)) {
+    const [, field, raw] = m;
+    if (field && raw && !(field in out)) out[field] = parse(raw);
+  }
+  return out;
+}
+
 const last = (list: ToolExchange[], name: string): ToolExchange | undefined => list.filter((e) => e.name === name).at(-1);
 const use = (name: string, input: Obj, text: string): ScriptedTurn => ({ text, toolUses: [{ name, input }] });
 
@@ -84,7 +101,7 @@ export function respond(request: RecordedRequest): ScriptedTurn {
 
   const lookup = last(done, 'lookup_invoice');
   if (!lookup) return use('lookup_invoice', { invoice_id: invoiceId }, `Looking up ${invoiceId}.`);
-  const invoice = findWith(parse(lookup.content), 'vendorId');
+  const invoice = recordWith(lookup.content, 'vendorId');
   if (lookup.isError || !invoice) return { text: `I could not look up ${invoiceId}: ${lookup.content.slice(0, 200)}. Nothing was scheduled.` };
   const vendorId = String(invoice.vendorId);
   const amount = Number(invoice.amount);
@@ -94,7 +111,7 @@ export function respond(request: RecordedRequest): ScriptedTurn {
 
   const vendorCall = last(done, 'find_vendor') ?? last(done, 'find_vendor_cached');
   if (!vendorCall) return use('find_vendor', { vendor_id: vendorId }, `${invoiceId} is open: ${amount} ${currency} to ${vendorId}, due ${dueDate}. Checking the vendor.`);
-  const vendor = findWith(parse(vendorCall.content), 'vendorId');
+  const vendor = recordWith(vendorCall.content, 'vendorId');
   if (vendorCall.isError || !vendor || vendor.vendorId !== vendorId) {
     return { text: `Vendor ${vendorId} of ${invoiceId} could not be confirmed (${vendorCall.content.slice(0, 200)}), so I did not schedule a payment.` };
   }
@@ -110,7 +127,7 @@ export function respond(request: RecordedRequest): ScriptedTurn {
   if (payment.isError) {
     return { text: `I checked ${invoiceId} (${amount} ${currency}, open) and vendor ${vendorId}, but the payment was not scheduled: ${payment.content.slice(0, 300)}` };
   }
-  const paymentId = findWith(parse(payment.content), 'paymentId')?.paymentId ?? /PAY-[\w-]+/.exec(payment.content)?.[0] ?? 'unknown';
+  const paymentId = recordWith(payment.content, 'paymentId')?.paymentId ?? /PAY-[\w-]+/.exec(payment.content)?.[0] ?? 'unknown';
   return {
     text: `Reconciled ${invoiceId}: open invoice of ${amount} ${currency} from vendor ${vendorId} (${String(vendor.name)}), vendor confirmed in the directory. Payment ${String(paymentId)} is scheduled for ${dueDate}.`,
   };

@@ -6,7 +6,7 @@
 import type { OutboxEmail } from '../aws/services.js';
 import type { LocalStack } from '../runtime/stack.js';
 import { approveViaLink } from './approve.js';
-import { eventLine, type RunView, summary, type Writer } from './print.js';
+import { eventLine, noTotals, type RunView, summary, type Writer } from './print.js';
 
 /** Options of {@link runDemo}. */
 export interface DemoOptions {
@@ -27,10 +27,12 @@ const TERMINAL = new Set(['SUCCEEDED', 'STOPPED', 'FAILED', 'REJECTED']);
 export async function runDemo(options: DemoOptions): Promise<RunView> {
   const { stack, write } = options;
   const pollMs = options.pollMs ?? 250;
-  const approvals: Promise<void>[] = [];
+  // Emails are printed after the trail lines of the same poll, so the output reads in order.
+  const inbox: OutboxEmail[] = [];
   const onEmail = (email: OutboxEmail): void => {
-    approvals.push(handleEmail(email, options));
+    inbox.push(email);
   };
+  const totals = noTotals();
   stack.events.on('email', onEmail);
   try {
     const started = await fetch(`${stack.apiUrl}/runs`, {
@@ -51,11 +53,11 @@ export async function runDemo(options: DemoOptions): Promise<RunView> {
       for (const event of run.trail ?? []) {
         if (seen.has(event.seq)) continue;
         seen.add(event.seq);
-        const line = eventLine(event, run);
+        const line = eventLine(event, run, totals);
         if (line !== undefined) write(line);
       }
+      for (const email of inbox.splice(0)) await handleEmail(email, options);
       if (TERMINAL.has(run.status)) {
-        await Promise.all(approvals);
         for (const line of summary(run)) write(line);
         return run;
       }

@@ -41,16 +41,34 @@ export function figures(run: RunView): string {
   return parts.join(' · ');
 }
 
-/** One line for a trail event, or undefined for events not worth a line. */
-export function eventLine(e: TrailItem, run: RunView): string | undefined {
+/** Running totals over the trail, so each line shows the run as it was then. */
+export interface Totals {
+  modelCalls: number;
+  tokens: number;
+  costUsd: number;
+}
+
+/** Totals before the first event. */
+export const noTotals = (): Totals => ({ modelCalls: 0, tokens: 0, costUsd: 0 });
+
+/**
+ * One line for a trail event, or undefined for events not worth a line.
+ * `totals` is updated with the event; `run` gives the limits.
+ */
+export function eventLine(e: TrailItem, run: RunView, totals: Totals = noTotals()): string | undefined {
   switch (e.type) {
     case 'run_started':
       return `▶ run started: ${str(e.workflow)} ${short(e.input)}`;
     case 'model_call': {
+      const tokens = Number(e.inputTokens ?? 0) + Number(e.outputTokens ?? 0);
+      totals.modelCalls += 1;
+      totals.tokens += tokens;
+      totals.costUsd += Number(e.costUsd ?? 0);
       const chose = Array.isArray(e.toolsChosen) && e.toolsChosen.length > 0 ? `calls ${e.toolsChosen.map(str).join(', ')}` : 'answers';
       const status = e.status === 'ok' ? chose : `error: ${short(e.error)}`;
       const said = typeof e.text === 'string' && e.text !== '' ? ` — "${short(e.text, 90)}"` : '';
-      return `  🤖 model ${str(e.model)}: ${status}${said}  [${num(Number(e.inputTokens ?? 0) + Number(e.outputTokens ?? 0))} tokens; run: ${figures(run)}]`;
+      const limits = run.steps && run.tokens ? ` · step ${totals.modelCalls}/${run.steps.limit} · tokens ${num(totals.tokens)}/${num(run.tokens.limit)}` : '';
+      return `  🤖 model: ${status}${said}\n     ${num(tokens)} tokens, ${usd(Number(e.costUsd ?? 0))}${limits}`;
     }
     case 'tool_call': {
       const mark = e.status === 'ok' ? '✓' : e.status === 'fallback' ? '↪' : '✗';
