@@ -113,7 +113,10 @@ export class TransactionRunner {
   async write(request: Obj): Promise<Obj | DynamoErrorBody> {
     const list = Array.isArray(request.TransactItems) ? (request.TransactItems as Obj[]) : [];
     if (list.length === 0 || list.length > 100) {
-      return error('ValidationException', '1 validation error detected: Member must have length between 1 and 100 (TransactItems)');
+      return error(
+        'ValidationException',
+        '1 validation error detected: Member must have length between 1 and 100 (TransactItems)',
+      );
     }
     const ops: Array<{ kind: string; spec: Obj; table: string; key: Item }> = [];
     const seen = new Set<string>();
@@ -123,7 +126,11 @@ export class TransactionRunner {
       const table = String(s.TableName);
       const key = kind === 'Put' ? await this.keyOf(table, (s.Item ?? {}) as Item) : ((s.Key ?? {}) as Item);
       const id = `${table}|${JSON.stringify(key)}`;
-      if (seen.has(id)) return error('ValidationException', 'Transaction request cannot include multiple operations on one item');
+      if (seen.has(id))
+        return error(
+          'ValidationException',
+          'Transaction request cannot include multiple operations on one item',
+        );
       seen.add(id);
       ops.push({ kind, spec: s, table, key });
     }
@@ -131,7 +138,9 @@ export class TransactionRunner {
     const undo: Array<{ table: string; key: Item; old: Item | undefined }> = [];
     const reasons: Obj[] = ops.map(() => ({ Code: 'None' }));
     for (const [i, op] of ops.entries()) {
-      const before = await this.client.send(new GetItemCommand({ TableName: op.table, Key: op.key, ConsistentRead: true }));
+      const before = await this.client.send(
+        new GetItemCommand({ TableName: op.table, Key: op.key, ConsistentRead: true }),
+      );
       const old = before.Item;
       try {
         await this.apply(op.kind, op.spec, op.table, op.key, old);
@@ -139,11 +148,19 @@ export class TransactionRunner {
         await this.rollback(undo);
         if (err instanceof ConditionalCheckFailedException) {
           const wantsItem = op.spec.ReturnValuesOnConditionCheckFailure === 'ALL_OLD' && old;
-          reasons[i] = { Code: 'ConditionalCheckFailed', Message: 'The conditional request failed', ...(wantsItem ? { Item: old } : {}) };
+          reasons[i] = {
+            Code: 'ConditionalCheckFailed',
+            Message: 'The conditional request failed',
+            ...(wantsItem ? { Item: old } : {}),
+          };
           const codes = reasons.map((r) => String(r.Code)).join(', ');
-          return error('TransactionCanceledException', `Transaction cancelled, please refer cancellation reasons for specific reasons [${codes}]`, {
-            CancellationReasons: reasons,
-          });
+          return error(
+            'TransactionCanceledException',
+            `Transaction cancelled, please refer cancellation reasons for specific reasons [${codes}]`,
+            {
+              CancellationReasons: reasons,
+            },
+          );
         }
         const e = err instanceof Error ? err : new Error(String(err));
         return error(e.name === 'Error' ? 'ValidationException' : e.name, e.message);
@@ -165,7 +182,9 @@ export class TransactionRunner {
         await this.client.send(new PutItemCommand({ ...common, Item: s.Item as Item }));
         return;
       case 'Update':
-        await this.client.send(new UpdateItemCommand({ ...common, Key: key, UpdateExpression: s.UpdateExpression as string }));
+        await this.client.send(
+          new UpdateItemCommand({ ...common, Key: key, UpdateExpression: s.UpdateExpression as string }),
+        );
         return;
       case 'Delete':
         await this.client.send(new DeleteItemCommand({ ...common, Key: key }));
@@ -176,7 +195,9 @@ export class TransactionRunner {
         else await this.client.send(new DeleteItemCommand({ ...common, Key: key }));
         return;
       default:
-        throw Object.assign(new Error(`unknown transaction operation ${kind}`), { name: 'ValidationException' });
+        throw Object.assign(new Error(`unknown transaction operation ${kind}`), {
+          name: 'ValidationException',
+        });
     }
   }
 

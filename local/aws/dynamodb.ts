@@ -46,17 +46,31 @@ export interface LocalDynamo {
  * `dynamo-transactions.ts`). Port 0 picks a free one.
  */
 export async function startLocalDynamo(options: { dataDir: string; port?: number }): Promise<LocalDynamo> {
-  const inner: Server = dynalite({ path: options.dataDir, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  const inner: Server = dynalite({
+    path: options.dataDir,
+    createTableMs: 0,
+    deleteTableMs: 0,
+    updateTableMs: 0,
+  });
   await listen(inner, 0);
   const innerUrl = `http://127.0.0.1:${(inner.address() as AddressInfo).port}`;
-  const innerClient = new DynamoDBClient({ endpoint: innerUrl, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+  const innerClient = new DynamoDBClient({
+    endpoint: innerUrl,
+    region: LOCAL_REGION,
+    credentials: LOCAL_CREDENTIALS,
+  });
   const transactions = new TransactionRunner(innerClient);
   const lock = new RwLock();
   const proxy = createServer((req, res) => {
     void proxyRequest(req, res, innerUrl, transactions, lock).catch((err: unknown) => {
       if (res.headersSent) return void res.end();
       res.writeHead(500, { 'content-type': 'application/x-amz-json-1.0' });
-      res.end(JSON.stringify({ __type: 'com.amazonaws.dynamodb.v20120810#InternalServerError', message: String(err) }));
+      res.end(
+        JSON.stringify({
+          __type: 'com.amazonaws.dynamodb.v20120810#InternalServerError',
+          message: String(err),
+        }),
+      );
     });
   });
   await listen(proxy, options.port ?? 0);
@@ -75,7 +89,9 @@ export async function startLocalDynamo(options: { dataDir: string; port?: number
         proxy.closeAllConnections();
       });
       inner.closeAllConnections();
-      await new Promise<void>((resolve, reject) => inner.close((err?: Error) => (err ? reject(err) : resolve())));
+      await new Promise<void>((resolve, reject) =>
+        inner.close((err?: Error) => (err ? reject(err) : resolve())),
+      );
     },
   };
 }
@@ -92,7 +108,13 @@ function listen(server: Server, port: number): Promise<void> {
 
 const TRANSACTIONS = new Set(['DynamoDB_20120810.TransactWriteItems', 'DynamoDB_20120810.TransactGetItems']);
 
-async function proxyRequest(req: IncomingMessage, res: ServerResponse, innerUrl: string, transactions: TransactionRunner, lock: RwLock): Promise<void> {
+async function proxyRequest(
+  req: IncomingMessage,
+  res: ServerResponse,
+  innerUrl: string,
+  transactions: TransactionRunner,
+  lock: RwLock,
+): Promise<void> {
   const parts: Buffer[] = [];
   for await (const chunk of req) parts.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk)));
   const body = Buffer.concat(parts);
@@ -100,16 +122,26 @@ async function proxyRequest(req: IncomingMessage, res: ServerResponse, innerUrl:
   if (TRANSACTIONS.has(target)) {
     const parsed: unknown = JSON.parse(body.toString('utf8') || '{}');
     const request = typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>) : {};
-    const out = await lock.with(true, () => (target.endsWith('TransactWriteItems') ? transactions.write(request) : transactions.get(request)));
+    const out = await lock.with(true, () =>
+      target.endsWith('TransactWriteItems') ? transactions.write(request) : transactions.get(request),
+    );
     const failed = 'status' in out && typeof out.status === 'number' && 'body' in out;
-    res.writeHead(failed ? Number(out.status) : 200, { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-requestid': randomUUID() });
+    res.writeHead(failed ? Number(out.status) : 200, {
+      'content-type': 'application/x-amz-json-1.0',
+      'x-amzn-requestid': randomUUID(),
+    });
     res.end(JSON.stringify(failed ? out.body : out));
     return;
   }
   await lock.with(false, async () => {
     const headers: Record<string, string> = {};
-    for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string' && k !== 'host' && k !== 'connection') headers[k] = v;
-    const answer = await fetch(`${innerUrl}${req.url ?? '/'}`, { method: req.method ?? 'POST', headers, body: body.length > 0 ? body : undefined });
+    for (const [k, v] of Object.entries(req.headers))
+      if (typeof v === 'string' && k !== 'host' && k !== 'connection') headers[k] = v;
+    const answer = await fetch(`${innerUrl}${req.url ?? '/'}`, {
+      method: req.method ?? 'POST',
+      headers,
+      body: body.length > 0 ? body : undefined,
+    });
     const out: Record<string, string> = {};
     answer.headers.forEach((v, k) => {
       if (k !== 'content-length' && k !== 'connection' && k !== 'transfer-encoding') out[k] = v;
@@ -154,7 +186,11 @@ export async function ensureTables(client: DynamoDBClient, tables: TableSpec[]):
 }
 
 /** Keeps the CreateTable fields of an index (drops provisioned throughput, contributor insights…). */
-function toIndex(index: Record<string, unknown>): { IndexName: string; KeySchema: KeySchemaElement[]; Projection: Projection } {
+function toIndex(index: Record<string, unknown>): {
+  IndexName: string;
+  KeySchema: KeySchemaElement[];
+  Projection: Projection;
+} {
   // The template is our own synth output: its index shapes are CloudFormation's, which CreateTable shares.
   return {
     IndexName: String(index.IndexName),

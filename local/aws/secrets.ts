@@ -42,17 +42,29 @@ export class LocalSecrets {
 
   /** Loads persisted generated secrets from `file`, generates missing ones and saves them. */
   static open(file: string, specs: SecretSpec[], now: () => number = Date.now): LocalSecrets {
-    const persisted: Persisted = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Persisted) : {};
+    const persisted: Persisted = existsSync(file)
+      ? (JSON.parse(readFileSync(file, 'utf8')) as Persisted)
+      : {};
     let changed = false;
     const secrets = new LocalSecrets();
     for (const spec of specs) {
       let record: SecretRecord;
       if (spec.value !== undefined) {
-        record = { arn: spec.arn, name: spec.name, secretString: spec.value, versionId: 'local-v1', createdDate: Math.floor(now() / 1000) };
+        record = {
+          arn: spec.arn,
+          name: spec.name,
+          secretString: spec.value,
+          versionId: 'local-v1',
+          createdDate: Math.floor(now() / 1000),
+        };
       } else {
         let saved = persisted[spec.arn];
         if (!saved) {
-          saved = { secretString: generateSecretString(spec.generate ?? {}), versionId: 'local-v1', createdDate: Math.floor(now() / 1000) };
+          saved = {
+            secretString: generateSecretString(spec.generate ?? {}),
+            versionId: 'local-v1',
+            createdDate: Math.floor(now() / 1000),
+          };
           persisted[spec.arn] = saved;
           changed = true;
         }

@@ -50,7 +50,11 @@ export async function startLocalServices(options: LocalServicesOptions): Promise
   const events = new EventEmitter<ServicesEvents>();
   const server = createServer((req, res) => {
     void handle(req, res, options, events).catch((err: unknown) => {
-      if (!res.headersSent) sendJson(res, 500, { __type: 'InternalFailure', message: err instanceof Error ? err.message : String(err) });
+      if (!res.headersSent)
+        sendJson(res, 500, {
+          __type: 'InternalFailure',
+          message: err instanceof Error ? err.message : String(err),
+        });
     });
   });
   await new Promise<void>((resolve, reject) => {
@@ -73,7 +77,12 @@ export async function startLocalServices(options: LocalServicesOptions): Promise
   };
 }
 
-async function handle(req: IncomingMessage, res: ServerResponse, options: LocalServicesOptions, events: EventEmitter<ServicesEvents>): Promise<void> {
+async function handle(
+  req: IncomingMessage,
+  res: ServerResponse,
+  options: LocalServicesOptions,
+  events: EventEmitter<ServicesEvents>,
+): Promise<void> {
   const requestId = randomUUID();
   const body = await readBody(req);
   const path = (req.url ?? '/').split('?')[0] ?? '/';
@@ -87,10 +96,17 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: LocalS
 
   if (target.startsWith('secretsmanager.')) {
     const op = target.slice('secretsmanager.'.length);
-    if (op !== 'GetSecretValue') return sendAwsJsonError(res, 400, 'InvalidRequestException', `${op} is not served locally`);
+    if (op !== 'GetSecretValue')
+      return sendAwsJsonError(res, 400, 'InvalidRequestException', `${op} is not served locally`);
     const secretId = parseJson(body).SecretId;
     const secret = typeof secretId === 'string' ? options.secrets.get(secretId) : undefined;
-    if (!secret) return sendAwsJsonError(res, 400, 'ResourceNotFoundException', "Secrets Manager can't find the specified secret.");
+    if (!secret)
+      return sendAwsJsonError(
+        res,
+        400,
+        'ResourceNotFoundException',
+        "Secrets Manager can't find the specified secret.",
+      );
     return sendJson(
       res,
       200,
@@ -106,7 +122,10 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: LocalS
     );
   }
 
-  if (req.method === 'POST' && String(req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded')) {
+  if (
+    req.method === 'POST' &&
+    String(req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded')
+  ) {
     const form = new URLSearchParams(body);
     const action = form.get('Action');
     if (action === 'Publish') {
@@ -114,10 +133,16 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: LocalS
       events.emit('alert', alert);
       return sendXml(res, 200, publishResponseXml(alert.messageId, requestId));
     }
-    return sendXml(res, 400, queryErrorXml('InvalidAction', `${action ?? '(none)'} is not served locally`, requestId));
+    return sendXml(
+      res,
+      400,
+      queryErrorXml('InvalidAction', `${action ?? '(none)'} is not served locally`, requestId),
+    );
   }
 
-  sendJson(res, 404, { message: `the local AWS services server does not serve ${req.method} ${path} (${target || 'no X-Amz-Target'})` });
+  sendJson(res, 404, {
+    message: `the local AWS services server does not serve ${req.method} ${path} (${target || 'no X-Amz-Target'})`,
+  });
 }
 
 function parseJson(text: string): Record<string, unknown> {
@@ -135,13 +160,23 @@ async function readBody(req: IncomingMessage): Promise<string> {
   return Buffer.concat(parts).toString('utf8');
 }
 
-function sendJson(res: ServerResponse, status: number, value: unknown, headers: Record<string, string> = {}): void {
+function sendJson(
+  res: ServerResponse,
+  status: number,
+  value: unknown,
+  headers: Record<string, string> = {},
+): void {
   res.writeHead(status, { 'content-type': 'application/json', ...headers });
   res.end(JSON.stringify(value));
 }
 
 function sendAwsJsonError(res: ServerResponse, status: number, type: string, message: string): void {
-  sendJson(res, status, { __type: type, message }, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-errortype': type });
+  sendJson(
+    res,
+    status,
+    { __type: type, message },
+    { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-errortype': type },
+  );
 }
 
 function sendXml(res: ServerResponse, status: number, xml: string): void {

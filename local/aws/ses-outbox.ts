@@ -30,8 +30,10 @@ export interface OutboxEmail {
 }
 
 type Json = Record<string, unknown>;
-const obj = (v: unknown): Json => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Json) : {});
-const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((s): s is string => typeof s === 'string') : []);
+const obj = (v: unknown): Json =>
+  typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Json) : {};
+const strings = (v: unknown): string[] =>
+  Array.isArray(v) ? v.filter((s): s is string => typeof s === 'string') : [];
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 
 /** Parses a SendEmail request body and writes the email into `outboxDir`. */
@@ -64,10 +66,15 @@ export function writeOutboxEmail(outboxDir: string, body: unknown, now: Date = n
   if (html !== undefined) email.html = html;
   if (content.Template !== undefined) {
     const t = obj(content.Template);
-    email.template = { ...(str(t.TemplateName) ? { name: str(t.TemplateName) } : {}), ...(str(t.TemplateData) ? { data: str(t.TemplateData) } : {}) };
+    email.template = {
+      ...(str(t.TemplateName) ? { name: str(t.TemplateName) } : {}),
+      ...(str(t.TemplateData) ? { data: str(t.TemplateData) } : {}),
+    };
   }
   if (rawText !== undefined && email.text === undefined) email.text = rawText;
-  email.links = [...new Set([...(email.text ?? '').matchAll(URLS), ...(email.html ?? '').matchAll(URLS)].map((m) => m[0]))];
+  email.links = [
+    ...new Set([...(email.text ?? '').matchAll(URLS), ...(email.html ?? '').matchAll(URLS)].map((m) => m[0])),
+  ];
   mkdirSync(outboxDir, { recursive: true });
   writeFileSync(email.file, `${JSON.stringify(email, null, 2)}\n`);
   writeFileSync(email.emlFile, rawText ?? toEml(email));
@@ -100,6 +107,18 @@ function toEml(email: OutboxEmail): string {
     return [...head, `Content-Type: ${type}; charset=UTF-8`, '', value, ''].join('\r\n');
   }
   const boundary = `chaperone-${email.messageId}`;
-  const body = parts.flatMap(([type, value]) => [`--${boundary}`, `Content-Type: ${type}; charset=UTF-8`, '', value]);
-  return [...head, `Content-Type: multipart/alternative; boundary="${boundary}"`, '', ...body, `--${boundary}--`, ''].join('\r\n');
+  const body = parts.flatMap(([type, value]) => [
+    `--${boundary}`,
+    `Content-Type: ${type}; charset=UTF-8`,
+    '',
+    value,
+  ]);
+  return [
+    ...head,
+    `Content-Type: multipart/alternative; boundary="${boundary}"`,
+    '',
+    ...body,
+    `--${boundary}--`,
+    '',
+  ].join('\r\n');
 }

@@ -24,7 +24,10 @@ function messageAttributes(form: URLSearchParams): Record<string, string> {
   for (let i = 1; ; i++) {
     const name = form.get(`MessageAttributes.entry.${i}.Name`);
     if (name === null) break;
-    const value = form.get(`MessageAttributes.entry.${i}.Value.StringValue`) ?? form.get(`MessageAttributes.entry.${i}.Value.BinaryValue`) ?? '';
+    const value =
+      form.get(`MessageAttributes.entry.${i}.Value.StringValue`) ??
+      form.get(`MessageAttributes.entry.${i}.Value.BinaryValue`) ??
+      '';
     out[name] = value;
   }
   return out;
@@ -47,7 +50,10 @@ export function recordAlert(alertsFile: string, form: URLSearchParams, now: Date
 }
 
 const escapeXml = (s: string): string =>
-  s.replace(/[<>&'"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c] ?? c);
+  s.replace(
+    /[<>&'"]/g,
+    (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c] ?? c,
+  );
 
 /** The XML body of a successful `Publish`. */
 export function publishResponseXml(messageId: string, requestId: string): string {

@@ -21,7 +21,8 @@ const NAMED: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', a
 
 function decodeEntities(s: string): string {
   return s.replace(/&(#x[0-9a-f]+|#\d+|[a-z]+);/gi, (m, e: string) => {
-    if (e.startsWith('#x') || e.startsWith('#X')) return String.fromCodePoint(Number.parseInt(e.slice(2), 16));
+    if (e.startsWith('#x') || e.startsWith('#X'))
+      return String.fromCodePoint(Number.parseInt(e.slice(2), 16));
     if (e.startsWith('#')) return String.fromCodePoint(Number(e.slice(1)));
     return NAMED[e.toLowerCase()] ?? m;
   });
@@ -39,7 +40,9 @@ export function parseApprovalForm(html: string, pageUrl: string): ApprovalForm |
     const name = attr(tag, 'name');
     const value = attr(tag, 'value') ?? '';
     if (!name) continue;
-    const type = (attr(tag, 'type') ?? (tag.toLowerCase().startsWith('<button') ? 'submit' : 'text')).toLowerCase();
+    const type = (
+      attr(tag, 'type') ?? (tag.toLowerCase().startsWith('<button') ? 'submit' : 'text')
+    ).toLowerCase();
     if (type === 'submit' && name === 'decision') decisions.push(value);
     else if (type !== 'submit') fields[name] = value;
   }
@@ -54,21 +57,44 @@ export interface ApproveResult {
 }
 
 /** Opens the approval link and approves (as `approver`, when the form asks). */
-export async function approveViaLink(link: string, comment = 'approved by npm start --auto-approve'): Promise<ApproveResult> {
+export async function approveViaLink(
+  link: string,
+  comment = 'approved by npm start --auto-approve',
+): Promise<ApproveResult> {
   const page = await fetch(link, { headers: { accept: 'text/html' } });
   const html = await page.text();
-  if (!page.ok) return { ok: false, status: page.status, message: `GET ${link} answered ${page.status}: ${html.slice(0, 200)}` };
+  if (!page.ok)
+    return {
+      ok: false,
+      status: page.status,
+      message: `GET ${link} answered ${page.status}: ${html.slice(0, 200)}`,
+    };
   const form = parseApprovalForm(html, link);
   let res: Response;
   if (form) {
-    const body = new URLSearchParams({ ...form.fields, decision: form.decisions.includes('approve') ? 'approve' : (form.decisions[0] ?? 'approve') });
+    const body = new URLSearchParams({
+      ...form.fields,
+      decision: form.decisions.includes('approve') ? 'approve' : (form.decisions[0] ?? 'approve'),
+    });
     if (/name\s*=\s*["']comment["']/i.test(html)) body.set('comment', comment);
-    res = await fetch(form.action, { method: 'POST', body, headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' } });
+    res = await fetch(form.action, {
+      method: 'POST',
+      body,
+      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' },
+    });
   } else {
     // No HTML form: the API speaks JSON; send the digest it showed, if any.
     const digest = /"digest"\s*:\s*"([^"]+)"/.exec(html)?.[1];
-    res = await fetch(link, { method: 'POST', body: JSON.stringify({ decision: 'approve', comment, ...(digest ? { digest } : {}) }), headers: { 'content-type': 'application/json' } });
+    res = await fetch(link, {
+      method: 'POST',
+      body: JSON.stringify({ decision: 'approve', comment, ...(digest ? { digest } : {}) }),
+      headers: { 'content-type': 'application/json' },
+    });
   }
   const text = await res.text();
-  return { ok: res.ok, status: res.status, message: res.ok ? 'approved' : `POST answered ${res.status}: ${text.slice(0, 200)}` };
+  return {
+    ok: res.ok,
+    status: res.status,
+    message: res.ok ? 'approved' : `POST answered ${res.status}: ${text.slice(0, 200)}`,
+  };
 }

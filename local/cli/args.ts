@@ -66,7 +66,9 @@ export function parseStartArgs(argv: readonly string[]): StartArgs {
   };
   for (let i = 0; i < argv.length; i++) {
     const raw = argv[i] ?? '';
-    const [flag, inline] = raw.includes('=') ? [raw.slice(0, raw.indexOf('=')), raw.slice(raw.indexOf('=') + 1)] : [raw, undefined];
+    const [flag, inline] = raw.includes('=')
+      ? [raw.slice(0, raw.indexOf('=')), raw.slice(raw.indexOf('=') + 1)]
+      : [raw, undefined];
     const value = (): string => {
       const v = inline ?? argv[++i];
       if (v === undefined || v === '') throw new UsageError(`${flag} needs a value`);
@@ -100,7 +102,8 @@ export function parseStartArgs(argv: readonly string[]): StartArgs {
         break;
       case '--port': {
         const port = Number(value());
-        if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError('--port must be an integer from 0 to 65535');
+        if (!Number.isInteger(port) || port < 0 || port > 65535)
+          throw new UsageError('--port must be an integer from 0 to 65535');
         args.port = port;
         break;
       }

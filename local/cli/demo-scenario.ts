@@ -4,7 +4,12 @@
  * plays lookup_invoice → find_vendor → schedule_payment → a short answer,
  * stopping early with an explanation when a result says it should.
  */
-import { type RecordedRequest, type Scenario, type ScriptedTurn, responder } from '../scripted-model/index.js';
+import {
+  type RecordedRequest,
+  responder,
+  type Scenario,
+  type ScriptedTurn,
+} from '../scripted-model/index.js';
 
 interface ToolExchange {
   name: string;
@@ -24,7 +29,8 @@ function exchanges(request: RecordedRequest): ToolExchange[] {
     if (typeof message.content === 'string') continue;
     for (const block of message.content) {
       const b: Obj = block;
-      if (b.type === 'tool_use' && typeof b.id === 'string' && typeof b.name === 'string') calls.set(b.id, { name: b.name, input: b.input });
+      if (b.type === 'tool_use' && typeof b.id === 'string' && typeof b.name === 'string')
+        calls.set(b.id, { name: b.name, input: b.input });
       if (b.type === 'tool_result' && typeof b.tool_use_id === 'string') {
         const call = calls.get(b.tool_use_id);
         if (!call) continue;
@@ -37,7 +43,10 @@ function exchanges(request: RecordedRequest): ToolExchange[] {
 
 function resultText(content: unknown): string {
   if (typeof content === 'string') return content;
-  if (Array.isArray(content)) return content.map((c: unknown) => (isObj(c) && typeof c.text === 'string' ? c.text : JSON.stringify(c))).join('\n');
+  if (Array.isArray(content))
+    return content
+      .map((c: unknown) => (isObj(c) && typeof c.text === 'string' ? c.text : JSON.stringify(c)))
+      .join('\n');
   return JSON.stringify(content ?? '');
 }
 
@@ -70,7 +79,9 @@ function firstUserText(request: RecordedRequest): string {
   const first = request.body.messages.find((m) => m.role === 'user');
   if (!first) return '';
   if (typeof first.content === 'string') return first.content;
-  return first.content.map((b) => (typeof (b as Obj).text === 'string' ? String((b as Obj).text) : '')).join('\n');
+  return first.content
+    .map((b) => (typeof (b as Obj).text === 'string' ? String((b as Obj).text) : ''))
+    .join('\n');
 }
 
 /**
@@ -90,30 +101,45 @@ function recordWith(content: string, key: string): Obj | undefined {
   return out;
 }
 
-const last = (list: ToolExchange[], name: string): ToolExchange | undefined => list.filter((e) => e.name === name).at(-1);
+const last = (list: ToolExchange[], name: string): ToolExchange | undefined =>
+  list.filter((e) => e.name === name).at(-1);
 const use = (name: string, input: Obj, text: string): ScriptedTurn => ({ text, toolUses: [{ name, input }] });
 
 /** Decides the clerk's next turn from what the conversation holds so far. */
 export function respond(request: RecordedRequest): ScriptedTurn {
   const done = exchanges(request);
   const invoiceId = /INV-\d{6}/.exec(firstUserText(request))?.[0];
-  if (!invoiceId) return { text: 'I could not find an invoice id (INV- followed by six digits) in the request, so I did nothing.' };
+  if (!invoiceId)
+    return {
+      text: 'I could not find an invoice id (INV- followed by six digits) in the request, so I did nothing.',
+    };
 
   const lookup = last(done, 'lookup_invoice');
   if (!lookup) return use('lookup_invoice', { invoice_id: invoiceId }, `Looking up ${invoiceId}.`);
   const invoice = recordWith(lookup.content, 'vendorId');
-  if (lookup.isError || !invoice) return { text: `I could not look up ${invoiceId}: ${lookup.content.slice(0, 200)}. Nothing was scheduled.` };
+  if (lookup.isError || !invoice)
+    return {
+      text: `I could not look up ${invoiceId}: ${lookup.content.slice(0, 200)}. Nothing was scheduled.`,
+    };
   const vendorId = String(invoice.vendorId);
   const amount = Number(invoice.amount);
   const currency = String(invoice.currency);
   const dueDate = String(invoice.dueDate);
-  if (invoice.status !== 'open') return { text: `${invoiceId} is ${String(invoice.status)}, not open, so there is nothing to schedule.` };
+  if (invoice.status !== 'open')
+    return { text: `${invoiceId} is ${String(invoice.status)}, not open, so there is nothing to schedule.` };
 
   const vendorCall = last(done, 'find_vendor') ?? last(done, 'find_vendor_cached');
-  if (!vendorCall) return use('find_vendor', { vendor_id: vendorId }, `${invoiceId} is open: ${amount} ${currency} to ${vendorId}, due ${dueDate}. Checking the vendor.`);
+  if (!vendorCall)
+    return use(
+      'find_vendor',
+      { vendor_id: vendorId },
+      `${invoiceId} is open: ${amount} ${currency} to ${vendorId}, due ${dueDate}. Checking the vendor.`,
+    );
   const vendor = recordWith(vendorCall.content, 'vendorId');
   if (vendorCall.isError || !vendor || vendor.vendorId !== vendorId) {
-    return { text: `Vendor ${vendorId} of ${invoiceId} could not be confirmed (${vendorCall.content.slice(0, 200)}), so I did not schedule a payment.` };
+    return {
+      text: `Vendor ${vendorId} of ${invoiceId} could not be confirmed (${vendorCall.content.slice(0, 200)}), so I did not schedule a payment.`,
+    };
   }
 
   const payment = last(done, 'schedule_payment');
@@ -125,9 +151,14 @@ export function respond(request: RecordedRequest): ScriptedTurn {
     );
   }
   if (payment.isError) {
-    return { text: `I checked ${invoiceId} (${amount} ${currency}, open) and vendor ${vendorId}, but the payment was not scheduled: ${payment.content.slice(0, 300)}` };
+    return {
+      text: `I checked ${invoiceId} (${amount} ${currency}, open) and vendor ${vendorId}, but the payment was not scheduled: ${payment.content.slice(0, 300)}`,
+    };
   }
-  const paymentId = recordWith(payment.content, 'paymentId')?.paymentId ?? /PAY-[\w-]+/.exec(payment.content)?.[0] ?? 'unknown';
+  const paymentId =
+    recordWith(payment.content, 'paymentId')?.paymentId ??
+    /PAY-[\w-]+/.exec(payment.content)?.[0] ??
+    'unknown';
   return {
     text: `Reconciled ${invoiceId}: open invoice of ${amount} ${currency} from vendor ${vendorId} (${String(vendor.name)}), vendor confirmed in the directory. Payment ${String(paymentId)} is scheduled for ${dueDate}.`,
   };

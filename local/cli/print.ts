@@ -64,15 +64,22 @@ export function eventLine(e: TrailItem, run: RunView, totals: Totals = noTotals(
       totals.modelCalls += 1;
       totals.tokens += tokens;
       totals.costUsd += Number(e.costUsd ?? 0);
-      const chose = Array.isArray(e.toolsChosen) && e.toolsChosen.length > 0 ? `calls ${e.toolsChosen.map(str).join(', ')}` : 'answers';
+      const chose =
+        Array.isArray(e.toolsChosen) && e.toolsChosen.length > 0
+          ? `calls ${e.toolsChosen.map(str).join(', ')}`
+          : 'answers';
       const status = e.status === 'ok' ? chose : `error: ${short(e.error)}`;
       const said = typeof e.text === 'string' && e.text !== '' ? ` — "${short(e.text, 90)}"` : '';
-      const limits = run.steps && run.tokens ? ` · step ${totals.modelCalls}/${run.steps.limit} · tokens ${num(totals.tokens)}/${num(run.tokens.limit)}` : '';
+      const limits =
+        run.steps && run.tokens
+          ? ` · step ${totals.modelCalls}/${run.steps.limit} · tokens ${num(totals.tokens)}/${num(run.tokens.limit)}`
+          : '';
       return `  🤖 model: ${status}${said}\n     ${num(tokens)} tokens, ${usd(Number(e.costUsd ?? 0))}${limits}`;
     }
     case 'tool_call': {
       const mark = e.status === 'ok' ? '✓' : e.status === 'fallback' ? '↪' : '✗';
-      const tries = Array.isArray(e.attempts) && e.attempts.length > 1 ? `, ${e.attempts.length} attempts` : '';
+      const tries =
+        Array.isArray(e.attempts) && e.attempts.length > 1 ? `, ${e.attempts.length} attempts` : '';
       const fallback = typeof e.fallbackTool === 'string' ? ` → fallback ${e.fallbackTool}` : '';
       return `  ${mark} tool ${str(e.tool)} ${short(e.args, 80)}: ${str(e.status)}${fallback} (${num(Number(e.durationMs ?? 0))} ms${tries}, ${num(Number(e.resultBytes ?? 0))} B)`;
     }
@@ -98,7 +105,8 @@ export function eventLine(e: TrailItem, run: RunView, totals: Totals = noTotals(
 /** The closing summary: status, answer, figures, and the trail counted by kind. */
 export function summary(run: RunView): string[] {
   const trail = run.trail ?? [];
-  const count = (type: string, pred: (e: TrailItem) => boolean = () => true): number => trail.filter((e) => e.type === type && pred(e)).length;
+  const count = (type: string, pred: (e: TrailItem) => boolean = () => true): number =>
+    trail.filter((e) => e.type === type && pred(e)).length;
   const lines = ['', `Run ${run.runId}: ${run.status}${run.stopReason ? ` (${run.stopReason})` : ''}`];
   if (run.answer) lines.push('', 'Answer:', ...run.answer.split('\n').map((l) => `  ${l}`));
   if (run.error) lines.push(`Error: ${run.error}`);

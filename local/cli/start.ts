@@ -7,12 +7,16 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { LocalStack } from '../runtime/stack.js';
 import { parseStartArgs, USAGE, UsageError } from './args.js';
-import { demoScenario } from './demo-scenario.js';
 import { runDemo } from './demo.js';
+import { demoScenario } from './demo-scenario.js';
 import type { Writer } from './print.js';
 
 /** Runs the CLI; resolves with the process exit code. */
-export async function main(argv: readonly string[], write: Writer, env: Record<string, string | undefined> = process.env): Promise<number> {
+export async function main(
+  argv: readonly string[],
+  write: Writer,
+  env: Record<string, string | undefined> = process.env,
+): Promise<number> {
   let args: ReturnType<typeof parseStartArgs>;
   try {
     args = parseStartArgs(argv);
@@ -33,7 +37,9 @@ export async function main(argv: readonly string[], write: Writer, env: Record<s
     write(`Reset: removed ${dataDir}`);
   }
   const model = env.ANTHROPIC_API_KEY ? 'anthropic' : 'scripted';
-  write(`Starting the local stack in ${dataDir} (model: ${model === 'anthropic' ? 'Anthropic API, ANTHROPIC_API_KEY is set' : 'scripted model, no ANTHROPIC_API_KEY'})…`);
+  write(
+    `Starting the local stack in ${dataDir} (model: ${model === 'anthropic' ? 'Anthropic API, ANTHROPIC_API_KEY is set' : 'scripted model, no ANTHROPIC_API_KEY'})…`,
+  );
   const { startLocalStack } = await import('../runtime/stack.js');
   const started = Date.now();
   const stack: LocalStack = await startLocalStack({
@@ -49,7 +55,9 @@ export async function main(argv: readonly string[], write: Writer, env: Record<s
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    write(`Ready in ${((Date.now() - started) / 1000).toFixed(1)} s: API ${stack.apiUrl} · Step Functions ${stack.sfnUrl} · DynamoDB ${stack.dynamoUrl}`);
+    write(
+      `Ready in ${((Date.now() - started) / 1000).toFixed(1)} s: API ${stack.apiUrl} · Step Functions ${stack.sfnUrl} · DynamoDB ${stack.dynamoUrl}`,
+    );
     write(`Outbox: ${stack.outboxDir}`);
     const resumed = stack.sfn.listExecutions({ statusFilter: 'RUNNING' }).executions?.length ?? 0;
     if (resumed > 0) write(`Resumed ${resumed} running execution(s) from ${dataDir}.`);
@@ -57,16 +65,33 @@ export async function main(argv: readonly string[], write: Writer, env: Record<s
     let code = 0;
     if (!args.noDemo) {
       write('');
-      const run = await runDemo({ stack, write, workflow: args.workflow, input: args.input, autoApprove: args.autoApprove, signal: stop.signal });
+      const run = await runDemo({
+        stack,
+        write,
+        workflow: args.workflow,
+        input: args.input,
+        autoApprove: args.autoApprove,
+        signal: stop.signal,
+      });
       code = run.status === 'SUCCEEDED' ? 0 : 1;
       write('');
-      write(`Lambda invocations: ${Object.entries(stack.invoker.invocationCounts()).map(([fn, n]) => `${fn} ${n}`).join(', ')}`);
+      write(
+        `Lambda invocations: ${Object.entries(stack.invoker.invocationCounts())
+          .map(([fn, n]) => `${fn} ${n}`)
+          .join(', ')}`,
+      );
       write(`Inspect it: curl ${stack.apiUrl}/runs/${run.runId}`);
     }
     if (args.serve) {
       write('');
-      write(`Serving. POST ${stack.apiUrl}/runs  ·  GET ${stack.apiUrl}/runs/{id}  ·  approvals at ${stack.apiUrl}/approvals/{id}`);
-      write('Step Functions SDK: endpoint ' + stack.sfnUrl + ' (region us-east-1, any credentials). Ctrl-C stops; state stays in the data dir.');
+      write(
+        `Serving. POST ${stack.apiUrl}/runs  ·  GET ${stack.apiUrl}/runs/{id}  ·  approvals at ${stack.apiUrl}/approvals/{id}`,
+      );
+      write(
+        'Step Functions SDK: endpoint ' +
+          stack.sfnUrl +
+          ' (region us-east-1, any credentials). Ctrl-C stops; state stays in the data dir.',
+      );
       await new Promise<void>((done) => stop.signal.addEventListener('abort', () => done(), { once: true }));
     }
     return code;
@@ -88,14 +113,17 @@ function logTraffic(stack: LocalStack, write: Writer): void {
   stack.events.on('alert', (a) => write(`  🔔 alert: ${a.subject ?? ''} ${a.message.slice(0, 200)}`));
 }
 
-const isEntry = process.argv[1] !== undefined && import.meta.url === pathToFileURL(resolve(process.argv[1])).href;
+const isEntry =
+  process.argv[1] !== undefined && import.meta.url === pathToFileURL(resolve(process.argv[1])).href;
 if (isEntry) {
   // The SDK's notice about Node 22 (from 2027) is not news for a local demo.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   main(process.argv.slice(2), (line) => process.stdout.write(`${line}\n`)).then(
     (code) => process.exit(code),
     (err: unknown) => {
-      process.stderr.write(`npm start failed: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}\n`);
+      process.stderr.write(
+        `npm start failed: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}\n`,
+      );
       process.exit(1);
     },
   );

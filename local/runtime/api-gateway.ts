@@ -49,7 +49,14 @@ export async function startApiGateway(options: ApiGatewayOptions): Promise<Local
     const started = Date.now();
     void handle(req, res, options)
       .catch(() => send(res, 500, { message: 'Internal server error' }))
-      .finally(() => options.onRequest?.({ method: req.method ?? '', path: req.url ?? '', status: res.statusCode, ms: Date.now() - started }));
+      .finally(() =>
+        options.onRequest?.({
+          method: req.method ?? '',
+          path: req.url ?? '',
+          status: res.statusCode,
+          ms: Date.now() - started,
+        }),
+      );
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -75,10 +82,19 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: ApiGat
   const { api } = options;
   const url = new URL(req.url ?? '/', 'http://localhost');
   const stagePrefix = `/${api.stageName}`;
-  const path = url.pathname === stagePrefix || url.pathname.startsWith(`${stagePrefix}/`) ? url.pathname.slice(stagePrefix.length) || '/' : url.pathname;
+  const path =
+    url.pathname === stagePrefix || url.pathname.startsWith(`${stagePrefix}/`)
+      ? url.pathname.slice(stagePrefix.length) || '/'
+      : url.pathname;
   const method = (req.method ?? 'GET').toUpperCase();
   const matched = matchRoute(api.routes, path, method);
-  if (!matched) return send(res, 403, { message: 'Missing Authentication Token' }, { 'x-amzn-ErrorType': 'MissingAuthenticationTokenException', 'x-amzn-RequestId': requestId });
+  if (!matched)
+    return send(
+      res,
+      403,
+      { message: 'Missing Authentication Token' },
+      { 'x-amzn-ErrorType': 'MissingAuthenticationTokenException', 'x-amzn-RequestId': requestId },
+    );
 
   const { integration } = matched.route;
   if (integration.kind === 'mock') {
@@ -87,8 +103,19 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: ApiGat
     return;
   }
   const body = await readBody(req);
-  if (body === undefined) return send(res, 413, { message: 'Request Too Long' }, { 'x-amzn-RequestId': requestId });
-  const event = buildProxyEvent({ req, url, path, matched, body, requestId, stage: api.stageName, apiId: api.logicalId, accountId: LOCAL_ACCOUNT });
+  if (body === undefined)
+    return send(res, 413, { message: 'Request Too Long' }, { 'x-amzn-RequestId': requestId });
+  const event = buildProxyEvent({
+    req,
+    url,
+    path,
+    matched,
+    body,
+    requestId,
+    stage: api.stageName,
+    apiId: api.logicalId,
+    accountId: LOCAL_ACCOUNT,
+  });
 
   const controller = new AbortController();
   const timeoutMs = options.integrationTimeoutMs ?? 29_000;
@@ -97,13 +124,26 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: ApiGat
     timer = setTimeout(() => resolve('timeout'), timeoutMs);
   });
   try {
-    const outcome = await Promise.race([options.invoker.invoke(integration.functionArn, event, { signal: controller.signal }), timedOut]);
+    const outcome = await Promise.race([
+      options.invoker.invoke(integration.functionArn, event, { signal: controller.signal }),
+      timedOut,
+    ]);
     if (outcome === 'timeout') {
       controller.abort(new Error('API Gateway integration timeout'));
-      return send(res, 504, { message: 'Endpoint request timed out' }, { 'x-amzn-ErrorType': 'IntegrationTimeout', 'x-amzn-RequestId': requestId });
+      return send(
+        res,
+        504,
+        { message: 'Endpoint request timed out' },
+        { 'x-amzn-ErrorType': 'IntegrationTimeout', 'x-amzn-RequestId': requestId },
+      );
     }
     if (!outcome.ok || !writeProxyResult(res, outcome.payload, requestId)) {
-      return send(res, 502, { message: 'Internal server error' }, { 'x-amzn-ErrorType': 'InternalServerErrorException', 'x-amzn-RequestId': requestId });
+      return send(
+        res,
+        502,
+        { message: 'Internal server error' },
+        { 'x-amzn-ErrorType': 'InternalServerErrorException', 'x-amzn-RequestId': requestId },
+      );
     }
   } finally {
     clearTimeout(timer);
@@ -125,7 +165,10 @@ export function matchRoute(routes: LocalRoute[], path: string, method: string): 
 }
 
 /** Matches a resource path against request segments; the score ranks literal > param > greedy per segment. */
-function matchPath(resourcePath: string, segments: string[]): { params: Record<string, string>; score: number[] } | undefined {
+function matchPath(
+  resourcePath: string,
+  segments: string[],
+): { params: Record<string, string>; score: number[] } | undefined {
   const parts = resourcePath.split('/').filter((s) => s !== '');
   const params: Record<string, string> = {};
   const score: number[] = [];
@@ -181,7 +224,12 @@ async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
   return Buffer.concat(parts);
 }
 
-function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+function send(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   if (res.headersSent) {
     res.end();
     return;

@@ -50,12 +50,19 @@ export function readApiRoutes(template: CfnTemplate, r: IntrinsicResolver): Loca
     if (resourceId.endsWith('/') && apis.has(resourceId.slice(0, -1))) return '/';
     const res = resources[resourceId];
     if (res?.Type !== 'AWS::ApiGateway::Resource' || seen.has(resourceId)) {
-      throw new TemplateResolutionError(resourceId, 'Properties.ParentId', 'not an API Gateway resource of this template');
+      throw new TemplateResolutionError(
+        resourceId,
+        'Properties.ParentId',
+        'not an API Gateway resource of this template',
+      );
     }
     seen.add(resourceId);
     const props = res.Properties ?? {};
     const part = r.resolveString(props.PathPart, { resource: resourceId, property: 'Properties.PathPart' });
-    const parent = pathOf(r.resolveString(props.ParentId, { resource: resourceId, property: 'Properties.ParentId' }), seen);
+    const parent = pathOf(
+      r.resolveString(props.ParentId, { resource: resourceId, property: 'Properties.ParentId' }),
+      seen,
+    );
     const path = `${parent === '/' ? '' : parent}/${part}`;
     paths.set(resourceId, path);
     return path;
@@ -81,12 +88,20 @@ export function readApiRoutes(template: CfnTemplate, r: IntrinsicResolver): Loca
 
 function readIntegration(id: string, raw: unknown, r: IntrinsicResolver): LocalRoute['integration'] {
   const integration = r.resolve(raw ?? {}, { resource: id, property: 'Properties.Integration' });
-  const get = (key: string): unknown => (typeof integration === 'object' && integration !== null ? (integration as Record<string, unknown>)[key] : undefined);
+  const get = (key: string): unknown =>
+    typeof integration === 'object' && integration !== null
+      ? (integration as Record<string, unknown>)[key]
+      : undefined;
   const type = get('Type');
   if (type === 'AWS_PROXY') {
     const uri = get('Uri');
     const m = typeof uri === 'string' ? INVOCATION_URI.exec(uri) : null;
-    if (!m?.[1]) throw new TemplateResolutionError(id, 'Properties.Integration.Uri', `not a Lambda invocation URI: ${String(uri)}`);
+    if (!m?.[1])
+      throw new TemplateResolutionError(
+        id,
+        'Properties.Integration.Uri',
+        `not a Lambda invocation URI: ${String(uri)}`,
+      );
     return { kind: 'lambda-proxy', functionArn: m[1] };
   }
   if (type === 'MOCK') {
@@ -103,5 +118,9 @@ function readIntegration(id: string, raw: unknown, r: IntrinsicResolver): LocalR
     }
     return { kind: 'mock', statusCode: Number(rec.StatusCode ?? 200), headers };
   }
-  throw new TemplateResolutionError(id, 'Properties.Integration.Type', `integration type ${String(type)} is not supported locally (AWS_PROXY and MOCK are)`);
+  throw new TemplateResolutionError(
+    id,
+    'Properties.Integration.Type',
+    `integration type ${String(type)} is not supported locally (AWS_PROXY and MOCK are)`,
+  );
 }

@@ -43,7 +43,8 @@ export interface ResolveOptions {
 
 const NO_VALUE: unique symbol = Symbol('AWS::NoValue');
 
-const arnOf = (service: string, rest: string): string => `arn:aws:${service}:${LOCAL_REGION}:${LOCAL_ACCOUNT}:${rest}`;
+const arnOf = (service: string, rest: string): string =>
+  `arn:aws:${service}:${LOCAL_REGION}:${LOCAL_ACCOUNT}:${rest}`;
 
 /** The local ARN of a Lambda function. */
 export const localFunctionArn = (name: string): string => arnOf('lambda', `function:${name}`);
@@ -74,7 +75,11 @@ export class IntrinsicResolver {
     const out = this.resolve(value, where);
     if (typeof out === 'string') return out;
     if (typeof out === 'number' || typeof out === 'boolean') return String(out);
-    throw new TemplateResolutionError(where.resource, where.property, `expected a string, got ${JSON.stringify(out)}`);
+    throw new TemplateResolutionError(
+      where.resource,
+      where.property,
+      `expected a string, got ${JSON.stringify(out)}`,
+    );
   }
 
   /** What `Ref` returns for a resource, parameter or pseudo parameter. */
@@ -112,7 +117,10 @@ export class IntrinsicResolver {
       case 'AWS::SecretsManager::Secret':
         return arnOf('secretsmanager', `secret:${name}-000000`);
       case 'AWS::ApiGateway::Stage':
-        return this.resolveString(resource.Properties?.StageName ?? 'prod', { resource: name, property: 'Properties.StageName' });
+        return this.resolveString(resource.Properties?.StageName ?? 'prod', {
+          resource: name,
+          property: 'Properties.StageName',
+        });
       case 'AWS::SQS::Queue':
         return `http://sqs.${LOCAL_REGION}.localhost/${LOCAL_ACCOUNT}/${name}`;
       case 'AWS::Lambda::Function':
@@ -140,7 +148,10 @@ export class IntrinsicResolver {
       case 'AWS::DynamoDB::Table.Arn':
         return arnOf('dynamodb', `table/${this.physicalName(name, 'TableName')}`);
       case 'AWS::DynamoDB::Table.StreamArn':
-        return arnOf('dynamodb', `table/${this.physicalName(name, 'TableName')}/stream/1970-01-01T00:00:00.000`);
+        return arnOf(
+          'dynamodb',
+          `table/${this.physicalName(name, 'TableName')}/stream/1970-01-01T00:00:00.000`,
+        );
       case 'AWS::SNS::Topic.TopicArn':
         return arnOf('sns', name);
       case 'AWS::SNS::Topic.TopicName':
@@ -172,12 +183,18 @@ export class IntrinsicResolver {
 
   private walk(value: unknown, where: Where): unknown {
     if (Array.isArray(value)) {
-      return value.map((v, i) => this.walk(v, { ...where, property: `${where.property}[${i}]` })).filter((v) => v !== NO_VALUE);
+      return value
+        .map((v, i) => this.walk(v, { ...where, property: `${where.property}[${i}]` }))
+        .filter((v) => v !== NO_VALUE);
     }
     if (typeof value !== 'object' || value === null) return value;
     const entries = Object.entries(value);
     const [first] = entries;
-    if (entries.length === 1 && first && (first[0] === 'Ref' || first[0].startsWith('Fn::') || first[0] === 'Condition')) {
+    if (
+      entries.length === 1 &&
+      first &&
+      (first[0] === 'Ref' || first[0].startsWith('Fn::') || first[0] === 'Condition')
+    ) {
       return this.intrinsic(first[0], first[1], where);
     }
     const out: Record<string, unknown> = {};
@@ -195,15 +212,22 @@ export class IntrinsicResolver {
         if (typeof arg !== 'string') throw this.fail(inner, 'Ref takes a name');
         return this.ref(arg, inner);
       case 'Fn::GetAtt': {
-        const parts = typeof arg === 'string' ? arg.split('.') : Array.isArray(arg) ? arg.map((a) => this.walk(a, inner)) : [];
+        const parts =
+          typeof arg === 'string'
+            ? arg.split('.')
+            : Array.isArray(arg)
+              ? arg.map((a) => this.walk(a, inner))
+              : [];
         const [res, ...attr] = parts;
-        if (typeof res !== 'string' || attr.length === 0) throw this.fail(inner, 'Fn::GetAtt takes [resource, attribute]');
+        if (typeof res !== 'string' || attr.length === 0)
+          throw this.fail(inner, 'Fn::GetAtt takes [resource, attribute]');
         return this.getAtt(res, attr.join('.'), inner);
       }
       case 'Fn::Join': {
         const [delim, list] = this.args(arg, 2, inner);
         const items = this.walk(list, inner);
-        if (typeof delim !== 'string' || !Array.isArray(items)) throw this.fail(inner, 'Fn::Join takes [delimiter, list]');
+        if (typeof delim !== 'string' || !Array.isArray(items))
+          throw this.fail(inner, 'Fn::Join takes [delimiter, list]');
         return this.localUrl(items.map((i) => this.scalar(i, inner)).join(delim));
       }
       case 'Fn::Sub':
@@ -217,7 +241,8 @@ export class IntrinsicResolver {
       }
       case 'Fn::Split': {
         const [delim, source] = this.args(arg, 2, inner).map((a) => this.walk(a, inner));
-        if (typeof delim !== 'string' || typeof source !== 'string') throw this.fail(inner, 'Fn::Split takes [delimiter, string]');
+        if (typeof delim !== 'string' || typeof source !== 'string')
+          throw this.fail(inner, 'Fn::Split takes [delimiter, string]');
         return source.split(delim);
       }
       case 'Fn::GetAZs':
@@ -270,12 +295,16 @@ export class IntrinsicResolver {
     const [text, vars] = Array.isArray(arg) ? arg : [arg, {}];
     if (typeof text !== 'string') throw this.fail(where, 'Fn::Sub takes a string or [string, variables]');
     const resolvedVars = this.walk(vars ?? {}, where);
-    const table = typeof resolvedVars === 'object' && resolvedVars !== null ? (resolvedVars as Record<string, unknown>) : {};
+    const table =
+      typeof resolvedVars === 'object' && resolvedVars !== null
+        ? (resolvedVars as Record<string, unknown>)
+        : {};
     return text.replace(/\$\{(!?)([^}]+)\}/g, (_all, bang: string, name: string) => {
       if (bang === '!') return `\${${name}}`;
       if (name in table) return this.scalar(table[name], where);
       const dot = name.indexOf('.');
-      if (dot > 0 && !name.startsWith('AWS::')) return this.scalar(this.getAtt(name.slice(0, dot), name.slice(dot + 1), where), where);
+      if (dot > 0 && !name.startsWith('AWS::'))
+        return this.scalar(this.getAtt(name.slice(0, dot), name.slice(dot + 1), where), where);
       return this.scalar(this.ref(name, where), where);
     });
   }
@@ -286,7 +315,8 @@ export class IntrinsicResolver {
   }
 
   private scalar(value: unknown, where: Where): string {
-    if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return String(value);
+    if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean')
+      return String(value);
     throw this.fail(where, `expected a string, got ${JSON.stringify(value)}`);
   }
 

@@ -112,7 +112,11 @@ export class LocalLambdaRuntime implements LambdaInvoker {
   }
 
   /** Invokes a function synchronously (RequestResponse), as Step Functions and API Gateway do. */
-  async invoke(functionArnOrName: string, payload: unknown, options: { signal: AbortSignal }): Promise<LambdaOutcome> {
+  async invoke(
+    functionArnOrName: string,
+    payload: unknown,
+    options: { signal: AbortSignal },
+  ): Promise<LambdaOutcome> {
     const requestId = randomUUID();
     const started = Date.now();
     const outcome = await this.run(functionArnOrName, payload, options.signal, requestId);
@@ -128,11 +132,18 @@ export class LocalLambdaRuntime implements LambdaInvoker {
     return outcome;
   }
 
-  private async run(functionArnOrName: string, payload: unknown, signal: AbortSignal, requestId: string): Promise<LambdaOutcome> {
+  private async run(
+    functionArnOrName: string,
+    payload: unknown,
+    signal: AbortSignal,
+    requestId: string,
+  ): Promise<LambdaOutcome> {
     const options = { signal };
     const fn = this.lookup(functionArnOrName);
     if (!fn) {
-      const arn = functionArnOrName.startsWith('arn:') ? functionArnOrName : `arn:aws:lambda:${LOCAL_REGION}:000000000000:function:${functionArnOrName}`;
+      const arn = functionArnOrName.startsWith('arn:')
+        ? functionArnOrName
+        : `arn:aws:lambda:${LOCAL_REGION}:000000000000:function:${functionArnOrName}`;
       return {
         ok: false,
         errorType: 'Lambda.ResourceNotFoundException',
@@ -205,15 +216,25 @@ export class LocalLambdaRuntime implements LambdaInvoker {
       mod = await import(pathToFileURL(file).href);
     } catch (err) {
       const e = err instanceof Error ? err : new Error(String(err));
-      throw named('Runtime.ImportModuleError', `Error: Cannot load handler module ${fn.handlerPath}: ${e.message}`, e);
+      throw named(
+        'Runtime.ImportModuleError',
+        `Error: Cannot load handler module ${fn.handlerPath}: ${e.message}`,
+        e,
+      );
     }
-    const create = typeof mod === 'object' && mod !== null ? (mod as { createHandler?: unknown }).createHandler : undefined;
+    const create =
+      typeof mod === 'object' && mod !== null
+        ? (mod as { createHandler?: unknown }).createHandler
+        : undefined;
     if (typeof create !== 'function') {
       throw named('Runtime.HandlerNotFound', `${fn.handlerPath}.createHandler is undefined or not exported`);
     }
     const handler: unknown = await create({ ...fn.env });
     if (typeof handler !== 'function') {
-      throw named('Runtime.HandlerNotFound', `${fn.handlerPath}.createHandler(env) did not return a function`);
+      throw named(
+        'Runtime.HandlerNotFound',
+        `${fn.handlerPath}.createHandler(env) did not return a function`,
+      );
     }
     return { handler: (event, context) => handler(event, context) };
   }
@@ -245,7 +266,12 @@ function serialise(result: unknown): LambdaOutcome {
     const text = JSON.stringify(result);
     return { ok: true, payload: text === undefined ? null : JSON.parse(text) };
   } catch (err) {
-    return toOutcome(named('Runtime.MarshalError', `Unable to stringify response body: ${err instanceof Error ? err.message : String(err)}`));
+    return toOutcome(
+      named(
+        'Runtime.MarshalError',
+        `Unable to stringify response body: ${err instanceof Error ? err.message : String(err)}`,
+      ),
+    );
   }
 }
 
@@ -256,7 +282,12 @@ function serialise(result: unknown): LambdaOutcome {
  */
 export function toOutcome(err: unknown): LambdaOutcome {
   if (err instanceof Error) {
-    return { ok: false, errorType: err.name, errorMessage: err.message, stackTrace: (err.stack ?? '').split('\n') };
+    return {
+      ok: false,
+      errorType: err.name,
+      errorMessage: err.message,
+      stackTrace: (err.stack ?? '').split('\n'),
+    };
   }
   return { ok: false, errorType: typeof err, errorMessage: String(err), stackTrace: [] };
 }

@@ -36,7 +36,15 @@ export interface ProxyEvent {
     requestTime: string;
     requestTimeEpoch: number;
     domainName: string;
-    identity: { sourceIp: string; userAgent: string | null; accessKey: null; accountId: null; caller: null; user: null; userArn: null };
+    identity: {
+      sourceIp: string;
+      userAgent: string | null;
+      accessKey: null;
+      accountId: null;
+      caller: null;
+      user: null;
+      userArn: null;
+    };
   };
   body: string | null;
   isBase64Encoded: boolean;
@@ -135,7 +143,12 @@ export function writeProxyResult(res: ServerResponse, result: unknown, requestId
     }
   }
   if (r.body !== undefined && r.body !== null && typeof r.body !== 'string') return false;
-  const body = typeof r.body === 'string' ? (r.isBase64Encoded === true ? Buffer.from(r.body, 'base64') : Buffer.from(r.body, 'utf8')) : Buffer.alloc(0);
+  const body =
+    typeof r.body === 'string'
+      ? r.isBase64Encoded === true
+        ? Buffer.from(r.body, 'base64')
+        : Buffer.from(r.body, 'utf8')
+      : Buffer.alloc(0);
   headers['content-type'] ??= 'application/json';
   headers['x-amzn-requestid'] = requestId;
   res.writeHead(status, headers);

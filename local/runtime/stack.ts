@@ -11,13 +11,18 @@
 import { EventEmitter } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../aws/local-credentials.js';
 import { ensureTables, type LocalDynamo, startLocalDynamo } from '../aws/dynamodb.js';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../aws/local-credentials.js';
 import { LocalSecrets, type SecretSpec } from '../aws/secrets.js';
-import { type LocalAlert, type LocalServices, type OutboxEmail, startLocalServices } from '../aws/services.js';
-import { ScriptedModel } from '../scripted-model/index.js';
+import {
+  type LocalAlert,
+  type LocalServices,
+  type OutboxEmail,
+  startLocalServices,
+} from '../aws/services.js';
 import type { Scenario } from '../scripted-model/index.js';
-import { LocalStepFunctions, startSfnApiServer, type Clock, type SfnApiServer } from '../sfn/index.js';
+import { ScriptedModel } from '../scripted-model/index.js';
+import { type Clock, LocalStepFunctions, type SfnApiServer, startSfnApiServer } from '../sfn/index.js';
 import type { LambdaInvoker } from '../sfn/lambda-invoker.js';
 import { type LocalApiGateway, startApiGateway } from './api-gateway.js';
 import { LocalRuntimeError } from './errors.js';
@@ -104,7 +109,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   mkdirSync(outboxDir, { recursive: true });
   const apiKey = env.ANTHROPIC_API_KEY;
   const model = options.model ?? (apiKey ? 'anthropic' : 'scripted');
-  if (model === 'anthropic' && !apiKey) throw new LocalRuntimeError("model 'anthropic' needs ANTHROPIC_API_KEY in the environment");
+  if (model === 'anthropic' && !apiKey)
+    throw new LocalRuntimeError("model 'anthropic' needs ANTHROPIC_API_KEY in the environment");
 
   // Lambda puts region and credentials in the process env; the handlers' SDK
   // clients find them there (the local endpoints accept any credentials).
@@ -133,15 +139,23 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       port: options.port ?? readPorts(dataDir).api ?? 0,
       onRequest: (entry) => events.emit('request', entry),
     }).catch((err: unknown) => {
-      throw new LocalRuntimeError(`cannot listen for the API: ${err instanceof Error ? err.message : String(err)} (another 'npm start' on this data dir? try --port)`, { cause: err });
+      throw new LocalRuntimeError(
+        `cannot listen for the API: ${err instanceof Error ? err.message : String(err)} (another 'npm start' on this data dir? try --port)`,
+        { cause: err },
+      );
     });
     closers.push(() => gateway.close());
     writePorts(dataDir, { api: gateway.port });
     const app = readLocalApp(template, { apiUrl: gateway.url });
 
-    const dynamo: LocalDynamo = await startLocalDynamo({ dataDir: join(dataDir, 'dynamodb') }).catch((err: unknown) => {
-      throw new LocalRuntimeError(`cannot open the local DynamoDB in ${dataDir} (is another local stack using it?)`, { cause: err });
-    });
+    const dynamo: LocalDynamo = await startLocalDynamo({ dataDir: join(dataDir, 'dynamodb') }).catch(
+      (err: unknown) => {
+        throw new LocalRuntimeError(
+          `cannot open the local DynamoDB in ${dataDir} (is another local stack using it?)`,
+          { cause: err },
+        );
+      },
+    );
     closers.push(() => dynamo.close());
     await ensureTables(dynamo.client, app.tables);
 
@@ -160,7 +174,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       if (options.scenario) started.use(options.scenario);
     }
 
-    const sfn = new LocalStepFunctions({ dataDir: join(dataDir, 'executions'), invoker: deferred, ...(options.clock ? { clock: options.clock } : {}) });
+    const sfn = new LocalStepFunctions({
+      dataDir: join(dataDir, 'executions'),
+      invoker: deferred,
+      ...(options.clock ? { clock: options.clock } : {}),
+    });
     closers.push(() => sfn.close());
     const sfnServer: SfnApiServer = await startSfnApiServer(sfn);
     closers.push(() => sfnServer.close());
@@ -210,7 +228,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
 /** The template's secrets: the model key from the environment, the others generated once. */
 function secretSpecs(app: LocalApp, modelKey: string): SecretSpec[] {
-  const modelSecrets = new Set(app.functions.map((f) => f.env.ANTHROPIC_SECRET_ARN).filter((v): v is string => v !== undefined));
+  const modelSecrets = new Set(
+    app.functions.map((f) => f.env.ANTHROPIC_SECRET_ARN).filter((v): v is string => v !== undefined),
+  );
   return app.secrets.map((s) => {
     const spec: SecretSpec = { arn: s.arn, name: s.logicalId };
     if (modelSecrets.has(s.arn)) spec.value = modelKey;

@@ -8,9 +8,15 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { readApiRoutes, type LocalRestApi } from './api-routes.js';
+import { type LocalRestApi, readApiRoutes } from './api-routes.js';
 import { TemplateLoadError, TemplateResolutionError } from './errors.js';
-import { type CfnTemplate, IntrinsicResolver, localFunctionArn, localStateMachineArn, type ResolveOptions } from './intrinsics.js';
+import {
+  type CfnTemplate,
+  IntrinsicResolver,
+  localFunctionArn,
+  localStateMachineArn,
+  type ResolveOptions,
+} from './intrinsics.js';
 
 export type { LocalRestApi, LocalRoute } from './api-routes.js';
 export type { CfnResource, CfnTemplate, ResolveOptions } from './intrinsics.js';
@@ -74,34 +80,54 @@ export interface LocalApp {
 }
 
 interface BuildAppModule {
-  buildApp(options: { outdir?: string; bundle?: false; validate?: false; context?: Record<string, unknown> }): {
+  buildApp(options: {
+    outdir?: string;
+    bundle?: false;
+    validate?: false;
+    context?: Record<string, unknown>;
+  }): {
     app: { synth(): { getStackByName(name: string): { template: unknown } } };
     stack: { stackName: string };
   };
 }
 
 function isBuildAppModule(value: unknown): value is BuildAppModule {
-  return typeof value === 'object' && value !== null && typeof (value as { buildApp?: unknown }).buildApp === 'function';
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as { buildApp?: unknown }).buildApp === 'function'
+  );
 }
 
 /**
  * Synthesises the app (`infra/build-app.ts`, no bundling, no CDK validation)
  * into a temporary directory and returns the stack's template.
  */
-export async function synthTemplate(options: { context?: Record<string, unknown> } = {}): Promise<CfnTemplate> {
+export async function synthTemplate(
+  options: { context?: Record<string, unknown> } = {},
+): Promise<CfnTemplate> {
   const outdir = await mkdtemp(join(tmpdir(), 'chaperone-synth-'));
   try {
     const mod: unknown = await import(pathToFileURL(join(REPO_ROOT, 'infra/build-app.ts')).href);
     if (!isBuildAppModule(mod)) throw new TemplateLoadError('infra/build-app.ts does not export buildApp()');
     // CDK's built-in CloudFormation validation takes seconds and prints to the
     // console; the infra tests run it, the local runtime only needs the template.
-    const { app, stack } = mod.buildApp({ outdir, bundle: false, validate: false, ...(options.context ? { context: options.context } : {}) });
+    const { app, stack } = mod.buildApp({
+      outdir,
+      bundle: false,
+      validate: false,
+      ...(options.context ? { context: options.context } : {}),
+    });
     const template = app.synth().getStackByName(stack.stackName).template;
-    if (!isTemplate(template)) throw new TemplateLoadError(`stack ${stack.stackName} synthesised no Resources`);
+    if (!isTemplate(template))
+      throw new TemplateLoadError(`stack ${stack.stackName} synthesised no Resources`);
     return template;
   } catch (err) {
     if (err instanceof TemplateLoadError) throw err;
-    throw new TemplateLoadError(`could not synthesise the CDK app: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    throw new TemplateLoadError(
+      `could not synthesise the CDK app: ${err instanceof Error ? err.message : String(err)}`,
+      { cause: err },
+    );
   } finally {
     await rm(outdir, { recursive: true, force: true });
   }
@@ -117,7 +143,13 @@ export function isTemplate(value: unknown): value is CfnTemplate {
 /** Reads functions, state machines, tables, secrets and APIs from a template. */
 export function readLocalApp(template: CfnTemplate, options: ResolveOptions = {}): LocalApp {
   const r = new IntrinsicResolver(template, options);
-  const app: LocalApp = { functions: [], stateMachines: [], tables: [], secrets: [], apis: readApiRoutes(template, r) };
+  const app: LocalApp = {
+    functions: [],
+    stateMachines: [],
+    tables: [],
+    secrets: [],
+    apis: readApiRoutes(template, r),
+  };
   for (const [id, res] of Object.entries(template.Resources)) {
     const props = res.Properties ?? {};
     const at = (property: string) => ({ resource: id, property });
@@ -125,8 +157,14 @@ export function readLocalApp(template: CfnTemplate, options: ResolveOptions = {}
       case 'AWS::Lambda::Function': {
         const handlerPath = res.Metadata?.['chaperone:handler'];
         if (typeof handlerPath !== 'string') break; // CDK's own helper functions: not ours to run
-        const name = props.FunctionName === undefined ? id : r.resolveString(props.FunctionName, at('Properties.FunctionName'));
-        const vars = r.resolve((props.Environment as { Variables?: unknown } | undefined)?.Variables ?? {}, at('Properties.Environment.Variables'));
+        const name =
+          props.FunctionName === undefined
+            ? id
+            : r.resolveString(props.FunctionName, at('Properties.FunctionName'));
+        const vars = r.resolve(
+          (props.Environment as { Variables?: unknown } | undefined)?.Variables ?? {},
+          at('Properties.Environment.Variables'),
+        );
         const env: Record<string, string> = {};
         for (const [k, v] of Object.entries(isRecord(vars) ? vars : {})) {
           env[k] = typeof v === 'string' ? v : JSON.stringify(v);
@@ -151,7 +189,8 @@ export function readLocalApp(template: CfnTemplate, options: ResolveOptions = {}
         break;
       case 'AWS::SecretsManager::Secret': {
         const secret: LocalSecret = { logicalId: id, arn: r.resolveString({ Ref: id }, at('Ref')) };
-        if (props.SecretString !== undefined) secret.secretString = r.resolveString(props.SecretString, at('Properties.SecretString'));
+        if (props.SecretString !== undefined)
+          secret.secretString = r.resolveString(props.SecretString, at('Properties.SecretString'));
         const gen = r.resolve(props.GenerateSecretString, at('Properties.GenerateSecretString'));
         if (isRecord(gen)) secret.generate = gen;
         app.secrets.push(secret);
@@ -163,23 +202,42 @@ export function readLocalApp(template: CfnTemplate, options: ResolveOptions = {}
   return app;
 }
 
-function readStateMachine(id: string, metadata: Record<string, unknown> | undefined, props: Record<string, unknown>, r: IntrinsicResolver): LocalStateMachine {
+function readStateMachine(
+  id: string,
+  metadata: Record<string, unknown> | undefined,
+  props: Record<string, unknown>,
+  r: IntrinsicResolver,
+): LocalStateMachine {
   const where = (property: string) => ({ resource: id, property });
   let text: string;
-  if (props.DefinitionString !== undefined) text = r.resolveString(props.DefinitionString, where('Properties.DefinitionString'));
-  else if (props.Definition !== undefined) text = JSON.stringify(r.resolve(props.Definition, where('Properties.Definition')));
-  else throw new TemplateResolutionError(id, 'Properties.DefinitionString', 'state machine has no definition (DefinitionS3Location is not supported locally)');
+  if (props.DefinitionString !== undefined)
+    text = r.resolveString(props.DefinitionString, where('Properties.DefinitionString'));
+  else if (props.Definition !== undefined)
+    text = JSON.stringify(r.resolve(props.Definition, where('Properties.Definition')));
+  else
+    throw new TemplateResolutionError(
+      id,
+      'Properties.DefinitionString',
+      'state machine has no definition (DefinitionS3Location is not supported locally)',
+    );
   const subs = r.resolve(props.DefinitionSubstitutions ?? {}, where('Properties.DefinitionSubstitutions'));
   if (isRecord(subs)) {
-    for (const [k, v] of Object.entries(subs)) text = text.replaceAll(`\${${k}}`, typeof v === 'string' ? v : JSON.stringify(v));
+    for (const [k, v] of Object.entries(subs))
+      text = text.replaceAll(`\${${k}}`, typeof v === 'string' ? v : JSON.stringify(v));
   }
   let definition: unknown;
   try {
     definition = JSON.parse(text);
   } catch (err) {
-    throw new TemplateResolutionError(id, 'Properties.DefinitionString', 'the resolved definition is not JSON', { cause: err });
+    throw new TemplateResolutionError(
+      id,
+      'Properties.DefinitionString',
+      'the resolved definition is not JSON',
+      { cause: err },
+    );
   }
-  if (!isRecord(definition)) throw new TemplateResolutionError(id, 'Properties.DefinitionString', 'the definition is not an object');
+  if (!isRecord(definition))
+    throw new TemplateResolutionError(id, 'Properties.DefinitionString', 'the definition is not an object');
   const workflow = metadata?.['chaperone:workflow'];
   const out: LocalStateMachine = { logicalId: id, arn: localStateMachineArn(id), definition };
   if (typeof workflow === 'string') out.workflow = workflow;
@@ -187,14 +245,19 @@ function readStateMachine(id: string, metadata: Record<string, unknown> | undefi
 }
 
 function readTable(id: string, props: Record<string, unknown>, r: IntrinsicResolver): LocalTable {
-  const get = (key: string): unknown => r.resolve(props[key], { resource: id, property: `Properties.${key}` });
+  const get = (key: string): unknown =>
+    r.resolve(props[key], { resource: id, property: `Properties.${key}` });
   const list = (key: string): Array<Record<string, unknown>> => {
     const v = get(key);
     return Array.isArray(v) ? v.filter(isRecord) : [];
   };
   const keySchema = list('KeySchema');
-  if (keySchema.length === 0) throw new TemplateResolutionError(id, 'Properties.KeySchema', 'table has no key schema');
-  const tableName = props.TableName === undefined ? id : r.resolveString(props.TableName, { resource: id, property: 'Properties.TableName' });
+  if (keySchema.length === 0)
+    throw new TemplateResolutionError(id, 'Properties.KeySchema', 'table has no key schema');
+  const tableName =
+    props.TableName === undefined
+      ? id
+      : r.resolveString(props.TableName, { resource: id, property: 'Properties.TableName' });
   return {
     logicalId: id,
     tableName,

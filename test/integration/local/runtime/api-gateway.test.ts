@@ -18,7 +18,9 @@ describe('local API Gateway', () => {
   });
 
   it('sends a REST proxy event (v1) with the resource, path parameters and query', async () => {
-    const res = await fetch(`${gateway.url}/runs/01ABC?verbose=1&tag=a&tag=b`, { headers: { 'X-Trace': 't1' } });
+    const res = await fetch(`${gateway.url}/runs/01ABC?verbose=1&tag=a&tag=b`, {
+      headers: { 'X-Trace': 't1' },
+    });
     const event = (await res.json()) as Record<string, unknown>;
 
     expect(res.status).toBe(200);
@@ -36,12 +38,22 @@ describe('local API Gateway', () => {
       stageVariables: null,
       body: null,
       isBase64Encoded: false,
-      requestContext: { resourcePath: '/runs/{id}', httpMethod: 'GET', stage: 'prod', path: '/prod/runs/01ABC', identity: { sourceIp: '127.0.0.1' } },
+      requestContext: {
+        resourcePath: '/runs/{id}',
+        httpMethod: 'GET',
+        stage: 'prod',
+        path: '/prod/runs/01ABC',
+        identity: { sourceIp: '127.0.0.1' },
+      },
     });
   });
 
   it('passes the body of a POST and accepts the stage prefix', async () => {
-    const res = await fetch(`${gateway.url}/prod/runs`, { method: 'POST', body: JSON.stringify({ workflow: 'w' }), headers: { 'content-type': 'application/json' } });
+    const res = await fetch(`${gateway.url}/prod/runs`, {
+      method: 'POST',
+      body: JSON.stringify({ workflow: 'w' }),
+      headers: { 'content-type': 'application/json' },
+    });
     const event = (await res.json()) as { body: string; resource: string; pathParameters: unknown };
 
     expect(res.status).toBe(202);

@@ -27,11 +27,18 @@ describe('local DynamoDB', () => {
     const first = await startLocalDynamo({ dataDir: dir });
     const created = await ensureTables(first.client, tables);
     const described = await first.client.send(new DescribeTableCommand({ TableName: 'RunsTable' }));
-    await first.client.send(new PutItemCommand({ TableName: 'RunsTable', Item: { pk: { S: 'RUN#1' }, sk: { S: 'META' }, status: { S: 'RUNNING' } } }));
+    await first.client.send(
+      new PutItemCommand({
+        TableName: 'RunsTable',
+        Item: { pk: { S: 'RUN#1' }, sk: { S: 'META' }, status: { S: 'RUNNING' } },
+      }),
+    );
     await first.close();
     const second = await startLocalDynamo({ dataDir: dir });
     const createdAgain = await ensureTables(second.client, tables);
-    const item = await second.client.send(new GetItemCommand({ TableName: 'RunsTable', Key: { pk: { S: 'RUN#1' }, sk: { S: 'META' } } }));
+    const item = await second.client.send(
+      new GetItemCommand({ TableName: 'RunsTable', Key: { pk: { S: 'RUN#1' }, sk: { S: 'META' } } }),
+    );
     await second.close();
 
     expect(created.sort()).toEqual(['ApprovalsTable', 'RunsTable']);
@@ -46,9 +53,16 @@ describe('local DynamoDB', () => {
     const dynamo = await startLocalDynamo({ dataDir: dir });
     await ensureTables(dynamo.client, readLocalApp(sampleTemplate()).tables);
     const put = (sk: string, status: string) => ({
-      Put: { TableName: 'RunsTable', Item: { pk: { S: 'RUN#2' }, sk: { S: sk }, status: { S: status } }, ConditionExpression: 'attribute_not_exists(pk)' },
+      Put: {
+        TableName: 'RunsTable',
+        Item: { pk: { S: 'RUN#2' }, sk: { S: sk }, status: { S: status } },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      },
     });
-    const get = (sk: string) => dynamo.client.send(new GetItemCommand({ TableName: 'RunsTable', Key: { pk: { S: 'RUN#2' }, sk: { S: sk } } }));
+    const get = (sk: string) =>
+      dynamo.client.send(
+        new GetItemCommand({ TableName: 'RunsTable', Key: { pk: { S: 'RUN#2' }, sk: { S: sk } } }),
+      );
 
     await dynamo.client.send(new TransactWriteItemsCommand({ TransactItems: [put('META', 'RUNNING')] }));
     const failed = await dynamo.client
@@ -59,7 +73,10 @@ describe('local DynamoDB', () => {
     await dynamo.close();
 
     expect(failed).toBeInstanceOf(TransactionCanceledException);
-    expect((failed as TransactionCanceledException).CancellationReasons?.map((r) => r.Code)).toEqual(['None', 'ConditionalCheckFailed']);
+    expect((failed as TransactionCanceledException).CancellationReasons?.map((r) => r.Code)).toEqual([
+      'None',
+      'ConditionalCheckFailed',
+    ]);
     expect(ledger.Item).toBeUndefined();
     expect(meta.Item?.status).toEqual({ S: 'RUNNING' });
   });

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { approveViaLink } from '../../../../local/cli/approve.js';
 import { demoScenario } from '../../../../local/cli/demo-scenario.js';
-import { main } from '../../../../local/cli/start.js';
 import type { RunView } from '../../../../local/cli/print.js';
+import { main } from '../../../../local/cli/start.js';
 import { type LocalStack, startLocalStack } from '../../../../local/runtime/stack.js';
 
 // The example backend keeps its state per process: INV-000101 is paid by the first test, so this one uses INV-000102.
@@ -23,7 +23,9 @@ async function poll(stack: LocalStack, runId: string, until: (run: RunView) => b
 async function approvalLink(outboxDir: string): Promise<string> {
   for (let i = 0; i < 200; i++) {
     const file = readdirSync(outboxDir).find((f) => f.endsWith('.json'));
-    const email = file ? (JSON.parse(readFileSync(join(outboxDir, file), 'utf8')) as { links: string[] }) : undefined;
+    const email = file
+      ? (JSON.parse(readFileSync(join(outboxDir, file), 'utf8')) as { links: string[] })
+      : undefined;
     const link = email?.links.find((l) => l.includes('/approvals/'));
     if (link) return link;
     await new Promise((r) => setTimeout(r, 50));
@@ -37,7 +39,9 @@ describe('local stack end to end (synthesised template, real handlers, scripted 
   const warnings: string[] = [];
   beforeEach(() => {
     // The Anthropic SDK warns about the example's deprecated model id on console.warn; keep it, don't fail on it.
-    vi.spyOn(console, 'warn').mockImplementation((...args: unknown[]) => void warnings.push(args.map(String).join(' ')));
+    vi.spyOn(console, 'warn').mockImplementation(
+      (...args: unknown[]) => void warnings.push(args.map(String).join(' ')),
+    );
   });
   afterEach(async () => {
     for (const s of stacks.splice(0)) await s.close();
@@ -70,9 +74,17 @@ describe('local stack end to end (synthesised template, real handlers, scripted 
     const dataDir = tempDir();
     const first = await startLocalStack({ dataDir, model: 'scripted', scenario: demoScenario, env: {} });
     stacks.push(first);
-    const started = await fetch(`${first.apiUrl}/runs`, { method: 'POST', body: JSON.stringify(INPUT), headers: { 'content-type': 'application/json' } });
+    const started = await fetch(`${first.apiUrl}/runs`, {
+      method: 'POST',
+      body: JSON.stringify(INPUT),
+      headers: { 'content-type': 'application/json' },
+    });
     const { runId } = (await started.json()) as { runId: string };
-    const waiting = await poll(first, runId, (r) => r.status !== 'RUNNING' || (r.trail ?? []).some((e) => e.type === 'approval_requested'));
+    const waiting = await poll(
+      first,
+      runId,
+      (r) => r.status !== 'RUNNING' || (r.trail ?? []).some((e) => e.type === 'approval_requested'),
+    );
     const link = await approvalLink(first.outboxDir);
     await stacks.pop()?.close();
 

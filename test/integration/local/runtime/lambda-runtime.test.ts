@@ -17,7 +17,9 @@ const signal = () => new AbortController().signal;
 
 describe('LocalLambdaRuntime', () => {
   it('runs the handler built by createHandler(env) with a Lambda-shaped context, warm across calls', async () => {
-    const runtime = new LocalLambdaRuntime({ functions: [fn('Echo', 'echo-handler.ts', { env: { GREETING: 'hello' } })] });
+    const runtime = new LocalLambdaRuntime({
+      functions: [fn('Echo', 'echo-handler.ts', { env: { GREETING: 'hello' } })],
+    });
 
     const first = await runtime.invoke(arn('Echo'), { a: 1 }, { signal: signal() });
     const second = await runtime.invoke('Echo', { a: 2 }, { signal: signal() });
@@ -42,17 +44,25 @@ describe('LocalLambdaRuntime', () => {
 
   it('gives each function its own environment in one process', async () => {
     const runtime = new LocalLambdaRuntime({
-      functions: [fn('A', 'echo-handler.ts', { env: { GREETING: 'from A' } }), fn('B', 'echo-handler.ts', { env: { GREETING: 'from B' } })],
+      functions: [
+        fn('A', 'echo-handler.ts', { env: { GREETING: 'from A' } }),
+        fn('B', 'echo-handler.ts', { env: { GREETING: 'from B' } }),
+      ],
     });
 
-    const [a, b] = await Promise.all([runtime.invoke('A', {}, { signal: signal() }), runtime.invoke('B', {}, { signal: signal() })]);
+    const [a, b] = await Promise.all([
+      runtime.invoke('A', {}, { signal: signal() }),
+      runtime.invoke('B', {}, { signal: signal() }),
+    ]);
 
     expect(a).toMatchObject({ ok: true, payload: { greeting: 'from A' } });
     expect(b).toMatchObject({ ok: true, payload: { greeting: 'from B' } });
   });
 
   it('times out like Lambda (Sandbox.Timedout) and cold-starts the next invocation', async () => {
-    const runtime = new LocalLambdaRuntime({ functions: [fn('Slow', 'slow-handler.ts', { timeoutSeconds: 0.05 })] });
+    const runtime = new LocalLambdaRuntime({
+      functions: [fn('Slow', 'slow-handler.ts', { timeoutSeconds: 0.05 })],
+    });
     const warm = await runtime.invoke('Slow', { sleepMs: 0 }, { signal: signal() });
 
     const outcome = await runtime.invoke('Slow', { sleepMs: 500 }, { signal: signal() });
@@ -70,9 +80,18 @@ describe('LocalLambdaRuntime', () => {
     const named = await runtime.invoke('Thrower', { kind: 'named' }, { signal: signal() });
     const plain = await runtime.invoke('Thrower', { kind: 'string' }, { signal: signal() });
 
-    expect(named).toMatchObject({ ok: false, errorType: 'InvoiceNotFoundError', errorMessage: 'no invoice INV-000404' });
+    expect(named).toMatchObject({
+      ok: false,
+      errorType: 'InvoiceNotFoundError',
+      errorMessage: 'no invoice INV-000404',
+    });
     expect(named.ok ? [] : named.stackTrace?.[0]).toBe('InvoiceNotFoundError: no invoice INV-000404');
-    expect(plain).toEqual({ ok: false, errorType: 'string', errorMessage: 'plain string failure', stackTrace: [] });
+    expect(plain).toEqual({
+      ok: false,
+      errorType: 'string',
+      errorMessage: 'plain string failure',
+      stackTrace: [],
+    });
   });
 
   it('answers ResourceNotFoundException for an unknown function and HandlerNotFound without createHandler', async () => {

@@ -12,18 +12,40 @@ const proxy = (fn: string) => ({
   Type: 'AWS_PROXY',
   IntegrationHttpMethod: 'POST',
   Uri: {
-    'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':apigateway:', { Ref: 'AWS::Region' }, ':lambda:path/2015-03-31/functions/', arnOf(fn), '/invocations']],
+    'Fn::Join': [
+      '',
+      [
+        'arn:',
+        { Ref: 'AWS::Partition' },
+        ':apigateway:',
+        { Ref: 'AWS::Region' },
+        ':lambda:path/2015-03-31/functions/',
+        arnOf(fn),
+        '/invocations',
+      ],
+    ],
   },
 });
 const method = (resourceId: unknown, httpMethod: string) => ({
   Type: 'AWS::ApiGateway::Method',
-  Properties: { RestApiId: { Ref: 'Api' }, ResourceId: resourceId, HttpMethod: httpMethod, AuthorizationType: 'AWS_IAM', Integration: proxy('ApiFunction') },
+  Properties: {
+    RestApiId: { Ref: 'Api' },
+    ResourceId: resourceId,
+    HttpMethod: httpMethod,
+    AuthorizationType: 'AWS_IAM',
+    Integration: proxy('ApiFunction'),
+  },
 });
 
 /** A fresh copy of the sample template. */
 export function sampleTemplate(): CfnTemplate {
   return {
-    Parameters: { BootstrapVersion: { Type: 'AWS::SSM::Parameter::Value<String>', Default: '/cdk-bootstrap/hnb659fds/version' } },
+    Parameters: {
+      BootstrapVersion: {
+        Type: 'AWS::SSM::Parameter::Value<String>',
+        Default: '/cdk-bootstrap/hnb659fds/version',
+      },
+    },
     Resources: {
       RunsTable: {
         Type: 'AWS::DynamoDB::Table',
@@ -39,7 +61,14 @@ export function sampleTemplate(): CfnTemplate {
             { AttributeName: 'workflow', AttributeType: 'S' },
           ],
           GlobalSecondaryIndexes: [
-            { IndexName: 'byWorkflow', KeySchema: [{ AttributeName: 'workflow', KeyType: 'HASH' }, { AttributeName: 'sk', KeyType: 'RANGE' }], Projection: { ProjectionType: 'ALL' } },
+            {
+              IndexName: 'byWorkflow',
+              KeySchema: [
+                { AttributeName: 'workflow', KeyType: 'HASH' },
+                { AttributeName: 'sk', KeyType: 'RANGE' },
+              ],
+              Projection: { ProjectionType: 'ALL' },
+            },
           ],
           BillingMode: 'PAY_PER_REQUEST',
         },
@@ -47,10 +76,17 @@ export function sampleTemplate(): CfnTemplate {
       ApprovalsTable: {
         Type: 'AWS::DynamoDB::Table',
         Metadata: { 'chaperone:table': 'approvals' },
-        Properties: { KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }], AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }], BillingMode: 'PAY_PER_REQUEST' },
+        Properties: {
+          KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+          AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
+          BillingMode: 'PAY_PER_REQUEST',
+        },
       },
       AlertTopic: { Type: 'AWS::SNS::Topic' },
-      ApprovalSecret: { Type: 'AWS::SecretsManager::Secret', Properties: { GenerateSecretString: { PasswordLength: 64, ExcludePunctuation: true } } },
+      ApprovalSecret: {
+        Type: 'AWS::SecretsManager::Secret',
+        Properties: { GenerateSecretString: { PasswordLength: 64, ExcludePunctuation: true } },
+      },
       FunctionRole: { Type: 'AWS::IAM::Role', Properties: {} },
       StepFunction: {
         Type: 'AWS::Lambda::Function',
@@ -66,7 +102,9 @@ export function sampleTemplate(): CfnTemplate {
               APPROVAL_SECRET_ARN: { Ref: 'ApprovalSecret' },
               GREETING: { 'Fn::Sub': 'hello from ${AWS::Region} via ${RunsTable.Arn}' },
               FIRST_AZ: { 'Fn::Select': [0, { 'Fn::GetAZs': '' }] },
-              LAST_PART: { 'Fn::Select': [1, { 'Fn::Split': ['/', { 'Fn::GetAtt': ['RunsTable', 'Arn'] }] }] },
+              LAST_PART: {
+                'Fn::Select': [1, { 'Fn::Split': ['/', { 'Fn::GetAtt': ['RunsTable', 'Arn'] }] }],
+              },
             },
           },
         },
@@ -80,9 +118,24 @@ export function sampleTemplate(): CfnTemplate {
           Environment: {
             Variables: {
               RUNS_TABLE: { Ref: 'RunsTable' },
-              STATE_MACHINES: { 'Fn::Join': ['', ['{"invoice-reconciliation":"', { Ref: 'Workflow' }, '"}']] },
+              STATE_MACHINES: {
+                'Fn::Join': ['', ['{"invoice-reconciliation":"', { Ref: 'Workflow' }, '"}']],
+              },
               APPROVAL_BASE_URL: {
-                'Fn::Join': ['', ['https://', { Ref: 'Api' }, '.execute-api.', { Ref: 'AWS::Region' }, '.', { Ref: 'AWS::URLSuffix' }, '/', { Ref: 'ApiStage' }, '/']],
+                'Fn::Join': [
+                  '',
+                  [
+                    'https://',
+                    { Ref: 'Api' },
+                    '.execute-api.',
+                    { Ref: 'AWS::Region' },
+                    '.',
+                    { Ref: 'AWS::URLSuffix' },
+                    '/',
+                    { Ref: 'ApiStage' },
+                    '/',
+                  ],
+                ],
               },
             },
           },
@@ -105,11 +158,35 @@ export function sampleTemplate(): CfnTemplate {
           },
         },
       },
-      Api: { Type: 'AWS::ApiGateway::RestApi', Metadata: { 'chaperone:api': 'runs' }, Properties: { Name: 'chaperone' } },
-      ApiRuns: { Type: 'AWS::ApiGateway::Resource', Properties: { RestApiId: { Ref: 'Api' }, ParentId: { 'Fn::GetAtt': ['Api', 'RootResourceId'] }, PathPart: 'runs' } },
-      ApiRunsId: { Type: 'AWS::ApiGateway::Resource', Properties: { RestApiId: { Ref: 'Api' }, ParentId: { Ref: 'ApiRuns' }, PathPart: '{id}' } },
-      ApiApprovals: { Type: 'AWS::ApiGateway::Resource', Properties: { RestApiId: { Ref: 'Api' }, ParentId: { 'Fn::GetAtt': ['Api', 'RootResourceId'] }, PathPart: 'approvals' } },
-      ApiApprovalsId: { Type: 'AWS::ApiGateway::Resource', Properties: { RestApiId: { Ref: 'Api' }, ParentId: { Ref: 'ApiApprovals' }, PathPart: '{id}' } },
+      Api: {
+        Type: 'AWS::ApiGateway::RestApi',
+        Metadata: { 'chaperone:api': 'runs' },
+        Properties: { Name: 'chaperone' },
+      },
+      ApiRuns: {
+        Type: 'AWS::ApiGateway::Resource',
+        Properties: {
+          RestApiId: { Ref: 'Api' },
+          ParentId: { 'Fn::GetAtt': ['Api', 'RootResourceId'] },
+          PathPart: 'runs',
+        },
+      },
+      ApiRunsId: {
+        Type: 'AWS::ApiGateway::Resource',
+        Properties: { RestApiId: { Ref: 'Api' }, ParentId: { Ref: 'ApiRuns' }, PathPart: '{id}' },
+      },
+      ApiApprovals: {
+        Type: 'AWS::ApiGateway::Resource',
+        Properties: {
+          RestApiId: { Ref: 'Api' },
+          ParentId: { 'Fn::GetAtt': ['Api', 'RootResourceId'] },
+          PathPart: 'approvals',
+        },
+      },
+      ApiApprovalsId: {
+        Type: 'AWS::ApiGateway::Resource',
+        Properties: { RestApiId: { Ref: 'Api' }, ParentId: { Ref: 'ApiApprovals' }, PathPart: '{id}' },
+      },
       ApiRunsPost: method({ Ref: 'ApiRuns' }, 'POST'),
       ApiRunsIdGet: method({ Ref: 'ApiRunsId' }, 'GET'),
       ApiApprovalsIdGet: method({ Ref: 'ApiApprovalsId' }, 'GET'),
@@ -122,12 +199,20 @@ export function sampleTemplate(): CfnTemplate {
           HttpMethod: 'OPTIONS',
           Integration: {
             Type: 'MOCK',
-            IntegrationResponses: [{ StatusCode: '204', ResponseParameters: { 'method.response.header.Access-Control-Allow-Origin': "'*'" } }],
+            IntegrationResponses: [
+              {
+                StatusCode: '204',
+                ResponseParameters: { 'method.response.header.Access-Control-Allow-Origin': "'*'" },
+              },
+            ],
           },
         },
       },
       ApiDeployment: { Type: 'AWS::ApiGateway::Deployment', Properties: { RestApiId: { Ref: 'Api' } } },
-      ApiStage: { Type: 'AWS::ApiGateway::Stage', Properties: { RestApiId: { Ref: 'Api' }, DeploymentId: { Ref: 'ApiDeployment' }, StageName: 'prod' } },
+      ApiStage: {
+        Type: 'AWS::ApiGateway::Stage',
+        Properties: { RestApiId: { Ref: 'Api' }, DeploymentId: { Ref: 'ApiDeployment' }, StageName: 'prod' },
+      },
     },
   };
 }

@@ -1,14 +1,27 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GetSecretValueCommand, ResourceNotFoundException, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { SendEmailCommand, SESv2Client } from '@aws-sdk/client-sesv2';
+import {
+  GetSecretValueCommand,
+  ResourceNotFoundException,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
+import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LocalSecrets } from '../../../../local/aws/secrets.js';
-import { type LocalAlert, type LocalServices, type OutboxEmail, startLocalServices } from '../../../../local/aws/services.js';
+import {
+  type LocalAlert,
+  type LocalServices,
+  type OutboxEmail,
+  startLocalServices,
+} from '../../../../local/aws/services.js';
 
-const clientConfig = (endpoint: string) => ({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+const clientConfig = (endpoint: string) => ({
+  endpoint,
+  region: 'us-east-1',
+  credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+});
 const HMAC_ARN = 'arn:aws:secretsmanager:us-east-1:000000000000:secret:ApprovalSecret-000000';
 const KEY_ARN = 'arn:aws:secretsmanager:us-east-1:000000000000:secret:AnthropicSecret-000000';
 
@@ -23,7 +36,11 @@ describe('local AWS services server', () => {
 
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'chaperone-services-'));
-    services = await startLocalServices({ outboxDir: join(dir, 'outbox'), alertsFile: join(dir, 'alerts.jsonl'), secrets: openSecrets() });
+    services = await startLocalServices({
+      outboxDir: join(dir, 'outbox'),
+      alertsFile: join(dir, 'alerts.jsonl'),
+      secrets: openSecrets(),
+    });
   });
   afterEach(async () => {
     await services.close();
@@ -42,7 +59,10 @@ describe('local AWS services server', () => {
         Content: {
           Simple: {
             Subject: { Data: 'Approve schedule_payment?' },
-            Body: { Text: { Data: 'Review: http://127.0.0.1:1234/approvals/A1?sig=abc' }, Html: { Data: '<a href="http://127.0.0.1:1234/approvals/A1?sig=abc">Review</a>' } },
+            Body: {
+              Text: { Data: 'Review: http://127.0.0.1:1234/approvals/A1?sig=abc' },
+              Html: { Data: '<a href="http://127.0.0.1:1234/approvals/A1?sig=abc">Review</a>' },
+            },
           },
         },
       }),
@@ -50,7 +70,11 @@ describe('local AWS services server', () => {
     ses.destroy();
 
     expect(out.MessageId).toBe(seen[0]?.messageId);
-    expect(seen[0]).toMatchObject({ to: ['ap-approver@example.com'], subject: 'Approve schedule_payment?', links: ['http://127.0.0.1:1234/approvals/A1?sig=abc'] });
+    expect(seen[0]).toMatchObject({
+      to: ['ap-approver@example.com'],
+      subject: 'Approve schedule_payment?',
+      links: ['http://127.0.0.1:1234/approvals/A1?sig=abc'],
+    });
     const files = readdirSync(join(dir, 'outbox')).sort();
     expect(files.map((f) => f.split('.').pop())).toEqual(['eml', 'json']);
     expect(readFileSync(seen[0]?.emlFile ?? '', 'utf8')).toContain('Subject: Approve schedule_payment?');
@@ -72,8 +96,18 @@ describe('local AWS services server', () => {
     sns.destroy();
 
     expect(out.MessageId).toBe(seen[0]?.messageId);
-    const lines = readFileSync(join(dir, 'alerts.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as LocalAlert);
-    expect(lines).toEqual([expect.objectContaining({ topicArn: 'arn:aws:sns:us-east-1:000000000000:Alerts', subject: 'Guardrail: PolicyViolation', message: 'reader tried void_invoice', attributes: { rule: 'access' } })]);
+    const lines = readFileSync(join(dir, 'alerts.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as LocalAlert);
+    expect(lines).toEqual([
+      expect.objectContaining({
+        topicArn: 'arn:aws:sns:us-east-1:000000000000:Alerts',
+        subject: 'Guardrail: PolicyViolation',
+        message: 'reader tried void_invoice',
+        attributes: { rule: 'access' },
+      }),
+    ]);
   });
 
   it('serves secrets by ARN and name, keeps the generated HMAC key across restarts, 404s unknown ones', async () => {

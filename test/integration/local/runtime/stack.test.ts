@@ -25,9 +25,15 @@ describe('startLocalStack (sample template)', () => {
     const stack = await start(dir);
 
     const posted = await fetch(`${stack.apiUrl}/runs`, { method: 'POST', body: '{}' });
-    const sfn = new SFNClient({ endpoint: stack.sfnUrl, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
+    const sfn = new SFNClient({
+      endpoint: stack.sfnUrl,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
+    });
     const arn = stack.stateMachines['invoice-reconciliation'] ?? '';
-    const { executionArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn: arn, input: '{"hello":"world"}' }));
+    const { executionArn } = await sfn.send(
+      new StartExecutionCommand({ stateMachineArn: arn, input: '{"hello":"world"}' }),
+    );
     await stack.sfn.waitForExecution(executionArn ?? '');
     const described = await sfn.send(new DescribeExecutionCommand({ executionArn }));
     sfn.destroy();
@@ -46,6 +52,8 @@ describe('startLocalStack (sample template)', () => {
     });
     expect(stack.invoker.invocationCounts()).toEqual({ ApiFunction: 1, StepFunction: 1 });
     expect(again.apiUrl).toBe(apiUrl);
-    expect(again.app.functions.find((f) => f.logicalId === 'ApiFunction')?.env.APPROVAL_BASE_URL).toBe(`${apiUrl}/`);
+    expect(again.app.functions.find((f) => f.logicalId === 'ApiFunction')?.env.APPROVAL_BASE_URL).toBe(
+      `${apiUrl}/`,
+    );
   });
 });

@@ -29,7 +29,8 @@ describe('template resolver', () => {
     });
     expect(api?.env).toEqual({
       RUNS_TABLE: 'RunsTable',
-      STATE_MACHINES: '{"invoice-reconciliation":"arn:aws:states:us-east-1:000000000000:stateMachine:Workflow"}',
+      STATE_MACHINES:
+        '{"invoice-reconciliation":"arn:aws:states:us-east-1:000000000000:stateMachine:Workflow"}',
       APPROVAL_BASE_URL: `${API_URL}/`,
     });
     expect(api?.timeoutSeconds).toBe(10);
@@ -41,7 +42,9 @@ describe('template resolver', () => {
 
     expect(machine?.arn).toBe('arn:aws:states:us-east-1:000000000000:stateMachine:Workflow');
     expect(machine?.workflow).toBe('invoice-reconciliation');
-    expect(machine?.definition).toMatchObject({ States: { Step: { Arguments: { FunctionName: fnArn('StepFunction') } } } });
+    expect(machine?.definition).toMatchObject({
+      States: { Step: { Arguments: { FunctionName: fnArn('StepFunction') } } },
+    });
   });
 
   it('reads the API resource tree with stage, methods and integrations', () => {
@@ -55,7 +58,9 @@ describe('template resolver', () => {
       'POST /approvals/{id}',
       'POST /runs',
     ]);
-    expect(api?.routes.find((r) => r.httpMethod === 'POST' && r.resourcePath === '/runs')?.integration).toEqual({
+    expect(
+      api?.routes.find((r) => r.httpMethod === 'POST' && r.resourcePath === '/runs')?.integration,
+    ).toEqual({
       kind: 'lambda-proxy',
       functionArn: fnArn('ApiFunction'),
     });
@@ -64,12 +69,15 @@ describe('template resolver', () => {
   it('names the resource and property it cannot resolve', () => {
     const template = sampleTemplate();
     const fn = template.Resources.StepFunction;
-    if (fn?.Properties) fn.Properties.Environment = { Variables: { BROKEN: { 'Fn::GetAtt': ['Missing', 'Arn'] } } };
+    if (fn?.Properties)
+      fn.Properties.Environment = { Variables: { BROKEN: { 'Fn::GetAtt': ['Missing', 'Arn'] } } };
 
     const read = () => readLocalApp(template);
 
     expect(read).toThrow(TemplateResolutionError);
-    expect(read).toThrow(/StepFunction\.Properties\.Environment\.Variables\.BROKEN.*unknown resource Missing/);
+    expect(read).toThrow(
+      /StepFunction\.Properties\.Environment\.Variables\.BROKEN.*unknown resource Missing/,
+    );
   });
 
   it('reads the synthesised Chaperone template: handlers, env, workflows, tables and routes', async () => {
@@ -78,7 +86,13 @@ describe('template resolver', () => {
     const app = readLocalApp(template, { apiUrl: API_URL });
 
     const handlers = app.functions.map((f) => f.handlerPath).sort();
-    expect(handlers).toEqual(expect.arrayContaining(['lambdas/handlers/agent-step.ts', 'lambdas/handlers/api.ts', 'lambdas/handlers/tool-step.ts']));
+    expect(handlers).toEqual(
+      expect.arrayContaining([
+        'lambdas/handlers/agent-step.ts',
+        'lambdas/handlers/api.ts',
+        'lambdas/handlers/tool-step.ts',
+      ]),
+    );
     for (const fn of app.functions) {
       for (const value of Object.values(fn.env)) expect(value).not.toMatch(/\{"(Ref|Fn::)/);
     }
@@ -91,6 +105,8 @@ describe('template resolver', () => {
     for (const arn of arns) expect(app.functions.map((f) => f.arn)).toContain(arn);
     expect(app.tables.length).toBeGreaterThanOrEqual(2);
     const routes = app.apis.flatMap((a) => a.routes.map((r) => `${r.httpMethod} ${r.resourcePath}`));
-    expect(routes).toEqual(expect.arrayContaining(['POST /runs', 'GET /runs/{id}', 'GET /approvals/{id}', 'POST /approvals/{id}']));
+    expect(routes).toEqual(
+      expect.arrayContaining(['POST /runs', 'GET /runs/{id}', 'GET /approvals/{id}', 'POST /approvals/{id}']),
+    );
   });
 });
