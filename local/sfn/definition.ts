@@ -129,6 +129,11 @@ function validateState(
       if ('Next' in s) throw new DefinitionError(name, 'Next', 'a state cannot have both Next and End');
     } else requireTarget(name, 'Next', s.Next, states);
   }
+  for (const f of ['Retry', 'Catch']) {
+    if (f in s && type !== 'Task' && type !== 'Map' && type !== 'Parallel') {
+      throw new DefinitionError(name, f, `field not allowed in a ${type} state`);
+    }
+  }
   if (Array.isArray(s.Catch)) {
     s.Catch.forEach((c, i) => {
       if (!isObject(c)) throw new DefinitionError(name, `Catch[${i}]`, 'must be an object');

@@ -47,7 +47,7 @@ export interface Frame {
 export type TokenOutcome =
   | { kind: 'success'; output: unknown }
   | { kind: 'failure'; error?: string; cause?: string }
-  | { kind: 'timeout'; error: string };
+  | { kind: 'timeout'; error: string; heartbeat?: boolean };
 
 interface TokenWaiter {
   settle(): void;
@@ -152,7 +152,11 @@ export class ExecutionRun {
       return { kind: 'success', output: typeof text === 'string' ? JSON.parse(text) : null };
     }
     if (ev.type === 'TaskTimedOut')
-      return { kind: 'timeout', error: String(rec.taskTimedOutEventDetails?.error ?? 'States.Timeout') };
+      return {
+        kind: 'timeout',
+        error: String(rec.taskTimedOutEventDetails?.error ?? 'States.Timeout'),
+        heartbeat: this.journal.hasRecord(`${attemptKey}/heartbeat-expired`),
+      };
     const d = rec.taskFailedEventDetails ?? {};
     return {
       kind: 'failure',
@@ -241,6 +245,8 @@ export class ExecutionRun {
           );
         // AWS reports an expired heartbeat as States.Timeout too (recorded histories show it).
         const error = 'States.Timeout';
+        if (hbDue < (opts.deadline ?? Number.POSITIVE_INFINITY))
+          this.journal.appendRecord(`${attemptKey}/heartbeat-expired`, true);
         this.completeToken(attemptKey, { kind: 'timeout', error });
       } catch {
         if (opts.signal.aborted && !this.tokenOutcome(attemptKey)) throw opts.signal.reason;

@@ -7,6 +7,9 @@ import { isObject } from './types.js';
  * the "An error occurred while executing the state" prefix evaluation errors get.
  */
 export class TaskError extends StatesError {
+  /** Other names Retry/Catch may match this error by. */
+  readonly aliases: string[] = [];
+
   constructor(error: string, cause?: string) {
     super(error, cause);
     this.name = 'TaskError';
@@ -14,12 +17,12 @@ export class TaskError extends StatesError {
 }
 
 /** Whether a Retrier's or Catcher's `ErrorEquals` matches an error name. */
-export function errorMatches(errorEquals: unknown, error: string): boolean {
+export function errorMatches(errorEquals: unknown, error: string, aliases: string[] = []): boolean {
   if (!Array.isArray(errorEquals)) return false;
   // Runtime errors (bad paths, invalid values) end the execution: no Retrier or Catcher applies.
   if (error === 'States.Runtime') return false;
   for (const name of errorEquals) {
-    if (name === error) return true;
+    if (name === error || aliases.includes(name)) return true;
     if (name === 'States.ALL') return true;
     if (name === 'States.TaskFailed' && !error.startsWith('States.')) return true;
   }
@@ -41,13 +44,14 @@ export interface RetryPlan {
 export function planRetry(
   retriers: unknown,
   error: string,
+  aliases: string[],
   counts: number[],
   random: () => number,
 ): RetryPlan | undefined {
   if (!Array.isArray(retriers)) return undefined;
   for (let i = 0; i < retriers.length; i++) {
     const r = retriers[i];
-    if (!isObject(r) || !errorMatches(r.ErrorEquals, error)) continue;
+    if (!isObject(r) || !errorMatches(r.ErrorEquals, error, aliases)) continue;
     const max = typeof r.MaxAttempts === 'number' ? r.MaxAttempts : 3;
     const used = counts[i] ?? 0;
     if (used >= max) return undefined;
@@ -62,8 +66,12 @@ export function planRetry(
 }
 
 /** The first Catcher matching `error`. */
-export function findCatcher(catchers: unknown, error: string): Record<string, unknown> | undefined {
+export function findCatcher(
+  catchers: unknown,
+  error: string,
+  aliases: string[] = [],
+): Record<string, unknown> | undefined {
   if (!Array.isArray(catchers)) return undefined;
-  for (const c of catchers) if (isObject(c) && errorMatches(c.ErrorEquals, error)) return c;
+  for (const c of catchers) if (isObject(c) && errorMatches(c.ErrorEquals, error, aliases)) return c;
   return undefined;
 }

@@ -137,7 +137,8 @@ export async function runState(
       let se = ExecutionRun.toStatesError(err);
       if (!(se instanceof TaskError)) se = evaluationFailure(s, se);
       if (type === 'Task' || type === 'Map' || type === 'Parallel') {
-        const plan = planRetry(state.Retry, se.error, counts, () =>
+        const aliases = se instanceof TaskError ? se.aliases : [];
+        const plan = planRetry(state.Retry, se.error, aliases, counts, () =>
           exec.recorded(`${key}/jitter/${attempt}`, Math.random),
         );
         if (plan) {
@@ -155,7 +156,7 @@ export async function runState(
         ) {
           s.emit(`#${attempt}/failed`, `${type}StateFailed`);
         }
-        const catcher = findCatcher(state.Catch, se.error);
+        const catcher = findCatcher(state.Catch, se.error, aliases);
         if (catcher) {
           const errorOutput = { Error: se.error || null, Cause: se.causeText ?? null };
           let caught: StateResult;

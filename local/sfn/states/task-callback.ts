@@ -65,6 +65,11 @@ export async function waitForTokenResult(
   const ev = s.exec.journal.event(`${attemptKey}/outcome`);
   if (ev) s.frame.lastEventId = Math.max(s.frame.lastEventId, ev.id);
   if (outcome.kind === 'success') return outcome.output;
-  if (outcome.kind === 'timeout') throw new TaskError(outcome.error, '');
+  if (outcome.kind === 'timeout') {
+    const err = new TaskError(outcome.error, '');
+    // Reported as States.Timeout (as AWS records it), yet Retry/Catch on States.HeartbeatTimeout still apply.
+    if (outcome.heartbeat) err.aliases.push('States.HeartbeatTimeout');
+    throw err;
+  }
   throw new TaskError(outcome.error ?? '', outcome.cause);
 }

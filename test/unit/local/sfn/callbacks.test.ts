@@ -118,4 +118,33 @@ describe('task tokens', () => {
     expect(messages[0]?.transport).toBe('sqs');
     expect(JSON.parse(r.output ?? '')).toEqual({ got: 1 });
   });
+
+  it('fails an unanswered task after HeartbeatSeconds with States.Timeout, still catchable as States.HeartbeatTimeout', async () => {
+    ({ sfn } = makeSfn({ request: () => null }));
+    const def = {
+      QueryLanguage: 'JSONata',
+      StartAt: 'Ask',
+      States: {
+        Ask: {
+          ...approvalMachine.States.Ask,
+          End: undefined,
+          Next: 'Done',
+          Catch: [
+            { ErrorEquals: ['States.HeartbeatTimeout'], Output: '{% $states.errorOutput %}', Next: 'Done' },
+          ],
+        },
+        Done: { Type: 'Succeed' },
+      },
+    };
+    sfn.registerStateMachine(sfn.stateMachineArn('hb'), def);
+    const { executionArn } = sfn.startExecution({
+      stateMachineArn: sfn.stateMachineArn('hb'),
+      input: '{"what":"x"}',
+    });
+
+    const r = await sfn.waitForExecution(executionArn);
+
+    expect(r.status).toBe('SUCCEEDED');
+    expect(JSON.parse(r.output ?? '')).toEqual({ Error: 'States.Timeout', Cause: '' });
+  });
 });

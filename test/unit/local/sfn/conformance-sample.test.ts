@@ -3,7 +3,9 @@ import { type ConformanceCase, parseCase, runCase } from '../../../../local/conf
 
 const fn = (name: string) => `arn:aws:lambda:us-east-1:000000000000:function:${name}`;
 
-function sample(c: Partial<ConformanceCase> & Pick<ConformanceCase, 'id' | 'definition' | 'expected'>): ConformanceCase {
+function sample(
+  c: Partial<ConformanceCase> & Pick<ConformanceCase, 'id' | 'definition' | 'expected'>,
+): ConformanceCase {
   const parsed = parseCase({ queryLanguage: 'JSONata', features: [], input: {}, fakeLambdas: {}, ...c });
   if (!parsed) throw new Error('invalid sample case');
   return parsed;
@@ -13,7 +15,11 @@ describe('conformance runner on hand-written cases', () => {
   it('passes a JSONata case whose output matches', async () => {
     const c = sample({
       id: 'sample/jsonata-output',
-      definition: { QueryLanguage: 'JSONata', StartAt: 'P', States: { P: { Type: 'Pass', Output: '{% $states.input.a * 2 %}', End: true } } },
+      definition: {
+        QueryLanguage: 'JSONata',
+        StartAt: 'P',
+        States: { P: { Type: 'Pass', Output: '{% $states.input.a * 2 %}', End: true } },
+      },
       input: { a: 21 },
       expected: { status: 'SUCCEEDED', output: 42 },
     });
@@ -26,7 +32,11 @@ describe('conformance runner on hand-written cases', () => {
   it('reports a mismatch with the path that differs', async () => {
     const c = sample({
       id: 'sample/mismatch',
-      definition: { QueryLanguage: 'JSONata', StartAt: 'P', States: { P: { Type: 'Pass', Output: { a: 1 }, End: true } } },
+      definition: {
+        QueryLanguage: 'JSONata',
+        StartAt: 'P',
+        States: { P: { Type: 'Pass', Output: { a: 1 }, End: true } },
+      },
       expected: { status: 'SUCCEEDED', output: { a: 2 } },
     });
 
@@ -40,12 +50,20 @@ describe('conformance runner on hand-written cases', () => {
     const c = sample({
       id: 'sample/lambda-error',
       queryLanguage: 'JSONPath',
-      definition: { StartAt: 'T', States: { T: { Type: 'Task', Resource: fn('fn_raise_exception'), End: true } } },
+      definition: {
+        StartAt: 'T',
+        States: { T: { Type: 'Task', Resource: fn('fn_raise_exception'), End: true } },
+      },
       fakeLambdas: { fn_raise_exception: 'raise_exception' },
       expected: {
         status: 'FAILED',
         error: 'Exception',
-        cause: { errorMessage: 'Some exception was raised.', errorType: 'Exception', requestId: '<uuid:1>', stackTrace: ['python trace'] },
+        cause: {
+          errorMessage: 'Some exception was raised.',
+          errorType: 'Exception',
+          requestId: '<uuid:1>',
+          stackTrace: ['python trace'],
+        },
       },
       normalised: ['<uuid:1>'],
     });
@@ -83,13 +101,21 @@ describe('conformance runner on hand-written cases', () => {
             Type: 'Task',
             Resource: 'arn:aws:states:::sqs:sendMessage.waitForTaskToken',
             HeartbeatSeconds: 5,
-            Parameters: { QueueUrl: 'q', MessageBody: { 'Message.$': '$.m', 'TaskToken.$': '$$.Task.Token' } },
+            Parameters: {
+              QueueUrl: 'q',
+              MessageBody: { 'Message.$': '$.m', 'TaskToken.$': '$$.Task.Token' },
+            },
             End: true,
           },
         },
       },
       input: { m: 'hi' },
-      callback: { actions: [{ call: 'SendTaskHeartbeat', times: 3 }, { call: 'SendTaskSuccess', outputRule: 'the message body' }] },
+      callback: {
+        actions: [
+          { call: 'SendTaskHeartbeat', times: 3 },
+          { call: 'SendTaskSuccess', outputRule: 'the message body' },
+        ],
+      },
       expected: { status: 'SUCCEEDED', output: { Message: 'hi', TaskToken: '<task_token:1>' } },
       normalised: ['<task_token:1>'],
     });

@@ -74,6 +74,15 @@ describe('definition validation', () => {
     expect(err.field).toBe('Output');
   });
 
+  it('refuses Retry or Catch on a state that cannot fail with a task error', () => {
+    const err = refusal({
+      StartAt: 'A',
+      States: { A: { Type: 'Pass', Retry: [{ ErrorEquals: ['States.ALL'] }], End: true } },
+    });
+
+    expect([err.stateName, err.field]).toEqual(['A', 'Retry']);
+  });
+
   it('accepts the resources the local runtime runs', () => {
     const def = {
       QueryLanguage: 'JSONata',

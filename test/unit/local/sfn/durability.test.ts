@@ -135,12 +135,18 @@ describe('durability across restarts (in-process)', () => {
     const def = {
       QueryLanguage: 'JSONata',
       StartAt: 'Nap',
-      States: { Nap: { Type: 'Wait', Seconds: 10, Next: 'Done' }, Done: { Type: 'Pass', Output: '{% $now() %}', End: true } },
+      States: {
+        Nap: { Type: 'Wait', Seconds: 10, Next: 'Done' },
+        Done: { Type: 'Pass', Output: '{% $now() %}', End: true },
+      },
     };
     const clock1 = new ManualClock(T0);
     const a = makeSfn({}, { dataDir: dir, clock: clock1 });
     a.sfn.registerStateMachine(a.sfn.stateMachineArn('torn'), def);
-    const { executionArn } = a.sfn.startExecution({ stateMachineArn: a.sfn.stateMachineArn('torn'), input: '{}' });
+    const { executionArn } = a.sfn.startExecution({
+      stateMachineArn: a.sfn.stateMachineArn('torn'),
+      input: '{}',
+    });
     await flushMacrotasks(5);
     await a.sfn.close();
     const execDir = join(dir, 'executions', readdirSync(join(dir, 'executions'))[0] as string);
