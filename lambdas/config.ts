@@ -1,16 +1,16 @@
 import { ulid } from 'ulid';
 import { workflows } from '../examples/index.js';
+import type { Workflow } from '../state-machines/workflow.js';
 import { createAnthropicModel } from './adapters/anthropic-model.js';
-import { createDocumentClient } from './adapters/dynamo-client.js';
-import { DynamoRunStore } from './adapters/dynamo-run-store.js';
+import { createSecretReader, createSesMailer, createSnsAlerts } from './adapters/aws-messaging.js';
 import { DynamoApprovalStore } from './adapters/dynamo-approval-store.js';
 import { DynamoBreakerStore } from './adapters/dynamo-breaker-store.js';
-import { createSecretReader, createSesMailer, createSnsAlerts } from './adapters/aws-messaging.js';
+import { createDocumentClient } from './adapters/dynamo-client.js';
+import { DynamoRunStore } from './adapters/dynamo-run-store.js';
 import { createLog, createMetrics } from './adapters/observability.js';
 import { createSfnEngine } from './adapters/sfn-engine.js';
-import { type CoreDeps, noMetrics, registryOf, silentLog, systemClock } from './core/deps.js';
 import type { AlertPublisher } from './core/deps.js';
-import type { Workflow } from '../state-machines/workflow.js';
+import { type CoreDeps, noMetrics, registryOf, silentLog, systemClock } from './core/deps.js';
 
 /** A handler's environment, read once at cold start. */
 export type Env = Record<string, string | undefined>;
@@ -33,7 +33,10 @@ export function coreDeps(
   app: readonly Workflow[] = workflows,
 ): CoreDeps & { db: ReturnType<typeof createDocumentClient> } {
   const region = env.AWS_REGION;
-  const db = createDocumentClient({ ...(region ? { region } : {}), ...(env.AWS_ENDPOINT_URL_DYNAMODB ? { endpoint: env.AWS_ENDPOINT_URL_DYNAMODB } : {}) });
+  const db = createDocumentClient({
+    ...(region ? { region } : {}),
+    ...(env.AWS_ENDPOINT_URL_DYNAMODB ? { endpoint: env.AWS_ENDPOINT_URL_DYNAMODB } : {}),
+  });
   const quiet = env.CHAPERONE_LOCAL === '1' && !env.CHAPERONE_LOG_LEVEL;
   return {
     db,
@@ -59,7 +62,10 @@ const opts = (env: Env, endpointVar: string) => ({
 });
 
 export function alerts(env: Env): AlertPublisher {
-  return createSnsAlerts({ topicArn: required(env, 'ALERT_TOPIC_ARN'), ...opts(env, 'AWS_ENDPOINT_URL_SNS') });
+  return createSnsAlerts({
+    topicArn: required(env, 'ALERT_TOPIC_ARN'),
+    ...opts(env, 'AWS_ENDPOINT_URL_SNS'),
+  });
 }
 
 export function engine(env: Env) {

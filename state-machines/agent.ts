@@ -67,7 +67,8 @@ export function defineAgent(options: AgentOptions): Agent {
   }
   const byName = new Map<string, Tool>();
   for (const tool of options.tools) {
-    if (byName.has(tool.name)) throw new WorkflowDefinitionError(subject, `duplicate tool name "${tool.name}"`);
+    if (byName.has(tool.name))
+      throw new WorkflowDefinitionError(subject, `duplicate tool name "${tool.name}"`);
     byName.set(tool.name, tool);
   }
   for (const tool of options.tools) {
@@ -83,15 +84,25 @@ export function defineAgent(options: AgentOptions): Agent {
     }
   }
   for (const denied of options.deny ?? []) {
-    if (!byName.has(denied)) throw new WorkflowDefinitionError(subject, `deny list names "${denied}", which is not one of its tools`);
+    if (!byName.has(denied))
+      throw new WorkflowDefinitionError(
+        subject,
+        `deny list names "${denied}", which is not one of its tools`,
+      );
   }
   const maxTokens = options.maxTokens ?? 1024;
   if (!Number.isInteger(maxTokens) || maxTokens < 1 || maxTokens > 64_000) {
-    throw new WorkflowDefinitionError(subject, `maxTokens must be an integer in [1, 64000], got ${maxTokens}`);
+    throw new WorkflowDefinitionError(
+      subject,
+      `maxTokens must be an integer in [1, 64000], got ${maxTokens}`,
+    );
   }
   const maxIdenticalCalls = options.maxIdenticalCalls ?? 2;
   if (!Number.isInteger(maxIdenticalCalls) || maxIdenticalCalls < 1) {
-    throw new WorkflowDefinitionError(subject, `maxIdenticalCalls must be a positive integer, got ${maxIdenticalCalls}`);
+    throw new WorkflowDefinitionError(
+      subject,
+      `maxIdenticalCalls must be a positive integer, got ${maxIdenticalCalls}`,
+    );
   }
   const highest = options.tools.reduce<AccessClass>(
     (acc, t) => (ACCESS_ORDER.indexOf(t.access) > ACCESS_ORDER.indexOf(acc) ? t.access : acc),

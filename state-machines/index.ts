@@ -2,16 +2,26 @@
  * The workflow language: declare tools, agents and workflows in TypeScript;
  * `compileWorkflow` turns a workflow into one Standard, JSONata state machine.
  */
-export { defineTool, worstCaseSeconds, ACCESS_ORDER } from './tool.js';
-export type { Tool, ToolOptions, ToolContext, AccessClass, ToolRetryPolicy, ToolTrimPolicy } from './tool.js';
-export { defineAgent, MAX_TOOLS_PER_AGENT } from './agent.js';
+
 export type { Agent, AgentOptions } from './agent.js';
-export { agent, code, chain, parallel, route, approval } from './steps.js';
-export type { Step, StepContext, AgentStep, CodeStep, ChainStep, ParallelStep, RouteStep, ApprovalStep } from './steps.js';
-export { defineWorkflow, DEFAULT_LIMITS } from './workflow.js';
-export type { Workflow, WorkflowOptions, WorkflowLimits, InputValidator } from './workflow.js';
-export { compileWorkflow } from './compile/compile-workflow.js';
+export { defineAgent, MAX_TOOLS_PER_AGENT } from './agent.js';
 export type { AslDefinition, FunctionArns } from './compile/compile-workflow.js';
-export { WorkflowDefinitionError } from './errors.js';
-export { STOP_REASONS, type StopReason } from './stop-reasons.js';
+export { compileWorkflow } from './compile/compile-workflow.js';
 export * from './contract.js';
+export { WorkflowDefinitionError } from './errors.js';
+export type {
+  AgentStep,
+  ApprovalStep,
+  ChainStep,
+  CodeStep,
+  ParallelStep,
+  RouteStep,
+  Step,
+  StepContext,
+} from './steps.js';
+export { agent, approval, chain, code, parallel, route } from './steps.js';
+export { STOP_REASONS, type StopReason } from './stop-reasons.js';
+export type { AccessClass, Tool, ToolContext, ToolOptions, ToolRetryPolicy, ToolTrimPolicy } from './tool.js';
+export { ACCESS_ORDER, defineTool, worstCaseSeconds } from './tool.js';
+export type { InputValidator, Workflow, WorkflowLimits, WorkflowOptions } from './workflow.js';
+export { DEFAULT_LIMITS, defineWorkflow } from './workflow.js';

@@ -7,7 +7,9 @@ export type JsonSchema = { readonly [key: string]: unknown };
 
 // ajv-formats is CommonJS with a default export; under ESM interop it may arrive wrapped.
 const addFormats = (
-  'default' in addFormatsModule ? (addFormatsModule as unknown as { default: typeof addFormatsModule }).default : addFormatsModule
+  'default' in addFormatsModule
+    ? (addFormatsModule as unknown as { default: typeof addFormatsModule }).default
+    : addFormatsModule
 ) as typeof addFormatsModule;
 
 /**
@@ -38,7 +40,8 @@ export function describeErrors(errors: ErrorObject[] | null | undefined): string
       if (e.keyword === 'additionalProperties') {
         return `${where}: unknown property "${String(e.params.additionalProperty)}" is not allowed`;
       }
-      if (e.keyword === 'required') return `${where}: missing required property "${String(e.params.missingProperty)}"`;
+      if (e.keyword === 'required')
+        return `${where}: missing required property "${String(e.params.missingProperty)}"`;
       if (e.keyword === 'enum') return `${where}: must be one of ${JSON.stringify(e.params.allowedValues)}`;
       return `${where}: ${e.message ?? 'is invalid'}`;
     })

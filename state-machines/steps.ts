@@ -78,7 +78,8 @@ const STEP_ID = /^[a-zA-Z][a-zA-Z0-9_-]{0,47}$/;
 const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
 
 function checkId(kind: string, id: string): void {
-  if (!STEP_ID.test(id)) throw new WorkflowDefinitionError(`${kind} step "${id}"`, 'id must match ^[a-zA-Z][a-zA-Z0-9_-]{0,47}$');
+  if (!STEP_ID.test(id))
+    throw new WorkflowDefinitionError(`${kind} step "${id}"`, 'id must match ^[a-zA-Z][a-zA-Z0-9_-]{0,47}$');
 }
 
 /** An agent step: the agent runs its tool loop until it gives a final answer. */
@@ -106,7 +107,8 @@ export function chain(id: string, ...steps: Step[]): ChainStep {
 /** Independent branches at the same time; the workflow goes on when all are done. */
 export function parallel(id: string, ...branches: Step[]): ParallelStep {
   checkId('parallel', id);
-  if (branches.length < 2) throw new WorkflowDefinitionError(`parallel "${id}"`, 'needs at least two branches');
+  if (branches.length < 2)
+    throw new WorkflowDefinitionError(`parallel "${id}"`, 'needs at least two branches');
   return { kind: 'parallel', id, branches };
 }
 
@@ -116,8 +118,15 @@ export function route(
   options: { choose: RouteStep['choose']; branches: Record<string, Step>; needs?: readonly string[] },
 ): RouteStep {
   checkId('route', id);
-  if (Object.keys(options.branches).length === 0) throw new WorkflowDefinitionError(`route "${id}"`, 'has no branches');
-  return { kind: 'route', id, choose: options.choose, branches: options.branches, needs: options.needs ?? [] };
+  if (Object.keys(options.branches).length === 0)
+    throw new WorkflowDefinitionError(`route "${id}"`, 'has no branches');
+  return {
+    kind: 'route',
+    id,
+    choose: options.choose,
+    branches: options.branches,
+    needs: options.needs ?? [],
+  };
 }
 
 /** A human gate: the run waits (minutes or days) until an approver decides. */
@@ -134,14 +143,23 @@ export function approval(
 export function checkGate(
   subject: string,
   options: ApprovalGateOptions,
-): { approvers: readonly string[]; timeoutSeconds: number; onTimeout: ApprovalTimeoutOutcome; escalateTo: readonly string[] } {
-  if (options.approvers.length === 0) throw new WorkflowDefinitionError(subject, 'needs at least one approver');
+): {
+  approvers: readonly string[];
+  timeoutSeconds: number;
+  onTimeout: ApprovalTimeoutOutcome;
+  escalateTo: readonly string[];
+} {
+  if (options.approvers.length === 0)
+    throw new WorkflowDefinitionError(subject, 'needs at least one approver');
   for (const a of [...options.approvers, ...(options.escalateTo ?? [])]) {
     if (!EMAIL.test(a)) throw new WorkflowDefinitionError(subject, `approver "${a}" is not an email address`);
   }
   const timeoutSeconds = options.timeoutSeconds ?? 86_400;
   if (!(Number.isInteger(timeoutSeconds) && timeoutSeconds >= 1 && timeoutSeconds <= 31_536_000)) {
-    throw new WorkflowDefinitionError(subject, `timeoutSeconds must be an integer in [1, 31536000], got ${timeoutSeconds}`);
+    throw new WorkflowDefinitionError(
+      subject,
+      `timeoutSeconds must be an integer in [1, 31536000], got ${timeoutSeconds}`,
+    );
   }
   const onTimeout = options.onTimeout ?? 'reject';
   if (onTimeout === 'escalate' && (options.escalateTo ?? []).length === 0) {

@@ -1,5 +1,5 @@
-import type { FromSchema, JSONSchema } from 'json-schema-to-ts';
 import type { ValidateFunction } from 'ajv';
+import type { FromSchema, JSONSchema } from 'json-schema-to-ts';
 import { WorkflowDefinitionError } from './errors.js';
 import { compileSchema } from './schema.js';
 
@@ -100,11 +100,21 @@ const TOOL_NAME = /^[a-zA-Z0-9_-]{1,64}$/;
 export function defineTool<const S extends Readonly<Record<string, unknown>>>(options: ToolOptions<S>): Tool {
   const subject = `tool "${options.name}"`;
   if (!TOOL_NAME.test(options.name)) {
-    throw new WorkflowDefinitionError(subject, 'name must match ^[a-zA-Z0-9_-]{1,64}$ (the Anthropic tool name rule)');
+    throw new WorkflowDefinitionError(
+      subject,
+      'name must match ^[a-zA-Z0-9_-]{1,64}$ (the Anthropic tool name rule)',
+    );
   }
   if (!options.description.trim()) throw new WorkflowDefinitionError(subject, 'description is empty');
-  if (typeof options.input !== 'object' || options.input === null || (options.input as { type?: unknown }).type !== 'object') {
-    throw new WorkflowDefinitionError(subject, 'input schema must be an object schema ({ type: "object", ... })');
+  if (
+    typeof options.input !== 'object' ||
+    options.input === null ||
+    (options.input as { type?: unknown }).type !== 'object'
+  ) {
+    throw new WorkflowDefinitionError(
+      subject,
+      'input schema must be an object schema ({ type: "object", ... })',
+    );
   }
   const timeoutSeconds = options.timeoutSeconds ?? 30;
   if (!(timeoutSeconds > 0 && timeoutSeconds <= 900)) {
@@ -112,10 +122,14 @@ export function defineTool<const S extends Readonly<Record<string, unknown>>>(op
   }
   const retry: ToolRetryPolicy = { maxAttempts: 3, baseDelayMs: 200, maxDelayMs: 5000, ...options.retry };
   if (!Number.isInteger(retry.maxAttempts) || retry.maxAttempts < 1 || retry.maxAttempts > 10) {
-    throw new WorkflowDefinitionError(subject, `retry.maxAttempts must be an integer in [1, 10], got ${retry.maxAttempts}`);
+    throw new WorkflowDefinitionError(
+      subject,
+      `retry.maxAttempts must be an integer in [1, 10], got ${retry.maxAttempts}`,
+    );
   }
   const trim: ToolTrimPolicy = { maxBytes: 8192, ...options.trim };
-  if (!(trim.maxBytes >= 256)) throw new WorkflowDefinitionError(subject, 'trim.maxBytes must be at least 256');
+  if (!(trim.maxBytes >= 256))
+    throw new WorkflowDefinitionError(subject, 'trim.maxBytes must be at least 256');
   const validate = compileSchema(subject, options.input as Record<string, unknown>);
   // Arguments reach `run` only after `validate` accepted them, so the derived type holds.
   const userRun: unknown = options.run;
@@ -143,7 +157,9 @@ export function defineTool<const S extends Readonly<Record<string, unknown>>>(op
  * `TimeoutSeconds` backstop is set from this.
  */
 export function worstCaseSeconds(tool: Tool, fallback?: Tool): number {
-  const own = tool.retry.maxAttempts * tool.timeoutSeconds + ((tool.retry.maxAttempts - 1) * tool.retry.maxDelayMs) / 1000;
+  const own =
+    tool.retry.maxAttempts * tool.timeoutSeconds +
+    ((tool.retry.maxAttempts - 1) * tool.retry.maxDelayMs) / 1000;
   const fb = fallback ? fallback.timeoutSeconds : 0;
   return Math.ceil(own + fb);
 }

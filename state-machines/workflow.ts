@@ -1,9 +1,9 @@
 import type { ValidateFunction } from 'ajv';
 import type { FromSchema, JSONSchema } from 'json-schema-to-ts';
+import type { Agent } from './agent.js';
 import { WorkflowDefinitionError } from './errors.js';
 import { compileSchema } from './schema.js';
-import { type ApprovalGateOptions, type Step, checkGate } from './steps.js';
-import type { Agent } from './agent.js';
+import { type ApprovalGateOptions, checkGate, type Step } from './steps.js';
 
 /** Run-wide caps. Every stop at one of them has a named error. */
 export interface WorkflowLimits {
@@ -49,13 +49,15 @@ export interface Workflow {
   readonly steps: readonly Step[];
   readonly limits: WorkflowLimits;
   readonly validators: Readonly<Record<string, InputValidator<unknown>>>;
-  readonly approvals: {
-    approvers: readonly string[];
-    timeoutSeconds: number;
-    onTimeout: 'reject' | 'escalate';
-    escalateTo: readonly string[];
-    onReject: 'feedback' | 'stop';
-  } | undefined;
+  readonly approvals:
+    | {
+        approvers: readonly string[];
+        timeoutSeconds: number;
+        onTimeout: 'reject' | 'escalate';
+        escalateTo: readonly string[];
+        onReject: 'feedback' | 'stop';
+      }
+    | undefined;
   /** Every step by id, nested ones included. */
   readonly stepsById: ReadonlyMap<string, Step>;
   /** The agent of an agent step. */
@@ -75,20 +77,41 @@ export const DEFAULT_LIMITS: WorkflowLimits = {
 /** Declare a workflow. Throws `WorkflowDefinitionError` for a declaration that cannot work. */
 export function defineWorkflow<const S extends JSONSchema>(options: WorkflowOptions<S>): Workflow {
   const subject = `workflow "${options.name}"`;
-  if (!WORKFLOW_NAME.test(options.name)) throw new WorkflowDefinitionError(subject, 'name must match ^[a-zA-Z][a-zA-Z0-9-]{0,47}$');
+  if (!WORKFLOW_NAME.test(options.name))
+    throw new WorkflowDefinitionError(subject, 'name must match ^[a-zA-Z][a-zA-Z0-9-]{0,47}$');
   if (options.steps.length === 0) throw new WorkflowDefinitionError(subject, 'has no steps');
   const limits: WorkflowLimits = { ...DEFAULT_LIMITS, ...options.limits };
   for (const [key, value] of Object.entries(limits)) {
     if (!(typeof value === 'number' && value > 0 && Number.isFinite(value))) {
-      throw new WorkflowDefinitionError(subject, `limits.${key} must be a positive number, got ${String(value)}`);
+      throw new WorkflowDefinitionError(
+        subject,
+        `limits.${key} must be a positive number, got ${String(value)}`,
+      );
     }
   }
   const validateInput = compileSchema(`${subject} input`, options.input as Record<string, unknown>);
   const stepsById = new Map<string, Step>();
   checkSequence(subject, options.steps, new Set(), stepsById);
   const approvals = options.approvals
-    ? { ...checkGate(`${subject} approvals`, options.approvals), onReject: options.approvals.onReject ?? 'feedback' }
+    ? {
+        ...checkGate(`${subject} approvals`, options.approvals),
+        onReject: options.approvals.onReject ?? 'feedback',
+      }
     : undefined;
+  // A gate that can outwait the run would be cut off by the execution's own timeout.
+  const gateTimeouts: Array<[string, number]> = [...stepsById.values()]
+    .filter((st) => st.kind === 'approval')
+    .map((st) => [`approval step "${st.id}"`, (st as { timeoutSeconds: number }).timeoutSeconds]);
+  if (approvals)
+    gateTimeouts.push(['approvals', approvals.timeoutSeconds * (approvals.onTimeout === 'escalate' ? 2 : 1)]);
+  for (const [what, seconds] of gateTimeouts) {
+    if (seconds >= limits.timeLimitSeconds) {
+      throw new WorkflowDefinitionError(
+        subject,
+        `${what} may wait ${seconds} s, which is not less than limits.timeLimitSeconds (${limits.timeLimitSeconds} s): the run would hit its time limit while a human decides. Raise the limit or shorten the gate.`,
+      );
+    }
+  }
   if (!approvals) {
     for (const step of stepsById.values()) {
       if (step.kind !== 'agent') continue;
@@ -123,7 +146,12 @@ export function defineWorkflow<const S extends JSONSchema>(options: WorkflowOpti
  * Walk steps in order: ids are unique, and each step needs only steps that
  * finished before it. Returns the ids a sequence makes available after it.
  */
-function checkSequence(subject: string, steps: readonly Step[], available: Set<string>, all: Map<string, Step>): Set<string> {
+function checkSequence(
+  subject: string,
+  steps: readonly Step[],
+  available: Set<string>,
+  all: Map<string, Step>,
+): Set<string> {
   let done = new Set(available);
   for (const step of steps) done = checkStep(subject, step, done, all);
   return done;
@@ -135,8 +163,13 @@ function checkStep(subject: string, step: Step, available: Set<string>, all: Map
   if ('needs' in step) {
     for (const need of step.needs) {
       if (!available.has(need)) {
-        const sibling = all.has(need) ? ' (it runs in a parallel branch beside this one, or later: a hidden sequential dependency)' : '';
-        throw new WorkflowDefinitionError(subject, `step "${step.id}" needs "${need}", which has not finished before it${sibling}`);
+        const sibling = all.has(need)
+          ? ' (it runs in a parallel branch beside this one, or later: a hidden sequential dependency)'
+          : '';
+        throw new WorkflowDefinitionError(
+          subject,
+          `step "${step.id}" needs "${need}", which has not finished before it${sibling}`,
+        );
       }
     }
   }
@@ -146,7 +179,8 @@ function checkStep(subject: string, step: Step, available: Set<string>, all: Map
     case 'parallel': {
       const out = new Set(available);
       // Each branch sees only what was available before the parallel step.
-      for (const branch of step.branches) for (const id of checkStep(subject, branch, available, all)) out.add(id);
+      for (const branch of step.branches)
+        for (const id of checkStep(subject, branch, available, all)) out.add(id);
       out.add(step.id);
       return out;
     }

@@ -57,8 +57,18 @@ function seed(): void {
   invoices.clear();
   vendors.clear();
   payments.length = 0;
-  vendors.set('V-100', { vendorId: 'V-100', name: 'Acme Office Supply', iban: 'DE89370400440532013000', country: 'DE' });
-  vendors.set('V-200', { vendorId: 'V-200', name: 'Globex Logistics', iban: 'GB29NWBK60161331926819', country: 'GB' });
+  vendors.set('V-100', {
+    vendorId: 'V-100',
+    name: 'Acme Office Supply',
+    iban: 'DE89370400440532013000',
+    country: 'DE',
+  });
+  vendors.set('V-200', {
+    vendorId: 'V-200',
+    name: 'Globex Logistics',
+    iban: 'GB29NWBK60161331926819',
+    country: 'GB',
+  });
   invoices.set('INV-000101', {
     invoiceId: 'INV-000101',
     vendorId: 'V-100',
@@ -141,7 +151,8 @@ export const backend = {
     await enter('schedulePayment', signal);
     const invoice = invoices.get(request.invoiceId);
     if (!invoice) throw new BackendError(`invoice ${request.invoiceId} not found`, 404, false);
-    if (invoice.status !== 'open') throw new BackendError(`invoice ${request.invoiceId} is ${invoice.status}`, 409, false);
+    if (invoice.status !== 'open')
+      throw new BackendError(`invoice ${request.invoiceId} is ${invoice.status}`, 409, false);
     if (Math.abs(invoice.amount - request.amount) > 0.005 || invoice.currency !== request.currency) {
       throw new BackendError(
         `amount ${request.amount} ${request.currency} does not match invoice ${invoice.amount} ${invoice.currency}`,

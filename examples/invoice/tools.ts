@@ -4,7 +4,8 @@ import { backend } from './backend.js';
 /** Read: one invoice by id. The pattern is the seed's own example. */
 export const lookupInvoice = defineTool({
   name: 'lookup_invoice',
-  description: 'Look up one invoice by its id (INV- followed by six digits). Returns vendor, amount, currency, status, due date and lines.',
+  description:
+    'Look up one invoice by its id (INV- followed by six digits). Returns vendor, amount, currency, status, due date and lines.',
   input: {
     type: 'object',
     properties: { invoice_id: { type: 'string', pattern: '^INV-[0-9]{6}$' } },
@@ -31,7 +32,8 @@ const vendorQuery = {
 /** Read: the vendor directory's stale cache; the fallback when the live directory is down. */
 export const findVendorCached = defineTool({
   name: 'find_vendor_cached',
-  description: 'Find vendors in the cached vendor directory (may be up to a day old). Use find_vendor instead when possible.',
+  description:
+    'Find vendors in the cached vendor directory (may be up to a day old). Use find_vendor instead when possible.',
   input: vendorQuery,
   access: 'read',
   timeoutSeconds: 5,
@@ -42,7 +44,8 @@ export const findVendorCached = defineTool({
 /** Read: the live vendor directory. */
 export const findVendor = defineTool({
   name: 'find_vendor',
-  description: 'Find vendors by vendor id (V- followed by three digits) or by part of their name. Returns id, name, IBAN and country.',
+  description:
+    'Find vendors by vendor id (V- followed by three digits) or by part of their name. Returns id, name, IBAN and country.',
   input: vendorQuery,
   access: 'read',
   timeoutSeconds: 10,

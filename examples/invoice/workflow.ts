@@ -40,6 +40,7 @@ export const invoiceWorkflow = defineWorkflow({
       },
     }),
   ],
-  limits: { maxSteps: 12, maxTokens: 60_000, maxCostUsd: 1, timeLimitSeconds: 3600 },
+  // The time limit includes the human's wait at the payment gate (at most one day).
+  limits: { maxSteps: 12, maxTokens: 60_000, maxCostUsd: 1, timeLimitSeconds: 2 * 86_400 },
   approvals: { approvers: ['ap-approver@example.com'], timeoutSeconds: 86_400, onTimeout: 'reject' },
 });

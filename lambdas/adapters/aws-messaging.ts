@@ -5,8 +5,15 @@ import type { AlertPublisher } from '../core/deps.js';
 import type { Mailer } from '../core/ports.js';
 
 /** Alerts to the SNS topic that pages someone. */
-export function createSnsAlerts(options: { topicArn: string; region?: string; endpoint?: string }): AlertPublisher {
-  const sns = new SNSClient({ ...(options.region ? { region: options.region } : {}), ...(options.endpoint ? { endpoint: options.endpoint } : {}) });
+export function createSnsAlerts(options: {
+  topicArn: string;
+  region?: string;
+  endpoint?: string;
+}): AlertPublisher {
+  const sns = new SNSClient({
+    ...(options.region ? { region: options.region } : {}),
+    ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+  });
   return {
     async publish(alert) {
       await sns.send(
@@ -25,7 +32,10 @@ export function createSnsAlerts(options: { topicArn: string; region?: string; en
 
 /** Email through SESv2 (the local runtime's outbox stands in for it). */
 export function createSesMailer(options: { from: string; region?: string; endpoint?: string }): Mailer {
-  const ses = new SESv2Client({ ...(options.region ? { region: options.region } : {}), ...(options.endpoint ? { endpoint: options.endpoint } : {}) });
+  const ses = new SESv2Client({
+    ...(options.region ? { region: options.region } : {}),
+    ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+  });
   return {
     async send(mail) {
       await ses.send(
@@ -35,7 +45,10 @@ export function createSesMailer(options: { from: string; region?: string; endpoi
           Content: {
             Simple: {
               Subject: { Data: mail.subject, Charset: 'UTF-8' },
-              Body: { Text: { Data: mail.text, Charset: 'UTF-8' }, Html: { Data: mail.html, Charset: 'UTF-8' } },
+              Body: {
+                Text: { Data: mail.text, Charset: 'UTF-8' },
+                Html: { Data: mail.html, Charset: 'UTF-8' },
+              },
             },
           },
         }),
@@ -45,8 +58,14 @@ export function createSesMailer(options: { from: string; region?: string; endpoi
 }
 
 /** Read a secret once per container; the value never reaches a log. */
-export function createSecretReader(options: { region?: string; endpoint?: string }): (secretId: string) => Promise<string> {
-  const sm = new SecretsManagerClient({ ...(options.region ? { region: options.region } : {}), ...(options.endpoint ? { endpoint: options.endpoint } : {}) });
+export function createSecretReader(options: {
+  region?: string;
+  endpoint?: string;
+}): (secretId: string) => Promise<string> {
+  const sm = new SecretsManagerClient({
+    ...(options.region ? { region: options.region } : {}),
+    ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+  });
   const cache = new Map<string, Promise<string>>();
   return (secretId) => {
     let p = cache.get(secretId);

@@ -1,4 +1,10 @@
-import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import type { ApprovalRecord, ApprovalStatus, ApprovalStore } from '../core/approval-records.js';
 import { isConditionFailure } from './dynamo-client.js';
 import { CorruptItemError } from './run-item-parsers.js';
@@ -15,16 +21,26 @@ export class DynamoApprovalStore implements ApprovalStore {
 
   async create(record: ApprovalRecord): Promise<void> {
     await this.db.send(
-      new PutCommand({ TableName: this.table, Item: { ...key(record.approvalId), ...record }, ConditionExpression: 'attribute_not_exists(pk)' }),
+      new PutCommand({
+        TableName: this.table,
+        Item: { ...key(record.approvalId), ...record },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      }),
     );
   }
 
   async get(approvalId: string): Promise<ApprovalRecord | undefined> {
-    const out = await this.db.send(new GetCommand({ TableName: this.table, Key: key(approvalId), ConsistentRead: true }));
+    const out = await this.db.send(
+      new GetCommand({ TableName: this.table, Key: key(approvalId), ConsistentRead: true }),
+    );
     return out.Item ? parseApproval(out.Item) : undefined;
   }
 
-  async attachToken(approvalId: string, taskToken: string, patch: Partial<ApprovalRecord> = {}): Promise<void> {
+  async attachToken(
+    approvalId: string,
+    taskToken: string,
+    patch: Partial<ApprovalRecord> = {},
+  ): Promise<void> {
     const fields = Object.entries({ ...patch, taskToken }).filter(([, v]) => v !== undefined);
     const names: Record<string, string> = { '#status': 'status' };
     const values: Record<string, unknown> = { ':pending': 'pending' };
@@ -47,7 +63,12 @@ export class DynamoApprovalStore implements ApprovalStore {
 
   async decide(
     approvalId: string,
-    decision: { status: Exclude<ApprovalStatus, 'pending'>; decidedBy: string; decidedAt: string; comment?: string },
+    decision: {
+      status: Exclude<ApprovalStatus, 'pending'>;
+      decidedBy: string;
+      decidedAt: string;
+      comment?: string;
+    },
   ): Promise<boolean> {
     try {
       await this.db.send(
@@ -91,12 +112,14 @@ export class DynamoApprovalStore implements ApprovalStore {
 
 function parseApproval(item: Record<string, unknown>): ApprovalRecord {
   const status = item.status;
-  if (typeof status !== 'string' || !STATUSES.includes(status as ApprovalStatus)) throw new CorruptItemError(`approval status ${String(status)} is invalid`);
+  if (typeof status !== 'string' || !STATUSES.includes(status as ApprovalStatus))
+    throw new CorruptItemError(`approval status ${String(status)} is invalid`);
   for (const k of ['approvalId', 'runId', 'workflow', 'step', 'createdAt', 'summary', 'reason']) {
     if (typeof item[k] !== 'string') throw new CorruptItemError(`approval ${k} must be a string`);
   }
   if (typeof item.expiresAt !== 'number') throw new CorruptItemError('approval expiresAt must be a number');
-  if (!Array.isArray(item.calls) || !Array.isArray(item.approvers)) throw new CorruptItemError('approval calls/approvers must be lists');
+  if (!Array.isArray(item.calls) || !Array.isArray(item.approvers))
+    throw new CorruptItemError('approval calls/approvers must be lists');
   const { pk: _pk, sk: _sk, ...rest } = item;
   return rest as unknown as ApprovalRecord;
 }

@@ -9,7 +9,9 @@ export class DynamoBreakerStore implements BreakerStore {
   ) {}
 
   async get(tool: string): Promise<BreakerState> {
-    const out = await this.db.send(new GetCommand({ TableName: this.table, Key: { pk: `TOOL#${tool}` }, ConsistentRead: true }));
+    const out = await this.db.send(
+      new GetCommand({ TableName: this.table, Key: { pk: `TOOL#${tool}` }, ConsistentRead: true }),
+    );
     const failures = out.Item?.consecutiveFailures;
     const openUntil = out.Item?.openUntil;
     return {

@@ -1,10 +1,10 @@
 import {
+  BatchGetCommand,
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
   QueryCommand,
   UpdateCommand,
-  BatchGetCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { monotonicFactory } from 'ulid';
 import type { AgentAction } from '../../state-machines/contract.js';
@@ -46,14 +46,22 @@ export class DynamoRunStore implements RunStore {
     // between the two leaves nothing a reader can see, and a retry completes it.
     try {
       await this.send(
-        new PutCommand({ TableName: this.table, Item: { pk: pk(meta.runId), sk: 'LEDGER', ...ledger }, ConditionExpression: 'attribute_not_exists(pk)' }),
+        new PutCommand({
+          TableName: this.table,
+          Item: { pk: pk(meta.runId), sk: 'LEDGER', ...ledger },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
       );
     } catch (err) {
       if (!isConditionFailure(err)) throw err;
     }
     try {
       await this.send(
-        new PutCommand({ TableName: this.table, Item: { pk: pk(meta.runId), sk: 'META', ...meta }, ConditionExpression: 'attribute_not_exists(pk)' }),
+        new PutCommand({
+          TableName: this.table,
+          Item: { pk: pk(meta.runId), sk: 'META', ...meta },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
       );
       return true;
     } catch (err) {
@@ -63,7 +71,9 @@ export class DynamoRunStore implements RunStore {
   }
 
   async getRun(runId: string): Promise<RunMeta | undefined> {
-    const out = await this.send(new GetCommand({ TableName: this.table, Key: { pk: pk(runId), sk: 'META' }, ConsistentRead: true }));
+    const out = await this.send(
+      new GetCommand({ TableName: this.table, Key: { pk: pk(runId), sk: 'META' }, ConsistentRead: true }),
+    );
     return out.Item ? parseRunMeta(out.Item) : undefined;
   }
 
@@ -75,8 +85,14 @@ export class DynamoRunStore implements RunStore {
     return this.patch(runId, patch, true);
   }
 
-  private async patch(runId: string, patch: Partial<Omit<RunMeta, 'runId'>>, onlyRunning: boolean): Promise<boolean> {
-    const entries = Object.entries({ ...patch, updatedAt: new Date(this.now()).toISOString() }).filter(([, v]) => v !== undefined);
+  private async patch(
+    runId: string,
+    patch: Partial<Omit<RunMeta, 'runId'>>,
+    onlyRunning: boolean,
+  ): Promise<boolean> {
+    const entries = Object.entries({ ...patch, updatedAt: new Date(this.now()).toISOString() }).filter(
+      ([, v]) => v !== undefined,
+    );
     const names: Record<string, string> = {};
     const values: Record<string, unknown> = {};
     const sets = entries.map(([k, v], i) => {
@@ -94,7 +110,9 @@ export class DynamoRunStore implements RunStore {
           TableName: this.table,
           Key: { pk: pk(runId), sk: 'META' },
           UpdateExpression: `SET ${sets.join(', ')}`,
-          ConditionExpression: onlyRunning ? 'attribute_exists(pk) AND #status = :running' : 'attribute_exists(pk)',
+          ConditionExpression: onlyRunning
+            ? 'attribute_exists(pk) AND #status = :running'
+            : 'attribute_exists(pk)',
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
         }),
@@ -107,7 +125,9 @@ export class DynamoRunStore implements RunStore {
   }
 
   async getLedger(runId: string): Promise<Ledger | undefined> {
-    const out = await this.send(new GetCommand({ TableName: this.table, Key: { pk: pk(runId), sk: 'LEDGER' }, ConsistentRead: true }));
+    const out = await this.send(
+      new GetCommand({ TableName: this.table, Key: { pk: pk(runId), sk: 'LEDGER' }, ConsistentRead: true }),
+    );
     return out.Item ? parseLedger(out.Item) : undefined;
   }
 
@@ -132,17 +152,27 @@ export class DynamoRunStore implements RunStore {
       const item = (err as { Item?: Record<string, unknown> }).Item;
       const ledger = item ? parseLedgerLoose(item) : await this.getLedger(runId);
       if (!ledger) throw err;
-      const limit = ledger.stepsRemaining < amount.steps ? 'steps' : ledger.tokensRemaining < amount.tokens ? 'tokens' : 'cost';
+      const limit =
+        ledger.stepsRemaining < amount.steps
+          ? 'steps'
+          : ledger.tokensRemaining < amount.tokens
+            ? 'tokens'
+            : 'cost';
       return { ok: false, limit, ledger };
     }
   }
 
-  async settle(runId: string, reserved: Reservation, used: { tokens: number; costMicros: number }): Promise<Ledger> {
+  async settle(
+    runId: string,
+    reserved: Reservation,
+    used: { tokens: number; costMicros: number },
+  ): Promise<Ledger> {
     const out = await this.send(
       new UpdateCommand({
         TableName: this.table,
         Key: { pk: pk(runId), sk: 'LEDGER' },
-        UpdateExpression: 'ADD tokensRemaining :rt, costRemainingMicros :rc, tokensUsed :ut, costUsedMicros :uc',
+        UpdateExpression:
+          'ADD tokensRemaining :rt, costRemainingMicros :rc, tokensUsed :ut, costUsedMicros :uc',
         ExpressionAttributeValues: {
           ':rt': reserved.tokens - used.tokens,
           ':rc': reserved.costMicros - used.costMicros,
@@ -189,33 +219,70 @@ export class DynamoRunStore implements RunStore {
     return items.map((i) => parseStoredMessage(i));
   }
 
-  async putMessage(runId: string, step: string, record: StoredMessage, role: 'user' | 'assistant'): Promise<void> {
+  async putMessage(
+    runId: string,
+    step: string,
+    record: StoredMessage,
+    role: 'user' | 'assistant',
+  ): Promise<void> {
     await this.send(
       new PutCommand({
         TableName: this.table,
-        Item: { pk: pk(runId), sk: `MSG#${step}#${pad(record.iteration)}#${role === 'user' ? '1u' : '2a'}`, ...record },
+        Item: {
+          pk: pk(runId),
+          sk: `MSG#${step}#${pad(record.iteration)}#${role === 'user' ? '1u' : '2a'}`,
+          ...record,
+        },
       }),
     );
   }
 
   async getAction(runId: string, step: string, iteration: number): Promise<AgentAction | undefined> {
-    const out = await this.send(new GetCommand({ TableName: this.table, Key: { pk: pk(runId), sk: `ACT#${step}#${pad(iteration)}` }, ConsistentRead: true }));
+    const out = await this.send(
+      new GetCommand({
+        TableName: this.table,
+        Key: { pk: pk(runId), sk: `ACT#${step}#${pad(iteration)}` },
+        ConsistentRead: true,
+      }),
+    );
     return out.Item ? (out.Item.action as AgentAction) : undefined;
   }
 
   async putAction(runId: string, step: string, iteration: number, action: AgentAction): Promise<void> {
-    await this.send(new PutCommand({ TableName: this.table, Item: { pk: pk(runId), sk: `ACT#${step}#${pad(iteration)}`, action } }));
+    await this.send(
+      new PutCommand({
+        TableName: this.table,
+        Item: { pk: pk(runId), sk: `ACT#${step}#${pad(iteration)}`, action },
+      }),
+    );
   }
 
   async putPendingCall(runId: string, step: string, call: PendingCall): Promise<void> {
-    await this.send(new PutCommand({ TableName: this.table, Item: { pk: pk(runId), sk: `CALL#${step}#${call.toolUseId}`, ...call } }));
+    await this.send(
+      new PutCommand({
+        TableName: this.table,
+        Item: { pk: pk(runId), sk: `CALL#${step}#${call.toolUseId}`, ...call },
+      }),
+    );
   }
 
   async getPendingCall(runId: string, step: string, toolUseId: string): Promise<PendingCall | undefined> {
-    const out = await this.send(new GetCommand({ TableName: this.table, Key: { pk: pk(runId), sk: `CALL#${step}#${toolUseId}` }, ConsistentRead: true }));
+    const out = await this.send(
+      new GetCommand({
+        TableName: this.table,
+        Key: { pk: pk(runId), sk: `CALL#${step}#${toolUseId}` },
+        ConsistentRead: true,
+      }),
+    );
     if (!out.Item) return undefined;
     const { toolUseId: id, tool, args, turn, approvedBy } = out.Item;
-    return { toolUseId: String(id), tool: String(tool), args: args as Json, turn: Number(turn), ...(approvedBy ? { approvedBy: String(approvedBy) } : {}) };
+    return {
+      toolUseId: String(id),
+      tool: String(tool),
+      args: args as Json,
+      turn: Number(turn),
+      ...(approvedBy ? { approvedBy: String(approvedBy) } : {}),
+    };
   }
 
   async putToolResult(runId: string, step: string, result: ToolResultRecord): Promise<boolean> {
@@ -234,17 +301,26 @@ export class DynamoRunStore implements RunStore {
     }
   }
 
-  async getToolResults(runId: string, step: string, toolUseIds: readonly string[]): Promise<Map<string, ToolResultRecord>> {
+  async getToolResults(
+    runId: string,
+    step: string,
+    toolUseIds: readonly string[],
+  ): Promise<Map<string, ToolResultRecord>> {
     const found = new Map<string, ToolResultRecord>();
     for (let i = 0; i < toolUseIds.length; i += 100) {
       const keys = toolUseIds.slice(i, i + 100).map((id) => ({ pk: pk(runId), sk: `RES#${step}#${id}` }));
-      let request: Record<string, { Keys: Record<string, unknown>[]; ConsistentRead: boolean }> | undefined = {
-        [this.table]: { Keys: keys, ConsistentRead: true },
-      };
+      let request: Record<string, { Keys: Record<string, unknown>[]; ConsistentRead: boolean }> | undefined =
+        {
+          [this.table]: { Keys: keys, ConsistentRead: true },
+        };
       while (request && Object.keys(request).length > 0) {
         const out = await this.send(new BatchGetCommand({ RequestItems: request }));
         for (const item of out.Responses?.[this.table] ?? []) {
-          found.set(String(item.toolUseId), { toolUseId: String(item.toolUseId), content: String(item.content), isError: item.isError === true });
+          found.set(String(item.toolUseId), {
+            toolUseId: String(item.toolUseId),
+            content: String(item.content),
+            isError: item.isError === true,
+          });
         }
         request = out.UnprocessedKeys as typeof request;
       }
@@ -253,13 +329,21 @@ export class DynamoRunStore implements RunStore {
   }
 
   async putStepOutput(runId: string, step: string, output: Json): Promise<void> {
-    await this.send(new PutCommand({ TableName: this.table, Item: { pk: pk(runId), sk: `OUT#${step}`, output } }));
+    await this.send(
+      new PutCommand({ TableName: this.table, Item: { pk: pk(runId), sk: `OUT#${step}`, output } }),
+    );
   }
 
   async getStepOutputs(runId: string, steps: readonly string[]): Promise<Record<string, Json>> {
     const out: Record<string, Json> = {};
     for (const step of steps) {
-      const r = await this.send(new GetCommand({ TableName: this.table, Key: { pk: pk(runId), sk: `OUT#${step}` }, ConsistentRead: true }));
+      const r = await this.send(
+        new GetCommand({
+          TableName: this.table,
+          Key: { pk: pk(runId), sk: `OUT#${step}` },
+          ConsistentRead: true,
+        }),
+      );
       if (r.Item) out[step] = r.Item.output as Json;
     }
     return out;
@@ -289,7 +373,8 @@ export class DynamoRunStore implements RunStore {
     try {
       return await this.db.send(command);
     } catch (err) {
-      if (isThrottle(err)) throw new StoreThrottledError(`Runs table throttled: ${(err as Error).message}`, { cause: err });
+      if (isThrottle(err))
+        throw new StoreThrottledError(`Runs table throttled: ${(err as Error).message}`, { cause: err });
       throw err;
     }
   }) as DynamoDBDocumentClient['send'];

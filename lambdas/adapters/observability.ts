@@ -4,9 +4,14 @@ import type { Log, MetricsSink } from '../core/deps.js';
 
 /** Powertools Logger behind core's Log interface. Keys named like secrets are never logged. */
 export function createLog(serviceName: string, env: Record<string, string | undefined>): Log {
-  const logger = new Logger({ serviceName, logLevel: (env.POWERTOOLS_LOG_LEVEL as 'INFO' | undefined) ?? 'INFO' });
+  const logger = new Logger({
+    serviceName,
+    logLevel: (env.POWERTOOLS_LOG_LEVEL as 'INFO' | undefined) ?? 'INFO',
+  });
   const scrub = (extra?: Record<string, unknown>) =>
-    extra ? Object.fromEntries(Object.entries(extra).filter(([k]) => !/token|secret|key|password/i.test(k))) : {};
+    extra
+      ? Object.fromEntries(Object.entries(extra).filter(([k]) => !/token|secret|key|password/i.test(k)))
+      : {};
   return {
     info: (m, e) => logger.info(m, scrub(e)),
     warn: (m, e) => logger.warn(m, scrub(e)),

@@ -24,13 +24,15 @@ function optStr(item: Record<string, unknown>, key: string): string | undefined 
 }
 function num(item: Record<string, unknown>, key: string): number {
   const v = item[key];
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw new CorruptItemError(`${key} must be a number, got ${String(v)}`);
+  if (typeof v !== 'number' || !Number.isFinite(v))
+    throw new CorruptItemError(`${key} must be a number, got ${String(v)}`);
   return v;
 }
 
 export function parseRunMeta(item: Record<string, unknown>): RunMeta {
   const status = str(item, 'status');
-  if (!STATUSES.includes(status as RunStatus)) throw new CorruptItemError(`status ${status} is not a run status`);
+  if (!STATUSES.includes(status as RunStatus))
+    throw new CorruptItemError(`status ${status} is not a run status`);
   const meta: RunMeta = {
     runId: str(item, 'runId'),
     workflow: str(item, 'workflow'),
@@ -65,11 +67,14 @@ export function parseLedger(item: Record<string, unknown>): Ledger {
 
 export function parseStoredMessage(item: Record<string, unknown>): StoredMessage {
   const message = item.message;
-  if (typeof message !== 'object' || message === null) throw new CorruptItemError('message must be an object');
+  if (typeof message !== 'object' || message === null)
+    throw new CorruptItemError('message must be an object');
   const role = (message as { role?: unknown }).role;
   const content = (message as { content?: unknown }).content;
-  if (role !== 'user' && role !== 'assistant') throw new CorruptItemError('message.role must be user or assistant');
-  if (typeof content !== 'string' && !Array.isArray(content)) throw new CorruptItemError('message.content must be text or blocks');
+  if (role !== 'user' && role !== 'assistant')
+    throw new CorruptItemError('message.role must be user or assistant');
+  if (typeof content !== 'string' && !Array.isArray(content))
+    throw new CorruptItemError('message.content must be text or blocks');
   const out: StoredMessage = { iteration: num(item, 'iteration'), message: message as Message };
   if (typeof item.inputTokens === 'number') out.inputTokens = item.inputTokens;
   if (typeof item.outputTokens === 'number') out.outputTokens = item.outputTokens;

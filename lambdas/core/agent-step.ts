@@ -2,16 +2,16 @@ import type { AgentAction, AgentStepEvent, ToolCallRef } from '../../state-machi
 import type { AgentStep } from '../../state-machines/steps.js';
 import { worstCaseSeconds } from '../../state-machines/tool.js';
 import type { Workflow } from '../../state-machines/workflow.js';
+import { openApproval } from './approval-gate.js';
 import type { ApprovalStore } from './approval-records.js';
 import { checkToolCalls } from './call-checks.js';
 import { nextUserMessage, textOf, toolUsesOf } from './conversation.js';
 import type { AlertPublisher, CoreDeps } from './deps.js';
 import { ChaperoneError, NotFoundError, ValidationError } from './errors.js';
-import { MICROS_PER_USD, costMicros, priceOf, worstCaseCostMicros } from './pricing.js';
 import type { Json, ModelClient, ModelRequest, ToolSpec } from './model.js';
+import { costMicros, MICROS_PER_USD, priceOf, worstCaseCostMicros } from './pricing.js';
 import type { Ledger, RunMeta, StoredMessage } from './run-records.js';
 import { estimateInputTokens } from './token-estimate.js';
-import { openApproval } from './approval-gate.js';
 
 export interface AgentStepDeps extends CoreDeps {
   model: ModelClient;
@@ -40,7 +40,8 @@ export async function runAgentStep(event: AgentStepEvent, deps: AgentStepDeps): 
   const workflow = deps.workflows.get(meta.workflow);
   if (!workflow) throw new NotFoundError(`workflow ${meta.workflow} of run ${event.runId} is not deployed`);
   const step = workflow.stepsById.get(event.step);
-  if (step?.kind !== 'agent') throw new ValidationError(`step ${event.step} of ${workflow.name} is not an agent step`, '/step');
+  if (step?.kind !== 'agent')
+    throw new ValidationError(`step ${event.step} of ${workflow.name} is not an agent step`, '/step');
 
   const decide = async (action: AgentAction): Promise<AgentAction> => {
     await store.putAction(event.runId, event.step, event.iteration, action);
@@ -89,7 +90,8 @@ export async function runAgentStep(event: AgentStepEvent, deps: AgentStepDeps): 
     messages,
     tools,
     maxTokens: agentDef.maxTokens,
-    runId: event.runId,
+    // One conversation per agent step: parallel agents of one run are told apart.
+    runId: `${event.runId}:${step.id}`,
   };
   const started = clock.now();
   let response: Awaited<ReturnType<ModelClient['call']>>;
@@ -119,14 +121,21 @@ export async function runAgentStep(event: AgentStepEvent, deps: AgentStepDeps): 
     throw new ValidationError(`model call failed: ${err instanceof Error ? err.message : String(err)}`);
   }
   const used = {
-    tokens: response.usage.inputTokens + response.usage.outputTokens + response.usage.cacheReadInputTokens + response.usage.cacheCreationInputTokens,
+    tokens:
+      response.usage.inputTokens +
+      response.usage.outputTokens +
+      response.usage.cacheReadInputTokens +
+      response.usage.cacheCreationInputTokens,
     costMicros: costMicros(price, response.usage),
   };
   const ledger = await store.settle(event.runId, reservation, used);
   const assistant: StoredMessage = {
     iteration: event.iteration,
     message: { role: 'assistant', content: response.content },
-    inputTokens: response.usage.inputTokens + response.usage.cacheReadInputTokens + response.usage.cacheCreationInputTokens,
+    inputTokens:
+      response.usage.inputTokens +
+      response.usage.cacheReadInputTokens +
+      response.usage.cacheCreationInputTokens,
     outputTokens: response.usage.outputTokens,
   };
   await store.putMessage(event.runId, step.id, assistant, 'assistant');
@@ -155,11 +164,23 @@ export async function runAgentStep(event: AgentStepEvent, deps: AgentStepDeps): 
   if (uses.length === 0) {
     const answer = textOf(assistant.message);
     await store.putStepOutput(event.runId, step.id, answer);
-    await store.appendEvent(event.runId, { type: 'step_output', step: step.id, output: answer.slice(0, 4000) });
+    await store.appendEvent(event.runId, {
+      type: 'step_output',
+      step: step.id,
+      output: answer.slice(0, 4000),
+    });
     return decide({ kind: 'final' });
   }
 
-  const checked = await checkToolCalls({ deps, workflow, step, meta, history, uses, iteration: event.iteration });
+  const checked = await checkToolCalls({
+    deps,
+    workflow,
+    step,
+    meta,
+    history,
+    uses,
+    iteration: event.iteration,
+  });
   if (checked.stop) return decide(checked.stop);
 
   const refs: ToolCallRef[] = checked.accepted.map((call) => {
@@ -194,9 +215,16 @@ function stop(reason: string, detail: string): AgentAction {
   return { kind: 'stop', reason, detail };
 }
 
-function refusal(limit: 'tokens' | 'cost' | 'steps', ledger: Ledger, want: { tokens: number; costMicros: number }): AgentAction {
+function refusal(
+  limit: 'tokens' | 'cost' | 'steps',
+  ledger: Ledger,
+  want: { tokens: number; costMicros: number },
+): AgentAction {
   if (limit === 'steps') {
-    return stop('StepLimitExceeded', `step limit reached: ${ledger.stepsUsed} of ${ledger.stepLimit} agent steps used`);
+    return stop(
+      'StepLimitExceeded',
+      `step limit reached: ${ledger.stepsUsed} of ${ledger.stepLimit} agent steps used`,
+    );
   }
   if (limit === 'tokens') {
     return stop(
@@ -220,4 +248,4 @@ export function ledgerFigures(l: Ledger): Json {
   };
 }
 
-export type { Workflow, AgentStep, RunMeta };
+export type { AgentStep, RunMeta, Workflow };

@@ -1,9 +1,9 @@
 import { verifyLink } from './approval-links.js';
 import { renderApprovalPage } from './approval-page.js';
-import { type ApprovalDeps, decideApproval } from './approvals.js';
 import type { ApprovalStatus } from './approval-records.js';
+import { type ApprovalDeps, decideApproval } from './approvals.js';
 import type { Json } from './model.js';
-import { type RunsApiDeps, getRun, startRun } from './runs-api.js';
+import { getRun, type RunsApiDeps, startRun } from './runs-api.js';
 
 /** The HTTP request as the API sees it (API Gateway's proxy event, reduced). */
 export interface ApiRequest {
@@ -55,7 +55,11 @@ export async function routeApi(req: ApiRequest, deps: ApiDeps): Promise<ApiRespo
     case 'GET /approvals': {
       const status = (req.query.status ?? 'pending') as ApprovalStatus;
       if (!['pending', 'approved', 'rejected', 'expired'].includes(status)) {
-        return json(400, { error: 'ValidationError', field: '/status', message: 'status must be pending, approved, rejected or expired' });
+        return json(400, {
+          error: 'ValidationError',
+          field: '/status',
+          message: 'status must be pending, approved, rejected or expired',
+        });
       }
       const items = await deps.approvals.listByStatus(status, 100);
       return json(200, {
@@ -85,7 +89,15 @@ async function approvalRoute(req: ApiRequest, deps: ApiDeps): Promise<ApiRespons
   const id = req.pathParameters.id ?? '';
   const wantsHtml = req.method === 'GET' || (req.headers['content-type'] ?? '').includes('form-urlencoded');
   const fail = (status: number, message: string) =>
-    wantsHtml ? html(status, `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${status}</title></head><body><h1>${status}</h1><p data-testid="error">${message.replace(/[&<>"']/g, '')}</p></body></html>`) : json(status, { error: status === 410 ? 'LinkExpired' : status === 403 ? 'Forbidden' : 'Conflict', message });
+    wantsHtml
+      ? html(
+          status,
+          `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${status}</title></head><body><h1>${status}</h1><p data-testid="error">${message.replace(/[&<>"']/g, '')}</p></body></html>`,
+        )
+      : json(status, {
+          error: status === 410 ? 'LinkExpired' : status === 403 ? 'Forbidden' : 'Conflict',
+          message,
+        });
   const check = verifyLink(deps.linkSecret, id, req.query, deps.clock.now());
   if (!check.ok) return fail(check.status, check.message);
   const { approver } = check.claims;
@@ -96,20 +108,45 @@ async function approvalRoute(req: ApiRequest, deps: ApiDeps): Promise<ApiRespons
   }
   const query = { approver, exp: req.query.exp ?? '', sig: req.query.sig ?? '' };
   const page = async (status: number, notice?: string) => {
-    const [trail, ledger, now] = await Promise.all([deps.store.listEvents(record.runId), deps.store.getLedger(record.runId), deps.approvals.get(id)]);
-    return html(status, renderApprovalPage({ record: now ?? record, approver, query, trail, ledger, ...(notice ? { notice } : {}) }));
+    const [trail, ledger, now] = await Promise.all([
+      deps.store.listEvents(record.runId),
+      deps.store.getLedger(record.runId),
+      deps.approvals.get(id),
+    ]);
+    return html(
+      status,
+      renderApprovalPage({
+        record: now ?? record,
+        approver,
+        query,
+        trail,
+        ledger,
+        ...(notice ? { notice } : {}),
+      }),
+    );
   };
   if (req.method === 'GET') return page(200);
 
   const form = parseBody(req);
-  if (!form) return fail(400, 'the body must be a form or JSON with decision (approve|reject), comment and digest');
+  if (!form)
+    return fail(400, 'the body must be a form or JSON with decision (approve|reject), comment and digest');
   const outcome = await decideApproval({ approvalId: id, approver, ...form }, deps);
   if (outcome.status !== 200) {
-    return wantsHtml ? page(outcome.status, outcome.message) : json(outcome.status, { error: outcome.status === 409 ? 'AlreadyDecided' : 'ValidationError', message: outcome.message });
+    return wantsHtml
+      ? page(outcome.status, outcome.message)
+      : json(outcome.status, {
+          error: outcome.status === 409 ? 'AlreadyDecided' : 'ValidationError',
+          message: outcome.message,
+        });
   }
   return wantsHtml
     ? page(200, `Thank you: ${outcome.decision}. The run goes on.`)
-    : json(200, { approvalId: id, decision: outcome.decision, decidedBy: approver, decidedAt: outcome.record.decidedAt ?? '' });
+    : json(200, {
+        approvalId: id,
+        decision: outcome.decision,
+        decidedBy: approver,
+        decidedAt: outcome.record.decidedAt ?? '',
+      });
 }
 
 function parseBody(req: ApiRequest): { decision: string; comment?: string; digest?: string } | undefined {

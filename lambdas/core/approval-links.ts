@@ -9,12 +9,18 @@ export interface LinkClaims {
 }
 
 function signature(secret: string, c: LinkClaims): string {
-  return createHmac('sha256', secret).update(`${c.approvalId}\n${c.approver}\n${c.expires}`).digest('base64url');
+  return createHmac('sha256', secret)
+    .update(`${c.approvalId}\n${c.approver}\n${c.expires}`)
+    .digest('base64url');
 }
 
 /** The approval page URL for one approver: `GET /approvals/{id}?approver=…&exp=…&sig=…`. */
 export function signedLink(baseUrl: string, secret: string, claims: LinkClaims): string {
-  const q = new URLSearchParams({ approver: claims.approver, exp: String(claims.expires), sig: signature(secret, claims) });
+  const q = new URLSearchParams({
+    approver: claims.approver,
+    exp: String(claims.expires),
+    sig: signature(secret, claims),
+  });
   return `${baseUrl.replace(/\/$/, '')}/approvals/${encodeURIComponent(claims.approvalId)}?${q.toString()}`;
 }
 
@@ -41,7 +47,11 @@ export function verifyLink(
     return { ok: false, status: 403, message: 'the link signature is not valid (forged or altered link)' };
   }
   if (nowMs > claims.expires * 1000) {
-    return { ok: false, status: 410, message: `this link expired at ${new Date(claims.expires * 1000).toISOString()}` };
+    return {
+      ok: false,
+      status: 410,
+      message: `this link expired at ${new Date(claims.expires * 1000).toISOString()}`,
+    };
   }
   return { ok: true, claims };
 }

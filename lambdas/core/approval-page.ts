@@ -1,7 +1,7 @@
 import type { ApprovalRecord } from './approval-records.js';
 import { approvalDigest } from './approvals.js';
-import type { Ledger, StoredTrailEvent } from './run-records.js';
 import { MICROS_PER_USD } from './pricing.js';
+import type { Ledger, StoredTrailEvent } from './run-records.js';
 
 const esc = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
@@ -22,16 +22,20 @@ export function renderApprovalPage(args: {
   const decided = record.status !== 'pending';
   const calls = record.calls
     .map(
-      (c) => `<section class="call"><h3><code>${esc(c.tool)}</code> <span class="access">${esc(c.access)}</span></h3>
+      (
+        c,
+      ) => `<section class="call"><h3><code>${esc(c.tool)}</code> <span class="access">${esc(c.access)}</span></h3>
 <pre data-testid="arguments">${esc(JSON.stringify(c.args, null, 2))}</pre></section>`,
     )
     .join('');
   const steps = trail
     .filter((e) => e.type === 'model_call' || e.type === 'tool_call' || e.type === 'tool_rejected')
     .map((e) => {
-      if (e.type === 'model_call') return `<li>model call: chose ${esc(e.toolsChosen.join(', ') || 'no tool')} (${e.inputTokens + e.outputTokens} tokens)</li>`;
+      if (e.type === 'model_call')
+        return `<li>model call: chose ${esc(e.toolsChosen.join(', ') || 'no tool')} (${e.inputTokens + e.outputTokens} tokens)</li>`;
       if (e.type === 'tool_call') return `<li>tool <code>${esc(e.tool)}</code>: ${esc(e.status)}</li>`;
-      if (e.type === 'tool_rejected') return `<li>tool <code>${esc(e.tool)}</code> refused: ${esc(e.rule)}</li>`;
+      if (e.type === 'tool_rejected')
+        return `<li>tool <code>${esc(e.tool)}</code> refused: ${esc(e.rule)}</li>`;
       return '';
     })
     .join('');

@@ -51,7 +51,12 @@ export interface ApprovalStore {
   /** Decide once: a conditional update from `pending`. False when it was decided already. */
   decide(
     approvalId: string,
-    decision: { status: Exclude<ApprovalStatus, 'pending'>; decidedBy: string; decidedAt: string; comment?: string },
+    decision: {
+      status: Exclude<ApprovalStatus, 'pending'>;
+      decidedBy: string;
+      decidedAt: string;
+      comment?: string;
+    },
   ): Promise<boolean>;
   listByStatus(status: ApprovalStatus, limit: number): Promise<ApprovalRecord[]>;
 }

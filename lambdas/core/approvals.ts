@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { ApprovalDecision, ApprovalRequestEvent, ToolCallRef } from '../../state-machines/contract.js';
 import type { Workflow } from '../../state-machines/workflow.js';
-import type { ApprovalRecord, ApprovalStore } from './approval-records.js';
 import { signedLink } from './approval-links.js';
+import type { ApprovalRecord, ApprovalStore } from './approval-records.js';
 import { canonicalJson } from './canonical.js';
 import type { CoreDeps } from './deps.js';
 import { NotFoundError, ValidationError } from './errors.js';
@@ -31,7 +31,10 @@ export function approvalDigest(record: ApprovalRecord): string {
  * approval record (server-side only) and email each approver a signed link.
  * `expire`: the gate timed out; escalate once if configured, otherwise reject.
  */
-export async function handleApprovalRequest(event: ApprovalRequestEvent, deps: ApprovalDeps): Promise<ApprovalDecision | { ok: true }> {
+export async function handleApprovalRequest(
+  event: ApprovalRequestEvent,
+  deps: ApprovalDeps,
+): Promise<ApprovalDecision | { ok: true }> {
   const meta = await deps.store.getRun(event.runId);
   if (!meta) throw new NotFoundError(`run ${event.runId} does not exist`);
   const workflow = deps.workflows.get(meta.workflow);
@@ -50,7 +53,11 @@ export async function handleApprovalRequest(event: ApprovalRequestEvent, deps: A
   const escalating = event.phase === 'escalate';
   const approvers = escalating ? record.escalateTo : record.approvers;
   const expiresAt = escalating ? now + gateSeconds * 1000 : record.expiresAt;
-  await deps.approvals.attachToken(approvalId, event.taskToken, escalating ? { escalated: true, expiresAt } : {});
+  await deps.approvals.attachToken(
+    approvalId,
+    event.taskToken,
+    escalating ? { escalated: true, expiresAt } : {},
+  );
   const expires = Math.floor(expiresAt / 1000);
   for (const approver of approvers) {
     const link = signedLink(deps.baseUrl, deps.linkSecret, { approvalId, approver, expires });
@@ -61,7 +68,12 @@ export async function handleApprovalRequest(event: ApprovalRequestEvent, deps: A
       html: approvalEmailHtml(record, link, expiresAt),
     });
   }
-  deps.log.info('approval requested', { approvalId, runId: event.runId, approvers: approvers.length, phase: event.phase });
+  deps.log.info('approval requested', {
+    approvalId,
+    runId: event.runId,
+    approvers: approvers.length,
+    phase: event.phase,
+  });
   return { ok: true };
 }
 
@@ -73,7 +85,8 @@ async function createStepApproval(
   deps: ApprovalDeps,
 ): Promise<ApprovalRecord> {
   const step = workflow.stepsById.get(event.step);
-  if (step?.kind !== 'approval') throw new ValidationError(`step ${event.step} is not an approval step`, '/step');
+  if (step?.kind !== 'approval')
+    throw new ValidationError(`step ${event.step} is not an approval step`, '/step');
   const outputs = await deps.store.getStepOutputs(event.runId, step.needs);
   const now = deps.clock.now();
   const record: ApprovalRecord = {
@@ -96,24 +109,49 @@ async function createStepApproval(
     reason: '',
   };
   await deps.approvals.create(record);
-  await deps.store.appendEvent(event.runId, { type: 'approval_requested', step: step.id, approvalId, approvers: record.approvers, tools: [] });
+  await deps.store.appendEvent(event.runId, {
+    type: 'approval_requested',
+    step: step.id,
+    approvalId,
+    approvers: record.approvers,
+    tools: [],
+  });
   return record;
 }
 
 async function expire(record: ApprovalRecord, deps: ApprovalDeps): Promise<ApprovalDecision> {
-  if (record.status === 'pending' && record.onTimeout === 'escalate' && !record.escalated && record.escalateTo.length > 0) {
+  if (
+    record.status === 'pending' &&
+    record.onTimeout === 'escalate' &&
+    !record.escalated &&
+    record.escalateTo.length > 0
+  ) {
     return { decision: 'escalate', approvalId: record.approvalId, calls: [] };
   }
   const decidedAt = new Date(deps.clock.now()).toISOString();
-  await deps.approvals.decide(record.approvalId, { status: 'expired', decidedBy: 'timeout', decidedAt, comment: 'no approver decided in time' });
+  await deps.approvals.decide(record.approvalId, {
+    status: 'expired',
+    decidedBy: 'timeout',
+    decidedAt,
+    comment: 'no approver decided in time',
+  });
   return rejection(record, 'timeout', 'no approver decided before the gate timed out', deps);
 }
 
 /** Write the rejection as the gated calls' results (the model reads them) and say what runs. */
-async function rejection(record: ApprovalRecord, decidedBy: string, comment: string, deps: ApprovalDeps): Promise<ApprovalDecision> {
+async function rejection(
+  record: ApprovalRecord,
+  decidedBy: string,
+  comment: string,
+  deps: ApprovalDeps,
+): Promise<ApprovalDecision> {
   for (const call of record.calls) {
     const message = `Rejected by ${decidedBy}${comment ? `: ${comment}` : ''}. ${call.tool} was not run. Do not retry it; take another path or end with an explanation.`;
-    await deps.store.putToolResult(record.runId, record.step, { toolUseId: call.toolUseId, content: message, isError: true });
+    await deps.store.putToolResult(record.runId, record.step, {
+      toolUseId: call.toolUseId,
+      content: message,
+      isError: true,
+    });
     await deps.store.appendEvent(record.runId, {
       type: 'tool_rejected',
       step: record.step,
@@ -134,7 +172,13 @@ async function rejection(record: ApprovalRecord, decidedBy: string, comment: str
   });
   const ungated = new Set(record.ungatedCallIds);
   const calls: ToolCallRef[] = record.refs.filter((r) => ungated.has(r.toolUseId));
-  return { decision: 'rejected', approvalId: record.approvalId, decidedBy, stop: record.onReject === 'stop', calls };
+  return {
+    decision: 'rejected',
+    approvalId: record.approvalId,
+    decidedBy,
+    stop: record.onReject === 'stop',
+    calls,
+  };
 }
 
 export type DecideOutcome =
@@ -157,18 +201,39 @@ export async function decideApproval(
   const record = await deps.approvals.get(args.approvalId);
   if (!record) return { status: 404, message: `approval ${args.approvalId} does not exist` };
   if (record.status !== 'pending') {
-    return { status: 409, message: `already decided: ${record.status} by ${record.decidedBy ?? 'unknown'} at ${record.decidedAt ?? 'unknown'}`, record };
+    return {
+      status: 409,
+      message: `already decided: ${record.status} by ${record.decidedBy ?? 'unknown'} at ${record.decidedAt ?? 'unknown'}`,
+      record,
+    };
   }
   if (args.digest !== undefined && args.digest !== approvalDigest(record)) {
-    return { status: 409, message: 'the action changed since this page was shown; reload it and decide again', record };
+    return {
+      status: 409,
+      message: 'the action changed since this page was shown; reload it and decide again',
+      record,
+    };
   }
-  if (!record.taskToken) return { status: 409, message: 'the run is not waiting on this approval yet; try again in a moment', record };
+  if (!record.taskToken)
+    return {
+      status: 409,
+      message: 'the run is not waiting on this approval yet; try again in a moment',
+      record,
+    };
   const decidedAt = new Date(deps.clock.now()).toISOString();
   const status = args.decision === 'approve' ? 'approved' : 'rejected';
-  const won = await deps.approvals.decide(record.approvalId, { status, decidedBy: args.approver, decidedAt, comment });
+  const won = await deps.approvals.decide(record.approvalId, {
+    status,
+    decidedBy: args.approver,
+    decidedAt,
+    comment,
+  });
   if (!won) {
     const now = await deps.approvals.get(record.approvalId);
-    return { status: 409, message: `already decided: ${now?.status ?? 'unknown'} by ${now?.decidedBy ?? 'unknown'}` };
+    return {
+      status: 409,
+      message: `already decided: ${now?.status ?? 'unknown'} by ${now?.decidedBy ?? 'unknown'}`,
+    };
   }
   let output: ApprovalDecision;
   if (status === 'approved') {
@@ -180,13 +245,22 @@ export async function decideApproval(
       decidedBy: args.approver,
       ...(comment ? { comment } : {}),
     });
-    output = { decision: 'approved', approvalId: record.approvalId, decidedBy: args.approver, calls: record.refs };
+    output = {
+      decision: 'approved',
+      approvalId: record.approvalId,
+      decidedBy: args.approver,
+      calls: record.refs,
+    };
   } else {
     output = await rejection(record, args.approver, comment, deps);
   }
   await deps.engine.sendTaskSuccess(record.taskToken, JSON.stringify(output));
   deps.log.info('approval decided', { approvalId: record.approvalId, runId: record.runId, decision: status });
-  return { status: 200, decision: status, record: { ...record, status, decidedBy: args.approver, decidedAt, comment } };
+  return {
+    status: 200,
+    decision: status,
+    record: { ...record, status, decidedBy: args.approver, decidedAt, comment },
+  };
 }
 
 function approvalEmailText(record: ApprovalRecord, link: string, expiresAt: number): string {
@@ -204,7 +278,12 @@ function approvalEmailText(record: ApprovalRecord, link: string, expiresAt: numb
 
 function approvalEmailHtml(record: ApprovalRecord, link: string, expiresAt: number): string {
   const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-  const calls = record.calls.map((c) => `<li><code>${esc(c.tool)}</code> (${esc(c.access)}): <code>${esc(JSON.stringify(c.args))}</code></li>`).join('');
+  const calls = record.calls
+    .map(
+      (c) =>
+        `<li><code>${esc(c.tool)}</code> (${esc(c.access)}): <code>${esc(JSON.stringify(c.args))}</code></li>`,
+    )
+    .join('');
   return `<p>Run <b>${esc(record.runId)}</b> of <b>${esc(record.workflow)}</b> asks for your approval.</p>${
     calls ? `<ul>${calls}</ul>` : `<p>${esc(record.summary)}</p>`
   }<p><a href="${esc(link)}">Review and decide</a> (opening the link changes nothing). Expires ${esc(new Date(expiresAt).toISOString())}.</p>`;

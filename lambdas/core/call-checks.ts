@@ -37,7 +37,11 @@ export async function checkToolCalls(args: {
   const accepted: PendingCall[] = [];
   const seen = countPriorCalls(args.history);
 
-  const reject = async (use: ToolUseBlock, rule: 'unknown_tool' | 'invalid_arguments' | 'policy', message: string) => {
+  const reject = async (
+    use: ToolUseBlock,
+    rule: 'unknown_tool' | 'invalid_arguments' | 'policy',
+    message: string,
+  ) => {
     await store.putToolResult(meta.runId, step.id, { toolUseId: use.id, content: message, isError: true });
     await store.appendEvent(meta.runId, {
       type: 'tool_rejected',
@@ -66,15 +70,35 @@ export async function checkToolCalls(args: {
     if (!policy.allowed) {
       const message = `Blocked by policy (${policy.rule}): ${policy.message}. This call was not run and has been reported.`;
       await reject(use, 'policy', message);
-      await store.appendEvent(meta.runId, { type: 'guardrail', rule: `policy_${policy.rule}`, message: policy.message, step: step.id });
+      await store.appendEvent(meta.runId, {
+        type: 'guardrail',
+        rule: `policy_${policy.rule}`,
+        message: policy.message,
+        step: step.id,
+      });
       deps.metrics.count('GuardrailRejections', 1, { rule: `policy_${policy.rule}` });
       await deps.alerts.publish({
         subject: `Chaperone: policy violation in run ${meta.runId}`,
-        message: JSON.stringify({ runId: meta.runId, workflow: workflow.name, step: step.id, tool: use.name, rule: policy.rule, detail: policy.message, args: use.input }),
+        message: JSON.stringify({
+          runId: meta.runId,
+          workflow: workflow.name,
+          step: step.id,
+          tool: use.name,
+          rule: policy.rule,
+          detail: policy.message,
+          args: use.input,
+        }),
         attributes: { rule: policy.rule, workflow: workflow.name, severity: 'high' },
       });
       if (agent.onPolicyViolation === 'stop') {
-        return { accepted, stop: { kind: 'stop', reason: 'PolicyViolation', detail: `${policy.message} (tool call ${use.id})` } };
+        return {
+          accepted,
+          stop: {
+            kind: 'stop',
+            reason: 'PolicyViolation',
+            detail: `${policy.message} (tool call ${use.id})`,
+          },
+        };
       }
       continue;
     }

@@ -18,6 +18,7 @@ export async function runCodeStep(event: CodeStepEvent, deps: CoreDeps): Promise
   const context = { runId: event.runId, input: meta.input, outputs };
   if (step.kind === 'route') {
     const branch = await step.choose(context);
+    await deps.store.putStepOutput(event.runId, step.id, { branch });
     await deps.store.appendEvent(event.runId, { type: 'step_output', step: step.id, output: { branch } });
     return { kind: 'done', branch };
   }

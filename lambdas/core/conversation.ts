@@ -50,7 +50,12 @@ export async function nextUserMessage(
         content: `The ${use.name} call did not complete (the tool step failed or timed out before it could answer). Try again later or use another way.`,
       };
     }
-    return { type: 'tool_result', tool_use_id: use.id, content: r.content, ...(r.isError ? { is_error: true } : {}) };
+    return {
+      type: 'tool_result',
+      tool_use_id: use.id,
+      content: r.content,
+      ...(r.isError ? { is_error: true } : {}),
+    };
   });
   if (blocks.length === 0) {
     return { role: 'user', content: 'Continue. If you have finished, give your final answer.' };

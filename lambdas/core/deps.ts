@@ -1,5 +1,4 @@
 import type { Workflow } from '../../state-machines/workflow.js';
-import type { ModelClient } from './model.js';
 import type { RunStore } from './run-records.js';
 
 /** Something that pages a person: SNS in AWS, a file locally. */

@@ -1,4 +1,5 @@
 import type { FinishEvent } from '../../state-machines/contract.js';
+import type { Step } from '../../state-machines/steps.js';
 import type { CoreDeps } from './deps.js';
 import { NotFoundError } from './errors.js';
 import type { Json } from './model.js';
@@ -10,7 +11,10 @@ import type { RunStatus } from './run-records.js';
  * output of the workflow's last step), write the final trail event, emit the
  * run's metrics. A repeated invocation changes nothing.
  */
-export async function finishRun(event: FinishEvent, deps: CoreDeps): Promise<{ runId: string; status: RunStatus }> {
+export async function finishRun(
+  event: FinishEvent,
+  deps: CoreDeps,
+): Promise<{ runId: string; status: RunStatus }> {
   const meta = await deps.store.getRun(event.runId);
   if (!meta) throw new NotFoundError(`run ${event.runId} does not exist`);
   const workflow = deps.workflows.get(meta.workflow);
@@ -19,11 +23,8 @@ export async function finishRun(event: FinishEvent, deps: CoreDeps): Promise<{ r
   if (event.outcome === 'succeeded') {
     status = 'SUCCEEDED';
     const last = workflow?.steps.at(-1);
-    if (last) {
-      const outputs = await deps.store.getStepOutputs(event.runId, [last.id]);
-      const out = outputs[last.id];
-      if (out !== undefined) answer = typeof out === 'string' ? out : JSON.stringify(out);
-    }
+    const out = last ? await outputOf(last, event.runId, deps) : undefined;
+    if (out !== undefined) answer = typeof out === 'string' ? out : JSON.stringify(out);
   } else if (event.outcome === 'stopped') {
     status = event.reason === 'ApprovalRejected' ? 'REJECTED' : 'STOPPED';
   } else {
@@ -40,7 +41,10 @@ export async function finishRun(event: FinishEvent, deps: CoreDeps): Promise<{ r
   const outcome: Record<string, Json> = { type: 'run_finished', outcome: event.outcome };
   if (event.reason) outcome.reason = event.reason;
   if (event.detail ?? event.error) outcome.detail = event.detail ?? `${event.error}: ${event.cause ?? ''}`;
-  await deps.store.appendEvent(event.runId, outcome as unknown as Parameters<typeof deps.store.appendEvent>[1]);
+  await deps.store.appendEvent(
+    event.runId,
+    outcome as unknown as Parameters<typeof deps.store.appendEvent>[1],
+  );
   const ledger = await deps.store.getLedger(event.runId);
   const dims = { workflow: meta.workflow };
   if (ledger) {
@@ -48,6 +52,38 @@ export async function finishRun(event: FinishEvent, deps: CoreDeps): Promise<{ r
     deps.metrics.count('RunCostUsd', ledger.costUsedMicros / MICROS_PER_USD, dims, 'None');
     deps.metrics.count('RunSteps', ledger.stepsUsed, dims);
   }
-  if (status !== 'SUCCEEDED') deps.metrics.count('RunsStopped', 1, { reason: event.reason ?? event.error ?? 'Failed' });
+  if (status !== 'SUCCEEDED')
+    deps.metrics.count('RunsStopped', 1, { reason: event.reason ?? event.error ?? 'Failed' });
   return { runId: event.runId, status };
+}
+
+/**
+ * The output a step leaves behind: its own, the chosen branch's for a route,
+ * the last step's for a chain, every branch's for a parallel step.
+ */
+async function outputOf(step: Step, runId: string, deps: CoreDeps): Promise<Json | undefined> {
+  switch (step.kind) {
+    case 'chain': {
+      const last = step.steps.at(-1);
+      return last ? outputOf(last, runId, deps) : undefined;
+    }
+    case 'parallel': {
+      const out: Record<string, Json> = {};
+      for (const branch of step.branches) {
+        const v = await outputOf(branch, runId, deps);
+        if (v !== undefined) out[branch.id] = v;
+      }
+      return out;
+    }
+    case 'route': {
+      const chosen = (await deps.store.getStepOutputs(runId, [step.id]))[step.id];
+      const key = chosen && typeof chosen === 'object' && !Array.isArray(chosen) ? chosen.branch : undefined;
+      const branch = typeof key === 'string' ? step.branches[key] : undefined;
+      return branch ? outputOf(branch, runId, deps) : undefined;
+    }
+    case 'approval':
+      return undefined;
+    default:
+      return (await deps.store.getStepOutputs(runId, [step.id]))[step.id];
+  }
 }

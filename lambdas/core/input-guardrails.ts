@@ -14,14 +14,53 @@ export type GuardrailVerdict = { ok: true } | { ok: false; rule: string; field: 
  * Precision and recall on the labelled sample are measured by `npm run bench`.
  */
 const INJECTION_PATTERNS: ReadonlyArray<{ pattern: RegExp; score: number; name: string }> = [
-  { name: 'override', score: 2, pattern: /\b(ignore|disregard|forget|override|bypass)\b[^.]{0,40}\b(previous|prior|above|earlier|all|your|the|any)\b[^.]{0,30}\b(instructions?|prompts?|rules?|guidelines?|directions?|policies|polic(y|ies)|guardrails?)\b/i },
-  { name: 'new-instructions', score: 2, pattern: /\b(new|updated|real|actual)\s+(system\s+)?(instructions?|prompt|rules)\s*[:：]/i },
-  { name: 'system-prompt-leak', score: 2, pattern: /\b(reveal|print|show|repeat|output|leak|display)\b[^.]{0,40}\b(system\s+prompt|hidden\s+(prompt|instructions?)|your\s+(instructions?|prompt))\b/i },
-  { name: 'role-switch', score: 2, pattern: /\byou\s+are\s+now\b|\bact\s+as\s+(an?\s+)?(unrestricted|jailbroken|dan\b|developer\s+mode)|\bdeveloper\s+mode\b|\bjailbreak/i },
-  { name: 'fake-role-tag', score: 2, pattern: /(^|\n)\s*(system|assistant)\s*[:>]|<\/?\s*(system|assistant|instructions?)\s*>|\[\s*(system|inst)\s*\]/i },
-  { name: 'tool-coercion', score: 1, pattern: /\b(call|invoke|use|run|execute)\b[^.]{0,20}\b(tool|function)\b[^.]{0,40}\b(void|delete|drop|transfer|wire|refund|pay)\b/i },
-  { name: 'exfiltration', score: 1, pattern: /\b(send|post|upload|forward|email)\b[^.]{0,40}\b(credentials?|api\s*keys?|passwords?|secrets?|tokens?)\b/i },
-  { name: 'urgency-authority', score: 1, pattern: /\b(as\s+(your|the)\s+(administrator|admin|developer|ceo|owner))\b|\bthis\s+is\s+(an?\s+)?(authorized|official)\s+(override|request)\b/i },
+  {
+    name: 'override',
+    score: 2,
+    pattern:
+      /\b(ignore|disregard|forget|override|bypass)\b[^.]{0,40}\b(previous|prior|above|earlier|all|your|the|any)\b[^.]{0,30}\b(instructions?|prompts?|rules?|guidelines?|directions?|policies|polic(y|ies)|guardrails?)\b/i,
+  },
+  {
+    name: 'new-instructions',
+    score: 2,
+    pattern: /\b(new|updated|real|actual)\s+(system\s+)?(instructions?|prompt|rules)\s*[:：]/i,
+  },
+  {
+    name: 'system-prompt-leak',
+    score: 2,
+    pattern:
+      /\b(reveal|print|show|repeat|output|leak|display)\b[^.]{0,40}\b(system\s+prompt|hidden\s+(prompt|instructions?)|your\s+(instructions?|prompt))\b/i,
+  },
+  {
+    name: 'role-switch',
+    score: 2,
+    pattern:
+      /\byou\s+are\s+now\b|\bact\s+as\s+(an?\s+)?(unrestricted|jailbroken|dan\b|developer\s+mode)|\bdeveloper\s+mode\b|\bjailbreak/i,
+  },
+  {
+    name: 'fake-role-tag',
+    score: 2,
+    pattern:
+      /(^|\n)\s*(system|assistant)\s*[:>]|<\/?\s*(system|assistant|instructions?)\s*>|\[\s*(system|inst)\s*\]/i,
+  },
+  {
+    name: 'tool-coercion',
+    score: 1,
+    pattern:
+      /\b(call|invoke|use|run|execute)\b[^.]{0,20}\b(tool|function)\b[^.]{0,40}\b(void|delete|drop|transfer|wire|refund|pay)\b/i,
+  },
+  {
+    name: 'exfiltration',
+    score: 1,
+    pattern:
+      /\b(send|post|upload|forward|email)\b[^.]{0,40}\b(credentials?|api\s*keys?|passwords?|secrets?|tokens?)\b/i,
+  },
+  {
+    name: 'urgency-authority',
+    score: 1,
+    pattern:
+      /\b(as\s+(your|the)\s+(administrator|admin|developer|ceo|owner))\b|\bthis\s+is\s+(an?\s+)?(authorized|official)\s+(override|request)\b/i,
+  },
   { name: 'encoding-trick', score: 1, pattern: /\b(base64|rot13|hex)[-\s]*(decode|encoded)\b/i },
 ];
 
@@ -44,7 +83,8 @@ export const INJECTION_THRESHOLD = 2;
 function* strings(value: unknown, path = ''): Generator<[string, string]> {
   if (typeof value === 'string') yield [path || '/', value];
   else if (Array.isArray(value)) for (const [i, v] of value.entries()) yield* strings(v, `${path}/${i}`);
-  else if (value && typeof value === 'object') for (const [k, v] of Object.entries(value)) yield* strings(v, `${path}/${k}`);
+  else if (value && typeof value === 'object')
+    for (const [k, v] of Object.entries(value)) yield* strings(v, `${path}/${k}`);
 }
 
 /**
@@ -56,11 +96,21 @@ function* strings(value: unknown, path = ''): Generator<[string, string]> {
 export async function checkRunInput(workflow: Workflow, input: unknown): Promise<GuardrailVerdict> {
   const bytes = utf8Bytes(JSON.stringify(input ?? null));
   if (bytes > MAX_INPUT_BYTES) {
-    return { ok: false, rule: 'input_size', field: '/input', message: `input is ${bytes} bytes; at most ${MAX_INPUT_BYTES} are accepted` };
+    return {
+      ok: false,
+      rule: 'input_size',
+      field: '/input',
+      message: `input is ${bytes} bytes; at most ${MAX_INPUT_BYTES} are accepted`,
+    };
   }
   if (!workflow.validateInput(input)) {
     const field = `/input${firstErrorField(workflow.validateInput.errors) ?? ''}`.replace(/\/$/, '');
-    return { ok: false, rule: 'input_schema', field, message: `input does not match the ${workflow.name} input schema: ${describeErrors(workflow.validateInput.errors)}` };
+    return {
+      ok: false,
+      rule: 'input_schema',
+      field,
+      message: `input does not match the ${workflow.name} input schema: ${describeErrors(workflow.validateInput.errors)}`,
+    };
   }
   for (const [path, text] of strings(input)) {
     const { score, matched } = injectionScore(text);

@@ -2,7 +2,9 @@
 export interface WorkflowEngine {
   /** Start (idempotent on `name`); returns the execution ARN. */
   startExecution(stateMachineArn: string, name: string, input: string): Promise<string>;
-  describeExecution(executionArn: string): Promise<{ status: string; error?: string; cause?: string } | undefined>;
+  describeExecution(
+    executionArn: string,
+  ): Promise<{ status: string; error?: string; cause?: string } | undefined>;
   sendTaskSuccess(taskToken: string, output: string): Promise<void>;
   sendTaskFailure(taskToken: string, error: string, cause: string): Promise<void>;
 }

@@ -57,6 +57,8 @@ export function costMicros(p: ModelPrice, usage: Usage): number {
 
 /** Worst-case cost of a call: every input token at the cache-write rate (the dearest input), every output token. */
 export function worstCaseCostMicros(p: ModelPrice, inputTokens: number, maxOutputTokens: number): number {
-  const usd = (inputTokens * Math.max(p.inputPerMTok, p.cacheWritePerMTok) + maxOutputTokens * p.outputPerMTok) / 1_000_000;
+  const usd =
+    (inputTokens * Math.max(p.inputPerMTok, p.cacheWritePerMTok) + maxOutputTokens * p.outputPerMTok) /
+    1_000_000;
   return Math.ceil(usd * MICROS_PER_USD);
 }

@@ -109,7 +109,13 @@ export type TrailEvent =
       tool: string;
       args: Json;
       status: 'ok' | 'error' | 'fallback' | 'circuit_open';
-      attempts: Array<{ attempt: number; status: 'ok' | 'error' | 'timeout'; error?: string; durationMs: number; delayMsBefore: number }>;
+      attempts: Array<{
+        attempt: number;
+        status: 'ok' | 'error' | 'timeout';
+        error?: string;
+        durationMs: number;
+        delayMsBefore: number;
+      }>;
       fallbackTool?: string;
       result: string;
       resultBytes: number;
@@ -126,9 +132,22 @@ export type TrailEvent =
       rule: 'unknown_tool' | 'invalid_arguments' | 'policy' | 'loop' | 'approval_rejected';
       message: string;
     }
-  | { type: 'budget_refused'; step: string; limit: 'tokens' | 'cost' | 'steps'; requested: Json; ledger: Json }
+  | {
+      type: 'budget_refused';
+      step: string;
+      limit: 'tokens' | 'cost' | 'steps';
+      requested: Json;
+      ledger: Json;
+    }
   | { type: 'approval_requested'; step: string; approvalId: string; approvers: string[]; tools: string[] }
-  | { type: 'approval_decided'; step: string; approvalId: string; decision: string; decidedBy: string; comment?: string }
+  | {
+      type: 'approval_decided';
+      step: string;
+      approvalId: string;
+      decision: string;
+      decidedBy: string;
+      comment?: string;
+    }
   | { type: 'guardrail'; rule: string; message: string; step?: string }
   | { type: 'step_output'; step: string; output: Json }
   | { type: 'run_finished'; outcome: 'succeeded' | 'stopped' | 'failed'; reason?: string; detail?: string };
@@ -169,7 +188,11 @@ export interface RunStore {
   getPendingCall(runId: string, step: string, toolUseId: string): Promise<PendingCall | undefined>;
   /** Write a tool result once; false when one exists already. */
   putToolResult(runId: string, step: string, result: ToolResultRecord): Promise<boolean>;
-  getToolResults(runId: string, step: string, toolUseIds: readonly string[]): Promise<Map<string, ToolResultRecord>>;
+  getToolResults(
+    runId: string,
+    step: string,
+    toolUseIds: readonly string[],
+  ): Promise<Map<string, ToolResultRecord>>;
 
   putStepOutput(runId: string, step: string, output: Json): Promise<void>;
   getStepOutputs(runId: string, steps: readonly string[]): Promise<Record<string, Json>>;

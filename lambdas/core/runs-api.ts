@@ -1,8 +1,8 @@
-import type { CoreDeps, AlertPublisher } from './deps.js';
+import type { AlertPublisher, CoreDeps } from './deps.js';
 import { checkRunInput } from './input-guardrails.js';
 import type { Json } from './model.js';
-import { MICROS_PER_USD } from './pricing.js';
 import type { WorkflowEngine } from './ports.js';
+import { MICROS_PER_USD } from './pricing.js';
 import type { Ledger, RunMeta } from './run-records.js';
 
 /** An HTTP-shaped answer: handlers map it to API Gateway's response. */
@@ -32,22 +32,36 @@ const badRequest = (field: string, message: string, rule?: string): ApiResult =>
  * so a retried request starts nothing twice). A bad request creates nothing.
  */
 export async function startRun(rawBody: string | null | undefined, deps: RunsApiDeps): Promise<ApiResult> {
-  if (!rawBody) return badRequest('/', 'the request body is missing: send {"workflow": "...", "input": {...}}');
+  if (!rawBody)
+    return badRequest('/', 'the request body is missing: send {"workflow": "...", "input": {...}}');
   let body: unknown;
   try {
     body = JSON.parse(rawBody);
   } catch (err) {
     return badRequest('/', `the request body is not valid JSON: ${(err as Error).message}`);
   }
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) return badRequest('/', 'the request body must be a JSON object');
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    return badRequest('/', 'the request body must be a JSON object');
   const { workflow: name, input, runId: requestedId, ...extra } = body as Record<string, unknown>;
   const unknownKeys = Object.keys(extra);
-  if (unknownKeys.length > 0) return badRequest(`/${unknownKeys[0]}`, `unknown field "${unknownKeys[0]}"; allowed: workflow, input, runId`);
-  if (typeof name !== 'string' || name === '') return badRequest('/workflow', 'workflow is required and must be a string');
+  if (unknownKeys.length > 0)
+    return badRequest(
+      `/${unknownKeys[0]}`,
+      `unknown field "${unknownKeys[0]}"; allowed: workflow, input, runId`,
+    );
+  if (typeof name !== 'string' || name === '')
+    return badRequest('/workflow', 'workflow is required and must be a string');
   const workflow = deps.workflows.get(name);
   const arn = deps.stateMachines[name];
   if (!workflow || !arn) {
-    return { status: 404, body: { error: 'NotFoundError', field: '/workflow', message: `unknown workflow "${name}"; deployed: ${deps.workflows.names().join(', ')}` } };
+    return {
+      status: 404,
+      body: {
+        error: 'NotFoundError',
+        field: '/workflow',
+        message: `unknown workflow "${name}"; deployed: ${deps.workflows.names().join(', ')}`,
+      },
+    };
   }
   if (input === undefined) return badRequest('/input', 'input is required');
   if (requestedId !== undefined && (typeof requestedId !== 'string' || !RUN_ID.test(requestedId))) {
@@ -58,7 +72,15 @@ export async function startRun(rawBody: string | null | undefined, deps: RunsApi
     deps.metrics.count('GuardrailRejections', 1, { rule: verdict.rule });
     deps.log.warn('run input rejected', { workflow: name, rule: verdict.rule, field: verdict.field });
     const status = verdict.rule === 'input_size' ? 413 : verdict.rule === 'input_schema' ? 400 : 422;
-    return { status, body: { error: 'GuardrailRejection', rule: verdict.rule, field: verdict.field, message: verdict.message } };
+    return {
+      status,
+      body: {
+        error: 'GuardrailRejection',
+        rule: verdict.rule,
+        field: verdict.field,
+        message: verdict.message,
+      },
+    };
   }
 
   const runId = requestedId ?? deps.newId();
@@ -93,7 +115,14 @@ export async function startRun(rawBody: string | null | undefined, deps: RunsApi
     if (existing && existing.workflow === name && JSON.stringify(existing.input) === JSON.stringify(input)) {
       return { status: 200, body: { runId, status: existing.status, links: { self: `/runs/${runId}` } } };
     }
-    return { status: 409, body: { error: 'ConflictError', field: '/runId', message: `run ${runId} exists already with another workflow or input` } };
+    return {
+      status: 409,
+      body: {
+        error: 'ConflictError',
+        field: '/runId',
+        message: `run ${runId} exists already with another workflow or input`,
+      },
+    };
   }
   await deps.store.appendEvent(runId, {
     type: 'run_started',
@@ -106,9 +135,18 @@ export async function startRun(rawBody: string | null | undefined, deps: RunsApi
     await deps.store.updateRun(runId, { executionArn });
   } catch (err) {
     const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-    await deps.store.closeRun(runId, { status: 'FAILED', error: `could not start the execution: ${message}` });
+    await deps.store.closeRun(runId, {
+      status: 'FAILED',
+      error: `could not start the execution: ${message}`,
+    });
     await deps.store.appendEvent(runId, { type: 'run_finished', outcome: 'failed', detail: message });
-    return { status: 502, body: { error: 'StartFailed', message: `run ${runId} was recorded but its execution could not start: ${message}` } };
+    return {
+      status: 502,
+      body: {
+        error: 'StartFailed',
+        message: `run ${runId} was recorded but its execution could not start: ${message}`,
+      },
+    };
   }
   return { status: 201, body: { runId, status: 'RUNNING', links: { self: `/runs/${runId}` } } };
 }
@@ -117,7 +155,11 @@ export async function startRun(rawBody: string | null | undefined, deps: RunsApi
 export async function getRun(runId: string | undefined, deps: RunsApiDeps): Promise<ApiResult> {
   if (!runId || !RUN_ID.test(runId)) return badRequest('/id', 'run id must match ^[A-Za-z0-9_-]{1,80}$');
   const meta = await deps.store.getRun(runId);
-  if (!meta) return { status: 404, body: { error: 'NotFoundError', field: '/id', message: `run ${runId} does not exist` } };
+  if (!meta)
+    return {
+      status: 404,
+      body: { error: 'NotFoundError', field: '/id', message: `run ${runId} does not exist` },
+    };
   const [ledger, trail] = await Promise.all([deps.store.getLedger(runId), deps.store.listEvents(runId)]);
   let status: string = meta.status;
   let stopReason = meta.stopReason;
@@ -150,7 +192,10 @@ export async function getRun(runId: string | undefined, deps: RunsApiDeps): Prom
   if (ledger) {
     body.steps = { used: ledger.stepsUsed, limit: ledger.stepLimit };
     body.tokens = { used: ledger.tokensUsed, limit: ledger.tokenLimit };
-    body.costUsd = { used: ledger.costUsedMicros / MICROS_PER_USD, limit: ledger.costLimitMicros / MICROS_PER_USD };
+    body.costUsd = {
+      used: ledger.costUsedMicros / MICROS_PER_USD,
+      limit: ledger.costLimitMicros / MICROS_PER_USD,
+    };
     body.toolFailures = { count: ledger.toolFailures, limit: ledger.toolFailureLimit };
   }
   return { status: 200, body };

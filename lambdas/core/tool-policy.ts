@@ -9,7 +9,11 @@ export type PolicyDecision = { allowed: true } | { allowed: false; rule: string;
  */
 export function checkToolPolicy(agent: Agent, tool: Tool): PolicyDecision {
   if (agent.deny.includes(tool.name)) {
-    return { allowed: false, rule: 'deny_list', message: `tool "${tool.name}" is on agent "${agent.name}"'s deny list` };
+    return {
+      allowed: false,
+      rule: 'deny_list',
+      message: `tool "${tool.name}" is on agent "${agent.name}"'s deny list`,
+    };
   }
   if (ACCESS_ORDER.indexOf(tool.access) > ACCESS_ORDER.indexOf(agent.access)) {
     return {

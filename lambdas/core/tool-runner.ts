@@ -43,14 +43,21 @@ export async function runWithRetries(
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
-        const err = new ToolTimeoutError(`${tool.name} did not answer within its ${tool.timeoutSeconds} s timeout`);
+        const err = new ToolTimeoutError(
+          `${tool.name} did not answer within its ${tool.timeoutSeconds} s timeout`,
+        );
         controller.abort(err);
         reject(err);
       }, timeoutMs);
     });
     try {
       const value = await Promise.race([
-        tool.run(args, { signal: controller.signal, runId: ctx.runId, attempt, ...(previousError ? { previousError } : {}) }),
+        tool.run(args, {
+          signal: controller.signal,
+          runId: ctx.runId,
+          attempt,
+          ...(previousError ? { previousError } : {}),
+        }),
         timeout,
       ]);
       attempts.push({ attempt, status: 'ok', durationMs: ctx.clock.now() - started, delayMsBefore: delay });
@@ -58,10 +65,17 @@ export async function runWithRetries(
     } catch (err) {
       const message = describe(err);
       const timedOut = err instanceof ToolTimeoutError;
-      attempts.push({ attempt, status: timedOut ? 'timeout' : 'error', error: message, durationMs: ctx.clock.now() - started, delayMsBefore: delay });
+      attempts.push({
+        attempt,
+        status: timedOut ? 'timeout' : 'error',
+        error: message,
+        durationMs: ctx.clock.now() - started,
+        delayMsBefore: delay,
+      });
       previousError = message;
       const retryable = isRetryable(err);
-      if (!retryable || attempt === tool.retry.maxAttempts) return { ok: false, error: message, retryable, attempts };
+      if (!retryable || attempt === tool.retry.maxAttempts)
+        return { ok: false, error: message, retryable, attempts };
       const cap = Math.min(tool.retry.maxDelayMs, tool.retry.baseDelayMs * 2 ** (attempt - 1));
       const hinted = retryAfterMs(err);
       delay = Math.max(Math.round(random() * cap), Math.min(hinted ?? 0, tool.retry.maxDelayMs));
@@ -79,12 +93,21 @@ export async function runWithRetries(
 export function isRetryable(err: unknown): boolean {
   if (err instanceof ToolTimeoutError) return true;
   if (typeof err !== 'object' || err === null) return false;
-  const e = err as { retryable?: unknown; status?: unknown; statusCode?: unknown; name?: unknown; code?: unknown };
+  const e = err as {
+    retryable?: unknown;
+    status?: unknown;
+    statusCode?: unknown;
+    name?: unknown;
+    code?: unknown;
+  };
   if (typeof e.retryable === 'boolean') return e.retryable;
-  const status = typeof e.status === 'number' ? e.status : typeof e.statusCode === 'number' ? e.statusCode : undefined;
+  const status =
+    typeof e.status === 'number' ? e.status : typeof e.statusCode === 'number' ? e.statusCode : undefined;
   if (status !== undefined) return status === 429 || status === 408 || status >= 500;
   if (e.name === 'AbortError' || e.name === 'TimeoutError') return true;
-  return typeof e.code === 'string' && ['ECONNRESET', 'ETIMEDOUT', 'ECONNREFUSED', 'EAI_AGAIN'].includes(e.code);
+  return (
+    typeof e.code === 'string' && ['ECONNRESET', 'ETIMEDOUT', 'ECONNREFUSED', 'EAI_AGAIN'].includes(e.code)
+  );
 }
 
 function retryAfterMs(err: unknown): number | undefined {

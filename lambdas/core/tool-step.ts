@@ -24,7 +24,8 @@ export async function runToolStep(event: ToolStepEvent, deps: ToolStepDeps): Pro
   const { store, clock } = deps;
   const { runId, step: stepId, call } = event;
   const existing = await store.getToolResults(runId, stepId, [call.toolUseId]);
-  if (existing.has(call.toolUseId)) return { kind: 'done', status: existing.get(call.toolUseId)?.isError ? 'error' : 'ok' };
+  if (existing.has(call.toolUseId))
+    return { kind: 'done', status: existing.get(call.toolUseId)?.isError ? 'error' : 'ok' };
 
   const meta = await store.getRun(runId);
   if (!meta) throw new NotFoundError(`run ${runId} does not exist`);
@@ -33,7 +34,8 @@ export async function runToolStep(event: ToolStepEvent, deps: ToolStepDeps): Pro
   const pending = await store.getPendingCall(runId, stepId, call.toolUseId);
   if (!pending) throw new NotFoundError(`tool call ${call.toolUseId} of run ${runId} was never accepted`);
   const tool = agent.tool(pending.tool);
-  if (!tool) throw new ValidationError(`tool ${pending.tool} is not a tool of agent ${agent.name}`, '/call/tool');
+  if (!tool)
+    throw new ValidationError(`tool ${pending.tool} is not a tool of agent ${agent.name}`, '/call/tool');
 
   const started = clock.now();
   let status: 'ok' | 'error' | 'fallback' | 'circuit_open';
@@ -47,7 +49,11 @@ export async function runToolStep(event: ToolStepEvent, deps: ToolStepDeps): Pro
     failure = `the circuit for ${tool.name} is open after repeated failures across runs; it was not called`;
     status = 'circuit_open';
   } else {
-    const outcome = await runWithRetries(tool, pending.args, { runId, clock, ...(deps.random ? { random: deps.random } : {}) });
+    const outcome = await runWithRetries(tool, pending.args, {
+      runId,
+      clock,
+      ...(deps.random ? { random: deps.random } : {}),
+    });
     attempts = outcome.attempts;
     if (outcome.ok) {
       status = 'ok';
@@ -56,7 +62,11 @@ export async function runToolStep(event: ToolStepEvent, deps: ToolStepDeps): Pro
     } else {
       failure = outcome.error;
       status = 'error';
-      await deps.breakers.recordFailure(tool.name, tool.breaker.failureThreshold, clock.now() + tool.breaker.cooldownSeconds * 1000);
+      await deps.breakers.recordFailure(
+        tool.name,
+        tool.breaker.failureThreshold,
+        clock.now() + tool.breaker.cooldownSeconds * 1000,
+      );
     }
   }
 
@@ -79,18 +89,31 @@ export async function runToolStep(event: ToolStepEvent, deps: ToolStepDeps): Pro
 
   const succeeded = status === 'ok' || status === 'fallback';
   const content = succeeded
-    ? trimResult(status === 'fallback' ? { note: `${tool.name} failed (${failure}); this result comes from the fallback ${fallbackTool}`, result: value } : value, tool.trim)
+    ? trimResult(
+        status === 'fallback'
+          ? {
+              note: `${tool.name} failed (${failure}); this result comes from the fallback ${fallbackTool}`,
+              result: value,
+            }
+          : value,
+        tool.trim,
+      )
     : trimResult(
         {
           error: status === 'circuit_open' ? 'CircuitOpen' : 'ToolFailed',
           tool: tool.name,
           message: failure,
           attempts: attempts.length,
-          advice: 'Do not repeat this call now. Use another tool, or answer with what you know and say what failed.',
+          advice:
+            'Do not repeat this call now. Use another tool, or answer with what you know and say what failed.',
         },
         { maxBytes: 2048 },
       );
-  await store.putToolResult(runId, stepId, { toolUseId: call.toolUseId, content: content.content, isError: !succeeded });
+  await store.putToolResult(runId, stepId, {
+    toolUseId: call.toolUseId,
+    content: content.content,
+    isError: !succeeded,
+  });
   await store.appendEvent(runId, {
     type: 'tool_call',
     step: stepId,

@@ -13,7 +13,10 @@ export interface TrimmedResult {
  * fields (of the object, or of each item of an array), then cap the JSON text
  * at `maxBytes`, saying how much was cut so the model knows it saw a part.
  */
-export function trimResult(result: unknown, policy: { maxBytes: number; fields?: readonly string[] }): TrimmedResult {
+export function trimResult(
+  result: unknown,
+  policy: { maxBytes: number; fields?: readonly string[] },
+): TrimmedResult {
   const full = toText(result);
   const originalBytes = utf8Bytes(full);
   const projected = policy.fields ? toText(project(result, policy.fields)) : full;
@@ -22,7 +25,10 @@ export function trimResult(result: unknown, policy: { maxBytes: number; fields?:
   }
   const marker = `\n…[trimmed: the result was ${originalBytes} bytes; only the first part is shown. Ask for something narrower.]`;
   const budget = Math.max(0, policy.maxBytes - utf8Bytes(marker));
-  const head = Buffer.from(projected, 'utf8').subarray(0, budget).toString('utf8').replace(/\uFFFD$/, '');
+  const head = Buffer.from(projected, 'utf8')
+    .subarray(0, budget)
+    .toString('utf8')
+    .replace(/\uFFFD$/, '');
   const content = head + marker;
   return { content, originalBytes, bytes: utf8Bytes(content), trimmed: true };
 }

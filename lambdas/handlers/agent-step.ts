@@ -1,7 +1,7 @@
 import { type AgentStepEvent, agentStepEventSchema } from '../../state-machines/contract.js';
-import { runAgentStep } from '../core/agent-step.js';
-import { type Env, alerts, approvalStore, coreDeps, modelClient, newId, secrets } from '../config.js';
 import type { Workflow } from '../../state-machines/workflow.js';
+import { alerts, approvalStore, coreDeps, type Env, modelClient, newId, secrets } from '../config.js';
+import { runAgentStep } from '../core/agent-step.js';
 import { eventParser, fromProcessEnv } from './parse-event.js';
 
 const parse = eventParser<AgentStepEvent>(agentStepEventSchema, 'agent step');
@@ -11,7 +11,13 @@ const parse = eventParser<AgentStepEvent>(agentStepEventSchema, 'agent step');
 export function createHandler(env: Env, app?: readonly Workflow[]) {
   const base = coreDeps(env, 'agent-step', app);
   const model = modelClient(env, secrets(env));
-  const deps = async () => ({ ...base, model: await model, alerts: alerts(env), approvals: approvalStore(env, base.db), newId });
+  const deps = async () => ({
+    ...base,
+    model: await model,
+    alerts: alerts(env),
+    approvals: approvalStore(env, base.db),
+    newId,
+  });
   return async (event: unknown) => runAgentStep(parse(event), await deps());
 }
 

@@ -1,8 +1,18 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import { type ApiDeps, routeApi } from '../core/api-router.js';
-import { type Env, alerts, approvalStore, coreDeps, engine, mailer, newId, required, secrets } from '../config.js';
-import { ConfigError } from '../config.js';
 import type { Workflow } from '../../state-machines/workflow.js';
+import {
+  alerts,
+  approvalStore,
+  ConfigError,
+  coreDeps,
+  type Env,
+  engine,
+  mailer,
+  newId,
+  required,
+  secrets,
+} from '../config.js';
+import { type ApiDeps, routeApi } from '../core/api-router.js';
 import { fromProcessEnv } from './parse-event.js';
 
 /** `POST /runs`, `GET /runs/{id}`, `GET /approvals`, `GET|POST /approvals/{id}`. */
@@ -13,7 +23,9 @@ export function createHandler(env: Env, app?: readonly Workflow[]) {
   try {
     stateMachines = JSON.parse(required(env, 'STATE_MACHINES')) as Record<string, string>;
   } catch (err) {
-    throw new ConfigError(`STATE_MACHINES must be a JSON object of workflow → ARN: ${(err as Error).message}`);
+    throw new ConfigError(
+      `STATE_MACHINES must be a JSON object of workflow → ARN: ${(err as Error).message}`,
+    );
   }
   const secret = secrets(env)(required(env, 'APPROVAL_SECRET_ARN'));
   const deps = async (): Promise<ApiDeps> => ({
@@ -28,8 +40,11 @@ export function createHandler(env: Env, app?: readonly Workflow[]) {
     baseUrl: env.APPROVAL_BASE_URL ?? '',
   });
   return async (event: APIGatewayProxyEvent) => {
-    const headers = Object.fromEntries(Object.entries(event.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
-    const body = event.body && event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+    const headers = Object.fromEntries(
+      Object.entries(event.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]),
+    );
+    const body =
+      event.body && event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
     return routeApi(
       {
         method: event.httpMethod,

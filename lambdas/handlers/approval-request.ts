@@ -1,7 +1,7 @@
 import { type ApprovalRequestEvent, approvalRequestEventSchema } from '../../state-machines/contract.js';
-import { handleApprovalRequest } from '../core/approvals.js';
-import { type Env, approvalStore, coreDeps, engine, mailer, required, secrets } from '../config.js';
 import type { Workflow } from '../../state-machines/workflow.js';
+import { approvalStore, coreDeps, type Env, engine, mailer, required, secrets } from '../config.js';
+import { handleApprovalRequest } from '../core/approvals.js';
 import { eventParser, fromProcessEnv } from './parse-event.js';
 
 const parse = eventParser<ApprovalRequestEvent>(approvalRequestEventSchema, 'approval request');

@@ -1,7 +1,7 @@
 import { type CodeStepEvent, codeStepEventSchema } from '../../state-machines/contract.js';
-import { runCodeStep } from '../core/code-step.js';
-import { type Env, coreDeps } from '../config.js';
 import type { Workflow } from '../../state-machines/workflow.js';
+import { coreDeps, type Env } from '../config.js';
+import { runCodeStep } from '../core/code-step.js';
 import { eventParser, fromProcessEnv } from './parse-event.js';
 
 const parse = eventParser<CodeStepEvent>(codeStepEventSchema, 'code step');

@@ -1,7 +1,7 @@
 import { type FinishEvent, finishEventSchema } from '../../state-machines/contract.js';
-import { finishRun } from '../core/finish.js';
-import { type Env, coreDeps } from '../config.js';
 import type { Workflow } from '../../state-machines/workflow.js';
+import { coreDeps, type Env } from '../config.js';
+import { finishRun } from '../core/finish.js';
 import { eventParser, fromProcessEnv } from './parse-event.js';
 
 const parse = eventParser<FinishEvent>(finishEventSchema, 'finish');

@@ -5,7 +5,8 @@ import { ValidationError } from '../core/errors.js';
 export function eventParser<T>(schema: object, what: string): (event: unknown) => T {
   const validate = ajv.compile(schema);
   return (event) => {
-    if (!validate(event)) throw new ValidationError(`${what} event is invalid: ${describeErrors(validate.errors)}`);
+    if (!validate(event))
+      throw new ValidationError(`${what} event is invalid: ${describeErrors(validate.errors)}`);
     return event as T;
   };
 }
@@ -15,7 +16,9 @@ export function eventParser<T>(schema: object, what: string): (event: unknown) =
  * invocation (the cold start), so importing a handler module never needs the
  * environment (the local runtime builds each function with its own env).
  */
-export function fromProcessEnv<E, R>(create: (env: Record<string, string | undefined>) => (event: E, context?: unknown) => Promise<R>) {
+export function fromProcessEnv<E, R>(
+  create: (env: Record<string, string | undefined>) => (event: E, context?: unknown) => Promise<R>,
+) {
   let built: ((event: E, context?: unknown) => Promise<R>) | undefined;
   return (event: E, context?: unknown): Promise<R> => {
     built ??= create(process.env);

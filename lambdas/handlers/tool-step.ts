@@ -1,7 +1,7 @@
 import { type ToolStepEvent, toolStepEventSchema } from '../../state-machines/contract.js';
-import { runToolStep } from '../core/tool-step.js';
-import { type Env, alerts, breakerStore, coreDeps } from '../config.js';
 import type { Workflow } from '../../state-machines/workflow.js';
+import { alerts, breakerStore, coreDeps, type Env } from '../config.js';
+import { runToolStep } from '../core/tool-step.js';
 import { eventParser, fromProcessEnv } from './parse-event.js';
 
 const parse = eventParser<ToolStepEvent>(toolStepEventSchema, 'tool step');

@@ -1,13 +1,12 @@
 import type { AgentStep } from '../steps.js';
 import {
-  type BlockContext,
   addState,
+  type BlockContext,
   catchAll,
-  goTo,
   jsonata,
+  LAMBDA_RETRYABLE,
   lambdaTask,
   platformRetry,
-  LAMBDA_RETRYABLE,
 } from './context.js';
 
 /** Model errors an agent step may retry at the orchestration layer (after the SDK's own retries). */
@@ -69,7 +68,10 @@ export function compileAgentStep(ctx: BlockContext, step: AgentStep, next: strin
       {
         Condition: jsonata(`$states.input.kind = 'approval'`),
         Next: names.approval,
-        Assign: { approvalId: jsonata('$states.input.approvalId'), approvalTimeout: jsonata('$states.input.timeoutSeconds') },
+        Assign: {
+          approvalId: jsonata('$states.input.approvalId'),
+          approvalTimeout: jsonata('$states.input.timeoutSeconds'),
+        },
       },
       { Condition: jsonata(`$states.input.kind = 'tools'`), Next: names.tools },
     ],
@@ -88,7 +90,11 @@ export function compileAgentStep(ctx: BlockContext, step: AgentStep, next: strin
   });
   addState(ctx, names.unexpected, {
     Type: 'Pass',
-    Output: { kind: 'stop', reason: 'RunFailed', detail: jsonata(`"agent step returned an unknown action: " & $string($states.input)`) },
+    Output: {
+      kind: 'stop',
+      reason: 'RunFailed',
+      detail: jsonata(`"agent step returned an unknown action: " & $string($states.input)`),
+    },
     Next: ctx.stopTarget,
   });
 
@@ -102,22 +108,26 @@ export function compileAgentStep(ctx: BlockContext, step: AgentStep, next: strin
       ProcessorConfig: { Mode: 'INLINE' },
       StartAt: 'Tool call',
       States: {
-        'Tool call': lambdaTask(arns.toolStep, jsonata('$states.input') as unknown as Record<string, unknown>, {
-          TimeoutSeconds: jsonata('$states.input.call.timeoutSeconds'),
-          Retry: platformRetry(['StoreThrottledError']),
-          Catch: [
-            {
-              ErrorEquals: ['States.ALL'],
-              Next: 'Tool step failed',
-              Output: {
-                kind: 'done',
-                status: 'error',
-                error: jsonata('$states.errorOutput.Error'),
+        'Tool call': lambdaTask(
+          arns.toolStep,
+          jsonata('$states.input') as unknown as Record<string, unknown>,
+          {
+            TimeoutSeconds: jsonata('$states.input.call.timeoutSeconds'),
+            Retry: platformRetry(['StoreThrottledError']),
+            Catch: [
+              {
+                ErrorEquals: ['States.ALL'],
+                Next: 'Tool step failed',
+                Output: {
+                  kind: 'done',
+                  status: 'error',
+                  error: jsonata('$states.errorOutput.Error'),
+                },
               },
-            },
-          ],
-          End: true,
-        }),
+            ],
+            End: true,
+          },
+        ),
         'Tool step failed': { Type: 'Pass', End: true },
       },
     },
@@ -151,7 +161,15 @@ export function compileAgentStep(ctx: BlockContext, step: AgentStep, next: strin
     },
     TimeoutSeconds: jsonata('$approvalTimeout'),
     Output: jsonata('$states.result'),
-    Retry: [{ ErrorEquals: LAMBDA_RETRYABLE, IntervalSeconds: 2, MaxAttempts: 3, BackoffRate: 2, JitterStrategy: 'FULL' }],
+    Retry: [
+      {
+        ErrorEquals: LAMBDA_RETRYABLE,
+        IntervalSeconds: 2,
+        MaxAttempts: 3,
+        BackoffRate: 2,
+        JitterStrategy: 'FULL',
+      },
+    ],
     Catch: [{ ErrorEquals: ['States.Timeout'], Next: names.expire }, ...catchAll(ctx)],
     Next: names.afterApproval,
   });

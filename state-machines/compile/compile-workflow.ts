@@ -1,18 +1,18 @@
-import { STOP_REASONS } from '../stop-reasons.js';
 import type { ApprovalStep, Step } from '../steps.js';
+import { STOP_REASONS } from '../stop-reasons.js';
 import type { Workflow } from '../workflow.js';
 import { compileAgentStep } from './agent-block.js';
 import {
-  type BlockContext,
-  type FunctionArns,
-  type State,
-  type States,
   addState,
+  type BlockContext,
   catchAll,
+  type FunctionArns,
   goTo,
   jsonata,
   lambdaTask,
   platformRetry,
+  type State,
+  type States,
 } from './context.js';
 
 /** An Amazon States Language definition (JSONata). */
@@ -37,11 +37,19 @@ const RUN_FAILED = 'RunFailed';
  */
 export function compileWorkflow(workflow: Workflow, arns: FunctionArns): AslDefinition {
   const states: States = {};
-  const ctx: BlockContext = { workflow, arns, states, stepVar: 'step', stopTarget: RECORD_STOP, failTarget: RECORD_FAILURE };
+  const ctx: BlockContext = {
+    workflow,
+    arns,
+    states,
+    stepVar: 'step',
+    stopTarget: RECORD_STOP,
+    failTarget: RECORD_FAILURE,
+  };
 
   addState(ctx, 'Start run', {
     Type: 'Pass',
-    Comment: 'The execution input is only the run id: the run itself (input, ledger, conversation) is in DynamoDB.',
+    Comment:
+      'The execution input is only the run id: the run itself (input, ledger, conversation) is in DynamoDB.',
     Assign: { runId: jsonata('$states.input.runId'), step: 0 },
     Next: 'Record success', // replaced below once the first step is known
   });
@@ -51,7 +59,11 @@ export function compileWorkflow(workflow: Workflow, arns: FunctionArns): AslDefi
   addState(
     ctx,
     'Record success',
-    lambdaTask(arns.finish, { runId: jsonata('$runId'), outcome: 'succeeded' }, { Retry: platformRetry(), Next: 'Done' }),
+    lambdaTask(
+      arns.finish,
+      { runId: jsonata('$runId'), outcome: 'succeeded' },
+      { Retry: platformRetry(), Next: 'Done' },
+    ),
   );
   addState(ctx, 'Done', { Type: 'Succeed', Output: { runId: jsonata('$runId'), status: 'SUCCEEDED' } });
 
@@ -60,7 +72,12 @@ export function compileWorkflow(workflow: Workflow, arns: FunctionArns): AslDefi
     RECORD_STOP,
     lambdaTask(
       arns.finish,
-      { runId: jsonata('$runId'), outcome: 'stopped', reason: jsonata('$states.input.reason'), detail: jsonata('$states.input.detail') },
+      {
+        runId: jsonata('$runId'),
+        outcome: 'stopped',
+        reason: jsonata('$states.input.reason'),
+        detail: jsonata('$states.input.detail'),
+      },
       { Output: jsonata('$states.input'), Retry: platformRetry(), Next: STOP_REASON },
     ),
   );
@@ -88,7 +105,11 @@ export function compileWorkflow(workflow: Workflow, arns: FunctionArns): AslDefi
         cause: jsonata('$string($states.input.cause)'),
       },
       {
-        Output: { kind: 'stop', reason: RUN_FAILED, detail: jsonata(`$states.input.error & ": " & $string($states.input.cause)`) },
+        Output: {
+          kind: 'stop',
+          reason: RUN_FAILED,
+          detail: jsonata(`$states.input.error & ": " & $string($states.input.cause)`),
+        },
         Retry: platformRetry(),
         Next: STOP_REASON,
       },
@@ -139,7 +160,11 @@ function compileStep(ctx: BlockContext, step: Step, next: string | null): string
   }
 }
 
-function compileRoute(ctx: BlockContext, step: Extract<Step, { kind: 'route' }>, next: string | null): string {
+function compileRoute(
+  ctx: BlockContext,
+  step: Extract<Step, { kind: 'route' }>,
+  next: string | null,
+): string {
   const choose = `${step.id}: route?`;
   addState(
     ctx,
@@ -147,7 +172,12 @@ function compileRoute(ctx: BlockContext, step: Extract<Step, { kind: 'route' }>,
     lambdaTask(
       ctx.arns.codeStep,
       { runId: jsonata('$runId'), step: step.id },
-      { Comment: 'Code chooses the branch; never a model.', Retry: platformRetry(), Catch: catchAll(ctx), Next: choose },
+      {
+        Comment: 'Code chooses the branch; never a model.',
+        Retry: platformRetry(),
+        Catch: catchAll(ctx),
+        Next: choose,
+      },
     ),
   );
   const choices: State[] = [];
@@ -158,7 +188,11 @@ function compileRoute(ctx: BlockContext, step: Extract<Step, { kind: 'route' }>,
   addState(ctx, choose, { Type: 'Choice', Choices: choices, Default: `${step.id}: no route` });
   addState(ctx, `${step.id}: no route`, {
     Type: 'Pass',
-    Output: { kind: 'stop', reason: 'RunFailed', detail: jsonata(`"route ${step.id} chose no known branch: " & $string($states.input.branch)`) },
+    Output: {
+      kind: 'stop',
+      reason: 'RunFailed',
+      detail: jsonata(`"route ${step.id} chose no known branch: " & $string($states.input.branch)`),
+    },
     Next: ctx.stopTarget,
   });
   if (next === null) addState(ctx, `${step.id}: done`, { Type: 'Pass', End: true });
@@ -170,7 +204,11 @@ function compileRoute(ctx: BlockContext, step: Extract<Step, { kind: 'route' }>,
  * one, and ends its stops in a Fail named by the reason, which the Parallel's
  * Catch turns back into a recorded stop.
  */
-function compileParallel(ctx: BlockContext, step: Extract<Step, { kind: 'parallel' }>, next: string | null): string {
+function compileParallel(
+  ctx: BlockContext,
+  step: Extract<Step, { kind: 'parallel' }>,
+  next: string | null,
+): string {
   const depth = Number(ctx.stepVar.replace(/\D/g, '') || '0') + 1;
   const branchVar = `step${depth}`;
   const branches = step.branches.map((branch, i) => {
@@ -183,7 +221,11 @@ function compileParallel(ctx: BlockContext, step: Extract<Step, { kind: 'paralle
       stopTarget: `${step.id}[${i}]: stop`,
       failTarget: `${step.id}[${i}]: failed`,
     };
-    addState(branchCtx, seed, { Type: 'Pass', Assign: { [branchVar]: jsonata(`$${ctx.stepVar}`) }, Next: seed });
+    addState(branchCtx, seed, {
+      Type: 'Pass',
+      Assign: { [branchVar]: jsonata(`$${ctx.stepVar}`) },
+      Next: seed,
+    });
     const start = compileStep(branchCtx, branch, null);
     (states[seed] as State).Next = start;
     addState(branchCtx, branchCtx.stopTarget, {
@@ -200,14 +242,18 @@ function compileParallel(ctx: BlockContext, step: Extract<Step, { kind: 'paralle
   });
   addState(ctx, step.id, {
     Type: 'Parallel',
-    Comment: 'Independent branches; none reads a sibling\'s output (checked at definition time).',
+    Comment: "Independent branches; none reads a sibling's output (checked at definition time).",
     Branches: branches,
     Output: { kind: 'done' },
     Catch: [
       {
         ErrorEquals: STOP_REASONS.filter((r) => r !== RUN_FAILED),
         Next: ctx.stopTarget,
-        Output: { kind: 'stop', reason: jsonata('$states.errorOutput.Error'), detail: jsonata('$string($states.errorOutput.Cause)') },
+        Output: {
+          kind: 'stop',
+          reason: jsonata('$states.errorOutput.Error'),
+          detail: jsonata('$string($states.errorOutput.Cause)'),
+        },
       },
       ...catchAll(ctx),
     ],
@@ -226,7 +272,12 @@ function compileApprovalStep(ctx: BlockContext, step: ApprovalStep, next: string
     Resource: 'arn:aws:states:::lambda:invoke.waitForTaskToken',
     Arguments: {
       FunctionName: ctx.arns.approvalRequest,
-      Payload: { runId: jsonata('$runId'), step: step.id, phase, taskToken: jsonata('$states.context.Task.Token') },
+      Payload: {
+        runId: jsonata('$runId'),
+        step: step.id,
+        phase,
+        taskToken: jsonata('$states.context.Task.Token'),
+      },
     },
     TimeoutSeconds: step.timeoutSeconds,
     Retry: platformRetry(),

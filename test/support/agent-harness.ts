@@ -1,23 +1,23 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type LocalDynamo, ensureTables, startLocalDynamo } from '../../local/aws/dynamodb.js';
+import { DynamoApprovalStore } from '../../lambdas/adapters/dynamo-approval-store.js';
+import { DynamoBreakerStore } from '../../lambdas/adapters/dynamo-breaker-store.js';
+import { createDocumentClient } from '../../lambdas/adapters/dynamo-client.js';
+import { DynamoRunStore } from '../../lambdas/adapters/dynamo-run-store.js';
+import { createHandler as agentStep } from '../../lambdas/handlers/agent-step.js';
+import { createHandler as api } from '../../lambdas/handlers/api.js';
+import { createHandler as approvalRequest } from '../../lambdas/handlers/approval-request.js';
+import { createHandler as codeStep } from '../../lambdas/handlers/code-step.js';
+import { createHandler as finish } from '../../lambdas/handlers/finish.js';
+import { createHandler as toolStep } from '../../lambdas/handlers/tool-step.js';
+import { ensureTables, type LocalDynamo, startLocalDynamo } from '../../local/aws/dynamodb.js';
 import { LocalSecrets } from '../../local/aws/secrets.js';
 import { type LocalServices, startLocalServices } from '../../local/aws/services.js';
 import { ScriptedModel } from '../../local/scripted-model/index.js';
 import { LocalStepFunctions, MapLambdaInvoker, startSfnApiServer } from '../../local/sfn/index.js';
 import { compileWorkflow } from '../../state-machines/index.js';
 import type { Workflow } from '../../state-machines/workflow.js';
-import { createHandler as agentStep } from '../../lambdas/handlers/agent-step.js';
-import { createHandler as toolStep } from '../../lambdas/handlers/tool-step.js';
-import { createHandler as codeStep } from '../../lambdas/handlers/code-step.js';
-import { createHandler as finish } from '../../lambdas/handlers/finish.js';
-import { createHandler as approvalRequest } from '../../lambdas/handlers/approval-request.js';
-import { createHandler as api } from '../../lambdas/handlers/api.js';
-import { createDocumentClient } from '../../lambdas/adapters/dynamo-client.js';
-import { DynamoRunStore } from '../../lambdas/adapters/dynamo-run-store.js';
-import { DynamoApprovalStore } from '../../lambdas/adapters/dynamo-approval-store.js';
-import { DynamoBreakerStore } from '../../lambdas/adapters/dynamo-breaker-store.js';
 
 /** The tables as infra defines them (pk/sk, the approvals status index). */
 export const TABLES = [
@@ -83,14 +83,25 @@ export class AgentHarness {
     readonly invocations: Map<string, number>,
   ) {}
 
-  static async start(workflows: readonly Workflow[], extraEnv: Record<string, string> = {}): Promise<AgentHarness> {
+  static async start(
+    workflows: readonly Workflow[],
+    extraEnv: Record<string, string> = {},
+  ): Promise<AgentHarness> {
     const dir = mkdtempSync(join(tmpdir(), 'chaperone-test-'));
     const dynamo = await startLocalDynamo({ dataDir: join(dir, 'dynamo') });
     await ensureTables(dynamo.client, TABLES);
     const secrets = LocalSecrets.open(join(dir, 'secrets.json'), [
-      { arn: 'arn:aws:secretsmanager:us-east-1:000000000000:secret:approval-hmac-AbCdEf', name: 'approval-hmac', generate: { PasswordLength: 64, ExcludePunctuation: true } },
+      {
+        arn: 'arn:aws:secretsmanager:us-east-1:000000000000:secret:approval-hmac-AbCdEf',
+        name: 'approval-hmac',
+        generate: { PasswordLength: 64, ExcludePunctuation: true },
+      },
     ]);
-    const services = await startLocalServices({ outboxDir: join(dir, 'outbox'), alertsFile: join(dir, 'alerts.jsonl'), secrets });
+    const services = await startLocalServices({
+      outboxDir: join(dir, 'outbox'),
+      alertsFile: join(dir, 'alerts.jsonl'),
+      secrets,
+    });
     const model = await ScriptedModel.start();
     const invocations = new Map<string, number>();
     let handlers: Record<string, (event: unknown) => Promise<unknown>> = {};
@@ -115,7 +126,13 @@ export class AgentHarness {
       const arn = `arn:aws:states:us-east-1:000000000000:stateMachine:${w.name}`;
       sfn.registerStateMachine(
         arn,
-        compileWorkflow(w, { agentStep: ARN('agentStep'), toolStep: ARN('toolStep'), codeStep: ARN('codeStep'), finish: ARN('finish'), approvalRequest: ARN('approvalRequest') }),
+        compileWorkflow(w, {
+          agentStep: ARN('agentStep'),
+          toolStep: ARN('toolStep'),
+          codeStep: ARN('codeStep'),
+          finish: ARN('finish'),
+          approvalRequest: ARN('approvalRequest'),
+        }),
         { name: w.name },
       );
       stateMachines[w.name] = arn;
@@ -176,11 +193,16 @@ export class AgentHarness {
   }
 
   /** POST /runs through the API handler, then wait for the execution to end. */
-  async run(workflow: string, input: unknown): Promise<{ runId: string; execution: { status?: string; error?: string; cause?: string } }> {
+  async run(
+    workflow: string,
+    input: unknown,
+  ): Promise<{ runId: string; execution: { status?: string; error?: string; cause?: string } }> {
     const res = await this.api()(proxyEvent('POST', '/runs', {}, JSON.stringify({ workflow, input })));
     if (res.statusCode !== 201) throw new Error(`POST /runs answered ${res.statusCode}: ${res.body}`);
     const { runId } = JSON.parse(res.body) as { runId: string };
-    const execution = await this.sfn.waitForExecution(`arn:aws:states:us-east-1:000000000000:execution:${workflow}:${runId}`);
+    const execution = await this.sfn.waitForExecution(
+      `arn:aws:states:us-east-1:000000000000:execution:${workflow}:${runId}`,
+    );
     return { runId, execution };
   }
 

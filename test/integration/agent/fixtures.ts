@@ -88,7 +88,8 @@ export const big = defineTool({
   access: 'read',
   timeoutSeconds: 5,
   trim: { maxBytes: 1024 },
-  run: async ({ id }) => Array.from({ length: 2000 }, (_, i) => ({ id, row: i, text: 'lorem ipsum dolor sit amet' })),
+  run: async ({ id }) =>
+    Array.from({ length: 2000 }, (_, i) => ({ id, row: i, text: 'lorem ipsum dolor sit amet' })),
 });
 
 export const voidRecord = defineTool({
