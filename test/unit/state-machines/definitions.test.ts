@@ -19,7 +19,7 @@ const schema = {
   required: ['q'],
   additionalProperties: false,
 } as const;
-const tool = (name: string, extra: Partial<Parameters<typeof defineTool>[0]> = {}) =>
+const tool = (name: string, extra: { fallback?: string; access?: AccessClass } = {}) =>
   defineTool({
     name,
     description: `tool ${name}`,
