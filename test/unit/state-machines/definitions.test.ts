@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { invoiceWorkflow } from '../../../examples/invoice/workflow.js';
 import {
+  type AccessClass,
   agent,
   code,
   compileWorkflow,
