@@ -59,12 +59,15 @@ export async function main(
       `Ready in ${((Date.now() - started) / 1000).toFixed(1)} s: API ${stack.apiUrl} · Step Functions ${stack.sfnUrl} · DynamoDB ${stack.dynamoUrl}`,
     );
     write(`Outbox: ${stack.outboxDir}`);
-    const resumed = stack.sfn.listExecutions({ statusFilter: 'RUNNING' }).executions?.length ?? 0;
-    if (resumed > 0) write(`Resumed ${resumed} running execution(s) from ${dataDir}.`);
-    if (args.serve) logTraffic(stack, write);
+    const running = stack.sfn.listExecutions({ statusFilter: 'RUNNING' }).executions ?? [];
+    if (running.length > 0) write(`Resumed ${running.length} running execution(s) from ${dataDir}.`);
+    // Execution names are run ids; follow the newest instead of starting another run.
+    const followRunId = running[0]?.name;
     let code = 0;
     if (!args.noDemo) {
       write('');
+      if (followRunId)
+        write(`Following run ${followRunId}, left running by an earlier start (--reset starts afresh).`);
       const run = await runDemo({
         stack,
         write,
@@ -72,6 +75,7 @@ export async function main(
         input: args.input,
         autoApprove: args.autoApprove,
         signal: stop.signal,
+        ...(followRunId ? { followRunId } : {}),
       });
       code = run.status === 'SUCCEEDED' ? 0 : 1;
       write('');
