@@ -11,11 +11,11 @@ export type { CallbackMessage } from './execution.js';
 export type { HistoryEvent } from './history.js';
 export type { LambdaInvoker, LambdaOutcome } from './lambda-invoker.js';
 export { functionArn, MapLambdaInvoker, resourceNotFound } from './lambda-invoker.js';
+export { LocalStepFunctions } from './service.js';
 export type {
   HistoryInput,
   ListExecutionsInput,
   LocalStepFunctionsOptions,
   StartExecutionInput,
-} from './service.js';
-export { LocalStepFunctions } from './service.js';
+} from './service-types.js';
 export type { Clock, Logger } from './types.js';

@@ -1,10 +1,8 @@
 import type {
   DescribeExecutionOutput,
-  DescribeStateMachineOutput,
   ExecutionListItem,
   GetExecutionHistoryOutput,
   ListExecutionsOutput,
-  ListStateMachinesOutput,
   StartExecutionOutput,
 } from '@aws-sdk/client-sfn';
 import { ulid } from 'ulid';
@@ -12,70 +10,27 @@ import { systemClock } from './clock.js';
 import { parseDefinition } from './definition.js';
 import { driveExecution } from './driver.js';
 import { ExecutionAbortedError, SfnApiError } from './errors.js';
-import { type CallbackMessage, ExecutionRun, TERMINAL } from './execution.js';
+import { ExecutionRun, TERMINAL } from './execution.js';
 import { type ExecutionStore, FileExecutionStore, MemoryExecutionStore } from './execution-store.js';
 import type { HistoryEvent } from './history.js';
-import type { LambdaInvoker } from './lambda-invoker.js';
+import { type Machine, MachineRegistry } from './machine-registry.js';
+import {
+  type HistoryInput,
+  type ListExecutionsInput,
+  type LocalStepFunctionsOptions,
+  NAME_RE,
+  type StartExecutionInput,
+} from './service-types.js';
 import { describeRun, pageOf } from './service-views.js';
 import { decodeToken } from './task-token.js';
-import type { Clock, Logger, MachineDef } from './types.js';
-
-/** Options for {@link LocalStepFunctions}. */
-export interface LocalStepFunctionsOptions {
-  /** Directory for execution journals; omit to keep everything in memory. */
-  dataDir?: string;
-  invoker: LambdaInvoker;
-  /** @default the system clock */
-  clock?: Clock;
-  /** @default 'us-east-1' */
-  region?: string;
-  /** @default '000000000000' */
-  accountId?: string;
-  /** Receives SQS/SNS `.waitForTaskToken` messages (default: nobody). */
-  onCallback?: (message: CallbackMessage) => void;
-  logger?: Logger;
-  /** Accept Task resources the interpreter cannot run (they fail at run time). @default false */
-  allowUnsupportedResources?: boolean;
-}
-
-interface Machine {
-  arn: string;
-  name: string;
-  definitionText: string;
-  def: MachineDef;
-  type: 'STANDARD' | 'EXPRESS';
-  roleArn: string;
-  creationDate: Date;
-}
-
-/** Input shapes (same as the SDK's commands). */
-export interface StartExecutionInput {
-  stateMachineArn: string;
-  name?: string;
-  input?: string;
-}
-export interface HistoryInput {
-  executionArn: string;
-  maxResults?: number;
-  nextToken?: string;
-  reverseOrder?: boolean;
-  includeExecutionData?: boolean;
-}
-export interface ListExecutionsInput {
-  stateMachineArn?: string;
-  statusFilter?: string;
-  maxResults?: number;
-  nextToken?: string;
-}
-
-const NAME_RE = /^[A-Za-z0-9_-]{1,80}$/;
+import type { Clock } from './types.js';
 
 /**
  * The embedded Step Functions service: registers state machines, runs
  * executions with durable journals and answers the API calls handlers make.
  */
 export class LocalStepFunctions {
-  private readonly machines = new Map<string, Machine>();
+  private readonly machines: MachineRegistry;
   private readonly runs = new Map<string, ExecutionRun>();
   private readonly byArn = new Map<string, ExecutionRun>();
   private readonly drives = new Map<string, Promise<void>>();
@@ -89,6 +44,7 @@ export class LocalStepFunctions {
     this.clock = opts.clock ?? systemClock;
     this.region = opts.region ?? 'us-east-1';
     this.accountId = opts.accountId ?? '000000000000';
+    this.machines = new MachineRegistry(this.accountId, opts.allowUnsupportedResources === true);
   }
 
   /** Validates and registers a definition (throws DefinitionError). Re-registering replaces it. */
@@ -97,19 +53,7 @@ export class LocalStepFunctions {
     definition: object | string,
     o: { name?: string; type?: 'STANDARD' | 'EXPRESS'; roleArn?: string } = {},
   ): void {
-    const def = parseDefinition(definition, {
-      allowUnsupportedResources: this.opts.allowUnsupportedResources,
-    });
-    const name = o.name ?? arn.split(':').pop() ?? arn;
-    this.machines.set(arn, {
-      arn,
-      name,
-      definitionText: typeof definition === 'string' ? definition : JSON.stringify(definition),
-      def,
-      type: o.type ?? 'STANDARD',
-      roleArn: o.roleArn ?? `arn:aws:iam::${this.accountId}:role/chaperone-local`,
-      creationDate: new Date(this.clock.now()),
-    });
+    this.machines.register(arn, definition, o, new Date(this.clock.now()));
   }
 
   /** The ARN a state machine named `name` gets in this account and region. */
@@ -150,9 +94,7 @@ export class LocalStepFunctions {
   }
 
   private machine(arn: string): Machine {
-    const m = this.machines.get(arn);
-    if (!m) throw new SfnApiError('StateMachineDoesNotExist', `State Machine Does Not Exist: '${arn}'`);
-    return m;
+    return this.machines.get(arn);
   }
 
   private run(executionArn: string): ExecutionRun {
@@ -309,47 +251,18 @@ export class LocalStepFunctions {
     stateMachineArn: string;
     creationDate: Date;
   } {
-    if (!NAME_RE.test(input.name)) throw new SfnApiError('InvalidName', `Invalid Name: '${input.name}'`);
-    const arn = this.stateMachineArn(input.name);
-    const existing = this.machines.get(arn);
-    if (existing && existing.definitionText !== input.definition)
-      throw new SfnApiError('StateMachineAlreadyExists', `State Machine Already Exists: '${arn}'`);
-    try {
-      this.registerStateMachine(arn, input.definition, {
-        name: input.name,
-        roleArn: input.roleArn,
-        type: input.type === 'EXPRESS' ? 'EXPRESS' : 'STANDARD',
-      });
-    } catch (err) {
-      throw new SfnApiError('InvalidDefinition', err instanceof Error ? err.message : String(err));
-    }
-    return { stateMachineArn: arn, creationDate: this.machine(arn).creationDate };
+    const m = this.machines.create(this.stateMachineArn(input.name), input, new Date(this.clock.now()));
+    return { stateMachineArn: m.arn, creationDate: m.creationDate };
   }
 
   /** ListStateMachines. */
-  listStateMachines(): ListStateMachinesOutput {
-    return {
-      stateMachines: [...this.machines.values()].map((m) => ({
-        stateMachineArn: m.arn,
-        name: m.name,
-        type: m.type,
-        creationDate: m.creationDate,
-      })),
-    };
+  listStateMachines() {
+    return this.machines.list();
   }
 
   /** DescribeStateMachine. */
-  describeStateMachine(input: { stateMachineArn: string }): DescribeStateMachineOutput {
-    const m = this.machine(input.stateMachineArn);
-    return {
-      stateMachineArn: m.arn,
-      name: m.name,
-      status: 'ACTIVE',
-      definition: m.definitionText,
-      roleArn: m.roleArn,
-      type: m.type,
-      creationDate: m.creationDate,
-    };
+  describeStateMachine(input: { stateMachineArn: string }) {
+    return this.machines.describe(input.stateMachineArn);
   }
 
   /** Stops driving executions (they stay resumable on disk) and waits for in-flight work to settle. */
