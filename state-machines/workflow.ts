@@ -19,6 +19,16 @@ export interface WorkflowLimits {
   maxToolFailures: number;
 }
 
+/** Caps shared by every run of a workflow in one UTC day, optionally per tenant. */
+export interface DailyCaps {
+  /** Tokens all runs of the workflow may use per day. */
+  tokens?: number;
+  /** USD all runs of the workflow may spend per day. */
+  costUsd?: number;
+  /** The same caps per tenant (the `tenant` field of `POST /runs`). */
+  perTenant?: { tokens?: number; costUsd?: number };
+}
+
 /**
  * A business check on a run's input, written by the workflow author: return a
  * message to reject (it names the rule to the caller), or undefined to accept.
@@ -34,6 +44,8 @@ export interface WorkflowOptions<S extends JSONSchema> {
   /** The steps, run in sequence. */
   steps: readonly Step[];
   limits?: Partial<WorkflowLimits>;
+  /** Optional caps per workflow, and per tenant, per UTC day. */
+  dailyCaps?: DailyCaps;
   /** Named business checks on the input; a rejection names the rule. */
   validators?: Readonly<Record<string, InputValidator<FromSchema<S>>>>;
   /** Default gate for tool calls that need approval (write, external, destructive). */
@@ -48,6 +60,7 @@ export interface Workflow {
   readonly validateInput: ValidateFunction;
   readonly steps: readonly Step[];
   readonly limits: WorkflowLimits;
+  readonly dailyCaps: DailyCaps;
   readonly validators: Readonly<Record<string, InputValidator<unknown>>>;
   readonly approvals:
     | {
@@ -132,6 +145,7 @@ export function defineWorkflow<const S extends JSONSchema>(options: WorkflowOpti
     validateInput,
     steps: options.steps,
     limits,
+    dailyCaps: checkDailyCaps(subject, options.dailyCaps ?? {}),
     validators: validatorsOf(options.validators),
     approvals,
     stepsById,
@@ -199,4 +213,19 @@ function checkStep(subject: string, step: Step, available: Set<string>, all: Map
 /** Validators only ever see input that passed the input schema, so the derived type holds. */
 function validatorsOf(validators: unknown): Readonly<Record<string, InputValidator<unknown>>> {
   return (validators ?? {}) as Readonly<Record<string, InputValidator<unknown>>>;
+}
+
+function checkDailyCaps(subject: string, caps: DailyCaps): DailyCaps {
+  const values: Array<[string, number | undefined]> = [
+    ['dailyCaps.tokens', caps.tokens],
+    ['dailyCaps.costUsd', caps.costUsd],
+    ['dailyCaps.perTenant.tokens', caps.perTenant?.tokens],
+    ['dailyCaps.perTenant.costUsd', caps.perTenant?.costUsd],
+  ];
+  for (const [key, v] of values) {
+    if (v !== undefined && !(v > 0 && Number.isFinite(v))) {
+      throw new WorkflowDefinitionError(subject, `${key} must be a positive number, got ${String(v)}`);
+    }
+  }
+  return caps;
 }

@@ -185,6 +185,82 @@ export class DynamoRunStore implements RunStore {
     return parseLedger(out.Attributes ?? {});
   }
 
+  async reserveCap(
+    key: string,
+    limits: { tokens: number; costMicros: number },
+    amount: Reservation,
+  ): Promise<ReserveOutcome> {
+    const capKey = { pk: `CAP#${key}`, sk: 'LEDGER' };
+    try {
+      await this.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: {
+            ...capKey,
+            tokenLimit: limits.tokens,
+            tokensRemaining: limits.tokens,
+            tokensUsed: 0,
+            costLimitMicros: limits.costMicros,
+            costRemainingMicros: limits.costMicros,
+            costUsedMicros: 0,
+            stepLimit: Number.MAX_SAFE_INTEGER,
+            stepsRemaining: Number.MAX_SAFE_INTEGER,
+            stepsUsed: 0,
+            toolFailureLimit: Number.MAX_SAFE_INTEGER,
+            toolFailures: 0,
+            // Daily counters expire a week after the day (TTL attribute).
+            expiresAt: Math.floor(this.now() / 1000) + 8 * 86_400,
+          },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+    }
+    try {
+      const out = await this.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: capKey,
+          UpdateExpression:
+            'SET tokensRemaining = tokensRemaining - :t, costRemainingMicros = costRemainingMicros - :c',
+          ConditionExpression: 'tokensRemaining >= :t AND costRemainingMicros >= :c',
+          ExpressionAttributeValues: { ':t': amount.tokens, ':c': amount.costMicros },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return { ok: true, ledger: parseLedger(out.Attributes ?? {}) };
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+      const now = await this.send(
+        new GetCommand({ TableName: this.table, Key: capKey, ConsistentRead: true }),
+      );
+      const ledger = parseLedger(now.Item ?? {});
+      return { ok: false, limit: ledger.tokensRemaining < amount.tokens ? 'tokens' : 'cost', ledger };
+    }
+  }
+
+  async settleCap(
+    key: string,
+    reserved: Reservation,
+    used: { tokens: number; costMicros: number },
+  ): Promise<void> {
+    await this.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { pk: `CAP#${key}`, sk: 'LEDGER' },
+        UpdateExpression:
+          'ADD tokensRemaining :rt, costRemainingMicros :rc, tokensUsed :ut, costUsedMicros :uc',
+        ExpressionAttributeValues: {
+          ':rt': reserved.tokens - used.tokens,
+          ':rc': reserved.costMicros - used.costMicros,
+          ':ut': used.tokens,
+          ':uc': used.costMicros,
+        },
+      }),
+    );
+  }
+
   async addToolFailure(runId: string): Promise<number> {
     const out = await this.send(
       new UpdateCommand({

@@ -42,7 +42,7 @@ export function parseRunMeta(item: Record<string, unknown>): RunMeta {
     updatedAt: str(item, 'updatedAt'),
     deadline: num(item, 'deadline'),
   };
-  for (const key of ['executionArn', 'stopReason', 'stopDetail', 'error', 'answer'] as const) {
+  for (const key of ['tenant', 'executionArn', 'stopReason', 'stopDetail', 'error', 'answer'] as const) {
     const v = optStr(item, key);
     if (v !== undefined) meta[key] = v;
   }

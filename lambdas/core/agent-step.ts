@@ -6,6 +6,7 @@ import { openApproval } from './approval-gate.js';
 import type { ApprovalStore } from './approval-records.js';
 import { checkToolCalls } from './call-checks.js';
 import { nextUserMessage, textOf, toolUsesOf } from './conversation.js';
+import { dailyCapsFor, reserveCaps, settleCaps } from './daily-caps.js';
 import type { AlertPublisher, CoreDeps } from './deps.js';
 import { ChaperoneError, NotFoundError, ValidationError } from './errors.js';
 import type { Json, ModelClient, ModelRequest, ToolSpec } from './model.js';
@@ -84,6 +85,21 @@ export async function runAgentStep(event: AgentStepEvent, deps: AgentStepDeps): 
     return decide(refusal(reserved.limit, reserved.ledger, reservation));
   }
 
+  const caps = dailyCapsFor(workflow, meta, clock.now());
+  const capRefusal = await reserveCaps(store, caps, reservation);
+  if (capRefusal) {
+    await store.settle(event.runId, reservation, { tokens: 0, costMicros: 0 });
+    await store.appendEvent(event.runId, {
+      type: 'budget_refused',
+      step: step.id,
+      limit: capRefusal.includes('token') ? 'tokens' : 'cost',
+      requested: { tokens: reservation.tokens, costUsd: reservation.costMicros / MICROS_PER_USD },
+      ledger: { dailyCap: capRefusal },
+    });
+    deps.metrics.count('GuardrailRejections', 1, { rule: 'budget_daily_cap' });
+    return decide(stop('BudgetExceeded', capRefusal));
+  }
+
   const request: ModelRequest = {
     model: agentDef.model,
     system: agentDef.system,
@@ -99,6 +115,7 @@ export async function runAgentStep(event: AgentStepEvent, deps: AgentStepDeps): 
     response = await deps.model.call(request);
   } catch (err) {
     await store.settle(event.runId, reservation, { tokens: 0, costMicros: 0 });
+    await settleCaps(store, caps, reservation, { tokens: 0, costMicros: 0 });
     await store.appendEvent(event.runId, {
       type: 'model_call',
       step: step.id,
@@ -129,6 +146,7 @@ export async function runAgentStep(event: AgentStepEvent, deps: AgentStepDeps): 
     costMicros: costMicros(price, response.usage),
   };
   const ledger = await store.settle(event.runId, reservation, used);
+  await settleCaps(store, caps, reservation, used);
   const assistant: StoredMessage = {
     iteration: event.iteration,
     message: { role: 'assistant', content: response.content },

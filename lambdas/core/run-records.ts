@@ -14,6 +14,8 @@ export interface RunMeta {
   updatedAt: string;
   /** Epoch ms after which the run stops with TimeLimitExceeded. */
   deadline: number;
+  /** Who the run is for; per-tenant daily caps count against it. */
+  tenant?: string;
   executionArn?: string;
   stopReason?: string;
   stopDetail?: string;
@@ -172,6 +174,16 @@ export interface RunStore {
   reserve(runId: string, amount: Reservation): Promise<ReserveOutcome>;
   /** Return the unused part of a reservation and add what was used. */
   settle(runId: string, reserved: Reservation, used: { tokens: number; costMicros: number }): Promise<Ledger>;
+  /**
+   * Reserve against a shared daily cap (`key` names workflow or tenant and
+   * day); the cap's counters are created at `limits` on first use.
+   */
+  reserveCap(
+    key: string,
+    limits: { tokens: number; costMicros: number },
+    amount: Reservation,
+  ): Promise<ReserveOutcome>;
+  settleCap(key: string, reserved: Reservation, used: { tokens: number; costMicros: number }): Promise<void>;
   /** Count one failed tool call against the run's breaker; returns the new count. */
   addToolFailure(runId: string): Promise<number>;
 

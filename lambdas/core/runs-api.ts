@@ -42,12 +42,12 @@ export async function startRun(rawBody: string | null | undefined, deps: RunsApi
   }
   if (typeof body !== 'object' || body === null || Array.isArray(body))
     return badRequest('/', 'the request body must be a JSON object');
-  const { workflow: name, input, runId: requestedId, ...extra } = body as Record<string, unknown>;
+  const { workflow: name, input, runId: requestedId, tenant, ...extra } = body as Record<string, unknown>;
   const unknownKeys = Object.keys(extra);
   if (unknownKeys.length > 0)
     return badRequest(
       `/${unknownKeys[0]}`,
-      `unknown field "${unknownKeys[0]}"; allowed: workflow, input, runId`,
+      `unknown field "${unknownKeys[0]}"; allowed: workflow, input, runId, tenant`,
     );
   if (typeof name !== 'string' || name === '')
     return badRequest('/workflow', 'workflow is required and must be a string');
@@ -66,6 +66,9 @@ export async function startRun(rawBody: string | null | undefined, deps: RunsApi
   if (input === undefined) return badRequest('/input', 'input is required');
   if (requestedId !== undefined && (typeof requestedId !== 'string' || !RUN_ID.test(requestedId))) {
     return badRequest('/runId', 'runId must match ^[A-Za-z0-9_-]{1,80}$');
+  }
+  if (tenant !== undefined && (typeof tenant !== 'string' || !RUN_ID.test(tenant))) {
+    return badRequest('/tenant', 'tenant must match ^[A-Za-z0-9_-]{1,80}$');
   }
   const verdict = await checkRunInput(workflow, input);
   if (!verdict.ok) {
@@ -95,6 +98,7 @@ export async function startRun(rawBody: string | null | undefined, deps: RunsApi
     createdAt: nowIso,
     updatedAt: nowIso,
     deadline: now + limits.timeLimitSeconds * 1000,
+    ...(typeof tenant === 'string' ? { tenant } : {}),
   };
   const ledger: Ledger = {
     tokenLimit: limits.maxTokens,
