@@ -63,6 +63,11 @@ export async function main(
     if (running.length > 0) write(`Resumed ${running.length} running execution(s) from ${dataDir}.`);
     // Execution names are run ids; follow the newest instead of starting another run.
     const followRunId = running[0]?.name;
+    stack.events.on('alert', (a) =>
+      write(`  🔔 alert (SNS, in ${stack.alertsFile}): ${a.subject ?? ''} ${a.message.slice(0, 200)}`),
+    );
+    if (args.serve)
+      stack.events.on('request', (r) => write(`  ${r.method} ${r.path} → ${r.status} (${r.ms} ms)`));
     let code = 0;
     if (!args.noDemo) {
       write('');
@@ -92,11 +97,10 @@ export async function main(
         `Serving. POST ${stack.apiUrl}/runs  ·  GET ${stack.apiUrl}/runs/{id}  ·  approvals at ${stack.apiUrl}/approvals/{id}`,
       );
       write(
-        'Step Functions SDK: endpoint ' +
-          stack.sfnUrl +
-          ' (region us-east-1, any credentials). Ctrl-C stops; state stays in the data dir.',
+        `Step Functions API: ${stack.sfnUrl} (region us-east-1, any credentials). Ctrl-C stops; state stays in the data dir.`,
       );
       await new Promise<void>((done) => stop.signal.addEventListener('abort', () => done(), { once: true }));
+      write('Stopped. Everything is kept in the data dir for the next npm start.');
     }
     return code;
   } catch (err) {
@@ -110,11 +114,6 @@ export async function main(
     process.off('SIGTERM', onSignal);
     await stack.close();
   }
-}
-
-function logTraffic(stack: LocalStack, write: Writer): void {
-  stack.events.on('request', (r) => write(`  ${r.method} ${r.path} → ${r.status} (${r.ms} ms)`));
-  stack.events.on('alert', (a) => write(`  🔔 alert: ${a.subject ?? ''} ${a.message.slice(0, 200)}`));
 }
 
 const isEntry =
