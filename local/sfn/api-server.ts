@@ -55,6 +55,7 @@ const ops: Record<string, Op> = {
       maxResults: optNum(b, 'maxResults'),
       nextToken: optStr(b, 'nextToken'),
       reverseOrder: b.reverseOrder === true,
+      includeExecutionData: b.includeExecutionData !== false,
     }),
   ListExecutions: (s, b) =>
     s.listExecutions({

@@ -19,7 +19,6 @@ export async function driveExecution(run: ExecutionRun): Promise<void> {
     input: meta.input,
     inputDetails: { truncated: false },
     roleArn: meta.roleArn,
-    stateMachineArn: meta.stateMachineArn,
   });
   const timer = linkedController(run.controller.signal);
   const timeoutSeconds = run.def.TimeoutSeconds;

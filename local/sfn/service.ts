@@ -166,7 +166,8 @@ export class LocalStepFunctions {
     const events = [...run.journal.events];
     if (input.reverseOrder) events.reverse();
     const page = pageOf(events, input.maxResults, input.nextToken);
-    return { events: page.items, nextToken: page.nextToken };
+    const items = input.includeExecutionData === false ? page.items.map(withoutData) : page.items;
+    return { events: items, nextToken: page.nextToken };
   }
 
   /** ListExecutions, newest first, optionally filtered by state machine and status. */
@@ -277,4 +278,15 @@ export class LocalStepFunctions {
   static isTerminal(status: string | undefined): boolean {
     return status !== undefined && Object.values(TERMINAL).includes(status as never);
   }
+}
+
+/** An event with its input/output payloads removed (`includeExecutionData: false`). */
+function withoutData(event: HistoryEvent): HistoryEvent {
+  const out: Record<string, unknown> = { ...event };
+  for (const [k, v] of Object.entries(event)) {
+    if (!k.endsWith('EventDetails') || typeof v !== 'object' || v === null) continue;
+    const { input: _i, output: _o, ...rest } = v as Record<string, unknown>;
+    out[k] = rest;
+  }
+  return out as HistoryEvent;
 }

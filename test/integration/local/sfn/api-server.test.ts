@@ -118,6 +118,9 @@ describe('Step Functions API over HTTP (real SFNClient)', () => {
     const reversed = await client.send(
       new GetExecutionHistoryCommand({ executionArn: arn, reverseOrder: true }),
     );
+    const bare = await client.send(
+      new GetExecutionHistoryCommand({ executionArn: arn, includeExecutionData: false }),
+    );
 
     expect(list.executions?.map((e) => e.name)).toEqual(['one']);
     expect(page1.events?.map((e) => e.id)).toEqual([1, 2, 3]);
@@ -126,6 +129,8 @@ describe('Step Functions API over HTTP (real SFNClient)', () => {
     expect(page2.events?.[0]?.id).toBe(4);
     expect(page2.nextToken).toBeUndefined();
     expect(reversed.events?.[0]?.type).toBe('ExecutionSucceeded');
+    expect(bare.events?.[0]?.executionStartedEventDetails?.input).toBeUndefined();
+    expect(page1.events?.[0]?.executionStartedEventDetails?.input).toBe('{"n":1}');
   });
 
   it('stops a running execution', async () => {
