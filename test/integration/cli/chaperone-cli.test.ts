@@ -1,0 +1,110 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { backend } from '../../../examples/invoice/backend.js';
+import { invoiceWorkflow } from '../../../examples/invoice/workflow.js';
+import type { OutboxEmail } from '../../../local/aws/services.js';
+import { main } from '../../../local/cli/chaperone.js';
+import { scenario, text, toolUse } from '../../../local/scripted-model/index.js';
+import { AgentHarness, proxyEvent } from '../../support/agent-harness.js';
+
+let h: AgentHarness;
+let server: Server;
+let api: string;
+
+/** Serve the API handler over HTTP, as API Gateway would, for the CLI to call. */
+function routeOf(path: string): { resource: string; params: Record<string, string> } {
+  const m = /^\/(runs|approvals)\/([^/]+)$/.exec(path);
+  if (m) return { resource: `/${m[1]}/{id}`, params: { id: decodeURIComponent(m[2] ?? '') } };
+  return { resource: path, params: {} };
+}
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const url = new URL(req.url ?? '/', 'http://x');
+      const { resource, params } = routeOf(url.pathname);
+      const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, String(v)]));
+      const body = chunks.length ? Buffer.concat(chunks).toString('utf8') : null;
+      h.api()(
+        proxyEvent(
+          req.method ?? 'GET',
+          resource,
+          params,
+          body,
+          Object.fromEntries(url.searchParams),
+          headers,
+        ),
+      ).then(
+        (out) => {
+          res.writeHead(out.statusCode, out.headers);
+          res.end(out.body);
+        },
+        (err: unknown) => {
+          res.writeHead(502);
+          res.end(String(err));
+        },
+      );
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  api = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  h = await AgentHarness.start([invoiceWorkflow], { APPROVAL_BASE_URL: api });
+});
+afterAll(async () => {
+  await h.close();
+  await new Promise((r) => server.close(r));
+});
+
+describe('chaperone CLI', () => {
+  it('lists the pending approval and decides it once through the signed link', async () => {
+    backend.reset();
+    h.model.use(
+      scenario('pay', [
+        toolUse('lookup_invoice', { invoice_id: 'INV-000101' }),
+        toolUse('schedule_payment', {
+          invoice_id: 'INV-000101',
+          amount: 1250,
+          currency: 'EUR',
+          scheduled_for: '2026-12-15',
+        }),
+        text('Payment scheduled.'),
+      ]),
+    );
+    const mail = new Promise<OutboxEmail>((resolve) => h.services.events.once('email', resolve));
+    const res = await h.api()(
+      proxyEvent(
+        'POST',
+        '/runs',
+        {},
+        JSON.stringify({ workflow: invoiceWorkflow.name, input: { invoiceId: 'INV-000101' } }),
+      ),
+    );
+    const { runId } = JSON.parse(res.body) as { runId: string };
+    const link = (await mail).links.find((l) => l.includes('/approvals/')) ?? '';
+    const out: string[] = [];
+    const io = { write: (l: string) => out.push(l), env: { CHAPERONE_API_URL: api } };
+
+    expect(await main(['approvals', 'list'], io)).toBe(0);
+    expect(out.join('\n')).toMatch(new RegExp(`pending  run ${runId}  schedule_payment`));
+    expect(await main(['approvals', 'reject', link], io)).toBe(2);
+    expect(backend.payments()).toHaveLength(0);
+
+    out.length = 0;
+    expect(await main(['approvals', 'approve', link, '--comment', 'checked against the PO'], io)).toBe(0);
+    expect(out.join('\n')).toContain('schedule_payment');
+    expect(out.at(-1)).toBe('approved');
+    const done = await h.sfn.waitForExecution(
+      `arn:aws:states:us-east-1:000000000000:execution:${invoiceWorkflow.name}:${runId}`,
+    );
+    expect(done.status).toBe('SUCCEEDED');
+    expect(backend.payments()).toHaveLength(1);
+
+    out.length = 0;
+    expect(await main(['approvals', 'approve', link], io)).toBe(1);
+    expect(out.join('\n')).toMatch(/already decided: approved by ap-approver@example.com|Already decided/);
+    expect(backend.payments()).toHaveLength(1);
+  });
+});
