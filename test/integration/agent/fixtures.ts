@@ -92,6 +92,18 @@ export const big = defineTool({
     Array.from({ length: 2000 }, (_, i) => ({ id, row: i, text: 'lorem ipsum dolor sit amet' })),
 });
 
+export const slow = defineTool({
+  name: 'slow',
+  description: 'Takes its time (2.5 s).',
+  input: idInput,
+  access: 'read',
+  timeoutSeconds: 10,
+  run: async ({ id }) => {
+    await new Promise((r) => setTimeout(r, 2500));
+    return { id };
+  },
+});
+
 export const voidRecord = defineTool({
   name: 'void_record',
   description: 'Delete a record for ever.',
@@ -151,4 +163,20 @@ export const tightBudgetWorkflow = defineWorkflow({
   input: taskInput,
   steps: [agent('work', { agent: tester, prompt: ({ input }) => (input as { task: string }).task })],
   limits: { maxSteps: 20, maxTokens: 5_000, maxCostUsd: 5, timeLimitSeconds: 120 },
+});
+
+const slowAgent = defineAgent({
+  name: 'slowpoke',
+  model: 'claude-haiku-4-5',
+  system: 'You are slow.',
+  tools: [slow],
+  maxTokens: 128,
+});
+
+export const timeLimitedWorkflow = defineWorkflow({
+  name: 'time-limited',
+  description: 'A two-second wall-clock limit.',
+  input: taskInput,
+  steps: [agent('work', { agent: slowAgent, prompt: ({ input }) => (input as { task: string }).task })],
+  limits: { timeLimitSeconds: 2 },
 });

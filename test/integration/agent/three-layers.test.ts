@@ -2,12 +2,18 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { StoredTrailEvent } from '../../../lambdas/core/run-records.js';
 import { scenario, text, toolUse } from '../../../local/scripted-model/index.js';
 import { AgentHarness } from '../../support/agent-harness.js';
-import { policyWorkflow, switches, testWorkflow, tightBudgetWorkflow } from './fixtures.js';
+import {
+  policyWorkflow,
+  switches,
+  testWorkflow,
+  tightBudgetWorkflow,
+  timeLimitedWorkflow,
+} from './fixtures.js';
 
 let h: AgentHarness;
 
 beforeAll(async () => {
-  h = await AgentHarness.start([testWorkflow, policyWorkflow, tightBudgetWorkflow]);
+  h = await AgentHarness.start([testWorkflow, policyWorkflow, tightBudgetWorkflow, timeLimitedWorkflow]);
 });
 afterAll(async () => {
   await h.close();
@@ -192,6 +198,26 @@ describe('loops and limits', () => {
     expect(refused[0]?.limit).toBe('tokens');
     const calls = ofType(trail, 'model_call');
     expect(calls.length).toBe(h.model.requests.filter((r) => r.conversation.startsWith(runId)).length);
+  });
+});
+
+describe('time limit', () => {
+  it('stops with TimeLimitExceeded at the first step after the wall-clock limit', async () => {
+    h.model.use(
+      scenario('slow', [
+        toolUse('slow', { id: 'L-1' }),
+        toolUse('slow', { id: 'L-2' }),
+        text('never reached'),
+      ]),
+    );
+
+    const { runId, execution } = await h.run('time-limited', { task: 'take your time' });
+
+    expect(execution.error).toBe('TimeLimitExceeded');
+    expect(h.model.requests.filter((r) => r.conversation.startsWith(runId))).toHaveLength(1);
+    const run = await h.runs.getRun(runId);
+    expect(run?.stopReason).toBe('TimeLimitExceeded');
+    expect(run?.stopDetail).toContain('time limit of 2 s');
   });
 });
 
