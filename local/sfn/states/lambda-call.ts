@@ -72,16 +72,19 @@ export async function invokeWithDeadline(
   const onAbort = (): void => local.abort(signal.reason);
   signal.addEventListener('abort', onAbort, { once: true });
   try {
-    const call = invoker.invoke(fn, payload, { signal: local.signal }).then(
-      (o): InvokeResult =>
-        o.ok
-          ? { kind: 'ok', payload: o.payload }
-          : { kind: 'error', error: o.errorType, cause: functionErrorCause(o) },
-      (err: unknown): InvokeResult => {
-        const e = err instanceof Error ? err : new Error(String(err));
-        return { kind: 'error', error: 'Lambda.Unknown', cause: e.message };
-      },
-    );
+    // Payloads cross the boundary as JSON, as they do over the Lambda API.
+    const call = Promise.resolve()
+      .then(() => invoker.invoke(fn, asJson(payload), { signal: local.signal }))
+      .then(
+        (o): InvokeResult =>
+          o.ok
+            ? { kind: 'ok', payload: asJson(o.payload) }
+            : { kind: 'error', error: o.errorType, cause: functionErrorCause(o) },
+        (err: unknown): InvokeResult => {
+          const e = err instanceof Error ? err : new Error(String(err));
+          return { kind: 'error', error: 'Lambda.Unknown', cause: e.message };
+        },
+      );
     const racers: Promise<InvokeResult>[] = [call];
     if (deadline !== undefined) {
       racers.push(
@@ -98,4 +101,9 @@ export async function invokeWithDeadline(
     signal.removeEventListener('abort', onAbort);
     local.abort(new Error('done'));
   }
+}
+
+/** A JSON copy of a value (`undefined` becomes `null`). */
+function asJson(value: unknown): unknown {
+  return value === undefined ? null : JSON.parse(JSON.stringify(value));
 }
