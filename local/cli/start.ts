@@ -67,7 +67,9 @@ export async function main(
       write(`  🔔 alert (SNS, in ${stack.alertsFile}): ${a.subject ?? ''} ${a.message.slice(0, 200)}`),
     );
     if (args.serve)
-      stack.events.on('request', (r) => write(`  ${r.method} ${r.path} → ${r.status} (${r.ms} ms)`));
+      stack.events.on('request', (r) =>
+        write(`  ${r.method} ${r.path.split('?')[0]} → ${r.status} (${r.ms} ms)`),
+      );
     let code = 0;
     if (!args.noDemo) {
       write('');
