@@ -1,4 +1,4 @@
-import { EvaluationError, StatesError } from '../errors.js';
+import { EvaluationError, ExecutionAbortedError, StatesError } from '../errors.js';
 import { effectiveInput, finishWithResult } from '../io.js';
 import { TaskError } from '../retry-catch.js';
 import type { HandlerResult } from '../run-state.js';
@@ -186,6 +186,8 @@ export async function runMap(s: StateRun, attempt: number): Promise<HandlerResul
         }).id;
         return out;
       } catch (err) {
+        // A runtime shutting down (close) leaves no trace: the iteration resumes on restart.
+        if (s.frame.signal.aborted && isClosing(s.frame.signal)) throw err;
         const type = signal.aborted ? 'MapIterationAborted' : 'MapIterationFailed';
         cursor.id = frame.lastEventId;
         cursor.lastEnd = s.exec.emit({ ...frame }, `${base}/iteration-end`, type, {
@@ -225,4 +227,8 @@ export async function runMap(s: StateRun, attempt: number): Promise<HandlerResul
     return null;
   });
   return finishWithResult(s, results, { resultSelector: true });
+}
+
+function isClosing(signal: AbortSignal): boolean {
+  return signal.reason instanceof ExecutionAbortedError && signal.reason.reason === 'closed';
 }
