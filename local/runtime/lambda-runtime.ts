@@ -12,6 +12,9 @@ import type { LambdaInvoker, LambdaOutcome } from '../sfn/lambda-invoker.js';
 import { LOCAL_REGION } from './intrinsics.js';
 import { REPO_ROOT } from './template.js';
 
+/** Lambda's limit on a synchronous invocation's request and response payloads (6 MB). */
+export const MAX_PAYLOAD_BYTES = 6_291_556;
+
 /** What the runtime needs to know about one function. */
 export interface FunctionSpec {
   name: string;
@@ -161,7 +164,15 @@ export class LocalLambdaRuntime implements LambdaInvoker {
       return toOutcome(err);
     }
     // Lambda hands the function a JSON copy of the event and serialises the result.
-    const event: unknown = payload === undefined ? null : JSON.parse(JSON.stringify(payload));
+    const eventText = JSON.stringify(payload ?? null);
+    if (Buffer.byteLength(eventText) > MAX_PAYLOAD_BYTES) {
+      return {
+        ok: false,
+        errorType: 'Lambda.RequestTooLargeException',
+        errorMessage: `Request must be smaller than ${MAX_PAYLOAD_BYTES} bytes for the InvokeFunction operation (Service: AWSLambda; Status Code: 413; Error Code: RequestTooLargeException; Request ID: ${requestId}; Proxy: null)`,
+      };
+    }
+    const event: unknown = JSON.parse(eventText);
     const context = lambdaContext(fn, requestId, () => Math.max(0, deadline - this.now()));
     return new Promise<LambdaOutcome>((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -264,6 +275,13 @@ function lambdaContext(fn: FunctionSpec, requestId: string, remaining: () => num
 function serialise(result: unknown): LambdaOutcome {
   try {
     const text = JSON.stringify(result);
+    if (text !== undefined && Buffer.byteLength(text) > MAX_PAYLOAD_BYTES) {
+      return {
+        ok: false,
+        errorType: 'Function.ResponseSizeTooLarge',
+        errorMessage: `Response payload size exceeded maximum allowed payload size (${MAX_PAYLOAD_BYTES} bytes).`,
+      };
+    }
     return { ok: true, payload: text === undefined ? null : JSON.parse(text) };
   } catch (err) {
     return toOutcome(

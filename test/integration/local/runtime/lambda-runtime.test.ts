@@ -103,4 +103,20 @@ describe('LocalLambdaRuntime', () => {
     expect(missing).toMatchObject({ ok: false, errorType: 'Lambda.ResourceNotFoundException' });
     expect(old).toMatchObject({ ok: false, errorType: 'Runtime.HandlerNotFound' });
   });
+
+  it("refuses payloads over Lambda's 6 MB limit, both ways", async () => {
+    const runtime = new LocalLambdaRuntime({ functions: [fn('Big', 'big-handler.ts')] });
+
+    const request = await runtime.invoke(
+      'Big',
+      { bytes: 1, pad: 'x'.repeat(6_300_000) },
+      { signal: signal() },
+    );
+    const response = await runtime.invoke('Big', { bytes: 6_300_000 }, { signal: signal() });
+    const fits = await runtime.invoke('Big', { bytes: 6_000_000 }, { signal: signal() });
+
+    expect(request).toMatchObject({ ok: false, errorType: 'Lambda.RequestTooLargeException' });
+    expect(response).toMatchObject({ ok: false, errorType: 'Function.ResponseSizeTooLarge' });
+    expect(fits.ok).toBe(true);
+  });
 });
