@@ -95,7 +95,15 @@ async function approvalRoute(req: ApiRequest, deps: ApiDeps): Promise<ApiRespons
           `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${status}</title></head><body><h1>${status}</h1><p data-testid="error">${message.replace(/[&<>"']/g, '')}</p></body></html>`,
         )
       : json(status, {
-          error: status === 410 ? 'LinkExpired' : status === 403 ? 'Forbidden' : 'Conflict',
+          error:
+            (
+              {
+                400: 'ValidationError',
+                403: 'Forbidden',
+                404: 'NotFoundError',
+                410: 'LinkExpired',
+              } as Record<number, string>
+            )[status] ?? 'Conflict',
           message,
         });
   const check = verifyLink(deps.linkSecret, id, req.query, deps.clock.now());
@@ -135,7 +143,14 @@ async function approvalRoute(req: ApiRequest, deps: ApiDeps): Promise<ApiRespons
     return wantsHtml
       ? page(outcome.status, outcome.message)
       : json(outcome.status, {
-          error: outcome.status === 409 ? 'AlreadyDecided' : 'ValidationError',
+          error:
+            outcome.status === 409
+              ? outcome.record?.status === 'pending'
+                ? 'Conflict'
+                : 'AlreadyDecided'
+              : outcome.status === 404
+                ? 'NotFoundError'
+                : 'ValidationError',
           message: outcome.message,
         });
   }

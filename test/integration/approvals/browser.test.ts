@@ -26,7 +26,9 @@ let page: Page;
 
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) {
-    throw new Error(`${CHROMIUM} is missing: the approval tests drive a real Chromium (apt-get install -y chromium)`);
+    throw new Error(
+      `${CHROMIUM} is missing: the approval tests drive a real Chromium (apt-get install -y chromium)`,
+    );
   }
   try {
     browser = await chromium.launch({
@@ -124,7 +126,11 @@ describe('an approver decides in a real browser', () => {
     const trail = await h.runs.listEvents(paused.runId);
     const [decided, ...more] = ofType(trail, 'approval_decided');
     expect(more).toEqual([]);
-    expect(decided).toMatchObject({ approvalId: paused.approvalId, decision: 'approved', decidedBy: APPROVER });
+    expect(decided).toMatchObject({
+      approvalId: paused.approvalId,
+      decision: 'approved',
+      decidedBy: APPROVER,
+    });
     expect(decided?.at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d/);
     expect(Date.parse(decided?.at ?? '')).toBeGreaterThanOrEqual(Date.parse(startedAt));
     expect(ofType(trail, 'tool_call').map((c) => [c.tool, c.status])).toEqual([

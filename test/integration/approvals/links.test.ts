@@ -179,18 +179,50 @@ describe('a link that does not decide', () => {
       digest: 'not-the-digest-of-what-was-shown',
     });
     const form = await h.api()(
-      eventFor('POST', paused.link, new URLSearchParams({ decision: 'approve', digest: 'stale' }).toString(), {
-        'content-type': 'application/x-www-form-urlencoded',
-      }),
+      eventFor(
+        'POST',
+        paused.link,
+        new URLSearchParams({ decision: 'approve', digest: 'stale' }).toString(),
+        {
+          'content-type': 'application/x-www-form-urlencoded',
+        },
+      ),
     );
 
     expect(post.status).toBe(409);
-    expect(JSON.parse(post.body).message).toBe(
-      'the action changed since this page was shown; reload it and decide again',
-    );
+    expect(JSON.parse(post.body)).toEqual({
+      error: 'Conflict',
+      message: 'the action changed since this page was shown; reload it and decide again',
+    });
     expect(form.statusCode).toBe(409);
     expect(form.body).toContain('the action changed since this page was shown');
     expect(form.body).toContain('Approve</button>');
+    await expectUntouched(paused, before);
+  });
+  it('answers a signed link to an approval that does not exist with 404, and a body without a decision with 400', async () => {
+    const url = new URL(paused.link);
+    const missing = signedLink(BASE_URL, await linkSecret(h), {
+      approvalId: '01NOSUCHAPPROVAL0000000000',
+      approver: APPROVER,
+      expires: Number(url.searchParams.get('exp')),
+    });
+
+    const gone = await call(h.api(), 'POST', missing, { decision: 'approve' });
+    const noDecision = await call(h.api(), 'POST', paused.link, { approve: true });
+    const badDecision = await call(h.api(), 'POST', paused.link, { decision: 'maybe' });
+
+    expect(gone.status).toBe(404);
+    expect(JSON.parse(gone.body)).toEqual({
+      error: 'NotFoundError',
+      message: 'approval 01NOSUCHAPPROVAL0000000000 does not exist',
+    });
+    expect(noDecision.status).toBe(400);
+    expect(JSON.parse(noDecision.body)).toMatchObject({ error: 'ValidationError' });
+    expect(badDecision.status).toBe(400);
+    expect(JSON.parse(badDecision.body)).toEqual({
+      error: 'ValidationError',
+      message: 'decision must be "approve" or "reject"',
+    });
     await expectUntouched(paused, before);
   });
 });
@@ -202,11 +234,19 @@ describe('deciding twice', () => {
 
     const digest = digestOnPage((await call(h.api(), 'GET', paused.link)).body);
 
-    const first = await call(h.api(), 'POST', paused.link, { decision: 'approve', comment: 'ok to pay', digest });
+    const first = await call(h.api(), 'POST', paused.link, {
+      decision: 'approve',
+      comment: 'ok to pay',
+      digest,
+    });
     const execution = await h.sfn.waitForExecution(paused.executionArn);
     const after = await snapshot(paused);
     // The same page submitted again (a double click, a second tab), then without a digest.
-    const second = await call(h.api(), 'POST', paused.link, { decision: 'reject', comment: 'changed my mind', digest });
+    const second = await call(h.api(), 'POST', paused.link, {
+      decision: 'reject',
+      comment: 'changed my mind',
+      digest,
+    });
     const again = await call(h.api(), 'POST', paused.link, { decision: 'approve' });
 
     expect(first.status).toBe(200);
@@ -319,7 +359,9 @@ describe('the task token stays server-side', () => {
     await decide(paused, 'reject', 'checking the logs');
     await h.sfn.waitForExecution(paused.executionArn);
 
-    const ids = outbox.emails.map((e) => new URL(/https?:\/\/\S+/.exec(e.text ?? '')?.[0] ?? BASE_URL).pathname);
+    const ids = outbox.emails.map(
+      (e) => new URL(/https?:\/\/\S+/.exec(e.text ?? '')?.[0] ?? BASE_URL).pathname,
+    );
     const records = await Promise.all(
       [...new Set(ids)].map((p) => h.approvals.get(decodeURIComponent(p.replace('/approvals/', '')))),
     );

@@ -82,7 +82,12 @@ export interface PausedRun {
 /** POST /runs for INV-000101 through the API handler. */
 export async function startRun(h: AgentHarness): Promise<string> {
   const res = await h.api()(
-    proxyEvent('POST', '/runs', {}, JSON.stringify({ workflow: WORKFLOW, input: { invoiceId: 'INV-000101' } })),
+    proxyEvent(
+      'POST',
+      '/runs',
+      {},
+      JSON.stringify({ workflow: WORKFLOW, input: { invoiceId: 'INV-000101' } }),
+    ),
   );
   if (res.statusCode !== 201) throw new Error(`POST /runs answered ${res.statusCode}: ${res.body}`);
   return (JSON.parse(res.body) as { runId: string }).runId;
@@ -228,7 +233,8 @@ export function captureLogLines(): { lines: string[]; restore(): void } {
   streams.forEach((stream, i) => {
     const original = originals[i] as typeof stream.write;
     stream.write = ((chunk: unknown, ...rest: unknown[]) => {
-      const s = typeof chunk === 'string' ? chunk : Buffer.isBuffer(chunk) ? chunk.toString('utf8') : String(chunk);
+      const s =
+        typeof chunk === 'string' ? chunk : Buffer.isBuffer(chunk) ? chunk.toString('utf8') : String(chunk);
       if (s.trimStart().startsWith('{')) {
         lines.push(...s.split('\n').filter((l) => l.trim() !== ''));
         const done = rest.find((r): r is () => void => typeof r === 'function');
