@@ -95,6 +95,16 @@ export class ExecutionRun {
     details?: Record<string, unknown>,
   ): HistoryEvent {
     const hidden = frame?.hidden === true;
+    const existing = this.journal.event(key);
+    if (!existing && this.journal.event('exec/end')) {
+      // Work still unwinding after the execution ended (stopped, timed out) leaves no events behind.
+      return {
+        id: 0,
+        previousEventId: frame?.lastEventId ?? 0,
+        timestamp: new Date(this.deps.clock.now()),
+        type,
+      };
+    }
     const ev = this.journal.appendEvent(
       key,
       type,

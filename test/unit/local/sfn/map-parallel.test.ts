@@ -150,3 +150,44 @@ describe('Map and Parallel', () => {
     expect(r2.parsedOutput).toEqual({ Error: 'BranchBroke', Cause: 'because' });
   });
 });
+
+describe('stopping an execution mid-Map', () => {
+  it('ends with ExecutionAborted as the last event and aborts running iterations', async () => {
+    const started: unknown[] = [];
+    ({ sfn } = makeSfn({
+      hang: (e, signal) => {
+        started.push(e);
+        return new Promise((_r, reject) =>
+          signal.addEventListener('abort', () => reject(new Error('aborted'))),
+        );
+      },
+    }));
+    const def = {
+      QueryLanguage: 'JSONata',
+      StartAt: 'M',
+      States: {
+        M: {
+          Type: 'Map',
+          ItemProcessor: {
+            StartAt: 'T',
+            States: { T: { Type: 'Task', Resource: fnArn('hang'), End: true } },
+          },
+          End: true,
+        },
+      },
+    };
+    sfn.registerStateMachine(sfn.stateMachineArn('stop'), def);
+    const { executionArn } = sfn.startExecution({
+      stateMachineArn: sfn.stateMachineArn('stop'),
+      input: '[1,2,3]',
+    });
+    while (started.length < 3) await new Promise((r) => setImmediate(r));
+
+    sfn.stopExecution({ executionArn, error: 'Cancelled' });
+    const r = await sfn.waitForExecution(executionArn);
+    const events = sfn.getExecutionHistory({ executionArn }).events;
+
+    expect(r.status).toBe('ABORTED');
+    expect(events.at(-1)?.type).toBe('ExecutionAborted');
+  });
+});
