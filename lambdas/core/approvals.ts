@@ -207,7 +207,12 @@ export async function decideApproval(
       record,
     };
   }
-  if (args.digest !== undefined && args.digest !== approvalDigest(record)) {
+  if (args.digest === undefined)
+    return {
+      status: 400,
+      message: 'digest is required: decide on what the approval page showed (its digest field)',
+    };
+  if (args.digest !== approvalDigest(record)) {
     return {
       status: 409,
       message: 'the action changed since this page was shown; reload it and decide again',

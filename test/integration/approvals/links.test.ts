@@ -199,6 +199,17 @@ describe('a link that does not decide', () => {
     expect(form.body).toContain('Approve</button>');
     await expectUntouched(paused, before);
   });
+  it('refuses a decision that names no digest with 400: an approver decides on what was shown', async () => {
+    const post = await call(h.api(), 'POST', paused.link, { decision: 'approve', comment: 'blind' });
+
+    expect(post.status).toBe(400);
+    expect(JSON.parse(post.body)).toEqual({
+      error: 'ValidationError',
+      message: 'digest is required: decide on what the approval page showed (its digest field)',
+    });
+    await expectUntouched(paused, before);
+  });
+
   it('answers a signed link to an approval that does not exist with 404, and a body without a decision with 400', async () => {
     const url = new URL(paused.link);
     const missing = signedLink(BASE_URL, await linkSecret(h), {
