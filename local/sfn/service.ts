@@ -1,8 +1,10 @@
 import type {
   DescribeExecutionOutput,
+  DescribeStateMachineOutput,
   ExecutionListItem,
   GetExecutionHistoryOutput,
   ListExecutionsOutput,
+  ListStateMachinesOutput,
   StartExecutionOutput,
 } from '@aws-sdk/client-sfn';
 import { ulid } from 'ulid';
@@ -257,12 +259,12 @@ export class LocalStepFunctions {
   }
 
   /** ListStateMachines. */
-  listStateMachines() {
+  listStateMachines(): ListStateMachinesOutput {
     return this.machines.list();
   }
 
   /** DescribeStateMachine. */
-  describeStateMachine(input: { stateMachineArn: string }) {
+  describeStateMachine(input: { stateMachineArn: string }): DescribeStateMachineOutput {
     return this.machines.describe(input.stateMachineArn);
   }
 
