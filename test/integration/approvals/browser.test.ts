@@ -24,11 +24,19 @@ let server: Awaited<ReturnType<typeof serveApi>>;
 let browser: Browser;
 let page: Page;
 
+/** Why Chromium did not start; every test fails with it (none is skipped). */
+let launchError: Error | undefined;
+
 beforeAll(async () => {
+  server = await serveApi();
+  h = await AgentHarness.start([invoiceWorkflow], { APPROVAL_BASE_URL: server.url });
+  server.attach(h.api());
+  outbox = new Outbox(h);
   if (!existsSync(CHROMIUM)) {
-    throw new Error(
+    launchError = new Error(
       `${CHROMIUM} is missing: the approval tests drive a real Chromium (apt-get install -y chromium)`,
     );
+    return;
   }
   try {
     browser = await chromium.launch({
@@ -44,12 +52,8 @@ beforeAll(async () => {
       ],
     });
   } catch (err) {
-    throw new Error(`Chromium at ${CHROMIUM} could not launch: ${(err as Error).message}`);
+    launchError = new Error(`Chromium at ${CHROMIUM} could not launch: ${(err as Error).message}`);
   }
-  server = await serveApi();
-  h = await AgentHarness.start([invoiceWorkflow], { APPROVAL_BASE_URL: server.url });
-  server.attach(h.api());
-  outbox = new Outbox(h);
 });
 afterAll(async () => {
   await browser?.close();
@@ -57,11 +61,12 @@ afterAll(async () => {
   await h?.close();
 });
 beforeEach(async () => {
+  if (launchError) throw launchError;
   backend.reset();
   page = await browser.newPage();
 });
 afterEach(async () => {
-  await page.close();
+  await page?.close();
 });
 
 /** What the approver sees when opening the link from the email. */
@@ -105,6 +110,9 @@ describe('an approver decides in a real browser', () => {
     expect(shown.tool).toBe('schedule_payment');
     expect(shown.args).toEqual(PAYMENT_ARGS);
     expect(shown.body).toContain(`You are deciding as ${APPROVER}`);
+    expect(shown.body).toContain('The invoice is open and V-100 exists; paying it.');
+    expect(shown.body).toContain('tool lookup_invoice: ok');
+    expect(shown.body).toContain('tool find_vendor: ok');
     await expectPausedAtGate(paused);
     await page.getByRole('button', { name: 'Approve' }).click();
     const notice = await page.getByTestId('notice').textContent();

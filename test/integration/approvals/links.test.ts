@@ -280,6 +280,27 @@ describe('deciding twice', () => {
     expect(page.body).toContain(`Already decided: <b>approved</b> by ${APPROVER}`);
     expect(page.body).not.toContain('Approve</button>');
   });
+
+  it('lets exactly one of two simultaneous decisions win', async () => {
+    h.model.use(invoiceScript('race', 'Done.'));
+    const paused = await pausedRun(h, outbox);
+    const digest = digestOnPage((await call(h.api(), 'GET', paused.link)).body);
+
+    const [approve, reject] = await Promise.all([
+      call(h.api(), 'POST', paused.link, { decision: 'approve', digest }),
+      call(h.api(), 'POST', paused.link, { decision: 'reject', comment: 'no', digest }),
+    ]);
+    const execution = await h.sfn.waitForExecution(paused.executionArn);
+
+    expect([approve.status, reject.status].sort()).toEqual([200, 409]);
+    expect(execution.status).toBe('SUCCEEDED');
+    const winner = approve.status === 200 ? 'approved' : 'rejected';
+    expect((await h.approvals.get(paused.approvalId))?.status).toBe(winner);
+    const trail = await h.runs.listEvents(paused.runId);
+    expect(ofType(trail, 'approval_decided').map((e) => e.decision)).toEqual([winner]);
+    expect(backend.payments()).toHaveLength(winner === 'approved' ? 1 : 0);
+    expect(ofType(trail, 'tool_rejected')).toHaveLength(winner === 'approved' ? 0 : 1);
+  });
 });
 
 describe('GET /approvals?status=pending', () => {
