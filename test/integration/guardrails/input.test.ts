@@ -25,20 +25,22 @@ const requestInput = {
 /** Asks that are plainly not accounts-payable work. */
 const OFF_TOPIC = /\b(poem|song|joke|recipe|horoscope|essay)\b/i;
 
-const payables = defineWorkflow({
+const clerk = defineAgent({ name: 'clerk', model: 'claude-haiku-4-5', system: 'You handle accounts payable.', tools: [lookupInvoice], maxTokens: 256 });
+const handle = agent('handle', { agent: clerk, prompt: ({ input }) => (input as { task: string }).task });
+
+/** The workflow's scope rule: a rejection names it (`payables_scope`). */
+function payablesScope({ task }: { task: string }): string | undefined {
+  return OFF_TOPIC.test(task) ? 'this workflow handles invoices, payments and vendor records; the request is outside that scope' : undefined;
+}
+
+// The explicit type argument: inferring `const S` together with `validators` is
+// too deep for tsc (TS2589; reported).
+const payables = defineWorkflow<typeof requestInput>({
   name: 'payables',
   description: 'Accounts-payable requests.',
   input: requestInput,
-  steps: [
-    agent('handle', {
-      agent: defineAgent({ name: 'clerk', model: 'claude-haiku-4-5', system: 'You handle accounts payable.', tools: [lookupInvoice], maxTokens: 256 }),
-      prompt: ({ input }) => (input as { task: string }).task,
-    }),
-  ],
-  validators: {
-    payables_scope: ({ task }) =>
-      OFF_TOPIC.test(task) ? 'this workflow handles invoices, payments and vendor records; the request is outside that scope' : undefined,
-  },
+  steps: [handle],
+  validators: { payables_scope: payablesScope },
 });
 
 let h: AgentHarness;
