@@ -129,12 +129,33 @@ async function expire(record: ApprovalRecord, deps: ApprovalDeps): Promise<Appro
     return { decision: 'escalate', approvalId: record.approvalId, calls: [] };
   }
   const decidedAt = new Date(deps.clock.now()).toISOString();
-  await deps.approvals.decide(record.approvalId, {
+  const expired = await deps.approvals.decide(record.approvalId, {
     status: 'expired',
     decidedBy: 'timeout',
     decidedAt,
     comment: 'no approver decided in time',
   });
+  if (!expired) {
+    // A person decided in the same moment the gate timed out, so their answer never
+    // reached the waiting task. Honour it; its trail events are written already.
+    const decided = await deps.approvals.get(record.approvalId);
+    if (decided?.status === 'approved') {
+      return {
+        decision: 'approved',
+        approvalId: record.approvalId,
+        decidedBy: decided.decidedBy ?? 'unknown',
+        calls: decided.refs,
+      };
+    }
+    const ungated = new Set(record.ungatedCallIds);
+    return {
+      decision: 'rejected',
+      approvalId: record.approvalId,
+      decidedBy: decided?.decidedBy ?? 'unknown',
+      stop: record.onReject === 'stop',
+      calls: record.refs.filter((r) => ungated.has(r.toolUseId)),
+    };
+  }
   return rejection(record, 'timeout', 'no approver decided before the gate timed out', deps);
 }
 
@@ -146,7 +167,8 @@ async function rejection(
   deps: ApprovalDeps,
 ): Promise<ApprovalDecision> {
   for (const call of record.calls) {
-    const message = `Rejected by ${decidedBy}${comment ? `: ${comment}` : ''}. ${call.tool} was not run. Do not retry it; take another path or end with an explanation.`;
+    const said = comment.trim().replace(/[.!?\s]+$/, '');
+    const message = `Rejected by ${decidedBy}${said ? `: ${said}` : ''}. ${call.tool} was not run. Do not retry it; take another path or end with an explanation.`;
     await deps.store.putToolResult(record.runId, record.step, {
       toolUseId: call.toolUseId,
       content: message,
@@ -259,7 +281,18 @@ export async function decideApproval(
   } else {
     output = await rejection(record, args.approver, comment, deps);
   }
-  await deps.engine.sendTaskSuccess(record.taskToken, JSON.stringify(output));
+  try {
+    await deps.engine.sendTaskSuccess(record.taskToken, JSON.stringify(output));
+  } catch (err) {
+    const name = (err as { name?: string }).name ?? '';
+    if (!['TaskTimedOut', 'TaskDoesNotExist', 'InvalidToken'].includes(name)) throw err;
+    // The gate timed out or the run stopped: its expiry path honours this recorded decision.
+    return {
+      status: 409,
+      message: `the run no longer waits on this approval (${name}); your decision is recorded`,
+      record,
+    };
+  }
   deps.log.info('approval decided', { approvalId: record.approvalId, runId: record.runId, decision: status });
   return {
     status: 200,
