@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { responder, scenario, text, toolUse } from '../../../local/scripted-model/index.js';
 import type { BreakerState } from '../../../lambdas/core/breakers.js';
 import type { StoredTrailEvent } from '../../../lambdas/core/run-records.js';
+import { responder, scenario, text, toolUse } from '../../../local/scripted-model/index.js';
 import { agent, defineAgent, defineTool, defineWorkflow } from '../../../state-machines/index.js';
 import type { Tool } from '../../../state-machines/tool.js';
 import { AgentHarness, proxyEvent } from '../../support/agent-harness.js';
@@ -81,7 +81,13 @@ const pricing = defineWorkflow({
   input: taskInput,
   steps: [
     agent('price', {
-      agent: defineAgent({ name: 'pricer', model: 'claude-haiku-4-5', system: 'You price SKUs.', tools: [switchable('quotes'), switchable('rates')], maxTokens: 256 }),
+      agent: defineAgent({
+        name: 'pricer',
+        model: 'claude-haiku-4-5',
+        system: 'You price SKUs.',
+        tools: [switchable('quotes'), switchable('rates')],
+        maxTokens: 256,
+      }),
       prompt,
     }),
   ],
@@ -94,7 +100,13 @@ const fulfilment = defineWorkflow({
   input: taskInput,
   steps: [
     agent('fulfil', {
-      agent: defineAgent({ name: 'fulfiller', model: 'claude-haiku-4-5', system: 'You ship orders.', tools: [down('inventory'), down('shipping')], maxTokens: 256 }),
+      agent: defineAgent({
+        name: 'fulfiller',
+        model: 'claude-haiku-4-5',
+        system: 'You ship orders.',
+        tools: [down('inventory'), down('shipping')],
+        maxTokens: 256,
+      }),
       prompt,
     }),
   ],
@@ -111,9 +123,11 @@ afterAll(async () => {
 });
 
 /** The scripted model's requests of one run (its conversation key starts with the run id). */
-const requestsOf = (runId: string) => h.model.requests.filter((r) => r.conversation === runId || r.conversation.startsWith(`${runId}:`));
+const requestsOf = (runId: string) =>
+  h.model.requests.filter((r) => r.conversation === runId || r.conversation.startsWith(`${runId}:`));
 
-const toolCalls = (trail: StoredTrailEvent[]) => trail.filter((e): e is Extract<StoredTrailEvent, { type: 'tool_call' }> => e.type === 'tool_call');
+const toolCalls = (trail: StoredTrailEvent[]) =>
+  trail.filter((e): e is Extract<StoredTrailEvent, { type: 'tool_call' }> => e.type === 'tool_call');
 
 /**
  * The model asks for the tool named in the task ("quotes A-1") once, then
@@ -126,11 +140,20 @@ const priceScript = responder('price', (request) => {
 
 /** Start a run that calls `tool` once; the returned function waits for it and gives its one tool call. */
 async function startCall(tool: 'quotes' | 'rates', sku: string) {
-  const res = await h.api()(proxyEvent('POST', '/runs', {}, JSON.stringify({ workflow: 'breaker-tests', input: { task: `${tool} ${sku}` } })));
+  const res = await h.api()(
+    proxyEvent(
+      'POST',
+      '/runs',
+      {},
+      JSON.stringify({ workflow: 'breaker-tests', input: { task: `${tool} ${sku}` } }),
+    ),
+  );
   expect(res.statusCode).toBe(201);
   const { runId } = JSON.parse(res.body) as { runId: string };
   return async () => {
-    const execution = await h.sfn.waitForExecution(`arn:aws:states:us-east-1:000000000000:execution:breaker-tests:${runId}`);
+    const execution = await h.sfn.waitForExecution(
+      `arn:aws:states:us-east-1:000000000000:execution:breaker-tests:${runId}`,
+    );
     expect(execution.status).toBe('SUCCEEDED');
     const calls = toolCalls(await h.runs.listEvents(runId));
     expect(calls).toHaveLength(1);
@@ -187,7 +210,9 @@ describe('per-tool circuit breaker across runs', () => {
     expect(third.call?.attempts).toEqual([]);
     expect(Date.parse(third.call?.at ?? '')).toBeLessThan(opened.openUntil);
     expect(third.call?.result).toContain('"error":"CircuitOpen"');
-    const sent = requestsOf(third.runId).find((r) => r.turnIndex === 1)?.body.messages.at(-1);
+    const sent = requestsOf(third.runId)
+      .find((r) => r.turnIndex === 1)
+      ?.body.messages.at(-1);
     expect(JSON.stringify(sent?.content)).toContain('circuit for quotes is open');
 
     // Act: after the cool-down, with the upstream back, one trial goes through.

@@ -1,13 +1,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { type Server, createServer } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LocalDynamo, ensureTables, startLocalDynamo } from '../../../local/aws/dynamodb.js';
 import { createDocumentClient } from '../../../lambdas/adapters/dynamo-client.js';
 import { DynamoRunStore } from '../../../lambdas/adapters/dynamo-run-store.js';
 import type { Ledger, Reservation, ReserveOutcome } from '../../../lambdas/core/run-records.js';
+import { ensureTables, type LocalDynamo, startLocalDynamo } from '../../../local/aws/dynamodb.js';
 import { TABLES } from '../../support/agent-harness.js';
 
 let dir: string;
@@ -30,7 +30,11 @@ afterAll(async () => {
 });
 
 /** A fresh run with a ledger at these limits (the rest generous). */
-async function runWithLedger(limits: { tokens?: number; costMicros?: number; steps?: number }): Promise<string> {
+async function runWithLedger(limits: {
+  tokens?: number;
+  costMicros?: number;
+  steps?: number;
+}): Promise<string> {
   runs += 1;
   const runId = `ledger-${runs}`;
   const now = new Date().toISOString();
@@ -51,15 +55,25 @@ async function runWithLedger(limits: { tokens?: number; costMicros?: number; ste
     toolFailures: 0,
   };
   const created = await store.createRun(
-    { runId, workflow: 'ledger-tests', input: {}, status: 'RUNNING', createdAt: now, updatedAt: now, deadline: Date.now() + 60_000 },
+    {
+      runId,
+      workflow: 'ledger-tests',
+      input: {},
+      status: 'RUNNING',
+      createdAt: now,
+      updatedAt: now,
+      deadline: Date.now() + 60_000,
+    },
     ledger,
   );
   expect(created).toBe(true);
   return runId;
 }
 
-const granted = (outcomes: ReserveOutcome[]) => outcomes.filter((o): o is Extract<ReserveOutcome, { ok: true }> => o.ok);
-const refused = (outcomes: ReserveOutcome[]) => outcomes.filter((o): o is Extract<ReserveOutcome, { ok: false }> => !o.ok);
+const granted = (outcomes: ReserveOutcome[]) =>
+  outcomes.filter((o): o is Extract<ReserveOutcome, { ok: true }> => o.ok);
+const refused = (outcomes: ReserveOutcome[]) =>
+  outcomes.filter((o): o is Extract<ReserveOutcome, { ok: false }> => !o.ok);
 
 describe('token reservations under concurrency', () => {
   it('grants exactly floor(limit / each) of 100 concurrent reservations and never overshoots', async () => {
@@ -123,7 +137,9 @@ describe('cost and step limits', () => {
   it('grants exactly the step limit of 20 concurrent one-step reservations', async () => {
     const runId = await runWithLedger({ steps: 6 });
 
-    const outcomes = await Promise.all(Array.from({ length: 20 }, () => store.reserve(runId, { tokens: 10, costMicros: 10, steps: 1 })));
+    const outcomes = await Promise.all(
+      Array.from({ length: 20 }, () => store.reserve(runId, { tokens: 10, costMicros: 10, steps: 1 })),
+    );
 
     expect(granted(outcomes)).toHaveLength(6);
     expect(refused(outcomes).map((o) => o.limit)).toEqual(Array(14).fill('steps'));
@@ -181,7 +197,10 @@ describe('a refusal as DynamoDB sends it', () => {
   // every budget refusal becomes a failed Lambda instead of BudgetExceeded.
   // `it.fails` keeps the suite green until the adapter is fixed; then flip it to `it`.
   it.fails('returns a refusal naming the limit, from the old item DynamoDB returns', async () => {
-    const aws = new DynamoRunStore(createDocumentClient({ region: 'us-east-1', endpoint: url, maxAttempts: 1 }), 'Runs');
+    const aws = new DynamoRunStore(
+      createDocumentClient({ region: 'us-east-1', endpoint: url, maxAttempts: 1 }),
+      'Runs',
+    );
 
     const outcome = await aws.reserve('aws', { tokens: 350, costMicros: 0, steps: 1 });
 

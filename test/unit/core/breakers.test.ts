@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { circuitOf } from '../../../lambdas/core/breakers.js';
 
-const state = (consecutiveFailures: number, openUntil: number) => ({ tool: 'quotes', consecutiveFailures, openUntil });
+const state = (consecutiveFailures: number, openUntil: number) => ({
+  tool: 'quotes',
+  consecutiveFailures,
+  openUntil,
+});
 
 describe('circuitOf', () => {
   it('is closed below the threshold, whatever openUntil says', () => {

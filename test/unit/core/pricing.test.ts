@@ -1,8 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import type { Usage } from '../../../lambdas/core/model.js';
-import { PRICE_TABLE, costMicros, priceOf, worstCaseCostMicros } from '../../../lambdas/core/pricing.js';
+import { costMicros, PRICE_TABLE, priceOf, worstCaseCostMicros } from '../../../lambdas/core/pricing.js';
 
-const usage = (u: Partial<Usage>): Usage => ({ inputTokens: 0, outputTokens: 0, cacheReadInputTokens: 0, cacheCreationInputTokens: 0, ...u });
+const usage = (u: Partial<Usage>): Usage => ({
+  inputTokens: 0,
+  outputTokens: 0,
+  cacheReadInputTokens: 0,
+  cacheCreationInputTokens: 0,
+  ...u,
+});
 
 describe('priceOf', () => {
   it('prices dated model ids by their family', () => {
@@ -38,7 +44,15 @@ describe('costMicros', () => {
 
   it('prices input, output, cache writes and cache reads each at their own rate', () => {
     // 1,000 × $3 + 500 × $15 + 2,000 × $3.75 + 10,000 × $0.30 per MTok = $0.021.
-    const cost = costMicros(sonnet, usage({ inputTokens: 1_000, outputTokens: 500, cacheCreationInputTokens: 2_000, cacheReadInputTokens: 10_000 }));
+    const cost = costMicros(
+      sonnet,
+      usage({
+        inputTokens: 1_000,
+        outputTokens: 500,
+        cacheCreationInputTokens: 2_000,
+        cacheReadInputTokens: 10_000,
+      }),
+    );
 
     expect(cost).toBe(21_000);
   });
@@ -78,7 +92,12 @@ describe('worstCaseCostMicros', () => {
       usage({ inputTokens: 4_000, outputTokens: 1_024 }),
       usage({ cacheCreationInputTokens: 4_000, outputTokens: 1_024 }),
       usage({ cacheReadInputTokens: 3_000, cacheCreationInputTokens: 1_000, outputTokens: 10 }),
-      usage({ inputTokens: 1, cacheReadInputTokens: 2_999, cacheCreationInputTokens: 1_000, outputTokens: 1_024 }),
+      usage({
+        inputTokens: 1,
+        cacheReadInputTokens: 2_999,
+        cacheCreationInputTokens: 1_000,
+        outputTokens: 1_024,
+      }),
     ];
     for (const p of Object.values(PRICE_TABLE)) {
       const bound = worstCaseCostMicros(p, 4_000, 1_024);

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { utf8Bytes } from '../../../lambdas/core/canonical.js';
 import type { Message, ToolSpec } from '../../../lambdas/core/model.js';
 import type { StoredMessage } from '../../../lambdas/core/run-records.js';
-import { FRAMING_OVERHEAD_TOKENS, estimateInputTokens } from '../../../lambdas/core/token-estimate.js';
+import { estimateInputTokens, FRAMING_OVERHEAD_TOKENS } from '../../../lambdas/core/token-estimate.js';
 
 const system = 'You are the accounts-payable clerk. Answer briefly and cite invoice numbers.';
 const tools: ToolSpec[] = [
@@ -15,10 +15,23 @@ const tools: ToolSpec[] = [
 
 /** A token is at least one byte of UTF-8, so the bytes of everything sent bound the tokens. */
 const bytesOf = (...parts: Array<string | Message[] | ToolSpec[]>) =>
-  parts.reduce<number>((n, p) => n + (typeof p === 'string' ? utf8Bytes(p) : p === tools ? utf8Bytes(JSON.stringify(p)) : (p as Message[]).reduce((m, msg) => m + utf8Bytes(JSON.stringify(msg.content)), 0)), 0);
+  parts.reduce<number>(
+    (n, p) =>
+      n +
+      (typeof p === 'string'
+        ? utf8Bytes(p)
+        : p === tools
+          ? utf8Bytes(JSON.stringify(p))
+          : (p as Message[]).reduce((m, msg) => m + utf8Bytes(JSON.stringify(msg.content)), 0)),
+    0,
+  );
 
 const user = (content: Message['content']): Message => ({ role: 'user', content });
-const stored = (iteration: number, message: Message, measured?: { input: number; output: number }): StoredMessage => ({
+const stored = (
+  iteration: number,
+  message: Message,
+  measured?: { input: number; output: number },
+): StoredMessage => ({
   iteration,
   message,
   ...(measured ? { inputTokens: measured.input, outputTokens: measured.output } : {}),
@@ -44,9 +57,22 @@ describe('estimateInputTokens', () => {
   it('uses the last measured call for the prefix and counts only the newer messages in bytes', () => {
     const history = [
       stored(1, user('Is INV-2291 paid?')),
-      stored(1, { role: 'assistant', content: [{ type: 'tool_use', id: 't1', name: 'get_invoice', input: { id: 'INV-2291' } }] }, { input: 900, output: 40 }),
+      stored(
+        1,
+        {
+          role: 'assistant',
+          content: [{ type: 'tool_use', id: 't1', name: 'get_invoice', input: { id: 'INV-2291' } }],
+        },
+        { input: 900, output: 40 },
+      ),
     ];
-    const results = user([{ type: 'tool_result', tool_use_id: 't1', content: '{"id":"INV-2291","status":"paid","paidOn":"2026-03-03"}' }]);
+    const results = user([
+      {
+        type: 'tool_result',
+        tool_use_id: 't1',
+        content: '{"id":"INV-2291","status":"paid","paidOn":"2026-03-03"}',
+      },
+    ]);
 
     const bound = estimateInputTokens(system, tools, history, [results]);
 
@@ -62,7 +88,13 @@ describe('estimateInputTokens', () => {
       expect(bound).toBeGreaterThanOrEqual(previous);
       previous = bound;
       history.push(stored(i, pending));
-      history.push(stored(i, { role: 'assistant', content: [{ type: 'text', text: 'noted' }] }, i % 2 === 0 ? { input: bound - FRAMING_OVERHEAD_TOKENS, output: 5 } : undefined));
+      history.push(
+        stored(
+          i,
+          { role: 'assistant', content: [{ type: 'text', text: 'noted' }] },
+          i % 2 === 0 ? { input: bound - FRAMING_OVERHEAD_TOKENS, output: 5 } : undefined,
+        ),
+      );
     }
   });
 
@@ -72,6 +104,9 @@ describe('estimateInputTokens', () => {
 
     const bound = estimateInputTokens(system, tools, history, [next]);
 
-    expect(bound).toBe(bytesOf(system, tools, [history[0]?.message as Message, history[1]?.message as Message, next]) + FRAMING_OVERHEAD_TOKENS);
+    expect(bound).toBe(
+      bytesOf(system, tools, [history[0]?.message as Message, history[1]?.message as Message, next]) +
+        FRAMING_OVERHEAD_TOKENS,
+    );
   });
 });

@@ -19,7 +19,14 @@ const destructive = tool('void_invoice', 'destructive');
 const all = [read, write, external, destructive];
 
 const agentWith = (access: AccessClass | undefined, deny: string[] = []) =>
-  defineAgent({ name: 'clerk', model: 'claude-haiku-4-5', system: 's', tools: all, ...(access ? { access } : {}), deny });
+  defineAgent({
+    name: 'clerk',
+    model: 'claude-haiku-4-5',
+    system: 's',
+    tools: all,
+    ...(access ? { access } : {}),
+    deny,
+  });
 
 describe('checkToolPolicy', () => {
   it('allows tools at or below the agent access level', () => {
@@ -31,7 +38,11 @@ describe('checkToolPolicy', () => {
   it('refuses a tool above the agent access level, naming both classes', () => {
     const decision = checkToolPolicy(agentWith('read'), write);
 
-    expect(decision).toEqual({ allowed: false, rule: 'access_class', message: 'agent "clerk" has read access; tool "update_invoice" is write' });
+    expect(decision).toEqual({
+      allowed: false,
+      rule: 'access_class',
+      message: 'agent "clerk" has read access; tool "update_invoice" is write',
+    });
   });
 
   it('orders the classes read < write < external < destructive', () => {

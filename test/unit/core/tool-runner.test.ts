@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Clock } from '../../../lambdas/core/deps.js';
-import { ToolTimeoutError, isRetryable, runWithRetries } from '../../../lambdas/core/tool-runner.js';
+import { isRetryable, runWithRetries, ToolTimeoutError } from '../../../lambdas/core/tool-runner.js';
 import { defineTool } from '../../../state-machines/tool.js';
 
 class HttpError extends Error {
@@ -16,12 +16,14 @@ class HttpError extends Error {
 describe('isRetryable', () => {
   it('retries timeouts, throttling and server errors', () => {
     expect(isRetryable(new ToolTimeoutError('slow'))).toBe(true);
-    for (const status of [408, 429, 500, 502, 503, 504]) expect(isRetryable(new HttpError('x', status))).toBe(true);
+    for (const status of [408, 429, 500, 502, 503, 504])
+      expect(isRetryable(new HttpError('x', status))).toBe(true);
     expect(isRetryable({ statusCode: 503 })).toBe(true);
   });
 
   it('does not retry client errors', () => {
-    for (const status of [400, 401, 403, 404, 409, 422]) expect(isRetryable(new HttpError('x', status))).toBe(false);
+    for (const status of [400, 401, 403, 404, 409, 422])
+      expect(isRetryable(new HttpError('x', status))).toBe(false);
     expect(isRetryable({ statusCode: 404 })).toBe(false);
   });
 
@@ -33,12 +35,14 @@ describe('isRetryable', () => {
   it('retries aborts, timeouts and transient network codes', () => {
     expect(isRetryable(Object.assign(new Error('aborted'), { name: 'AbortError' }))).toBe(true);
     expect(isRetryable(Object.assign(new Error('timed out'), { name: 'TimeoutError' }))).toBe(true);
-    for (const code of ['ECONNRESET', 'ETIMEDOUT', 'ECONNREFUSED', 'EAI_AGAIN']) expect(isRetryable(Object.assign(new Error(code), { code }))).toBe(true);
+    for (const code of ['ECONNRESET', 'ETIMEDOUT', 'ECONNREFUSED', 'EAI_AGAIN'])
+      expect(isRetryable(Object.assign(new Error(code), { code }))).toBe(true);
     expect(isRetryable(Object.assign(new Error('no such file'), { code: 'ENOENT' }))).toBe(false);
   });
 
   it('treats anything else as terminal', () => {
-    for (const e of [new Error('bug'), new TypeError('x is undefined'), 'a string', 42, null, undefined]) expect(isRetryable(e)).toBe(false);
+    for (const e of [new Error('bug'), new TypeError('x is undefined'), 'a string', 42, null, undefined])
+      expect(isRetryable(e)).toBe(false);
   });
 });
 
@@ -61,7 +65,11 @@ const args = { type: 'object', properties: {}, additionalProperties: false } as 
 describe('runWithRetries', () => {
   it('retries with capped exponential backoff and tells each retry the previous error', async () => {
     const seen: Array<string | undefined> = [];
-    const failures = [new HttpError('503 one', 503), new HttpError('503 two', 503), new HttpError('503 three', 503)];
+    const failures = [
+      new HttpError('503 one', 503),
+      new HttpError('503 two', 503),
+      new HttpError('503 three', 503),
+    ];
     const tool = defineTool({
       name: 'flaky',
       description: 'd',
@@ -133,12 +141,17 @@ describe('runWithRetries', () => {
       access: 'read',
       timeoutSeconds: 0.02,
       retry: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 1 },
-      run: (_, ctx) => new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason))),
+      run: (_, ctx) =>
+        new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason))),
     });
 
     const outcome = await runWithRetries(tool, {}, { runId: 'r', clock: fakeClock().clock });
 
-    expect(outcome).toMatchObject({ ok: false, retryable: true, error: 'hangs did not answer within its 0.02 s timeout' });
+    expect(outcome).toMatchObject({
+      ok: false,
+      retryable: true,
+      error: 'hangs did not answer within its 0.02 s timeout',
+    });
     expect(outcome.attempts.map((a) => a.status)).toEqual(['timeout', 'timeout']);
   });
 });

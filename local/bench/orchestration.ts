@@ -1,0 +1,191 @@
+import { agent, defineAgent, defineTool, defineWorkflow } from '../../state-machines/index.js';
+import { AgentHarness } from '../../test/support/agent-harness.js';
+import { responder, text, toolUse } from '../scripted-model/index.js';
+import { round, stats, table } from './table.js';
+
+const noop = defineTool({
+  name: 'noop',
+  description: 'Does nothing, at once.',
+  input: {
+    type: 'object',
+    properties: { i: { type: 'integer' } },
+    required: ['i'],
+    additionalProperties: false,
+  } as const,
+  access: 'read',
+  run: async ({ i }) => ({ i }),
+});
+
+const spinner = defineAgent({
+  name: 'spinner',
+  model: 'claude-haiku-4-5',
+  system: 'Call noop until told to stop.',
+  tools: [noop],
+  maxTokens: 64,
+});
+
+const benchWorkflow = defineWorkflow({
+  name: 'bench-loop',
+  description: 'An agent loop whose model and tool answer at once: what is left is orchestration.',
+  input: {
+    type: 'object',
+    properties: { iterations: { type: 'integer', minimum: 1, maximum: 40 } },
+    required: ['iterations'],
+    additionalProperties: false,
+  } as const,
+  steps: [
+    agent('loop', {
+      agent: spinner,
+      prompt: ({ input }) => `iterations ${(input as { iterations: number }).iterations}`,
+    }),
+  ],
+  limits: { maxSteps: 50, maxTokens: 50_000_000, maxCostUsd: 1_000, timeLimitSeconds: 600 },
+});
+
+/** Turn i calls noop until the last of the requested iterations, which answers. */
+const script = responder('bench-loop', (request) => {
+  const first = request.body.messages[0]?.content;
+  const iterations = Number(
+    /iterations (\d+)/.exec(typeof first === 'string' ? first : JSON.stringify(first))?.[1] ?? 1,
+  );
+  return request.turnIndex < iterations - 1 ? toolUse('noop', { i: request.turnIndex }) : text('done');
+});
+
+interface RunFigures {
+  ms: number;
+  transitions: number;
+  invocations: Record<string, number>;
+}
+
+/**
+ * Orchestration overhead per agent iteration through the real parts (compiled
+ * state machine in the local interpreter, handlers, dynalite, the Anthropic
+ * SDK against the scripted model). The model and the tool answer at once, so
+ * the wall time is all overhead. An iteration is one model call (agent step)
+ * plus, for all but the last, one no-op tool call (tool step).
+ */
+export async function benchOrchestration(options: {
+  iterations: number;
+  runs: number;
+  concurrent: number;
+  rounds: number;
+}): Promise<string> {
+  const h = await AgentHarness.start([benchWorkflow]);
+  try {
+    h.model.use(script);
+    const one = async (iterations: number): Promise<RunFigures> => {
+      const before = new Map(h.invocations);
+      const started = performance.now();
+      const { runId, execution } = await h.run('bench-loop', { iterations });
+      const ms = performance.now() - started;
+      if (execution.status !== 'SUCCEEDED')
+        throw new Error(
+          `bench run ${runId} ended ${execution.status}: ${execution.error ?? ''} ${execution.cause ?? ''}`,
+        );
+      const invocations: Record<string, number> = {};
+      for (const [fn, count] of h.invocations) invocations[fn] = count - (before.get(fn) ?? 0);
+      return {
+        ms,
+        transitions: await stateTransitions(
+          h,
+          `arn:aws:states:us-east-1:000000000000:execution:bench-loop:${runId}`,
+        ),
+        invocations,
+      };
+    };
+
+    await one(options.iterations); // warm-up: module loading, first connections
+    const loops: RunFigures[] = [];
+    for (let i = 0; i < options.runs; i++) loops.push(await one(options.iterations));
+    const singles: RunFigures[] = [];
+    for (let i = 0; i < options.runs; i++) singles.push(await one(1));
+
+    const n = options.iterations;
+    const perIter = stats(loops.map((r) => r.ms / n));
+    const loopMs = stats(loops.map((r) => r.ms)).mean;
+    const singleMs = stats(singles.map((r) => r.ms)).mean;
+    const transitions = loops[0]?.transitions ?? 0;
+    const singleTransitions = singles[0]?.transitions ?? 0;
+    const fns = ['agentStep', 'toolStep', 'finish', 'codeStep', 'approvalRequest'];
+    const invocations = (r: RunFigures | undefined) => fns.reduce((s, f) => s + (r?.invocations[f] ?? 0), 0);
+
+    const overhead = table(
+      `Orchestration overhead per agent iteration (${n} iterations per run: ${n} model calls, ${n - 1} no-op tool calls; ${options.runs} runs after a warm-up; instant model and tool)`,
+      ['measure', 'per run', 'per iteration'],
+      [
+        ['wall ms (mean)', round(loopMs, 1), round(perIter.mean, 1)],
+        [
+          'wall ms (p50 / p95 of runs)',
+          `${round(perIter.p50 * n, 1)} / ${round(perIter.p95 * n, 1)}`,
+          `${round(perIter.p50, 1)} / ${round(perIter.p95, 1)}`,
+        ],
+        ['state transitions (*StateEntered)', transitions, round(transitions / n, 2)],
+        ['Lambda invocations (all)', invocations(loops[0]), round(invocations(loops[0]) / n, 2)],
+        ...fns
+          .filter((f) => (loops[0]?.invocations[f] ?? 0) > 0)
+          .map((f): [string, number, number] => [
+            `  ${f}`,
+            loops[0]?.invocations[f] ?? 0,
+            round((loops[0]?.invocations[f] ?? 0) / n, 2),
+          ]),
+      ],
+    );
+    const marginal = table(
+      `Fixed and marginal cost (a 1-iteration run against a ${n}-iteration run)`,
+      ['measure', `1-iteration run`, `${n}-iteration run`, 'marginal per extra iteration'],
+      [
+        ['wall ms (mean)', round(singleMs, 1), round(loopMs, 1), round((loopMs - singleMs) / (n - 1), 1)],
+        [
+          'state transitions',
+          singleTransitions,
+          transitions,
+          round((transitions - singleTransitions) / (n - 1), 2),
+        ],
+        [
+          'Lambda invocations',
+          invocations(singles[0]),
+          invocations(loops[0]),
+          round((invocations(loops[0]) - invocations(singles[0])) / (n - 1), 2),
+        ],
+      ],
+    );
+
+    const rows: Array<Array<string | number>> = [];
+    for (let round_ = 1; round_ <= options.rounds; round_++) {
+      const started = performance.now();
+      const runs = await Promise.all(Array.from({ length: options.concurrent }, () => one(n)));
+      const seconds = (performance.now() - started) / 1000;
+      rows.push([
+        round_,
+        options.concurrent,
+        round(seconds, 2),
+        round(options.concurrent / seconds, 2),
+        round((options.concurrent * n) / seconds, 1),
+        round(stats(runs.map((r) => r.ms / n)).mean, 1),
+      ]);
+    }
+    const concurrency = table(
+      `Throughput with ${options.concurrent} concurrent runs of ${n} iterations`,
+      ['round', 'runs', 'seconds', 'executions/s', 'iterations/s', 'ms per iteration (mean of runs)'],
+      rows,
+    );
+    return [overhead, marginal, concurrency].join('\n');
+  } finally {
+    await h.close();
+  }
+}
+
+async function stateTransitions(h: AgentHarness, executionArn: string): Promise<number> {
+  let count = 0;
+  let nextToken: string | undefined;
+  do {
+    const page = h.sfn.getExecutionHistory({
+      executionArn,
+      maxResults: 1000,
+      ...(nextToken ? { nextToken } : {}),
+    });
+    count += page.events.filter((e) => e.type.endsWith('StateEntered')).length;
+    nextToken = page.nextToken;
+  } while (nextToken);
+  return count;
+}
