@@ -1,9 +1,10 @@
 import type { ValidateFunction } from 'ajv';
-import type { FromSchema, JSONSchema } from 'json-schema-to-ts';
+import type { JSONSchema } from 'json-schema-to-ts';
 import type { Agent } from './agent.js';
 import { WorkflowDefinitionError } from './errors.js';
 import { compileSchema } from './schema.js';
 import { type ApprovalGateOptions, checkGate, type Step } from './steps.js';
+import type { ArgsOf } from './tool.js';
 
 /** Run-wide caps. Every stop at one of them has a named error. */
 export interface WorkflowLimits {
@@ -35,7 +36,7 @@ export interface DailyCaps {
  */
 export type InputValidator<I> = (input: I) => string | undefined | Promise<string | undefined>;
 
-export interface WorkflowOptions<S extends JSONSchema> {
+export interface WorkflowOptions<S> {
   /** `^[a-zA-Z][a-zA-Z0-9-]{0,47}$`; the API's `workflow` field and part of the state machine name. */
   name: string;
   description: string;
@@ -47,7 +48,7 @@ export interface WorkflowOptions<S extends JSONSchema> {
   /** Optional caps per workflow, and per tenant, per UTC day. */
   dailyCaps?: DailyCaps;
   /** Named business checks on the input; a rejection names the rule. */
-  validators?: Readonly<Record<string, InputValidator<FromSchema<S>>>>;
+  validators?: Readonly<Record<string, InputValidator<ArgsOf<NoInfer<S>>>>>;
   /** Default gate for tool calls that need approval (write, external, destructive). */
   approvals?: ApprovalGateOptions & { onReject?: 'feedback' | 'stop' };
 }
@@ -88,7 +89,9 @@ export const DEFAULT_LIMITS: WorkflowLimits = {
 };
 
 /** Declare a workflow. Throws `WorkflowDefinitionError` for a declaration that cannot work. */
-export function defineWorkflow<const S extends JSONSchema>(options: WorkflowOptions<S>): Workflow {
+export function defineWorkflow<const S extends Readonly<Record<string, unknown>>>(
+  options: WorkflowOptions<S>,
+): Workflow {
   const subject = `workflow "${options.name}"`;
   if (!WORKFLOW_NAME.test(options.name))
     throw new WorkflowDefinitionError(subject, 'name must match ^[a-zA-Z][a-zA-Z0-9-]{0,47}$');
@@ -141,7 +144,7 @@ export function defineWorkflow<const S extends JSONSchema>(options: WorkflowOpti
     kind: 'workflow',
     name: options.name,
     description: options.description,
-    input: options.input,
+    input: options.input as JSONSchema,
     validateInput,
     steps: options.steps,
     limits,

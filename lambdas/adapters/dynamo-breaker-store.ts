@@ -1,5 +1,6 @@
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { BreakerState, BreakerStore } from '../core/breakers.js';
+import { isConditionFailure } from './dynamo-client.js';
 
 /** Per-tool circuits in the Breakers table (`TOOL#name`), shared by every run. */
 export class DynamoBreakerStore implements BreakerStore {
@@ -26,13 +27,30 @@ export class DynamoBreakerStore implements BreakerStore {
       new UpdateCommand({
         TableName: this.table,
         Key: { pk: `TOOL#${tool}` },
-        UpdateExpression: 'SET consecutiveFailures = :zero, openUntil = :zero',
+        UpdateExpression: 'SET consecutiveFailures = :zero, openUntil = :zero REMOVE trialUntil',
         ExpressionAttributeValues: { ':zero': 0 },
       }),
     );
   }
 
   async recordFailure(tool: string, threshold: number, openUntil: number): Promise<BreakerState> {
+    // One atomic update either way: the failure that reaches the threshold opens the
+    // circuit in the same write, so no reader sees the count without openUntil.
+    try {
+      const out = await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: `TOOL#${tool}` },
+          UpdateExpression: 'SET openUntil = :until ADD consecutiveFailures :one REMOVE trialUntil',
+          ConditionExpression: 'consecutiveFailures >= :almost',
+          ExpressionAttributeValues: { ':one': 1, ':until': openUntil, ':almost': threshold - 1 },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return { tool, consecutiveFailures: Number(out.Attributes?.consecutiveFailures), openUntil };
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+    }
     const out = await this.db.send(
       new UpdateCommand({
         TableName: this.table,
@@ -42,19 +60,29 @@ export class DynamoBreakerStore implements BreakerStore {
         ReturnValues: 'ALL_NEW',
       }),
     );
-    const failures = Number(out.Attributes?.consecutiveFailures ?? 1);
-    if (failures >= threshold) {
-      // (Re)open: a failed half-open trial opens the circuit for another cool-down.
+    return {
+      tool,
+      consecutiveFailures: Number(out.Attributes?.consecutiveFailures ?? 1),
+      openUntil: Number(out.Attributes?.openUntil ?? 0),
+    };
+  }
+
+  async claimTrial(tool: string, now: number, trialUntil: number): Promise<boolean> {
+    try {
       await this.db.send(
         new UpdateCommand({
           TableName: this.table,
           Key: { pk: `TOOL#${tool}` },
-          UpdateExpression: 'SET openUntil = :until',
-          ExpressionAttributeValues: { ':until': openUntil },
+          UpdateExpression: 'SET trialUntil = :until',
+          ConditionExpression:
+            'openUntil <= :now AND (attribute_not_exists(trialUntil) OR trialUntil < :now)',
+          ExpressionAttributeValues: { ':until': trialUntil, ':now': now },
         }),
       );
-      return { tool, consecutiveFailures: failures, openUntil };
+      return true;
+    } catch (err) {
+      if (isConditionFailure(err)) return false;
+      throw err;
     }
-    return { tool, consecutiveFailures: failures, openUntil: Number(out.Attributes?.openUntil ?? 0) };
   }
 }

@@ -1,3 +1,4 @@
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
   type DynamoDBDocumentClient,
@@ -6,6 +7,7 @@ import {
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { monotonicFactory } from 'ulid';
 import type { AgentAction } from '../../state-machines/contract.js';
 import { StoreThrottledError } from '../core/errors.js';
@@ -149,8 +151,10 @@ export class DynamoRunStore implements RunStore {
       return { ok: true, ledger: parseLedger(out.Attributes ?? {}) };
     } catch (err) {
       if (!isConditionFailure(err)) throw err;
-      const item = (err as { Item?: Record<string, unknown> }).Item;
-      const ledger = item ? parseLedgerLoose(item) : await this.getLedger(runId);
+      // The old item on a failed condition comes back in wire format (the document
+      // client does not unmarshall errors); dynalite does not return it at all.
+      const wire = (err as { Item?: Record<string, AttributeValue> }).Item;
+      const ledger = (wire ? parseLedgerLoose(unmarshall(wire)) : undefined) ?? (await this.getLedger(runId));
       if (!ledger) throw err;
       const limit =
         ledger.stepsRemaining < amount.steps

@@ -13,6 +13,11 @@ export interface BreakerStore {
   recordSuccess(tool: string): Promise<void>;
   /** Count a failure; open the circuit until `openUntil` when the threshold is reached. */
   recordFailure(tool: string, threshold: number, openUntil: number): Promise<BreakerState>;
+  /**
+   * Claim the one trial call of a half-open circuit until `trialUntil`; false
+   * when another caller holds it (or the circuit is open again).
+   */
+  claimTrial(tool: string, now: number, trialUntil: number): Promise<boolean>;
 }
 
 export type CircuitView = 'closed' | 'open' | 'half-open';

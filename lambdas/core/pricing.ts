@@ -8,12 +8,17 @@ export interface ModelPrice {
   cacheReadPerMTok: number;
 }
 
+// Rounded to 1e-6 so 3 * 0.1 is 0.3, not 0.30000000000000004.
+const exact = (n: number): number => Math.round(n * 1e6) / 1e6;
 const price = (input: number, output: number): ModelPrice => ({
   inputPerMTok: input,
   outputPerMTok: output,
-  cacheWritePerMTok: input * 1.25,
-  cacheReadPerMTok: input * 0.1,
+  cacheWritePerMTok: exact(input * 1.25),
+  cacheReadPerMTok: exact(input * 0.1),
 });
+
+/** USD per million tokens is micro-dollars per token; round up, ignoring float dust. */
+const ceilMicros = (micros: number): number => Math.max(0, Math.ceil(micros - 1e-6));
 
 /**
  * List prices per model family, USD per million tokens. A model id matches the
@@ -46,19 +51,18 @@ export const MICROS_PER_USD = 1_000_000;
 
 /** Cost of a call in micro-dollars, cache tokens priced at their own rates. Rounded up. */
 export function costMicros(p: ModelPrice, usage: Usage): number {
-  const usd =
-    (usage.inputTokens * p.inputPerMTok +
+  return ceilMicros(
+    usage.inputTokens * p.inputPerMTok +
       usage.outputTokens * p.outputPerMTok +
       usage.cacheCreationInputTokens * p.cacheWritePerMTok +
-      usage.cacheReadInputTokens * p.cacheReadPerMTok) /
-    1_000_000;
-  return Math.ceil(usd * MICROS_PER_USD);
+      usage.cacheReadInputTokens * p.cacheReadPerMTok,
+  );
 }
 
 /** Worst-case cost of a call: every input token at the cache-write rate (the dearest input), every output token. */
 export function worstCaseCostMicros(p: ModelPrice, inputTokens: number, maxOutputTokens: number): number {
-  const usd =
-    (inputTokens * Math.max(p.inputPerMTok, p.cacheWritePerMTok) + maxOutputTokens * p.outputPerMTok) /
-    1_000_000;
-  return Math.ceil(usd * MICROS_PER_USD);
+  // Rounded up as it is: a reservation may be a micro-dollar high, never low.
+  return Math.ceil(
+    inputTokens * Math.max(p.inputPerMTok, p.cacheWritePerMTok) + maxOutputTokens * p.outputPerMTok,
+  );
 }

@@ -1,6 +1,6 @@
 import type { ToolStepEvent, ToolStepResult } from '../../state-machines/contract.js';
 import { describeErrors } from '../../state-machines/schema.js';
-import type { Tool } from '../../state-machines/tool.js';
+import { type Tool, worstCaseSeconds } from '../../state-machines/tool.js';
 import { type BreakerStore, circuitOf } from './breakers.js';
 import type { AlertPublisher, CoreDeps } from './deps.js';
 import { NotFoundError, ValidationError } from './errors.js';
@@ -44,7 +44,12 @@ export async function runToolStep(event: ToolStepEvent, deps: ToolStepDeps): Pro
   let fallbackTool: string | undefined;
   let failure: string | undefined;
 
-  const circuit = circuitOf(await deps.breakers.get(tool.name), tool.breaker.failureThreshold, clock.now());
+  let circuit = circuitOf(await deps.breakers.get(tool.name), tool.breaker.failureThreshold, clock.now());
+  if (circuit === 'half-open') {
+    // One trial call decides; every other caller meanwhile sees the circuit open.
+    const trialMs = (worstCaseSeconds(tool) + 5) * 1000;
+    if (!(await deps.breakers.claimTrial(tool.name, clock.now(), clock.now() + trialMs))) circuit = 'open';
+  }
   if (circuit === 'open') {
     failure = `the circuit for ${tool.name} is open after repeated failures across runs; it was not called`;
     status = 'circuit_open';

@@ -192,11 +192,9 @@ describe('a refusal as DynamoDB sends it', () => {
     await new Promise<void>((resolve) => stub.close(() => resolve()));
   });
 
-  // Known bug (reported): the adapter parses the wire-format Item as if it were
-  // unmarshalled, fails, and rethrows ConditionalCheckFailedException, so in AWS
-  // every budget refusal becomes a failed Lambda instead of BudgetExceeded.
-  // `it.fails` keeps the suite green until the adapter is fixed; then flip it to `it`.
-  it.fails('returns a refusal naming the limit, from the old item DynamoDB returns', async () => {
+  // Regression: AWS returns the old item in wire format on a failed condition; the
+  // adapter must unmarshall it, or every budget refusal would fail the Lambda.
+  it('returns a refusal naming the limit, from the old item DynamoDB returns', async () => {
     const aws = new DynamoRunStore(
       createDocumentClient({ region: 'us-east-1', endpoint: url, maxAttempts: 1 }),
       'Runs',

@@ -75,12 +75,9 @@ describe('costMicros', () => {
     expect(costMicros(haiku, usage({}))).toBe(0);
   });
 
-  // Known bug (reported): float error is rounded *up* to a whole micro-dollar. USD is
-  // computed and multiplied back by 1e6, and Sonnet's cache-read rate is 3 × 0.1 =
-  // 0.30000000000000004. 112 input + 11 output tokens cost exactly 336 + 165 = 501 µ$
-  // but are charged 502; 100,000 cache reads cost 30,000 µ$ but are charged 30,001.
-  // Flip to `it` once fixed.
-  it.fails('charges exactly the cost when it is a whole number of micro-dollars', () => {
+  // Regression: float dust must not round up to an extra micro-dollar (112 input + 11
+  // output Sonnet tokens cost exactly 336 + 165 = 501 µ$).
+  it('charges exactly the cost when it is a whole number of micro-dollars', () => {
     expect(costMicros(sonnet, usage({ inputTokens: 112, outputTokens: 11 }))).toBe(501);
     expect(costMicros(sonnet, usage({ cacheReadInputTokens: 100_000 }))).toBe(30_000);
   });
