@@ -62,6 +62,26 @@ const INJECTION_PATTERNS: ReadonlyArray<{ pattern: RegExp; score: number; name: 
       /\b(as\s+(your|the)\s+(administrator|admin|developer|ceo|owner))\b|\bthis\s+is\s+(an?\s+)?(authorized|official)\s+(override|request)\b/i,
   },
   { name: 'encoding-trick', score: 1, pattern: /\b(base64|rot13|hex)[-\s]*(decode|encoded)\b/i },
+  // Families seen in public jailbreak collections, kept generic on purpose.
+  {
+    name: 'chat-template-token',
+    score: 2,
+    pattern: /<\|(im_start|im_end|system|endoftext)\|>|\[\/?INST\]|<<\/?SYS>>/i,
+  },
+  { name: 'json-role-object', score: 2, pattern: /"role"\s*:\s*"(system|developer)"/i },
+  {
+    name: 'forget-context',
+    score: 2,
+    pattern:
+      /\b(forget|ignore|disregard)\s+(everything|all)\s+(above|before|previous|prior|you\s+were\s+told)\b/i,
+  },
+  { name: 'from-now-on', score: 1, pattern: /\bfrom\s+now\s+on\b[^.]{0,60}\b(you|your)\b/i },
+  {
+    name: 'credential-request',
+    score: 1,
+    pattern: /\b(what\s+is|give\s+me|tell\s+me|list|print)\b[^.?]{0,40}\b(secret|api)\s*(key|token)s?\b/i,
+  },
+  { name: 'long-base64-blob', score: 1, pattern: /[A-Za-z0-9+/]{60,}={0,2}/ },
 ];
 
 /** Score one text for prompt injection; returns the matched heuristics. */
