@@ -127,66 +127,19 @@ export class DynamoRunStore implements RunStore {
   }
 
   async getLedger(runId: string): Promise<Ledger | undefined> {
-    const out = await this.send(
-      new GetCommand({ TableName: this.table, Key: { pk: pk(runId), sk: 'LEDGER' }, ConsistentRead: true }),
-    );
-    return out.Item ? parseLedger(out.Item) : undefined;
+    return this.ledgerAt({ pk: pk(runId), sk: 'LEDGER' });
   }
 
-  async reserve(runId: string, amount: Reservation): Promise<ReserveOutcome> {
-    try {
-      const out = await this.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: { pk: pk(runId), sk: 'LEDGER' },
-          // DynamoDB conditions do no arithmetic: keep `remaining` counters and compare them with the amount.
-          UpdateExpression:
-            'SET tokensRemaining = tokensRemaining - :t, costRemainingMicros = costRemainingMicros - :c, stepsRemaining = stepsRemaining - :s ADD stepsUsed :s',
-          ConditionExpression: 'tokensRemaining >= :t AND costRemainingMicros >= :c AND stepsRemaining >= :s',
-          ExpressionAttributeValues: { ':t': amount.tokens, ':c': amount.costMicros, ':s': amount.steps },
-          ReturnValues: 'ALL_NEW',
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-        }),
-      );
-      return { ok: true, ledger: parseLedger(out.Attributes ?? {}) };
-    } catch (err) {
-      if (!isConditionFailure(err)) throw err;
-      // The old item on a failed condition comes back in wire format (the document
-      // client does not unmarshall errors); dynalite does not return it at all.
-      const wire = (err as { Item?: Record<string, AttributeValue> }).Item;
-      const ledger = (wire ? parseLedgerLoose(unmarshall(wire)) : undefined) ?? (await this.getLedger(runId));
-      if (!ledger) throw err;
-      const limit =
-        ledger.stepsRemaining < amount.steps
-          ? 'steps'
-          : ledger.tokensRemaining < amount.tokens
-            ? 'tokens'
-            : 'cost';
-      return { ok: false, limit, ledger };
-    }
+  reserve(runId: string, amount: Reservation): Promise<ReserveOutcome> {
+    return this.reserveOn({ pk: pk(runId), sk: 'LEDGER' }, amount);
   }
 
-  async settle(
+  settle(
     runId: string,
     reserved: Reservation,
     used: { tokens: number; costMicros: number },
   ): Promise<Ledger> {
-    const out = await this.send(
-      new UpdateCommand({
-        TableName: this.table,
-        Key: { pk: pk(runId), sk: 'LEDGER' },
-        UpdateExpression:
-          'ADD tokensRemaining :rt, costRemainingMicros :rc, tokensUsed :ut, costUsedMicros :uc',
-        ExpressionAttributeValues: {
-          ':rt': reserved.tokens - used.tokens,
-          ':rc': reserved.costMicros - used.costMicros,
-          ':ut': used.tokens,
-          ':uc': used.costMicros,
-        },
-        ReturnValues: 'ALL_NEW',
-      }),
-    );
-    return parseLedger(out.Attributes ?? {});
+    return this.settleOn({ pk: pk(runId), sk: 'LEDGER' }, reserved, used);
   }
 
   async reserveCap(
@@ -207,6 +160,7 @@ export class DynamoRunStore implements RunStore {
             costLimitMicros: limits.costMicros,
             costRemainingMicros: limits.costMicros,
             costUsedMicros: 0,
+            // A cap counts no steps and no tool failures: its step counter never refuses.
             stepLimit: Number.MAX_SAFE_INTEGER,
             stepsRemaining: Number.MAX_SAFE_INTEGER,
             stepsUsed: 0,
@@ -221,27 +175,7 @@ export class DynamoRunStore implements RunStore {
     } catch (err) {
       if (!isConditionFailure(err)) throw err;
     }
-    try {
-      const out = await this.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: capKey,
-          UpdateExpression:
-            'SET tokensRemaining = tokensRemaining - :t, costRemainingMicros = costRemainingMicros - :c',
-          ConditionExpression: 'tokensRemaining >= :t AND costRemainingMicros >= :c',
-          ExpressionAttributeValues: { ':t': amount.tokens, ':c': amount.costMicros },
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-      return { ok: true, ledger: parseLedger(out.Attributes ?? {}) };
-    } catch (err) {
-      if (!isConditionFailure(err)) throw err;
-      const now = await this.send(
-        new GetCommand({ TableName: this.table, Key: capKey, ConsistentRead: true }),
-      );
-      const ledger = parseLedger(now.Item ?? {});
-      return { ok: false, limit: ledger.tokensRemaining < amount.tokens ? 'tokens' : 'cost', ledger };
-    }
+    return this.reserveOn(capKey, { ...amount, steps: 0 });
   }
 
   async settleCap(
@@ -249,10 +183,53 @@ export class DynamoRunStore implements RunStore {
     reserved: Reservation,
     used: { tokens: number; costMicros: number },
   ): Promise<void> {
-    await this.send(
+    await this.settleOn({ pk: `CAP#${key}`, sk: 'LEDGER' }, reserved, used);
+  }
+
+  /** Reserve on a ledger item (a run's or a daily cap's) under `remaining >= amount` for every counter. */
+  private async reserveOn(key: { pk: string; sk: string }, amount: Reservation): Promise<ReserveOutcome> {
+    try {
+      const out = await this.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: key,
+          // DynamoDB conditions do no arithmetic: keep `remaining` counters and compare them with the amount.
+          UpdateExpression:
+            'SET tokensRemaining = tokensRemaining - :t, costRemainingMicros = costRemainingMicros - :c, stepsRemaining = stepsRemaining - :s ADD stepsUsed :s',
+          ConditionExpression: 'tokensRemaining >= :t AND costRemainingMicros >= :c AND stepsRemaining >= :s',
+          ExpressionAttributeValues: { ':t': amount.tokens, ':c': amount.costMicros, ':s': amount.steps },
+          ReturnValues: 'ALL_NEW',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return { ok: true, ledger: parseLedger(out.Attributes ?? {}) };
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+      // The old item on a failed condition comes back in wire format (the document
+      // client does not unmarshall errors); dynalite does not return it at all.
+      const wire = (err as { Item?: Record<string, AttributeValue> }).Item;
+      const ledger = (wire ? parseLedgerLoose(unmarshall(wire)) : undefined) ?? (await this.ledgerAt(key));
+      if (!ledger) throw err;
+      const limit =
+        ledger.stepsRemaining < amount.steps
+          ? 'steps'
+          : ledger.tokensRemaining < amount.tokens
+            ? 'tokens'
+            : 'cost';
+      return { ok: false, limit, ledger };
+    }
+  }
+
+  /** Return the unused part of a reservation and add what was used. */
+  private async settleOn(
+    key: { pk: string; sk: string },
+    reserved: Reservation,
+    used: { tokens: number; costMicros: number },
+  ): Promise<Ledger> {
+    const out = await this.send(
       new UpdateCommand({
         TableName: this.table,
-        Key: { pk: `CAP#${key}`, sk: 'LEDGER' },
+        Key: key,
         UpdateExpression:
           'ADD tokensRemaining :rt, costRemainingMicros :rc, tokensUsed :ut, costUsedMicros :uc',
         ExpressionAttributeValues: {
@@ -261,8 +238,15 @@ export class DynamoRunStore implements RunStore {
           ':ut': used.tokens,
           ':uc': used.costMicros,
         },
+        ReturnValues: 'ALL_NEW',
       }),
     );
+    return parseLedger(out.Attributes ?? {});
+  }
+
+  private async ledgerAt(key: { pk: string; sk: string }): Promise<Ledger | undefined> {
+    const out = await this.send(new GetCommand({ TableName: this.table, Key: key, ConsistentRead: true }));
+    return out.Item ? parseLedger(out.Item) : undefined;
   }
 
   async addToolFailure(runId: string): Promise<number> {
