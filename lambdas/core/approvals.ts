@@ -147,13 +147,12 @@ async function expire(record: ApprovalRecord, deps: ApprovalDeps): Promise<Appro
         calls: decided.refs,
       };
     }
-    const ungated = new Set(record.ungatedCallIds);
     return {
       decision: 'rejected',
       approvalId: record.approvalId,
       decidedBy: decided?.decidedBy ?? 'unknown',
       stop: record.onReject === 'stop',
-      calls: record.refs.filter((r) => ungated.has(r.toolUseId)),
+      calls: ungatedRefs(record),
     };
   }
   return rejection(record, 'timeout', 'no approver decided before the gate timed out', deps);
@@ -192,8 +191,7 @@ async function rejection(
     decidedBy,
     ...(comment ? { comment } : {}),
   });
-  const ungated = new Set(record.ungatedCallIds);
-  const calls: ToolCallRef[] = record.refs.filter((r) => ungated.has(r.toolUseId));
+  const calls = ungatedRefs(record);
   return {
     decision: 'rejected',
     approvalId: record.approvalId,
@@ -325,4 +323,10 @@ function approvalEmailHtml(record: ApprovalRecord, link: string, expiresAt: numb
   return `<p>Run <b>${esc(record.runId)}</b> of <b>${esc(record.workflow)}</b> asks for your approval.</p>${
     calls ? `<ul>${calls}</ul>` : `<p>${esc(record.summary)}</p>`
   }<p><a href="${esc(link)}">Review and decide</a> (opening the link changes nothing). Expires ${esc(new Date(expiresAt).toISOString())}.</p>`;
+}
+
+/** The calls of the gated turn that needed no approval: they run whatever the decision. */
+function ungatedRefs(record: ApprovalRecord): ToolCallRef[] {
+  const ungated = new Set(record.ungatedCallIds);
+  return record.refs.filter((r) => ungated.has(r.toolUseId));
 }
