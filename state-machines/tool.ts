@@ -19,6 +19,12 @@ export interface ToolContext {
   /** Aborted at the tool's hard timeout: pass it to fetch and SDK calls. */
   signal: AbortSignal;
   runId: string;
+  /**
+   * Stable across retries, restarts and redrives of this one tool call (derived
+   * from the run and the model's tool call id). Pass it to the system you call
+   * so it can deduplicate, as payment APIs do with an `Idempotency-Key` header.
+   */
+  idempotencyKey: string;
   /** 1 for the first attempt. */
   attempt: number;
   /** The previous attempt's error message, if this is a retry. */
@@ -70,6 +76,14 @@ export interface ToolOptions<S> {
   trim?: Partial<ToolTrimPolicy>;
   breaker?: Partial<ToolBreakerPolicy>;
   /**
+   * The tool deduplicates by `context.idempotencyKey`: running it again with the
+   * same key has no further effect. Only then is a call whose outcome is unknown
+   * (the process died mid-call) re-run automatically; otherwise a human is
+   * asked. Read tools are always safe to re-run.
+   * @default false
+   */
+  idempotent?: boolean;
+  /**
    * Whether a call waits for a human approval first.
    * @default true for write, external and destructive tools; false for read tools
    */
@@ -90,6 +104,8 @@ export interface Tool {
   readonly trim: ToolTrimPolicy;
   readonly breaker: ToolBreakerPolicy;
   readonly approval: boolean;
+  /** Safe to re-run after an unknown outcome: a read tool, or one that deduplicates by key. */
+  readonly idempotent: boolean;
   readonly validate: ValidateFunction;
   readonly run: (args: unknown, context: ToolContext) => Promise<unknown>;
 }
@@ -146,6 +162,7 @@ export function defineTool<const S extends Readonly<Record<string, unknown>>>(op
     trim,
     breaker: { failureThreshold: 5, cooldownSeconds: 60, ...options.breaker },
     approval: options.approval ?? options.access !== 'read',
+    idempotent: options.access === 'read' || options.idempotent === true,
     validate,
     run,
   };

@@ -29,7 +29,7 @@ export class ToolTimeoutError extends Error {
 export async function runWithRetries(
   tool: Tool,
   args: unknown,
-  ctx: { runId: string; clock: Clock; random?: () => number },
+  ctx: { runId: string; idempotencyKey: string; clock: Clock; random?: () => number },
 ): Promise<RunOutcome> {
   const attempts: Attempt[] = [];
   const random = ctx.random ?? Math.random;
@@ -55,6 +55,7 @@ export async function runWithRetries(
         tool.run(args, {
           signal: controller.signal,
           runId: ctx.runId,
+          idempotencyKey: ctx.idempotencyKey,
           attempt,
           ...(previousError ? { previousError } : {}),
         }),

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { ToolStepEvent, ToolStepResult } from '../../state-machines/contract.js';
 import { describeErrors } from '../../state-machines/schema.js';
 import { type Tool, worstCaseSeconds } from '../../state-machines/tool.js';
@@ -56,6 +57,7 @@ export async function runToolStep(event: ToolStepEvent, deps: ToolStepDeps): Pro
   } else {
     const outcome = await runWithRetries(tool, pending.args, {
       runId,
+      idempotencyKey: idempotencyKeyOf(runId, stepId, call.toolUseId),
       clock,
       ...(deps.random ? { random: deps.random } : {}),
     });
@@ -80,7 +82,11 @@ export async function runToolStep(event: ToolStepEvent, deps: ToolStepDeps): Pro
     if (!fb.validate(pending.args)) {
       failure = `${failure}; fallback ${fb.name} refused the arguments: ${describeErrors(fb.validate.errors)}`;
     } else {
-      const outcome = await runWithRetries(fb, pending.args, { runId, clock });
+      const outcome = await runWithRetries(fb, pending.args, {
+        runId,
+        idempotencyKey: idempotencyKeyOf(runId, stepId, call.toolUseId, fb.name),
+        clock,
+      });
       attempts = [...attempts, ...outcome.attempts];
       fallbackTool = fb.name;
       if (outcome.ok) {
@@ -150,4 +156,14 @@ export async function runToolStep(event: ToolStepEvent, deps: ToolStepDeps): Pro
     }
   }
   return { kind: 'done', status: status === 'circuit_open' ? 'error' : status };
+}
+
+/**
+ * The idempotency key a tool receives: a digest of the run, the step and the
+ * model's tool call id (plus the fallback's name when the fallback runs), so it
+ * is the same on every retry and restart of this one call.
+ */
+export function idempotencyKeyOf(runId: string, step: string, toolUseId: string, fallback?: string): string {
+  const h = createHash('sha256').update(`${runId}\u0000${step}\u0000${toolUseId}\u0000${fallback ?? ''}`);
+  return `chp_${h.digest('base64url').slice(0, 32)}`;
 }

@@ -85,7 +85,11 @@ describe('runWithRetries', () => {
     });
     const { clock, slept } = fakeClock();
 
-    const outcome = await runWithRetries(tool, {}, { runId: 'r', clock, random: () => 1 });
+    const outcome = await runWithRetries(
+      tool,
+      {},
+      { runId: 'r', idempotencyKey: 'k1', clock, random: () => 1 },
+    );
 
     expect(outcome).toMatchObject({ ok: true, value: { ok: true } });
     expect(outcome.attempts.map((a) => a.status)).toEqual(['error', 'error', 'error', 'ok']);
@@ -106,7 +110,11 @@ describe('runWithRetries', () => {
       },
     });
 
-    const outcome = await runWithRetries(tool, {}, { runId: 'r', clock: fakeClock().clock });
+    const outcome = await runWithRetries(
+      tool,
+      {},
+      { runId: 'r', idempotencyKey: 'k1', clock: fakeClock().clock },
+    );
 
     expect(outcome).toMatchObject({ ok: false, retryable: false, error: '400 invoice number malformed' });
     expect(calls).toBe(1);
@@ -128,7 +136,7 @@ describe('runWithRetries', () => {
     });
     const { clock, slept } = fakeClock();
 
-    await runWithRetries(tool, {}, { runId: 'r', clock, random: () => 0 });
+    await runWithRetries(tool, {}, { runId: 'r', idempotencyKey: 'k1', clock, random: () => 0 });
 
     expect(slept).toEqual([500, 2_000]);
   });
@@ -145,7 +153,11 @@ describe('runWithRetries', () => {
         new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason))),
     });
 
-    const outcome = await runWithRetries(tool, {}, { runId: 'r', clock: fakeClock().clock });
+    const outcome = await runWithRetries(
+      tool,
+      {},
+      { runId: 'r', idempotencyKey: 'k1', clock: fakeClock().clock },
+    );
 
     expect(outcome).toMatchObject({
       ok: false,
