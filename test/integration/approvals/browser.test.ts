@@ -16,7 +16,15 @@ import {
   serveApi,
 } from './support.js';
 
-const CHROMIUM = '/usr/bin/chromium';
+/** Debian's Chromium when installed; else the one `@sparticuz/chromium` ships inside its npm package. */
+const SYSTEM_CHROMIUM = '/usr/bin/chromium';
+
+async function chromiumExecutable(): Promise<string> {
+  if (existsSync(SYSTEM_CHROMIUM)) return SYSTEM_CHROMIUM;
+  // The package's binary is brotli-packed; the first call unpacks it to the temp dir (once per machine).
+  const { default: packaged } = await import('@sparticuz/chromium');
+  return packaged.executablePath();
+}
 
 let h: AgentHarness;
 let outbox: Outbox;
@@ -32,15 +40,11 @@ beforeAll(async () => {
   h = await AgentHarness.start([invoiceWorkflow], { APPROVAL_BASE_URL: server.url });
   server.attach(h.api());
   outbox = new Outbox(h);
-  if (!existsSync(CHROMIUM)) {
-    launchError = new Error(
-      `${CHROMIUM} is missing: the approval tests drive a real Chromium (apt-get install -y chromium)`,
-    );
-    return;
-  }
+  let executablePath = SYSTEM_CHROMIUM;
   try {
+    executablePath = await chromiumExecutable();
     browser = await chromium.launch({
-      executablePath: CHROMIUM,
+      executablePath,
       args: [
         '--no-sandbox',
         '--disable-gpu',
@@ -52,7 +56,7 @@ beforeAll(async () => {
       ],
     });
   } catch (err) {
-    launchError = new Error(`Chromium at ${CHROMIUM} could not launch: ${(err as Error).message}`);
+    launchError = new Error(`Chromium at ${executablePath} could not launch: ${(err as Error).message}`);
   }
 });
 afterAll(async () => {
