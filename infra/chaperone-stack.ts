@@ -9,6 +9,7 @@ import { ApprovalMail } from './constructs/approval-mail.js';
 import { ApprovalsTable } from './constructs/approvals-table.js';
 import { BreakersTable } from './constructs/breakers-table.js';
 import { ChaperoneApi } from './constructs/chaperone-api.js';
+import { ExampleBackendTable } from './constructs/example-backend-table.js';
 import { ModelApiKey } from './constructs/model-api-key.js';
 import { Monitoring } from './constructs/monitoring.js';
 import { RunsTable } from './constructs/runs-table.js';
@@ -49,6 +50,8 @@ export class ChaperoneStack extends Stack {
   public readonly runs: RunsTable;
   public readonly approvals: ApprovalsTable;
   public readonly breakers: BreakersTable;
+  /** The invoice example's backend (invoices, vendors, payments); only the tool step reaches it. */
+  public readonly invoiceBackend: ExampleBackendTable;
   public readonly alerts: AlertTopic;
   public readonly approvalMail: ApprovalMail;
   public readonly modelApiKey: ModelApiKey;
@@ -71,6 +74,7 @@ export class ChaperoneStack extends Stack {
     this.runs = new RunsTable(this, 'Runs');
     this.approvals = new ApprovalsTable(this, 'Approvals');
     this.breakers = new BreakersTable(this, 'Breakers');
+    this.invoiceBackend = new ExampleBackendTable(this, 'InvoiceBackend');
     this.alerts = new AlertTopic(this, 'Alerts', { emails: props.alertEmails });
     this.approvalMail = new ApprovalMail(this, 'ApprovalMail', { fromAddress: props.approvalsFrom });
     this.modelApiKey = new ModelApiKey(this, 'ModelApiKey');
@@ -102,6 +106,7 @@ export class ChaperoneStack extends Stack {
         ...runsEnv,
         BREAKERS_TABLE: this.breakers.tableName,
         ALERT_TOPIC_ARN: this.alerts.topic.topicArn,
+        INVOICE_BACKEND_TABLE: this.invoiceBackend.tableName,
       },
     });
     const codeStep = new AgentFunction(this, 'CodeStep', {
@@ -123,6 +128,7 @@ export class ChaperoneStack extends Stack {
     this.modelApiKey.grantUse(agentStep);
     this.runs.grantRunWrite(toolStep);
     this.breakers.grantTrip(toolStep);
+    this.invoiceBackend.grantTools(toolStep);
     this.alerts.grantAlert(toolStep);
     this.runs.grantRunWrite(codeStep);
     this.runs.grantRunWrite(finish);

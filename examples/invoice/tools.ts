@@ -74,8 +74,13 @@ export const schedulePayment = defineTool({
   access: 'write',
   timeoutSeconds: 20,
   retry: { maxAttempts: 2, baseDelayMs: 500, maxDelayMs: 2000 },
-  run: async ({ invoice_id, amount, currency, scheduled_for }, { signal }) =>
-    backend.schedulePayment({ invoiceId: invoice_id, amount, currency, scheduledFor: scheduled_for }, signal),
+  // The backend deduplicates by the idempotency key, so re-running a call whose outcome is unknown pays once.
+  idempotent: true,
+  run: async ({ invoice_id, amount, currency, scheduled_for }, { signal, idempotencyKey }) =>
+    backend.schedulePayment(
+      { invoiceId: invoice_id, amount, currency, scheduledFor: scheduled_for },
+      { signal, idempotencyKey },
+    ),
 });
 
 /** Destructive: removes an invoice. No agent in the example may call it; it is here to be refused. */

@@ -9,10 +9,15 @@
  * running executions continue and pending approval links still work.
  */
 import { EventEmitter } from 'node:events';
-import { mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ensureTables, type LocalDynamo, startLocalDynamo } from '../aws/dynamodb.js';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../aws/local-credentials.js';
+import {
+  CREDENTIALS_FILE,
+  dataDirCredentials,
+  LOCAL_REGION,
+  type LocalCredentials,
+} from '../aws/local-credentials.js';
 import { LocalSecrets, type SecretSpec } from '../aws/secrets.js';
 import {
   type LocalAlert,
@@ -24,18 +29,13 @@ import type { Scenario } from '../scripted-model/index.js';
 import { ScriptedModel } from '../scripted-model/index.js';
 import { type Clock, LocalStepFunctions, type SfnApiServer, startSfnApiServer } from '../sfn/index.js';
 import type { LambdaInvoker } from '../sfn/lambda-invoker.js';
-import { type LocalApiGateway, startApiGateway } from './api-gateway.js';
+import { type LocalApiGateway, type RequestLogEntry, startApiGateway } from './api-gateway.js';
 import { LocalRuntimeError } from './errors.js';
 import { type LocalEndpoints, localFunctionEnv } from './function-env.js';
 import { type InvocationRecord, LocalLambdaRuntime } from './lambda-runtime.js';
 import { readPorts, writePorts } from './ports.js';
+import { announceRunningStack, readRunningStack } from './running-stack.js';
 import { type CfnTemplate, type LocalApp, readLocalApp, synthTemplate } from './template.js';
-
-const LAMBDA_PROCESS_ENV = {
-  AWS_REGION: LOCAL_REGION,
-  AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
-  AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
-};
 
 /** Events a {@link LocalStack} emits. */
 export interface LocalStackEvents {
@@ -46,7 +46,7 @@ export interface LocalStackEvents {
   /** A Lambda invocation finished (Step Functions task or API request). */
   invoke: [InvocationRecord];
   /** An HTTP request to the REST API was answered. */
-  request: [{ method: string; path: string; status: number; ms: number }];
+  request: [RequestLogEntry];
 }
 
 /** Options of {@link startLocalStack}. */
@@ -67,6 +67,8 @@ export interface LocalStackOptions {
   handlerLogLevel?: string;
   /** Environment to read ANTHROPIC_API_KEY from. @default process.env */
   env?: Record<string, string | undefined>;
+  /** A host name the API answers besides loopback (see `startApiGateway`). @default none */
+  allowedHostName?: string;
 }
 
 /** A running local stack. */
@@ -84,6 +86,9 @@ export interface LocalStack {
   outboxDir: string;
   /** Published alerts, one JSON object per line. */
   alertsFile: string;
+  /** The key pair the local AWS endpoints accept, kept in `credentialsFile` (mode 0600). */
+  credentials: LocalCredentials;
+  credentialsFile: string;
   model: 'scripted' | 'anthropic';
   /** The interpreter (executions, histories, task tokens). */
   sfn: LocalStepFunctions;
@@ -106,15 +111,25 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const dataDir = resolve(options.dataDir);
   const outboxDir = join(dataDir, 'outbox');
   const alertsFile = join(dataDir, 'alerts.jsonl');
-  mkdirSync(outboxDir, { recursive: true });
+  mkdirSync(outboxDir, { recursive: true, mode: 0o700 });
+  // Tables hold task tokens and the outbox holds signed links: the data dir is the user's alone.
+  chmodSync(dataDir, 0o700);
+  chmodSync(outboxDir, 0o700);
   const apiKey = env.ANTHROPIC_API_KEY;
   const model = options.model ?? (apiKey ? 'anthropic' : 'scripted');
   if (model === 'anthropic' && !apiKey)
     throw new LocalRuntimeError("model 'anthropic' needs ANTHROPIC_API_KEY in the environment");
 
   // Lambda puts region and credentials in the process env; the handlers' SDK
-  // clients find them there (the local endpoints accept any credentials).
-  for (const [k, v] of Object.entries(LAMBDA_PROCESS_ENV)) process.env[k] ??= v;
+  // clients find them there (see shareProcessEnv). The local endpoints accept
+  // only this data dir's own key pair.
+  process.env.AWS_REGION ??= LOCAL_REGION;
+  const credentials = dataDirCredentials(dataDir);
+  const other = readRunningStack(dataDir);
+  if (other && other.pid !== process.pid)
+    throw new LocalRuntimeError(
+      `another local stack (process ${other.pid}, API ${other.apiUrl}) is using ${dataDir}; stop it first, or use another --data-dir`,
+    );
 
   const events = new EventEmitter<LocalStackEvents>();
   const closers: Array<() => Promise<void>> = [];
@@ -133,35 +148,41 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     };
     const [api] = readLocalApp(template).apis;
     if (!api) throw new LocalRuntimeError('the template has no REST API (AWS::ApiGateway::RestApi)');
+    const saved = readPorts(dataDir).api;
+    const port = options.port ?? saved ?? 0;
     const gateway: LocalApiGateway = await startApiGateway({
       api,
       invoker: deferred,
-      port: options.port ?? readPorts(dataDir).api ?? 0,
+      port,
+      ...(options.allowedHostName ? { allowedHostName: options.allowedHostName } : {}),
       onRequest: (entry) => events.emit('request', entry),
     }).catch((err: unknown) => {
       throw new LocalRuntimeError(
-        `cannot listen for the API: ${err instanceof Error ? err.message : String(err)} (another 'npm start' on this data dir? try --port)`,
-        { cause: err },
+        portHint(err, port, options.port === undefined && saved !== undefined, dataDir),
+        {
+          cause: err,
+        },
       );
     });
     closers.push(() => gateway.close());
     writePorts(dataDir, { api: gateway.port });
     const app = readLocalApp(template, { apiUrl: gateway.url });
 
-    const dynamo: LocalDynamo = await startLocalDynamo({ dataDir: join(dataDir, 'dynamodb') }).catch(
-      (err: unknown) => {
-        throw new LocalRuntimeError(
-          `cannot open the local DynamoDB in ${dataDir} (is another local stack using it?)`,
-          { cause: err },
-        );
-      },
-    );
+    const dynamo: LocalDynamo = await startLocalDynamo({
+      dataDir: join(dataDir, 'dynamodb'),
+      credentials,
+    }).catch((err: unknown) => {
+      throw new LocalRuntimeError(
+        `cannot open the local DynamoDB in ${dataDir} (is another local stack using it?)`,
+        { cause: err },
+      );
+    });
     closers.push(() => dynamo.close());
     await ensureTables(dynamo.client, app.tables);
 
     const modelKey = model === 'anthropic' && apiKey ? apiKey : 'scripted-model-key';
     const secrets = LocalSecrets.open(join(dataDir, 'secrets.json'), secretSpecs(app, modelKey));
-    const services: LocalServices = await startLocalServices({ outboxDir, alertsFile, secrets });
+    const services: LocalServices = await startLocalServices({ outboxDir, alertsFile, secrets, credentials });
     closers.push(() => services.close());
     services.events.on('email', (e) => events.emit('email', e));
     services.events.on('alert', (a) => events.emit('alert', a));
@@ -180,7 +201,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       ...(options.clock ? { clock: options.clock } : {}),
     });
     closers.push(() => sfn.close());
-    const sfnServer: SfnApiServer = await startSfnApiServer(sfn);
+    const sfnServer: SfnApiServer = await startSfnApiServer(sfn, { credentials });
     closers.push(() => sfnServer.close());
 
     const endpoints: LocalEndpoints = {
@@ -188,19 +209,28 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       sfnUrl: sfnServer.url,
       servicesUrl: services.url,
       anthropicApiKey: modelKey,
+      credentials,
       ...(scriptedModel ? { anthropicBaseUrl: scriptedModel.url } : {}),
       ...(options.handlerLogLevel ? { logLevel: options.handlerLogLevel } : {}),
     };
-    runtime = new LocalLambdaRuntime({
-      functions: app.functions.map((fn) => ({ ...fn, env: localFunctionEnv(fn, endpoints) })),
-      onInvoke: (record) => events.emit('invoke', record),
-    });
+    const functions = app.functions.map((fn) => ({ ...fn, env: localFunctionEnv(fn, endpoints) }));
+    runtime = new LocalLambdaRuntime({ functions, onInvoke: (record) => events.emit('invoke', record) });
+    closers.push(shareProcessEnv(functions.map((fn) => fn.env)));
     const stateMachines: Record<string, string> = {};
     for (const machine of app.stateMachines) {
       sfn.registerStateMachine(machine.arn, machine.definition, { name: machine.logicalId });
       stateMachines[machine.workflow ?? machine.logicalId] = machine.arn;
     }
     await sfn.start();
+    const forget = announceRunningStack(dataDir, {
+      pid: process.pid,
+      apiUrl: gateway.url,
+      sfnUrl: sfnServer.url,
+      dynamoUrl: dynamo.url,
+      servicesUrl: services.url,
+      startedAt: new Date().toISOString(),
+    });
+    closers.push(async () => forget());
 
     const stack: LocalStack = {
       apiUrl: gateway.url,
@@ -210,6 +240,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       dataDir,
       outboxDir,
       alertsFile,
+      credentials,
+      credentialsFile: join(dataDir, CREDENTIALS_FILE),
       model,
       sfn,
       invoker: runtime,
@@ -224,6 +256,44 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     await closeAll();
     throw err;
   }
+}
+
+/**
+ * In Lambda a function's environment is its process's: tool code reads
+ * `process.env` (the invoice backend its table and DynamoDB endpoint). The
+ * handlers share this process, so each variable that has one value in every
+ * function that sets it is put in `process.env` too; the returned closer
+ * restores what was there (unless a later stack changed it meanwhile).
+ */
+function shareProcessEnv(envs: Array<Record<string, string>>): () => Promise<void> {
+  const values = new Map<string, string | null>();
+  for (const env of envs) {
+    for (const [k, v] of Object.entries(env)) values.set(k, values.has(k) && values.get(k) !== v ? null : v);
+  }
+  const restore: Array<() => void> = [];
+  for (const [k, v] of values) {
+    if (v === null || k === 'ANTHROPIC_API_KEY') continue;
+    const before = process.env[k];
+    process.env[k] = v;
+    restore.push(() => {
+      if (process.env[k] !== v) return;
+      if (before === undefined) delete process.env[k];
+      else process.env[k] = before;
+    });
+  }
+  return async () => {
+    for (const undo of restore) undo();
+  };
+}
+
+/** What to tell the user when the API cannot listen on `port`. */
+function portHint(err: unknown, port: number, wasSaved: boolean, dataDir: string): string {
+  if ((err as NodeJS.ErrnoException | undefined)?.code !== 'EADDRINUSE')
+    return `cannot listen for the API on 127.0.0.1:${port}: ${err instanceof Error ? err.message : String(err)}`;
+  const choose = 'choose another with --port <n>, or --port 0 for any free one';
+  return wasSaved
+    ? `port ${port} is taken by another process. It is this data dir's API port (saved in ${join(dataDir, 'ports.json')}, where the links in emails already sent point); free it, or ${choose}: npm start and the CLI then resolve the earlier links against the new address`
+    : `port ${port} is taken by another process; ${choose}`;
 }
 
 /** The template's secrets: the model key from the environment, the others generated once. */

@@ -137,7 +137,7 @@ describe('Chaperone stack', () => {
           'CHAPERONE_MODEL_TIMEOUT_MS',
           'CHAPERONE_MODEL_MAX_RETRIES',
         ],
-        'tool-step': ['BREAKERS_TABLE', 'ALERT_TOPIC_ARN'],
+        'tool-step': ['BREAKERS_TABLE', 'ALERT_TOPIC_ARN', 'INVOICE_BACKEND_TABLE'],
         'code-step': [],
         finish: [],
         'approval-request': [
@@ -190,7 +190,7 @@ describe('Chaperone stack', () => {
       const expected: Record<Handler, string[]> = {
         api: ['approvals', 'runs'],
         'agent-step': ['approvals', 'breakers', 'runs'],
-        'tool-step': ['breakers', 'runs'],
+        'tool-step': ['breakers', 'invoice-backend', 'runs'],
         'code-step': ['runs'],
         finish: ['runs'],
         'approval-request': ['approvals', 'runs'],
@@ -266,8 +266,9 @@ describe('Chaperone stack', () => {
 
   describe('tables', () => {
     it('creates runs, approvals and breakers: on demand, PITR, TTL on expiresAt', () => {
-      expect([...tables.keys()].sort()).toEqual(['approvals', 'breakers', 'runs']);
+      expect([...tables.keys()].sort()).toEqual(['approvals', 'breakers', 'invoice-backend', 'runs']);
       for (const [role, id] of tables) {
+        if (role === 'invoice-backend') continue;
         const t = synth.resources[id] as CfnResource;
         const keys = ((t.Properties?.KeySchema as Array<{ AttributeName: string }> | undefined) ?? []).map(
           (k) => k.AttributeName,
@@ -283,6 +284,18 @@ describe('Chaperone stack', () => {
         });
         expect(keys, role).toEqual(role === 'breakers' ? ['pk'] : ['pk', 'sk']);
       }
+    });
+
+    it("creates the invoice example's backend table: pk/sk, on demand, PITR, demo data not retained", () => {
+      const t = synth.resources[tables.get('invoice-backend') ?? ''] as CfnResource;
+      const keys = ((t.Properties?.KeySchema as Array<{ AttributeName: string }> | undefined) ?? []).map(
+        (k) => k.AttributeName,
+      );
+
+      expect(keys).toEqual(['pk', 'sk']);
+      expect(t.Properties?.BillingMode).toBe('PAY_PER_REQUEST');
+      expect(t.Properties?.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
+      expect(t.DeletionPolicy).toBe('Delete');
     });
 
     it('retains runs and approvals when the stack goes away', () => {

@@ -60,6 +60,18 @@ export const TABLES = [
     keySchema: [{ AttributeName: 'pk', KeyType: 'HASH' as const }],
     attributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' as const }],
   },
+  {
+    // The invoice example's backend (examples/invoice/backend.ts).
+    tableName: 'InvoiceBackend',
+    keySchema: [
+      { AttributeName: 'pk', KeyType: 'HASH' as const },
+      { AttributeName: 'sk', KeyType: 'RANGE' as const },
+    ],
+    attributeDefinitions: [
+      { AttributeName: 'pk', AttributeType: 'S' as const },
+      { AttributeName: 'sk', AttributeType: 'S' as const },
+    ],
+  },
 ];
 
 const ARN = (name: string) => `arn:aws:lambda:us-east-1:000000000000:function:${name}`;
@@ -149,6 +161,7 @@ export class AgentHarness {
       RUNS_TABLE: 'Runs',
       APPROVALS_TABLE: 'Approvals',
       BREAKERS_TABLE: 'Breakers',
+      INVOICE_BACKEND_TABLE: 'InvoiceBackend',
       STATE_MACHINES: JSON.stringify(stateMachines),
       ALERT_TOPIC_ARN: 'arn:aws:sns:us-east-1:000000000000:alerts',
       APPROVAL_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:000000000000:secret:approval-hmac-AbCdEf',
@@ -164,6 +177,9 @@ export class AgentHarness {
     process.env.AWS_ACCESS_KEY_ID = 'local';
     process.env.AWS_SECRET_ACCESS_KEY = 'local';
     process.env.AWS_REGION = 'us-east-1';
+    // Tool code reads its configuration from the process, as in Lambda (the example backend's table).
+    process.env.AWS_ENDPOINT_URL_DYNAMODB = dynamo.url;
+    process.env.INVOICE_BACKEND_TABLE = 'InvoiceBackend';
     handlers = {
       agentStep: agentStep(env, workflows),
       toolStep: toolStep(env, workflows),

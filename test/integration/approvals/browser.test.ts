@@ -66,7 +66,7 @@ afterAll(async () => {
 });
 beforeEach(async () => {
   if (launchError) throw launchError;
-  backend.reset();
+  await backend.reset();
   page = await browser.newPage();
 });
 afterEach(async () => {
@@ -124,13 +124,15 @@ describe('an approver decides in a real browser', () => {
 
     expect(notice).toBe('Thank you: approved. The run goes on.');
     expect(execution.status).toBe('SUCCEEDED');
-    expect(backend.payments()).toEqual([
+    expect(await backend.listPayments()).toEqual([
       {
-        paymentId: 'PAY-00001',
+        paymentId: expect.stringMatching(/^PAY-\d{12}$/),
         invoiceId: 'INV-000101',
         amount: 1250,
         currency: 'EUR',
         scheduledFor: '2026-12-15',
+        idempotencyKey: expect.any(String),
+        createdAt: expect.any(String),
       },
     ]);
     const run = await h.runs.getRun(paused.runId);
@@ -171,7 +173,7 @@ describe('an approver decides in a real browser', () => {
 
     expect(notice).toBe('Thank you: rejected. The run goes on.');
     expect(execution.status).toBe('SUCCEEDED');
-    expect(backend.payments()).toEqual([]);
+    expect(await backend.listPayments()).toEqual([]);
     expect(backend.callCount('schedulePayment')).toBe(0);
     const requests = h.model.requests.filter((r) => r.conversation.startsWith(`${paused.runId}:`));
     expect(requests).toHaveLength(4);

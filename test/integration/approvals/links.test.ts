@@ -39,8 +39,8 @@ afterAll(async () => {
   await h?.close();
   logs?.restore();
 });
-beforeEach(() => {
-  backend.reset();
+beforeEach(async () => {
+  await backend.reset();
 });
 
 /** Everything a decision would change, to compare before and after a refused request. */
@@ -50,7 +50,7 @@ async function snapshot(paused: PausedRun) {
     execution: h.sfn.describeExecution({ executionArn: paused.executionArn }).status,
     trail: (await h.runs.listEvents(paused.runId)).map((e) => e.type),
     modelRequests: h.model.requests.filter((r) => r.conversation.startsWith(`${paused.runId}:`)).length,
-    payments: backend.payments().length,
+    payments: (await backend.listPayments()).length,
   };
 }
 
@@ -273,7 +273,7 @@ describe('deciding twice', () => {
       });
     }
     expect(await snapshot(paused)).toEqual(after);
-    expect(backend.payments()).toHaveLength(1);
+    expect(await backend.listPayments()).toHaveLength(1);
     const trail = await h.runs.listEvents(paused.runId);
     expect(ofType(trail, 'approval_decided')).toMatchObject([{ decision: 'approved', comment: 'ok to pay' }]);
     expect(ofType(trail, 'tool_rejected')).toEqual([]);
@@ -299,7 +299,7 @@ describe('deciding twice', () => {
     expect((await h.approvals.get(paused.approvalId))?.status).toBe(winner);
     const trail = await h.runs.listEvents(paused.runId);
     expect(ofType(trail, 'approval_decided').map((e) => e.decision)).toEqual([winner]);
-    expect(backend.payments()).toHaveLength(winner === 'approved' ? 1 : 0);
+    expect(await backend.listPayments()).toHaveLength(winner === 'approved' ? 1 : 0);
     expect(ofType(trail, 'tool_rejected')).toHaveLength(winner === 'approved' ? 0 : 1);
   });
 });

@@ -60,7 +60,7 @@ afterAll(async () => {
 
 describe('chaperone CLI', () => {
   it('lists the pending approval and decides it once through the signed link', async () => {
-    backend.reset();
+    await backend.reset();
     h.model.use(
       scenario('pay', [
         toolUse('lookup_invoice', { invoice_id: 'INV-000101' }),
@@ -90,7 +90,7 @@ describe('chaperone CLI', () => {
     expect(await main(['approvals', 'list'], io)).toBe(0);
     expect(out.join('\n')).toMatch(new RegExp(`pending  run ${runId}  schedule_payment`));
     expect(await main(['approvals', 'reject', link], io)).toBe(2);
-    expect(backend.payments()).toHaveLength(0);
+    expect(await backend.listPayments()).toHaveLength(0);
 
     out.length = 0;
     expect(await main(['approvals', 'approve', link, '--comment', 'checked against the PO'], io)).toBe(0);
@@ -100,11 +100,11 @@ describe('chaperone CLI', () => {
       `arn:aws:states:us-east-1:000000000000:execution:${invoiceWorkflow.name}:${runId}`,
     );
     expect(done.status).toBe('SUCCEEDED');
-    expect(backend.payments()).toHaveLength(1);
+    expect(await backend.listPayments()).toHaveLength(1);
 
     out.length = 0;
     expect(await main(['approvals', 'approve', link], io)).toBe(1);
     expect(out.join('\n')).toMatch(/already decided: approved by ap-approver@example.com|Already decided/);
-    expect(backend.payments()).toHaveLength(1);
+    expect(await backend.listPayments()).toHaveLength(1);
   });
 });

@@ -8,7 +8,7 @@ import type { RunView } from '../../../../local/cli/print.js';
 import { main } from '../../../../local/cli/start.js';
 import { type LocalStack, startLocalStack } from '../../../../local/runtime/stack.js';
 
-// The example backend keeps its state per process: INV-000101 is paid by the first test, so this one uses INV-000102.
+// INV-000102: the invoice whose 400 lines the tool result trims (the backend lives in each data dir's table).
 const INPUT = { workflow: 'invoice-reconciliation', input: { invoiceId: 'INV-000102' } };
 
 async function poll(stack: LocalStack, runId: string, until: (run: RunView) => boolean): Promise<RunView> {
