@@ -106,6 +106,9 @@ export class ChaperoneStack extends Stack {
         ...runsEnv,
         BREAKERS_TABLE: this.breakers.tableName,
         ALERT_TOPIC_ARN: this.alerts.topic.topicArn,
+        // Read to check a gated call's approval before it runs; written to mark a bypassed
+        // gate and to ask a human about a call whose outcome is unknown.
+        APPROVALS_TABLE: this.approvals.tableName,
         INVOICE_BACKEND_TABLE: this.invoiceBackend.tableName,
       },
     });
@@ -127,6 +130,7 @@ export class ChaperoneStack extends Stack {
     this.alerts.grantAlert(agentStep);
     this.modelApiKey.grantUse(agentStep);
     this.runs.grantRunWrite(toolStep);
+    this.approvals.grantReview(toolStep);
     this.breakers.grantTrip(toolStep);
     this.invoiceBackend.grantTools(toolStep);
     this.alerts.grantAlert(toolStep);

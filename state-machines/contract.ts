@@ -99,7 +99,9 @@ export type AgentAction =
 /** What the tool step returns: small, the result itself is in the Runs table. */
 export type ToolStepResult =
   | { kind: 'done'; status: 'ok' | 'error' | 'fallback' | 'blocked' }
-  | { kind: 'stop'; reason: string; detail: string };
+  | { kind: 'stop'; reason: string; detail: string }
+  /** The call's outcome is unknown: a human is asked through this approval before it runs again. */
+  | { kind: 'approval'; approvalId: string; timeoutSeconds: number };
 
 /** What a code or route step returns. */
 export type CodeStepResult = { kind: 'done'; branch?: string };

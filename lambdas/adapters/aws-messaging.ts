@@ -2,7 +2,9 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import type { AlertPublisher } from '../core/deps.js';
+import { MessagingThrottledError } from '../core/errors.js';
 import type { Mailer } from '../core/ports.js';
+import { throttleAs } from './aws-errors.js';
 
 /** Alerts to the SNS topic that pages someone. */
 export function createSnsAlerts(options: {
@@ -16,15 +18,17 @@ export function createSnsAlerts(options: {
   });
   return {
     async publish(alert) {
-      await sns.send(
-        new PublishCommand({
-          TopicArn: options.topicArn,
-          Subject: alert.subject.slice(0, 99),
-          Message: alert.message,
-          MessageAttributes: Object.fromEntries(
-            Object.entries(alert.attributes).map(([k, v]) => [k, { DataType: 'String', StringValue: v }]),
-          ),
-        }),
+      await throttleAs(MessagingThrottledError, 'SNS Publish', () =>
+        sns.send(
+          new PublishCommand({
+            TopicArn: options.topicArn,
+            Subject: alert.subject.slice(0, 99),
+            Message: alert.message,
+            MessageAttributes: Object.fromEntries(
+              Object.entries(alert.attributes).map(([k, v]) => [k, { DataType: 'String', StringValue: v }]),
+            ),
+          }),
+        ),
       );
     },
   };
@@ -38,20 +42,22 @@ export function createSesMailer(options: { from: string; region?: string; endpoi
   });
   return {
     async send(mail) {
-      await ses.send(
-        new SendEmailCommand({
-          FromEmailAddress: options.from,
-          Destination: { ToAddresses: mail.to },
-          Content: {
-            Simple: {
-              Subject: { Data: mail.subject, Charset: 'UTF-8' },
-              Body: {
-                Text: { Data: mail.text, Charset: 'UTF-8' },
-                Html: { Data: mail.html, Charset: 'UTF-8' },
+      await throttleAs(MessagingThrottledError, 'SES SendEmail', () =>
+        ses.send(
+          new SendEmailCommand({
+            FromEmailAddress: options.from,
+            Destination: { ToAddresses: mail.to },
+            Content: {
+              Simple: {
+                Subject: { Data: mail.subject, Charset: 'UTF-8' },
+                Body: {
+                  Text: { Data: mail.text, Charset: 'UTF-8' },
+                  Html: { Data: mail.html, Charset: 'UTF-8' },
+                },
               },
             },
-          },
-        }),
+          }),
+        ),
       );
     },
   };

@@ -6,11 +6,12 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { ApprovalRecord, ApprovalStatus, ApprovalStore } from '../core/approval-records.js';
-import { isConditionFailure } from './dynamo-client.js';
+import { StoreThrottledError } from '../core/errors.js';
+import { isConditionFailure, isThrottle } from './dynamo-client.js';
 import { CorruptItemError } from './run-item-parsers.js';
 
 const key = (id: string) => ({ pk: `APPROVAL#${id}`, sk: 'META' });
-const STATUSES: readonly ApprovalStatus[] = ['pending', 'approved', 'rejected', 'expired'];
+const STATUSES: readonly ApprovalStatus[] = ['pending', 'approved', 'rejected', 'expired', 'bypassed'];
 
 /** The Approvals table: `APPROVAL#id / META`, GSI `byStatus` (status, createdAt). */
 export class DynamoApprovalStore implements ApprovalStore {
@@ -19,18 +20,61 @@ export class DynamoApprovalStore implements ApprovalStore {
     private readonly table: string,
   ) {}
 
-  async create(record: ApprovalRecord): Promise<void> {
-    await this.db.send(
-      new PutCommand({
+  async create(record: ApprovalRecord): Promise<boolean> {
+    try {
+      await this.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { ...key(record.approvalId), ...record },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (isConditionFailure(err)) return false;
+      throw err;
+    }
+  }
+
+  async markBypassed(approvalId: string, violation: string, at: string): Promise<boolean> {
+    try {
+      await this.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: key(approvalId),
+          UpdateExpression: 'SET #status = :b, violation = :v, decidedBy = :by, decidedAt = :at',
+          ConditionExpression: '#status = :pending',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: {
+            ':b': 'bypassed',
+            ':v': violation,
+            ':by': 'nobody (callback outside the approval API)',
+            ':at': at,
+            ':pending': 'pending',
+          },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (isConditionFailure(err)) return false;
+      throw err;
+    }
+  }
+
+  async markDelivered(approvalId: string): Promise<void> {
+    await this.send(
+      new UpdateCommand({
         TableName: this.table,
-        Item: { ...key(record.approvalId), ...record },
-        ConditionExpression: 'attribute_not_exists(pk)',
+        Key: key(approvalId),
+        UpdateExpression: 'SET delivered = :t',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: { ':t': true },
       }),
     );
   }
 
   async get(approvalId: string): Promise<ApprovalRecord | undefined> {
-    const out = await this.db.send(
+    const out = await this.send(
       new GetCommand({ TableName: this.table, Key: key(approvalId), ConsistentRead: true }),
     );
     return out.Item ? parseApproval(out.Item) : undefined;
@@ -49,7 +93,7 @@ export class DynamoApprovalStore implements ApprovalStore {
       values[`:v${i}`] = v;
       return `#k${i} = :v${i}`;
     });
-    await this.db.send(
+    await this.send(
       new UpdateCommand({
         TableName: this.table,
         Key: key(approvalId),
@@ -64,14 +108,14 @@ export class DynamoApprovalStore implements ApprovalStore {
   async decide(
     approvalId: string,
     decision: {
-      status: Exclude<ApprovalStatus, 'pending'>;
+      status: Exclude<ApprovalStatus, 'pending' | 'bypassed'>;
       decidedBy: string;
       decidedAt: string;
       comment?: string;
     },
   ): Promise<boolean> {
     try {
-      await this.db.send(
+      await this.send(
         new UpdateCommand({
           TableName: this.table,
           Key: key(approvalId),
@@ -95,7 +139,7 @@ export class DynamoApprovalStore implements ApprovalStore {
   }
 
   async listByStatus(status: ApprovalStatus, limit: number): Promise<ApprovalRecord[]> {
-    const out = await this.db.send(
+    const out = await this.send(
       new QueryCommand({
         TableName: this.table,
         IndexName: 'byStatus',
@@ -108,6 +152,17 @@ export class DynamoApprovalStore implements ApprovalStore {
     );
     return (out.Items ?? []).map(parseApproval);
   }
+
+  /** Every call goes through here so throttling surfaces as the retryable StoreThrottledError. */
+  private readonly send = (async (command: Parameters<DynamoDBDocumentClient['send']>[0]) => {
+    try {
+      return await this.db.send(command);
+    } catch (err) {
+      if (isThrottle(err))
+        throw new StoreThrottledError(`Approvals table throttled: ${(err as Error).message}`, { cause: err });
+      throw err;
+    }
+  }) as DynamoDBDocumentClient['send'];
 }
 
 function parseApproval(item: Record<string, unknown>): ApprovalRecord {

@@ -1,5 +1,7 @@
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { BreakerState, BreakerStore } from '../core/breakers.js';
+import { StoreThrottledError } from '../core/errors.js';
+import { throttleAs } from './aws-errors.js';
 import { isConditionFailure } from './dynamo-client.js';
 
 /** Per-tool circuits in the Breakers table (`TOOL#name`), shared by every run. */
@@ -10,7 +12,7 @@ export class DynamoBreakerStore implements BreakerStore {
   ) {}
 
   async get(tool: string): Promise<BreakerState> {
-    const out = await this.db.send(
+    const out = await this.send(
       new GetCommand({ TableName: this.table, Key: { pk: `TOOL#${tool}` }, ConsistentRead: true }),
     );
     const failures = out.Item?.consecutiveFailures;
@@ -23,7 +25,7 @@ export class DynamoBreakerStore implements BreakerStore {
   }
 
   async recordSuccess(tool: string): Promise<void> {
-    await this.db.send(
+    await this.send(
       new UpdateCommand({
         TableName: this.table,
         Key: { pk: `TOOL#${tool}` },
@@ -37,7 +39,7 @@ export class DynamoBreakerStore implements BreakerStore {
     // One atomic update either way: the failure that reaches the threshold opens the
     // circuit in the same write, so no reader sees the count without openUntil.
     try {
-      const out = await this.db.send(
+      const out = await this.send(
         new UpdateCommand({
           TableName: this.table,
           Key: { pk: `TOOL#${tool}` },
@@ -51,7 +53,7 @@ export class DynamoBreakerStore implements BreakerStore {
     } catch (err) {
       if (!isConditionFailure(err)) throw err;
     }
-    const out = await this.db.send(
+    const out = await this.send(
       new UpdateCommand({
         TableName: this.table,
         Key: { pk: `TOOL#${tool}` },
@@ -69,7 +71,7 @@ export class DynamoBreakerStore implements BreakerStore {
 
   async claimTrial(tool: string, now: number, trialUntil: number): Promise<boolean> {
     try {
-      await this.db.send(
+      await this.send(
         new UpdateCommand({
           TableName: this.table,
           Key: { pk: `TOOL#${tool}` },
@@ -85,4 +87,10 @@ export class DynamoBreakerStore implements BreakerStore {
       throw err;
     }
   }
+
+  /** Every call goes through here so throttling surfaces as the retryable StoreThrottledError. */
+  private readonly send = ((command: Parameters<DynamoDBDocumentClient['send']>[0]) =>
+    throttleAs(StoreThrottledError, 'Breakers table', () =>
+      this.db.send(command),
+    )) as DynamoDBDocumentClient['send'];
 }

@@ -5,15 +5,19 @@ import {
   GetCommand,
   PutCommand,
   QueryCommand,
+  TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { monotonicFactory } from 'ulid';
-import type { AgentAction } from '../../state-machines/contract.js';
 import { StoreThrottledError } from '../core/errors.js';
 import type { Json } from '../core/model.js';
 import type {
+  Claim,
+  Completion,
+  KeyedEvent,
   Ledger,
+  OpenReservation,
   PendingCall,
   Reservation,
   ReserveOutcome,
@@ -25,16 +29,32 @@ import type {
   TrailEvent,
 } from '../core/run-records.js';
 import { isConditionFailure, isThrottle } from './dynamo-client.js';
-import { parseLedger, parseRunMeta, parseStoredMessage, parseTrailEvent } from './run-item-parsers.js';
+import {
+  parseClaim,
+  parseLedger,
+  parseOpenReservations,
+  parseRunMeta,
+  parseStoredMessage,
+  parseTrailEvent,
+} from './run-item-parsers.js';
 
 const ulid = monotonicFactory();
 const pad = (n: number) => String(n).padStart(6, '0');
 const pk = (runId: string) => `RUN#${runId}`;
+const LEDGER = 'LEDGER';
+/** DynamoDB's limit of items in one TransactWriteItems. */
+const MAX_TRANSACTION_ITEMS = 100;
+
+type Item = Record<string, unknown>;
+type TransactItem = NonNullable<
+  ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']
+>[number];
 
 /**
- * The Runs single table: `RUN#id` with `META`, `LEDGER`, `EVT#<ulid>` (trail),
- * `MSG#step#iteration#1u|2a` (conversation), `CALL#…`/`RES#…` (tool calls and
- * results), `ACT#…` (recorded actions) and `OUT#step` (step outputs).
+ * The Runs single table: `RUN#id` with `META`, `LEDGER` (with the open
+ * reservations under `open`), `EVT#<id>` (the trail, deterministic ids),
+ * `MSG#step#iteration#1u|2a` (conversation), `CLAIM#<key>` (claims),
+ * `CALL#…`/`RES#…` (accepted tool calls and results) and `OUT#step` (outputs).
  */
 export class DynamoRunStore implements RunStore {
   constructor(
@@ -46,37 +66,13 @@ export class DynamoRunStore implements RunStore {
   async createRun(meta: RunMeta, ledger: Ledger): Promise<boolean> {
     // The ledger first, then META: a run is visible only through META, so a crash
     // between the two leaves nothing a reader can see, and a retry completes it.
-    try {
-      await this.send(
-        new PutCommand({
-          TableName: this.table,
-          Item: { pk: pk(meta.runId), sk: 'LEDGER', ...ledger },
-          ConditionExpression: 'attribute_not_exists(pk)',
-        }),
-      );
-    } catch (err) {
-      if (!isConditionFailure(err)) throw err;
-    }
-    try {
-      await this.send(
-        new PutCommand({
-          TableName: this.table,
-          Item: { pk: pk(meta.runId), sk: 'META', ...meta },
-          ConditionExpression: 'attribute_not_exists(pk)',
-        }),
-      );
-      return true;
-    } catch (err) {
-      if (isConditionFailure(err)) return false;
-      throw err;
-    }
+    await this.putIfAbsent({ pk: pk(meta.runId), sk: LEDGER, ...ledger, open: {}, failedCalls: [] });
+    return this.putIfAbsent({ pk: pk(meta.runId), sk: 'META', ...meta });
   }
 
   async getRun(runId: string): Promise<RunMeta | undefined> {
-    const out = await this.send(
-      new GetCommand({ TableName: this.table, Key: { pk: pk(runId), sk: 'META' }, ConsistentRead: true }),
-    );
-    return out.Item ? parseRunMeta(out.Item) : undefined;
+    const item = await this.get(pk(runId), 'META');
+    return item ? parseRunMeta(item) : undefined;
   }
 
   async updateRun(runId: string, patch: Partial<Omit<RunMeta, 'runId'>>): Promise<void> {
@@ -127,77 +123,145 @@ export class DynamoRunStore implements RunStore {
   }
 
   async getLedger(runId: string): Promise<Ledger | undefined> {
-    return this.ledgerAt({ pk: pk(runId), sk: 'LEDGER' });
+    const item = await this.get(pk(runId), LEDGER);
+    return item ? parseLedger(item) : undefined;
   }
 
-  reserve(runId: string, amount: Reservation): Promise<ReserveOutcome> {
-    return this.reserveOn({ pk: pk(runId), sk: 'LEDGER' }, amount);
+  async openReservations(runId: string): Promise<Record<string, OpenReservation>> {
+    const item = await this.get(pk(runId), LEDGER);
+    return item ? parseOpenReservations(item) : {};
   }
 
-  settle(
+  async reserve(
     runId: string,
-    reserved: Reservation,
-    used: { tokens: number; costMicros: number },
-  ): Promise<Ledger> {
-    return this.settleOn({ pk: pk(runId), sk: 'LEDGER' }, reserved, used);
+    key: string,
+    amount: Reservation,
+  ): Promise<ReserveOutcome & { reused?: Reservation }> {
+    const held: OpenReservation = { ...amount, caps: [] };
+    const out = await this.reserveOn({ pk: pk(runId), sk: LEDGER }, key, held);
+    if (out.ok || !out.held) return out;
+    return { ok: true, ledger: out.ledger, reused: out.held };
   }
 
   async reserveCap(
-    key: string,
+    cap: string,
     limits: { tokens: number; costMicros: number },
+    runId: string,
+    key: string,
     amount: Reservation,
   ): Promise<ReserveOutcome> {
-    const capKey = { pk: `CAP#${key}`, sk: 'LEDGER' };
-    try {
-      await this.send(
-        new PutCommand({
-          TableName: this.table,
-          Item: {
-            ...capKey,
-            tokenLimit: limits.tokens,
-            tokensRemaining: limits.tokens,
-            tokensUsed: 0,
-            costLimitMicros: limits.costMicros,
-            costRemainingMicros: limits.costMicros,
-            costUsedMicros: 0,
-            // A cap counts no steps and no tool failures: its step counter never refuses.
-            stepLimit: Number.MAX_SAFE_INTEGER,
-            stepsRemaining: Number.MAX_SAFE_INTEGER,
-            stepsUsed: 0,
-            toolFailureLimit: Number.MAX_SAFE_INTEGER,
-            toolFailures: 0,
-            // Daily counters expire a week after the day (TTL attribute).
-            expiresAt: Math.floor(this.now() / 1000) + 8 * 86_400,
-          },
-          ConditionExpression: 'attribute_not_exists(pk)',
-        }),
-      );
-    } catch (err) {
+    const capKey = { pk: `CAP#${cap}`, sk: LEDGER };
+    await this.putIfAbsent({
+      ...capKey,
+      tokenLimit: limits.tokens,
+      tokensRemaining: limits.tokens,
+      tokensUsed: 0,
+      costLimitMicros: limits.costMicros,
+      costRemainingMicros: limits.costMicros,
+      costUsedMicros: 0,
+      // A cap counts no steps and no tool failures: its step counter never refuses.
+      stepLimit: Number.MAX_SAFE_INTEGER,
+      stepsRemaining: Number.MAX_SAFE_INTEGER,
+      stepsUsed: 0,
+      toolFailureLimit: Number.MAX_SAFE_INTEGER,
+      toolFailures: 0,
+      open: {},
+      // Daily counters expire a week after the day (TTL attribute).
+      expiresAt: Math.floor(this.now() / 1000) + 8 * 86_400,
+    });
+    // The run's reservation names the cap before the cap is reserved: whoever settles
+    // or releases the run's reservation then settles the cap too (a cap never reserved
+    // is settled by nobody: its condition fails).
+    await this.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { pk: pk(runId), sk: LEDGER },
+        UpdateExpression: 'SET #open.#k.#caps = list_append(#open.#k.#caps, :cap)',
+        ConditionExpression: 'attribute_exists(#open.#k) AND NOT contains(#open.#k.#caps, :capName)',
+        ExpressionAttributeNames: { '#open': 'open', '#k': key, '#caps': 'caps' },
+        ExpressionAttributeValues: { ':cap': [cap], ':capName': cap },
+      }),
+    ).catch((err: unknown) => {
       if (!isConditionFailure(err)) throw err;
-    }
-    return this.reserveOn(capKey, { ...amount, steps: 0 });
+    });
+    const out = await this.reserveOn(capKey, holderKey(runId, key), { ...amount, steps: 0, caps: [] });
+    if (out.ok || out.held) return { ok: true, ledger: out.ledger };
+    return out;
   }
 
-  async settleCap(
+  async settle(
+    runId: string,
     key: string,
-    reserved: Reservation,
     used: { tokens: number; costMicros: number },
-  ): Promise<void> {
-    await this.settleOn({ pk: `CAP#${key}`, sk: 'LEDGER' }, reserved, used);
-  }
-
-  /** Reserve on a ledger item (a run's or a daily cap's) under `remaining >= amount` for every counter. */
-  private async reserveOn(key: { pk: string; sk: string }, amount: Reservation): Promise<ReserveOutcome> {
+  ): Promise<Ledger | undefined> {
+    const open = (await this.openReservations(runId))[key];
+    if (!open) return undefined;
+    for (const cap of open.caps) await this.settleCap(cap, runId, key, used);
     try {
       const out = await this.send(
         new UpdateCommand({
           TableName: this.table,
-          Key: key,
+          ...settleUpdate({ pk: pk(runId), sk: LEDGER }, key, open, used),
+        }),
+      );
+      return parseLedger(out.Attributes ?? {});
+    } catch (err) {
+      if (isConditionFailure(err)) return undefined;
+      throw err;
+    }
+  }
+
+  async settleCap(
+    cap: string,
+    runId: string,
+    key: string,
+    used: { tokens: number; costMicros: number },
+  ): Promise<boolean> {
+    const capKey = { pk: `CAP#${cap}`, sk: LEDGER };
+    const item = await this.get(capKey.pk, capKey.sk);
+    const held = item ? parseOpenReservations(item)[holderKey(runId, key)] : undefined;
+    if (!held) return false;
+    try {
+      await this.send(
+        new UpdateCommand({
+          TableName: this.table,
+          ...settleUpdate(capKey, holderKey(runId, key), held, used),
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (isConditionFailure(err)) return false;
+      throw err;
+    }
+  }
+
+  /**
+   * Reserve on a ledger item (a run's or a daily cap's) under `remaining >= amount`
+   * for every counter, held under `key` in its `open` map. A second reservation
+   * under the same key reserves nothing and reports what is held.
+   */
+  private async reserveOn(
+    item: { pk: string; sk: string },
+    key: string,
+    amount: OpenReservation,
+  ): Promise<ReserveOutcome & { held?: OpenReservation }> {
+    try {
+      const out = await this.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: item,
           // DynamoDB conditions do no arithmetic: keep `remaining` counters and compare them with the amount.
           UpdateExpression:
-            'SET tokensRemaining = tokensRemaining - :t, costRemainingMicros = costRemainingMicros - :c, stepsRemaining = stepsRemaining - :s ADD stepsUsed :s',
-          ConditionExpression: 'tokensRemaining >= :t AND costRemainingMicros >= :c AND stepsRemaining >= :s',
-          ExpressionAttributeValues: { ':t': amount.tokens, ':c': amount.costMicros, ':s': amount.steps },
+            'SET tokensRemaining = tokensRemaining - :t, costRemainingMicros = costRemainingMicros - :c, stepsRemaining = stepsRemaining - :s, #open.#k = :held ADD stepsUsed :s',
+          ConditionExpression:
+            'attribute_not_exists(#open.#k) AND tokensRemaining >= :t AND costRemainingMicros >= :c AND stepsRemaining >= :s',
+          ExpressionAttributeNames: { '#open': 'open', '#k': key },
+          ExpressionAttributeValues: {
+            ':t': amount.tokens,
+            ':c': amount.costMicros,
+            ':s': amount.steps,
+            ':held': amount,
+          },
           ReturnValues: 'ALL_NEW',
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
@@ -208,8 +272,11 @@ export class DynamoRunStore implements RunStore {
       // The old item on a failed condition comes back in wire format (the document
       // client does not unmarshall errors); dynalite does not return it at all.
       const wire = (err as { Item?: Record<string, AttributeValue> }).Item;
-      const ledger = (wire ? parseLedgerLoose(unmarshall(wire)) : undefined) ?? (await this.ledgerAt(key));
-      if (!ledger) throw err;
+      const old = wire ? unmarshall(wire) : await this.get(item.pk, item.sk);
+      if (!old) throw err;
+      const ledger = parseLedger(old);
+      const held = parseOpenReservations(old)[key];
+      if (held) return { ok: false, limit: 'tokens', ledger, held };
       const limit =
         ledger.stepsRemaining < amount.steps
           ? 'steps'
@@ -220,62 +287,169 @@ export class DynamoRunStore implements RunStore {
     }
   }
 
-  /** Return the unused part of a reservation and add what was used. */
-  private async settleOn(
-    key: { pk: string; sk: string },
-    reserved: Reservation,
-    used: { tokens: number; costMicros: number },
-  ): Promise<Ledger> {
-    const out = await this.send(
-      new UpdateCommand({
-        TableName: this.table,
-        Key: key,
-        UpdateExpression:
-          'ADD tokensRemaining :rt, costRemainingMicros :rc, tokensUsed :ut, costUsedMicros :uc',
-        ExpressionAttributeValues: {
-          ':rt': reserved.tokens - used.tokens,
-          ':rc': reserved.costMicros - used.costMicros,
-          ':ut': used.tokens,
-          ':uc': used.costMicros,
-        },
-        ReturnValues: 'ALL_NEW',
-      }),
-    );
-    return parseLedger(out.Attributes ?? {});
+  async getClaim(runId: string, key: string): Promise<Claim | undefined> {
+    const item = await this.get(pk(runId), `CLAIM#${key}`);
+    return item ? parseClaim(item) : undefined;
   }
 
-  private async ledgerAt(key: { pk: string; sk: string }): Promise<Ledger | undefined> {
-    const out = await this.send(new GetCommand({ TableName: this.table, Key: key, ConsistentRead: true }));
-    return out.Item ? parseLedger(out.Item) : undefined;
+  async beginClaim(runId: string, key: string, seen: Claim | undefined): Promise<Claim | undefined> {
+    const attempts = (seen?.attempts ?? 0) + 1;
+    try {
+      await this.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: pk(runId), sk: `CLAIM#${key}` },
+          UpdateExpression: 'SET #key = :key, #state = :acting, attempts = :n, beganAt = :at',
+          ConditionExpression: seen ? '#state = :acting AND attempts = :seen' : 'attribute_not_exists(pk)',
+          ExpressionAttributeNames: { '#key': 'key', '#state': 'state' },
+          ExpressionAttributeValues: {
+            ':key': key,
+            ':acting': 'acting',
+            ':n': attempts,
+            ':at': new Date(this.now()).toISOString(),
+            ...(seen ? { ':seen': seen.attempts } : {}),
+          },
+        }),
+      );
+      return { ...(seen ?? {}), key, state: 'acting', attempts };
+    } catch (err) {
+      if (isConditionFailure(err)) return undefined;
+      throw err;
+    }
   }
 
-  async addToolFailure(runId: string): Promise<number> {
-    const out = await this.send(
-      new UpdateCommand({
-        TableName: this.table,
-        Key: { pk: pk(runId), sk: 'LEDGER' },
-        UpdateExpression: 'ADD toolFailures :one',
-        ExpressionAttributeValues: { ':one': 1 },
-        ReturnValues: 'UPDATED_NEW',
-      }),
-    );
-    const n = out.Attributes?.toolFailures;
-    return typeof n === 'number' ? n : 0;
-  }
-
-  async appendEvent(runId: string, event: TrailEvent): Promise<void> {
-    const at = this.now();
+  async askAboutClaim(runId: string, key: string, approvalId: string, round: number): Promise<void> {
     await this.send(
-      new PutCommand({
+      new UpdateCommand({
         TableName: this.table,
-        Item: { pk: pk(runId), sk: `EVT#${ulid(at)}`, at: new Date(at).toISOString(), event },
+        Key: { pk: pk(runId), sk: `CLAIM#${key}` },
+        UpdateExpression: 'SET approvalId = :a, askedRounds = :r',
+        ConditionExpression: '#state = :acting',
+        ExpressionAttributeNames: { '#state': 'state' },
+        ExpressionAttributeValues: { ':a': approvalId, ':r': round, ':acting': 'acting' },
       }),
     );
+  }
+
+  async completeClaim(runId: string, key: string, completion: Completion): Promise<boolean> {
+    const claim: TransactItem = {
+      Update: {
+        TableName: this.table,
+        Key: { pk: pk(runId), sk: `CLAIM#${key}` },
+        UpdateExpression: 'SET #key = :key, #state = :done, #result = :result, doneAt = :at',
+        ConditionExpression: 'attribute_not_exists(#state) OR #state <> :done',
+        ExpressionAttributeNames: { '#key': 'key', '#state': 'state', '#result': 'result' },
+        ExpressionAttributeValues: {
+          ':key': key,
+          ':done': 'done',
+          ':result': completion.result,
+          ':at': new Date(this.now()).toISOString(),
+        },
+      },
+    };
+    const parts = this.completionItems(runId, completion);
+    if (parts.length + 1 <= MAX_TRANSACTION_ITEMS) {
+      try {
+        await this.send(new TransactWriteCommand({ TransactItems: [...parts, claim] }));
+        return true;
+      } catch (err) {
+        const reasons = cancellationCodes(err);
+        if (!reasons) throw err;
+        // The claim was done already: its stored result counts and nothing else changes.
+        if (reasons.at(-1) === 'ConditionalCheckFailed') return false;
+        // A part exists already (written by an earlier, non-atomic completion): fall through
+        // and write part by part, each once, then the claim.
+      }
+    }
+    for (const part of parts) {
+      try {
+        if (part.Put) await this.send(new PutCommand(part.Put));
+        else await this.send(new UpdateCommand(part.Update as NonNullable<TransactItem['Update']>));
+      } catch (err) {
+        if (!isConditionFailure(err)) throw err;
+      }
+    }
+    try {
+      await this.send(new UpdateCommand(claim.Update as NonNullable<TransactItem['Update']>));
+      return true;
+    } catch (err) {
+      if (isConditionFailure(err)) return false;
+      throw err;
+    }
+  }
+
+  /** The writes of a completion, each conditional so that writing it twice writes it once. */
+  private completionItems(runId: string, c: Completion): TransactItem[] {
+    const items: TransactItem[] = [];
+    for (const e of c.events ?? []) items.push({ Put: this.eventPut(runId, e) });
+    for (const r of c.results ?? []) {
+      const { step, ...result } = r;
+      items.push({
+        Put: this.putIfAbsentRequest({ pk: pk(runId), sk: `RES#${step}#${r.toolUseId}`, ...result }),
+      });
+    }
+    for (const call of c.calls ?? []) {
+      const { step, ...pending } = call;
+      items.push({
+        Put: this.putIfAbsentRequest({ pk: pk(runId), sk: `CALL#${step}#${call.toolUseId}`, ...pending }),
+      });
+    }
+    if (c.output)
+      items.push({
+        Put: this.putIfAbsentRequest({ pk: pk(runId), sk: `OUT#${c.output.step}`, output: c.output.value }),
+      });
+    if (c.failedCall) {
+      items.push({
+        Update: {
+          TableName: this.table,
+          Key: { pk: pk(runId), sk: LEDGER },
+          // A list of failed call ids: counted once per call however often it completes.
+          UpdateExpression:
+            'SET failedCalls = list_append(if_not_exists(failedCalls, :empty), :call) ADD toolFailures :one',
+          ConditionExpression: 'NOT contains(failedCalls, :id)',
+          ExpressionAttributeValues: {
+            ':empty': [],
+            ':call': [c.failedCall],
+            ':id': c.failedCall,
+            ':one': 1,
+          },
+        },
+      });
+    }
+    return items;
+  }
+
+  async appendEvent(runId: string, id: string, event: TrailEvent): Promise<boolean> {
+    try {
+      await this.send(new PutCommand(this.eventPut(runId, { id, event })));
+      return true;
+    } catch (err) {
+      if (isConditionFailure(err)) return false;
+      throw err;
+    }
+  }
+
+  private eventPut(runId: string, e: KeyedEvent) {
+    const at = this.now();
+    return this.putIfAbsentRequest({
+      pk: pk(runId),
+      sk: `EVT#${e.id}`,
+      seq: ulid(at),
+      at: new Date(at).toISOString(),
+      event: e.event,
+    });
   }
 
   async listEvents(runId: string): Promise<StoredTrailEvent[]> {
     const items = await this.query(runId, 'EVT#');
-    return items.map((i) => ({ ...parseTrailEvent(i.event), seq: String(i.sk).slice(4), at: String(i.at) }));
+    return items
+      .map((i) => ({
+        ...parseTrailEvent(i.event),
+        id: String(i.sk).slice(4),
+        seq: String(i.seq),
+        at: String(i.at),
+      }))
+      .sort((a, b) => (a.seq < b.seq ? -1 : a.seq > b.seq ? 1 : 0));
   }
 
   async listMessages(runId: string, step: string): Promise<StoredMessage[]> {
@@ -283,86 +457,58 @@ export class DynamoRunStore implements RunStore {
     return items.map((i) => parseStoredMessage(i));
   }
 
-  async putMessage(
+  async recordTurn(
     runId: string,
     step: string,
-    record: StoredMessage,
-    role: 'user' | 'assistant',
-  ): Promise<void> {
-    await this.send(
-      new PutCommand({
-        TableName: this.table,
-        Item: {
-          pk: pk(runId),
-          sk: `MSG#${step}#${pad(record.iteration)}#${role === 'user' ? '1u' : '2a'}`,
-          ...record,
-        },
-      }),
-    );
-  }
-
-  async getAction(runId: string, step: string, iteration: number): Promise<AgentAction | undefined> {
-    const out = await this.send(
-      new GetCommand({
-        TableName: this.table,
-        Key: { pk: pk(runId), sk: `ACT#${step}#${pad(iteration)}` },
-        ConsistentRead: true,
-      }),
-    );
-    return out.Item ? (out.Item.action as AgentAction) : undefined;
-  }
-
-  async putAction(runId: string, step: string, iteration: number, action: AgentAction): Promise<void> {
-    await this.send(
-      new PutCommand({
-        TableName: this.table,
-        Item: { pk: pk(runId), sk: `ACT#${step}#${pad(iteration)}`, action },
-      }),
-    );
-  }
-
-  async putPendingCall(runId: string, step: string, call: PendingCall): Promise<void> {
-    await this.send(
-      new PutCommand({
-        TableName: this.table,
-        Item: { pk: pk(runId), sk: `CALL#${step}#${call.toolUseId}`, ...call },
-      }),
-    );
+    turn: { user: StoredMessage; assistant: StoredMessage; event: KeyedEvent },
+    settle: { key: string; used: { tokens: number; costMicros: number } },
+  ): Promise<boolean> {
+    const msg = (record: StoredMessage, role: '1u' | '2a') => ({
+      pk: pk(runId),
+      sk: `MSG#${step}#${pad(record.iteration)}#${role}`,
+      ...record,
+    });
+    const items: TransactItem[] = [
+      { Put: this.putIfAbsentRequest(msg(turn.user, '1u')) },
+      { Put: this.putIfAbsentRequest(msg(turn.assistant, '2a')) },
+      { Put: this.eventPut(runId, turn.event) },
+    ];
+    const held = (await this.openReservations(runId))[settle.key];
+    if (held) {
+      // A transaction's update returns nothing.
+      const { ReturnValues: _none, ...update } = settleUpdate(
+        { pk: pk(runId), sk: LEDGER },
+        settle.key,
+        held,
+        settle.used,
+      );
+      items.push({ Update: { TableName: this.table, ...update } });
+    }
+    try {
+      await this.send(new TransactWriteCommand({ TransactItems: items }));
+      return true;
+    } catch (err) {
+      const reasons = cancellationCodes(err);
+      if (reasons?.[1] === 'ConditionalCheckFailed') return false;
+      throw err;
+    }
   }
 
   async getPendingCall(runId: string, step: string, toolUseId: string): Promise<PendingCall | undefined> {
-    const out = await this.send(
-      new GetCommand({
-        TableName: this.table,
-        Key: { pk: pk(runId), sk: `CALL#${step}#${toolUseId}` },
-        ConsistentRead: true,
-      }),
-    );
-    if (!out.Item) return undefined;
-    const { toolUseId: id, tool, args, turn, approvedBy } = out.Item;
+    const item = await this.get(pk(runId), `CALL#${step}#${toolUseId}`);
+    if (!item) return undefined;
+    const { toolUseId: id, tool, args, turn, approvalId } = item;
     return {
       toolUseId: String(id),
       tool: String(tool),
       args: args as Json,
       turn: Number(turn),
-      ...(approvedBy ? { approvedBy: String(approvedBy) } : {}),
+      ...(approvalId ? { approvalId: String(approvalId) } : {}),
     };
   }
 
   async putToolResult(runId: string, step: string, result: ToolResultRecord): Promise<boolean> {
-    try {
-      await this.send(
-        new PutCommand({
-          TableName: this.table,
-          Item: { pk: pk(runId), sk: `RES#${step}#${result.toolUseId}`, ...result },
-          ConditionExpression: 'attribute_not_exists(pk)',
-        }),
-      );
-      return true;
-    } catch (err) {
-      if (isConditionFailure(err)) return false;
-      throw err;
-    }
+    return this.putIfAbsent({ pk: pk(runId), sk: `RES#${step}#${result.toolUseId}`, ...result });
   }
 
   async getToolResults(
@@ -392,30 +538,40 @@ export class DynamoRunStore implements RunStore {
     return found;
   }
 
-  async putStepOutput(runId: string, step: string, output: Json): Promise<void> {
-    await this.send(
-      new PutCommand({ TableName: this.table, Item: { pk: pk(runId), sk: `OUT#${step}`, output } }),
-    );
-  }
-
   async getStepOutputs(runId: string, steps: readonly string[]): Promise<Record<string, Json>> {
     const out: Record<string, Json> = {};
     for (const step of steps) {
-      const r = await this.send(
-        new GetCommand({
-          TableName: this.table,
-          Key: { pk: pk(runId), sk: `OUT#${step}` },
-          ConsistentRead: true,
-        }),
-      );
-      if (r.Item) out[step] = r.Item.output as Json;
+      const item = await this.get(pk(runId), `OUT#${step}`);
+      if (item) out[step] = item.output as Json;
     }
     return out;
   }
 
-  private async query(runId: string, prefix: string): Promise<Record<string, unknown>[]> {
-    const items: Record<string, unknown>[] = [];
-    let start: Record<string, unknown> | undefined;
+  private async get(hash: string, sort: string): Promise<Item | undefined> {
+    const out = await this.send(
+      new GetCommand({ TableName: this.table, Key: { pk: hash, sk: sort }, ConsistentRead: true }),
+    );
+    return out.Item;
+  }
+
+  private putIfAbsentRequest(item: Item) {
+    return { TableName: this.table, Item: item, ConditionExpression: 'attribute_not_exists(pk)' };
+  }
+
+  /** Put an item once; false when it exists already. */
+  private async putIfAbsent(item: Item): Promise<boolean> {
+    try {
+      await this.send(new PutCommand(this.putIfAbsentRequest(item)));
+      return true;
+    } catch (err) {
+      if (isConditionFailure(err)) return false;
+      throw err;
+    }
+  }
+
+  private async query(runId: string, prefix: string): Promise<Item[]> {
+    const items: Item[] = [];
+    let start: Item | undefined;
     do {
       const out = await this.send(
         new QueryCommand({
@@ -437,17 +593,46 @@ export class DynamoRunStore implements RunStore {
     try {
       return await this.db.send(command);
     } catch (err) {
-      if (isThrottle(err))
+      if (
+        isThrottle(err) ||
+        cancellationCodes(err)?.some((c) => c === 'ThrottlingError' || c === 'TransactionConflict')
+      )
         throw new StoreThrottledError(`Runs table throttled: ${(err as Error).message}`, { cause: err });
       throw err;
     }
   }) as DynamoDBDocumentClient['send'];
 }
 
-function parseLedgerLoose(item: Record<string, unknown>): Ledger | undefined {
-  try {
-    return parseLedger(item);
-  } catch {
-    return undefined;
-  }
+/** The key a daily cap holds a run's reservation under. */
+const holderKey = (runId: string, key: string) => `${runId}#${key}`;
+
+/** Settle a held reservation once: give back the unused part, add the used, drop the hold. */
+function settleUpdate(
+  item: { pk: string; sk: string },
+  key: string,
+  held: Reservation,
+  used: { tokens: number; costMicros: number },
+) {
+  return {
+    Key: item,
+    UpdateExpression:
+      'REMOVE #open.#k ADD tokensRemaining :rt, costRemainingMicros :rc, tokensUsed :ut, costUsedMicros :uc',
+    ConditionExpression: 'attribute_exists(#open.#k)',
+    ExpressionAttributeNames: { '#open': 'open', '#k': key },
+    ExpressionAttributeValues: {
+      ':rt': held.tokens - used.tokens,
+      ':rc': held.costMicros - used.costMicros,
+      ':ut': used.tokens,
+      ':uc': used.costMicros,
+    },
+    ReturnValues: 'ALL_NEW' as const,
+  };
+}
+
+/** The per-item codes of a cancelled transaction, or undefined for any other error. */
+function cancellationCodes(err: unknown): string[] | undefined {
+  if (typeof err !== 'object' || err === null) return undefined;
+  const e = err as { name?: unknown; CancellationReasons?: Array<{ Code?: string }> };
+  if (e.name !== 'TransactionCanceledException') return undefined;
+  return (e.CancellationReasons ?? []).map((r) => r.Code ?? 'None');
 }

@@ -1,5 +1,13 @@
 import type { Json, Message } from '../core/model.js';
-import type { Ledger, RunMeta, RunStatus, StoredMessage, TrailEvent } from '../core/run-records.js';
+import type {
+  Claim,
+  Ledger,
+  OpenReservation,
+  RunMeta,
+  RunStatus,
+  StoredMessage,
+  TrailEvent,
+} from '../core/run-records.js';
 
 /**
  * Parsers for items read back from DynamoDB: a trust boundary, so every field
@@ -78,6 +86,50 @@ export function parseStoredMessage(item: Record<string, unknown>): StoredMessage
   const out: StoredMessage = { iteration: num(item, 'iteration'), message: message as Message };
   if (typeof item.inputTokens === 'number') out.inputTokens = item.inputTokens;
   if (typeof item.outputTokens === 'number') out.outputTokens = item.outputTokens;
+  if (Array.isArray(item.caps)) out.caps = item.caps.map(String);
+  const used = item.used as { tokens?: unknown; costMicros?: unknown } | undefined;
+  if (used && typeof used.tokens === 'number' && typeof used.costMicros === 'number')
+    out.used = { tokens: used.tokens, costMicros: used.costMicros };
+  return out;
+}
+
+const CLAIM_STATES = ['acting', 'done'] as const;
+
+/** A claim record; an unknown shape is refused by name, never guessed at. */
+export function parseClaim(item: Record<string, unknown>): Claim {
+  const state = str(item, 'state');
+  if (!(CLAIM_STATES as readonly string[]).includes(state))
+    throw new CorruptItemError(
+      `claim ${String(item.sk)}: state "${state}" is not one of ${CLAIM_STATES.join(', ')}`,
+    );
+  const claim: Claim = {
+    key: str(item, 'key'),
+    state: state as Claim['state'],
+    attempts: num(item, 'attempts'),
+  };
+  if (item.result !== undefined) claim.result = item.result as Json;
+  const approvalId = optStr(item, 'approvalId');
+  if (approvalId) claim.approvalId = approvalId;
+  if (typeof item.askedRounds === 'number') claim.askedRounds = item.askedRounds;
+  if (state === 'done' && item.result === undefined)
+    throw new CorruptItemError(`claim ${String(item.sk)}: done without a result`);
+  return claim;
+}
+
+/** The reservations held on a ledger item's `open` map. */
+export function parseOpenReservations(item: Record<string, unknown>): Record<string, OpenReservation> {
+  const open = item.open;
+  if (open === undefined) return {};
+  if (typeof open !== 'object' || open === null) throw new CorruptItemError('ledger open must be a map');
+  const out: Record<string, OpenReservation> = {};
+  for (const [key, v] of Object.entries(open as Record<string, Record<string, unknown>>)) {
+    out[key] = {
+      tokens: num(v, 'tokens'),
+      costMicros: num(v, 'costMicros'),
+      steps: num(v, 'steps'),
+      caps: Array.isArray(v.caps) ? v.caps.map(String) : [],
+    };
+  }
   return out;
 }
 

@@ -5,7 +5,9 @@ import {
   SFNClient,
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
+import { EngineThrottledError } from '../core/errors.js';
 import type { WorkflowEngine } from '../core/ports.js';
+import { throttleAs } from './aws-errors.js';
 
 /** Step Functions through the real SDK client (endpoint override: the local runtime). */
 export function createSfnEngine(options: { region?: string; endpoint?: string }): WorkflowEngine {
@@ -14,10 +16,12 @@ export function createSfnEngine(options: { region?: string; endpoint?: string })
     ...(options.endpoint ? { endpoint: options.endpoint } : {}),
     maxAttempts: 3,
   });
+  const send: typeof sfn.send = ((command: Parameters<typeof sfn.send>[0]) =>
+    throttleAs(EngineThrottledError, 'Step Functions', () => sfn.send(command))) as typeof sfn.send;
   return {
     async startExecution(stateMachineArn, name, input) {
       try {
-        const out = await sfn.send(new StartExecutionCommand({ stateMachineArn, name, input }));
+        const out = await send(new StartExecutionCommand({ stateMachineArn, name, input }));
         return out.executionArn ?? '';
       } catch (err) {
         // Same name: the execution exists already (a retried request). Resolve its ARN.
@@ -29,7 +33,7 @@ export function createSfnEngine(options: { region?: string; endpoint?: string })
     },
     async describeExecution(executionArn) {
       try {
-        const out = await sfn.send(new DescribeExecutionCommand({ executionArn }));
+        const out = await send(new DescribeExecutionCommand({ executionArn }));
         return {
           status: out.status ?? 'UNKNOWN',
           ...(out.error ? { error: out.error } : {}),
@@ -41,10 +45,10 @@ export function createSfnEngine(options: { region?: string; endpoint?: string })
       }
     },
     async sendTaskSuccess(taskToken, output) {
-      await sfn.send(new SendTaskSuccessCommand({ taskToken, output }));
+      await send(new SendTaskSuccessCommand({ taskToken, output }));
     },
     async sendTaskFailure(taskToken, error, cause) {
-      await sfn.send(new SendTaskFailureCommand({ taskToken, error, cause }));
+      await send(new SendTaskFailureCommand({ taskToken, error, cause }));
     },
   };
 }

@@ -5,13 +5,20 @@ import type { Workflow } from '../../state-machines/workflow.js';
 import { openApproval } from './approval-gate.js';
 import type { ApprovalStore } from './approval-records.js';
 import { checkToolCalls } from './call-checks.js';
-import { nextUserMessage, textOf, toolUsesOf } from './conversation.js';
-import { dailyCapsFor, reserveCaps, settleCaps } from './daily-caps.js';
+import { claimKeys, derivedId, eventIds } from './claims.js';
+import { openingOf, textOf, toolUsesOf } from './conversation.js';
+import { dailyCapsFor, reserveCaps } from './daily-caps.js';
 import type { AlertPublisher, CoreDeps } from './deps.js';
-import { ChaperoneError, NotFoundError, ValidationError } from './errors.js';
-import type { Json, ModelClient, ModelRequest, ToolSpec } from './model.js';
+import {
+  ChaperoneError,
+  CorruptRecordError,
+  NotFoundError,
+  StoreThrottledError,
+  ValidationError,
+} from './errors.js';
+import type { Json, Message, ModelClient, ModelRequest, ToolSpec } from './model.js';
 import { costMicros, MICROS_PER_USD, priceOf, worstCaseCostMicros } from './pricing.js';
-import type { Ledger, RunMeta, StoredMessage } from './run-records.js';
+import type { Completion, KeyedEvent, Ledger, PendingCall, RunMeta, StoredMessage } from './run-records.js';
 import { estimateInputTokens } from './token-estimate.js';
 
 export interface AgentStepDeps extends CoreDeps {
@@ -28,35 +35,131 @@ const TASK_TIMEOUT_MARGIN_SECONDS = 10;
  * One agent iteration: load the conversation, reserve the worst case from the
  * ledger, call the model once, settle, check every requested tool call
  * (registered? valid? allowed? looping?) and say what the state machine does
- * next. Idempotent per (run, step, iteration): a retried invocation returns the
- * recorded action and never calls the model twice.
+ * next.
+ *
+ * Claim-first (see `claims.ts`): the iteration's claim holds its reservation;
+ * the turn (the user message sent, the answer, its event, the settlement) is
+ * recorded in one write, and the action with everything the checks produced
+ * in another. A retry returns the completed action; one that finds the turn
+ * recorded decides from the stored answer and never calls the model again;
+ * one that finds only the reservation reuses it. The conversation is derived
+ * from the recorded turns before this iteration, never rewritten.
  */
 export async function runAgentStep(event: AgentStepEvent, deps: AgentStepDeps): Promise<AgentAction> {
   const { store, clock } = deps;
-  const recorded = await store.getAction(event.runId, event.step, event.iteration);
-  if (recorded) return recorded;
+  const { runId, iteration } = event;
+  const key = claimKeys.model(event.step, iteration);
+  const claim = await store.getClaim(runId, key);
+  if (claim?.state === 'done') return parseAction(claim.result);
 
-  const meta = await store.getRun(event.runId);
-  if (!meta) throw new NotFoundError(`run ${event.runId} does not exist`);
+  const meta = await store.getRun(runId);
+  if (!meta) throw new NotFoundError(`run ${runId} does not exist`);
   const workflow = deps.workflows.get(meta.workflow);
-  if (!workflow) throw new NotFoundError(`workflow ${meta.workflow} of run ${event.runId} is not deployed`);
+  if (!workflow) throw new NotFoundError(`workflow ${meta.workflow} of run ${runId} is not deployed`);
   const step = workflow.stepsById.get(event.step);
   if (step?.kind !== 'agent')
     throw new ValidationError(`step ${event.step} of ${workflow.name} is not an agent step`, '/step');
 
-  const decide = async (action: AgentAction): Promise<AgentAction> => {
-    await store.putAction(event.runId, event.step, event.iteration, action);
-    return action;
+  const decide = async (
+    action: AgentAction,
+    parts: Omit<Completion, 'result'> = {},
+  ): Promise<AgentAction> => {
+    const completed = await store.completeClaim(runId, key, { result: action as unknown as Json, ...parts });
+    if (completed) return action;
+    // A concurrent attempt completed first: its action is the one the trail shows.
+    const stored = await store.getClaim(runId, key);
+    return stored?.result ? parseAction(stored.result) : action;
   };
 
-  const history = await store.listMessages(event.runId, step.id);
-  const userMessage = await nextUserMessage(store, meta, step, history);
-  await store.putMessage(event.runId, step.id, { iteration: event.iteration, message: userMessage }, 'user');
-
-  if (clock.now() >= meta.deadline) {
-    return decide(stop('TimeLimitExceeded', `time limit of ${workflow.limits.timeLimitSeconds} s reached`));
+  const stored = await store.listMessages(runId, step.id);
+  const history = stored.filter((m) => m.iteration < iteration);
+  let assistant = stored.find((m) => m.iteration === iteration && m.message.role === 'assistant');
+  if (assistant) {
+    // The turn was recorded before a crash: settle what it still holds (each part once).
+    for (const cap of assistant.caps ?? []) await store.settleCap(cap, runId, key, assistant.used ?? ZERO);
+  } else {
+    const opening = await openingOf(store, meta, step, history);
+    if (opening.kind === 'redrive') {
+      // Tool calls that began but never completed: the tool step resolves them (runs an
+      // idempotent one again with its key, asks a human about any other) before the model
+      // sees anything about them.
+      return decide({ kind: 'tools', calls: refsOf(step, opening.calls) });
+    }
+    if (clock.now() >= meta.deadline) {
+      return decide(stop('TimeLimitExceeded', `time limit of ${workflow.limits.timeLimitSeconds} s reached`));
+    }
+    const turn = await callModel({ deps, workflow, step, meta, event, key, history, user: opening.message });
+    if (turn.kind === 'refused') return decide(turn.action, { events: [turn.event] });
+    assistant = turn.assistant;
   }
 
+  const uses = toolUsesOf(assistant.message);
+  if (uses.length === 0) {
+    const answer = textOf(assistant.message);
+    return decide(
+      { kind: 'final' },
+      {
+        output: { step: step.id, value: answer },
+        events: [
+          {
+            id: eventIds.stepOutput(step.id),
+            event: { type: 'step_output', step: step.id, output: answer.slice(0, 4000) },
+          },
+        ],
+      },
+    );
+  }
+
+  const checked = await checkToolCalls({ deps, workflow, step, meta, history, uses, iteration });
+  const parts = { results: withStep(step.id, checked.results), events: checked.events };
+  if (checked.stop) return decide(checked.stop, parts);
+
+  const gated = checked.accepted.filter((c) => step.agent.tool(c.tool)?.approval);
+  const approvalId = gated.length > 0 ? derivedId('ap_', runId, step.id, iteration) : undefined;
+  const calls = checked.accepted.map((c) =>
+    approvalId && gated.includes(c) ? { ...c, approvalId, step: step.id } : { ...c, step: step.id },
+  );
+  const refs = refsOf(step, checked.accepted);
+  if (approvalId) {
+    const action = await openApproval({
+      deps,
+      workflow,
+      step,
+      meta,
+      approvalId,
+      gated,
+      refs,
+      reason: textOf(assistant.message),
+    });
+    return decide(action.action, { ...parts, calls, events: [...parts.events, action.event] });
+  }
+  return decide({ kind: 'tools', calls: refs }, { ...parts, calls });
+}
+
+const ZERO = { tokens: 0, costMicros: 0 };
+
+type Turn =
+  | { kind: 'answered'; assistant: StoredMessage }
+  | { kind: 'refused'; action: AgentAction; event: KeyedEvent };
+
+/**
+ * Reserve (or reuse the reservation this iteration's claim holds), call the
+ * model, and record the turn with its settlement in one write. A failed call
+ * keeps the reservation for the retry; the run's end releases what is left.
+ */
+async function callModel(args: {
+  deps: AgentStepDeps;
+  workflow: Workflow;
+  step: AgentStep;
+  meta: RunMeta;
+  event: AgentStepEvent;
+  key: string;
+  history: readonly StoredMessage[];
+  user: Message;
+}): Promise<Turn> {
+  const { deps, workflow, step, meta, event, key, history, user } = args;
+  const { store, clock } = deps;
+  const { runId, iteration } = event;
   const agentDef = step.agent;
   const price = priceOf(agentDef.model);
   if (!price) throw new ValidationError(`model ${agentDef.model} is not in the price table`, '/model');
@@ -65,61 +168,72 @@ export async function runAgentStep(event: AgentStepEvent, deps: AgentStepDeps): 
     description: t.description,
     input_schema: t.input as { [key: string]: Json },
   }));
-  const messages = [...history.map((h) => h.message), userMessage];
-  const inputBound = estimateInputTokens(agentDef.system, tools, history, [userMessage]);
-  const reservation = {
+  const userMessage: StoredMessage = { iteration, message: user };
+  const inputBound = estimateInputTokens(agentDef.system, tools, history, [user]);
+  const wanted = {
     tokens: inputBound + agentDef.maxTokens,
     costMicros: worstCaseCostMicros(price, inputBound, agentDef.maxTokens),
     steps: 1,
   };
-  const reserved = await store.reserve(event.runId, reservation);
+  const reserved = await store.reserve(runId, key, wanted);
   if (!reserved.ok) {
-    await store.appendEvent(event.runId, {
-      type: 'budget_refused',
-      step: step.id,
-      limit: reserved.limit,
-      requested: { tokens: reservation.tokens, costUsd: reservation.costMicros / MICROS_PER_USD },
-      ledger: ledgerFigures(reserved.ledger),
-    });
     deps.metrics.count('GuardrailRejections', 1, { rule: `budget_${reserved.limit}` });
-    return decide(refusal(reserved.limit, reserved.ledger, reservation));
+    return {
+      kind: 'refused',
+      action: refusal(reserved.limit, reserved.ledger, wanted),
+      event: {
+        id: eventIds.budgetRefused(step.id, iteration),
+        event: {
+          type: 'budget_refused',
+          step: step.id,
+          limit: reserved.limit,
+          requested: { tokens: wanted.tokens, costUsd: wanted.costMicros / MICROS_PER_USD },
+          ledger: ledgerFigures(reserved.ledger),
+        },
+      },
+    };
   }
-
+  const reservation = reserved.reused ?? wanted;
   const caps = dailyCapsFor(workflow, meta, clock.now());
-  const capRefusal = await reserveCaps(store, caps, reservation);
+  const capRefusal = await reserveCaps(store, caps, runId, key, reservation);
   if (capRefusal) {
-    await store.settle(event.runId, reservation, { tokens: 0, costMicros: 0 });
-    await store.appendEvent(event.runId, {
-      type: 'budget_refused',
-      step: step.id,
-      limit: capRefusal.includes('token') ? 'tokens' : 'cost',
-      requested: { tokens: reservation.tokens, costUsd: reservation.costMicros / MICROS_PER_USD },
-      ledger: { dailyCap: capRefusal },
-    });
+    await store.settle(runId, key, ZERO);
     deps.metrics.count('GuardrailRejections', 1, { rule: 'budget_daily_cap' });
-    return decide(stop('BudgetExceeded', capRefusal));
+    return {
+      kind: 'refused',
+      action: stop('BudgetExceeded', capRefusal),
+      event: {
+        id: eventIds.budgetRefused(step.id, iteration),
+        event: {
+          type: 'budget_refused',
+          step: step.id,
+          limit: capRefusal.includes('token') ? 'tokens' : 'cost',
+          requested: { tokens: reservation.tokens, costUsd: reservation.costMicros / MICROS_PER_USD },
+          ledger: { dailyCap: capRefusal },
+        },
+      },
+    };
   }
 
   const request: ModelRequest = {
     model: agentDef.model,
     system: agentDef.system,
-    messages,
+    messages: [...history.map((h) => h.message), user],
     tools,
     maxTokens: agentDef.maxTokens,
     // One conversation per agent step: parallel agents of one run are told apart.
-    runId: `${event.runId}:${step.id}`,
+    runId: `${runId}:${step.id}`,
   };
   const started = clock.now();
   let response: Awaited<ReturnType<ModelClient['call']>>;
   try {
     response = await deps.model.call(request);
   } catch (err) {
-    await store.settle(event.runId, reservation, { tokens: 0, costMicros: 0 });
-    await settleCaps(store, caps, reservation, { tokens: 0, costMicros: 0 });
-    await store.appendEvent(event.runId, {
+    // Each failed attempt is its own event; the reservation stays with the claim for the retry.
+    await store.appendEvent(runId, eventIds.modelError(step.id, iteration, started), {
       type: 'model_call',
       step: step.id,
-      iteration: event.iteration,
+      iteration,
       model: agentDef.model,
       status: 'error',
       toolsOffered: tools.map((t) => t.name),
@@ -137,96 +251,94 @@ export async function runAgentStep(event: AgentStepEvent, deps: AgentStepDeps): 
     if (err instanceof ChaperoneError) throw err;
     throw new ValidationError(`model call failed: ${err instanceof Error ? err.message : String(err)}`);
   }
+  const inputTokens =
+    response.usage.inputTokens +
+    response.usage.cacheReadInputTokens +
+    response.usage.cacheCreationInputTokens;
   const used = {
-    tokens:
-      response.usage.inputTokens +
-      response.usage.outputTokens +
-      response.usage.cacheReadInputTokens +
-      response.usage.cacheCreationInputTokens,
+    tokens: inputTokens + response.usage.outputTokens,
     costMicros: costMicros(price, response.usage),
   };
-  const ledger = await store.settle(event.runId, reservation, used);
-  await settleCaps(store, caps, reservation, used);
   const assistant: StoredMessage = {
-    iteration: event.iteration,
+    iteration,
     message: { role: 'assistant', content: response.content },
-    inputTokens:
-      response.usage.inputTokens +
-      response.usage.cacheReadInputTokens +
-      response.usage.cacheCreationInputTokens,
+    inputTokens,
     outputTokens: response.usage.outputTokens,
+    caps: caps.map((c) => c.key),
+    used,
   };
-  await store.putMessage(event.runId, step.id, assistant, 'assistant');
   const uses = toolUsesOf(assistant.message);
-  await store.appendEvent(event.runId, {
-    type: 'model_call',
-    step: step.id,
-    iteration: event.iteration,
-    model: response.model,
-    status: 'ok',
-    toolsOffered: tools.map((t) => t.name),
-    toolsChosen: uses.map((u) => u.name),
-    stopReason: response.stopReason,
-    text: textOf(assistant.message).slice(0, 2000),
-    inputTokens: response.usage.inputTokens,
-    outputTokens: response.usage.outputTokens,
-    cacheReadTokens: response.usage.cacheReadInputTokens,
-    cacheWriteTokens: response.usage.cacheCreationInputTokens,
-    costUsd: used.costMicros / MICROS_PER_USD,
-    reservedTokens: reservation.tokens,
-    durationMs: clock.now() - started,
-    response: response.content as unknown as Json,
-  });
-  deps.metrics.count('ModelCalls', 1, { workflow: workflow.name });
-
-  if (uses.length === 0) {
-    const answer = textOf(assistant.message);
-    await store.putStepOutput(event.runId, step.id, answer);
-    await store.appendEvent(event.runId, {
-      type: 'step_output',
-      step: step.id,
-      output: answer.slice(0, 4000),
-    });
-    return decide({ kind: 'final' });
+  const recorded = await store.recordTurn(
+    runId,
+    step.id,
+    {
+      user: userMessage,
+      assistant,
+      event: {
+        id: eventIds.modelCall(step.id, iteration),
+        event: {
+          type: 'model_call',
+          step: step.id,
+          iteration,
+          model: response.model,
+          status: 'ok',
+          toolsOffered: tools.map((t) => t.name),
+          toolsChosen: uses.map((u) => u.name),
+          stopReason: response.stopReason,
+          text: textOf(assistant.message).slice(0, 2000),
+          inputTokens: response.usage.inputTokens,
+          outputTokens: response.usage.outputTokens,
+          cacheReadTokens: response.usage.cacheReadInputTokens,
+          cacheWriteTokens: response.usage.cacheCreationInputTokens,
+          costUsd: used.costMicros / MICROS_PER_USD,
+          reservedTokens: reservation.tokens,
+          durationMs: clock.now() - started,
+          response: response.content as unknown as Json,
+        },
+      },
+    },
+    { key, used },
+  );
+  for (const cap of caps) await store.settleCap(cap.key, runId, key, used);
+  if (!recorded) {
+    // A concurrent attempt recorded this turn first: its answer is the conversation.
+    const mine = (await store.listMessages(runId, step.id)).find(
+      (m) => m.iteration === iteration && m.message.role === 'assistant',
+    );
+    if (!mine)
+      throw new StoreThrottledError(`turn ${iteration} of ${step.id} vanished after it was recorded`);
+    return { kind: 'answered', assistant: mine };
   }
+  deps.metrics.count('ModelCalls', 1, { workflow: workflow.name });
+  return { kind: 'answered', assistant };
+}
 
-  const checked = await checkToolCalls({
-    deps,
-    workflow,
-    step,
-    meta,
-    history,
-    uses,
-    iteration: event.iteration,
-  });
-  if (checked.stop) return decide(checked.stop);
-
-  const refs: ToolCallRef[] = checked.accepted.map((call) => {
+/** The tool calls as the state machine's Map runs them, each with its Task timeout backstop. */
+function refsOf(step: AgentStep, calls: readonly PendingCall[]): ToolCallRef[] {
+  return calls.map((call) => {
     const tool = step.agent.tool(call.tool);
     const fallback = tool?.fallback ? step.agent.tool(tool.fallback) : undefined;
     return {
       toolUseId: call.toolUseId,
       tool: call.tool,
-      turn: event.iteration,
+      turn: call.turn,
       timeoutSeconds: (tool ? worstCaseSeconds(tool, fallback) : 60) + TASK_TIMEOUT_MARGIN_SECONDS,
     };
   });
-  const gated = checked.accepted.filter((c) => step.agent.tool(c.tool)?.approval);
-  if (gated.length > 0) {
-    return decide(
-      await openApproval({
-        deps,
-        workflow,
-        step,
-        meta,
-        gated,
-        refs,
-        reason: textOf(assistant.message),
-        ledger,
-      }),
+}
+
+const withStep = <T>(step: string, items: readonly T[]) => items.map((i) => ({ ...i, step }));
+
+const ACTION_KINDS = ['final', 'tools', 'approval', 'stop'];
+
+/** A completed claim's action, checked: a stored shape we do not know is refused by name. */
+function parseAction(value: Json | undefined): AgentAction {
+  const kind = value && typeof value === 'object' && !Array.isArray(value) ? value.kind : undefined;
+  if (typeof kind !== 'string' || !ACTION_KINDS.includes(kind))
+    throw new CorruptRecordError(
+      `the recorded action ${JSON.stringify(value)} is not one of ${ACTION_KINDS.join(', ')}`,
     );
-  }
-  return decide({ kind: 'tools', calls: refs });
+  return value as unknown as AgentAction;
 }
 
 function stop(reason: string, detail: string): AgentAction {

@@ -3,28 +3,29 @@ import type { AgentStep } from '../../state-machines/steps.js';
 import type { Workflow } from '../../state-machines/workflow.js';
 import type { AgentStepDeps } from './agent-step.js';
 import type { GatedCall } from './approval-records.js';
+import { eventIds } from './claims.js';
 import { ValidationError } from './errors.js';
-import type { Ledger, PendingCall, RunMeta } from './run-records.js';
+import type { KeyedEvent, PendingCall, RunMeta } from './run-records.js';
 
 /**
  * Open an approval for the gated calls of a turn. The record holds the calls
  * exactly as they will run; the approval request task stores the token on it
- * and emails the signed link.
+ * and emails the signed link. The id is derived from the turn, so a retried
+ * agent step opens the same approval, once.
  */
 export async function openApproval(args: {
   deps: AgentStepDeps;
   workflow: Workflow;
   step: AgentStep;
   meta: RunMeta;
+  approvalId: string;
   gated: readonly PendingCall[];
   refs: readonly ToolCallRef[];
   reason: string;
-  ledger: Ledger;
-}): Promise<AgentAction> {
-  const { deps, workflow, step, meta, gated, refs } = args;
+}): Promise<{ action: AgentAction; event: KeyedEvent }> {
+  const { deps, workflow, step, meta, gated, refs, approvalId } = args;
   const gate = workflow.approvals;
   if (!gate) throw new ValidationError(`workflow ${workflow.name} gates tool calls but names no approvers`);
-  const approvalId = deps.newId();
   const now = deps.clock.now();
   const calls: GatedCall[] = gated.map((c) => ({
     toolUseId: c.toolUseId,
@@ -35,6 +36,7 @@ export async function openApproval(args: {
   const gatedIds = new Set(gated.map((c) => c.toolUseId));
   await deps.approvals.create({
     approvalId,
+    kind: 'tools',
     runId: meta.runId,
     workflow: workflow.name,
     step: step.id,
@@ -52,12 +54,17 @@ export async function openApproval(args: {
     summary: calls.map((c) => `${c.tool}(${JSON.stringify(c.args)})`).join('; '),
     reason: args.reason.slice(0, 4000),
   });
-  await deps.store.appendEvent(meta.runId, {
-    type: 'approval_requested',
-    step: step.id,
-    approvalId,
-    approvers: [...gate.approvers],
-    tools: calls.map((c) => c.tool),
-  });
-  return { kind: 'approval', approvalId, timeoutSeconds: gate.timeoutSeconds, calls: [...refs] };
+  return {
+    action: { kind: 'approval', approvalId, timeoutSeconds: gate.timeoutSeconds, calls: [...refs] },
+    event: {
+      id: eventIds.approvalRequested(approvalId),
+      event: {
+        type: 'approval_requested',
+        step: step.id,
+        approvalId,
+        approvers: [...gate.approvers],
+        tools: calls.map((c) => c.tool),
+      },
+    },
+  };
 }

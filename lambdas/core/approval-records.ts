@@ -1,7 +1,11 @@
 import type { ToolCallRef } from '../../state-machines/contract.js';
 import type { Json } from './model.js';
 
-export type ApprovalStatus = 'pending' | 'approved' | 'rejected' | 'expired';
+/**
+ * `bypassed`: a callback that did not come through the approval API tried to
+ * run the gated calls; nothing ran and no later decision counts.
+ */
+export type ApprovalStatus = 'pending' | 'approved' | 'rejected' | 'expired' | 'bypassed';
 
 /** One tool call an approver is asked about, exactly as it will run. */
 export interface GatedCall {
@@ -14,6 +18,14 @@ export interface GatedCall {
 /** `APPROVAL#id / META` in the Approvals table. */
 export interface ApprovalRecord {
   approvalId: string;
+  /**
+   * `tools`: a gate on tool calls; `step`: an approval step; `unknown_outcome`:
+   * an attempt of a non-idempotent tool call ended without a known outcome and
+   * a human checks whether it happened (approve = run it again with the same
+   * idempotency key, reject = do not run it again).
+   * @default 'tools' for records with calls, 'step' otherwise
+   */
+  kind?: 'tools' | 'step' | 'unknown_outcome';
   runId: string;
   workflow: string;
   step: string;
@@ -40,11 +52,16 @@ export interface ApprovalRecord {
   decidedBy?: string;
   decidedAt?: string;
   comment?: string;
+  /** The decision reached the waiting task (SendTaskSuccess answered). */
+  delivered?: boolean;
+  /** For a `bypassed` gate: what tried to get around it. */
+  violation?: string;
 }
 
 /** The Approvals table as core sees it. */
 export interface ApprovalStore {
-  create(record: ApprovalRecord): Promise<void>;
+  /** Create once; false when the id exists already (a retried step). */
+  create(record: ApprovalRecord): Promise<boolean>;
   get(approvalId: string): Promise<ApprovalRecord | undefined>;
   /** Attach the task token (and approvers after an escalation) while still pending. */
   attachToken(approvalId: string, taskToken: string, patch?: Partial<ApprovalRecord>): Promise<void>;
@@ -52,11 +69,15 @@ export interface ApprovalStore {
   decide(
     approvalId: string,
     decision: {
-      status: Exclude<ApprovalStatus, 'pending'>;
+      status: Exclude<ApprovalStatus, 'pending' | 'bypassed'>;
       decidedBy: string;
       decidedAt: string;
       comment?: string;
     },
   ): Promise<boolean>;
   listByStatus(status: ApprovalStatus, limit: number): Promise<ApprovalRecord[]>;
+  /** A pending gate was bypassed: mark it so no later decision counts. False when not pending. */
+  markBypassed(approvalId: string, violation: string, at: string): Promise<boolean>;
+  /** The decision was delivered to the waiting task. */
+  markDelivered(approvalId: string): Promise<void>;
 }

@@ -4,6 +4,7 @@ import type { Workflow } from '../../state-machines/workflow.js';
 import { signedLink } from './approval-links.js';
 import type { ApprovalRecord, ApprovalStore } from './approval-records.js';
 import { canonicalJson } from './canonical.js';
+import { eventIds } from './claims.js';
 import type { CoreDeps } from './deps.js';
 import { NotFoundError, ValidationError } from './errors.js';
 import type { Mailer, WorkflowEngine } from './ports.js';
@@ -91,6 +92,7 @@ async function createStepApproval(
   const now = deps.clock.now();
   const record: ApprovalRecord = {
     approvalId,
+    kind: 'step',
     runId: event.runId,
     workflow: workflow.name,
     step: step.id,
@@ -108,8 +110,12 @@ async function createStepApproval(
     summary: step.summary({ runId: event.runId, input, outputs }),
     reason: '',
   };
-  await deps.approvals.create(record);
-  await deps.store.appendEvent(event.runId, {
+  // A retried task finds the record a crashed attempt created: the first one counts.
+  if (!(await deps.approvals.create(record))) {
+    const existing = await deps.approvals.get(approvalId);
+    if (existing) return existing;
+  }
+  await deps.store.appendEvent(event.runId, eventIds.approvalRequested(approvalId), {
     type: 'approval_requested',
     step: step.id,
     approvalId,
@@ -167,13 +173,16 @@ async function rejection(
 ): Promise<ApprovalDecision> {
   for (const call of record.calls) {
     const said = comment.trim().replace(/[.!?\s]+$/, '');
-    const message = `Rejected by ${decidedBy}${said ? `: ${said}` : ''}. ${call.tool} was not run. Do not retry it; take another path or end with an explanation.`;
+    const message =
+      record.kind === 'unknown_outcome'
+        ? `${decidedBy} decided not to run ${call.tool} again${said ? `: ${said}` : ''}. An earlier attempt ended without a known outcome, so it may or may not have taken effect; do not call it again, and say so in your answer.`
+        : `Rejected by ${decidedBy}${said ? `: ${said}` : ''}. ${call.tool} was not run. Do not retry it; take another path or end with an explanation.`;
     await deps.store.putToolResult(record.runId, record.step, {
       toolUseId: call.toolUseId,
       content: message,
       isError: true,
     });
-    await deps.store.appendEvent(record.runId, {
+    await deps.store.appendEvent(record.runId, eventIds.toolRejected(record.step, call.toolUseId), {
       type: 'tool_rejected',
       step: record.step,
       toolUseId: call.toolUseId,
@@ -183,7 +192,7 @@ async function rejection(
       message,
     });
   }
-  await deps.store.appendEvent(record.runId, {
+  await deps.store.appendEvent(record.runId, eventIds.approvalDecided(record.approvalId), {
     type: 'approval_decided',
     step: record.step,
     approvalId: record.approvalId,
@@ -220,6 +229,24 @@ export async function decideApproval(
   const comment = (args.comment ?? '').slice(0, 2000);
   const record = await deps.approvals.get(args.approvalId);
   if (!record) return { status: 404, message: `approval ${args.approvalId} does not exist` };
+  if (record.status === 'bypassed') {
+    return {
+      status: 409,
+      message: `no decision can count any more: ${record.violation ?? 'a callback that did not come through the approval API tried to run this action'}. Nothing was run, the run was stopped as a policy violation, and the alert topic was notified.`,
+      record,
+    };
+  }
+  const wanted = args.decision === 'approve' ? 'approved' : 'rejected';
+  if (
+    record.status === wanted &&
+    !record.delivered &&
+    record.decidedBy === args.approver &&
+    record.taskToken
+  ) {
+    // The same decision again, after an attempt that recorded it but may have died before
+    // the waiting task heard it: deliver it (every part of a delivery is written once).
+    return deliver(record, args.approver, record.comment ?? '', deps);
+  }
   if (record.status !== 'pending') {
     return {
       status: 409,
@@ -246,9 +273,8 @@ export async function decideApproval(
       record,
     };
   const decidedAt = new Date(deps.clock.now()).toISOString();
-  const status = args.decision === 'approve' ? 'approved' : 'rejected';
   const won = await deps.approvals.decide(record.approvalId, {
-    status,
+    status: wanted,
     decidedBy: args.approver,
     decidedAt,
     comment,
@@ -260,25 +286,46 @@ export async function decideApproval(
       message: `already decided: ${now?.status ?? 'unknown'} by ${now?.decidedBy ?? 'unknown'}`,
     };
   }
+  return deliver(
+    { ...record, status: wanted, decidedBy: args.approver, decidedAt, comment },
+    args.approver,
+    comment,
+    deps,
+  );
+}
+
+/**
+ * Tell the waiting task what was decided: the trail events and (after a
+ * rejection) the gated calls' results, each written once, then
+ * `SendTaskSuccess`, then the record marked delivered.
+ */
+async function deliver(
+  record: ApprovalRecord & { taskToken?: string },
+  approver: string,
+  comment: string,
+  deps: ApprovalDeps,
+): Promise<DecideOutcome> {
+  const status = record.status === 'approved' ? 'approved' : 'rejected';
   let output: ApprovalDecision;
   if (status === 'approved') {
-    await deps.store.appendEvent(record.runId, {
+    await deps.store.appendEvent(record.runId, eventIds.approvalDecided(record.approvalId), {
       type: 'approval_decided',
       step: record.step,
       approvalId: record.approvalId,
       decision: 'approved',
-      decidedBy: args.approver,
+      decidedBy: approver,
       ...(comment ? { comment } : {}),
     });
     output = {
       decision: 'approved',
       approvalId: record.approvalId,
-      decidedBy: args.approver,
+      decidedBy: approver,
       calls: record.refs,
     };
   } else {
-    output = await rejection(record, args.approver, comment, deps);
+    output = await rejection(record, approver, comment, deps);
   }
+  if (!record.taskToken) throw new ValidationError(`approval ${record.approvalId} has no task token`);
   try {
     await deps.engine.sendTaskSuccess(record.taskToken, JSON.stringify(output));
   } catch (err) {
@@ -291,12 +338,9 @@ export async function decideApproval(
       record,
     };
   }
+  await deps.approvals.markDelivered(record.approvalId);
   deps.log.info('approval decided', { approvalId: record.approvalId, runId: record.runId, decision: status });
-  return {
-    status: 200,
-    decision: status,
-    record: { ...record, status, decidedBy: args.approver, decidedAt, comment },
-  };
+  return { status: 200, decision: status, record: { ...record, delivered: true } };
 }
 
 function approvalEmailText(record: ApprovalRecord, link: string, expiresAt: number): string {

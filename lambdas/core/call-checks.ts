@@ -5,14 +5,19 @@ import type { Tool } from '../../state-machines/tool.js';
 import type { Workflow } from '../../state-machines/workflow.js';
 import type { AgentStepDeps } from './agent-step.js';
 import { canonicalJson } from './canonical.js';
+import { eventIds } from './claims.js';
 import { toolUsesOf } from './conversation.js';
 import type { Json, ToolUseBlock } from './model.js';
-import type { PendingCall, RunMeta, StoredMessage } from './run-records.js';
+import type { KeyedEvent, PendingCall, RunMeta, StoredMessage, ToolResultRecord } from './run-records.js';
 import { checkToolPolicy } from './tool-policy.js';
 
 export interface CheckedCalls {
-  /** Calls that passed every check, written as pending calls. */
+  /** Calls that passed every check, to be written as pending calls. */
   accepted: PendingCall[];
+  /** Error results for the calls refused (the model reads them next turn). */
+  results: ToolResultRecord[];
+  /** The trail events of the refusals. */
+  events: KeyedEvent[];
   /** Set when a check stops the run. */
   stop?: AgentAction;
 }
@@ -20,7 +25,8 @@ export interface CheckedCalls {
 /**
  * The three layers before anything runs, plus policy and loop detection, for
  * every tool call the model asked for. Rejected calls get an error result the
- * model will read on its next turn; they never reach a tool.
+ * model will read on its next turn; they never reach a tool. Nothing is
+ * written here: the results and events become part of the turn's completion.
  */
 export async function checkToolCalls(args: {
   deps: AgentStepDeps;
@@ -32,25 +38,35 @@ export async function checkToolCalls(args: {
   iteration: number;
 }): Promise<CheckedCalls> {
   const { deps, workflow, step, meta, uses, iteration } = args;
-  const { store } = deps;
   const agent = step.agent;
   const accepted: PendingCall[] = [];
+  const results: ToolResultRecord[] = [];
+  const events: KeyedEvent[] = [];
   const seen = countPriorCalls(args.history);
+  const done = (stop?: AgentAction): CheckedCalls => ({
+    accepted,
+    results,
+    events,
+    ...(stop ? { stop } : {}),
+  });
 
-  const reject = async (
+  const reject = (
     use: ToolUseBlock,
     rule: 'unknown_tool' | 'invalid_arguments' | 'policy',
     message: string,
   ) => {
-    await store.putToolResult(meta.runId, step.id, { toolUseId: use.id, content: message, isError: true });
-    await store.appendEvent(meta.runId, {
-      type: 'tool_rejected',
-      step: step.id,
-      toolUseId: use.id,
-      tool: use.name,
-      args: use.input,
-      rule,
-      message,
+    results.push({ toolUseId: use.id, content: message, isError: true });
+    events.push({
+      id: eventIds.toolRejected(step.id, use.id),
+      event: {
+        type: 'tool_rejected',
+        step: step.id,
+        toolUseId: use.id,
+        tool: use.name,
+        args: use.input,
+        rule,
+        message,
+      },
     });
     deps.metrics.count('ToolCallRejections', 1, { rule });
   };
@@ -59,7 +75,7 @@ export async function checkToolCalls(args: {
     const tool = agent.tool(use.name);
     const elsewhere = tool ? undefined : findToolInWorkflow(workflow, use.name);
     if (!tool && !elsewhere) {
-      await reject(
+      reject(
         use,
         'unknown_tool',
         `Error: there is no tool named "${use.name}". Available tools: ${agent.tools.map((t) => t.name).join(', ')}. Call one of these by its exact name.`,
@@ -69,12 +85,10 @@ export async function checkToolCalls(args: {
     const policy = tool ? checkToolPolicy(agent, tool) : notGranted(agent.name, elsewhere as Tool);
     if (!policy.allowed) {
       const message = `Blocked by policy (${policy.rule}): ${policy.message}. This call was not run and has been reported.`;
-      await reject(use, 'policy', message);
-      await store.appendEvent(meta.runId, {
-        type: 'guardrail',
-        rule: `policy_${policy.rule}`,
-        message: policy.message,
-        step: step.id,
+      reject(use, 'policy', message);
+      events.push({
+        id: eventIds.guardrail(`policy_${policy.rule}`, step.id, use.id),
+        event: { type: 'guardrail', rule: `policy_${policy.rule}`, message: policy.message, step: step.id },
       });
       deps.metrics.count('GuardrailRejections', 1, { rule: `policy_${policy.rule}` });
       await deps.alerts.publish({
@@ -91,20 +105,17 @@ export async function checkToolCalls(args: {
         attributes: { rule: policy.rule, workflow: workflow.name, severity: 'high' },
       });
       if (agent.onPolicyViolation === 'stop') {
-        return {
-          accepted,
-          stop: {
-            kind: 'stop',
-            reason: 'PolicyViolation',
-            detail: `${policy.message} (tool call ${use.id})`,
-          },
-        };
+        return done({
+          kind: 'stop',
+          reason: 'PolicyViolation',
+          detail: `${policy.message} (tool call ${use.id})`,
+        });
       }
       continue;
     }
     const validTool = tool as Tool;
     if (!validTool.validate(use.input)) {
-      await reject(
+      reject(
         use,
         'invalid_arguments',
         `Error: the arguments for ${use.name} are invalid: ${describeErrors(validTool.validate.errors)}. The input schema is ${JSON.stringify(validTool.input)}. Fix the arguments and call it again.`,
@@ -116,23 +127,24 @@ export async function checkToolCalls(args: {
     seen.set(key, count);
     if (count > agent.maxIdenticalCalls) {
       const detail = `${use.name} was requested ${count} times with the same arguments ${canonicalJson(use.input)} (at most ${agent.maxIdenticalCalls} allowed)`;
-      await store.appendEvent(meta.runId, {
-        type: 'tool_rejected',
-        step: step.id,
-        toolUseId: use.id,
-        tool: use.name,
-        args: use.input,
-        rule: 'loop',
-        message: detail,
+      events.push({
+        id: eventIds.toolRejected(step.id, use.id),
+        event: {
+          type: 'tool_rejected',
+          step: step.id,
+          toolUseId: use.id,
+          tool: use.name,
+          args: use.input,
+          rule: 'loop',
+          message: detail,
+        },
       });
       deps.metrics.count('GuardrailRejections', 1, { rule: 'loop' });
-      return { accepted, stop: { kind: 'stop', reason: 'LoopDetected', detail } };
+      return done({ kind: 'stop', reason: 'LoopDetected', detail });
     }
-    const call: PendingCall = { toolUseId: use.id, tool: use.name, args: use.input as Json, turn: iteration };
-    await store.putPendingCall(meta.runId, step.id, call);
-    accepted.push(call);
+    accepted.push({ toolUseId: use.id, tool: use.name, args: use.input as Json, turn: iteration });
   }
-  return { accepted };
+  return done();
 }
 
 /** Identical calls (same tool, same canonical arguments) already made in this step. */

@@ -1,6 +1,7 @@
 import type { CodeStepEvent, CodeStepResult } from '../../state-machines/contract.js';
+import { claimKeys, eventIds } from './claims.js';
 import type { CoreDeps } from './deps.js';
-import { NotFoundError, ValidationError } from './errors.js';
+import { CorruptRecordError, NotFoundError, ValidationError } from './errors.js';
 import type { Json } from './model.js';
 
 /**
@@ -8,6 +9,9 @@ import type { Json } from './model.js';
  * it declared. A route's output is the chosen branch's key.
  */
 export async function runCodeStep(event: CodeStepEvent, deps: CoreDeps): Promise<CodeStepResult> {
+  const key = claimKeys.code(event.step);
+  const claim = await deps.store.getClaim(event.runId, key);
+  if (claim?.state === 'done') return parseResult(claim.result);
   const meta = await deps.store.getRun(event.runId);
   if (!meta) throw new NotFoundError(`run ${event.runId} does not exist`);
   const step = deps.workflows.get(meta.workflow)?.stepsById.get(event.step);
@@ -16,16 +20,29 @@ export async function runCodeStep(event: CodeStepEvent, deps: CoreDeps): Promise
   }
   const outputs = await deps.store.getStepOutputs(event.runId, step.needs);
   const context = { runId: event.runId, input: meta.input, outputs };
+  const complete = async (result: CodeStepResult, output: Json): Promise<CodeStepResult> => {
+    const first = await deps.store.completeClaim(event.runId, key, {
+      result,
+      output: { step: step.id, value: output },
+      events: [{ id: eventIds.stepOutput(step.id), event: { type: 'step_output', step: step.id, output } }],
+    });
+    if (first) return result;
+    // An earlier attempt completed first: its output is the one later steps read.
+    return parseResult((await deps.store.getClaim(event.runId, key))?.result);
+  };
   if (step.kind === 'route') {
     const branch = await step.choose(context);
-    await deps.store.putStepOutput(event.runId, step.id, { branch });
-    await deps.store.appendEvent(event.runId, { type: 'step_output', step: step.id, output: { branch } });
-    return { kind: 'done', branch };
+    return complete({ kind: 'done', branch }, { branch });
   }
-  const output = toJson(await step.run(context));
-  await deps.store.putStepOutput(event.runId, step.id, output);
-  await deps.store.appendEvent(event.runId, { type: 'step_output', step: step.id, output });
-  return { kind: 'done' };
+  return complete({ kind: 'done' }, toJson(await step.run(context)));
+}
+
+function parseResult(value: Json | undefined): CodeStepResult {
+  if (!value || typeof value !== 'object' || Array.isArray(value) || value.kind !== 'done')
+    throw new CorruptRecordError(
+      `the recorded code step result ${JSON.stringify(value)} is not { kind: "done" }`,
+    );
+  return typeof value.branch === 'string' ? { kind: 'done', branch: value.branch } : { kind: 'done' };
 }
 
 function toJson(value: unknown): Json {

@@ -1,6 +1,7 @@
 import type { AgentStep } from '../../state-machines/steps.js';
+import { claimKeys } from './claims.js';
 import type { ContentBlock, Message, ToolResultBlock, ToolUseBlock } from './model.js';
-import type { RunMeta, RunStore, StoredMessage } from './run-records.js';
+import type { PendingCall, RunMeta, RunStore, StoredMessage } from './run-records.js';
 
 /** The tool_use blocks of an assistant message. */
 export function toolUsesOf(message: Message): ToolUseBlock[] {
@@ -17,48 +18,71 @@ export function textOf(message: { content: string | ContentBlock[] }): string {
     .join('\n');
 }
 
+/** What opens an iteration: a user message for the model, or tool calls to resolve first. */
+export type Opening = { kind: 'message'; message: Message } | { kind: 'redrive'; calls: PendingCall[] };
+
 /**
- * The user message that opens this iteration: the task on the first one, the
- * tool results of the previous turn afterwards. A result that never arrived
- * (the tool step itself died) becomes an error result, so the model always
- * sees an answer for every call it made.
+ * What opens this iteration: the task on the first one, the tool results of
+ * the previous turn afterwards. Derived from what is recorded, so it comes out
+ * the same on every retry. A call with no result that never began is answered
+ * "it did not run"; one that began (its outcome unknown) is never guessed at:
+ * it goes back to the tool step, which runs it again only when that is safe
+ * and asks a human otherwise.
  */
-export async function nextUserMessage(
+export async function openingOf(
   store: RunStore,
   meta: RunMeta,
   step: AgentStep,
   history: readonly StoredMessage[],
-): Promise<Message> {
+): Promise<Opening> {
   const last = history.at(-1);
   if (!last) {
     const outputs = await store.getStepOutputs(meta.runId, step.needs);
-    return { role: 'user', content: step.prompt({ runId: meta.runId, input: meta.input, outputs }) };
+    return {
+      kind: 'message',
+      message: { role: 'user', content: step.prompt({ runId: meta.runId, input: meta.input, outputs }) },
+    };
   }
   const uses = toolUsesOf(last.message);
+  if (uses.length === 0) {
+    return {
+      kind: 'message',
+      message: { role: 'user', content: 'Continue. If you have finished, give your final answer.' },
+    };
+  }
   const results = await store.getToolResults(
     meta.runId,
     step.id,
     uses.map((u) => u.id),
   );
-  const blocks: ToolResultBlock[] = uses.map((use) => {
+  const redrive: PendingCall[] = [];
+  const blocks: ToolResultBlock[] = [];
+  for (const use of uses) {
     const r = results.get(use.id);
-    if (!r) {
-      return {
+    if (r) {
+      blocks.push({
         type: 'tool_result',
         tool_use_id: use.id,
-        is_error: true,
-        content: `The ${use.name} call did not complete (the tool step failed or timed out before it could answer). Try again later or use another way.`,
-      };
+        content: r.content,
+        ...(r.isError ? { is_error: true } : {}),
+      });
+      continue;
     }
-    return {
+    const [claim, pending] = await Promise.all([
+      store.getClaim(meta.runId, claimKeys.tool(step.id, use.id)),
+      store.getPendingCall(meta.runId, step.id, use.id),
+    ]);
+    if (claim && pending) {
+      redrive.push(pending);
+      continue;
+    }
+    blocks.push({
       type: 'tool_result',
       tool_use_id: use.id,
-      content: r.content,
-      ...(r.isError ? { is_error: true } : {}),
-    };
-  });
-  if (blocks.length === 0) {
-    return { role: 'user', content: 'Continue. If you have finished, give your final answer.' };
+      is_error: true,
+      content: `The ${use.name} call did not run: the platform failed before the tool was started, so nothing happened. You may call it again.`,
+    });
   }
-  return { role: 'user', content: blocks };
+  if (redrive.length > 0) return { kind: 'redrive', calls: redrive };
+  return { kind: 'message', message: { role: 'user', content: blocks } };
 }

@@ -40,20 +40,23 @@ export function dailyCapsFor(workflow: Workflow, meta: RunMeta, now: number): Da
 }
 
 /**
- * Reserve against every cap, all or nothing: on a refusal the caps already
- * reserved are released. Returns the refusing cap's message, or undefined.
+ * Reserve against every cap under the run's reservation `key`, all or
+ * nothing: on a refusal the caps already reserved are released. Reserving
+ * again under the same key reserves nothing more. Returns the refusing cap's
+ * message, or undefined. Settling the run's reservation settles its caps.
  */
 export async function reserveCaps(
   store: RunStore,
   caps: readonly DailyCap[],
+  runId: string,
+  key: string,
   amount: Reservation,
 ): Promise<string | undefined> {
   const taken: DailyCap[] = [];
   for (const cap of caps) {
-    const out = await store.reserveCap(cap.key, cap.limits, { ...amount, steps: 0 });
+    const out = await store.reserveCap(cap.key, cap.limits, runId, key, { ...amount, steps: 0 });
     if (!out.ok) {
-      for (const t of taken)
-        await store.settleCap(t.key, { ...amount, steps: 0 }, { tokens: 0, costMicros: 0 });
+      for (const t of taken) await store.settleCap(t.key, runId, key, { tokens: 0, costMicros: 0 });
       const l = out.ledger;
       return out.limit === 'tokens'
         ? `daily token cap of ${cap.label}: ${l.tokensUsed} of ${l.tokenLimit} used (${l.tokensRemaining} left); the next call could use up to ${amount.tokens}`
@@ -62,14 +65,4 @@ export async function reserveCaps(
     taken.push(cap);
   }
   return undefined;
-}
-
-/** Settle every cap with what the call used. */
-export async function settleCaps(
-  store: RunStore,
-  caps: readonly DailyCap[],
-  reserved: Reservation,
-  used: { tokens: number; costMicros: number },
-): Promise<void> {
-  for (const cap of caps) await store.settleCap(cap.key, { ...reserved, steps: 0 }, used);
 }

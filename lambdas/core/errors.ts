@@ -70,11 +70,26 @@ export class StoreThrottledError extends ChaperoneError {
   readonly retryable = true;
 }
 
+/** SNS or SES throttled us. Retryable. */
+export class MessagingThrottledError extends ChaperoneError {
+  override readonly name = 'MessagingThrottledError';
+  readonly retryable = true;
+}
+
+/** Step Functions throttled us (StartExecution, SendTaskSuccess, DescribeExecution). Retryable. */
+export class EngineThrottledError extends ChaperoneError {
+  override readonly name = 'EngineThrottledError';
+  readonly retryable = true;
+}
+
 /** The names of errors Step Functions may retry. Everything else is terminal. */
 export const RETRYABLE_ERROR_NAMES = [
   'ModelThrottledError',
   'ModelUnavailableError',
   'StoreThrottledError',
+  'ClaimBusyError',
+  'MessagingThrottledError',
+  'EngineThrottledError',
   'Lambda.ServiceException',
   'Lambda.AWSLambdaException',
   'Lambda.SdkClientException',
@@ -82,3 +97,18 @@ export const RETRYABLE_ERROR_NAMES = [
 ] as const;
 
 export { STOP_REASONS, type StopReason } from '../../state-machines/stop-reasons.js';
+
+/**
+ * A stored record (a claim, an action) has a shape this code does not know:
+ * written by a newer version, or damaged. Terminal: nothing is guessed.
+ */
+export class CorruptRecordError extends ChaperoneError {
+  override readonly name = 'CorruptRecordError';
+  readonly retryable = false;
+}
+
+/** Another attempt of the same claimed step began first (a duplicate delivery). Retryable. */
+export class ClaimBusyError extends ChaperoneError {
+  override readonly name = 'ClaimBusyError';
+  readonly retryable = true;
+}

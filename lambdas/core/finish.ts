@@ -1,5 +1,6 @@
 import type { FinishEvent } from '../../state-machines/contract.js';
 import type { Step } from '../../state-machines/steps.js';
+import { eventIds } from './claims.js';
 import type { CoreDeps } from './deps.js';
 import { NotFoundError } from './errors.js';
 import type { Json } from './model.js';
@@ -37,14 +38,20 @@ export async function finishRun(
     ...(event.detail ? { stopDetail: event.detail } : {}),
     ...(event.error ? { error: `${event.error}: ${event.cause ?? ''}` } : {}),
   });
-  if (!changed) return { runId: event.runId, status: meta.status };
+  // Whatever ended the run, no reservation outlives it: a call that failed, or whose
+  // turn was never recorded, gives its reservation back here (its claim never completes).
+  for (const key of Object.keys(await deps.store.openReservations(event.runId)))
+    await deps.store.settle(event.runId, key, { tokens: 0, costMicros: 0 });
   const outcome: Record<string, Json> = { type: 'run_finished', outcome: event.outcome };
   if (event.reason) outcome.reason = event.reason;
   if (event.detail ?? event.error) outcome.detail = event.detail ?? `${event.error}: ${event.cause ?? ''}`;
+  // Written once under its fixed id, also by a retry after a crash that closed the run first.
   await deps.store.appendEvent(
     event.runId,
-    outcome as unknown as Parameters<typeof deps.store.appendEvent>[1],
+    eventIds.runFinished(),
+    outcome as unknown as Parameters<typeof deps.store.appendEvent>[2],
   );
+  if (!changed) return { runId: event.runId, status: meta.status };
   const ledger = await deps.store.getLedger(event.runId);
   const dims = { workflow: meta.workflow };
   if (ledger) {

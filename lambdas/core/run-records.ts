@@ -60,8 +60,25 @@ export interface PendingCall {
   tool: string;
   args: Json;
   turn: number;
-  /** Set once an approver decided. */
-  approvedBy?: string;
+  /** The approval that gates this call, when its tool needs one. */
+  approvalId?: string;
+}
+
+/**
+ * A claim (`CLAIM#<key>`): the record a step that acts on the world writes
+ * before it acts and completes after. `acting` means an attempt began and may
+ * have had its effect; `done` holds the result every retry returns.
+ */
+export interface Claim {
+  key: string;
+  state: 'acting' | 'done';
+  /** Attempts that began (1 for the first). */
+  attempts: number;
+  result?: Json;
+  /** Set while a human is asked whether an attempt with an unknown outcome happened. */
+  approvalId?: string;
+  /** How many times a human was asked about this claim. */
+  askedRounds?: number;
 }
 
 /** A tool result ready for the next model call (`RES#step#toolUseId`). */
@@ -71,6 +88,11 @@ export interface ToolResultRecord {
   isError: boolean;
 }
 
+/** A reservation held open on the ledger under a claim's key, with the daily caps it also holds. */
+export interface OpenReservation extends Reservation {
+  caps: string[];
+}
+
 /** One conversation message (`MSG#step#iteration#1u|2a`). */
 export interface StoredMessage {
   iteration: number;
@@ -78,6 +100,32 @@ export interface StoredMessage {
   /** Usage of the call that produced an assistant message, for tight estimates. */
   inputTokens?: number;
   outputTokens?: number;
+  /** On an assistant message: the daily caps its call was reserved against (settled with it). */
+  caps?: string[];
+  /** On an assistant message: what its call used, as settled. */
+  used?: { tokens: number; costMicros: number };
+}
+
+/** One trail event to write with its deterministic id (see `claims.ts`). */
+export interface KeyedEvent {
+  id: string;
+  event: TrailEvent;
+}
+
+/**
+ * Everything one claim completes with, written together (one transaction when
+ * it fits): the claim's result, the trail events, the results and accepted
+ * calls, step output, the ledger settlement. Every part has a deterministic
+ * key, so writing it again writes nothing new.
+ */
+export interface Completion {
+  result: Json;
+  events?: KeyedEvent[];
+  results?: Array<ToolResultRecord & { step: string }>;
+  calls?: Array<PendingCall & { step: string }>;
+  output?: { step: string; value: Json };
+  /** Count a failed tool call against the run's breaker (idempotent per call). */
+  failedCall?: string;
 }
 
 /** Trail events: every model call and tool call of a run, enough to audit and replay it. */
@@ -155,14 +203,20 @@ export type TrailEvent =
   | { type: 'run_finished'; outcome: 'succeeded' | 'stopped' | 'failed'; reason?: string; detail?: string };
 
 /** A trail event as stored: with its sort position and time. */
-export type StoredTrailEvent = TrailEvent & { seq: string; at: string };
+export type StoredTrailEvent = TrailEvent & {
+  /** Deterministic: (step, iteration, kind, call), so an event is written at most once. */
+  id: string;
+  /** Sort position: the time of the first write (a ULID). */
+  seq: string;
+  at: string;
+};
 
 /**
  * The Runs table as core sees it. The DynamoDB adapter implements it; core
  * never imports an AWS SDK.
  */
 export interface RunStore {
-  /** Create META + LEDGER atomically; false when the run id exists already. */
+  /** Create META + LEDGER; false when the run id exists already. */
   createRun(meta: RunMeta, ledger: Ledger): Promise<boolean>;
   getRun(runId: string): Promise<RunMeta | undefined>;
   updateRun(runId: string, patch: Partial<Omit<RunMeta, 'runId'>>): Promise<void>;
@@ -170,33 +224,82 @@ export interface RunStore {
   closeRun(runId: string, patch: Partial<Omit<RunMeta, 'runId'>>): Promise<boolean>;
 
   getLedger(runId: string): Promise<Ledger | undefined>;
-  /** Reserve under `remaining >= amount` for every counter at once. */
-  reserve(runId: string, amount: Reservation): Promise<ReserveOutcome>;
-  /** Return the unused part of a reservation and add what was used. */
-  settle(runId: string, reserved: Reservation, used: { tokens: number; costMicros: number }): Promise<Ledger>;
   /**
-   * Reserve against a shared daily cap (`key` names workflow or tenant and
-   * day); the cap's counters are created at `limits` on first use.
+   * Reserve under `remaining >= amount` for every counter at once, held under
+   * `key` (a claim's): reserving again under the same key reserves nothing
+   * more and answers `reused` with the amount held.
+   */
+  reserve(
+    runId: string,
+    key: string,
+    amount: Reservation,
+  ): Promise<ReserveOutcome & { reused?: Reservation }>;
+  /**
+   * Settle the reservation held under `key` once: return the unused part, add
+   * what was used, release the daily caps it holds. Undefined when it was
+   * settled already.
+   */
+  settle(
+    runId: string,
+    key: string,
+    used: { tokens: number; costMicros: number },
+  ): Promise<Ledger | undefined>;
+  /** The reservations still held on the run's ledger, by key. */
+  openReservations(runId: string): Promise<Record<string, OpenReservation>>;
+  /**
+   * Reserve against a shared daily cap (`cap` names workflow or tenant and
+   * day) under `holder` (run and claim); created at `limits` on first use.
+   * Recorded on the run's reservation `key`, so settling it settles the cap.
    */
   reserveCap(
-    key: string,
+    cap: string,
     limits: { tokens: number; costMicros: number },
+    runId: string,
+    key: string,
     amount: Reservation,
   ): Promise<ReserveOutcome>;
-  settleCap(key: string, reserved: Reservation, used: { tokens: number; costMicros: number }): Promise<void>;
-  /** Count one failed tool call against the run's breaker; returns the new count. */
-  addToolFailure(runId: string): Promise<number>;
 
-  appendEvent(runId: string, event: TrailEvent): Promise<void>;
+  /** Settle a daily cap's reservation held for (run, key), once; false when settled already. */
+  settleCap(
+    cap: string,
+    runId: string,
+    key: string,
+    used: { tokens: number; costMicros: number },
+  ): Promise<boolean>;
+
+  /** A claim, if any attempt began. */
+  getClaim(runId: string, key: string): Promise<Claim | undefined>;
+  /**
+   * Begin an attempt: create the claim in `acting`, or move it from the
+   * attempt count `seen` to the next. Undefined when another attempt got there
+   * first or it is done (read it again).
+   */
+  beginClaim(runId: string, key: string, seen: Claim | undefined): Promise<Claim | undefined>;
+  /** Note on an acting claim that a human is asked about it (approval id). */
+  askAboutClaim(runId: string, key: string, approvalId: string, round: number): Promise<void>;
+  /**
+   * Complete a claim with everything it produced, once. False when it was
+   * completed already (the stored result is the one that counts).
+   */
+  completeClaim(runId: string, key: string, completion: Completion): Promise<boolean>;
+
+  /** Write a trail event once under its deterministic id; false when it exists. */
+  appendEvent(runId: string, id: string, event: TrailEvent): Promise<boolean>;
   listEvents(runId: string): Promise<StoredTrailEvent[]>;
 
   listMessages(runId: string, step: string): Promise<StoredMessage[]>;
-  putMessage(runId: string, step: string, record: StoredMessage, role: 'user' | 'assistant'): Promise<void>;
+  /**
+   * Record one model turn once: the user message sent, the assistant message
+   * received, its trail event and the settlement of its reservation, together.
+   * False when the turn was recorded already: the stored one counts.
+   */
+  recordTurn(
+    runId: string,
+    step: string,
+    turn: { user: StoredMessage; assistant: StoredMessage; event: KeyedEvent },
+    settle: { key: string; used: { tokens: number; costMicros: number } },
+  ): Promise<boolean>;
 
-  getAction(runId: string, step: string, iteration: number): Promise<AgentAction | undefined>;
-  putAction(runId: string, step: string, iteration: number, action: AgentAction): Promise<void>;
-
-  putPendingCall(runId: string, step: string, call: PendingCall): Promise<void>;
   getPendingCall(runId: string, step: string, toolUseId: string): Promise<PendingCall | undefined>;
   /** Write a tool result once; false when one exists already. */
   putToolResult(runId: string, step: string, result: ToolResultRecord): Promise<boolean>;
@@ -206,6 +309,5 @@ export interface RunStore {
     toolUseIds: readonly string[],
   ): Promise<Map<string, ToolResultRecord>>;
 
-  putStepOutput(runId: string, step: string, output: Json): Promise<void>;
   getStepOutputs(runId: string, steps: readonly string[]): Promise<Record<string, Json>>;
 }

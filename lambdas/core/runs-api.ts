@@ -1,4 +1,7 @@
+import { canonicalJson } from './canonical.js';
+import { eventIds } from './claims.js';
 import type { AlertPublisher, CoreDeps } from './deps.js';
+import { ChaperoneError } from './errors.js';
 import { checkRunInput } from './input-guardrails.js';
 import type { Json } from './model.js';
 import type { WorkflowEngine } from './ports.js';
@@ -113,37 +116,61 @@ export async function startRun(rawBody: string | null | undefined, deps: RunsApi
     toolFailureLimit: limits.maxToolFailures,
     toolFailures: 0,
   };
+  // One idempotent operation: the run record is created once, the trail's first event is
+  // written once, and StartExecution named by the run id is called every time (it is
+  // idempotent on name and input), so a client retry after a crash anywhere here ends with
+  // exactly one run and one execution.
   const created = await deps.store.createRun(meta, ledger);
+  let run = meta;
   if (!created) {
     const existing = await deps.store.getRun(runId);
-    if (existing && existing.workflow === name && JSON.stringify(existing.input) === JSON.stringify(input)) {
-      return { status: 200, body: { runId, status: existing.status, links: { self: `/runs/${runId}` } } };
+    if (!existing || existing.workflow !== name || canonicalJson(existing.input) !== canonicalJson(input)) {
+      return {
+        status: 409,
+        body: {
+          error: 'ConflictError',
+          field: '/runId',
+          message: `run ${runId} exists already with another workflow or input`,
+        },
+      };
     }
-    return {
-      status: 409,
-      body: {
-        error: 'ConflictError',
-        field: '/runId',
-        message: `run ${runId} exists already with another workflow or input`,
-      },
-    };
+    run = existing;
   }
-  await deps.store.appendEvent(runId, {
+  const links = { self: `/runs/${runId}` };
+  if (run.status !== 'RUNNING' || run.executionArn) {
+    return { status: created ? 201 : 200, body: { runId, status: run.status, links } };
+  }
+  await deps.store.appendEvent(runId, eventIds.runStarted(), {
     type: 'run_started',
     workflow: name,
     input: input as Json,
     limits: { ...limits },
   });
+  let executionArn: string;
   try {
-    const executionArn = await deps.engine.startExecution(arn, runId, JSON.stringify({ runId }));
-    await deps.store.updateRun(runId, { executionArn });
+    executionArn = await deps.engine.startExecution(arn, runId, JSON.stringify({ runId }));
   } catch (err) {
+    if (err instanceof ChaperoneError && err.retryable) {
+      // Nothing is lost: the run waits for the client's retry, which starts the same execution.
+      return {
+        status: 503,
+        body: {
+          error: err.name,
+          message: `run ${runId} is recorded; its execution could not start yet (${err.message}). Send the same request again.`,
+          runId,
+        },
+      };
+    }
     const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
     await deps.store.closeRun(runId, {
       status: 'FAILED',
       error: `could not start the execution: ${message}`,
     });
-    await deps.store.appendEvent(runId, { type: 'run_finished', outcome: 'failed', detail: message });
+    await deps.store.appendEvent(runId, eventIds.runFinished(), {
+      type: 'run_finished',
+      outcome: 'failed',
+      detail: message,
+    });
     return {
       status: 502,
       body: {
@@ -152,7 +179,8 @@ export async function startRun(rawBody: string | null | undefined, deps: RunsApi
       },
     };
   }
-  return { status: 201, body: { runId, status: 'RUNNING', links: { self: `/runs/${runId}` } } };
+  await deps.store.updateRun(runId, { executionArn });
+  return { status: created ? 201 : 200, body: { runId, status: 'RUNNING', links } };
 }
 
 /** `GET /runs/{id}`: status with the figures (used of limit), the answer, and the trail. */

@@ -1,17 +1,25 @@
 import { createHash } from 'node:crypto';
+import type { Agent } from '../../state-machines/agent.js';
 import type { ToolStepEvent, ToolStepResult } from '../../state-machines/contract.js';
 import { describeErrors } from '../../state-machines/schema.js';
 import { type Tool, worstCaseSeconds } from '../../state-machines/tool.js';
+import type { Workflow } from '../../state-machines/workflow.js';
+import { type ApprovalCheck, checkApproval, openUnknownOutcome } from './approval-check.js';
+import type { ApprovalStore } from './approval-records.js';
 import { type BreakerStore, circuitOf } from './breakers.js';
+import { claimKeys, eventIds } from './claims.js';
 import type { AlertPublisher, CoreDeps } from './deps.js';
-import { NotFoundError, ValidationError } from './errors.js';
+import { ClaimBusyError, CorruptRecordError, NotFoundError, ValidationError } from './errors.js';
 import type { Json } from './model.js';
+import type { Claim, PendingCall, RunMeta } from './run-records.js';
 import { type Attempt, runWithRetries } from './tool-runner.js';
 import { trimResult } from './trim.js';
 
 export interface ToolStepDeps extends CoreDeps {
   breakers: BreakerStore;
   alerts: AlertPublisher;
+  /** Read to check a gated call's approval; written to ask about an unknown outcome. */
+  approvals: ApprovalStore;
   random?: () => number;
 }
 
@@ -19,25 +27,102 @@ export interface ToolStepDeps extends CoreDeps {
  * Run one accepted tool call: circuit check, hard timeout per attempt, retries
  * with backoff and the error fed back, then the fallback tool or a structured
  * error the model can act on; trim the result, record it once, count failures
- * against the run's breaker. Idempotent per tool call.
+ * against the run's breaker.
+ *
+ * Claim-first (see `claims.ts`): the call's claim is begun right before the
+ * tool runs and completed with its result and trail event in one write. A
+ * retry returns a completed claim's result. One that finds an attempt begun
+ * and not completed knows the tool may have acted: an idempotent tool runs
+ * again with the same idempotency key; any other is not run again until a
+ * human, asked through an approval, says so. A gated call runs only when its
+ * approval record says approved, by an allowed approver, for exactly these
+ * arguments.
  */
 export async function runToolStep(event: ToolStepEvent, deps: ToolStepDeps): Promise<ToolStepResult> {
-  const { store, clock } = deps;
+  const { store } = deps;
   const { runId, step: stepId, call } = event;
-  const existing = await store.getToolResults(runId, stepId, [call.toolUseId]);
-  if (existing.has(call.toolUseId))
-    return { kind: 'done', status: existing.get(call.toolUseId)?.isError ? 'error' : 'ok' };
+  const key = claimKeys.tool(stepId, call.toolUseId);
+  const claim = await store.getClaim(runId, key);
+  if (claim?.state === 'done') return afterDone(parseToolResult(claim.result), runId, deps);
 
   const meta = await store.getRun(runId);
   if (!meta) throw new NotFoundError(`run ${runId} does not exist`);
-  const agent = deps.workflows.get(meta.workflow)?.agentOf(stepId);
-  if (!agent) throw new NotFoundError(`step ${stepId} of workflow ${meta.workflow} is not an agent step`);
+  const workflow = deps.workflows.get(meta.workflow);
+  const agent = workflow?.agentOf(stepId);
+  if (!workflow || !agent)
+    throw new NotFoundError(`step ${stepId} of workflow ${meta.workflow} is not an agent step`);
   const pending = await store.getPendingCall(runId, stepId, call.toolUseId);
   if (!pending) throw new NotFoundError(`tool call ${call.toolUseId} of run ${runId} was never accepted`);
   const tool = agent.tool(pending.tool);
   if (!tool)
     throw new ValidationError(`tool ${pending.tool} is not a tool of agent ${agent.name}`, '/call/tool');
+  const ctx: CallContext = { deps, meta, workflow, agent, tool, pending, stepId, key };
 
+  if (tool.approval) {
+    const verdict = await checkApproval(deps.approvals, pending, runId, stepId);
+    if (!verdict.ok) return blockBypass(ctx, verdict);
+  }
+  if (claim) {
+    // An earlier attempt began and did not complete: it may have had its effect.
+    const human = await resolveUnknownOutcome(ctx, claim);
+    if (human) return human;
+  }
+  return runClaimed(ctx, claim);
+}
+
+interface CallContext {
+  deps: ToolStepDeps;
+  meta: RunMeta;
+  workflow: Workflow;
+  agent: Agent;
+  tool: Tool;
+  pending: PendingCall;
+  stepId: string;
+  key: string;
+}
+
+/**
+ * For a call whose earlier attempt's outcome is unknown: undefined when it may
+ * run again now (the tool is idempotent, or a human approved running it again);
+ * otherwise what the state machine does instead (ask a human, or the answer a
+ * human already gave).
+ */
+async function resolveUnknownOutcome(ctx: CallContext, claim: Claim): Promise<ToolStepResult | undefined> {
+  const { deps, meta, pending, stepId, key, tool } = ctx;
+  const runId = meta.runId;
+  const answered = (await deps.store.getToolResults(runId, stepId, [pending.toolUseId])).get(
+    pending.toolUseId,
+  );
+  if (answered) {
+    // A human decided not to run it again: that answer is its result.
+    const result: ToolStepResult = { kind: 'done', status: 'error' };
+    await deps.store.completeClaim(runId, key, { result });
+    return result;
+  }
+  if (claim.approvalId) {
+    const verdict = await checkApproval(deps.approvals, pending, runId, stepId, claim.approvalId);
+    if (verdict.ok) return undefined;
+    if (verdict.status !== 'pending') {
+      throw new CorruptRecordError(
+        `tool call ${pending.toolUseId}: approval ${claim.approvalId} is ${verdict.status} but left no result`,
+      );
+    }
+    return blockBypass(ctx, verdict);
+  }
+  if (tool.idempotent) return undefined;
+  const round = (claim.askedRounds ?? 0) + 1;
+  const asked = await openUnknownOutcome(deps, ctx.workflow, meta, stepId, pending, claim, round);
+  await deps.store.askAboutClaim(runId, key, asked.approvalId, round);
+  deps.metrics.count('OutcomesUnknown', 1, { tool: tool.name });
+  return asked;
+}
+
+/** Begin the claim, run the tool (and its fallback), complete the claim with what happened. */
+async function runClaimed(ctx: CallContext, seen: Claim | undefined): Promise<ToolStepResult> {
+  const { deps, meta, agent, tool, pending, stepId, key } = ctx;
+  const { store, clock } = deps;
+  const runId = meta.runId;
+  const idempotencyKey = idempotencyKeyOf(runId, stepId, pending.toolUseId);
   const started = clock.now();
   let status: 'ok' | 'error' | 'fallback' | 'circuit_open';
   let value: unknown;
@@ -55,9 +140,13 @@ export async function runToolStep(event: ToolStepEvent, deps: ToolStepDeps): Pro
     failure = `the circuit for ${tool.name} is open after repeated failures across runs; it was not called`;
     status = 'circuit_open';
   } else {
+    if (!(await store.beginClaim(runId, key, seen)))
+      throw new ClaimBusyError(
+        `tool call ${pending.toolUseId} of run ${runId}: another attempt got there first`,
+      );
     const outcome = await runWithRetries(tool, pending.args, {
       runId,
-      idempotencyKey: idempotencyKeyOf(runId, stepId, call.toolUseId),
+      idempotencyKey,
       clock,
       ...(deps.random ? { random: deps.random } : {}),
     });
@@ -84,7 +173,7 @@ export async function runToolStep(event: ToolStepEvent, deps: ToolStepDeps): Pro
     } else {
       const outcome = await runWithRetries(fb, pending.args, {
         runId,
-        idempotencyKey: idempotencyKeyOf(runId, stepId, call.toolUseId, fb.name),
+        idempotencyKey: idempotencyKeyOf(runId, stepId, pending.toolUseId, fb.name),
         clock,
       });
       attempts = [...attempts, ...outcome.attempts];
@@ -120,42 +209,130 @@ export async function runToolStep(event: ToolStepEvent, deps: ToolStepDeps): Pro
         },
         { maxBytes: 2048 },
       );
-  await store.putToolResult(runId, stepId, {
-    toolUseId: call.toolUseId,
-    content: content.content,
-    isError: !succeeded,
+  const result: ToolStepResult = { kind: 'done', status: status === 'circuit_open' ? 'error' : status };
+  const first = await store.completeClaim(runId, key, {
+    result,
+    results: [{ step: stepId, toolUseId: pending.toolUseId, content: content.content, isError: !succeeded }],
+    events: [
+      {
+        id: eventIds.toolCall(stepId, pending.toolUseId),
+        event: {
+          type: 'tool_call',
+          step: stepId,
+          toolUseId: pending.toolUseId,
+          tool: tool.name,
+          args: pending.args,
+          status,
+          attempts,
+          ...(fallbackTool ? { fallbackTool } : {}),
+          result: content.content,
+          resultBytes: content.bytes,
+          originalBytes: content.originalBytes,
+          trimmed: content.trimmed,
+          durationMs: clock.now() - started,
+        },
+      },
+    ],
+    ...(succeeded ? {} : { failedCall: pending.toolUseId }),
   });
-  await store.appendEvent(runId, {
-    type: 'tool_call',
-    step: stepId,
-    toolUseId: call.toolUseId,
-    tool: tool.name,
-    args: pending.args,
-    status,
-    attempts,
-    ...(fallbackTool ? { fallbackTool } : {}),
-    result: content.content,
-    resultBytes: content.bytes,
-    originalBytes: content.originalBytes,
-    trimmed: content.trimmed,
-    durationMs: clock.now() - started,
-  });
-  deps.metrics.count('ToolCalls', 1, { tool: tool.name });
-  if (!succeeded) {
-    deps.metrics.count('ToolCallFailures', 1, { tool: tool.name });
-    const failures = await store.addToolFailure(runId);
-    const ledger = await store.getLedger(runId);
-    if (ledger && failures >= ledger.toolFailureLimit) {
-      const detail = `${failures} tool calls failed in this run (breaker threshold ${ledger.toolFailureLimit}); last: ${tool.name}: ${failure}`;
-      await deps.alerts.publish({
-        subject: `Chaperone: run ${runId} stopped, cascading tool failures`,
-        message: JSON.stringify({ runId, workflow: meta.workflow, detail } satisfies Record<string, Json>),
-        attributes: { rule: 'workflow_breaker', workflow: meta.workflow, severity: 'medium' },
-      });
-      return { kind: 'stop', reason: 'CircuitOpen', detail };
-    }
+  if (!first) {
+    // A concurrent attempt completed first; its result is the one the model reads.
+    const stored = await store.getClaim(runId, key);
+    return afterDone(parseToolResult(stored?.result), runId, deps);
   }
-  return { kind: 'done', status: status === 'circuit_open' ? 'error' : status };
+  deps.metrics.count('ToolCalls', 1, { tool: tool.name });
+  if (!succeeded) deps.metrics.count('ToolCallFailures', 1, { tool: tool.name });
+  return afterDone(result, runId, deps, { tool: tool.name, failure, workflow: meta.workflow });
+}
+
+/**
+ * A failed call counts against the run's breaker; the count is on the ledger,
+ * once per call, so a retried step sees the same verdict.
+ */
+async function afterDone(
+  result: ToolStepResult,
+  runId: string,
+  deps: ToolStepDeps,
+  first?: { tool: string; failure: string | undefined; workflow: string },
+): Promise<ToolStepResult> {
+  if (result.kind !== 'done' || result.status !== 'error') return result;
+  const ledger = await deps.store.getLedger(runId);
+  if (!ledger || ledger.toolFailures < ledger.toolFailureLimit) return result;
+  const detail = `${ledger.toolFailures} tool calls failed in this run (breaker threshold ${ledger.toolFailureLimit})${first ? `; last: ${first.tool}: ${first.failure}` : ''}`;
+  if (first) {
+    await deps.alerts.publish({
+      subject: `Chaperone: run ${runId} stopped, cascading tool failures`,
+      message: JSON.stringify({ runId, workflow: first.workflow, detail } satisfies Record<string, Json>),
+      attributes: { rule: 'workflow_breaker', workflow: first.workflow, severity: 'medium' },
+    });
+  }
+  return { kind: 'stop', reason: 'CircuitOpen', detail };
+}
+
+/**
+ * A gated call whose approval does not hold (no decision through the approval
+ * API, another approver, other arguments): nothing runs. The gate is marked
+ * bypassed so no later click counts, the trail and the alert topic say what
+ * happened, and the run stops as a policy violation.
+ */
+async function blockBypass(
+  ctx: CallContext,
+  verdict: Extract<ApprovalCheck, { ok: false }>,
+): Promise<ToolStepResult> {
+  const { deps, meta, tool, pending, stepId, key } = ctx;
+  const runId = meta.runId;
+  const detail = `${tool.name} (tool call ${pending.toolUseId}) was not run: ${verdict.reason}`;
+  if (verdict.approvalId && verdict.status === 'pending')
+    await deps.approvals.markBypassed(verdict.approvalId, detail, new Date(deps.clock.now()).toISOString());
+  const result: ToolStepResult = { kind: 'stop', reason: 'PolicyViolation', detail };
+  await deps.store.completeClaim(runId, key, {
+    result,
+    results: [
+      {
+        step: stepId,
+        toolUseId: pending.toolUseId,
+        content: `Blocked: ${detail}. This call was not run and has been reported.`,
+        isError: true,
+      },
+    ],
+    events: [
+      {
+        id: eventIds.guardrail('approval_bypass', stepId, pending.toolUseId),
+        event: { type: 'guardrail', rule: 'approval_bypass', message: detail, step: stepId },
+      },
+      {
+        id: eventIds.toolRejected(stepId, pending.toolUseId),
+        event: {
+          type: 'tool_rejected',
+          step: stepId,
+          toolUseId: pending.toolUseId,
+          tool: tool.name,
+          args: pending.args,
+          rule: 'policy',
+          message: detail,
+        },
+      },
+    ],
+  });
+  deps.metrics.count('GuardrailRejections', 1, { rule: 'approval_bypass' });
+  await deps.alerts.publish({
+    subject: `Chaperone: approval bypassed in run ${runId}`,
+    message: JSON.stringify({ runId, workflow: meta.workflow, step: stepId, tool: tool.name, detail }),
+    attributes: { rule: 'approval_bypass', workflow: meta.workflow, severity: 'high' },
+  });
+  return result;
+}
+
+const RESULT_KINDS = ['done', 'stop', 'approval'];
+
+/** A completed claim's result, checked: a stored shape we do not know is refused by name. */
+function parseToolResult(value: Json | undefined): ToolStepResult {
+  const kind = value && typeof value === 'object' && !Array.isArray(value) ? value.kind : undefined;
+  if (typeof kind !== 'string' || !RESULT_KINDS.includes(kind))
+    throw new CorruptRecordError(
+      `the recorded tool step result ${JSON.stringify(value)} is not one of ${RESULT_KINDS.join(', ')}`,
+    );
+  return value as unknown as ToolStepResult;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { type ToolStepEvent, toolStepEventSchema } from '../../state-machines/contract.js';
 import type { Workflow } from '../../state-machines/workflow.js';
-import { alerts, breakerStore, coreDeps, type Env } from '../config.js';
+import { alerts, approvalStore, breakerStore, coreDeps, type Env } from '../config.js';
 import { runToolStep } from '../core/tool-step.js';
 import { eventParser, fromProcessEnv } from './parse-event.js';
 
@@ -10,7 +10,12 @@ const parse = eventParser<ToolStepEvent>(toolStepEventSchema, 'tool step');
 /** `app`: the workflows to serve (default: the application's registry, `examples/index.ts`). */
 export function createHandler(env: Env, app?: readonly Workflow[]) {
   const base = coreDeps(env, 'tool-step', app);
-  const deps = { ...base, breakers: breakerStore(env, base.db), alerts: alerts(env) };
+  const deps = {
+    ...base,
+    breakers: breakerStore(env, base.db),
+    alerts: alerts(env),
+    approvals: approvalStore(env, base.db),
+  };
   return async (event: unknown) => runToolStep(parse(event), deps);
 }
 

@@ -72,13 +72,18 @@ export async function benchLedger(options: {
       Array.from({ length: options.concurrency }, async () => {
         while (issued < options.reservations) {
           issued += 1;
-          if ((await store.reserve(hot, each)).ok) granted += 1;
+          // Each call's reservation is held under its claim's key and settled by it.
+          const key = `call#${issued}`;
+          if ((await store.reserve(hot, key, each)).ok) {
+            granted += 1;
+            await store.settle(hot, key, { tokens: each.tokens, costMicros: each.costMicros });
+          }
         }
       }),
     );
     const seconds = (performance.now() - started) / 1000;
     const throughput = table(
-      'Ledger reservations on local dynalite (one run ledger, conditional UpdateItem)',
+      'Ledger reservations on local dynalite (one run ledger; each a conditional UpdateItem, then its settlement)',
       ['reservations', 'concurrency', 'granted', 'seconds', 'reservations/s'],
       [
         [
@@ -97,10 +102,15 @@ export async function benchLedger(options: {
       const limit = 10_000;
       const amount: Reservation = { tokens: 350, costMicros: 0, steps: 0 };
       const runId = await newRun(limit);
-      const outcomes = await Promise.all(Array.from({ length: 100 }, () => store.reserve(runId, amount)));
+      const outcomes = await Promise.all(
+        Array.from({ length: 100 }, async (_, i) => ({
+          key: `branch#${i}`,
+          ...(await store.reserve(runId, `branch#${i}`, amount)),
+        })),
+      );
       const won = outcomes.filter((o) => o.ok);
       const lowest = Math.min(...won.map((o) => o.ledger.tokensRemaining));
-      await Promise.all(won.map(() => store.settle(runId, amount, { tokens: amount.tokens, costMicros: 0 })));
+      await Promise.all(won.map((o) => store.settle(runId, o.key, { tokens: amount.tokens, costMicros: 0 })));
       const ledger = await store.getLedger(runId);
       const used = ledger?.tokensUsed ?? Number.NaN;
       rows.push([

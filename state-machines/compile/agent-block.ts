@@ -7,10 +7,11 @@ import {
   LAMBDA_RETRYABLE,
   lambdaTask,
   platformRetry,
+  STEP_RETRYABLE,
 } from './context.js';
 
 /** Model errors an agent step may retry at the orchestration layer (after the SDK's own retries). */
-const MODEL_RETRYABLE = ['ModelThrottledError', 'ModelUnavailableError', 'StoreThrottledError'];
+const MODEL_RETRYABLE = ['ModelThrottledError', 'ModelUnavailableError'];
 
 /**
  * The agent loop of one agent step:
@@ -113,7 +114,7 @@ export function compileAgentStep(ctx: BlockContext, step: AgentStep, next: strin
           jsonata('$states.input') as unknown as Record<string, unknown>,
           {
             TimeoutSeconds: jsonata('$states.input.call.timeoutSeconds'),
-            Retry: platformRetry(['StoreThrottledError']),
+            Retry: platformRetry(),
             Catch: [
               {
                 ErrorEquals: ['States.ALL'],
@@ -131,14 +132,25 @@ export function compileAgentStep(ctx: BlockContext, step: AgentStep, next: strin
         'Tool step failed': { Type: 'Pass', End: true },
       },
     },
+    // A stop wins; then a call whose outcome is unknown (a human is asked); else the agent goes on.
     Output: jsonata(
-      `($stops := $states.result[kind = 'stop']; $exists($stops) ? $stops[0] : { "kind": "continue" })`,
+      `($stops := $states.result[kind = 'stop']; $asks := $states.result[kind = 'approval']; $exists($stops) ? $stops[0] : $exists($asks) ? $asks[0] : { "kind": "continue" })`,
     ),
     Next: names.afterTools,
   });
   addState(ctx, names.afterTools, {
     Type: 'Choice',
-    Choices: [{ Condition: jsonata(`$states.input.kind = 'stop'`), Next: ctx.stopTarget }],
+    Choices: [
+      { Condition: jsonata(`$states.input.kind = 'stop'`), Next: ctx.stopTarget },
+      {
+        Condition: jsonata(`$states.input.kind = 'approval'`),
+        Next: names.approval,
+        Assign: {
+          approvalId: jsonata('$states.input.approvalId'),
+          approvalTimeout: jsonata('$states.input.timeoutSeconds'),
+        },
+      },
+    ],
     Default: names.call,
   });
 
@@ -163,7 +175,7 @@ export function compileAgentStep(ctx: BlockContext, step: AgentStep, next: strin
     Output: jsonata('$states.result'),
     Retry: [
       {
-        ErrorEquals: LAMBDA_RETRYABLE,
+        ErrorEquals: [...LAMBDA_RETRYABLE, ...STEP_RETRYABLE],
         IntervalSeconds: 2,
         MaxAttempts: 3,
         BackoffRate: 2,

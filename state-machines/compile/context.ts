@@ -33,6 +33,22 @@ export const LAMBDA_RETRYABLE = [
   'Lambda.TooManyRequestsException',
 ];
 
+/**
+ * What a claimed step may be retried on besides Lambda's own errors: a
+ * function that died (crash, out of memory, its own timeout) and our named
+ * retryable errors. Every step is claim-first, so a retry after a crash never
+ * acts twice.
+ */
+export const STEP_RETRYABLE = [
+  'Lambda.Unknown',
+  'Runtime.ExitError',
+  'Sandbox.Timedout',
+  'StoreThrottledError',
+  'ClaimBusyError',
+  'MessagingThrottledError',
+  'EngineThrottledError',
+];
+
 /** `{% expr %}`: a JSONata expression in a JSONata state. */
 export const jsonata = (expr: string): string => `{% ${expr} %}`;
 
@@ -64,7 +80,7 @@ export function lambdaTask(functionArn: string, payload: Record<string, unknown>
 export function platformRetry(extraErrors: readonly string[] = []): State[] {
   return [
     {
-      ErrorEquals: [...LAMBDA_RETRYABLE, ...extraErrors],
+      ErrorEquals: [...new Set([...LAMBDA_RETRYABLE, ...STEP_RETRYABLE, ...extraErrors])],
       IntervalSeconds: 2,
       MaxAttempts: 4,
       BackoffRate: 2,

@@ -81,7 +81,9 @@ describe('token reservations under concurrency', () => {
     const each: Reservation = { tokens: 350, costMicros: 0, steps: 0 };
     const runId = await runWithLedger({ tokens: limit });
 
-    const outcomes = await Promise.all(Array.from({ length: 100 }, () => store.reserve(runId, each)));
+    const outcomes = await Promise.all(
+      Array.from({ length: 100 }, (_, i) => store.reserve(runId, `branch#${i}`, each)),
+    );
 
     const ok = granted(outcomes);
     expect(ok).toHaveLength(Math.floor(limit / each.tokens)); // 28
@@ -92,7 +94,9 @@ describe('token reservations under concurrency', () => {
     expect((await store.getLedger(runId))?.tokensRemaining).toBe(limit - ok.length * each.tokens);
 
     // Every granted call uses its full reservation: the worst case the ledger allowed.
-    await Promise.all(ok.map(() => store.settle(runId, each, { tokens: each.tokens, costMicros: 0 })));
+    const keys = outcomes.flatMap((o, i) => (o.ok ? [`branch#${i}`] : []));
+    await Promise.all(keys.map((k) => store.settle(runId, k, { tokens: each.tokens, costMicros: 0 })));
+    expect(await store.openReservations(runId)).toEqual({});
     const after = await store.getLedger(runId);
     const overshoot = Math.max(0, (after?.tokensUsed ?? Number.POSITIVE_INFINITY) - limit);
     expect(overshoot).toBe(0);
@@ -104,27 +108,55 @@ describe('token reservations under concurrency', () => {
   it('settles a reservation by giving back the part the call did not use', async () => {
     const runId = await runWithLedger({ tokens: 10_000, costMicros: 50_000 });
     const reservation: Reservation = { tokens: 4_000, costMicros: 20_000, steps: 1 };
-    const held = await store.reserve(runId, reservation);
+    const held = await store.reserve(runId, 'call', reservation);
     expect(held.ok && held.ledger.tokensRemaining).toBe(6_000);
 
-    const settled = await store.settle(runId, reservation, { tokens: 1_250, costMicros: 6_100 });
+    const settled = await store.settle(runId, 'call', { tokens: 1_250, costMicros: 6_100 });
 
-    expect(settled.tokensRemaining).toBe(8_750);
-    expect(settled.tokensUsed).toBe(1_250);
-    expect(settled.costRemainingMicros).toBe(43_900);
-    expect(settled.costUsedMicros).toBe(6_100);
-    expect(settled.stepsUsed).toBe(1);
+    expect(settled?.tokensRemaining).toBe(8_750);
+    expect(settled?.tokensUsed).toBe(1_250);
+    expect(settled?.costRemainingMicros).toBe(43_900);
+    expect(settled?.costUsedMicros).toBe(6_100);
+    expect(settled?.stepsUsed).toBe(1);
     expect(await store.getLedger(runId)).toEqual(settled);
+  });
+
+  it('reserves once per claim key and settles once, however often either is retried', async () => {
+    const runId = await runWithLedger({ tokens: 10_000, costMicros: 50_000, steps: 5 });
+    const reservation: Reservation = { tokens: 4_000, costMicros: 20_000, steps: 1 };
+
+    const first = await store.reserve(runId, 'model#a#000001', reservation);
+    const retry = await store.reserve(runId, 'model#a#000001', {
+      tokens: 4_100,
+      costMicros: 20_500,
+      steps: 1,
+    });
+
+    expect(first.ok && first.reused).toBeUndefined();
+    expect(retry).toMatchObject({ ok: true, reused: reservation });
+    const held = await store.getLedger(runId);
+    expect(held?.tokensRemaining).toBe(6_000);
+    expect(held?.stepsUsed).toBe(1);
+
+    const settled = await store.settle(runId, 'model#a#000001', { tokens: 1_000, costMicros: 5_000 });
+    const again = await store.settle(runId, 'model#a#000001', { tokens: 1_000, costMicros: 5_000 });
+
+    expect(settled?.tokensUsed).toBe(1_000);
+    expect(again).toBeUndefined();
+    const ledger = await store.getLedger(runId);
+    expect(ledger?.tokensUsed).toBe(1_000);
+    expect(ledger?.tokensRemaining).toBe(9_000);
+    expect((ledger?.tokenLimit ?? 0) - (ledger?.tokensRemaining ?? 0) - (ledger?.tokensUsed ?? 0)).toBe(0);
   });
 });
 
 describe('cost and step limits', () => {
   it('refuses a reservation the cost budget cannot cover, naming cost', async () => {
     const runId = await runWithLedger({ tokens: 1_000_000, costMicros: 10_000 });
-    const first = await store.reserve(runId, { tokens: 1_000, costMicros: 7_000, steps: 1 });
+    const first = await store.reserve(runId, 'one', { tokens: 1_000, costMicros: 7_000, steps: 1 });
     expect(first.ok).toBe(true);
 
-    const second = await store.reserve(runId, { tokens: 1_000, costMicros: 7_000, steps: 1 });
+    const second = await store.reserve(runId, 'two', { tokens: 1_000, costMicros: 7_000, steps: 1 });
 
     expect(second).toMatchObject({ ok: false, limit: 'cost' });
     expect(second.ledger.costRemainingMicros).toBe(3_000);
@@ -138,7 +170,9 @@ describe('cost and step limits', () => {
     const runId = await runWithLedger({ steps: 6 });
 
     const outcomes = await Promise.all(
-      Array.from({ length: 20 }, () => store.reserve(runId, { tokens: 10, costMicros: 10, steps: 1 })),
+      Array.from({ length: 20 }, (_, i) =>
+        store.reserve(runId, `step#${i}`, { tokens: 10, costMicros: 10, steps: 1 }),
+      ),
     );
 
     expect(granted(outcomes)).toHaveLength(6);
@@ -200,7 +234,7 @@ describe('a refusal as DynamoDB sends it', () => {
       'Runs',
     );
 
-    const outcome = await aws.reserve('aws', { tokens: 350, costMicros: 0, steps: 1 });
+    const outcome = await aws.reserve('aws', 'model#a#000001', { tokens: 350, costMicros: 0, steps: 1 });
 
     expect(outcome).toMatchObject({ ok: false, limit: 'tokens' });
     expect(outcome.ledger.tokensRemaining).toBe(200);

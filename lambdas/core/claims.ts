@@ -1,0 +1,58 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * Exactly once: claim before acting. Every step that acts on the world —
+ * starting a run, a model call, a tool call, an approval decision, closing a
+ * run — is retried by someone (a client, Step Functions `Retry`, a restarted
+ * runtime), so each follows one mechanism:
+ *
+ * 1. **Claim** a record keyed by what the step is (run, step, iteration, tool
+ *    call) before acting. A model call's claim holds its budget reservation
+ *    on the ledger under the same key, so a retry reuses it and it settles once.
+ * 2. **Act** once. A tool gets an idempotency key derived from its claim.
+ * 3. **Complete** the claim with everything it produced — result, trail
+ *    events, tool results, settled cost — in one write, every part under a
+ *    deterministic key, so a repeated completion writes nothing new.
+ *
+ * A retry that finds a completed claim returns its result. One that finds an
+ * attempt begun but not completed does not guess: an idempotent tool runs
+ * again with the same key; anything else goes to a human ("may or may not
+ * have happened: check"). The keys and event ids live here, in one place.
+ */
+
+const pad = (n: number) => String(n).padStart(6, '0');
+
+/** Claim keys: what each acting step is. */
+export const claimKeys = {
+  model: (step: string, iteration: number) => `model#${step}#${pad(iteration)}`,
+  tool: (step: string, toolUseId: string) => `tool#${step}#${toolUseId}`,
+  code: (step: string) => `code#${step}`,
+} as const;
+
+/**
+ * Trail event ids: deterministic from (step, iteration, kind, call), so an
+ * event is written at most once however often its step runs.
+ */
+export const eventIds = {
+  runStarted: () => 'run_started',
+  runFinished: () => 'run_finished',
+  modelCall: (step: string, iteration: number) => `model_call#${step}#${pad(iteration)}`,
+  modelError: (step: string, iteration: number, attempt: number) =>
+    `model_error#${step}#${pad(iteration)}#${attempt}`,
+  budgetRefused: (step: string, iteration: number) => `budget_refused#${step}#${pad(iteration)}`,
+  toolCall: (step: string, toolUseId: string) => `tool_call#${step}#${toolUseId}`,
+  toolRejected: (step: string, toolUseId: string) => `tool_rejected#${step}#${toolUseId}`,
+  guardrail: (rule: string, step: string, subject: string) => `guardrail#${rule}#${step}#${subject}`,
+  approvalRequested: (approvalId: string) => `approval_requested#${approvalId}`,
+  approvalDecided: (approvalId: string) => `approval_decided#${approvalId}`,
+  stepOutput: (step: string) => `step_output#${step}`,
+} as const;
+
+/**
+ * An id derived from what it names (for records in other tables, such as an
+ * approval opened by a turn): the same inputs always give the same id.
+ */
+export function derivedId(prefix: string, ...parts: readonly (string | number)[]): string {
+  const h = createHash('sha256').update(parts.join('\u0000')).digest('hex');
+  return `${prefix}${h.slice(0, 26)}`;
+}
