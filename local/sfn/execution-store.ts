@@ -7,12 +7,17 @@ import {
   readdirSync,
   readFileSync,
   renameSync,
-  truncateSync,
+  statSync,
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { type HistoryEvent, type JournalLine, parseJournalLine, toHistoryEvent } from './history.js';
+import { type HistoryEvent, type JournalLine, toHistoryEvent } from './history.js';
+import { JournalCorruptError } from './journal-errors.js';
+import { readJournalFile } from './journal-file.js';
 import { isObject } from './types.js';
+
+/** Journals hold task tokens: only the owner may read them. */
+const FILE_MODE = 0o600;
 
 /** What is known about an execution before its journal is read. */
 export interface ExecutionMeta {
@@ -34,6 +39,11 @@ export interface ExecutionMeta {
  */
 export class ExecutionJournal {
   readonly events: HistoryEvent[] = [];
+  /**
+   * Set when the journal was found damaged at boot: `events` is the good
+   * prefix, the execution is not resumed and nothing more is written.
+   */
+  damage: { error: JournalCorruptError; at: Date } | undefined;
   private readonly eventsByKey = new Map<string, HistoryEvent>();
   private readonly records = new Map<string, unknown>();
 
@@ -113,11 +123,21 @@ export class ExecutionJournal {
   }
 }
 
+/** What a store found at boot. */
+export interface LoadedExecutions {
+  /** Every execution with readable metadata; damaged ones carry `damage`. */
+  journals: ExecutionJournal[];
+  /** Damage that leaves no execution to show (its `meta.json` is empty or unreadable). */
+  damaged: JournalCorruptError[];
+  /** Repairs made and leftovers ignored (a torn last line cut off), one sentence each. */
+  warnings: string[];
+}
+
 /** Where execution journals live. */
 export interface ExecutionStore {
   create(meta: ExecutionMeta): ExecutionJournal;
   /** Every execution found in the store, journals loaded. */
-  loadAll(): ExecutionJournal[];
+  loadAll(): LoadedExecutions;
 }
 
 /** Keeps journals in memory only (conformance runs, throwaway tests). */
@@ -128,8 +148,8 @@ export class MemoryExecutionStore implements ExecutionStore {
     this.journals.push(j);
     return j;
   }
-  loadAll(): ExecutionJournal[] {
-    return [...this.journals];
+  loadAll(): LoadedExecutions {
+    return { journals: [...this.journals], damaged: [], warnings: [] };
   }
 }
 
@@ -153,30 +173,66 @@ export class FileExecutionStore implements ExecutionStore {
     return new ExecutionJournal(meta, this.sinkFor(dir));
   }
 
-  loadAll(): ExecutionJournal[] {
-    const out: ExecutionJournal[] = [];
+  /**
+   * Reads every execution directory. A torn last journal line (a crash
+   * mid-append) is cut off with a warning; any other damage makes a
+   * {@link JournalCorruptError} and leaves the files untouched.
+   */
+  loadAll(): LoadedExecutions {
+    const out: LoadedExecutions = { journals: [], damaged: [], warnings: [] };
+    const now = new Date();
     for (const id of readdirSync(this.root).sort()) {
       const dir = join(this.root, id);
+      if (!statSync(dir).isDirectory()) continue;
       const metaFile = join(dir, 'meta.json');
-      if (!existsSync(metaFile)) continue;
-      const meta = parseMeta(readFileSync(metaFile, 'utf8'));
-      if (!meta) continue;
       const journalFile = join(dir, 'journal.jsonl');
-      const lines: JournalLine[] = [];
-      if (existsSync(journalFile)) {
-        let text = readFileSync(journalFile, 'utf8');
-        const end = text.lastIndexOf('\n') + 1;
-        if (end < text.length) {
-          // A line torn by a crash mid-write: drop it so the next append starts on a clean line.
-          truncateSync(journalFile, Buffer.byteLength(text.slice(0, end)));
-          text = text.slice(0, end);
+      const hasJournal = existsSync(journalFile) && statSync(journalFile).size > 0;
+      if (!existsSync(metaFile)) {
+        if (hasJournal) {
+          out.damaged.push(
+            new JournalCorruptError({
+              executionId: id,
+              file: metaFile,
+              reason: 'missing, but the journal has lines',
+            }),
+          );
+        } else {
+          // mkdir, then meta.json by rename: a crash in between leaves an execution StartExecution never answered for.
+          out.warnings.push(
+            `execution directory ${id} has no meta.json and no journal (a crash inside StartExecution); ignored`,
+          );
         }
-        for (const lineText of text.split('\n')) {
-          const line = parseJournalLine(lineText);
-          if (line) lines.push(line);
-        }
+        continue;
       }
-      out.push(new ExecutionJournal(meta, this.sinkFor(dir), lines));
+      const meta = parseMeta(readFileSync(metaFile, 'utf8'));
+      if (typeof meta === 'string') {
+        out.damaged.push(new JournalCorruptError({ executionId: id, file: metaFile, reason: meta }));
+        continue;
+      }
+      const where = {
+        executionId: id,
+        executionName: meta.name,
+        executionArn: meta.executionArn,
+        file: journalFile,
+      };
+      const read = existsSync(journalFile)
+        ? readJournalFile(journalFile)
+        : { ok: true as const, lines: [], tornBytes: 0 };
+      if (!read.ok) {
+        const journal = new ExecutionJournal(meta, readOnly(journalFile), read.lines);
+        journal.damage = {
+          error: new JournalCorruptError({ ...where, line: read.line, reason: read.reason }),
+          at: now,
+        };
+        out.journals.push(journal);
+        continue;
+      }
+      if (read.tornBytes > 0) {
+        out.warnings.push(
+          `execution ${meta.name} (${id}): ${journalFile}: cut off a torn last line (${read.tornBytes} bytes, a crash mid-append); the execution resumes after line ${read.lines.length}`,
+        );
+      }
+      out.journals.push(new ExecutionJournal(meta, this.sinkFor(dir), read.lines));
     }
     return out;
   }
@@ -184,7 +240,7 @@ export class FileExecutionStore implements ExecutionStore {
   private sinkFor(dir: string): (line: JournalLine) => void {
     const file = join(dir, 'journal.jsonl');
     return (line) => {
-      const fd = openSync(file, 'a');
+      const fd = openSync(file, 'a', FILE_MODE);
       try {
         writeSync(fd, `${JSON.stringify(line)}\n`);
         fsyncSync(fd);
@@ -197,7 +253,7 @@ export class FileExecutionStore implements ExecutionStore {
 
 function writeDurably(file: string, text: string): void {
   const tmp = `${file}.tmp`;
-  const fd = openSync(tmp, 'w');
+  const fd = openSync(tmp, 'w', FILE_MODE);
   try {
     writeSync(fd, text);
     fsyncSync(fd);
@@ -207,23 +263,33 @@ function writeDurably(file: string, text: string): void {
   renameSync(tmp, file);
 }
 
-function parseMeta(text: string): ExecutionMeta | undefined {
+/** A sink that refuses: a damaged journal is never appended to. */
+function readOnly(file: string): (line: JournalLine) => void {
+  return (line) => {
+    throw new Error(`${file} is damaged and read-only; refused to append ${line.key}`);
+  };
+}
+
+/** The metadata, or why it cannot be read. */
+function parseMeta(text: string): ExecutionMeta | string {
+  if (!text.trim()) return 'empty';
+  let raw: unknown;
   try {
-    const raw: unknown = JSON.parse(text);
-    if (!isObject(raw)) return undefined;
-    const fields = [
-      'id',
-      'executionArn',
-      'stateMachineArn',
-      'name',
-      'definition',
-      'input',
-      'startDate',
-      'roleArn',
-    ] as const;
-    for (const f of fields) if (typeof raw[f] !== 'string') return undefined;
-    return raw as unknown as ExecutionMeta;
+    raw = JSON.parse(text);
   } catch {
-    return undefined;
+    return `not JSON: ${JSON.stringify(text.slice(0, 80))}`;
   }
+  if (!isObject(raw)) return 'not a JSON object';
+  const fields = [
+    'id',
+    'executionArn',
+    'stateMachineArn',
+    'name',
+    'definition',
+    'input',
+    'startDate',
+    'roleArn',
+  ] as const;
+  for (const f of fields) if (typeof raw[f] !== 'string') return `field ${f} is missing or not a string`;
+  return raw as unknown as ExecutionMeta;
 }

@@ -35,18 +35,3 @@ export function jsonText(value: unknown): string {
 export function toHistoryEvent(line: Extract<JournalLine, { kind: 'event' }>): HistoryEvent {
   return { ...line.event, timestamp: new Date(line.event.timestamp) } as HistoryEvent;
 }
-
-/** Parses one JSONL line, tolerating a torn last line after a crash (returns undefined). */
-export function parseJournalLine(text: string): JournalLine | undefined {
-  if (!text.trim()) return undefined;
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  if (!isObject(raw) || typeof raw.key !== 'string') return undefined;
-  if (raw.kind === 'event' && isObject(raw.event)) return raw as JournalLine;
-  if (raw.kind === 'record') return raw as JournalLine;
-  return undefined;
-}

@@ -1,6 +1,7 @@
 import type { DescribeExecutionOutput, ExecutionStatus } from '@aws-sdk/client-sfn';
 import { SfnApiError } from './errors.js';
 import { type ExecutionRun, TERMINAL } from './execution.js';
+import { JOURNAL_CORRUPT_ERROR } from './journal-errors.js';
 
 /** DescribeExecution output for a run. */
 export function describeRun(run: ExecutionRun): DescribeExecutionOutput {
@@ -15,6 +16,15 @@ export function describeRun(run: ExecutionRun): DescribeExecutionOutput {
     input: meta.input,
     inputDetails: { included: true },
   };
+  const damage = run.journal.damage;
+  if (damage) {
+    // Not resumed: reported as failed, naming the file and line, whatever the good prefix says.
+    out.status = 'FAILED';
+    out.stopDate = damage.at;
+    out.error = JOURNAL_CORRUPT_ERROR;
+    out.cause = damage.error.message;
+    return out;
+  }
   if (end) {
     out.stopDate = end.timestamp;
     const d =

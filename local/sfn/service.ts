@@ -15,6 +15,7 @@ import { ExecutionAbortedError, SfnApiError } from './errors.js';
 import { ExecutionRun, TERMINAL } from './execution.js';
 import { type ExecutionStore, FileExecutionStore, MemoryExecutionStore } from './execution-store.js';
 import type { HistoryEvent } from './history.js';
+import { JournalCorruptError } from './journal-errors.js';
 import { type Machine, MachineRegistry } from './machine-registry.js';
 import {
   type HistoryInput,
@@ -36,6 +37,7 @@ export class LocalStepFunctions {
   private readonly runs = new Map<string, ExecutionRun>();
   private readonly byArn = new Map<string, ExecutionRun>();
   private readonly drives = new Map<string, Promise<void>>();
+  private readonly damage: JournalCorruptError[] = [];
   private readonly store: ExecutionStore;
   private readonly clock: Clock;
   readonly region: string;
@@ -63,13 +65,63 @@ export class LocalStepFunctions {
     return `arn:aws:states:${this.region}:${this.accountId}:stateMachine:${name}`;
   }
 
-  /** Loads executions from disk and resumes the unfinished ones. */
+  /**
+   * Loads executions from disk and resumes the unfinished ones. A torn last
+   * journal line is cut off with a warning; an execution whose files are
+   * otherwise damaged is not resumed: it is reported (stderr, or the
+   * logger's `error`), listed as FAILED with `States.JournalCorrupt` when
+   * its metadata is readable, and kept in {@link damagedExecutions}.
+   */
   async start(): Promise<void> {
-    for (const journal of this.store.loadAll()) {
+    const loaded = this.store.loadAll();
+    for (const warning of loaded.warnings) this.report('warn', `local Step Functions: ${warning}`);
+    for (const err of loaded.damaged) this.keepAside(err);
+    for (const journal of loaded.journals) {
       if (this.runs.has(journal.meta.id)) continue;
-      const def = parseDefinition(journal.meta.definition, { allowUnsupportedResources: true });
-      this.launch(new ExecutionRun(journal, def, this.deps()));
+      let def: ReturnType<typeof parseDefinition>;
+      try {
+        def = parseDefinition(journal.meta.definition, { allowUnsupportedResources: true });
+      } catch (err) {
+        this.keepAside(
+          new JournalCorruptError(
+            {
+              executionId: journal.meta.id,
+              executionName: journal.meta.name,
+              executionArn: journal.meta.executionArn,
+              file: 'meta.json',
+              reason: `its definition does not load: ${err instanceof Error ? err.message : String(err)}`,
+            },
+            { cause: err },
+          ),
+        );
+        continue;
+      }
+      const run = new ExecutionRun(journal, def, this.deps());
+      if (journal.damage) {
+        this.keepAside(journal.damage.error);
+        this.runs.set(run.meta.id, run);
+        this.byArn.set(run.meta.executionArn, run);
+        continue;
+      }
+      this.launch(run);
     }
+  }
+
+  /** Executions found damaged at boot (not resumed), with the file and line of the damage. */
+  damagedExecutions(): readonly JournalCorruptError[] {
+    return [...this.damage];
+  }
+
+  private keepAside(err: JournalCorruptError): void {
+    this.damage.push(err);
+    this.report('error', `local Step Functions: ${err.name}: ${err.message}`);
+  }
+
+  /** Boot findings are for a person: the logger if there is one, else one stderr line. */
+  private report(level: 'warn' | 'error', message: string): void {
+    const log = this.opts.logger?.[level];
+    if (log) log.call(this.opts.logger, message);
+    else process.stderr.write(`${message}\n`);
   }
 
   private deps() {
@@ -80,6 +132,7 @@ export class LocalStepFunctions {
       accountId: this.accountId,
       onCallback: this.opts.onCallback,
       logger: this.opts.logger,
+      ...(this.opts.retryJitter ? { retryJitter: this.opts.retryJitter } : {}),
     };
   }
 
@@ -203,6 +256,8 @@ export class LocalStepFunctions {
   /** StopExecution: records ExecutionAborted and cancels everything in flight. */
   stopExecution(input: { executionArn: string; error?: string; cause?: string }): { stopDate: Date } {
     const run = this.run(input.executionArn);
+    // A damaged execution already ended (FAILED, States.JournalCorrupt); its journal is not written to.
+    if (run.journal.damage) return { stopDate: run.journal.damage.at };
     const details: Record<string, unknown> = {};
     if (input.error !== undefined) details.error = input.error;
     if (input.cause !== undefined) details.cause = input.cause;
@@ -215,7 +270,7 @@ export class LocalStepFunctions {
     const parts = decodeToken(taskToken);
     if (!parts) throw new SfnApiError('InvalidToken', 'Invalid Token');
     const run = this.runs.get(parts.execution);
-    if (!run?.tokenIssued(parts.key, parts.nonce))
+    if (!run || run.journal.damage || !run.tokenIssued(parts.key, parts.nonce))
       throw new SfnApiError('TaskDoesNotExist', 'Task Does Not Exist');
     return { run, key: parts.key };
   }

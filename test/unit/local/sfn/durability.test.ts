@@ -153,12 +153,14 @@ describe('durability across restarts (in-process)', () => {
     appendFileSync(join(execDir, 'journal.jsonl'), '{"kind":"event","key":"m/1:Do');
 
     const clock2 = new ManualClock(T0 + 5000);
-    const b = makeSfn({}, { dataDir: dir, clock: clock2 });
+    const warnings: string[] = [];
+    const b = makeSfn({}, { dataDir: dir, clock: clock2, logger: { warn: (m) => warnings.push(m) } });
     await b.sfn.start();
     await clock2.advance(10_000);
     const r = await b.sfn.waitForExecution(executionArn);
     await b.sfn.close();
 
+    expect(warnings).toEqual([expect.stringContaining('cut off a torn last line')]);
     expect(r.status).toBe('SUCCEEDED');
     expect(JSON.parse(r.output ?? '')).toBe(new Date(T0 + 10_000).toISOString());
   });
