@@ -7,7 +7,7 @@
 export { ScenarioModuleError } from './errors.js';
 export { isScenario, loadScenario } from './load-scenario.js';
 export * from './scenarios.js';
-export { ScriptedModel } from './server.js';
+export { type LoggedRequest, ScriptedModel, type ScriptedModelOptions } from './server.js';
 export type {
   Fault,
   MessagesBody,

@@ -2,6 +2,7 @@
  * Building the bodies the scripted model answers with: a Messages API
  * `message` for a scripted turn, and Anthropic's error JSON for faults.
  */
+import { randomBytes } from 'node:crypto';
 import type { ScriptedTurn } from './types.js';
 
 /** A content block of a reply, as the Messages API serialises it. */
@@ -31,15 +32,28 @@ export interface ReplyMessage {
   usage: ReplyUsage;
 }
 
-/** Hands out message, tool-use and request ids; deterministic, so runs can be compared. */
+/**
+ * Hands out message, tool-use and request ids, numbered in order within one
+ * server, behind a per-server `instance` tag: a run in flight across a
+ * restart of the process never meets an id it was given before the restart.
+ */
 export class IdSequence {
   private readonly counts = new Map<string, number>();
-  /** The next id with this prefix, numbered per prefix: `msg_scripted_000001`, `toolu_scripted_000001`, … */
+  /** @param instance Tag of this server's ids. @default random (base36, time and 6 random characters) */
+  constructor(readonly instance: string = newInstanceTag()) {
+    if (!/^[A-Za-z0-9]{1,40}$/.test(instance))
+      throw new Error(`id instance tag must be 1-40 letters or digits: ${instance}`);
+  }
+  /** The next id with this prefix: `msg_scripted_<instance>_000001`, `toolu_scripted_<instance>_000001`, … */
   next(prefix: 'msg' | 'toolu' | 'req'): string {
     const n = (this.counts.get(prefix) ?? 0) + 1;
     this.counts.set(prefix, n);
-    return `${prefix}_scripted_${String(n).padStart(6, '0')}`;
+    return `${prefix}_scripted_${this.instance}_${String(n).padStart(6, '0')}`;
   }
+}
+
+function newInstanceTag(): string {
+  return `${Date.now().toString(36)}${randomBytes(6).toString('hex').slice(0, 6)}`;
 }
 
 const tokensFor = (chars: number): number => Math.max(1, Math.ceil(chars / 4));

@@ -3,6 +3,7 @@
  * Messages API, so tests and the local demo exercise the real SDK end to end.
  * It never logs; whatever it could not answer is in `exhausted()`.
  */
+import { appendFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type MessagesBody, parseMessagesBody, promptSize } from './request.js';
@@ -14,31 +15,69 @@ import type { RecordedRequest, Scenario, ScriptedTurn } from './types.js';
 const MAX_BODY_BYTES = 32 * 1024 * 1024;
 const REDACTED_HEADERS = new Set(['x-api-key', 'authorization']);
 
+/** Options of {@link ScriptedModel.start}. */
+export interface ScriptedModelOptions {
+  /** @default 0 (a free port) */
+  port?: number;
+  /** The tag in generated ids; set it where a test compares ids across servers. @default random per server */
+  idInstance?: string;
+  /**
+   * A JSONL file to append every well-formed request to (one {@link LoggedRequest}
+   * per line), across restarts: how `npm run chaos` counts repeated calls.
+   * @default `CHAPERONE_SCRIPTED_MODEL_LOG` from the environment, else none
+   */
+  requestLog?: string;
+}
+
+/** One line of the request log. */
+export interface LoggedRequest {
+  at: number;
+  /** The process that served it (a restart changes it). */
+  pid: number;
+  instance: string;
+  requestId: string;
+  conversation: string;
+  turnIndex: number;
+  /** Attempt at this turn of this conversation, counted within one server. */
+  attempt: number;
+  messages: MessagesBody['messages'];
+}
+
 /** A scripted stand-in for the Anthropic Messages API on 127.0.0.1. */
 export class ScriptedModel {
   private readonly player = new ScriptPlayer();
-  private readonly ids = new IdSequence();
+  private readonly ids: IdSequence;
   private readonly pending = new Set<() => void>();
+  private readonly requestLog: string | undefined;
 
   private constructor(
     private readonly server: Server,
     /** The SDK's `baseURL`, e.g. `http://127.0.0.1:54321`. */
     readonly url: string,
-  ) {}
+    opts: ScriptedModelOptions,
+  ) {
+    this.ids = new IdSequence(opts.idInstance);
+    this.requestLog = opts.requestLog ?? (process.env.CHAPERONE_SCRIPTED_MODEL_LOG || undefined);
+  }
+
+  /** The tag in this server's ids (`toolu_scripted_<tag>_000001`), unique per server unless set. */
+  get idInstance(): string {
+    return this.ids.instance;
+  }
 
   /** Starts a server on 127.0.0.1; port 0 (the default) picks a free one. */
-  static async start(opts?: { port?: number }): Promise<ScriptedModel> {
+  static async start(opts: ScriptedModelOptions = {}): Promise<ScriptedModel> {
     const server = createServer();
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(opts?.port ?? 0, '127.0.0.1', () => {
+      server.listen(opts.port ?? 0, '127.0.0.1', () => {
         server.off('error', reject);
         resolve();
       });
     });
     const address: AddressInfo | string | null = server.address();
     const port = typeof address === 'object' && address !== null ? address.port : 0;
-    const model = new ScriptedModel(server, `http://127.0.0.1:${port}`);
+    const model = new ScriptedModel(server, `http://127.0.0.1:${port}`, opts);
     server.on('request', (req, res) => void model.handle(req, res));
     return model;
   }
@@ -59,6 +98,24 @@ export class ScriptedModel {
    */
   exhausted(): string[] {
     return [...this.player.problems];
+  }
+
+  /** Appends the request just recorded to the request log, if there is one (survives kill -9: no buffering). */
+  private log(requestId: string): void {
+    const request = this.player.requests.at(-1);
+    if (!this.requestLog || !request) return;
+    const { at, conversation, turnIndex, attempt, body } = request;
+    const line: LoggedRequest = {
+      at,
+      pid: process.pid,
+      instance: this.ids.instance,
+      requestId,
+      conversation,
+      turnIndex,
+      attempt,
+      messages: body.messages,
+    };
+    appendFileSync(this.requestLog, `${JSON.stringify(line)}\n`, { mode: 0o600 });
   }
 
   /** Stops listening, drops open connections and cancels pending slow answers. */
@@ -88,6 +145,7 @@ export class ScriptedModel {
       const parsed = parseMessagesBody(raw);
       if (!parsed.ok) return sendError(res, 400, parsed.message, requestId);
       const action = this.player.next(parsed.body, recordHeaders(req), Date.now());
+      this.log(requestId);
       await this.answer(action, parsed.body, res, requestId);
     } catch (err) {
       const reason = err instanceof Error ? err.message : String(err);

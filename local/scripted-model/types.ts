@@ -11,7 +11,7 @@ export interface ScriptedToolUse {
   name: string;
   /** Sent as the block's `input`; must be JSON-serialisable (an object, as the API sends). */
   input: unknown;
-  /** @default `toolu_scripted_…`, numbered in the order the server hands them out */
+  /** @default `toolu_scripted_<server instance>_…`, numbered in the order the server hands them out */
   id?: string;
 }
 
