@@ -36,6 +36,8 @@ export function coreDeps(
   const db = createDocumentClient({
     ...(region ? { region } : {}),
     ...(env.AWS_ENDPOINT_URL_DYNAMODB ? { endpoint: env.AWS_ENDPOINT_URL_DYNAMODB } : {}),
+    // The SDK's own variable: how many attempts it makes before our named errors take over.
+    ...(env.AWS_MAX_ATTEMPTS ? { maxAttempts: Number(env.AWS_MAX_ATTEMPTS) } : {}),
   });
   const quiet = env.CHAPERONE_LOCAL === '1' && !env.CHAPERONE_LOG_LEVEL;
   return {

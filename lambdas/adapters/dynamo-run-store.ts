@@ -336,7 +336,8 @@ export class DynamoRunStore implements RunStore {
       Update: {
         TableName: this.table,
         Key: { pk: pk(runId), sk: `CLAIM#${key}` },
-        UpdateExpression: 'SET #key = :key, #state = :done, #result = :result, doneAt = :at',
+        UpdateExpression:
+          'SET #key = :key, #state = :done, #result = :result, doneAt = :at, attempts = if_not_exists(attempts, :zero)',
         ConditionExpression: 'attribute_not_exists(#state) OR #state <> :done',
         ExpressionAttributeNames: { '#key': 'key', '#state': 'state', '#result': 'result' },
         ExpressionAttributeValues: {
@@ -344,6 +345,7 @@ export class DynamoRunStore implements RunStore {
           ':done': 'done',
           ':result': completion.result,
           ':at': new Date(this.now()).toISOString(),
+          ':zero': 0,
         },
       },
     };

@@ -49,6 +49,19 @@ export async function handleApprovalRequest(
   if (event.phase === 'expire') return expire(record, deps);
   if (!event.taskToken) throw new ValidationError(`phase ${event.phase} needs a task token`, '/taskToken');
 
+  if (record.status === 'approved' || record.status === 'rejected') {
+    // Decided while this task was being retried (its earlier token died): the decision
+    // reaches the gate on this token, and nobody is emailed again.
+    const output = await decisionOutput(record, record.decidedBy ?? 'unknown', record.comment ?? '', deps);
+    await deps.engine.sendTaskSuccess(event.taskToken, JSON.stringify(output));
+    await deps.approvals.markDelivered(approvalId);
+    return { ok: true };
+  }
+  if (record.status !== 'pending')
+    throw new ValidationError(
+      `approval ${approvalId} is ${record.status}: nothing can wait on it`,
+      '/approvalId',
+    );
   const now = deps.clock.now();
   const gateSeconds = Math.max(1, Math.round((record.expiresAt - Date.parse(record.createdAt)) / 1000));
   const escalating = event.phase === 'escalate';
@@ -306,41 +319,51 @@ async function deliver(
   deps: ApprovalDeps,
 ): Promise<DecideOutcome> {
   const status = record.status === 'approved' ? 'approved' : 'rejected';
-  let output: ApprovalDecision;
-  if (status === 'approved') {
-    await deps.store.appendEvent(record.runId, eventIds.approvalDecided(record.approvalId), {
-      type: 'approval_decided',
-      step: record.step,
-      approvalId: record.approvalId,
-      decision: 'approved',
-      decidedBy: approver,
-      ...(comment ? { comment } : {}),
-    });
-    output = {
-      decision: 'approved',
-      approvalId: record.approvalId,
-      decidedBy: approver,
-      calls: record.refs,
-    };
-  } else {
-    output = await rejection(record, approver, comment, deps);
-  }
+  const output = await decisionOutput(record, approver, comment, deps);
   if (!record.taskToken) throw new ValidationError(`approval ${record.approvalId} has no task token`);
   try {
     await deps.engine.sendTaskSuccess(record.taskToken, JSON.stringify(output));
   } catch (err) {
     const name = (err as { name?: string }).name ?? '';
     if (!['TaskTimedOut', 'TaskDoesNotExist', 'InvalidToken'].includes(name)) throw err;
-    // The gate timed out or the run stopped: its expiry path honours this recorded decision.
+    // The token this page saw is gone. While the run goes on, its gate asks again (a
+    // retried task, an escalation, the expiry) and finds this recorded decision.
+    const run = await deps.store.getRun(record.runId);
+    if (run?.status === 'RUNNING') {
+      deps.log.info('approval decided, delivered when the gate next waits', {
+        approvalId: record.approvalId,
+        runId: record.runId,
+      });
+      return { status: 200, decision: status, record };
+    }
     return {
       status: 409,
-      message: `the run no longer waits on this approval (${name}); your decision is recorded`,
+      message: `the run no longer waits on this approval (${name}: it is ${run?.status ?? 'gone'}); your decision is recorded and changes nothing`,
       record,
     };
   }
   await deps.approvals.markDelivered(record.approvalId);
   deps.log.info('approval decided', { approvalId: record.approvalId, runId: record.runId, decision: status });
   return { status: 200, decision: status, record: { ...record, delivered: true } };
+}
+
+/** What a decided approval tells the gate; every trail event and result it writes is written once. */
+async function decisionOutput(
+  record: ApprovalRecord,
+  approver: string,
+  comment: string,
+  deps: ApprovalDeps,
+): Promise<ApprovalDecision> {
+  if (record.status !== 'approved') return rejection(record, approver, comment, deps);
+  await deps.store.appendEvent(record.runId, eventIds.approvalDecided(record.approvalId), {
+    type: 'approval_decided',
+    step: record.step,
+    approvalId: record.approvalId,
+    decision: 'approved',
+    decidedBy: approver,
+    ...(comment ? { comment } : {}),
+  });
+  return { decision: 'approved', approvalId: record.approvalId, decidedBy: approver, calls: record.refs };
 }
 
 function approvalEmailText(record: ApprovalRecord, link: string, expiresAt: number): string {

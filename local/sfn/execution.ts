@@ -24,6 +24,8 @@ export interface EngineDeps {
   region: string;
   accountId: string;
   onCallback?: (message: CallbackMessage) => void;
+  /** The FULL-jitter draw of Retry delays, in [0, 1). @default Math.random */
+  retryJitter?: () => number;
   logger?: Logger;
 }
 

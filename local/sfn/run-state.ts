@@ -139,7 +139,7 @@ export async function runState(
       if (type === 'Task' || type === 'Map' || type === 'Parallel') {
         const aliases = se instanceof TaskError ? se.aliases : [];
         const plan = planRetry(state.Retry, se.error, aliases, counts, () =>
-          exec.recorded(`${key}/jitter/${attempt}`, Math.random),
+          exec.recorded(`${key}/jitter/${attempt}`, exec.deps.retryJitter ?? Math.random),
         );
         if (plan) {
           counts[plan.index] = (counts[plan.index] ?? 0) + 1;

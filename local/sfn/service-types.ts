@@ -15,6 +15,12 @@ export interface LocalStepFunctionsOptions {
   accountId?: string;
   /** Receives SQS/SNS `.waitForTaskToken` messages (default: nobody). */
   onCallback?: (message: CallbackMessage) => void;
+  /**
+   * The FULL-jitter draw of Retry delays, in [0, 1): a retrier waits this
+   * fraction of its backoff. Tests that inject many faults pass a small one.
+   * @default Math.random
+   */
+  retryJitter?: () => number;
   logger?: Logger;
   /** Accept Task resources the interpreter cannot run (they fail at run time). @default false */
   allowUnsupportedResources?: boolean;

@@ -18,6 +18,7 @@ import { ScriptedModel } from '../../local/scripted-model/index.js';
 import { LocalStepFunctions, MapLambdaInvoker, startSfnApiServer } from '../../local/sfn/index.js';
 import { compileWorkflow } from '../../state-machines/index.js';
 import type { Workflow } from '../../state-machines/workflow.js';
+import { FaultProxy } from './fault-proxy.js';
 
 /** The tables as infra defines them (pk/sk, the approvals status index). */
 export const TABLES = [
@@ -74,6 +75,31 @@ export const TABLES = [
   },
 ];
 
+/** Options of {@link AgentHarness.start}. */
+export interface HarnessOptions {
+  /** Put a {@link FaultProxy} between the handlers and dynalite. @default false */
+  faults?: boolean;
+  /** The Step Functions interpreter's FULL-jitter draw for Retry delays. @default Math.random */
+  retryJitter?: () => number;
+}
+
+/**
+ * Run one invocation; if the fault proxy killed its process meanwhile, end it
+ * as Lambda ends a function that died (`Lambda.Unknown`), whatever the
+ * handler's own code made of the failed calls, and let the next one live.
+ */
+async function crashAware<T>(faults: FaultProxy | undefined, run: () => Promise<T>): Promise<T> {
+  if (!faults) return run();
+  const out = await faults.invocation(run);
+  if (out.died) {
+    const died = new Error('the function process died during the invocation (injected by the fault proxy)');
+    died.name = 'Lambda.Unknown';
+    throw died;
+  }
+  if ('error' in out) throw out.error;
+  return out.value as T;
+}
+
 const ARN = (name: string) => `arn:aws:lambda:us-east-1:000000000000:function:${name}`;
 
 /**
@@ -93,15 +119,20 @@ export class AgentHarness {
     readonly env: Record<string, string>,
     readonly workflows: readonly Workflow[],
     readonly invocations: Map<string, number>,
+    /** The fault proxy in front of dynalite, when the harness was started with `faults`. */
+    readonly faults?: FaultProxy,
   ) {}
 
   static async start(
     workflows: readonly Workflow[],
     extraEnv: Record<string, string> = {},
+    options: HarnessOptions = {},
   ): Promise<AgentHarness> {
     const dir = mkdtempSync(join(tmpdir(), 'chaperone-test-'));
     const dynamo = await startLocalDynamo({ dataDir: join(dir, 'dynamo') });
     await ensureTables(dynamo.client, TABLES);
+    const faults = options.faults ? await FaultProxy.start(dynamo.url) : undefined;
+    const dynamoUrl = faults?.url ?? dynamo.url;
     const secrets = LocalSecrets.open(join(dir, 'secrets.json'), [
       {
         arn: 'arn:aws:secretsmanager:us-east-1:000000000000:secret:approval-hmac-AbCdEf',
@@ -125,12 +156,15 @@ export class AgentHarness {
             invocations.set(n, (invocations.get(n) ?? 0) + 1);
             const h = handlers[n];
             if (!h) throw new Error(`no handler ${n}`);
-            return h(event);
+            return crashAware(faults, () => h(event));
           },
         ]),
       ),
     );
-    const sfn = new LocalStepFunctions({ invoker });
+    const sfn = new LocalStepFunctions({
+      invoker,
+      ...(options.retryJitter ? { retryJitter: options.retryJitter } : {}),
+    });
     await sfn.start();
     const sfnServer = await startSfnApiServer(sfn);
     const stateMachines: Record<string, string> = {};
@@ -153,7 +187,7 @@ export class AgentHarness {
       AWS_REGION: 'us-east-1',
       AWS_ACCESS_KEY_ID: 'local',
       AWS_SECRET_ACCESS_KEY: 'local',
-      AWS_ENDPOINT_URL_DYNAMODB: dynamo.url,
+      AWS_ENDPOINT_URL_DYNAMODB: dynamoUrl,
       AWS_ENDPOINT_URL_SFN: sfnServer.url,
       AWS_ENDPOINT_URL_SNS: services.url,
       AWS_ENDPOINT_URL_SESV2: services.url,
@@ -178,7 +212,7 @@ export class AgentHarness {
     process.env.AWS_SECRET_ACCESS_KEY = 'local';
     process.env.AWS_REGION = 'us-east-1';
     // Tool code reads its configuration from the process, as in Lambda (the example backend's table).
-    process.env.AWS_ENDPOINT_URL_DYNAMODB = dynamo.url;
+    process.env.AWS_ENDPOINT_URL_DYNAMODB = dynamoUrl;
     process.env.INVOICE_BACKEND_TABLE = 'InvoiceBackend';
     handlers = {
       agentStep: agentStep(env, workflows),
@@ -187,12 +221,25 @@ export class AgentHarness {
       finish: finish(env, workflows),
       approvalRequest: approvalRequest(env, workflows),
     };
-    return new AgentHarness(dir, dynamo, services, model, sfn, sfnServer, env, workflows, invocations);
+    return new AgentHarness(
+      dir,
+      dynamo,
+      services,
+      model,
+      sfn,
+      sfnServer,
+      env,
+      workflows,
+      invocations,
+      faults,
+    );
   }
 
   /** The API handler, as API Gateway would call it. */
   api() {
-    return api(this.env, this.workflows);
+    const handler = api(this.env, this.workflows);
+    const faults = this.faults;
+    return (event: Parameters<typeof handler>[0]) => crashAware(faults, () => handler(event));
   }
 
   get db() {
@@ -225,6 +272,7 @@ export class AgentHarness {
   async close(): Promise<void> {
     await this.sfn.close();
     await this.sfnServer.close();
+    await this.faults?.close();
     await this.model.close();
     await this.services.close();
     await this.dynamo.close();
