@@ -51,6 +51,8 @@ async function client(method: string, url: string, body?: unknown) {
     } catch (err) {
       if (attempt >= 6) throw err;
     }
+    // A client backs off before it sends the request again.
+    await new Promise((r) => setTimeout(r, 25 * attempt));
   }
 }
 
