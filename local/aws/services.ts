@@ -5,14 +5,17 @@
  * - SESv2 `SendEmail` (REST-JSON `POST /v2/email/outbound-emails`) → outbox folder;
  * - SNS `Publish` (query protocol, `Action=Publish`) → alerts file (JSON lines);
  * - Secrets Manager `GetSecretValue` (JSON 1.1) → local secrets.
- * Every email and alert is also emitted as an event. Signatures are not checked.
+ * Every email and alert is also emitted as an event. Every request must be
+ * SigV4-signed with the server's credentials (403 otherwise, nothing written).
  */
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { LOCAL_CREDENTIALS, type LocalCredentials } from './local-credentials.js';
 import type { LocalSecrets } from './secrets.js';
 import { type OutboxEmail, writeOutboxEmail } from './ses-outbox.js';
+import { verifySigV4 } from './sigv4-verify.js';
 import { type LocalAlert, publishResponseXml, queryErrorXml, recordAlert } from './sns-alerts.js';
 
 export type { OutboxEmail } from './ses-outbox.js';
@@ -33,6 +36,8 @@ export interface LocalServicesOptions {
   secrets: LocalSecrets;
   /** @default 0 (a free port) */
   port?: number;
+  /** The only key pair whose signatures are accepted. @default {@link LOCAL_CREDENTIALS} */
+  credentials?: LocalCredentials;
 }
 
 /** A running services server. */
@@ -49,12 +54,9 @@ export interface LocalServices {
 export async function startLocalServices(options: LocalServicesOptions): Promise<LocalServices> {
   const events = new EventEmitter<ServicesEvents>();
   const server = createServer((req, res) => {
-    void handle(req, res, options, events).catch((err: unknown) => {
-      if (!res.headersSent)
-        sendJson(res, 500, {
-          __type: 'InternalFailure',
-          message: err instanceof Error ? err.message : String(err),
-        });
+    void handle(req, res, options, events).catch(() => {
+      // The message may carry file paths; the caller learns only that it failed.
+      if (!res.headersSent) sendJson(res, 500, { __type: 'InternalFailure', message: 'internal failure' });
     });
   });
   await new Promise<void>((resolve, reject) => {
@@ -84,9 +86,21 @@ async function handle(
   events: EventEmitter<ServicesEvents>,
 ): Promise<void> {
   const requestId = randomUUID();
-  const body = await readBody(req);
+  const raw = await readBody(req);
+  const body = raw.toString('utf8');
   const path = (req.url ?? '/').split('?')[0] ?? '/';
   const target = String(req.headers['x-amz-target'] ?? '');
+  const refused = verifySigV4(
+    { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body: raw },
+    options.credentials ?? LOCAL_CREDENTIALS,
+  );
+  if (refused)
+    return sendJson(
+      res,
+      403,
+      { __type: refused.code, message: refused.message },
+      { 'x-amzn-errortype': refused.code, 'x-amzn-requestid': requestId },
+    );
 
   if (req.method === 'POST' && path === '/v2/email/outbound-emails') {
     const email = writeOutboxEmail(options.outboxDir, parseJson(body));
@@ -154,10 +168,10 @@ function parseJson(text: string): Record<string, unknown> {
   }
 }
 
-async function readBody(req: IncomingMessage): Promise<string> {
+async function readBody(req: IncomingMessage): Promise<Buffer> {
   const parts: Buffer[] = [];
   for await (const chunk of req) parts.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk)));
-  return Buffer.concat(parts).toString('utf8');
+  return Buffer.concat(parts);
 }
 
 function sendJson(

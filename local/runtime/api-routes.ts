@@ -15,6 +15,11 @@ export interface LocalRoute {
   integration:
     | { kind: 'lambda-proxy'; functionArn: string }
     | { kind: 'mock'; statusCode: number; headers: Record<string, string> };
+  /**
+   * The content types the method declares request models for (`RequestModels`,
+   * lower case), e.g. `['application/json']`; absent when it declares none.
+   */
+  contentTypes?: string[];
 }
 
 /** A REST API of the template. */
@@ -81,7 +86,15 @@ export function readApiRoutes(template: CfnTemplate, r: IntrinsicResolver): Loca
     if (!api) continue;
     const resourcePath = pathOf(r.resolveString(props.ResourceId, at('Properties.ResourceId')));
     const httpMethod = r.resolveString(props.HttpMethod, at('Properties.HttpMethod')).toUpperCase();
-    api.routes.push({ resourcePath, httpMethod, integration: readIntegration(id, props.Integration, r) });
+    const route: LocalRoute = {
+      resourcePath,
+      httpMethod,
+      integration: readIntegration(id, props.Integration, r),
+    };
+    const models = props.RequestModels;
+    if (typeof models === 'object' && models !== null && Object.keys(models).length > 0)
+      route.contentTypes = Object.keys(models).map((t) => t.toLowerCase());
+    api.routes.push(route);
   }
   return [...apis.values()];
 }

@@ -4,7 +4,7 @@
  * real AWS SDK clients reach the local endpoints, the model calls reach the
  * scripted model (or Anthropic), and Lambda's own variables are present.
  */
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../aws/local-credentials.js';
+import { LOCAL_CREDENTIALS, LOCAL_REGION, type LocalCredentials } from '../aws/local-credentials.js';
 import type { LocalFunction } from './template.js';
 
 /** The local endpoints and model settings every function shares. */
@@ -19,6 +19,8 @@ export interface LocalEndpoints {
   anthropicBaseUrl?: string;
   /** Handler log level (Powertools); absent keeps the handlers quiet. */
   logLevel?: string;
+  /** The key pair the local endpoints accept (the data directory's). @default {@link LOCAL_CREDENTIALS} */
+  credentials?: LocalCredentials;
 }
 
 /** The AWS variables that point SDK clients at the local endpoints. */
@@ -31,8 +33,8 @@ export function awsEndpointEnv(endpoints: LocalEndpoints): Record<string, string
     AWS_ENDPOINT_URL_SECRETS_MANAGER: endpoints.servicesUrl,
     AWS_REGION: LOCAL_REGION,
     AWS_DEFAULT_REGION: LOCAL_REGION,
-    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+    AWS_ACCESS_KEY_ID: (endpoints.credentials ?? LOCAL_CREDENTIALS).accessKeyId,
+    AWS_SECRET_ACCESS_KEY: (endpoints.credentials ?? LOCAL_CREDENTIALS).secretAccessKey,
   };
 }
 

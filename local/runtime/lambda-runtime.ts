@@ -4,6 +4,12 @@
  * Lambda-shaped context, enforces the function's timeout and reports errors
  * in the shape the Node.js Lambda runtime does, so Step Functions `Retry` and
  * `Catch` see the same names locally as in AWS.
+ *
+ * One deliberate difference: the error's stack trace is not put in the
+ * outcome (where AWS puts it, and from where it would reach the execution's
+ * `Cause`, the run record and `GET /runs/{id}`); it goes to `onInvoke` as
+ * `errorStack`, for the log. Paths under the repository are made relative in
+ * error messages, so no server path leaves through an API response.
  */
 import { randomUUID } from 'node:crypto';
 import { isAbsolute, join } from 'node:path';
@@ -61,6 +67,8 @@ export interface InvocationRecord {
   ok: boolean;
   errorType?: string;
   errorMessage?: string;
+  /** The thrown error's stack, for logs only (never in the outcome). */
+  errorStack?: string;
   durationMs: number;
   /** The event the function received. */
   event: unknown;
@@ -122,13 +130,24 @@ export class LocalLambdaRuntime implements LambdaInvoker {
   ): Promise<LambdaOutcome> {
     const requestId = randomUUID();
     const started = Date.now();
-    const outcome = await this.run(functionArnOrName, payload, options.signal, requestId);
+    const detailed = await this.run(functionArnOrName, payload, options.signal, requestId);
     const name = this.lookup(functionArnOrName)?.name ?? functionArnOrName;
+    const errorStack =
+      !detailed.ok && detailed.stackTrace?.length ? detailed.stackTrace.join('\n') : undefined;
+    const outcome: LambdaOutcome = detailed.ok
+      ? detailed
+      : {
+          ok: false,
+          errorType: detailed.errorType,
+          errorMessage: withoutRepoPaths(detailed.errorMessage),
+          stackTrace: [],
+        };
     this.onInvoke?.({
       functionName: name,
       requestId,
       ok: outcome.ok,
       ...(outcome.ok ? {} : { errorType: outcome.errorType, errorMessage: outcome.errorMessage }),
+      ...(errorStack ? { errorStack } : {}),
       durationMs: Date.now() - started,
       event: payload,
     });
@@ -291,6 +310,18 @@ function serialise(result: unknown): LambdaOutcome {
       ),
     );
   }
+}
+
+/** The message with the repository's absolute path (and file URL) made relative. */
+export function withoutRepoPaths(message: string): string {
+  const root = REPO_ROOT.replace(/[/\\]+$/, '');
+  return message
+    .split(pathToFileURL(root).href + '/')
+    .join('')
+    .split(`${root}/`)
+    .join('')
+    .split(root)
+    .join('.');
 }
 
 /**

@@ -1,5 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { LOCAL_CREDENTIALS, type LocalCredentials } from '../aws/local-credentials.js';
+import { verifySigV4 } from '../aws/sigv4-verify.js';
 import { SfnApiError } from './errors.js';
 import type { LocalStepFunctions } from './service.js';
 import { isObject } from './types.js';
@@ -10,6 +12,12 @@ export interface SfnApiServerOptions {
   port?: number;
   /** @default '127.0.0.1' */
   host?: string;
+  /**
+   * The only key pair whose SigV4 signatures are accepted: an unsigned or
+   * foreign request (a task callback from another process) gets 403 and
+   * changes nothing. @default {@link LOCAL_CREDENTIALS}
+   */
+  credentials?: LocalCredentials;
 }
 
 /** A running API server. */
@@ -115,13 +123,24 @@ function sendError(res: ServerResponse, code: string, message: string, status = 
   send(res, status, { __type: `com.amazonaws.swf.service.v2.model#${code}`, message });
 }
 
-async function readBody(req: IncomingMessage): Promise<string> {
+async function readBody(req: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
 }
 
-async function handle(sfn: LocalStepFunctions, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function handle(
+  sfn: LocalStepFunctions,
+  req: IncomingMessage,
+  res: ServerResponse,
+  credentials: LocalCredentials,
+): Promise<void> {
+  const raw = await readBody(req);
+  const refused = verifySigV4(
+    { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body: raw },
+    credentials,
+  );
+  if (refused) return sendError(res, refused.code, refused.message, 403);
   const target = String(req.headers['x-amz-target'] ?? '');
   const op = target.startsWith('AWSStepFunctions.')
     ? ops[target.slice('AWSStepFunctions.'.length)]
@@ -130,7 +149,7 @@ async function handle(sfn: LocalStepFunctions, req: IncomingMessage, res: Server
     return sendError(res, 'UnknownOperationException', `Unknown operation ${target}`);
   let body: unknown;
   try {
-    const text = await readBody(req);
+    const text = raw.toString('utf8');
     body = text ? JSON.parse(text) : {};
   } catch {
     return sendError(res, 'SerializationException', 'Request body is not valid JSON');
@@ -140,7 +159,8 @@ async function handle(sfn: LocalStepFunctions, req: IncomingMessage, res: Server
     send(res, 200, toWire(await op(sfn, body)));
   } catch (err) {
     if (err instanceof SfnApiError) return sendError(res, err.code, err.message);
-    sendError(res, 'InternalFailure', err instanceof Error ? err.message : String(err), 500);
+    // An unexpected failure's message may name server paths: the caller gets only its kind.
+    sendError(res, 'InternalFailure', 'internal failure', 500);
   }
 }
 
@@ -150,7 +170,9 @@ export async function startSfnApiServer(
   opts: SfnApiServerOptions = {},
 ): Promise<SfnApiServer> {
   const server = createServer((req, res) => {
-    handle(sfn, req, res).catch((err: unknown) => sendError(res, 'InternalFailure', String(err), 500));
+    handle(sfn, req, res, opts.credentials ?? LOCAL_CREDENTIALS).catch(() =>
+      sendError(res, 'InternalFailure', 'internal failure', 500),
+    );
   });
   const host = opts.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {

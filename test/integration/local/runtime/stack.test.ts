@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
@@ -24,12 +24,13 @@ describe('startLocalStack (sample template)', () => {
     dirs.push(dir);
     const stack = await start(dir);
 
-    const posted = await fetch(`${stack.apiUrl}/runs`, { method: 'POST', body: '{}' });
-    const sfn = new SFNClient({
-      endpoint: stack.sfnUrl,
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
+    const posted = await fetch(`${stack.apiUrl}/runs`, {
+      method: 'POST',
+      body: '{}',
+      headers: { 'content-type': 'application/json' },
     });
+    // The data dir's own key pair: the endpoints accept no other.
+    const sfn = new SFNClient({ endpoint: stack.sfnUrl, region: 'us-east-1', credentials: stack.credentials });
     const arn = stack.stateMachines['invoice-reconciliation'] ?? '';
     const { executionArn } = await sfn.send(
       new StartExecutionCommand({ stateMachineArn: arn, input: '{"hello":"world"}' }),
@@ -52,6 +53,9 @@ describe('startLocalStack (sample template)', () => {
     });
     expect(stack.invoker.invocationCounts()).toEqual({ ApiFunction: 1, StepFunction: 1 });
     expect(again.apiUrl).toBe(apiUrl);
+    expect(again.credentials).toEqual(stack.credentials);
+    expect(statSync(stack.credentialsFile).mode & 0o777).toBe(0o600);
+    expect(statSync(dir).mode & 0o777).toBe(0o700);
     expect(again.app.functions.find((f) => f.logicalId === 'ApiFunction')?.env.APPROVAL_BASE_URL).toBe(
       `${apiUrl}/`,
     );
