@@ -147,7 +147,9 @@ async function approvalRoute(req: ApiRequest, deps: ApiDeps): Promise<ApiRespons
             outcome.status === 409
               ? outcome.record?.status === 'pending'
                 ? 'Conflict'
-                : 'AlreadyDecided'
+                : outcome.record?.status === 'bypassed'
+                  ? 'ApprovalBypassed'
+                  : 'AlreadyDecided'
               : outcome.status === 404
                 ? 'NotFoundError'
                 : 'ValidationError',

@@ -44,7 +44,9 @@ export function renderApprovalPage(args: {
     : 'unknown';
   const action = `?${new URLSearchParams(query).toString()}`;
   const form = decided
-    ? `<p class="decided" data-testid="status">Already decided: <b>${esc(record.status)}</b> by ${esc(record.decidedBy ?? '')} at ${esc(record.decidedAt ?? '')}.</p>`
+    ? record.status === 'bypassed'
+      ? `<p class="decided" data-testid="status"><b>No decision can count any more.</b> ${esc(record.violation ?? '')}. A task callback that did not come through the approval API tried to run this; nothing was run, the run was stopped as a policy violation, and the alert topic was notified.</p>`
+      : `<p class="decided" data-testid="status">Already decided: <b>${esc(record.status)}</b> by ${esc(record.decidedBy ?? '')} at ${esc(record.decidedAt ?? '')}.</p>`
     : `<form method="post" action="${esc(action)}">
 <input type="hidden" name="digest" value="${esc(approvalDigest(record))}">
 <label>Comment <textarea name="comment" rows="3" cols="60"></textarea></label>

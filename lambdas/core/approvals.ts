@@ -245,7 +245,7 @@ export async function decideApproval(
   if (record.status === 'bypassed') {
     return {
       status: 409,
-      message: `no decision can count any more: ${record.violation ?? 'a callback that did not come through the approval API tried to run this action'}. Nothing was run, the run was stopped as a policy violation, and the alert topic was notified.`,
+      message: `no decision can count any more: a task callback that did not come through the approval API tried to run this action (${record.violation ?? 'no detail'}). Nothing was run, the run was stopped as a policy violation, and the alert topic was notified.`,
       record,
     };
   }
