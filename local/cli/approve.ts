@@ -1,7 +1,8 @@
 /**
- * Auto-approval for the demo: does what a person does with the email's link,
- * through the same HTTP API: open the page (GET changes nothing), then submit
- * its form with the Approve button.
+ * Deciding an approval the way a person does with the email's link, through
+ * the same HTTP API: open the page (GET changes nothing), then submit its
+ * form with the Approve or Reject button. Used by `npm start` (its prompt and
+ * `--auto-approve`) and the CLI.
  */
 
 /** The form of an approval page: where it posts and what it sends. */
@@ -57,9 +58,18 @@ export interface ApproveResult {
 }
 
 /** Opens the approval link and approves (as `approver`, when the form asks). */
-export async function approveViaLink(
+export function approveViaLink(
   link: string,
   comment = 'approved by npm start --auto-approve',
+): Promise<ApproveResult> {
+  return decideViaLink(link, 'approve', comment);
+}
+
+/** Opens the approval link and submits its form with `decision`, as the page's button does. */
+export async function decideViaLink(
+  link: string,
+  decision: 'approve' | 'reject',
+  comment: string,
 ): Promise<ApproveResult> {
   const page = await fetch(link, { headers: { accept: 'text/html' } });
   const html = await page.text();
@@ -74,7 +84,7 @@ export async function approveViaLink(
   if (form) {
     const body = new URLSearchParams({
       ...form.fields,
-      decision: form.decisions.includes('approve') ? 'approve' : (form.decisions[0] ?? 'approve'),
+      decision: form.decisions.includes(decision) ? decision : (form.decisions[0] ?? decision),
     });
     if (/name\s*=\s*["']comment["']/i.test(html)) body.set('comment', comment);
     res = await fetch(form.action, {
@@ -87,14 +97,36 @@ export async function approveViaLink(
     const digest = /"digest"\s*:\s*"([^"]+)"/.exec(html)?.[1];
     res = await fetch(link, {
       method: 'POST',
-      body: JSON.stringify({ decision: 'approve', comment, ...(digest ? { digest } : {}) }),
+      body: JSON.stringify({ decision, comment, ...(digest ? { digest } : {}) }),
       headers: { 'content-type': 'application/json' },
     });
   }
   const text = await res.text();
+  const done = decision === 'approve' ? 'approved' : 'rejected';
   return {
     ok: res.ok,
     status: res.status,
-    message: res.ok ? 'approved' : `POST answered ${res.status}: ${text.slice(0, 200)}`,
+    message: res.ok ? done : `POST answered ${res.status}: ${text.slice(0, 200)}`,
   };
+}
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+/**
+ * A link issued by a local stack, resolved against the stack's current
+ * address: an emailed link names the port the API had when it was sent, and
+ * a stack restarted on another port (`--port`) must not send the decision to
+ * whatever listens there now. Links to other hosts are returned as they are.
+ */
+export function resolveLink(link: string, apiUrl: string): string {
+  let url: URL;
+  let api: URL;
+  try {
+    url = new URL(link);
+    api = new URL(apiUrl);
+  } catch {
+    return link;
+  }
+  if (!LOOPBACK.has(url.hostname) || url.origin === api.origin) return link;
+  return new URL(`${url.pathname}${url.search}`, api.origin).toString();
 }

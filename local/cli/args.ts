@@ -14,8 +14,10 @@ export interface StartArgs {
   autoApprove: boolean;
   /** Skip the demo run (with --serve: only the dev server). */
   noDemo: boolean;
-  /** Show the handlers' logs (Powertools INFO). */
+  /** Show the handlers' logs (Powertools INFO), failures' stacks and the demo's polling. */
   verbose: boolean;
+  /** A host name the API answers besides 127.0.0.1, localhost and [::1]. */
+  allowHost?: string;
   /** The demo's workflow and input. */
   workflow: string;
   input: unknown;
@@ -32,14 +34,17 @@ scripted model otherwise. Then it runs the demo: one invoice reconciliation.
 Options:
   --serve            keep running as a dev server after the demo; print the URLs
   --no-demo          do not start the demo run (use with --serve)
-  --auto-approve     approve the demo's approval email automatically
-                     (otherwise open the printed link and decide yourself)
+  --auto-approve     approve the demo's approval email automatically (otherwise
+                     decide at the prompt, or open the printed link; with a pipe
+                     on stdin a line 'a' approves, 'r <why>' rejects)
   --data-dir <dir>   where tables, executions and the outbox live (default .chaperone)
-  --port <n>         API port (default: the one this data dir used last, else a free one)
+  --port <n>         API port (default: the one this data dir used last, else a free one;
+                     0: any free port — earlier links are resolved against the new one)
+  --allow-host <name>  answer this Host name too (default: only 127.0.0.1, localhost, [::1])
   --reset            wipe the data directory first
   --workflow <name>  workflow of the demo run (default invoice-reconciliation)
   --input <json>     input of the demo run (default {"invoiceId":"INV-000101"})
-  --verbose          show the handlers' logs
+  --verbose          show the handlers' logs, failures' stack traces and every request
   --help             this text
 `;
 
@@ -100,6 +105,13 @@ export function parseStartArgs(argv: readonly string[]): StartArgs {
       case '--workflow':
         args.workflow = value();
         break;
+      case '--allow-host': {
+        const name = value().toLowerCase();
+        if (!/^[a-z0-9.-]+$/.test(name))
+          throw new UsageError('--allow-host takes a host name, e.g. chaperone.test');
+        args.allowHost = name;
+        break;
+      }
       case '--port': {
         const port = Number(value());
         if (!Number.isInteger(port) || port < 0 || port > 65535)

@@ -1,6 +1,7 @@
 /**
  * `npm run chaperone -- <command>`: the command line for a running stack
- * (local `npm start -- --serve`, or a deployed API with `--api`).
+ * (local `npm start -- --serve`, found by itself from the data directory,
+ * or a deployed API with `--api`).
  *
  *   runs get <runId>                     status, figures and trail of a run
  *   approvals list [--status pending]    what waits for a human
@@ -11,19 +12,63 @@
  * the signature and expiry of the link, the digest of what was shown, and
  * one decision per approval.
  */
+import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { parseApprovalForm } from './approve.js';
+import { readRunningStack } from '../runtime/running-stack.js';
+import { parseApprovalForm, resolveLink } from './approve.js';
 
 export type Write = (line: string) => void;
 
-export const CLI_USAGE = `Usage: npm run chaperone -- <command> [--api <url>]
+export const CLI_USAGE = `Usage: npm run chaperone -- <command> [--api <url>] [--data-dir <dir>]
 
   runs get <runId>                       show a run: status, figures, trail
   approvals list [--status <status>]     list approvals (pending, approved, rejected, expired)
   approvals approve <link> [--comment <text>]
   approvals reject <link> --comment <text>
 
---api defaults to $CHAPERONE_API_URL (npm start -- --serve prints it).`;
+The API is --api, else $CHAPERONE_API_URL, else the local stack running on
+--data-dir (default .chaperone, as npm start), found from its stack.json.`;
+
+/** Where the API URL came from, for error messages. */
+interface ApiChoice {
+  url: string;
+  from: string;
+}
+
+/** The API to call: --api, $CHAPERONE_API_URL, or the running local stack; else what was tried. */
+function chooseApi(
+  flagValue: string | undefined,
+  env: Record<string, string | undefined>,
+  dataDir: string,
+): ApiChoice | { tried: string } {
+  if (flagValue) return { url: flagValue.replace(/\/$/, ''), from: '--api' };
+  if (env.CHAPERONE_API_URL)
+    return { url: env.CHAPERONE_API_URL.replace(/\/$/, ''), from: 'CHAPERONE_API_URL' };
+  const running = readRunningStack(dataDir);
+  if (running) return { url: running.apiUrl, from: `the local stack in ${dataDir} (process ${running.pid})` };
+  return {
+    tried: `no --api, no CHAPERONE_API_URL, and no local stack running on ${dataDir} (its stack.json is missing or names a process that has ended). Start one with npm start -- --serve, or pass --api <url>`,
+  };
+}
+
+/** fetch, with a failure that says what was called, where the URL came from and why it failed. */
+async function call(url: string, from: string, init?: RequestInit): Promise<Response> {
+  try {
+    return await fetch(url, init);
+  } catch (err) {
+    const cause = err instanceof Error && err.cause instanceof Error ? err.cause : err;
+    const why = cause instanceof Error ? cause.message : String(cause);
+    throw new CliError(`${init?.method ?? 'GET'} ${url} failed: ${why} (the URL came from ${from})`);
+  }
+}
+
+/** A failure whose message is for the user. */
+export class CliError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CliError';
+  }
+}
 
 /** Run one CLI command; returns the process exit code. */
 export async function main(
@@ -38,7 +83,8 @@ export async function main(
     args.splice(i, 2);
     return v;
   };
-  const api = (flag('api') ?? io.env.CHAPERONE_API_URL ?? '').replace(/\/$/, '');
+  const apiFlag = flag('api');
+  const dataDir = resolve(flag('data-dir') ?? '.chaperone');
   const status = flag('status');
   const comment = flag('comment');
   const [group, command, target] = args;
@@ -46,31 +92,57 @@ export async function main(
     io.write(message);
     return 2;
   };
+  try {
+    return await run();
+  } catch (err) {
+    if (!(err instanceof CliError)) throw err;
+    io.write(err.message);
+    return 1;
+  }
 
-  if (group === 'runs' && command === 'get' && target) {
-    if (!api) return fail('no API URL: pass --api or set CHAPERONE_API_URL');
-    const res = await fetch(`${api}/runs/${encodeURIComponent(target)}`);
-    io.write(JSON.stringify(await res.json(), null, 2));
-    return res.ok ? 0 : 1;
-  }
-  if (group === 'approvals' && command === 'list') {
-    if (!api) return fail('no API URL: pass --api or set CHAPERONE_API_URL');
-    const res = await fetch(`${api}/approvals?status=${encodeURIComponent(status ?? 'pending')}`);
-    const body = (await res.json()) as { approvals?: Array<Record<string, unknown>>; message?: string };
-    if (!res.ok) return fail(`GET /approvals answered ${res.status}: ${body.message ?? ''}`);
-    const items = body.approvals ?? [];
-    if (items.length === 0) io.write(`no ${status ?? 'pending'} approvals`);
-    for (const a of items)
-      io.write(
-        `${String(a.approvalId)}  ${String(a.status)}  run ${String(a.runId)}  ${String(a.summary)}  (expires ${String(a.expiresAt)})`,
+  async function run(): Promise<number> {
+    const api = (): ApiChoice => {
+      const choice = chooseApi(apiFlag, io.env, dataDir);
+      if ('tried' in choice) throw new CliError(`no API to call: ${choice.tried}`);
+      return choice;
+    };
+    if (group === 'runs' && command === 'get' && target) {
+      const { url, from } = api();
+      const res = await call(`${url}/runs/${encodeURIComponent(target)}`, from);
+      io.write(JSON.stringify(await res.json(), null, 2));
+      return res.ok ? 0 : 1;
+    }
+    if (group === 'approvals' && command === 'list') {
+      const { url, from } = api();
+      const res = await call(`${url}/approvals?status=${encodeURIComponent(status ?? 'pending')}`, from);
+      const body = (await res.json()) as { approvals?: Array<Record<string, unknown>>; message?: string };
+      if (!res.ok) return fail(`GET /approvals answered ${res.status}: ${body.message ?? ''}`);
+      const items = body.approvals ?? [];
+      if (items.length === 0) io.write(`no ${status ?? 'pending'} approvals`);
+      for (const a of items)
+        io.write(
+          `${String(a.approvalId)}  ${String(a.status)}  run ${String(a.runId)}  ${String(a.summary)}  (expires ${String(a.expiresAt)})`,
+        );
+      return 0;
+    }
+    if (group === 'approvals' && (command === 'approve' || command === 'reject') && target) {
+      if (command === 'reject' && !comment) return fail('reject needs --comment: the model reads why');
+      // A local link names the port its stack had then: send it to the stack running now, never to
+      // whatever else listens on the old port.
+      const running = apiFlag || io.env.CHAPERONE_API_URL ? undefined : readRunningStack(dataDir);
+      const link = running ? resolveLink(target, running.apiUrl) : target;
+      if (link !== target)
+        io.write(`(the link names an earlier address of the local stack; using ${running?.apiUrl})`);
+      return decide(
+        link,
+        command,
+        comment ?? '',
+        io.write,
+        running ? `the local stack in ${dataDir}` : 'the link',
       );
-    return 0;
+    }
+    return fail(CLI_USAGE);
   }
-  if (group === 'approvals' && (command === 'approve' || command === 'reject') && target) {
-    if (command === 'reject' && !comment) return fail('reject needs --comment: the model reads why');
-    return decide(target, command, comment ?? '', io.write);
-  }
-  return fail(CLI_USAGE);
 }
 
 async function decide(
@@ -78,8 +150,9 @@ async function decide(
   decision: 'approve' | 'reject',
   comment: string,
   write: Write,
+  from: string,
 ): Promise<number> {
-  const page = await fetch(link, { headers: { accept: 'text/html' } });
+  const page = await call(link, from, { headers: { accept: 'text/html' } });
   const html = await page.text();
   if (!page.ok) {
     write(`the link answered ${page.status}: ${textOf(html)}`);
@@ -94,7 +167,7 @@ async function decide(
     .split(/(?<=\.)\s+/)
     .slice(0, 12))
     write(`  ${line}`);
-  const res = await fetch(form.action, {
+  const res = await call(form.action, from, {
     method: 'POST',
     body: new URLSearchParams({ ...form.fields, decision, comment }),
     headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' },

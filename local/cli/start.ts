@@ -6,16 +6,24 @@ import { rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { LocalStack } from '../runtime/stack.js';
+import { type Answers, answersFrom } from './answers.js';
 import { parseStartArgs, USAGE, UsageError } from './args.js';
-import { runDemo } from './demo.js';
+import { DEMO_USER_AGENT, runDemo } from './demo.js';
 import { demoScenario } from './demo-scenario.js';
 import type { Writer } from './print.js';
+
+/** The terminal the CLI reads approval answers from (process.stdin when run as `npm start`). */
+export interface StartIo {
+  stdin: NodeJS.ReadableStream & { isTTY?: boolean };
+  stdout: NodeJS.WritableStream;
+}
 
 /** Runs the CLI; resolves with the process exit code. */
 export async function main(
   argv: readonly string[],
   write: Writer,
   env: Record<string, string | undefined> = process.env,
+  io?: StartIo,
 ): Promise<number> {
   let args: ReturnType<typeof parseStartArgs>;
   try {
@@ -49,11 +57,13 @@ export async function main(
     scenario: demoScenario,
     env,
     ...(args.verbose ? { handlerLogLevel: 'INFO' } : {}),
+    ...(args.allowHost ? { allowedHostName: args.allowHost } : {}),
   });
   const stop = new AbortController();
   const onSignal = (): void => stop.abort(new Error('interrupted'));
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+  let answers: Answers | undefined;
   try {
     write(
       `Ready in ${((Date.now() - started) / 1000).toFixed(1)} s: API ${stack.apiUrl} · Step Functions ${stack.sfnUrl} · DynamoDB ${stack.dynamoUrl}`,
@@ -67,14 +77,24 @@ export async function main(
       write(`  🔔 alert (SNS, in ${stack.alertsFile}): ${a.subject ?? ''} ${a.message.slice(0, 200)}`),
     );
     if (args.serve)
-      stack.events.on('request', (r) =>
-        write(`  ${r.method} ${r.path.split('?')[0]} → ${r.status} (${r.ms} ms)`),
-      );
+      stack.events.on('request', (r) => {
+        // The demo's own polling (twice a second) would drown everything else.
+        if (!args.verbose && r.userAgent === DEMO_USER_AGENT) return;
+        write(`  ${r.method} ${r.path.split('?')[0]} → ${r.status} (${r.ms} ms)`);
+      });
+    if (args.verbose)
+      stack.events.on('invoke', (r) => {
+        if (!r.ok)
+          write(
+            `  ✗ ${r.functionName} failed: ${r.errorType}: ${r.errorMessage}${r.errorStack ? `\n${r.errorStack}` : ''}`,
+          );
+      });
     let code = 0;
     if (!args.noDemo) {
       write('');
       if (followRunId)
         write(`Following run ${followRunId}, left running by an earlier start (--reset starts afresh).`);
+      if (io && !args.autoApprove) answers = answersFrom(io.stdin, io.stdout, onSignal);
       const run = await runDemo({
         stack,
         write,
@@ -83,7 +103,9 @@ export async function main(
         autoApprove: args.autoApprove,
         signal: stop.signal,
         ...(followRunId ? { followRunId } : {}),
+        ...(answers ? { answers } : {}),
       });
+      answers?.close();
       code = run.status === 'SUCCEEDED' ? 0 : 1;
       write('');
       write(
@@ -99,7 +121,7 @@ export async function main(
         `Serving. POST ${stack.apiUrl}/runs  ·  GET ${stack.apiUrl}/runs/{id}  ·  approvals at ${stack.apiUrl}/approvals/{id}`,
       );
       write(
-        `Step Functions API: ${stack.sfnUrl} (region us-east-1, any credentials). Ctrl-C stops; state stays in the data dir.`,
+        `Step Functions API: ${stack.sfnUrl} (region us-east-1, SigV4 with the key pair in ${stack.credentialsFile}). Ctrl-C stops; state stays in the data dir.`,
       );
       await new Promise<void>((done) => stop.signal.addEventListener('abort', () => done(), { once: true }));
       write('Stopped. Everything is kept in the data dir for the next npm start.');
@@ -112,6 +134,7 @@ export async function main(
     }
     throw err;
   } finally {
+    answers?.close();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     await stack.close();
@@ -123,7 +146,10 @@ const isEntry =
 if (isEntry) {
   // The SDK's notice about Node 22 (from 2027) is not news for a local demo.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  main(process.argv.slice(2), (line) => process.stdout.write(`${line}\n`)).then(
+  main(process.argv.slice(2), (line) => process.stdout.write(`${line}\n`), process.env, {
+    stdin: process.stdin,
+    stdout: process.stdout,
+  }).then(
     (code) => process.exit(code),
     (err: unknown) => {
       process.stderr.write(

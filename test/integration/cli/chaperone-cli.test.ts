@@ -1,5 +1,8 @@
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backend } from '../../../examples/invoice/backend.js';
 import { invoiceWorkflow } from '../../../examples/invoice/workflow.js';
@@ -106,5 +109,41 @@ describe('chaperone CLI', () => {
     expect(await main(['approvals', 'approve', link], io)).toBe(1);
     expect(out.join('\n')).toMatch(/already decided: approved by ap-approver@example.com|Already decided/);
     expect(await backend.listPayments()).toHaveLength(1);
+  });
+});
+
+describe('chaperone CLI without an API to call', () => {
+  it('says what it tried: no --api, no CHAPERONE_API_URL, no running stack in the data dir', async () => {
+    const out: string[] = [];
+    const dir = mkdtempSync(join(tmpdir(), 'chaperone-cli-none-'));
+
+    const code = await main(['runs', 'get', 'R1', '--data-dir', dir], { write: (l) => out.push(l), env: {} });
+    rmSync(dir, { recursive: true, force: true });
+
+    expect(code).toBe(1);
+    expect(out.join('\n')).toContain(
+      `no API to call: no --api, no CHAPERONE_API_URL, and no local stack running on ${dir}`,
+    );
+    expect(out.join('\n')).toContain('npm start -- --serve');
+  });
+
+  it('a refused connection names the URL, the reason and where the URL came from', async () => {
+    const closed = createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise((r) => closed.close(r));
+    const out: string[] = [];
+
+    const code = await main(['approvals', 'list', '--api', `http://127.0.0.1:${port}`], {
+      write: (l) => out.push(l),
+      env: {},
+    });
+
+    expect(code).toBe(1);
+    expect(out.join('\n')).toMatch(
+      new RegExp(
+        `GET http://127\\.0\\.0\\.1:${port}/approvals\\?status=pending failed: .*ECONNREFUSED.*\\(the URL came from --api\\)`,
+      ),
+    );
   });
 });
