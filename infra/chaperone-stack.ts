@@ -130,7 +130,7 @@ export class ChaperoneStack extends Stack {
     this.alerts.grantAlert(agentStep);
     this.modelApiKey.grantUse(agentStep);
     this.runs.grantRunWrite(toolStep);
-    this.approvals.grantReview(toolStep);
+    this.approvals.grantCheck(toolStep);
     this.breakers.grantTrip(toolStep);
     this.invoiceBackend.grantTools(toolStep);
     this.alerts.grantAlert(toolStep);

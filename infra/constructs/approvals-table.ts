@@ -1,6 +1,6 @@
 import { RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import type * as iam from 'aws-cdk-lib/aws-iam';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { acknowledge } from '../acknowledge.js';
 import { ChaperoneTable, type ChaperoneTableProps } from './chaperone-table.js';
@@ -31,6 +31,22 @@ export class ApprovalsTable extends ChaperoneTable {
   public grantPrepare(grantee: iam.IGrantable): iam.Grant {
     const grant = this.table.grantWriteData(grantee);
     this.acknowledgeIndex(grantee);
+    return grant;
+  }
+
+  /**
+   * Check the approval of a gated call before it runs, mark a bypassed gate,
+   * and open the approval that asks about an unknown outcome: single items
+   * only, no listing, no deletes (the tool step).
+   */
+  public grantCheck(grantee: iam.IGrantable): iam.Grant {
+    // The table alone: CDK's table grant would add its indexes, which this reader never queries.
+    const grant = iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+      resourceArns: [this.table.tableArn],
+    });
+    this.table.encryptionKey?.grantEncryptDecrypt(grantee);
     return grant;
   }
 
