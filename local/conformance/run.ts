@@ -1,7 +1,11 @@
 /**
  * Conformance runner: runs every case of the Step Functions corpus
  * (`../shared/conformance/stepfunctions`, or CHAPERONE_CONFORMANCE_DIR) on the
- * local interpreter and prints pass rates. It measures; it always exits 0.
+ * local interpreter and prints pass rates. Exit code: 0 when every case
+ * passes, 1 when any fails (a case that crashes the runner fails), 2 when
+ * there is nothing to measure (no corpus, no case) or the runner itself
+ * crashes. `npm test` runs it, so a fidelity regression cannot land unseen.
+ * An argument filters cases by id (`npm run conformance -- scenarios/`).
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -42,22 +46,35 @@ async function runAll(cases: ConformanceCase[]): Promise<CaseResult[]> {
   return results;
 }
 
-async function main(): Promise<void> {
+async function main(): Promise<number> {
   if (!existsSync(join(corpus, 'cases'))) {
-    process.stdout.write(`conformance corpus not found at ${corpus}; nothing to measure.\n`);
-    return;
+    process.stderr.write(
+      `conformance corpus not found at ${corpus} (a copy of shared/ beside the clone, or set CHAPERONE_CONFORMANCE_DIR)\n`,
+    );
+    return 2;
   }
-  const cases = loadCases(corpus, process.argv[2]);
+  const filter = process.argv[2];
+  const cases = loadCases(corpus, filter);
+  if (cases.length === 0) {
+    process.stderr.write(`no conformance case in ${corpus}${filter ? ` matches ${filter}` : ''}\n`);
+    return 2;
+  }
+  // Work a case abandons (its cap passed) may reject later; its case is already counted as failed.
   process.on('unhandledRejection', () => undefined);
   const started = Date.now();
   const results = await runAll(cases);
   process.stdout.write(formatReport(cases, results, Date.now() - started));
+  const failed = results.filter((r) => r?.pass !== true).length;
+  process.stdout.write(
+    `conformance: ${cases.length - failed} of ${cases.length} cases pass${failed > 0 ? `, ${failed} fail` : ''}\n`,
+  );
+  return failed > 0 ? 1 : 0;
 }
 
 main().then(
-  () => process.exit(0),
+  (code) => process.exit(code),
   (err: unknown) => {
     process.stderr.write(`conformance runner failed: ${err instanceof Error ? err.stack : String(err)}\n`);
-    process.exit(0);
+    process.exit(2);
   },
 );
