@@ -12,8 +12,8 @@ import {
   Agent,
   type ClientRequestArgs,
   createServer,
-  type IncomingMessage,
   request as httpRequest,
+  type IncomingMessage,
   type Server,
   type ServerResponse,
 } from 'node:http';

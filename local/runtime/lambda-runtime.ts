@@ -316,7 +316,7 @@ function serialise(result: unknown): LambdaOutcome {
 export function withoutRepoPaths(message: string): string {
   const root = REPO_ROOT.replace(/[/\\]+$/, '');
   return message
-    .split(pathToFileURL(root).href + '/')
+    .split(`${pathToFileURL(root).href}/`)
     .join('')
     .split(`${root}/`)
     .join('')

@@ -81,6 +81,7 @@ async function openLink(paused: PausedRun) {
     heading: await page.getByRole('heading', { level: 1 }).textContent(),
     tool: await page.locator('.call h3 code').textContent(),
     args: JSON.parse((await page.getByTestId('arguments').textContent()) ?? 'null') as unknown,
+    // biome-ignore lint/performance/useDomNodeTextContent: the test reads the text as the approver sees it rendered, which is innerText's job.
     body: await page.locator('body').innerText(),
   };
 }

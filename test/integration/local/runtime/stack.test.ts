@@ -30,7 +30,11 @@ describe('startLocalStack (sample template)', () => {
       headers: { 'content-type': 'application/json' },
     });
     // The data dir's own key pair: the endpoints accept no other.
-    const sfn = new SFNClient({ endpoint: stack.sfnUrl, region: 'us-east-1', credentials: stack.credentials });
+    const sfn = new SFNClient({
+      endpoint: stack.sfnUrl,
+      region: 'us-east-1',
+      credentials: stack.credentials,
+    });
     const arn = stack.stateMachines['invoice-reconciliation'] ?? '';
     const { executionArn } = await sfn.send(
       new StartExecutionCommand({ stateMachineArn: arn, input: '{"hello":"world"}' }),
