@@ -1,8 +1,7 @@
 import { App } from 'aws-cdk-lib';
-import { workflows } from '../examples/index.js';
-import { ChaperoneStack } from './chaperone-stack.js';
+import type { ChaperoneProps } from './chaperone.js';
 
-/** Options of {@link buildApp}. */
+/** Options of {@link newApp}. */
 export interface BuildAppOptions {
   /** Where the cloud assembly goes. @default - CDK's default (`cdk.out` under the CLI, a temp dir otherwise) */
   readonly outdir?: string;
@@ -24,33 +23,37 @@ export interface BuildAppOptions {
   readonly validate?: boolean;
 }
 
-/** The stack's id, and its CloudFormation name. */
-export const STACK_NAME = 'Chaperone';
-
 /**
- * Build the Chaperone CDK app in-process (the CLI entry, tests and the local
- * runtime share it). Context read: `chaperone:approvalsFrom` (default
- * `approvals@example.com`), `chaperone:alertEmails` (comma-separated),
- * `chaperone:anthropicBaseUrl`.
+ * A CDK `App` with Chaperone's synth options: bundling on or off, CDK's
+ * CloudFormation validation on or off, extra context. The example app, the
+ * infra tests and the local runtime's fast path build their app with it.
  */
-export function buildApp(options: BuildAppOptions = {}): { app: App; stack: ChaperoneStack } {
+export function newApp(options: BuildAppOptions = {}): App {
   const context: Record<string, unknown> = { ...options.context };
   if (options.bundle === false) context['aws:cdk:bundling-stacks'] = [];
-  const app = new App({
+  return new App({
     outdir: options.outdir,
     context,
     builtinCloudFormationValidation: options.validate ?? true,
   });
-  const stack = new ChaperoneStack(app, STACK_NAME, {
-    workflows,
+}
+
+/**
+ * The construct props an app's context may set: `chaperone:approvalsFrom`
+ * (default `approvals@example.com`), `chaperone:alertEmails`
+ * (comma-separated), `chaperone:anthropicBaseUrl`.
+ */
+export function propsFromContext(
+  app: App,
+): Pick<ChaperoneProps, 'approvalsFrom' | 'alertEmails' | 'anthropicBaseUrl'> {
+  return {
     approvalsFrom: stringContext(app, 'chaperone:approvalsFrom'),
     alertEmails: stringContext(app, 'chaperone:alertEmails')
       ?.split(',')
       .map((s) => s.trim())
       .filter((s) => s.length > 0),
     anthropicBaseUrl: stringContext(app, 'chaperone:anthropicBaseUrl'),
-  });
-  return { app, stack };
+  };
 }
 
 function stringContext(app: App, key: string): string | undefined {

@@ -1,5 +1,4 @@
 import { ulid } from 'ulid';
-import { workflows } from '../examples/index.js';
 import type { Workflow } from '../state-machines/workflow.js';
 import { createAnthropicModel } from './adapters/anthropic-model.js';
 import { createSecretReader, createSesMailer, createSnsAlerts } from './adapters/aws-messaging.js';
@@ -30,7 +29,7 @@ export function required(env: Env, name: string): string {
 export function coreDeps(
   env: Env,
   service: string,
-  app: readonly Workflow[] = workflows,
+  app: readonly Workflow[],
 ): CoreDeps & { db: ReturnType<typeof createDocumentClient> } {
   const region = env.AWS_REGION;
   const db = createDocumentClient({

@@ -17,11 +17,16 @@ const ESM_REQUIRE_BANNER =
 
 export interface AgentFunctionProps {
   /**
-   * The handler entry file, relative to the repository root, exporting `handler`
-   * (e.g. `lambdas/handlers/agent-step.ts`). Recorded as `chaperone:handler`
-   * metadata so the local runtime loads the same file Lambda runs.
+   * The handler entry file exporting `handler` (and `createHandler(env)`):
+   * absolute, or relative to the repository root. Recorded as
+   * `chaperone:handler` metadata so the local runtime loads the same file
+   * Lambda runs.
    */
   readonly handlerPath: string;
+  /** The directory bundling runs in (its package.json and lock file). @default the Chaperone package root */
+  readonly projectRoot?: string;
+  /** The lock file of `projectRoot`. @default - `package-lock.json` in the package root, or found by CDK */
+  readonly depsLockFilePath?: string;
   /** What the function is for, shown in the console. @default - none */
   readonly description?: string;
   /**
@@ -87,10 +92,16 @@ export class AgentFunction extends NodejsFunction {
       reservedConcurrentExecutions: props.reservedConcurrentExecutions,
       ...(bundled
         ? {
-            entry: path.join(REPO_ROOT, props.handlerPath),
+            entry: path.isAbsolute(props.handlerPath)
+              ? props.handlerPath
+              : path.join(REPO_ROOT, props.handlerPath),
             handler: 'handler',
-            projectRoot: REPO_ROOT,
-            depsLockFilePath: path.join(REPO_ROOT, 'package-lock.json'),
+            projectRoot: props.projectRoot ?? REPO_ROOT,
+            ...(props.depsLockFilePath
+              ? { depsLockFilePath: props.depsLockFilePath }
+              : props.projectRoot
+                ? {}
+                : { depsLockFilePath: path.join(REPO_ROOT, 'package-lock.json') }),
             bundling: {
               format: OutputFormat.ESM,
               mainFields: ['module', 'main'],

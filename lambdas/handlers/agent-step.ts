@@ -2,13 +2,13 @@ import { type AgentStepEvent, agentStepEventSchema } from '../../state-machines/
 import type { Workflow } from '../../state-machines/workflow.js';
 import { alerts, approvalStore, coreDeps, type Env, modelClient, newId, secrets } from '../config.js';
 import { runAgentStep } from '../core/agent-step.js';
-import { eventParser, fromProcessEnv } from './parse-event.js';
+import { eventParser } from './parse-event.js';
 
 const parse = eventParser<AgentStepEvent>(agentStepEventSchema, 'agent step');
 
 /** One model call of an agent step. */
-/** `app`: the workflows to serve (default: the application's registry, `examples/index.ts`). */
-export function createHandler(env: Env, app?: readonly Workflow[]) {
+/** `app`: the workflows to serve (the application's workflows module, bound by its generated entry). */
+export function createHandler(env: Env, app: readonly Workflow[]) {
   const base = coreDeps(env, 'agent-step', app);
   const model = modelClient(env, secrets(env));
   const deps = async () => ({
@@ -20,5 +20,3 @@ export function createHandler(env: Env, app?: readonly Workflow[]) {
   });
   return async (event: unknown) => runAgentStep(parse(event), await deps());
 }
-
-export const handler = fromProcessEnv((env) => createHandler(env));

@@ -13,11 +13,10 @@ import {
   secrets,
 } from '../config.js';
 import { type ApiDeps, routeApi } from '../core/api-router.js';
-import { fromProcessEnv } from './parse-event.js';
 
 /** `POST /runs`, `GET /runs/{id}`, `GET /approvals`, `GET|POST /approvals/{id}`. */
-/** `app`: the workflows to serve (default: the application's registry, `examples/index.ts`). */
-export function createHandler(env: Env, app?: readonly Workflow[]) {
+/** `app`: the workflows to serve (the application's workflows module, bound by its generated entry). */
+export function createHandler(env: Env, app: readonly Workflow[]) {
   const base = coreDeps(env, 'api', app);
   let stateMachines: Record<string, string>;
   try {
@@ -58,5 +57,3 @@ export function createHandler(env: Env, app?: readonly Workflow[]) {
     );
   };
 }
-
-export const handler = fromProcessEnv((env) => createHandler(env));

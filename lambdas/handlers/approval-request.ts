@@ -2,13 +2,13 @@ import { type ApprovalRequestEvent, approvalRequestEventSchema } from '../../sta
 import type { Workflow } from '../../state-machines/workflow.js';
 import { approvalStore, coreDeps, type Env, engine, mailer, required, secrets } from '../config.js';
 import { handleApprovalRequest } from '../core/approvals.js';
-import { eventParser, fromProcessEnv } from './parse-event.js';
+import { eventParser } from './parse-event.js';
 
 const parse = eventParser<ApprovalRequestEvent>(approvalRequestEventSchema, 'approval request');
 
 /** The waitForTaskToken task of a gate: keep the token server-side, email signed links. */
-/** `app`: the workflows to serve (default: the application's registry, `examples/index.ts`). */
-export function createHandler(env: Env, app?: readonly Workflow[]) {
+/** `app`: the workflows to serve (the application's workflows module, bound by its generated entry). */
+export function createHandler(env: Env, app: readonly Workflow[]) {
   const base = coreDeps(env, 'approval-request', app);
   const secret = secrets(env)(required(env, 'APPROVAL_SECRET_ARN'));
   const deps = async () => ({
@@ -21,5 +21,3 @@ export function createHandler(env: Env, app?: readonly Workflow[]) {
   });
   return async (event: unknown) => handleApprovalRequest(parse(event), await deps());
 }
-
-export const handler = fromProcessEnv((env) => createHandler(env));

@@ -2,15 +2,13 @@ import { type CodeStepEvent, codeStepEventSchema } from '../../state-machines/co
 import type { Workflow } from '../../state-machines/workflow.js';
 import { coreDeps, type Env } from '../config.js';
 import { runCodeStep } from '../core/code-step.js';
-import { eventParser, fromProcessEnv } from './parse-event.js';
+import { eventParser } from './parse-event.js';
 
 const parse = eventParser<CodeStepEvent>(codeStepEventSchema, 'code step');
 
 /** A code step or a route's chooser. */
-/** `app`: the workflows to serve (default: the application's registry, `examples/index.ts`). */
-export function createHandler(env: Env, app?: readonly Workflow[]) {
+/** `app`: the workflows to serve (the application's workflows module, bound by its generated entry). */
+export function createHandler(env: Env, app: readonly Workflow[]) {
   const deps = coreDeps(env, 'code-step', app);
   return async (event: unknown) => runCodeStep(parse(event), deps);
 }
-
-export const handler = fromProcessEnv((env) => createHandler(env));

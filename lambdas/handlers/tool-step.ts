@@ -2,13 +2,13 @@ import { type ToolStepEvent, toolStepEventSchema } from '../../state-machines/co
 import type { Workflow } from '../../state-machines/workflow.js';
 import { alerts, approvalStore, breakerStore, coreDeps, type Env } from '../config.js';
 import { runToolStep } from '../core/tool-step.js';
-import { eventParser, fromProcessEnv } from './parse-event.js';
+import { eventParser } from './parse-event.js';
 
 const parse = eventParser<ToolStepEvent>(toolStepEventSchema, 'tool step');
 
 /** One tool call: timeout, retries, fallback, breaker, trim, record. */
-/** `app`: the workflows to serve (default: the application's registry, `examples/index.ts`). */
-export function createHandler(env: Env, app?: readonly Workflow[]) {
+/** `app`: the workflows to serve (the application's workflows module, bound by its generated entry). */
+export function createHandler(env: Env, app: readonly Workflow[]) {
   const base = coreDeps(env, 'tool-step', app);
   const deps = {
     ...base,
@@ -18,5 +18,3 @@ export function createHandler(env: Env, app?: readonly Workflow[]) {
   };
   return async (event: unknown) => runToolStep(parse(event), deps);
 }
-
-export const handler = fromProcessEnv((env) => createHandler(env));

@@ -1,13 +1,14 @@
 /**
- * Synthesises the CDK app in-process and reads what the local runtime needs
+ * Synthesises the project's CDK app (as `cdk synth` does) and reads what the local runtime needs
  * from its template: functions (handler file, timeout, memory, resolved
  * environment), state machines (definitions with local Lambda ARNs), tables,
  * secrets and the REST API's routes.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { type LocalRestApi, readApiRoutes } from './api-routes.js';
 import { TemplateLoadError, TemplateResolutionError } from './errors.js';
 import {
@@ -79,58 +80,105 @@ export interface LocalApp {
   apis: LocalRestApi[];
 }
 
-interface BuildAppModule {
-  buildApp(options: {
-    outdir?: string;
-    bundle?: false;
-    validate?: false;
-    context?: Record<string, unknown>;
-  }): {
-    app: { synth(): { getStackByName(name: string): { template: unknown } } };
-    stack: { stackName: string };
-  };
-}
-
-function isBuildAppModule(value: unknown): value is BuildAppModule {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    typeof (value as { buildApp?: unknown }).buildApp === 'function'
-  );
+/** Where the app is: the directory of its `cdk.json`. */
+export interface SynthOptions {
+  /** The CDK project to run (its `cdk.json` names the app command). @default process.cwd() */
+  projectDir?: string;
+  /** Extra context, on top of `cdk.json`'s own. */
+  context?: Record<string, unknown>;
 }
 
 /**
- * Synthesises the app (`infra/build-app.ts`, no bundling, no CDK validation)
- * into a temporary directory and returns the stack's template.
+ * Synthesise the project's CDK app the way `cdk synth` does — run the
+ * `cdk.json` app command with `CDK_OUTDIR` and `CDK_CONTEXT_JSON` — with
+ * bundling and CloudFormation validation off, into a temporary directory,
+ * and return the template of the stack that holds Chaperone's functions.
  */
-export async function synthTemplate(
-  options: { context?: Record<string, unknown> } = {},
-): Promise<CfnTemplate> {
-  const outdir = await mkdtemp(join(tmpdir(), 'chaperone-synth-'));
+export async function synthTemplate(options: SynthOptions = {}): Promise<CfnTemplate> {
+  const projectDir = options.projectDir ?? process.cwd();
+  const cdkJson = join(projectDir, 'cdk.json');
+  let config: { app?: unknown; context?: Record<string, unknown> };
   try {
-    const mod: unknown = await import(pathToFileURL(join(REPO_ROOT, 'infra/build-app.ts')).href);
-    if (!isBuildAppModule(mod)) throw new TemplateLoadError('infra/build-app.ts does not export buildApp()');
-    // CDK's built-in CloudFormation validation takes seconds and prints to the
-    // console; the infra tests run it, the local runtime only needs the template.
-    const { app, stack } = mod.buildApp({
-      outdir,
-      bundle: false,
-      validate: false,
-      ...(options.context ? { context: options.context } : {}),
-    });
-    const template = app.synth().getStackByName(stack.stackName).template;
-    if (!isTemplate(template))
-      throw new TemplateLoadError(`stack ${stack.stackName} synthesised no Resources`);
-    return template;
+    config = JSON.parse(await readFile(cdkJson, 'utf8')) as typeof config;
   } catch (err) {
-    if (err instanceof TemplateLoadError) throw err;
     throw new TemplateLoadError(
-      `could not synthesise the CDK app: ${err instanceof Error ? err.message : String(err)}`,
+      `${cdkJson}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'not found: run this in your CDK project (the directory of its cdk.json)' : (err as Error).message}`,
       { cause: err },
     );
+  }
+  if (typeof config.app !== 'string' || config.app.trim() === '')
+    throw new TemplateLoadError(
+      `${cdkJson}: "app" must be the command that runs your CDK app (e.g. "npx tsx bin/app.ts")`,
+    );
+  const outdir = await mkdtemp(join(tmpdir(), 'chaperone-synth-'));
+  try {
+    const context = { ...config.context, ...options.context, 'aws:cdk:bundling-stacks': [] };
+    const { code, output } = await runApp(config.app, projectDir, {
+      CDK_OUTDIR: outdir,
+      CDK_CONTEXT_JSON: JSON.stringify(context),
+      // CDK's CloudFormation validation takes seconds; `cdk synth` and the infra tests run it.
+      CDK_VALIDATION: 'false',
+    });
+    if (code !== 0)
+      throw new TemplateLoadError(
+        `the CDK app (${config.app}) exited with ${code}:\n${output.trim().slice(-4000)}`,
+      );
+    return await chaperoneTemplate(outdir, config.app);
   } finally {
     await rm(outdir, { recursive: true, force: true });
   }
+}
+
+/** Run the app command in a shell, as the CDK CLI does; its output is kept for the error message. */
+function runApp(
+  command: string,
+  cwd: string,
+  env: Record<string, string>,
+): Promise<{ code: number; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, {
+      cwd,
+      shell: true,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (c: Buffer) => {
+      output += c.toString('utf8');
+    });
+    child.stderr.on('data', (c: Buffer) => {
+      output += c.toString('utf8');
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code: code ?? 1, output }));
+  });
+}
+
+/** The one stack of the cloud assembly whose functions carry `chaperone:handler` metadata. */
+async function chaperoneTemplate(outdir: string, app: string): Promise<CfnTemplate> {
+  const manifest = JSON.parse(await readFile(join(outdir, 'manifest.json'), 'utf8')) as {
+    artifacts?: Record<string, { type?: string; properties?: { templateFile?: string } }>;
+  };
+  const found: Array<{ name: string; template: CfnTemplate }> = [];
+  for (const [name, artifact] of Object.entries(manifest.artifacts ?? {})) {
+    if (artifact.type !== 'aws:cloudformation:stack' || !artifact.properties?.templateFile) continue;
+    const template: unknown = JSON.parse(
+      await readFile(join(outdir, artifact.properties.templateFile), 'utf8'),
+    );
+    if (!isTemplate(template)) continue;
+    const ours = Object.values(template.Resources).some(
+      (r) => typeof r.Metadata?.['chaperone:handler'] === 'string',
+    );
+    if (ours) found.push({ name, template });
+  }
+  if (found.length === 1 && found[0]) return found[0].template;
+  if (found.length === 0)
+    throw new TemplateLoadError(
+      `the CDK app (${app}) has no stack with a Chaperone construct: add new Chaperone(stack, 'Agents', { ... })`,
+    );
+  throw new TemplateLoadError(
+    `the CDK app (${app}) has ${found.length} stacks with Chaperone (${found.map((f) => f.name).join(', ')}); run one at a time`,
+  );
 }
 
 /** True for parsed JSON that has a `Resources` object. */

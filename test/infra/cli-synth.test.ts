@@ -4,11 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { HANDLERS } from '../../infra/chaperone-stack.js';
+import { HANDLER_KINDS } from '../../infra/constructs/handler-entries.js';
 import { REPO_ROOT } from '../../infra/repo-root.js';
 
 const run = promisify(execFile);
-const missing = Object.values(HANDLERS).filter((file) => !existsSync(join(REPO_ROOT, file)));
+const missing = HANDLER_KINDS.map((kind) => `lambdas/handlers/${kind}.ts`).filter(
+  (file) => !existsSync(join(REPO_ROOT, file)),
+);
 
 /** The environment of a machine with no AWS account: no credentials, no profile, no instance metadata. */
 function offlineEnv(): NodeJS.ProcessEnv {

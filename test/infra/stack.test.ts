@@ -1,9 +1,9 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../../infra/build-app.js';
+import { buildApp } from '../../examples/invoice/app.js';
 import { REPO_ROOT } from '../../infra/repo-root.js';
 import {
   type CfnResource,
@@ -88,12 +88,17 @@ describe('Chaperone stack', () => {
       }
     });
 
-    it("points each function's chaperone:handler metadata at an existing handler file", () => {
+    it("points each function's chaperone:handler metadata at its generated entry, bound to the workflows module", () => {
       for (const [handler, { resource }] of fns) {
         const file = String(resource.Metadata?.['chaperone:handler']);
+        const source = readFileSync(file, 'utf8');
 
-        expect(file, handler).toBe(`lambdas/handlers/${handler}.ts`);
-        expect(existsSync(join(REPO_ROOT, file)), `${file} exists`).toBe(true);
+        expect(file, handler).toMatch(
+          new RegExp(`node_modules/\\.cache/chaperone/[0-9a-f]{16}/${handler}\\.ts$`),
+        );
+        expect(source, handler).toContain(JSON.stringify(join(REPO_ROOT, 'examples/index.ts')));
+        expect(source, handler).toContain(JSON.stringify(join(REPO_ROOT, `lambdas/handlers/${handler}.ts`)));
+        expect(source, handler).toContain('export const handler = fromProcessEnv(createHandler)');
       }
     });
 
@@ -412,11 +417,11 @@ describe('Chaperone stack', () => {
 
   it('reads the approvals from-address from context', () => {
     // Construction only (no synth): the stack carries the value into SES and the function.
-    const { stack } = buildApp({
+    const { agents } = buildApp({
       bundle: false,
       context: { 'chaperone:approvalsFrom': 'approvals@acme.test' },
     });
 
-    expect(stack.approvalMail.fromAddress).toBe('approvals@acme.test');
+    expect(agents.approvalMail.fromAddress).toBe('approvals@acme.test');
   });
 });

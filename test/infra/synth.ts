@@ -1,10 +1,10 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { App } from 'aws-cdk-lib';
+import { basename, join } from 'node:path';
+import type { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { buildApp } from '../../infra/build-app.js';
-import type { ChaperoneStack } from '../../infra/chaperone-stack.js';
+import { buildApp } from '../../examples/invoice/app.js';
+import type { Chaperone } from '../../infra/chaperone.js';
 
 /** A CloudFormation resource as the assertions library returns it. */
 export interface CfnResource {
@@ -17,7 +17,8 @@ export interface CfnResource {
 
 export interface Synthesised {
   app: App;
-  stack: ChaperoneStack;
+  stack: Stack;
+  agents: Chaperone;
   template: Template;
   resources: Record<string, CfnResource>;
 }
@@ -31,10 +32,10 @@ export function synthChaperone(
   options: { context?: Record<string, unknown>; validate?: boolean } = {},
 ): Synthesised {
   const outdir = mkdtempSync(join(tmpdir(), 'chaperone-infra-test-'));
-  const { app, stack } = buildApp({ bundle: false, outdir, ...options });
+  const { app, stack, agents } = buildApp({ bundle: false, outdir, ...options });
   const template = Template.fromStack(stack);
   const resources = template.toJSON().Resources as Record<string, CfnResource>;
-  return { app, stack, template, resources };
+  return { app, stack, agents, template, resources };
 }
 
 /** Logical ids and resources of one type. */
@@ -49,8 +50,7 @@ export function functionsByHandler(
   const out = new Map<string, { id: string; resource: CfnResource }>();
   for (const [id, resource] of ofType(resources, 'AWS::Lambda::Function')) {
     const handler = resource.Metadata?.['chaperone:handler'];
-    if (typeof handler === 'string')
-      out.set(handler.replace(/^lambdas\/handlers\//, '').replace(/\.ts$/, ''), { id, resource });
+    if (typeof handler === 'string') out.set(basename(handler).replace(/\.ts$/, ''), { id, resource });
   }
   return out;
 }

@@ -85,14 +85,18 @@ describe('template resolver', () => {
 
     const app = readLocalApp(template, { apiUrl: API_URL });
 
-    const handlers = app.functions.map((f) => f.handlerPath).sort();
-    expect(handlers).toEqual(
-      expect.arrayContaining([
-        'lambdas/handlers/agent-step.ts',
-        'lambdas/handlers/api.ts',
-        'lambdas/handlers/tool-step.ts',
-      ]),
-    );
+    // Each function runs the entry its construct generated, bound to the app's workflows module.
+    const handlers = app.functions
+      .map((f) => f.handlerPath.replace(/^.*\/node_modules\/\.cache\/chaperone\/[0-9a-f]+\//, ''))
+      .sort();
+    expect(handlers).toEqual([
+      'agent-step.ts',
+      'api.ts',
+      'approval-request.ts',
+      'code-step.ts',
+      'finish.ts',
+      'tool-step.ts',
+    ]);
     for (const fn of app.functions) {
       for (const value of Object.values(fn.env)) expect(value).not.toMatch(/\{"(Ref|Fn::)/);
     }

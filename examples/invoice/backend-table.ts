@@ -2,7 +2,7 @@ import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import { TABLE_METADATA_KEY } from './chaperone-table.js';
+import { TABLE_METADATA_KEY } from '../../infra/index.js';
 
 /** Props of {@link ExampleBackendTable}. */
 export interface ExampleBackendTableProps {

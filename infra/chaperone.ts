@@ -1,0 +1,287 @@
+import { CfnOutput, Duration, Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { Construct } from 'constructs';
+import { type Workflow, worstCaseSeconds } from '../state-machines/index.js';
+import { acknowledge } from './acknowledge.js';
+import { AgentFunction } from './constructs/agent-function.js';
+import { AlertTopic } from './constructs/alert-topic.js';
+import { ApprovalMail } from './constructs/approval-mail.js';
+import { ApprovalsTable } from './constructs/approvals-table.js';
+import { BreakersTable } from './constructs/breakers-table.js';
+import { ChaperoneApi } from './constructs/chaperone-api.js';
+import { type HandlerKind, writeHandlerEntries } from './constructs/handler-entries.js';
+import { ModelApiKey } from './constructs/model-api-key.js';
+import { Monitoring } from './constructs/monitoring.js';
+import { RunsTable } from './constructs/runs-table.js';
+import { WorkflowStateMachine } from './constructs/workflow-state-machine.js';
+
+/** Props of {@link Chaperone}. */
+export interface ChaperoneProps {
+  /** The workflows to deploy: one Standard state machine each. */
+  readonly workflows: readonly Workflow[];
+  /**
+   * Absolute path of the module that exports those workflows
+   * (`export const workflows = [...]`). Every function is bundled with this
+   * module and Chaperone's handlers, and nothing else of the application's.
+   */
+  readonly workflowsModule: string;
+  /**
+   * The project the functions are bundled from: its `package.json` and lock
+   * file, and where the generated entry files go (`node_modules/.cache/chaperone`).
+   * @default process.cwd()
+   */
+  readonly projectRoot?: string;
+  /** The lock file of `projectRoot`. @default - found by CDK (`package-lock.json`, `yarn.lock`, `pnpm-lock.yaml`, `bun.lockb`) */
+  readonly depsLockFilePath?: string;
+  /** The address approval emails come from (an SES identity is created for it). @default 'approvals@example.com' */
+  readonly approvalsFrom?: string;
+  /** Email addresses subscribed to the alert topic. @default - none */
+  readonly alertEmails?: readonly string[];
+  /** `ANTHROPIC_BASE_URL` of the agent step (a proxy or gateway). @default - the Anthropic API */
+  readonly anthropicBaseUrl?: string;
+}
+
+/** The model client's timeout per attempt and its retries (`lambdas/config.ts` reads them from the environment). */
+const MODEL_TIMEOUT_SECONDS = 60;
+const MODEL_MAX_RETRIES = 2;
+
+/**
+ * Supervised agents in your own stack: the tables, six functions each with
+ * only the access its handler needs (bundled with your workflows module), one
+ * state machine per workflow, the API, approval email, alerts, a dashboard
+ * and alarms. Secure and observable by default; environment-agnostic: it
+ * synthesises offline and deploys to whatever account the CLI targets.
+ *
+ * ```ts
+ * import { Chaperone } from 'chaperone/cdk';
+ * import { workflows } from './workflows.js';
+ * new Chaperone(stack, 'Agents', {
+ *   workflows,
+ *   workflowsModule: fileURLToPath(new URL('./workflows.ts', import.meta.url)),
+ * });
+ * ```
+ */
+export class Chaperone extends Construct {
+  public readonly runs: RunsTable;
+  public readonly approvals: ApprovalsTable;
+  public readonly breakers: BreakersTable;
+  public readonly alerts: AlertTopic;
+  public readonly approvalMail: ApprovalMail;
+  public readonly modelApiKey: ModelApiKey;
+  public readonly functions: {
+    readonly api: AgentFunction;
+    readonly agentStep: AgentFunction;
+    readonly toolStep: AgentFunction;
+    readonly codeStep: AgentFunction;
+    readonly finish: AgentFunction;
+    readonly approvalRequest: AgentFunction;
+  };
+  /** State machines by workflow name. */
+  public readonly workflows: ReadonlyMap<string, WorkflowStateMachine>;
+  public readonly api: ChaperoneApi;
+  public readonly monitoring: Monitoring;
+
+  /** The entry file each function runs (and the local runtime loads). */
+  public readonly entries: Readonly<Record<HandlerKind, string>>;
+
+  constructor(scope: Construct, id: string, props: ChaperoneProps) {
+    super(scope, id);
+    if (props.workflows.length === 0)
+      throw new Error(
+        `${this.node.path}: workflows is empty; pass the workflows ${props.workflowsModule} exports`,
+      );
+    const projectRoot = props.projectRoot ?? process.cwd();
+    this.entries = writeHandlerEntries(props.workflowsModule, projectRoot);
+    const bundling = {
+      projectRoot,
+      ...(props.depsLockFilePath ? { depsLockFilePath: props.depsLockFilePath } : {}),
+    };
+
+    this.runs = new RunsTable(this, 'Runs');
+    this.approvals = new ApprovalsTable(this, 'Approvals');
+    this.breakers = new BreakersTable(this, 'Breakers');
+    this.alerts = new AlertTopic(this, 'Alerts', { emails: props.alertEmails });
+    this.approvalMail = new ApprovalMail(this, 'ApprovalMail', { fromAddress: props.approvalsFrom });
+    this.modelApiKey = new ModelApiKey(this, 'ModelApiKey');
+
+    const runsEnv = { RUNS_TABLE: this.runs.tableName };
+    const agentStep = new AgentFunction(this, 'AgentStep', {
+      handlerPath: this.entries['agent-step'],
+      ...bundling,
+      description: 'One model call of an agent: budget, guardrails, tool-call checks, next action',
+      // One owner per retry: the Lambda outlives every attempt the model client makes.
+      timeout: Duration.seconds(MODEL_TIMEOUT_SECONDS * (MODEL_MAX_RETRIES + 1) + 45),
+      memorySize: 1024,
+      environment: {
+        ...runsEnv,
+        CHAPERONE_MODEL_TIMEOUT_MS: String(MODEL_TIMEOUT_SECONDS * 1000),
+        CHAPERONE_MODEL_MAX_RETRIES: String(MODEL_MAX_RETRIES),
+        APPROVALS_TABLE: this.approvals.tableName,
+        BREAKERS_TABLE: this.breakers.tableName,
+        ALERT_TOPIC_ARN: this.alerts.topic.topicArn,
+        ANTHROPIC_SECRET_ARN: this.modelApiKey.secret.secretArn,
+        ...(props.anthropicBaseUrl ? { ANTHROPIC_BASE_URL: props.anthropicBaseUrl } : {}),
+      },
+    });
+    const toolStep = new AgentFunction(this, 'ToolStep', {
+      handlerPath: this.entries['tool-step'],
+      ...bundling,
+      description: 'One tool call: timeout, retries, fallback, circuit breaker, trimmed result',
+      timeout: Duration.seconds(toolStepTimeoutSeconds(props.workflows)),
+      memorySize: 1024,
+      environment: {
+        ...runsEnv,
+        BREAKERS_TABLE: this.breakers.tableName,
+        ALERT_TOPIC_ARN: this.alerts.topic.topicArn,
+        // Read to check a gated call's approval before it runs; written to mark a bypassed
+        // gate and to ask a human about a call whose outcome is unknown.
+        APPROVALS_TABLE: this.approvals.tableName,
+      },
+    });
+    const codeStep = new AgentFunction(this, 'CodeStep', {
+      handlerPath: this.entries['code-step'],
+      ...bundling,
+      description: 'A code or route step of a workflow',
+      timeout: Duration.minutes(1),
+      environment: runsEnv,
+    });
+    const finish = new AgentFunction(this, 'Finish', {
+      handlerPath: this.entries['finish'],
+      ...bundling,
+      description: 'Close a run, emit its metrics, write episodic memory',
+      environment: runsEnv,
+    });
+
+    this.runs.grantRunWrite(agentStep);
+    this.approvals.grantPrepare(agentStep);
+    this.breakers.grantObserve(agentStep);
+    this.alerts.grantAlert(agentStep);
+    this.modelApiKey.grantUse(agentStep);
+    this.runs.grantRunWrite(toolStep);
+    this.approvals.grantCheck(toolStep);
+    this.breakers.grantTrip(toolStep);
+    this.alerts.grantAlert(toolStep);
+    this.runs.grantRunWrite(codeStep);
+    this.runs.grantRunWrite(finish);
+
+    // The approval function needs the API's URL, and the API's routes need the api function,
+    // whose policy names the state machines, which invoke the approval function: its URL is
+    // built from the API's id and stage name (`baseUrl`), not the stage resource, or the
+    // template would have a dependency cycle.
+    const approvalRequest = new AgentFunction(this, 'ApprovalRequest', {
+      handlerPath: this.entries['approval-request'],
+      ...bundling,
+      description: 'Approval gate: store the task token, email signed links',
+      environment: {
+        ...runsEnv,
+        APPROVALS_TABLE: this.approvals.tableName,
+        APPROVAL_SECRET_ARN: this.approvalMail.signingSecret.secretArn,
+        SES_FROM_ADDRESS: this.approvalMail.fromAddress,
+      },
+    });
+    // Writes too: an approval step's gate appends to the trail, and an expired or rejected
+    // gate records the rejected calls' results for the model (lambdas/core/approvals.ts).
+    this.runs.grantRunWrite(approvalRequest);
+    this.approvals.grantReview(approvalRequest);
+    this.approvalMail.grantSend(approvalRequest);
+    this.approvalMail.grantSign(approvalRequest);
+
+    const machines = new Map<string, WorkflowStateMachine>();
+    for (const workflow of props.workflows) {
+      machines.set(
+        workflow.name,
+        new WorkflowStateMachine(this, `Workflow-${workflow.name}`, {
+          workflow,
+          functions: { agentStep, toolStep, codeStep, finish, approvalRequest },
+        }),
+      );
+    }
+    this.workflows = machines;
+
+    const stateMachineArns = Object.fromEntries(
+      [...machines].map(([name, m]) => [name, m.stateMachine.stateMachineArn]),
+    );
+    const api = new AgentFunction(this, 'ApiHandler', {
+      handlerPath: this.entries['api'],
+      ...bundling,
+      description: 'HTTP API: start and read runs, show and decide approvals',
+      environment: {
+        ...runsEnv,
+        APPROVALS_TABLE: this.approvals.tableName,
+        STATE_MACHINES: Stack.of(this).toJsonString(stateMachineArns),
+        ALERT_TOPIC_ARN: this.alerts.topic.topicArn,
+        APPROVAL_SECRET_ARN: this.approvalMail.signingSecret.secretArn,
+        // Read at cold start by the shared approval dependencies (lambdas/handlers/api.ts builds
+        // a mailer); the api function sends no email and gets no SES permission.
+        SES_FROM_ADDRESS: this.approvalMail.fromAddress,
+      },
+    });
+    this.runs.grantRunWrite(api);
+    this.approvals.grantReview(api);
+    for (const machine of machines.values()) machine.grantRun(api);
+    this.approvalMail.grantSign(api);
+    this.alerts.grantAlert(api);
+    const decide = new iam.Policy(this, 'ApiDecidesApprovals', {
+      statements: [
+        new iam.PolicyStatement({
+          actions: ['states:SendTaskSuccess', 'states:SendTaskFailure'],
+          resources: ['*'],
+        }),
+      ],
+    });
+    api.role?.attachInlinePolicy(decide);
+    acknowledge(
+      decide,
+      'AwsSolutions-IAM5[Resource::*]',
+      'states:SendTaskSuccess and SendTaskFailure take no resource ARN (authorised by the task token); only the api function, which decides approvals, gets them.',
+    );
+
+    this.api = new ChaperoneApi(this, 'Api', { handler: api });
+    approvalRequest.addEnvironment('APPROVAL_BASE_URL', this.api.baseUrl);
+
+    this.functions = { api, agentStep, toolStep, codeStep, finish, approvalRequest };
+    this.monitoring = new Monitoring(this, 'Monitoring', {
+      stateMachines: Object.fromEntries([...machines].map(([name, m]) => [name, m.stateMachine])),
+      functions: {
+        api,
+        'agent-step': agentStep,
+        'tool-step': toolStep,
+        'code-step': codeStep,
+        finish,
+        'approval-request': approvalRequest,
+      },
+      alertTopic: this.alerts.topic,
+    });
+
+    new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'Base URL of the Chaperone API' });
+    new CfnOutput(this, 'ModelApiKeySecretArn', {
+      value: this.modelApiKey.secret.secretArn,
+      description:
+        'Put your Anthropic API key here: aws secretsmanager put-secret-value --secret-id <this> --secret-string sk-ant-…',
+    });
+    new CfnOutput(this, 'AlertTopicArn', { value: this.alerts.topic.topicArn });
+    new CfnOutput(this, 'StateMachines', { value: Stack.of(this).toJsonString(stateMachineArns) });
+  }
+}
+
+/**
+ * The tool step must outlive the slowest tool call it runs: every attempt at
+ * its timeout, every backoff at its cap, and the fallback. At least a minute;
+ * at most Lambda's 15.
+ */
+function toolStepTimeoutSeconds(workflows: readonly Workflow[]): number {
+  let worst = 0;
+  for (const workflow of workflows) {
+    for (const step of workflow.stepsById.values()) {
+      if (step.kind !== 'agent') continue;
+      const byName = new Map(step.agent.tools.map((t) => [t.name, t]));
+      for (const tool of step.agent.tools) {
+        worst = Math.max(
+          worst,
+          worstCaseSeconds(tool, tool.fallback ? byName.get(tool.fallback) : undefined),
+        );
+      }
+    }
+  }
+  return Math.min(900, Math.max(60, worst + 15));
+}
