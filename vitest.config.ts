@@ -1,6 +1,9 @@
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
+  // `chaperone`, `chaperone/cdk` and `chaperone/testing` resolve to the sources in this repository.
+  resolve: { conditions: ['chaperone-source'] },
+  ssr: { resolve: { conditions: ['chaperone-source'] } },
   test: {
     include: ['test/**/*.test.ts'],
     testTimeout: 60_000,

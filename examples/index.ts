@@ -1,4 +1,4 @@
-import type { Workflow } from '../state-machines/index.js';
+import type { Workflow } from 'chaperone';
 import { invoiceWorkflow } from './invoice/workflow.js';
 
 /**

@@ -33,6 +33,12 @@ export interface ChaperoneProps {
   readonly projectRoot?: string;
   /** The lock file of `projectRoot`. @default - found by CDK (`package-lock.json`, `yarn.lock`, `pnpm-lock.yaml`, `bun.lockb`) */
   readonly depsLockFilePath?: string;
+  /**
+   * Extra package.json `exports` conditions the bundles resolve with (this
+   * repository bundles `chaperone` from its sources with `chaperone-source`).
+   * @default - none: the published build
+   */
+  readonly bundlingConditions?: readonly string[];
   /** The address approval emails come from (an SES identity is created for it). @default 'approvals@example.com' */
   readonly approvalsFrom?: string;
   /** Email addresses subscribed to the alert topic. @default - none */
@@ -95,6 +101,7 @@ export class Chaperone extends Construct {
     const bundling = {
       projectRoot,
       ...(props.depsLockFilePath ? { depsLockFilePath: props.depsLockFilePath } : {}),
+      ...(props.bundlingConditions ? { bundlingConditions: props.bundlingConditions } : {}),
     };
 
     this.runs = new RunsTable(this, 'Runs');

@@ -8,7 +8,7 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Stack, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { type BuildAppOptions, Chaperone, newApp, propsFromContext } from '../../infra/index.js';
+import { type BuildAppOptions, Chaperone, newApp, propsFromContext } from 'chaperone/cdk';
 import { workflows } from '../index.js';
 import { ExampleBackendTable } from './backend-table.js';
 
@@ -28,6 +28,8 @@ export function buildApp(options: BuildAppOptions = {}) {
     workflows,
     workflowsModule: WORKFLOWS_MODULE,
     projectRoot: fileURLToPath(new URL('../..', import.meta.url)),
+    // This repository bundles `chaperone` from its own sources (package.json exports).
+    bundlingConditions: ['chaperone-source'],
     ...propsFromContext(app),
   });
   // The example's own system: invoices, vendors and payments. Only its tools reach it.

@@ -1,8 +1,8 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as iam from 'aws-cdk-lib/aws-iam';
+import { TABLE_METADATA_KEY } from 'chaperone/cdk';
 import { Construct } from 'constructs';
-import { TABLE_METADATA_KEY } from '../../infra/index.js';
 
 /** Props of {@link ExampleBackendTable}. */
 export interface ExampleBackendTableProps {

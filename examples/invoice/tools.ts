@@ -1,4 +1,4 @@
-import { defineTool } from '../../state-machines/index.js';
+import { defineTool } from 'chaperone';
 import { backend } from './backend.js';
 
 /** Read: one invoice by id. The pattern is the seed's own example. */

@@ -1,4 +1,4 @@
-import { agent, defineAgent, defineWorkflow } from '../../state-machines/index.js';
+import { agent, defineAgent, defineWorkflow } from 'chaperone';
 import { findVendor, findVendorCached, lookupInvoice, schedulePayment } from './tools.js';
 
 /** The model the example uses when a real key is configured. */

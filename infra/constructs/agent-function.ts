@@ -27,6 +27,8 @@ export interface AgentFunctionProps {
   readonly projectRoot?: string;
   /** The lock file of `projectRoot`. @default - `package-lock.json` in the package root, or found by CDK */
   readonly depsLockFilePath?: string;
+  /** Extra package.json `exports` conditions esbuild resolves with. @default - none */
+  readonly bundlingConditions?: readonly string[];
   /** What the function is for, shown in the console. @default - none */
   readonly description?: string;
   /**
@@ -110,6 +112,9 @@ export class AgentFunction extends NodejsFunction {
               sourceMap: true,
               sourceMapMode: SourceMapMode.DEFAULT,
               target: 'node22',
+              ...(props.bundlingConditions?.length
+                ? { esbuildArgs: { '--conditions': props.bundlingConditions.join(',') } }
+                : {}),
             },
           }
         : {

@@ -6,6 +6,7 @@
  * `TransactionCanceledException` with `CancellationReasons`). Every other
  * request waits while a transaction runs, so nobody sees half of one.
  */
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import {
   type AttributeValue,
   ConditionalCheckFailedException,
@@ -68,11 +69,58 @@ const error = (type: string, message: string, extra: Obj = {}): DynamoErrorBody 
   body: { __type: `com.amazonaws.dynamodb.v20120810#${type}`, message, ...extra },
 });
 
-/** Runs DynamoDB transactions against dynalite through `client`. */
+/** One item's image before a transaction touched it (`old` undefined: it did not exist). */
+interface UndoEntry {
+  table: string;
+  key: Item;
+  old: Item | undefined;
+}
+
+/**
+ * Runs DynamoDB transactions against dynalite through `client`. With an
+ * `undoLog` file they are all-or-nothing across a crash too (as in AWS): the
+ * images of every item a transaction writes are fsynced there before the
+ * first write and the file is removed after the last; `recover()` at boot
+ * puts back the images of a transaction a kill -9 cut in half.
+ */
 export class TransactionRunner {
   private readonly keys = new Map<string, string[]>();
 
-  constructor(private readonly client: DynamoDBClient) {}
+  constructor(
+    private readonly client: DynamoDBClient,
+    private readonly undoLog?: string,
+  ) {}
+
+  /** Roll back a transaction left half-applied by a crash; true when there was one. */
+  async recover(): Promise<boolean> {
+    if (!this.undoLog || !existsSync(this.undoLog)) return false;
+    let entries: UndoEntry[];
+    try {
+      entries = JSON.parse(readFileSync(this.undoLog, 'utf8')) as UndoEntry[];
+    } catch {
+      // Torn while it was being written: no write of that transaction had begun.
+      rmSync(this.undoLog, { force: true });
+      return false;
+    }
+    await this.rollback(entries);
+    rmSync(this.undoLog, { force: true });
+    return true;
+  }
+
+  private logUndo(entries: UndoEntry[]): void {
+    if (!this.undoLog) return;
+    const fd = openSync(this.undoLog, 'w', 0o600);
+    try {
+      writeSync(fd, JSON.stringify(entries));
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  private clearUndo(): void {
+    if (this.undoLog) rmSync(this.undoLog, { force: true });
+  }
 
   private async keyOf(table: string, item: Item): Promise<Item> {
     let names = this.keys.get(table);
@@ -135,17 +183,28 @@ export class TransactionRunner {
       ops.push({ kind, spec: s, table, key });
     }
 
-    const undo: Array<{ table: string; key: Item; old: Item | undefined }> = [];
-    const reasons: Obj[] = ops.map(() => ({ Code: 'None' }));
-    for (const [i, op] of ops.entries()) {
+    // Every image first, fsynced, so a crash anywhere below rolls back at the next boot.
+    const images: Array<Item | undefined> = [];
+    for (const op of ops) {
       const before = await this.client.send(
         new GetItemCommand({ TableName: op.table, Key: op.key, ConsistentRead: true }),
       );
-      const old = before.Item;
+      images.push(before.Item);
+    }
+    this.logUndo(
+      ops.flatMap((op, i) =>
+        op.kind === 'ConditionCheck' ? [] : [{ table: op.table, key: op.key, old: images[i] }],
+      ),
+    );
+    const undo: UndoEntry[] = [];
+    const reasons: Obj[] = ops.map(() => ({ Code: 'None' }));
+    for (const [i, op] of ops.entries()) {
+      const old = images[i];
       try {
         await this.apply(op.kind, op.spec, op.table, op.key, old);
       } catch (err) {
         await this.rollback(undo);
+        this.clearUndo();
         if (err instanceof ConditionalCheckFailedException) {
           const wantsItem = op.spec.ReturnValuesOnConditionCheckFailure === 'ALL_OLD' && old;
           reasons[i] = {
@@ -167,6 +226,7 @@ export class TransactionRunner {
       }
       if (op.kind !== 'ConditionCheck') undo.push({ table: op.table, key: op.key, old });
     }
+    this.clearUndo();
     return {};
   }
 
@@ -201,8 +261,8 @@ export class TransactionRunner {
     }
   }
 
-  private async rollback(undo: Array<{ table: string; key: Item; old: Item | undefined }>): Promise<void> {
-    for (const u of undo.reverse()) {
+  private async rollback(undo: UndoEntry[]): Promise<void> {
+    for (const u of [...undo].reverse()) {
       if (u.old) await this.client.send(new PutItemCommand({ TableName: u.table, Item: u.old }));
       else await this.client.send(new DeleteItemCommand({ TableName: u.table, Key: u.key }));
     }

@@ -92,7 +92,9 @@ export async function startLocalDynamo(options: {
     credentials,
     requestHandler: { httpAgent: toInner },
   });
-  const transactions = new TransactionRunner(innerClient);
+  const transactions = new TransactionRunner(innerClient, join(options.dataDir, 'transaction-undo.json'));
+  // A transaction a kill -9 cut in half is rolled back before anyone reads.
+  await transactions.recover();
   const lock = new RwLock();
   const proxy = createServer((req, res) => {
     void proxyRequest(req, res, { socketPath, agent: toInner, credentials }, transactions, lock).catch(() => {

@@ -1,6 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import {
   DescribeTableCommand,
   GetItemCommand,
@@ -79,5 +81,43 @@ describe('local DynamoDB', () => {
     ]);
     expect(ledger.Item).toBeUndefined();
     expect(meta.Item?.status).toEqual({ S: 'RUNNING' });
+  });
+});
+
+describe('a transaction cut in half by kill -9', () => {
+  it('is rolled back at the next boot: neither of its writes is seen', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'chaperone-txn-crash-'));
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        fileURLToPath(new URL('./fixtures/transaction-crash-child.ts', import.meta.url)),
+        dir,
+      ],
+      { stdio: 'ignore' },
+    );
+    const signal = await new Promise<NodeJS.Signals | null>((resolve) =>
+      child.on('exit', (_c, s) => resolve(s)),
+    );
+    expect(signal).toBe('SIGKILL');
+    expect(existsSync(join(dir, 'transaction-undo.json'))).toBe(true);
+
+    const dynamo = await startLocalDynamo({ dataDir: dir });
+    try {
+      const payment = await dynamo.client.send(
+        new GetItemCommand({ TableName: 'Txn', Key: { pk: { S: 'payment' } } }),
+      );
+      const invoice = await dynamo.client.send(
+        new GetItemCommand({ TableName: 'Txn', Key: { pk: { S: 'invoice' } } }),
+      );
+
+      expect(payment.Item).toBeUndefined();
+      expect(invoice.Item).toBeUndefined();
+      expect(existsSync(join(dir, 'transaction-undo.json'))).toBe(false);
+    } finally {
+      await dynamo.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
