@@ -42,7 +42,7 @@ export function writeHandlerEntries(
     const source = entrySource(kind, workflowsModule, join(HANDLERS_DIR, `${kind}.${ext}`));
     const hash = createHash('sha256').update(source).digest('hex').slice(0, 16);
     const dir = join(projectRoot, 'node_modules', '.cache', 'chaperone', hash);
-    const file = join(dir, `${kind}.ts`);
+    const file = join(dir, `${kind}.mts`);
     if (!existsSync(file) || readFileSync(file, 'utf8') !== source) {
       mkdirSync(dir, { recursive: true });
       writeFileSync(file, source);

@@ -18,6 +18,8 @@ export interface StartArgs {
   verbose: boolean;
   /** A host name the API answers besides 127.0.0.1, localhost and [::1]. */
   allowHost?: string;
+  /** A scenario module for the scripted model (default export or `scenario`); default: the demo's. */
+  scenario?: string;
   /** The demo's workflow and input. */
   workflow: string;
   input: unknown;
@@ -42,6 +44,8 @@ Options:
                      0: any free port — earlier links are resolved against the new one)
   --allow-host <name>  answer this Host name too (default: only 127.0.0.1, localhost, [::1])
   --reset            wipe the data directory first
+  --scenario <file>  the scripted model's turns for your workflows (a module exporting
+                     scenario(...) from chaperone/testing; default: the invoice demo's)
   --workflow <name>  workflow of the demo run (default invoice-reconciliation)
   --input <json>     input of the demo run (default {"invoiceId":"INV-000101"})
   --verbose          show the handlers' logs, failures' stack traces and every request
@@ -101,6 +105,9 @@ export function parseStartArgs(argv: readonly string[]): StartArgs {
         break;
       case '--data-dir':
         args.dataDir = value();
+        break;
+      case '--scenario':
+        args.scenario = value();
         break;
       case '--workflow':
         args.workflow = value();

@@ -6,6 +6,7 @@ import { rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { LocalStack } from '../runtime/stack.js';
+import { loadScenario } from '../scripted-model/load-scenario.js';
 import { type Answers, answersFrom } from './answers.js';
 import { parseStartArgs, USAGE, UsageError } from './args.js';
 import { DEMO_USER_AGENT, runDemo } from './demo.js';
@@ -54,7 +55,7 @@ export async function main(
     dataDir,
     ...(args.port !== undefined ? { port: args.port } : {}),
     model,
-    scenario: demoScenario,
+    scenario: args.scenario ? await loadScenario(args.scenario) : demoScenario,
     env,
     ...(args.verbose ? { handlerLogLevel: 'INFO' } : {}),
     ...(args.allowHost ? { allowedHostName: args.allowHost } : {}),

@@ -94,7 +94,7 @@ describe('Chaperone stack', () => {
         const source = readFileSync(file, 'utf8');
 
         expect(file, handler).toMatch(
-          new RegExp(`node_modules/\\.cache/chaperone/[0-9a-f]{16}/${handler}\\.ts$`),
+          new RegExp(`node_modules/\\.cache/chaperone/[0-9a-f]{16}/${handler}\\.mts$`),
         );
         expect(source, handler).toContain(JSON.stringify(join(REPO_ROOT, 'examples/index.ts')));
         expect(source, handler).toContain(JSON.stringify(join(REPO_ROOT, `lambdas/handlers/${handler}.ts`)));

@@ -50,7 +50,7 @@ export function functionsByHandler(
   const out = new Map<string, { id: string; resource: CfnResource }>();
   for (const [id, resource] of ofType(resources, 'AWS::Lambda::Function')) {
     const handler = resource.Metadata?.['chaperone:handler'];
-    if (typeof handler === 'string') out.set(basename(handler).replace(/\.ts$/, ''), { id, resource });
+    if (typeof handler === 'string') out.set(basename(handler).replace(/\.m?ts$/, ''), { id, resource });
   }
   return out;
 }

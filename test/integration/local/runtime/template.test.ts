@@ -90,12 +90,12 @@ describe('template resolver', () => {
       .map((f) => f.handlerPath.replace(/^.*\/node_modules\/\.cache\/chaperone\/[0-9a-f]+\//, ''))
       .sort();
     expect(handlers).toEqual([
-      'agent-step.ts',
-      'api.ts',
-      'approval-request.ts',
-      'code-step.ts',
-      'finish.ts',
-      'tool-step.ts',
+      'agent-step.mts',
+      'api.mts',
+      'approval-request.mts',
+      'code-step.mts',
+      'finish.mts',
+      'tool-step.mts',
     ]);
     for (const fn of app.functions) {
       for (const value of Object.values(fn.env)) expect(value).not.toMatch(/\{"(Ref|Fn::)/);
