@@ -153,7 +153,7 @@ export class Chaperone extends Construct {
       environment: runsEnv,
     });
     const finish = new AgentFunction(this, 'Finish', {
-      handlerPath: this.entries['finish'],
+      handlerPath: this.entries.finish,
       ...bundling,
       description: 'Close a run, emit its metrics, write episodic memory',
       environment: runsEnv,
@@ -209,7 +209,7 @@ export class Chaperone extends Construct {
       [...machines].map(([name, m]) => [name, m.stateMachine.stateMachineArn]),
     );
     const api = new AgentFunction(this, 'ApiHandler', {
-      handlerPath: this.entries['api'],
+      handlerPath: this.entries.api,
       ...bundling,
       description: 'HTTP API: start and read runs, show and decide approvals',
       environment: {

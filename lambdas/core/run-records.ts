@@ -1,4 +1,3 @@
-import type { AgentAction } from '../../state-machines/contract.js';
 import type { Json, Message } from './model.js';
 
 /** A run's status as users see it. */

@@ -1,5 +1,4 @@
 import type { HistoryEvent as SdkHistoryEvent } from '@aws-sdk/client-sfn';
-import { isObject } from './types.js';
 
 /** One history event, shaped like `GetExecutionHistory` output. */
 export type HistoryEvent = Omit<SdkHistoryEvent, 'type' | 'id' | 'previousEventId' | 'timestamp'> & {
