@@ -2,6 +2,7 @@ import { ulid } from 'ulid';
 import type { Workflow } from '../state-machines/workflow.js';
 import { createAnthropicModel } from './adapters/anthropic-model.js';
 import { createSecretReader, createSesMailer, createSnsAlerts } from './adapters/aws-messaging.js';
+import { createBedrockModel } from './adapters/bedrock-model.js';
 import { DynamoApprovalStore } from './adapters/dynamo-approval-store.js';
 import { DynamoBreakerStore } from './adapters/dynamo-breaker-store.js';
 import { createDocumentClient } from './adapters/dynamo-client.js';
@@ -10,6 +11,8 @@ import { createLog, createMetrics } from './adapters/observability.js';
 import { createSfnEngine } from './adapters/sfn-engine.js';
 import type { AlertPublisher } from './core/deps.js';
 import { type CoreDeps, noMetrics, registryOf, silentLog, systemClock } from './core/deps.js';
+import type { ModelClient } from './core/model.js';
+import { routeModels } from './core/model-router.js';
 
 /** A handler's environment, read once at cold start. */
 export type Env = Record<string, string | undefined>;
@@ -82,17 +85,33 @@ export function secrets(env: Env) {
 }
 
 /**
- * The model client. The API key comes from `ANTHROPIC_API_KEY` (local) or the
- * Secrets Manager secret `ANTHROPIC_SECRET_ARN` (AWS); SDK retries and timeout
- * are set explicitly and stay below the Lambda timeout.
+ * The model client: one per provider, each built on first use and kept for the
+ * container's life (`routeModels`). Anthropic: the API key comes from
+ * `ANTHROPIC_API_KEY` (local) or the Secrets Manager secret
+ * `ANTHROPIC_SECRET_ARN` (AWS), read only when an Anthropic agent first calls.
+ * Bedrock: signed with the function's role, in the agent's `provider.region` or
+ * `AWS_REGION`, at `AWS_ENDPOINT_URL_BEDROCK_RUNTIME` when set (the scripted
+ * model locally). SDK retries and timeout are set explicitly and stay below the
+ * Lambda timeout.
  */
-export async function modelClient(env: Env, readSecret: (id: string) => Promise<string>) {
-  const apiKey = env.ANTHROPIC_API_KEY ?? (await readSecret(required(env, 'ANTHROPIC_SECRET_ARN')));
-  return createAnthropicModel({
-    apiKey,
-    ...(env.ANTHROPIC_BASE_URL ? { baseURL: env.ANTHROPIC_BASE_URL } : {}),
-    maxRetries: Number(env.CHAPERONE_MODEL_MAX_RETRIES ?? 2),
-    timeout: Number(env.CHAPERONE_MODEL_TIMEOUT_MS ?? 60_000),
+export function modelClient(env: Env, readSecret: (id: string) => Promise<string>): ModelClient {
+  const maxRetries = Number(env.CHAPERONE_MODEL_MAX_RETRIES ?? 2);
+  const timeout = Number(env.CHAPERONE_MODEL_TIMEOUT_MS ?? 60_000);
+  return routeModels({
+    anthropic: async () =>
+      createAnthropicModel({
+        apiKey: env.ANTHROPIC_API_KEY ?? (await readSecret(required(env, 'ANTHROPIC_SECRET_ARN'))),
+        ...(env.ANTHROPIC_BASE_URL ? { baseURL: env.ANTHROPIC_BASE_URL } : {}),
+        maxRetries,
+        timeout,
+      }),
+    bedrock: (region) =>
+      createBedrockModel({
+        region: region ?? required(env, 'AWS_REGION'),
+        ...(env.AWS_ENDPOINT_URL_BEDROCK_RUNTIME ? { baseURL: env.AWS_ENDPOINT_URL_BEDROCK_RUNTIME } : {}),
+        maxRetries,
+        timeout,
+      }),
   });
 }
 

@@ -1,14 +1,45 @@
+import { BEDROCK_GEOGRAPHIES, priceOf } from '../lambdas/core/pricing.js';
 import { WorkflowDefinitionError } from './errors.js';
 import { ACCESS_ORDER, type AccessClass, type Tool } from './tool.js';
 
 /** More tools than this on one agent is a definition error: accuracy drops past 15-20 (seed). */
 export const MAX_TOOLS_PER_AGENT = 20;
 
-export interface AgentOptions {
+/** Claude through the Anthropic API, with the API key from Secrets Manager (`ANTHROPIC_SECRET_ARN`). */
+export interface AnthropicProvider {
+  kind: 'anthropic';
+}
+
+/**
+ * Claude through Amazon Bedrock's InvokeModel API, signed with the agent-step
+ * function's own IAM role (no API key). The stack grants `bedrock:InvokeModel`
+ * on exactly this model or inference profile, and nothing else.
+ */
+export interface BedrockProvider {
+  kind: 'bedrock';
+  /**
+   * A Bedrock foundation-model id (`anthropic.claude-sonnet-4-6`,
+   * `anthropic.claude-haiku-4-5-20251001-v1:0`) or a cross-Region inference
+   * profile id (`us.anthropic.claude-sonnet-4-5-20250929-v1:0`,
+   * `global.anthropic.claude-haiku-4-5-20251001-v1:0`). Must be in the Bedrock
+   * price table (`lambdas/core/pricing.ts`); ARNs and application inference
+   * profiles are not accepted (their price cannot be known at definition time).
+   */
+  modelId: string;
+  /**
+   * The Region the agent step calls Bedrock in: the source Region of an
+   * inference profile.
+   * @default the Region the agent-step function runs in
+   */
+  region?: string;
+}
+
+/** Where an agent's model calls go. */
+export type ModelProvider = AnthropicProvider | BedrockProvider;
+
+interface AgentBaseOptions {
   /** `^[a-zA-Z][a-zA-Z0-9_-]{0,47}$`, unique within a workflow. */
   name: string;
-  /** Model id, e.g. `claude-sonnet-4-6`. Must be in the price table (`lambdas/core/pricing.ts`): budgets need a price. */
-  model: string;
   system: string;
   tools: readonly Tool[];
   /** Most tokens one model call may produce. @default 1024 */
@@ -35,11 +66,36 @@ export interface AgentOptions {
   onPolicyViolation?: 'stop' | 'feedback';
 }
 
+/** The model of an agent on the Anthropic API (the default provider). */
+export interface AnthropicModelOptions {
+  /** Model id, e.g. `claude-sonnet-4-6`. Must be in the price table (`lambdas/core/pricing.ts`): budgets need a price. */
+  model: string;
+  /** @default { kind: 'anthropic' } */
+  provider?: AnthropicProvider;
+}
+
+/** The model of an agent on Amazon Bedrock: the model id lives in the provider. */
+export interface BedrockModelOptions {
+  /** Not used on Bedrock: set `provider.modelId`. */
+  model?: undefined;
+  /** e.g. `{ kind: 'bedrock', modelId: 'us.anthropic.claude-sonnet-4-5-20250929-v1:0' }` */
+  provider: BedrockProvider;
+}
+
+/**
+ * An agent's declaration. Its model is either `model` (the Anthropic API, as
+ * before) or `provider: { kind: 'bedrock', modelId }` (Amazon Bedrock).
+ */
+export type AgentOptions = AgentBaseOptions & (AnthropicModelOptions | BedrockModelOptions);
+
 /** An agent as the runtime sees it, with defaults applied. */
 export interface Agent {
   readonly kind: 'agent';
   readonly name: string;
+  /** The model id sent to the provider: the Anthropic model, or the Bedrock model or inference profile id. */
   readonly model: string;
+  /** Where the model calls go (`{ kind: 'anthropic' }` unless declared). */
+  readonly provider: ModelProvider;
   readonly system: string;
   readonly tools: readonly Tool[];
   readonly maxTokens: number;
@@ -104,6 +160,7 @@ export function defineAgent(options: AgentOptions): Agent {
       `maxIdenticalCalls must be a positive integer, got ${maxIdenticalCalls}`,
     );
   }
+  const { model, provider } = resolveModel(subject, options);
   const highest = options.tools.reduce<AccessClass>(
     (acc, t) => (ACCESS_ORDER.indexOf(t.access) > ACCESS_ORDER.indexOf(acc) ? t.access : acc),
     'read',
@@ -111,7 +168,8 @@ export function defineAgent(options: AgentOptions): Agent {
   return {
     kind: 'agent',
     name: options.name,
-    model: options.model,
+    model,
+    provider,
     system: options.system,
     tools: options.tools,
     maxTokens,
@@ -120,5 +178,60 @@ export function defineAgent(options: AgentOptions): Agent {
     maxIdenticalCalls,
     onPolicyViolation: options.onPolicyViolation ?? 'stop',
     tool: (name) => byName.get(name),
+  };
+}
+
+/** A Bedrock id of a cross-Region inference profile starts with its geography (`us.`, `global.`, …). */
+const BEDROCK_ID = new RegExp(`^((${BEDROCK_GEOGRAPHIES.join('|')})\\.)?[a-z0-9-]+\\.[A-Za-z0-9._:-]+$`);
+const REGION = /^[a-z]{2}(-gov)?-[a-z]+-[0-9]$/;
+
+/** The model id and provider of a declaration; every mistake names the agent and the field. */
+function resolveModel(subject: string, options: AgentOptions): { model: string; provider: ModelProvider } {
+  const provider: unknown = options.provider ?? { kind: 'anthropic' };
+  const kind = typeof provider === 'object' && provider !== null ? Reflect.get(provider, 'kind') : undefined;
+  if (kind === 'anthropic') {
+    const model = options.model;
+    if (typeof model !== 'string' || model === '')
+      throw new WorkflowDefinitionError(subject, 'model is required for the Anthropic provider');
+    if (!priceOf(model, 'anthropic'))
+      throw new WorkflowDefinitionError(
+        subject,
+        `model "${model}" is not in the Anthropic price table (lambdas/core/pricing.ts): budgets need a price`,
+      );
+    return { model, provider: { kind: 'anthropic' } };
+  }
+  if (kind !== 'bedrock' || typeof provider !== 'object' || provider === null) {
+    throw new WorkflowDefinitionError(
+      subject,
+      `provider.kind must be 'anthropic' or 'bedrock', got ${JSON.stringify(kind)}`,
+    );
+  }
+  const modelId: unknown = Reflect.get(provider, 'modelId');
+  const region: unknown = Reflect.get(provider, 'region');
+  if (typeof modelId !== 'string' || modelId === '')
+    throw new WorkflowDefinitionError(subject, 'provider.modelId is required for the Bedrock provider');
+  if (options.model !== undefined)
+    throw new WorkflowDefinitionError(
+      subject,
+      `model "${options.model}" is set next to a Bedrock provider: put the Bedrock id in provider.modelId only`,
+    );
+  if (!BEDROCK_ID.test(modelId))
+    throw new WorkflowDefinitionError(
+      subject,
+      `provider.modelId "${modelId}" is not a Bedrock model or inference profile id (like anthropic.claude-sonnet-4-6 or us.anthropic.claude-haiku-4-5-20251001-v1:0; ARNs are not accepted)`,
+    );
+  if (!priceOf(modelId, 'bedrock'))
+    throw new WorkflowDefinitionError(
+      subject,
+      `provider.modelId "${modelId}" is not in the Bedrock price table (lambdas/core/pricing.ts): budgets need a price`,
+    );
+  if (region !== undefined && (typeof region !== 'string' || !REGION.test(region)))
+    throw new WorkflowDefinitionError(
+      subject,
+      `provider.region must be an AWS Region like us-east-1, got ${JSON.stringify(region)}`,
+    );
+  return {
+    model: modelId,
+    provider: region === undefined ? { kind: 'bedrock', modelId } : { kind: 'bedrock', modelId, region },
   };
 }

@@ -161,8 +161,12 @@ async function callModel(args: {
   const { store, clock } = deps;
   const { runId, iteration } = event;
   const agentDef = step.agent;
-  const price = priceOf(agentDef.model);
-  if (!price) throw new ValidationError(`model ${agentDef.model} is not in the price table`, '/model');
+  const price = priceOf(agentDef.model, agentDef.provider.kind);
+  if (!price)
+    throw new ValidationError(
+      `model ${agentDef.model} is not in the ${agentDef.provider.kind} price table`,
+      '/model',
+    );
   const tools: ToolSpec[] = agentDef.tools.map((t) => ({
     name: t.name,
     description: t.description,
@@ -217,6 +221,11 @@ async function callModel(args: {
 
   const request: ModelRequest = {
     model: agentDef.model,
+    // The client is chosen per agent: the Anthropic API or Bedrock (in its Region).
+    provider:
+      agentDef.provider.kind === 'bedrock'
+        ? { kind: 'bedrock', ...(agentDef.provider.region ? { region: agentDef.provider.region } : {}) }
+        : { kind: 'anthropic' },
     system: agentDef.system,
     messages: [...history.map((h) => h.message), user],
     tools,

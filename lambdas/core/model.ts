@@ -1,7 +1,8 @@
 /**
  * The small model interface the agent step talks to. Core code never imports a
- * provider SDK: the Anthropic adapter (lambdas/adapters/anthropic-model.ts)
- * implements this, and anything else (Bedrock, a replay of a recorded run) can too.
+ * provider SDK: the Anthropic adapter (lambdas/adapters/anthropic-model.ts) and
+ * the Bedrock adapter (lambdas/adapters/bedrock-model.ts) implement this, and
+ * anything else (a replay of a recorded run) can too.
  */
 
 /** A JSON value as it travels through the model API. */
@@ -39,8 +40,17 @@ export interface ToolSpec {
   input_schema: { [key: string]: Json };
 }
 
+/**
+ * Which provider serves a request: the Anthropic API, or Amazon Bedrock in a
+ * Region (the function's own when absent). `model` is then a Bedrock id.
+ */
+export type ModelRoute = { kind: 'anthropic' } | { kind: 'bedrock'; region?: string };
+
 export interface ModelRequest {
+  /** The model id as its provider names it (`claude-haiku-4-5`, `us.anthropic.claude-haiku-4-5-20251001-v1:0`). */
   model: string;
+  /** @default { kind: 'anthropic' } */
+  provider?: ModelRoute;
   system: string;
   messages: Message[];
   tools: ToolSpec[];

@@ -37,8 +37,76 @@ export const PRICE_TABLE: Readonly<Record<string, ModelPrice>> = {
   'claude-3-haiku': price(0.25, 1.25),
 };
 
-/** The price of a model id, or undefined when the table does not know it. */
-export function priceOf(model: string): ModelPrice | undefined {
+/** The geography prefixes of Bedrock's cross-Region inference profile ids (`us.anthropic.…`). */
+export const BEDROCK_GEOGRAPHIES = ['global', 'us', 'us-gov', 'eu', 'apac', 'jp', 'au', 'ca'] as const;
+
+/** A Bedrock model's on-demand prices: through a `global.` inference profile, and everywhere else. */
+export interface BedrockModelPrice {
+  /** Through a global cross-Region inference profile (`global.anthropic.…`). */
+  global: ModelPrice;
+  /** In-Region (a bare `anthropic.…` id) and through a geographic profile (`us.`, `eu.`, `jp.`, …). */
+  regional: ModelPrice;
+}
+
+/** From Claude Sonnet 4.5 and Haiku 4.5 on, Bedrock's in-Region and geographic rates are 10% above its global rate. */
+const tiered = (input: number, output: number): BedrockModelPrice => ({
+  global: price(input, output),
+  regional: price(exact(input * 1.1), exact(output * 1.1)),
+});
+const flat = (input: number, output: number): BedrockModelPrice => ({
+  global: price(input, output),
+  regional: price(input, output),
+});
+
+/**
+ * Amazon Bedrock on-demand prices per foundation model, USD per million tokens
+ * (AWS's Amazon Bedrock pricing page, Anthropic tab, as of 2026-10: the global
+ * rates equal Anthropic's list prices; in-Region and geographic cross-Region
+ * inference cost 10% more for Sonnet 4.5, Sonnet 4.6 and Haiku 4.5, e.g.
+ * Sonnet 4.6 $3.30 / $16.50 through `us.`; Sonnet 4 has one rate). Cache writes
+ * 1.25x and reads 0.1x of input, as on the Anthropic API. A key matches an id
+ * that is the key, optionally with a version suffix (`-v1:0`); the long-context
+ * variants (`…:1m`), priced differently, match nothing.
+ */
+export const BEDROCK_PRICE_TABLE: Readonly<Record<string, BedrockModelPrice>> = {
+  'anthropic.claude-sonnet-4-6': tiered(3, 15),
+  'anthropic.claude-sonnet-4-5-20250929': tiered(3, 15),
+  'anthropic.claude-sonnet-4-20250514': flat(3, 15),
+  'anthropic.claude-haiku-4-5-20251001': tiered(1, 5),
+};
+
+const VERSION_SUFFIX = /^(-v[0-9]+(:[0-9]+)?)?$/;
+
+/** A Bedrock id split into its inference-profile geography (if any) and foundation-model id. */
+export function parseBedrockModelId(id: string): { geography?: string; foundationModel: string } {
+  const dot = id.indexOf('.');
+  const head = dot > 0 ? id.slice(0, dot) : '';
+  return (BEDROCK_GEOGRAPHIES as readonly string[]).includes(head)
+    ? { geography: head, foundationModel: id.slice(dot + 1) }
+    : { foundationModel: id };
+}
+
+function bedrockPriceOf(id: string): ModelPrice | undefined {
+  const { geography, foundationModel } = parseBedrockModelId(id);
+  const key = Object.keys(BEDROCK_PRICE_TABLE).find(
+    (k) => foundationModel.startsWith(k) && VERSION_SUFFIX.test(foundationModel.slice(k.length)),
+  );
+  const entry = key === undefined ? undefined : BEDROCK_PRICE_TABLE[key];
+  if (!entry) return undefined;
+  return geography === 'global' ? entry.global : entry.regional;
+}
+
+/**
+ * The price of a model id on a provider, or undefined when the table does not
+ * know it. Anthropic ids match the longest key they start with, so dated ids
+ * (`claude-sonnet-4-5-20250929`) work; Bedrock ids are looked up in
+ * {@link BEDROCK_PRICE_TABLE} at the rate of their endpoint (global or not).
+ */
+export function priceOf(
+  model: string,
+  provider: 'anthropic' | 'bedrock' = 'anthropic',
+): ModelPrice | undefined {
+  if (provider === 'bedrock') return bedrockPriceOf(model);
   let best: string | undefined;
   for (const key of Object.keys(PRICE_TABLE)) {
     if (model.startsWith(key) && (best === undefined || key.length > best.length)) best = key;

@@ -13,7 +13,7 @@ export function createHandler(env: Env, app: readonly Workflow[]) {
   const model = modelClient(env, secrets(env));
   const deps = async () => ({
     ...base,
-    model: await model,
+    model,
     alerts: alerts(env),
     approvals: approvalStore(env, base.db),
     newId,

@@ -44,8 +44,14 @@ export function withUsage(turn: ScriptedTurn, usage: ScriptedUsage): ScriptedTur
   return { ...turn, usage };
 }
 
-/** An HTTP error fault, e.g. `status(429, { retryAfterSeconds: 2 })` or `status(529)`. */
-export function status(code: number, opts?: { retryAfterSeconds?: number; message?: string }): Fault {
+/**
+ * An HTTP error fault, e.g. `status(429, { retryAfterSeconds: 2 })` or `status(529)`; on the
+ * Bedrock API, `bedrockError` names the exception (`status(400, { bedrockError: 'ServiceQuotaExceededException' })`).
+ */
+export function status(
+  code: number,
+  opts?: { retryAfterSeconds?: number; message?: string; bedrockError?: string },
+): Fault {
   return { kind: 'status', status: code, ...opts };
 }
 

@@ -30,13 +30,18 @@ export class ScriptPlayer {
   }
 
   /** Records a request and decides how to answer it. */
-  next(body: MessagesBody, headers: Record<string, string>, at: number): Action {
+  next(
+    body: MessagesBody,
+    headers: Record<string, string>,
+    at: number,
+    api: NonNullable<RecordedRequest['api']> = 'messages',
+  ): Action {
     const conversation = conversationKey(body);
     const turnIndex = turnIndexOf(body);
     const counterKey = JSON.stringify([conversation, turnIndex]);
     const attempt = (this.attempts.get(counterKey) ?? 0) + 1;
     this.attempts.set(counterKey, attempt);
-    const request: RecordedRequest = { at, conversation, turnIndex, attempt, body, headers };
+    const request: RecordedRequest = { at, conversation, turnIndex, attempt, body, headers, api };
     this.requests.push(request);
 
     const turn = this.turnFor(request);

@@ -1,11 +1,16 @@
 /**
  * The scripted model: an HTTP server on loopback that speaks the Anthropic
- * Messages API, so tests and the local demo exercise the real SDK end to end.
- * It never logs; whatever it could not answer is in `exhausted()`.
+ * Messages API (`POST /v1/messages`) and Amazon Bedrock's InvokeModel for
+ * Claude (`POST /model/{modelId}/invoke`, SigV4-signed), so tests and the local
+ * demo exercise the real Anthropic and Bedrock SDKs end to end. Both play the
+ * same script with the same faults. It never logs; whatever it could not
+ * answer is in `exhausted()`.
  */
 import { appendFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { LocalCredentials } from '../aws/local-credentials.js';
+import { bedrockError, bedrockSignatureProblem, parseBedrockPath, parseInvokeBody } from './bedrock.js';
 import { type MessagesBody, parseMessagesBody, promptSize } from './request.js';
 import { buildError, buildMessage, IdSequence } from './response.js';
 import { type Action, ScriptPlayer } from './script-player.js';
@@ -27,6 +32,13 @@ export interface ScriptedModelOptions {
    * @default `CHAPERONE_SCRIPTED_MODEL_LOG` from the environment, else none
    */
   requestLog?: string;
+  /**
+   * The key pair Bedrock requests must be signed with; their SigV4 signature is
+   * then verified. Without it a Bedrock request needs only a SigV4
+   * `Authorization` for the `bedrock` service.
+   * @default none
+   */
+  bedrockCredentials?: LocalCredentials;
 }
 
 /** One line of the request log. */
@@ -49,15 +61,17 @@ export class ScriptedModel {
   private readonly ids: IdSequence;
   private readonly pending = new Set<() => void>();
   private readonly requestLog: string | undefined;
+  private readonly bedrockCredentials: LocalCredentials | undefined;
 
   private constructor(
     private readonly server: Server,
-    /** The SDK's `baseURL`, e.g. `http://127.0.0.1:54321`. */
+    /** The SDKs' `baseURL` (Anthropic and Bedrock alike), e.g. `http://127.0.0.1:54321`. */
     readonly url: string,
     opts: ScriptedModelOptions,
   ) {
     this.ids = new IdSequence(opts.idInstance);
     this.requestLog = opts.requestLog ?? (process.env.CHAPERONE_SCRIPTED_MODEL_LOG || undefined);
+    this.bedrockCredentials = opts.bedrockCredentials;
   }
 
   /** The tag in this server's ids (`toolu_scripted_<tag>_000001`), unique per server unless set. */
@@ -130,28 +144,48 @@ export class ScriptedModel {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const requestId = this.ids.next('req');
+    const path = (req.url ?? '').split('?')[0] ?? '';
+    const bedrock = parseBedrockPath(path);
+    const api: Api = bedrock ? 'bedrock' : 'messages';
     try {
-      const path = (req.url ?? '').split('?')[0];
-      if (req.method !== 'POST' || path !== '/v1/messages') {
+      if (req.method !== 'POST' || (path !== '/v1/messages' && !bedrock)) {
         return sendError(
           res,
+          api,
           404,
-          `scripted model serves POST /v1/messages, not ${req.method} ${path}`,
+          `scripted model serves POST /v1/messages and POST /model/{modelId}/invoke, not ${req.method} ${path}`,
           requestId,
         );
       }
       const raw = await readBody(req);
-      if (raw === undefined) return sendError(res, 413, 'request body too large', requestId);
-      const parsed = parseMessagesBody(raw);
-      if (!parsed.ok) return sendError(res, 400, parsed.message, requestId);
-      const action = this.player.next(parsed.body, recordHeaders(req), Date.now());
+      if (raw === undefined) return sendError(res, api, 413, 'request body too large', requestId);
+      let parsed: ReturnType<typeof parseMessagesBody>;
+      if (bedrock) {
+        const unsigned = bedrockSignatureProblem(req, raw, this.bedrockCredentials);
+        if (unsigned)
+          return sendError(res, api, unsigned.status, unsigned.message, requestId, false, {}, unsigned.name);
+        if (bedrock.operation !== 'invoke')
+          return sendError(
+            res,
+            api,
+            400,
+            `scripted Bedrock serves InvokeModel (POST /model/{modelId}/invoke), not ${bedrock.operation}`,
+            requestId,
+            false,
+          );
+        parsed = parseInvokeBody(raw.toString('utf8'), bedrock.modelId);
+      } else {
+        parsed = parseMessagesBody(raw.toString('utf8'));
+      }
+      if (!parsed.ok) return sendError(res, api, 400, parsed.message, requestId);
+      const action = this.player.next(parsed.body, recordHeaders(req), Date.now(), api);
       this.log(requestId);
-      await this.answer(action, parsed.body, res, requestId);
+      await this.answer(action, parsed.body, res, requestId, api);
     } catch (err) {
       const reason = err instanceof Error ? err.message : String(err);
       const action = this.player.problem(`scripted model: could not answer: ${reason}`);
       if (action.kind === 'problem' && !res.headersSent)
-        sendError(res, 500, action.message, requestId, false);
+        sendError(res, api, 500, action.message, requestId, false);
     }
   }
 
@@ -160,29 +194,46 @@ export class ScriptedModel {
     body: MessagesBody,
     res: ServerResponse,
     requestId: string,
+    api: Api,
   ): Promise<void> {
-    if (action.kind === 'problem') return sendError(res, 500, action.message, requestId, false);
+    if (action.kind === 'problem') return sendError(res, api, 500, action.message, requestId, false);
     if (action.kind === 'fault' && action.fault.kind === 'status') {
-      const { status, retryAfterSeconds, message } = action.fault;
+      const { status, retryAfterSeconds, message, bedrockError: name } = action.fault;
       const headers: Record<string, string> = {};
       if (retryAfterSeconds !== undefined) headers['retry-after'] = String(retryAfterSeconds);
       return sendError(
         res,
+        api,
         status,
         message ?? `scripted fault: HTTP ${status}`,
         requestId,
         undefined,
         headers,
+        name,
       );
     }
     const waitMs =
       action.kind === 'fault' && action.fault.kind === 'hang' ? action.fault.ms : action.turn.delayMs;
     if (waitMs !== undefined && waitMs > 0 && !(await this.wait(waitMs, res))) return;
-    this.reply(action.turn, body, res, requestId);
+    this.reply(action.turn, body, res, requestId, api);
   }
 
-  private reply(turn: ScriptedTurn, body: MessagesBody, res: ServerResponse, requestId: string): void {
+  private reply(
+    turn: ScriptedTurn,
+    body: MessagesBody,
+    res: ServerResponse,
+    requestId: string,
+    api: Api,
+  ): void {
     const message = buildMessage(turn, body.model, promptSize(body), this.ids);
+    if (api === 'bedrock') {
+      send(res, 200, JSON.stringify(message), {
+        'x-amzn-requestid': requestId,
+        'x-amzn-bedrock-input-token-count': String(message.usage.input_tokens),
+        'x-amzn-bedrock-output-token-count': String(message.usage.output_tokens),
+      });
+      return;
+    }
     if (body.stream === true) {
       const events = toSseEvents(message);
       res.writeHead(200, {
@@ -223,8 +274,11 @@ function recordHeaders(req: IncomingMessage): Record<string, string> {
   return out;
 }
 
-/** Reads the body as UTF-8; undefined when it exceeds the size limit. */
-async function readBody(req: IncomingMessage): Promise<string | undefined> {
+/** Which wire API a request came in on. */
+type Api = 'messages' | 'bedrock';
+
+/** Reads the body's bytes; undefined when it exceeds the size limit. */
+async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
   const parts: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
@@ -233,7 +287,7 @@ async function readBody(req: IncomingMessage): Promise<string | undefined> {
     if (size > MAX_BODY_BYTES) return undefined;
     parts.push(buf);
   }
-  return Buffer.concat(parts).toString('utf8');
+  return Buffer.concat(parts);
 }
 
 function send(res: ServerResponse, status: number, json: string, headers: Record<string, string>): void {
@@ -242,17 +296,28 @@ function send(res: ServerResponse, status: number, json: string, headers: Record
 }
 
 /**
- * Answers with Anthropic's error JSON. `shouldRetry: false` sets `x-should-retry`
- * so the SDK does not retry a script problem and bury it under attempts.
+ * Answers with the error of the request's API: Anthropic's error JSON, or
+ * Bedrock's (`x-amzn-ErrorType`, `{"message"}`; `bedrockName` overrides the
+ * exception the status implies). `shouldRetry: false` sets `x-should-retry`
+ * so the SDKs do not retry a script problem and bury it under attempts.
  */
 function sendError(
   res: ServerResponse,
+  api: Api,
   status: number,
   message: string,
   requestId: string,
   shouldRetry?: boolean,
   headers: Record<string, string> = {},
+  bedrockName?: string,
 ): void {
+  if (api === 'bedrock') {
+    const error = bedrockError(status, message, requestId, bedrockName);
+    const all: Record<string, string> = { ...error.headers, ...headers };
+    if (shouldRetry !== undefined) all['x-should-retry'] = String(shouldRetry);
+    send(res, status, error.body, all);
+    return;
+  }
   const all: Record<string, string> = { 'request-id': requestId, ...headers };
   if (shouldRetry !== undefined) all['x-should-retry'] = String(shouldRetry);
   send(res, status, JSON.stringify(buildError(status, message, requestId)), all);

@@ -48,12 +48,20 @@ export interface ScriptedTurn {
 
 /**
  * A failure served instead of (or before) a reply.
- * - `status`: an HTTP error with Anthropic's error JSON and, if given, `retry-after`.
+ * - `status`: an HTTP error with the API's error (Anthropic's JSON, or Bedrock's
+ *   `x-amzn-ErrorType` and message) and, if given, `retry-after`.
  * - `hang`: stay silent for `ms`, then serve the reply; a client whose timeout is
  *   shorter gives up first, which is how tests drive SDK timeouts.
  */
 export type Fault =
-  | { kind: 'status'; status: number; retryAfterSeconds?: number; message?: string }
+  | {
+      kind: 'status';
+      status: number;
+      retryAfterSeconds?: number;
+      message?: string;
+      /** On the Bedrock API, the exception to name (`ServiceQuotaExceededException`). @default the status's */
+      bedrockError?: string;
+    }
   | { kind: 'hang'; ms: number };
 
 /** A script for the model: a fixed list of turns, or a function of the request. */
@@ -78,4 +86,10 @@ export interface RecordedRequest {
   body: MessagesBody;
   /** Lower-cased request headers; `x-api-key` and `authorization` are redacted. */
   headers: Record<string, string>;
+  /**
+   * The wire API it came in on: the Messages API, or Bedrock's InvokeModel
+   * (`body.model` is then the path's model id). Always set by the server.
+   * @default 'messages'
+   */
+  api?: 'messages' | 'bedrock';
 }
