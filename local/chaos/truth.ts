@@ -30,10 +30,18 @@ export async function useServerBackend(urls: ServerUrls, dataDir: string): Promi
   const client = new DynamoDBClient({ endpoint: urls.dynamo, region: 'us-east-1', credentials });
   const names = (await client.send(new ListTablesCommand({}))).TableNames ?? [];
   client.destroy();
-  const backendTable = names.find((n) => n.startsWith('InvoiceBackend'));
-  const runsTable = names.find((n) => n.startsWith('Runs'));
+  // Logical ids carry the construct's path (`AgentsRunsTable…` inside the Chaperone construct, `RunsTable…`
+  // at the top): one table must match each name, wherever it sits.
+  const only = (part: string): string | undefined => {
+    const found = names.filter((n) => n.includes(part));
+    return found.length === 1 ? found[0] : undefined;
+  };
+  const backendTable = only('InvoiceBackend');
+  const runsTable = only('RunsTable');
   if (!backendTable || !runsTable)
-    throw new Error(`the server's DynamoDB lacks the tables: ${names.join(', ')}`);
+    throw new Error(
+      `the server's DynamoDB lacks one InvoiceBackend and one RunsTable table: ${names.join(', ')}`,
+    );
   process.env.AWS_ENDPOINT_URL_DYNAMODB = urls.dynamo;
   process.env.AWS_REGION = 'us-east-1';
   process.env.AWS_ACCESS_KEY_ID = credentials.accessKeyId;
