@@ -1,7 +1,8 @@
 import { CfnOutput, Duration, Stack } from 'aws-cdk-lib';
-import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
-import { type Workflow, worstCaseSeconds } from '../state-machines/index.js';
+import { type Tool, toolsOf, type Workflow, worstCaseSeconds } from '../state-machines/index.js';
 import { acknowledge } from './acknowledge.js';
 import { AgentFunction } from './constructs/agent-function.js';
 import { AlertTopic } from './constructs/alert-topic.js';
@@ -13,6 +14,7 @@ import { type HandlerKind, writeHandlerEntries } from './constructs/handler-entr
 import { ModelApiKey } from './constructs/model-api-key.js';
 import { Monitoring } from './constructs/monitoring.js';
 import { RunsTable } from './constructs/runs-table.js';
+import { toolAccessFindings } from './constructs/tool-access.js';
 import { WorkflowStateMachine } from './constructs/workflow-state-machine.js';
 
 /** Props of {@link Chaperone}. */
@@ -77,11 +79,23 @@ export class Chaperone extends Construct {
   public readonly functions: {
     readonly api: AgentFunction;
     readonly agentStep: AgentFunction;
-    readonly toolStep: AgentFunction;
     readonly codeStep: AgentFunction;
     readonly finish: AgentFunction;
     readonly approvalRequest: AgentFunction;
   };
+  /**
+   * The tool step of each workflow (by workflow name): the bookkeeping of a
+   * tool call — claim, breaker, approval check, result, trail — with access to
+   * Chaperone's tables and permission to invoke only its own workflow's tools.
+   */
+  public readonly toolSteps: ReadonlyMap<string, AgentFunction>;
+  /**
+   * The function of each tool (by tool name): the tool's own code, with a role
+   * that holds nothing but its log group until you grant it what the tool
+   * needs ({@link toolRole}). It cannot reach Chaperone's tables or send task
+   * callbacks.
+   */
+  public readonly tools: ReadonlyMap<string, AgentFunction>;
   /** State machines by workflow name. */
   public readonly workflows: ReadonlyMap<string, WorkflowStateMachine>;
   public readonly api: ChaperoneApi;
@@ -130,21 +144,68 @@ export class Chaperone extends Construct {
         ...(props.anthropicBaseUrl ? { ANTHROPIC_BASE_URL: props.anthropicBaseUrl } : {}),
       },
     });
-    const toolStep = new AgentFunction(this, 'ToolStep', {
-      handlerPath: this.entries['tool-step'],
-      ...bundling,
-      description: 'One tool call: timeout, retries, fallback, circuit breaker, trimmed result',
-      timeout: Duration.seconds(toolStepTimeoutSeconds(props.workflows)),
-      memorySize: 1024,
-      environment: {
-        ...runsEnv,
-        BREAKERS_TABLE: this.breakers.tableName,
-        ALERT_TOPIC_ARN: this.alerts.topic.topicArn,
-        // Read to check a gated call's approval before it runs; written to mark a bypassed
-        // gate and to ask a human about a call whose outcome is unknown.
-        APPROVALS_TABLE: this.approvals.tableName,
-      },
+    const tools = new Map<string, AgentFunction>();
+    for (const tool of toolsOf(props.workflows).values()) {
+      tools.set(
+        tool.name,
+        new AgentFunction(this, `Tool-${tool.name}`, {
+          handlerPath: this.entries['tool-runner'],
+          ...bundling,
+          description: `Tool ${tool.name} (${tool.access}): its own code, its own role`,
+          // The attempt's own hard timeout is enforced inside; the function outlives it a little.
+          timeout: Duration.seconds(Math.min(900, Math.ceil(tool.timeoutSeconds) + 10)),
+          memorySize: 512,
+          environment: { CHAPERONE_TOOL: tool.name },
+        }),
+      );
+    }
+    this.tools = tools;
+    // Access classes become IAM: a read tool whose role can write fails synth, naming the statement.
+    this.node.addValidation({
+      validate: () =>
+        toolAccessFindings(
+          [...tools].map(([name, fn]) => ({ tool: toolsOf(props.workflows).get(name) as Tool, fn })),
+          this.writeAcknowledgements,
+        ),
     });
+    const toolSteps = new Map<string, AgentFunction>();
+    for (const workflow of props.workflows) {
+      const own = [...toolsOf([workflow]).keys()];
+      const toolStep = new AgentFunction(this, `ToolStep-${workflow.name}`, {
+        handlerPath: this.entries['tool-step'],
+        ...bundling,
+        description: `Tool calls of ${workflow.name}: claim, timeout, retries, fallback, breaker, result`,
+        timeout: Duration.seconds(toolStepTimeoutSeconds([workflow])),
+        memorySize: 1024,
+        environment: {
+          ...runsEnv,
+          BREAKERS_TABLE: this.breakers.tableName,
+          ALERT_TOPIC_ARN: this.alerts.topic.topicArn,
+          // Read to check a gated call's approval before it runs; written to mark a bypassed
+          // gate and to ask a human about a call whose outcome is unknown.
+          APPROVALS_TABLE: this.approvals.tableName,
+          TOOL_FUNCTIONS: Stack.of(this).toJsonString(
+            Object.fromEntries(own.map((name) => [name, tools.get(name)?.functionArn])),
+          ),
+        },
+      });
+      this.runs.grantRunWrite(toolStep);
+      this.approvals.grantCheck(toolStep);
+      this.breakers.grantTrip(toolStep);
+      this.alerts.grantAlert(toolStep);
+      for (const name of own) {
+        const fn = tools.get(name) as AgentFunction;
+        fn.grantInvoke(toolStep);
+        const logicalId = Stack.of(this).getLogicalId(fn.node.defaultChild as lambda.CfnFunction);
+        acknowledge(
+          toolStep.role ?? toolStep,
+          `AwsSolutions-IAM5[Resource::<${logicalId}.Arn>:*]`,
+          `lambda:InvokeFunction on tool ${name}'s function, its versions and aliases (its ARN with :*), as grantInvoke scopes it; only this workflow's tools.`,
+        );
+      }
+      toolSteps.set(workflow.name, toolStep);
+    }
+    this.toolSteps = toolSteps;
     const codeStep = new AgentFunction(this, 'CodeStep', {
       handlerPath: this.entries['code-step'],
       ...bundling,
@@ -164,10 +225,6 @@ export class Chaperone extends Construct {
     this.breakers.grantObserve(agentStep);
     this.alerts.grantAlert(agentStep);
     this.modelApiKey.grantUse(agentStep);
-    this.runs.grantRunWrite(toolStep);
-    this.approvals.grantCheck(toolStep);
-    this.breakers.grantTrip(toolStep);
-    this.alerts.grantAlert(toolStep);
     this.runs.grantRunWrite(codeStep);
     this.runs.grantRunWrite(finish);
 
@@ -199,7 +256,13 @@ export class Chaperone extends Construct {
         workflow.name,
         new WorkflowStateMachine(this, `Workflow-${workflow.name}`, {
           workflow,
-          functions: { agentStep, toolStep, codeStep, finish, approvalRequest },
+          functions: {
+            agentStep,
+            toolStep: toolSteps.get(workflow.name) as AgentFunction,
+            codeStep,
+            finish,
+            approvalRequest,
+          },
         }),
       );
     }
@@ -228,31 +291,24 @@ export class Chaperone extends Construct {
     for (const machine of machines.values()) machine.grantRun(api);
     this.approvalMail.grantSign(api);
     this.alerts.grantAlert(api);
-    const decide = new iam.Policy(this, 'ApiDecidesApprovals', {
-      statements: [
-        new iam.PolicyStatement({
-          actions: ['states:SendTaskSuccess', 'states:SendTaskFailure'],
-          resources: ['*'],
-        }),
-      ],
-    });
-    api.role?.attachInlinePolicy(decide);
-    acknowledge(
-      decide,
-      'AwsSolutions-IAM5[Resource::*]',
-      'states:SendTaskSuccess and SendTaskFailure take no resource ARN (authorised by the task token); only the api function, which decides approvals, gets them.',
-    );
+    // Task callbacks on this construct's own state machines only: the api decides approvals;
+    // the approval task delivers a decision whose earlier token died with a crashed attempt.
+    for (const machine of machines.values()) {
+      machine.grantTaskResponse(api);
+      machine.grantTaskResponse(approvalRequest);
+    }
 
     this.api = new ChaperoneApi(this, 'Api', { handler: api });
     approvalRequest.addEnvironment('APPROVAL_BASE_URL', this.api.baseUrl);
 
-    this.functions = { api, agentStep, toolStep, codeStep, finish, approvalRequest };
+    this.functions = { api, agentStep, codeStep, finish, approvalRequest };
     this.monitoring = new Monitoring(this, 'Monitoring', {
       stateMachines: Object.fromEntries([...machines].map(([name, m]) => [name, m.stateMachine])),
       functions: {
         api,
         'agent-step': agentStep,
-        'tool-step': toolStep,
+        ...Object.fromEntries([...toolSteps].map(([name, fn]) => [`tool-step ${name}`, fn])),
+        ...Object.fromEntries([...tools].map(([name, fn]) => [`tool ${name}`, fn])),
         'code-step': codeStep,
         finish,
         'approval-request': approvalRequest,
@@ -268,6 +324,44 @@ export class Chaperone extends Construct {
     });
     new CfnOutput(this, 'AlertTopicArn', { value: this.alerts.topic.topicArn });
     new CfnOutput(this, 'StateMachines', { value: Stack.of(this).toJsonString(stateMachineArns) });
+  }
+
+  /**
+   * The identity of a tool's function, to grant what the tool needs:
+   * `paymentsTable.grantWriteData(agents.toolRole('schedule_payment'))`. A
+   * `read` tool that is granted a write action fails synth (see
+   * {@link acknowledgeToolWrite}).
+   */
+  public toolRole(toolName: string): iam.IRole {
+    const fn = this.tools.get(toolName);
+    if (!fn?.role)
+      throw new Error(
+        `toolRole("${toolName}"): no workflow of ${this.node.path} has a tool named ${toolName}; its tools: ${[...this.tools.keys()].join(', ')}`,
+      );
+    return fn.role;
+  }
+
+  /** The function of a tool, e.g. to give it environment variables. */
+  public toolFunction(toolName: string): AgentFunction {
+    const fn = this.tools.get(toolName);
+    if (!fn)
+      throw new Error(
+        `toolFunction("${toolName}"): no workflow of ${this.node.path} has a tool named ${toolName}; its tools: ${[...this.tools.keys()].join(', ')}`,
+      );
+    return fn;
+  }
+
+  private readonly writeAcknowledgements = new Map<string, string>();
+
+  /**
+   * Let a `read` tool hold write permissions anyway, with the reason (kept in
+   * the construct tree and the synth output, like a cdk-nag acknowledgement).
+   */
+  public acknowledgeToolWrite(toolName: string, reason: string): void {
+    this.toolFunction(toolName);
+    if (reason.trim().length < 10)
+      throw new Error(`acknowledgeToolWrite("${toolName}"): give a reason of at least 10 characters`);
+    this.writeAcknowledgements.set(toolName, reason);
   }
 }
 

@@ -1,5 +1,6 @@
 import { ulid } from 'ulid';
 import type { Workflow } from '../state-machines/workflow.js';
+import { ConfigError } from './config-error.js';
 import { createAnthropicModel } from './adapters/anthropic-model.js';
 import { createSecretReader, createSesMailer, createSnsAlerts } from './adapters/aws-messaging.js';
 import { createBedrockModel } from './adapters/bedrock-model.js';
@@ -7,6 +8,7 @@ import { DynamoApprovalStore } from './adapters/dynamo-approval-store.js';
 import { DynamoBreakerStore } from './adapters/dynamo-breaker-store.js';
 import { createDocumentClient } from './adapters/dynamo-client.js';
 import { DynamoRunStore } from './adapters/dynamo-run-store.js';
+import { createLambdaToolExecutor } from './adapters/lambda-tools.js';
 import { createLog, createMetrics } from './adapters/observability.js';
 import { createSfnEngine } from './adapters/sfn-engine.js';
 import type { AlertPublisher } from './core/deps.js';
@@ -17,10 +19,7 @@ import { routeModels } from './core/model-router.js';
 /** A handler's environment, read once at cold start. */
 export type Env = Record<string, string | undefined>;
 
-/** A missing or malformed environment variable: the function cannot start. */
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-}
+export { ConfigError } from './config-error.js';
 
 export function required(env: Env, name: string): string {
   const v = env[name];
@@ -116,3 +115,19 @@ export function modelClient(env: Env, readSecret: (id: string) => Promise<string
 }
 
 export const newId = (): string => ulid();
+
+/**
+ * How the tool step runs a tool attempt: in the tool's own function when
+ * `TOOL_FUNCTIONS` (tool name → function ARN, set by the construct) is
+ * present, else in this process (tests that run the handlers in-process).
+ */
+export function toolExecutor(env: Env) {
+  if (!env.TOOL_FUNCTIONS) return undefined;
+  let functions: Record<string, string>;
+  try {
+    functions = JSON.parse(env.TOOL_FUNCTIONS) as Record<string, string>;
+  } catch (err) {
+    throw new ConfigError(`TOOL_FUNCTIONS must be a JSON object of tool → function ARN: ${(err as Error).message}`);
+  }
+  return createLambdaToolExecutor({ functions, ...opts(env, 'AWS_ENDPOINT_URL_LAMBDA') });
+}

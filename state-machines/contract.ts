@@ -117,3 +117,44 @@ export type ApprovalDecision = {
   /** Calls to run after an approval; empty after a rejection. */
   calls: ToolCallRef[];
 };
+
+/**
+ * One attempt of a tool call, as the tool step sends it to the tool's own
+ * function (which holds only the permissions the tool needs, and none of
+ * Chaperone's tables).
+ */
+export const toolAttemptEventSchema = {
+  type: 'object',
+  properties: {
+    tool: { type: 'string', minLength: 1 },
+    args: {},
+    runId: { type: 'string', minLength: 1 },
+    idempotencyKey: { type: 'string', minLength: 1 },
+    attempt: { type: 'integer', minimum: 1 },
+    previousError: { type: 'string' },
+    /** The attempt's hard timeout, enforced inside the function too. */
+    timeoutMs: { type: 'integer', minimum: 1 },
+  },
+  required: ['tool', 'args', 'runId', 'idempotencyKey', 'attempt', 'timeoutMs'],
+  additionalProperties: false,
+} as const;
+export type ToolAttemptEvent = FromSchema<typeof toolAttemptEventSchema>;
+
+/**
+ * What a tool function answers: the tool's value, or its failure as data —
+ * name, message and what says whether a retry can help — so it crosses the
+ * function boundary intact.
+ */
+export type ToolAttemptResult =
+  | { ok: true; value: unknown }
+  | {
+      ok: false;
+      error: {
+        name: string;
+        message: string;
+        retryable?: boolean;
+        status?: number;
+        retryAfterSeconds?: number;
+        timedOut?: boolean;
+      };
+    };

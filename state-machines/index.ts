@@ -3,7 +3,13 @@
  * `compileWorkflow` turns a workflow into one Standard, JSONata state machine.
  */
 
-export type { Agent, AgentOptions } from './agent.js';
+export type {
+  Agent,
+  AgentOptions,
+  AnthropicProvider,
+  BedrockProvider,
+  ModelProvider,
+} from './agent.js';
 export { defineAgent, MAX_TOOLS_PER_AGENT } from './agent.js';
 export type { AslDefinition, FunctionArns } from './compile/compile-workflow.js';
 export { compileWorkflow } from './compile/compile-workflow.js';
@@ -24,4 +30,4 @@ export { STOP_REASONS, type StopReason } from './stop-reasons.js';
 export type { AccessClass, Tool, ToolContext, ToolOptions, ToolRetryPolicy, ToolTrimPolicy } from './tool.js';
 export { ACCESS_ORDER, defineTool, worstCaseSeconds } from './tool.js';
 export type { InputValidator, Workflow, WorkflowLimits, WorkflowOptions } from './workflow.js';
-export { DEFAULT_LIMITS, defineWorkflow } from './workflow.js';
+export { DEFAULT_LIMITS, defineWorkflow, toolsOf } from './workflow.js';

@@ -4,7 +4,7 @@ import type { Agent } from './agent.js';
 import { WorkflowDefinitionError } from './errors.js';
 import { compileSchema } from './schema.js';
 import { type ApprovalGateOptions, checkGate, type Step } from './steps.js';
-import type { ArgsOf } from './tool.js';
+import type { ArgsOf, Tool } from './tool.js';
 
 /** Run-wide caps. Every stop at one of them has a named error. */
 export interface WorkflowLimits {
@@ -231,4 +231,27 @@ function checkDailyCaps(subject: string, caps: DailyCaps): DailyCaps {
     }
   }
   return caps;
+}
+
+/**
+ * Every tool of every agent of `workflows`, by name. Two different tools
+ * under one name are a definition error: each tool gets one function and one
+ * role, named by the tool.
+ */
+export function toolsOf(workflows: readonly Workflow[]): Map<string, Tool> {
+  const tools = new Map<string, Tool>();
+  for (const workflow of workflows)
+    for (const step of workflow.stepsById.values()) {
+      if (step.kind !== 'agent') continue;
+      for (const tool of step.agent.tools) {
+        const seen = tools.get(tool.name);
+        if (seen && seen !== tool)
+          throw new WorkflowDefinitionError(
+            `tool "${tool.name}"`,
+            `two different tools share this name (in workflow "${workflow.name}"); give each its own name`,
+          );
+        tools.set(tool.name, tool);
+      }
+    }
+  return tools;
 }

@@ -32,10 +32,14 @@ export function buildApp(options: BuildAppOptions = {}) {
     bundlingConditions: ['chaperone-source'],
     ...propsFromContext(app),
   });
-  // The example's own system: invoices, vendors and payments. Only its tools reach it.
+  // The example's own system: invoices, vendors and payments. Only its tools reach it, each
+  // with what its access class allows: the reads read, the payment writes.
   const backend = new ExampleBackendTable(stack, 'InvoiceBackend');
-  backend.grantTools(agents.functions.toolStep);
-  agents.functions.toolStep.addEnvironment('INVOICE_BACKEND_TABLE', backend.tableName);
+  for (const tool of ['lookup_invoice', 'find_vendor', 'find_vendor_cached'])
+    backend.grantRead(agents.toolRole(tool));
+  backend.grantReadWrite(agents.toolRole('schedule_payment'));
+  for (const tool of agents.tools.values()) tool.addEnvironment('INVOICE_BACKEND_TABLE', backend.tableName);
+  backend.seedAtDeploy();
   return { app, stack, agents, backend };
 }
 

@@ -106,9 +106,15 @@ function config(): { db: DynamoDBDocumentClient; table: string } {
   return { db, table };
 }
 
-/** The table, seeded once per table and endpoint (conditional puts: a reseed never overwrites). */
+/**
+ * The table, seeded once per table and endpoint on first use (conditional
+ * puts: a reseed never overwrites) where the demo runs locally. In AWS the
+ * stack seeds it at deploy (examples/invoice/app.ts), and the read tools'
+ * roles could not write the seed anyway.
+ */
 async function open(): Promise<{ db: DynamoDBDocumentClient; table: string }> {
   const c = config();
+  if (process.env.CHAPERONE_LOCAL !== '1' && process.env.INVOICE_BACKEND_SEED_ON_USE !== '1') return c;
   const key = `${process.env.AWS_ENDPOINT_URL_DYNAMODB ?? ''} ${c.table}`;
   let done = seeded.get(key);
   if (!done) {

@@ -3,11 +3,12 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** The six functions of Chaperone, by the handler file each runs. */
+/** Chaperone's functions, by the handler file each runs (`tool-runner`: each tool's own function). */
 export const HANDLER_KINDS = [
   'api',
   'agent-step',
   'tool-step',
+  'tool-runner',
   'code-step',
   'finish',
   'approval-request',

@@ -105,6 +105,27 @@ export class WorkflowStateMachine extends Construct {
   }
 
   /**
+   * Answer this workflow's task tokens (`SendTaskSuccess`, `SendTaskFailure`,
+   * `SendTaskHeartbeat`) and no other state machine's. The ARN is built from
+   * the fixed name, so the grant does not make the grantee depend on the
+   * state machine (whose definition names the grantee's function).
+   */
+  public grantTaskResponse(grantee: iam.IGrantable): iam.Grant {
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['states:SendTaskSuccess', 'states:SendTaskFailure', 'states:SendTaskHeartbeat'],
+      resourceArns: [
+        Stack.of(this).formatArn({
+          service: 'states',
+          resource: 'stateMachine',
+          resourceName: this.stateMachineName,
+          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+        }),
+      ],
+    });
+  }
+
+  /**
    * Start runs of this workflow and read their status (not their history).
    * Returns the wildcard finding (`AwsSolutions-IAM5[...]`) the execution
    * grant raises on the grantee's policy, for the caller to acknowledge there.

@@ -1,4 +1,4 @@
-import type { Tool } from '../../state-machines/tool.js';
+import type { Tool, ToolContext } from '../../state-machines/tool.js';
 import type { Clock } from './deps.js';
 
 /** One attempt of a tool call, as the trail records it. */
@@ -26,11 +26,21 @@ export class ToolTimeoutError extends Error {
  * retryable failures with exponential backoff and full jitter. Each retry is
  * told the previous error. Never throws: failures come back as data.
  */
+/**
+ * Runs one attempt of a tool: in this process (`tool.run`), or in the tool's
+ * own function, fenced in by its own IAM role (`lambda-tools.ts`).
+ */
+export type ToolExecutor = (tool: Tool, args: unknown, context: ToolContext) => Promise<unknown>;
+
+/** One attempt in this process. */
+export const inProcess: ToolExecutor = (tool, args, context) => tool.run(args, context);
+
 export async function runWithRetries(
   tool: Tool,
   args: unknown,
-  ctx: { runId: string; idempotencyKey: string; clock: Clock; random?: () => number },
+  ctx: { runId: string; idempotencyKey: string; clock: Clock; random?: () => number; execute?: ToolExecutor },
 ): Promise<RunOutcome> {
+  const execute = ctx.execute ?? inProcess;
   const attempts: Attempt[] = [];
   const random = ctx.random ?? Math.random;
   let previousError: string | undefined;
@@ -52,7 +62,7 @@ export async function runWithRetries(
     });
     try {
       const value = await Promise.race([
-        tool.run(args, {
+        execute(tool, args, {
           signal: controller.signal,
           runId: ctx.runId,
           idempotencyKey: ctx.idempotencyKey,

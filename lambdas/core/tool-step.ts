@@ -12,7 +12,7 @@ import type { AlertPublisher, CoreDeps } from './deps.js';
 import { ClaimBusyError, CorruptRecordError, NotFoundError, ValidationError } from './errors.js';
 import type { Json } from './model.js';
 import type { Claim, PendingCall, RunMeta } from './run-records.js';
-import { type Attempt, runWithRetries } from './tool-runner.js';
+import { type Attempt, runWithRetries, type ToolExecutor } from './tool-runner.js';
 import { trimResult } from './trim.js';
 
 export interface ToolStepDeps extends CoreDeps {
@@ -20,6 +20,8 @@ export interface ToolStepDeps extends CoreDeps {
   alerts: AlertPublisher;
   /** Read to check a gated call's approval; written to ask about an unknown outcome. */
   approvals: ApprovalStore;
+  /** Where a tool attempt runs. @default in this process */
+  execute?: ToolExecutor | undefined;
   random?: () => number;
 }
 
@@ -148,6 +150,7 @@ async function runClaimed(ctx: CallContext, seen: Claim | undefined): Promise<To
       runId,
       idempotencyKey,
       clock,
+      ...(deps.execute ? { execute: deps.execute } : {}),
       ...(deps.random ? { random: deps.random } : {}),
     });
     attempts = outcome.attempts;
@@ -175,6 +178,7 @@ async function runClaimed(ctx: CallContext, seen: Claim | undefined): Promise<To
         runId,
         idempotencyKey: idempotencyKeyOf(runId, stepId, pending.toolUseId, fb.name),
         clock,
+        ...(deps.execute ? { execute: deps.execute } : {}),
       });
       attempts = [...attempts, ...outcome.attempts];
       fallbackTool = fb.name;

@@ -1,6 +1,6 @@
 import { type ToolStepEvent, toolStepEventSchema } from '../../state-machines/contract.js';
 import type { Workflow } from '../../state-machines/workflow.js';
-import { alerts, approvalStore, breakerStore, coreDeps, type Env } from '../config.js';
+import { alerts, approvalStore, breakerStore, coreDeps, type Env, toolExecutor } from '../config.js';
 import { runToolStep } from '../core/tool-step.js';
 import { eventParser } from './parse-event.js';
 
@@ -15,6 +15,7 @@ export function createHandler(env: Env, app: readonly Workflow[]) {
     breakers: breakerStore(env, base.db),
     alerts: alerts(env),
     approvals: approvalStore(env, base.db),
+    execute: toolExecutor(env),
   };
   return async (event: unknown) => runToolStep(parse(event), deps);
 }

@@ -13,6 +13,8 @@ export interface LocalEndpoints {
   sfnUrl: string;
   /** The SES/SNS/Secrets Manager stand-in. */
   servicesUrl: string;
+  /** The Lambda Invoke API (the tool step invokes each tool's own function). */
+  lambdaUrl?: string;
   /** The API key handed to the model client. */
   anthropicApiKey: string;
   /** Set to point the model client at the scripted model. */
@@ -31,6 +33,7 @@ export function awsEndpointEnv(endpoints: LocalEndpoints): Record<string, string
     AWS_ENDPOINT_URL_SESV2: endpoints.servicesUrl,
     AWS_ENDPOINT_URL_SNS: endpoints.servicesUrl,
     AWS_ENDPOINT_URL_SECRETS_MANAGER: endpoints.servicesUrl,
+    ...(endpoints.lambdaUrl ? { AWS_ENDPOINT_URL_LAMBDA: endpoints.lambdaUrl } : {}),
     AWS_REGION: LOCAL_REGION,
     AWS_DEFAULT_REGION: LOCAL_REGION,
     AWS_ACCESS_KEY_ID: (endpoints.credentials ?? LOCAL_CREDENTIALS).accessKeyId,

@@ -11,6 +11,7 @@
 import { EventEmitter } from 'node:events';
 import { chmodSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { startLambdaApi } from '../aws/lambda-api.js';
 import { ensureTables, type LocalDynamo, startLocalDynamo } from '../aws/dynamodb.js';
 import {
   CREDENTIALS_FILE,
@@ -204,10 +205,14 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const sfnServer: SfnApiServer = await startSfnApiServer(sfn, { credentials });
     closers.push(() => sfnServer.close());
 
+    const lambdaApi = await startLambdaApi({ invoker: deferred, credentials });
+    closers.push(() => lambdaApi.close());
+
     const endpoints: LocalEndpoints = {
       dynamoUrl: dynamo.url,
       sfnUrl: sfnServer.url,
       servicesUrl: services.url,
+      lambdaUrl: lambdaApi.url,
       anthropicApiKey: modelKey,
       credentials,
       ...(scriptedModel ? { anthropicBaseUrl: scriptedModel.url } : {}),

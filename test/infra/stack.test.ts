@@ -16,7 +16,15 @@ import {
   synthChaperone,
 } from './synth.js';
 
-const HANDLERS = ['api', 'agent-step', 'tool-step', 'code-step', 'finish', 'approval-request'] as const;
+const HANDLERS = [
+  'api',
+  'agent-step',
+  'tool-step',
+  'tool-runner',
+  'code-step',
+  'finish',
+  'approval-request',
+] as const;
 type Handler = (typeof HANDLERS)[number];
 
 describe('Chaperone stack', () => {
@@ -142,7 +150,9 @@ describe('Chaperone stack', () => {
           'CHAPERONE_MODEL_TIMEOUT_MS',
           'CHAPERONE_MODEL_MAX_RETRIES',
         ],
-        'tool-step': ['BREAKERS_TABLE', 'ALERT_TOPIC_ARN', 'APPROVALS_TABLE', 'INVOICE_BACKEND_TABLE'],
+        'tool-step': ['BREAKERS_TABLE', 'ALERT_TOPIC_ARN', 'APPROVALS_TABLE', 'TOOL_FUNCTIONS'],
+        // A tool's own function: which tool it runs, and what the app gave it (the backend's table).
+        'tool-runner': ['CHAPERONE_TOOL', 'INVOICE_BACKEND_TABLE'],
         'code-step': [],
         finish: [],
         'approval-request': [
@@ -155,7 +165,9 @@ describe('Chaperone stack', () => {
 
       for (const handler of HANDLERS) {
         const env = envOf(fns.get(handler)?.resource);
-        expect(Object.keys(env).sort(), handler).toEqual([...base, ...expected[handler]].sort());
+        // A tool's function knows nothing of Chaperone's tables.
+        const shared = handler === 'tool-runner' ? base.filter((k) => k !== 'RUNS_TABLE') : base;
+        expect(Object.keys(env).sort(), handler).toEqual([...shared, ...expected[handler]].sort());
       }
     });
 
@@ -181,21 +193,39 @@ describe('Chaperone stack', () => {
   });
 
   describe('IAM, least privilege', () => {
-    it('lets only the api function send task success or failure', () => {
-      const holders = ofType(synth.resources, 'AWS::IAM::Role')
-        .filter(([id]) =>
-          actions(statementsOfRole(synth.resources, id)).some((a) => a.startsWith('states:SendTask')),
-        )
-        .map(([id]) => id);
+    it("lets only the api and the approval task answer task tokens, of this stack's own state machines", () => {
+      const holders = ofType(synth.resources, 'AWS::IAM::Role').filter(([id]) =>
+        actions(statementsOfRole(synth.resources, id)).some((a) => a.startsWith('states:SendTask')),
+      );
 
-      expect(holders).toEqual([roleOf(fns.get('api')?.resource ?? ({} as CfnResource))]);
+      expect(holders.map(([id]) => id).sort()).toEqual(
+        [
+          roleOf(fns.get('api')?.resource ?? ({} as CfnResource)),
+          roleOf(fns.get('approval-request')?.resource ?? ({} as CfnResource)),
+        ].sort(),
+      );
+      for (const [id] of holders) {
+        const callbacks = statementsOfRole(synth.resources, id).filter((st) =>
+          st.Action.some((a) => a.startsWith('states:SendTask')),
+        );
+        expect(callbacks.flatMap((st) => st.Action).sort()).toEqual([
+          'states:SendTaskFailure',
+          'states:SendTaskHeartbeat',
+          'states:SendTaskSuccess',
+        ]);
+        const resources = JSON.stringify(callbacks.map((st) => st.Resource));
+        expect(resources).not.toContain('"*"');
+        expect(resources).toContain(':stateMachine:');
+        expect(resources).toContain('Chaperone-invoice-reconciliation');
+      }
     });
 
     it('touches only the tables each handler needs', () => {
       const expected: Record<Handler, string[]> = {
         api: ['approvals', 'runs'],
         'agent-step': ['approvals', 'breakers', 'runs'],
-        'tool-step': ['approvals', 'breakers', 'invoice-backend', 'runs'],
+        'tool-step': ['approvals', 'breakers', 'runs'],
+        'tool-runner': ['invoice-backend'],
         'code-step': ['runs'],
         finish: ['runs'],
         'approval-request': ['approvals', 'runs'],
@@ -407,7 +437,11 @@ describe('Chaperone stack', () => {
       expect(named('ExecutionsTimedOut').length).toBe(
         ofType(synth.resources, 'AWS::StepFunctions::StateMachine').length,
       );
-      expect(named('Errors').length).toBe(HANDLERS.length);
+      // Every Chaperone function (CDK's deploy-time seed provider of the example is not one).
+      expect(named('Errors').length).toBe(
+        ofType(synth.resources, 'AWS::Lambda::Function').filter(([, f]) => f.Metadata?.['chaperone:handler'])
+          .length,
+      );
       expect(
         alarms.filter((a) => JSON.stringify(a.Metrics ?? []).includes('GuardrailRejections')),
       ).toHaveLength(1);

@@ -12,6 +12,7 @@ import { createHandler as codeStep } from '../../lambdas/handlers/code-step.js';
 import { createHandler as finish } from '../../lambdas/handlers/finish.js';
 import { createHandler as toolStep } from '../../lambdas/handlers/tool-step.js';
 import { ensureTables, type LocalDynamo, startLocalDynamo } from '../../local/aws/dynamodb.js';
+import { LOCAL_CREDENTIALS } from '../../local/aws/local-credentials.js';
 import { LocalSecrets } from '../../local/aws/secrets.js';
 import { type LocalServices, startLocalServices } from '../../local/aws/services.js';
 import { ScriptedModel } from '../../local/scripted-model/index.js';
@@ -104,7 +105,7 @@ const ARN = (name: string) => `arn:aws:lambda:us-east-1:000000000000:function:${
 
 /**
  * The real parts wired together in one process: dynalite, the scripted model
- * behind the real Anthropic SDK, the local SNS/SES/Secrets stand-ins, the
+ * behind the real Anthropic and Bedrock SDKs, the local SNS/SES/Secrets stand-ins, the
  * Step Functions interpreter running the compiled state machine, and the
  * handlers built exactly as Lambda builds them.
  */
@@ -145,7 +146,8 @@ export class AgentHarness {
       alertsFile: join(dir, 'alerts.jsonl'),
       secrets,
     });
-    const model = await ScriptedModel.start();
+    // Bedrock calls are signed with the key pair below (AWS_ACCESS_KEY_ID=local) and verified.
+    const model = await ScriptedModel.start({ bedrockCredentials: LOCAL_CREDENTIALS });
     const invocations = new Map<string, number>();
     let handlers: Record<string, (event: unknown) => Promise<unknown>> = {};
     const invoker = new MapLambdaInvoker(
@@ -203,6 +205,7 @@ export class AgentHarness {
       SES_FROM_ADDRESS: 'approvals@example.com',
       ANTHROPIC_API_KEY: 'scripted-model-key',
       ANTHROPIC_BASE_URL: model.url,
+      AWS_ENDPOINT_URL_BEDROCK_RUNTIME: model.url,
       CHAPERONE_MODEL_MAX_RETRIES: '0',
       CHAPERONE_LOCAL: '1',
       ...extraEnv,
@@ -214,6 +217,7 @@ export class AgentHarness {
     // Tool code reads its configuration from the process, as in Lambda (the example backend's table).
     process.env.AWS_ENDPOINT_URL_DYNAMODB = dynamoUrl;
     process.env.INVOICE_BACKEND_TABLE = 'InvoiceBackend';
+    process.env.INVOICE_BACKEND_SEED_ON_USE = '1';
     handlers = {
       agentStep: agentStep(env, workflows),
       toolStep: toolStep(env, workflows),

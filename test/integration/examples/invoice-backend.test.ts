@@ -25,6 +25,7 @@ beforeAll(async () => {
   process.env.AWS_ACCESS_KEY_ID = 'local';
   process.env.AWS_SECRET_ACCESS_KEY = 'local';
   process.env.INVOICE_BACKEND_TABLE = 'InvoiceBackend';
+  process.env.INVOICE_BACKEND_SEED_ON_USE = '1';
   await startDynamo();
 });
 afterAll(async () => {
