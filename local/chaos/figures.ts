@@ -145,13 +145,21 @@ export function computeFigures(truth: Truth): { figures: ChaosFigures; details: 
       }
     }
     const want: string[] = [];
-    const modelKeys = new Set<string>();
+    // A request's turn index counts the recorded turns before it; iterations can run without a
+    // turn (one that re-drives an interrupted tool call asks no model), so turn n is the step's
+    // n-th recorded model_call, not iteration n + 1.
+    const turns = turnsOf(run);
     for (const [conversation, reqs] of byConversation) {
       if (!conversation.startsWith(`${id}:`)) continue;
       const step = conversation.slice(id.length + 1);
-      for (const r of reqs) modelKeys.add(`model_call ${step}#${r.turnIndex + 1}`);
+      const recorded = turns.get(step) ?? [];
+      for (const turn of new Set(reqs.map((r) => r.turnIndex))) {
+        if (recorded[turn] === undefined) {
+          missing += 1;
+          d.missing.push(`${id}: model_call ${step} turn ${turn} (asked, never recorded)`);
+        }
+      }
     }
-    want.push(...modelKeys);
     if (payments.length > 0) want.push('tool_call schedule_payment ok');
     for (const a of run.emailedApprovals) want.push(`approval_requested ${a}`);
     for (const a of run.decidedApprovals) want.push(`approval_decided ${a}`);
@@ -180,16 +188,17 @@ export function computeFigures(truth: Truth): { figures: ChaosFigures; details: 
   // (after it was sent and before its model_call event was recorded).
   const modelEventAt = new Map<string, number>();
   for (const run of truth.runs)
-    for (const e of run.trail)
-      if (e.type === 'model_call' && e.at)
-        modelEventAt.set(`${run.runId}:${e.step}#${e.iteration}`, Date.parse(e.at));
+    for (const [step, events] of turnsOf(run))
+      events.forEach((e, turn) => {
+        if (e.at) modelEventAt.set(`${run.runId}:${step}#${turn}`, Date.parse(e.at));
+      });
   let changed = 0;
   for (const [conversation, reqs] of byConversation) {
     const ordered = [...reqs].sort((a, b) => a.at - b.at);
     const byTurn = new Map<number, LoggedRequest[]>();
     for (const r of ordered) byTurn.set(r.turnIndex, [...(byTurn.get(r.turnIndex) ?? []), r]);
     for (const [turn, same] of byTurn) {
-      const recordedAt = modelEventAt.get(`${conversation}#${turn + 1}`) ?? Number.POSITIVE_INFINITY;
+      const recordedAt = modelEventAt.get(`${conversation}#${turn}`) ?? Number.POSITIVE_INFINITY;
       for (let i = 1; i < same.length; i++) {
         const prev = same[i - 1] as LoggedRequest;
         const next = same[i] as LoggedRequest;
@@ -237,6 +246,20 @@ export function computeFigures(truth: Truth): { figures: ChaosFigures; details: 
   };
 }
 
+/**
+ * Each agent step's recorded turns in order: its `ok` model_call events by iteration. Turn n of a
+ * conversation (n turns before it) is the n-th of them.
+ */
+function turnsOf(run: RunTruth): Map<string, TrailEvent[]> {
+  const byStep = new Map<string, TrailEvent[]>();
+  for (const e of run.trail) {
+    if (e.type !== 'model_call' || e.status === 'error' || e.step === undefined) continue;
+    byStep.set(e.step, [...(byStep.get(e.step) ?? []), e]);
+  }
+  for (const events of byStep.values()) events.sort((a, b) => (a.iteration ?? 0) - (b.iteration ?? 0));
+  return byStep;
+}
+
 /** The identity of an event that must appear at most once. */
 function identity(e: TrailEvent): string | undefined {
   switch (e.type) {
@@ -244,7 +267,8 @@ function identity(e: TrailEvent): string | undefined {
     case 'run_finished':
       return e.type;
     case 'model_call':
-      return `model_call ${e.step}#${e.iteration}`;
+      // A failed call is an event per attempt (`model_error#…`); the answered turn is one event.
+      return e.status === 'error' ? undefined : `model_call ${e.step}#${e.iteration}`;
     case 'tool_call':
       return `tool_call ${e.step}/${e.toolUseId}`;
     case 'tool_rejected':
