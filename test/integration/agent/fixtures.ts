@@ -1,3 +1,4 @@
+import type { BedrockProvider } from '../../../state-machines/agent.js';
 import { agent, defineAgent, defineTool, defineWorkflow } from '../../../state-machines/index.js';
 
 /** Switches the test tools read; reset before each test. */
@@ -116,25 +117,6 @@ export const voidRecord = defineTool({
   },
 });
 
-export const tester = defineAgent({
-  name: 'tester',
-  model: 'claude-haiku-4-5',
-  system: 'You test tools.',
-  tools: [lookup, flaky, hang, broken, backup, big],
-  maxTokens: 256,
-  maxIdenticalCalls: 2,
-});
-
-/** Has a destructive tool in its list but read-only access: the policy must refuse it. */
-export const readOnly = defineAgent({
-  name: 'readonly',
-  model: 'claude-haiku-4-5',
-  system: 'You only read.',
-  tools: [lookup, voidRecord],
-  access: 'read',
-  maxTokens: 256,
-});
-
 const taskInput = {
   type: 'object',
   properties: { task: { type: 'string', maxLength: 500 } },
@@ -142,41 +124,82 @@ const taskInput = {
   additionalProperties: false,
 } as const;
 
-export const testWorkflow = defineWorkflow({
-  name: 'tool-tests',
-  description: 'Exercises the three layers of defence.',
-  input: taskInput,
-  steps: [agent('work', { agent: tester, prompt: ({ input }) => (input as { task: string }).task })],
-  limits: { maxSteps: 6, maxTokens: 200_000, maxCostUsd: 5, timeLimitSeconds: 120, maxToolFailures: 20 },
-});
+/** How the fixtures' agents reach their model: the Anthropic API, or Bedrock. */
+export type ModelChoice = { model: string } | { provider: BedrockProvider };
 
-export const policyWorkflow = defineWorkflow({
-  name: 'policy-tests',
-  description: 'A read-only agent.',
-  input: taskInput,
-  steps: [agent('read', { agent: readOnly, prompt: ({ input }) => (input as { task: string }).task })],
-});
+/** The Bedrock model of the Bedrock fixtures: a US cross-Region inference profile. */
+export const BEDROCK_TEST_MODEL = 'us.anthropic.claude-haiku-4-5-20251001-v1:0';
 
-export const tightBudgetWorkflow = defineWorkflow({
-  name: 'tight-budget',
-  description: 'A token budget that runs out.',
-  input: taskInput,
-  steps: [agent('work', { agent: tester, prompt: ({ input }) => (input as { task: string }).task })],
-  limits: { maxSteps: 20, maxTokens: 5_000, maxCostUsd: 5, timeLimitSeconds: 120 },
-});
+/**
+ * The three-layer agents and workflows with their model on `choice`: the same
+ * tools, limits and workflow names on every provider, so one suite runs on each.
+ */
+export function toolTestFixtures(choice: ModelChoice) {
+  const tester = defineAgent({
+    name: 'tester',
+    ...choice,
+    system: 'You test tools.',
+    tools: [lookup, flaky, hang, broken, backup, big],
+    maxTokens: 256,
+    maxIdenticalCalls: 2,
+  });
 
-const slowAgent = defineAgent({
-  name: 'slowpoke',
-  model: 'claude-haiku-4-5',
-  system: 'You are slow.',
-  tools: [slow],
-  maxTokens: 128,
-});
+  /** Has a destructive tool in its list but read-only access: the policy must refuse it. */
+  const readOnly = defineAgent({
+    name: 'readonly',
+    ...choice,
+    system: 'You only read.',
+    tools: [lookup, voidRecord],
+    access: 'read',
+    maxTokens: 256,
+  });
 
-export const timeLimitedWorkflow = defineWorkflow({
-  name: 'time-limited',
-  description: 'A two-second wall-clock limit.',
-  input: taskInput,
-  steps: [agent('work', { agent: slowAgent, prompt: ({ input }) => (input as { task: string }).task })],
-  limits: { timeLimitSeconds: 2 },
+  const testWorkflow = defineWorkflow({
+    name: 'tool-tests',
+    description: 'Exercises the three layers of defence.',
+    input: taskInput,
+    steps: [agent('work', { agent: tester, prompt: ({ input }) => (input as { task: string }).task })],
+    limits: { maxSteps: 6, maxTokens: 200_000, maxCostUsd: 5, timeLimitSeconds: 120, maxToolFailures: 20 },
+  });
+
+  const policyWorkflow = defineWorkflow({
+    name: 'policy-tests',
+    description: 'A read-only agent.',
+    input: taskInput,
+    steps: [agent('read', { agent: readOnly, prompt: ({ input }) => (input as { task: string }).task })],
+  });
+
+  const tightBudgetWorkflow = defineWorkflow({
+    name: 'tight-budget',
+    description: 'A token budget that runs out.',
+    input: taskInput,
+    steps: [agent('work', { agent: tester, prompt: ({ input }) => (input as { task: string }).task })],
+    limits: { maxSteps: 20, maxTokens: 5_000, maxCostUsd: 5, timeLimitSeconds: 120 },
+  });
+
+  const slowAgent = defineAgent({
+    name: 'slowpoke',
+    ...choice,
+    system: 'You are slow.',
+    tools: [slow],
+    maxTokens: 128,
+  });
+
+  const timeLimitedWorkflow = defineWorkflow({
+    name: 'time-limited',
+    description: 'A two-second wall-clock limit.',
+    input: taskInput,
+    steps: [agent('work', { agent: slowAgent, prompt: ({ input }) => (input as { task: string }).task })],
+    limits: { timeLimitSeconds: 2 },
+  });
+
+  return { tester, readOnly, testWorkflow, policyWorkflow, tightBudgetWorkflow, timeLimitedWorkflow };
+}
+
+export const { tester, readOnly, testWorkflow, policyWorkflow, tightBudgetWorkflow, timeLimitedWorkflow } =
+  toolTestFixtures({ model: 'claude-haiku-4-5' });
+
+/** The same fixtures on Amazon Bedrock. */
+export const bedrockFixtures = toolTestFixtures({
+  provider: { kind: 'bedrock', modelId: BEDROCK_TEST_MODEL },
 });
