@@ -2,6 +2,7 @@ import type { FinishEvent } from '../../state-machines/contract.js';
 import type { Step } from '../../state-machines/steps.js';
 import { eventIds } from './claims.js';
 import type { CoreDeps } from './deps.js';
+import { causeSummary } from './error-cause.js';
 import { NotFoundError } from './errors.js';
 import type { Json } from './model.js';
 import { MICROS_PER_USD } from './pricing.js';
@@ -36,7 +37,7 @@ export async function finishRun(
     ...(answer !== undefined ? { answer } : {}),
     ...(event.reason ? { stopReason: event.reason } : {}),
     ...(event.detail ? { stopDetail: event.detail } : {}),
-    ...(event.error ? { error: `${event.error}: ${event.cause ?? ''}` } : {}),
+    ...(event.error ? { error: `${event.error}: ${causeSummary(event.cause)}` } : {}),
   });
   // Whatever ended the run, no reservation outlives it: a call that failed, or whose
   // turn was never recorded, gives its reservation back here (its claim never completes).
@@ -44,7 +45,8 @@ export async function finishRun(
     await deps.store.settle(event.runId, key, { tokens: 0, costMicros: 0 });
   const outcome: Record<string, Json> = { type: 'run_finished', outcome: event.outcome };
   if (event.reason) outcome.reason = event.reason;
-  if (event.detail ?? event.error) outcome.detail = event.detail ?? `${event.error}: ${event.cause ?? ''}`;
+  if (event.detail ?? event.error)
+    outcome.detail = event.detail ?? `${event.error}: ${causeSummary(event.cause)}`;
   // Written once under its fixed id, also by a retry after a crash that closed the run first.
   await deps.store.appendEvent(
     event.runId,

@@ -1,6 +1,7 @@
 import { canonicalJson } from './canonical.js';
 import { eventIds } from './claims.js';
 import type { AlertPublisher, CoreDeps } from './deps.js';
+import { causeSummary } from './error-cause.js';
 import { ChaperoneError } from './errors.js';
 import { checkRunInput } from './input-guardrails.js';
 import type { Json } from './model.js';
@@ -205,7 +206,7 @@ export async function getRun(runId: string | undefined, deps: RunsApiDeps): Prom
       stopDetail = 'the execution reached its time limit';
     } else if (execution && ['ABORTED', 'FAILED'].includes(execution.status)) {
       status = 'FAILED';
-      stopDetail = `${execution.error ?? execution.status}: ${execution.cause ?? ''}`;
+      stopDetail = `${execution.error ?? execution.status}: ${causeSummary(execution.cause)}`;
     }
   }
   const body: Record<string, Json> = {
