@@ -43,11 +43,26 @@ export function renderApprovalPage(args: {
     ? `${ledger.tokensUsed.toLocaleString('en-US')} of ${ledger.tokenLimit.toLocaleString('en-US')} tokens, $${(ledger.costUsedMicros / MICROS_PER_USD).toFixed(4)} of $${(ledger.costLimitMicros / MICROS_PER_USD).toFixed(2)}`
     : 'unknown';
   const action = `?${new URLSearchParams(query).toString()}`;
-  const form = decided
-    ? record.status === 'bypassed'
-      ? `<p class="decided" data-testid="status"><b>No decision can count any more.</b> ${esc(record.violation ?? '')}. A task callback that did not come through the approval API tried to run this; nothing was run, the run was stopped as a policy violation, and the alert topic was notified.</p>`
-      : `<p class="decided" data-testid="status">Already decided: <b>${esc(record.status)}</b> by ${esc(record.decidedBy ?? '')} at ${esc(record.decidedAt ?? '')}.</p>`
-    : `<form method="post" action="${esc(action)}">
+  // This approver's decision is recorded but the waiting run never heard it: the request that
+  // recorded it was cut off before SendTaskSuccess. Sending the same decision again delivers it
+  // (and decides nothing new), so the page offers exactly that and nothing else.
+  const undelivered =
+    (record.status === 'approved' || record.status === 'rejected') &&
+    !record.delivered &&
+    record.taskToken !== undefined &&
+    record.decidedBy === approver;
+  const form = undelivered
+    ? `<p class="decided" data-testid="status">Decided: <b>${esc(record.status)}</b> by ${esc(record.decidedBy ?? '')} at ${esc(record.decidedAt ?? '')}, but the run has not received the decision yet (the request that recorded it was cut off). Send it again: nothing is decided twice.</p>
+<form method="post" action="${esc(action)}">
+<input type="hidden" name="digest" value="${esc(approvalDigest(record))}">
+<input type="hidden" name="decision" value="${record.status === 'approved' ? 'approve' : 'reject'}">
+<p><button type="submit">Send the decision again</button></p>
+</form>`
+    : decided
+      ? record.status === 'bypassed'
+        ? `<p class="decided" data-testid="status"><b>No decision can count any more.</b> ${esc(record.violation ?? '')}. A task callback that did not come through the approval API tried to run this; nothing was run, the run was stopped as a policy violation, and the alert topic was notified.</p>`
+        : `<p class="decided" data-testid="status">Already decided: <b>${esc(record.status)}</b> by ${esc(record.decidedBy ?? '')} at ${esc(record.decidedAt ?? '')}.</p>`
+      : `<form method="post" action="${esc(action)}">
 <input type="hidden" name="digest" value="${esc(approvalDigest(record))}">
 <label>Comment <textarea name="comment" rows="3" cols="60"></textarea></label>
 <p><button type="submit" name="decision" value="approve">Approve</button>
