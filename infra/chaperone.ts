@@ -8,6 +8,7 @@ import { AgentFunction } from './constructs/agent-function.js';
 import { AlertTopic } from './constructs/alert-topic.js';
 import { ApprovalMail } from './constructs/approval-mail.js';
 import { ApprovalsTable } from './constructs/approvals-table.js';
+import { BedrockAccess } from './constructs/bedrock-access.js';
 import { BreakersTable } from './constructs/breakers-table.js';
 import { ChaperoneApi } from './constructs/chaperone-api.js';
 import { type HandlerKind, writeHandlerEntries } from './constructs/handler-entries.js';
@@ -76,6 +77,8 @@ export class Chaperone extends Construct {
   public readonly alerts: AlertTopic;
   public readonly approvalMail: ApprovalMail;
   public readonly modelApiKey: ModelApiKey;
+  /** `bedrock:InvokeModel` on exactly the models and profiles of the Bedrock agents (none without them). */
+  public readonly bedrockAccess: BedrockAccess;
   public readonly functions: {
     readonly api: AgentFunction;
     readonly agentStep: AgentFunction;
@@ -225,6 +228,8 @@ export class Chaperone extends Construct {
     this.breakers.grantObserve(agentStep);
     this.alerts.grantAlert(agentStep);
     this.modelApiKey.grantUse(agentStep);
+    this.bedrockAccess = new BedrockAccess(this, 'BedrockAccess', { workflows: props.workflows });
+    this.bedrockAccess.grantInvoke(agentStep);
     this.runs.grantRunWrite(codeStep);
     this.runs.grantRunWrite(finish);
 

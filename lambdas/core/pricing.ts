@@ -38,7 +38,7 @@ export const PRICE_TABLE: Readonly<Record<string, ModelPrice>> = {
 };
 
 /** The geography prefixes of Bedrock's cross-Region inference profile ids (`us.anthropic.…`). */
-export const BEDROCK_GEOGRAPHIES = ['global', 'us', 'us-gov', 'eu', 'apac', 'jp', 'au', 'ca'] as const;
+export const BEDROCK_GEOGRAPHIES = ['global', 'us', 'us-gov', 'eu', 'apac', 'jp', 'au'] as const;
 
 /** A Bedrock model's on-demand prices: through a `global.` inference profile, and everywhere else. */
 export interface BedrockModelPrice {
