@@ -278,6 +278,7 @@ export async function runChaos(
       accepted: run.accepted,
       retried: run.retried,
       status: view?.status,
+      ...(view?.endDetail ? { endDetail: view.endDetail } : {}),
       trail: view?.trail ?? [],
       executionStatus: executions.get(run.runId),
       ledger: await ledgerOf(urls, dataDir, runsTable, run.runId),

@@ -27,6 +27,8 @@ export interface RunTruth {
   retried: boolean;
   /** GET /runs/{id}: undefined when 404 or never readable. */
   status: string | undefined;
+  /** Why it ended, when it did not succeed (GET /runs/{id}: stop reason and detail, or error). */
+  endDetail?: string;
   trail: TrailEvent[];
   /** The execution named by the run id, if any. */
   executionStatus: string | undefined;
@@ -49,6 +51,12 @@ export interface ChaosFigures {
   kills: number;
   runsLost: number;
   runsStuck: number;
+  /**
+   * Runs that ended, but not SUCCEEDED. Every chaos run is one open invoice whose payment is
+   * approved through its link, well within every limit: only a crash (or a broken build) can
+   * end one otherwise, and such a run lost its work however clean its trail is.
+   */
+  runsFailed: number;
   sideEffectsDoubled: number;
   modelCallsRepeated: number;
   conversationsChanged: number;
@@ -74,6 +82,7 @@ export interface Truth {
 export interface FigureDetails {
   lost: string[];
   stuck: string[];
+  failed: string[];
   doubled: string[];
   repeated: string[];
   changed: string[];
@@ -86,6 +95,7 @@ export function computeFigures(truth: Truth): { figures: ChaosFigures; details: 
   const d: FigureDetails = {
     lost: [],
     stuck: [],
+    failed: [],
     doubled: [],
     repeated: [],
     changed: [],
@@ -118,6 +128,10 @@ export function computeFigures(truth: Truth): { figures: ChaosFigures; details: 
       (run.executionStatus && !TERMINAL_EXECUTION.has(run.executionStatus))
     )
       d.stuck.push(`${id}: run ${run.status}, execution ${run.executionStatus ?? 'none'}`);
+    else if (run.status !== 'SUCCEEDED' || (run.executionStatus && run.executionStatus !== 'SUCCEEDED'))
+      d.failed.push(
+        `${id}: run ${run.status}, execution ${run.executionStatus ?? 'none'}${run.endDetail ? `: ${run.endDetail.slice(0, 300)}` : ''}`,
+      );
 
     // Side effects: one payment per run (each run has its own invoice), each with its trail tool_call.
     const payments = byInvoice.get(run.invoiceId) ?? [];
@@ -235,6 +249,7 @@ export function computeFigures(truth: Truth): { figures: ChaosFigures; details: 
       kills: truth.kills,
       runsLost: d.lost.length,
       runsStuck: d.stuck.length,
+      runsFailed: d.failed.length,
       sideEffectsDoubled: doubled,
       modelCallsRepeated: repeated,
       conversationsChanged: changed,

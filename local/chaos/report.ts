@@ -5,6 +5,7 @@ const ROWS: Array<[keyof ChaosFigures, string, keyof FigureDetails | undefined]>
   ['kills', 'server kills (SIGKILL)', undefined],
   ['runsLost', 'runs lost (accepted or retried, no run or no execution)', 'lost'],
   ['runsStuck', 'runs stuck (not terminal by the deadline)', 'stuck'],
+  ['runsFailed', 'runs ended but not SUCCEEDED', 'failed'],
   [
     'sideEffectsDoubled',
     'side effects doubled (extra payments, payments without their tool_call)',

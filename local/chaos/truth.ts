@@ -50,16 +50,23 @@ export async function useServerBackend(urls: ServerUrls, dataDir: string): Promi
   return { runsTable };
 }
 
-/** GET /runs/{id}: the run's status and trail, or undefined for 404. */
+/** GET /runs/{id}: the run's status, why it ended (unless it succeeded) and trail, or undefined for 404. */
 export async function getRun(
   api: string,
   runId: string,
-): Promise<{ status: string; trail: TrailEvent[] } | undefined> {
+): Promise<{ status: string; endDetail?: string; trail: TrailEvent[] } | undefined> {
   const res = await fetch(`${api}/runs/${runId}`, { signal: AbortSignal.timeout(10_000) });
   if (res.status === 404) return undefined;
   if (!res.ok) throw new Error(`GET /runs/${runId} answered ${res.status}`);
-  const body = (await res.json()) as { status: string; trail?: TrailEvent[] };
-  return { status: body.status, trail: body.trail ?? [] };
+  const body = (await res.json()) as {
+    status: string;
+    stopReason?: string;
+    stopDetail?: string;
+    error?: string;
+    trail?: TrailEvent[];
+  };
+  const why = [body.stopReason, body.stopDetail ?? body.error].filter(Boolean).join(': ');
+  return { status: body.status, ...(why ? { endDetail: why } : {}), trail: body.trail ?? [] };
 }
 
 /** Execution status by execution name (the run id). */

@@ -8,6 +8,7 @@ const KEYS = [
   'kills',
   'runsLost',
   'runsStuck',
+  'runsFailed',
   'sideEffectsDoubled',
   'modelCallsRepeated',
   'conversationsChanged',

@@ -106,3 +106,30 @@ describe('chaos figures: model calls by turn', () => {
     expect(figures.trailEventsMissing).toBe(0);
   });
 });
+
+describe('chaos figures: runs that ended without succeeding', () => {
+  it('counts a run that ended FAILED as failed, with why, however clean its trail', () => {
+    const failed: RunTruth = {
+      ...run([modelCall(1, 1_000)]),
+      status: 'FAILED',
+      executionStatus: 'FAILED',
+      endDetail: 'RunFailed: TypeError: Cannot read properties of undefined',
+    };
+    const { figures, details } = computeFigures(truth(failed, [request(0, 900)]));
+    expect(figures.runsFailed).toBe(1);
+    expect(details.failed).toEqual([
+      'r1: run FAILED, execution FAILED: RunFailed: TypeError: Cannot read properties of undefined',
+    ]);
+    expect(figures.runsStuck).toBe(0);
+  });
+
+  it('counts none for a run and execution that SUCCEEDED, and a stuck run as stuck only', () => {
+    expect(computeFigures(truth(run([modelCall(1, 1_000)]), [request(0, 900)])).figures.runsFailed).toBe(0);
+    const stuck = computeFigures(
+      truth({ ...run([modelCall(1, 1_000)]), status: 'RUNNING', executionStatus: 'RUNNING' }, [
+        request(0, 900),
+      ]),
+    );
+    expect(stuck.figures).toMatchObject({ runsStuck: 1, runsFailed: 0 });
+  });
+});
