@@ -173,7 +173,8 @@ describe('your agents in your own CDK app', () => {
       maxBuffer: 64 * 1024 * 1024,
     });
 
-    // Assert 1: six functions, each bundled with this app's workflows and nothing of the example's.
+    // Assert 1: Chaperone's five functions, this workflow's tool step and one function per tool,
+    // each bundled with this app's workflows and nothing of the example's.
     const template = JSON.parse(readFileSync(join(outdir, 'Mine.template.json'), 'utf8')) as {
       Resources: Record<string, { Type: string; Properties?: Record<string, unknown> }>;
     };
@@ -183,14 +184,15 @@ describe('your agents in your own CDK app', () => {
     const machines = Object.values(template.Resources).filter(
       (r) => r.Type === 'AWS::StepFunctions::StateMachine',
     );
-    expect(functions).toHaveLength(6);
+    expect(functions).toHaveLength(8);
     expect(machines).toHaveLength(1);
     const bundles = readdirSync(outdir)
       .filter((d) => d.startsWith('asset.'))
       .map((d) => join(outdir, d, 'index.mjs'))
       .filter((f) => existsSync(f))
       .map((f) => readFileSync(f, 'utf8'));
-    expect(bundles).toHaveLength(6);
+    // The two tool functions run the same entry: one asset serves both.
+    expect(bundles).toHaveLength(7);
     for (const code of bundles) {
       expect(code).toContain('send_greeting');
       expect(code).not.toContain('invoice-reconciliation');

@@ -95,6 +95,11 @@ describe('template resolver', () => {
       'approval-request.mts',
       'code-step.mts',
       'finish.mts',
+      // One function per tool of the invoice agent: lookup_invoice, find_vendor, find_vendor_cached, schedule_payment.
+      'tool-runner.mts',
+      'tool-runner.mts',
+      'tool-runner.mts',
+      'tool-runner.mts',
       'tool-step.mts',
     ]);
     for (const fn of app.functions) {
