@@ -29,9 +29,14 @@ export async function startLambdaApi(options: {
 }): Promise<LocalLambdaApi> {
   const server = createServer((req, res) => {
     void handle(req, res, options).catch((err: unknown) => {
-      send(res, 500, { message: `local Lambda API failed: ${err instanceof Error ? err.message : String(err)}` }, {
-        'x-amzn-errortype': 'ServiceException',
-      });
+      send(
+        res,
+        500,
+        { message: `local Lambda API failed: ${err instanceof Error ? err.message : String(err)}` },
+        {
+          'x-amzn-errortype': 'ServiceException',
+        },
+      );
     });
   });
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
@@ -60,33 +65,55 @@ async function handle(
   const path = (req.url ?? '/').split('?')[0] ?? '/';
   const name = INVOKE.exec(path)?.[1];
   if (req.method !== 'POST' || !name)
-    return send(res, 404, { message: `no such Lambda API route: ${req.method} ${path}` }, {
-      'x-amzn-errortype': 'ResourceNotFoundException',
-    });
+    return send(
+      res,
+      404,
+      { message: `no such Lambda API route: ${req.method} ${path}` },
+      {
+        'x-amzn-errortype': 'ResourceNotFoundException',
+      },
+    );
   const type = String(req.headers['x-amz-invocation-type'] ?? 'RequestResponse');
   if (type !== 'RequestResponse')
-    return send(res, 400, { message: `only RequestResponse invocations run locally, not ${type}` }, {
-      'x-amzn-errortype': 'InvalidParameterValueException',
-    });
+    return send(
+      res,
+      400,
+      { message: `only RequestResponse invocations run locally, not ${type}` },
+      {
+        'x-amzn-errortype': 'InvalidParameterValueException',
+      },
+    );
   let payload: unknown;
   try {
     payload = raw.length === 0 ? {} : JSON.parse(raw.toString('utf8'));
   } catch {
-    return send(res, 400, { message: 'Could not parse request body into json' }, {
-      'x-amzn-errortype': 'InvalidRequestContentException',
-    });
+    return send(
+      res,
+      400,
+      { message: 'Could not parse request body into json' },
+      {
+        'x-amzn-errortype': 'InvalidRequestContentException',
+      },
+    );
   }
   const controller = new AbortController();
   req.on('close', () => {
     if (!res.writableEnded) controller.abort(new Error('the caller went away'));
   });
-  const outcome = await options.invoker.invoke(decodeURIComponent(name), payload, { signal: controller.signal });
+  const outcome = await options.invoker.invoke(decodeURIComponent(name), payload, {
+    signal: controller.signal,
+  });
   if (outcome.ok) return send(res, 200, outcome.payload ?? null, { 'x-amz-executed-version': '$LATEST' });
   if (outcome.errorType.startsWith('Lambda.')) {
     const code = outcome.errorType.slice('Lambda.'.length);
-    return send(res, code === 'ResourceNotFoundException' ? 404 : 500, { message: outcome.errorMessage }, {
-      'x-amzn-errortype': code,
-    });
+    return send(
+      res,
+      code === 'ResourceNotFoundException' ? 404 : 500,
+      { message: outcome.errorMessage },
+      {
+        'x-amzn-errortype': code,
+      },
+    );
   }
   send(
     res,
@@ -105,7 +132,12 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
   });
 }
 
-function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+function send(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   res.writeHead(status, { 'content-type': 'application/json', 'x-amzn-requestid': randomUUID(), ...headers });
   res.end(JSON.stringify(body));
 }

@@ -11,8 +11,8 @@
 import { EventEmitter } from 'node:events';
 import { chmodSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { startLambdaApi } from '../aws/lambda-api.js';
 import { ensureTables, type LocalDynamo, startLocalDynamo } from '../aws/dynamodb.js';
+import { startLambdaApi } from '../aws/lambda-api.js';
 import {
   CREDENTIALS_FILE,
   dataDirCredentials,
