@@ -51,7 +51,12 @@ describe('the real Bedrock SDK against the scripted model, as the adapter names 
 
     expect(response.content).toEqual([
       { type: 'text', text: 'Looking.' },
-      { type: 'tool_use', id: expect.stringMatching(/^toolu_scripted_/), name: 'lookup', input: { id: 'A-1' } },
+      {
+        type: 'tool_use',
+        id: expect.stringMatching(/^toolu_scripted_/),
+        name: 'lookup',
+        input: { id: 'A-1' },
+      },
     ]);
     expect(response).toMatchObject({ model: MODEL_ID, stopReason: 'tool_use' });
     expect(response.usage.inputTokens).toBeGreaterThan(0);
@@ -77,7 +82,10 @@ describe('the real Bedrock SDK against the scripted model, as the adapter names 
       .catch((err: unknown) => err);
 
     expect(error).toBeInstanceOf(ModelRequestError);
-    expect(error).toMatchObject({ status: 403, message: expect.stringContaining('InvalidSignatureException') });
+    expect(error).toMatchObject({
+      status: 403,
+      message: expect.stringContaining('InvalidSignatureException'),
+    });
     expect(model.requests).toHaveLength(0);
   });
 
@@ -118,7 +126,9 @@ describe('the real Bedrock SDK against the scripted model, as the adapter names 
 
   it('names a ServiceQuotaExceededException (400) ModelThrottledError, from its exception name', async () => {
     model.use(
-      scenario('quota', [withFaults(text('ok'), status(400, { bedrockError: 'ServiceQuotaExceededException' }))]),
+      scenario('quota', [
+        withFaults(text('ok'), status(400, { bedrockError: 'ServiceQuotaExceededException' })),
+      ]),
     );
 
     await expect(client(0).call(request)).rejects.toThrow(ModelThrottledError);
