@@ -1,6 +1,5 @@
 import { ulid } from 'ulid';
 import type { Workflow } from '../state-machines/workflow.js';
-import { ConfigError } from './config-error.js';
 import { createAnthropicModel } from './adapters/anthropic-model.js';
 import { createSecretReader, createSesMailer, createSnsAlerts } from './adapters/aws-messaging.js';
 import { createBedrockModel } from './adapters/bedrock-model.js';
@@ -11,6 +10,7 @@ import { DynamoRunStore } from './adapters/dynamo-run-store.js';
 import { createLambdaToolExecutor } from './adapters/lambda-tools.js';
 import { createLog, createMetrics } from './adapters/observability.js';
 import { createSfnEngine } from './adapters/sfn-engine.js';
+import { ConfigError } from './config-error.js';
 import type { AlertPublisher } from './core/deps.js';
 import { type CoreDeps, noMetrics, registryOf, silentLog, systemClock } from './core/deps.js';
 import type { ModelClient } from './core/model.js';
@@ -127,7 +127,9 @@ export function toolExecutor(env: Env) {
   try {
     functions = JSON.parse(env.TOOL_FUNCTIONS) as Record<string, string>;
   } catch (err) {
-    throw new ConfigError(`TOOL_FUNCTIONS must be a JSON object of tool → function ARN: ${(err as Error).message}`);
+    throw new ConfigError(
+      `TOOL_FUNCTIONS must be a JSON object of tool → function ARN: ${(err as Error).message}`,
+    );
   }
   return createLambdaToolExecutor({ functions, ...opts(env, 'AWS_ENDPOINT_URL_LAMBDA') });
 }

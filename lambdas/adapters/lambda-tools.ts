@@ -60,7 +60,9 @@ export function createLambdaToolExecutor(options: {
       name: result.error.name,
       ...(result.error.retryable !== undefined ? { retryable: result.error.retryable } : {}),
       ...(result.error.status !== undefined ? { status: result.error.status } : {}),
-      ...(result.error.retryAfterSeconds !== undefined ? { retryAfterSeconds: result.error.retryAfterSeconds } : {}),
+      ...(result.error.retryAfterSeconds !== undefined
+        ? { retryAfterSeconds: result.error.retryAfterSeconds }
+        : {}),
     });
   };
 }

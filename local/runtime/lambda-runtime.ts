@@ -12,8 +12,10 @@
  * error messages, so no server path leaves through an API response.
  */
 import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import type { LambdaInvoker, LambdaOutcome } from '../sfn/lambda-invoker.js';
 import { LOCAL_REGION } from './intrinsics.js';
 import { REPO_ROOT } from './template.js';
@@ -58,6 +60,14 @@ export interface LocalLambdaRuntimeOptions {
   now?: () => number;
   /** Called after every invocation (progress output, benchmarks). */
   onInvoke?: (record: InvocationRecord) => void;
+  /**
+   * `worker`: each function in a worker thread of its own whose `process.env`
+   * is the function's environment, invoked through the entry's exported
+   * `handler` — the code path Lambda runs. `in-process`: the entry's
+   * `createHandler(env)` in this process (fixtures that export only that).
+   * @default 'in-process'
+   */
+  isolation?: 'worker' | 'in-process';
 }
 
 /** One finished invocation, as reported to `onInvoke`. */
@@ -76,6 +86,33 @@ export interface InvocationRecord {
 
 interface Warm {
   handler: LocalHandler;
+  /** Ends the container (a worker thread) after a timeout or at close. */
+  close?: () => Promise<void>;
+}
+
+/** The worker script: its TypeScript source when Chaperone runs from its sources, else the build. */
+const WORKER_FILE = (() => {
+  const source = fileURLToPath(new URL('./function-worker.ts', import.meta.url));
+  return existsSync(source) ? source : fileURLToPath(new URL('./function-worker.js', import.meta.url));
+})();
+
+/** A worker's first script: tsx's ESM hooks, then the worker file. */
+const WORKER_BOOT = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((tsx) => { tsx.register(); return import(${JSON.stringify(pathToFileURL(WORKER_FILE).href)}); });`;
+
+/**
+ * The Node flags of a function's worker: this process's, plus the tsx loader
+ * (the entry and the app's workflows module are TypeScript) and, when
+ * Chaperone runs from its sources, the export condition that resolves the
+ * `chaperone` package to them.
+ */
+function workerExecArgv(): string[] {
+  // tsx registers itself in the worker (WORKER_BOOT); its process-level flags are left out.
+  const argv = process.execArgv.filter(
+    (a, i, all) => !a.includes('tsx') && !(all[i + 1] ?? '').includes('tsx'),
+  );
+  if (WORKER_FILE.endsWith('.ts') && !argv.some((a) => a.includes('chaperone-source')))
+    argv.push('--conditions=chaperone-source');
+  return argv;
 }
 
 /** A {@link LambdaInvoker} that runs the template's handlers in this process. */
@@ -87,7 +124,10 @@ export class LocalLambdaRuntime implements LambdaInvoker {
   private readonly now: () => number;
   private readonly onInvoke: ((record: InvocationRecord) => void) | undefined;
 
+  private readonly isolation: 'worker' | 'in-process';
+
   constructor(options: LocalLambdaRuntimeOptions) {
+    this.isolation = options.isolation ?? 'in-process';
     this.root = options.root ?? REPO_ROOT;
     this.now = options.now ?? Date.now;
     this.onInvoke = options.onInvoke;
@@ -198,6 +238,7 @@ export class LocalLambdaRuntime implements LambdaInvoker {
         finish();
         // A timed-out sandbox is thrown away: the next invocation is a cold start.
         this.warm.delete(fn.name);
+        void warm.close?.();
         resolve({
           ok: false,
           errorType: 'Sandbox.Timedout',
@@ -239,8 +280,16 @@ export class LocalLambdaRuntime implements LambdaInvoker {
     return warm;
   }
 
+  /** Ends every container (worker threads). */
+  async close(): Promise<void> {
+    const warm = [...this.warm.values()];
+    this.warm.clear();
+    await Promise.all(warm.map((w) => w.then((c) => c.close?.()).catch(() => undefined)));
+  }
+
   private async load(fn: FunctionSpec): Promise<Warm> {
     const file = isAbsolute(fn.handlerPath) ? fn.handlerPath : join(this.root, fn.handlerPath);
+    if (this.isolation === 'worker') return this.startWorker(fn, file);
     let mod: unknown;
     try {
       mod = await import(pathToFileURL(file).href);
@@ -268,6 +317,91 @@ export class LocalLambdaRuntime implements LambdaInvoker {
     }
     return { handler: (event, context) => handler(event, context) };
   }
+
+  private startWorker(fn: FunctionSpec, file: string): Promise<Warm> {
+    return startWorkerContainer(fn, file, () => {
+      this.warm.delete(fn.name);
+    });
+  }
+}
+
+/** One function's container: a worker thread with the function's environment as its `process.env`. */
+async function startWorkerContainer(fn: FunctionSpec, file: string, onGone: () => void): Promise<Warm> {
+  // The script registers tsx's hooks first, so the TypeScript worker file, the entry and the
+  // app's workflows module load as they do in this process.
+  const worker = new Worker(WORKER_BOOT, {
+    eval: true,
+    env: { ...process.env, ...fn.env },
+    workerData: { entry: file },
+    execArgv: workerExecArgv(),
+  });
+  const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void }>();
+  let next = 0;
+  let exited = false;
+  await new Promise<void>((resolve, reject) => {
+    const onMessage = (m: { ready?: boolean }) => {
+      if (!m.ready) return;
+      worker.off('message', onMessage);
+      resolve();
+    };
+    worker.on('message', onMessage);
+    worker.once('error', (err) =>
+      reject(
+        named(
+          'Runtime.ImportModuleError',
+          `Error: Cannot load handler module ${fn.handlerPath}: ${err.message}`,
+          err,
+        ),
+      ),
+    );
+  });
+  worker.on(
+    'message',
+    (m: {
+      id?: number;
+      ok?: boolean;
+      payloadText?: string;
+      error?: { name: string; message: string; stack?: string };
+    }) => {
+      if (m.id === undefined) return;
+      const waiter = pending.get(m.id);
+      if (!waiter) return;
+      pending.delete(m.id);
+      if (m.ok) waiter.resolve(m.payloadText === undefined ? undefined : JSON.parse(m.payloadText));
+      else {
+        const err = new Error(m.error?.message ?? 'the function failed');
+        err.name = m.error?.name ?? 'Error';
+        if (m.error?.stack) err.stack = m.error.stack;
+        waiter.reject(err);
+      }
+    },
+  );
+  const gone = (why: string) => {
+    exited = true;
+    onGone();
+    for (const waiter of pending.values())
+      waiter.reject(named('Runtime.ExitError', `RequestId: … Error: Runtime exited: ${why}`));
+    pending.clear();
+  };
+  worker.on('error', (err) => gone(err.message));
+  worker.on('exit', (code) => gone(`exit status ${code}`));
+  return {
+    handler: (event, context) =>
+      new Promise((resolve, reject) => {
+        if (exited) return reject(named('Runtime.ExitError', 'Error: Runtime exited before the invocation'));
+        const id = ++next;
+        pending.set(id, { resolve, reject });
+        const { getRemainingTimeInMillis, callbackWaitsForEmptyEventLoop: _wait, ...fields } = context;
+        worker.postMessage({
+          id,
+          event,
+          context: { ...fields, deadline: Date.now() + getRemainingTimeInMillis() },
+        });
+      }),
+    close: async () => {
+      await worker.terminate();
+    },
+  };
 }
 
 function named(name: string, message: string, cause?: Error): Error {

@@ -219,7 +219,15 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       ...(options.handlerLogLevel ? { logLevel: options.handlerLogLevel } : {}),
     };
     const functions = app.functions.map((fn) => ({ ...fn, env: localFunctionEnv(fn, endpoints) }));
-    runtime = new LocalLambdaRuntime({ functions, onInvoke: (record) => events.emit('invoke', record) });
+    // Each function in a worker thread of its own: its environment is its process.env, and
+    // Lambda's entry point (the exported handler) is what runs.
+    const lambdas = new LocalLambdaRuntime({
+      functions,
+      isolation: 'worker',
+      onInvoke: (record) => events.emit('invoke', record),
+    });
+    runtime = lambdas;
+    closers.push(() => lambdas.close());
     closers.push(shareProcessEnv(functions.map((fn) => fn.env)));
     const stateMachines: Record<string, string> = {};
     for (const machine of app.stateMachines) {
