@@ -50,12 +50,12 @@ export async function checkToolCalls(args: {
     ...(stop ? { stop } : {}),
   });
 
-  const reject = (
+  /** The refusal's trail event; `reject` also gives the model an error result to read. */
+  const recordRejection = (
     use: ToolUseBlock,
-    rule: 'unknown_tool' | 'invalid_arguments' | 'policy',
+    rule: 'unknown_tool' | 'invalid_arguments' | 'policy' | 'loop',
     message: string,
-  ) => {
-    results.push({ toolUseId: use.id, content: message, isError: true });
+  ) =>
     events.push({
       id: eventIds.toolRejected(step.id, use.id),
       event: {
@@ -68,6 +68,13 @@ export async function checkToolCalls(args: {
         message,
       },
     });
+  const reject = (
+    use: ToolUseBlock,
+    rule: 'unknown_tool' | 'invalid_arguments' | 'policy',
+    message: string,
+  ) => {
+    results.push({ toolUseId: use.id, content: message, isError: true });
+    recordRejection(use, rule, message);
     deps.metrics.count('ToolCallRejections', 1, { rule });
   };
 
@@ -127,18 +134,7 @@ export async function checkToolCalls(args: {
     seen.set(key, count);
     if (count > agent.maxIdenticalCalls) {
       const detail = `${use.name} was requested ${count} times with the same arguments ${canonicalJson(use.input)} (at most ${agent.maxIdenticalCalls} allowed)`;
-      events.push({
-        id: eventIds.toolRejected(step.id, use.id),
-        event: {
-          type: 'tool_rejected',
-          step: step.id,
-          toolUseId: use.id,
-          tool: use.name,
-          args: use.input,
-          rule: 'loop',
-          message: detail,
-        },
-      });
+      recordRejection(use, 'loop', detail);
       deps.metrics.count('GuardrailRejections', 1, { rule: 'loop' });
       return done({ kind: 'stop', reason: 'LoopDetected', detail });
     }

@@ -58,7 +58,11 @@ export function localFunctionEnv(fn: LocalFunction, endpoints: LocalEndpoints): 
   };
   // NODE_OPTIONS from the template is for the Lambda process, not this one.
   delete env.NODE_OPTIONS;
-  if (endpoints.anthropicBaseUrl !== undefined) env.ANTHROPIC_BASE_URL = endpoints.anthropicBaseUrl;
+  if (endpoints.anthropicBaseUrl !== undefined) {
+    env.ANTHROPIC_BASE_URL = endpoints.anthropicBaseUrl;
+    // The scripted model serves Bedrock's InvokeModel as well: Bedrock agents never reach AWS.
+    env.AWS_ENDPOINT_URL_BEDROCK_RUNTIME = endpoints.anthropicBaseUrl;
+  }
   if (endpoints.logLevel !== undefined) env.CHAPERONE_LOG_LEVEL = endpoints.logLevel;
   return env;
 }

@@ -190,7 +190,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
     let scriptedModel: ScriptedModel | undefined;
     if (model === 'scripted') {
-      const started = await ScriptedModel.start();
+      // Bedrock agents reach it too (InvokeModel), signed with this data dir's key pair.
+      const started = await ScriptedModel.start({ bedrockCredentials: credentials });
       scriptedModel = started;
       closers.push(() => started.close());
       if (options.scenario) started.use(options.scenario);

@@ -4,6 +4,7 @@ import { Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../examples/invoice/app.js';
+import { HANDLER_KINDS } from '../../infra/constructs/handler-entries.js';
 import { REPO_ROOT } from '../../infra/repo-root.js';
 import {
   type CfnResource,
@@ -16,15 +17,8 @@ import {
   synthChaperone,
 } from './synth.js';
 
-const HANDLERS = [
-  'api',
-  'agent-step',
-  'tool-step',
-  'tool-runner',
-  'code-step',
-  'finish',
-  'approval-request',
-] as const;
+/** Every handler the construct deploys: the kinds it generates entries for. */
+const HANDLERS = HANDLER_KINDS;
 type Handler = (typeof HANDLERS)[number];
 
 describe('Chaperone stack', () => {

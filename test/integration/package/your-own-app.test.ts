@@ -1,7 +1,7 @@
 /**
  * A team that has never seen this repository: `npm pack`'s tarball installed
  * into a fresh directory outside it, with aws-cdk-lib, constructs and tsx; a
- * small workflow of its own (a read tool, a write tool behind an approval);
+ * small workflow of its own (a read tool, a write tool behind an approval, Claude on Bedrock);
  * its CDK app synthesised offline, bundled; then `npx chaperone dev` runs it
  * to SUCCEEDED through the emailed approval link. No file of the repository
  * is edited for it.
@@ -97,9 +97,10 @@ const sendGreeting = defineTool({
   },
 });
 
+// Claude on Amazon Bedrock: a team that may use models only through Bedrock.
 const greeter = defineAgent({
   name: 'greeter',
-  model: 'claude-sonnet-4-6',
+  provider: { kind: 'bedrock', modelId: 'us.anthropic.claude-haiku-4-5-20251001-v1:0' },
   system: 'You greet friends.',
   tools: [lookupFriend, sendGreeting],
 });
@@ -193,6 +194,12 @@ describe('your agents in your own CDK app', () => {
       .map((f) => readFileSync(f, 'utf8'));
     // The two tool functions run the same entry: one asset serves both.
     expect(bundles).toHaveLength(7);
+    // The agent step may invoke exactly that inference profile and the models it routes to.
+    const bedrock = JSON.stringify(template.Resources).match(/bedrock:InvokeModel[^\]]*/g) ?? [];
+    expect(bedrock.length).toBeGreaterThan(0);
+    expect(JSON.stringify(template.Resources)).toContain(
+      'inference-profile/us.anthropic.claude-haiku-4-5-20251001-v1:0',
+    );
     for (const code of bundles) {
       expect(code).toContain('send_greeting');
       expect(code).not.toContain('invoice-reconciliation');
