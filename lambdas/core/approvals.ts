@@ -19,6 +19,9 @@ export interface ApprovalDeps extends CoreDeps {
   baseUrl: string;
 }
 
+/** What Step Functions answers a callback whose task no longer waits on that token. */
+const TOKEN_GONE = ['TaskTimedOut', 'TaskDoesNotExist', 'InvalidToken'];
+
 /** A digest of exactly what the approver is shown; a decision must name it ("approve what you saw"). */
 export function approvalDigest(record: ApprovalRecord): string {
   return createHash('sha256')
@@ -53,7 +56,13 @@ export async function handleApprovalRequest(
     // Decided while this task was being retried (its earlier token died): the decision
     // reaches the gate on this token, and nobody is emailed again.
     const output = await decisionOutput(record, record.decidedBy ?? 'unknown', record.comment ?? '', deps);
-    await deps.engine.sendTaskSuccess(event.taskToken, JSON.stringify(output));
+    try {
+      await deps.engine.sendTaskSuccess(event.taskToken, JSON.stringify(output));
+    } catch (err) {
+      // The same token already has its answer (a restarted task re-runs with its recorded token,
+      // after the decision was delivered to it): nothing is left to deliver.
+      if (!TOKEN_GONE.includes((err as { name?: string }).name ?? '')) throw err;
+    }
     await deps.approvals.markDelivered(approvalId);
     return { ok: true };
   }
@@ -325,7 +334,7 @@ async function deliver(
     await deps.engine.sendTaskSuccess(record.taskToken, JSON.stringify(output));
   } catch (err) {
     const name = (err as { name?: string }).name ?? '';
-    if (!['TaskTimedOut', 'TaskDoesNotExist', 'InvalidToken'].includes(name)) throw err;
+    if (!TOKEN_GONE.includes(name)) throw err;
     // The token this page saw is gone. While the run goes on, its gate asks again (a
     // retried task, an escalation, the expiry) and finds this recorded decision.
     const run = await deps.store.getRun(record.runId);
