@@ -7,15 +7,19 @@
  *   approvals list [--status pending]    what waits for a human
  *   approvals approve <link> [--comment "…"]
  *   approvals reject <link> --comment "…"
+ *   replay <runId> [--out <file>]        a scenario module replaying the run's model answers
  *
  * Deciding goes through the emailed link with the same checks as the page:
  * the signature and expiry of the link, the digest of what was shown, and
  * one decision per approval.
  */
+import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import type { StoredTrailEvent } from '../../lambdas/core/run-records.js';
 import { readRunningStack } from '../runtime/running-stack.js';
 import { parseApprovalForm, resolveLink } from './approve.js';
+import { replayModuleSource } from './replay.js';
 
 export type Write = (line: string) => void;
 
@@ -25,6 +29,7 @@ export const CLI_USAGE = `Usage: npm run chaperone -- <command> [--api <url>] [-
   approvals list [--status <status>]     list approvals (pending, approved, rejected, expired)
   approvals approve <link> [--comment <text>]
   approvals reject <link> --comment <text>
+  replay <runId> [--out <file>]          the run's recorded model answers as a scenario module
 
 The API is --api, else $CHAPERONE_API_URL, else the local stack running on
 --data-dir (default .chaperone, as npm start), found from its stack.json.`;
@@ -87,6 +92,7 @@ export async function main(
   const dataDir = resolve(flag('data-dir') ?? '.chaperone');
   const status = flag('status');
   const comment = flag('comment');
+  const out = flag('out');
   const [group, command, target] = args;
   const fail = (message: string) => {
     io.write(message);
@@ -111,6 +117,18 @@ export async function main(
       const res = await call(`${url}/runs/${encodeURIComponent(target)}`, from);
       io.write(JSON.stringify(await res.json(), null, 2));
       return res.ok ? 0 : 1;
+    }
+    if (group === 'replay' && command) {
+      // `replay <runId> [--out <file>]`: the positional after `replay` is the run id.
+      const { url, from } = api();
+      const res = await call(`${url}/runs/${encodeURIComponent(command)}`, from);
+      const run = (await res.json()) as { trail?: StoredTrailEvent[]; message?: string };
+      if (!res.ok || !run.trail)
+        return fail(`GET /runs/${command} answered ${res.status}: ${run.message ?? ''}`);
+      const file = resolve(out ?? `replay-${command}.mjs`);
+      writeFileSync(file, replayModuleSource(command, run.trail));
+      io.write(`wrote ${file}: replay it against your workflows with chaperone dev --scenario ${file}`);
+      return 0;
     }
     if (group === 'approvals' && command === 'list') {
       const { url, from } = api();

@@ -14,6 +14,7 @@
  */
 
 export { approveViaLink } from '../cli/approve.js';
+export { scenarioFromTrail } from '../replay/from-trail.js';
 export { type LocalStack, startLocalStack } from '../runtime/stack.js';
 export type { RecordedRequest, Scenario, ScriptedTurn } from '../scripted-model/index.js';
 export {

@@ -6,9 +6,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backend } from '../../../examples/invoice/backend.js';
 import { invoiceWorkflow } from '../../../examples/invoice/workflow.js';
+import { REPO_ROOT } from '../../../infra/repo-root.js';
 import type { OutboxEmail } from '../../../local/aws/services.js';
 import { main } from '../../../local/cli/chaperone.js';
-import { scenario, text, toolUse } from '../../../local/scripted-model/index.js';
+import { loadScenario, scenario, text, toolUse } from '../../../local/scripted-model/index.js';
 import { AgentHarness, proxyEvent } from '../../support/agent-harness.js';
 
 let h: AgentHarness;
@@ -109,6 +110,37 @@ describe('chaperone CLI', () => {
     expect(await main(['approvals', 'approve', link], io)).toBe(1);
     expect(out.join('\n')).toMatch(/already decided: approved by ap-approver@example.com|Already decided/);
     expect(await backend.listPayments()).toHaveLength(1);
+  });
+
+  it('replays a recorded run: chaperone replay writes its model answers as a scenario module the scripted model plays', async () => {
+    await backend.reset();
+    const original = scenario('original', [
+      toolUse('lookup_invoice', { invoice_id: 'INV-000101' }),
+      text('INV-000101 is open; nothing to pay today.'),
+    ]);
+    h.model.use(original);
+    const first = await h.run(invoiceWorkflow.name, { invoiceId: 'INV-000101' });
+    // Inside the repository, so the module's import of chaperone/testing resolves as it would in an app.
+    const dir = mkdtempSync(join(REPO_ROOT, '.replay-test-'));
+    try {
+      const out: string[] = [];
+      const file = join(dir, 'replay.mjs');
+      const code = await main(['replay', first.runId, '--out', file], {
+        write: (l) => out.push(l),
+        env: { CHAPERONE_API_URL: api },
+      });
+      expect(code, out.join('\n')).toBe(0);
+      expect(out.join('\n')).toContain(`chaperone dev --scenario ${file}`);
+
+      h.model.use(await loadScenario(file));
+      const again = await h.run(invoiceWorkflow.name, { invoiceId: 'INV-000101' });
+
+      expect(again.execution.status).toBe('SUCCEEDED');
+      expect((await h.runs.getRun(again.runId))?.answer).toBe('INV-000101 is open; nothing to pay today.');
+      expect(h.model.requests.filter((r) => r.conversation.startsWith(`${again.runId}:`))).toHaveLength(2);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
