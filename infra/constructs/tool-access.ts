@@ -13,21 +13,27 @@ const BASELINE = new Set([
 
 /** Verbs of actions that change something (IAM action names start with the verb). */
 const WRITE_VERB =
-  /^(put|update|delete|create|write|batchwrite|transactwrite|send|publish|invoke|purge|modify|attach|detach|start|stop|terminate|remove|add|set|tag|untag|restore|reset|execute|import|copy|upload|abort|complete|change|replace|enable|disable|associate|disassociate|register|deregister|encrypt|reencrypt|generatedatakey|sign|rotate|schedule|cancel|run)/;
+  /^(put|update|delete|create|write|batch(?!get)|transactwrite|send|publish|invoke|purge|modify|attach|detach|start|stop|terminate|remove|add|set|tag|untag|restore|reset|execute|import|copy|upload|abort|complete|change|replace|enable|disable|associate|disassociate|register|deregister|encrypt|reencrypt|generatedatakey|sign|rotate|schedule|cancel|run|partiql(insert|update|delete)|assume|pass)/;
 
-/** Whether an IAM action can change state: `*`, `service:*`, a write verb, or a wildcard that may cover one. */
+/** Verbs that only read; a wildcard counts as a read only when its literal part starts with one. */
+const READ_VERB = /^(get|list|describe|batchget|query|scan|head|select|lookup|search|view)/;
+
+/**
+ * Whether an IAM action can change state: `*`, `service:*`, a write verb, or
+ * a wildcard whose literal part does not start with a read verb (`s3:Pu*`
+ * and `dynamodb:PartiQL*` can write; `dynamodb:Get*` cannot).
+ */
 export function isWriteAction(action: string): boolean {
-  const a = action.toLowerCase();
-  if (a === '*') return true;
-  const verb = a.split(':')[1] ?? '';
-  if (verb === '' || verb === '*') return true;
-  if (verb.startsWith('*')) return true;
-  return WRITE_VERB.test(verb.replace(/\*.*$/, '')) || (verb.endsWith('*') && verb.length <= 2);
+  const verb = action.toLowerCase().split(':')[1] ?? '';
+  const star = verb.indexOf('*');
+  if (star >= 0) return !READ_VERB.test(verb.slice(0, star)) || WRITE_VERB.test(verb.slice(0, star));
+  return verb === '' || WRITE_VERB.test(verb);
 }
 
 interface Statement {
   Effect?: string;
   Action?: string | string[];
+  NotAction?: string | string[];
   Resource?: unknown;
 }
 
@@ -52,12 +58,24 @@ export function toolAccessFindings(
     byRole.set(roleRef, [...(byRole.get(roleRef) ?? []), tool.name]);
     if (tool.access !== 'read' || acknowledged.has(tool.name)) continue;
     const fix = `grant it read access only, declare the tool's access as 'write', or call acknowledgeToolWrite('${tool.name}', '<reason>')`;
-    for (const policy of stack.node.findAll().filter((c): c is iam.CfnPolicy => c instanceof iam.CfnPolicy)) {
+    const policies = stack.node
+      .findAll()
+      .filter(
+        (c): c is iam.CfnPolicy | iam.CfnManagedPolicy =>
+          c instanceof iam.CfnPolicy || c instanceof iam.CfnManagedPolicy,
+      );
+    for (const policy of policies) {
       const roles = JSON.stringify(stack.resolve(policy.roles) ?? []);
       if (!roles.includes(roleRef)) continue;
       const document = stack.resolve(policy.policyDocument) as { Statement?: Statement[] };
       for (const statement of document.Statement ?? []) {
         if (statement.Effect === 'Deny') continue;
+        if (statement.NotAction !== undefined) {
+          findings.push(
+            `tool "${tool.name}" is a read tool, but its role (${policy.node.path}) is granted everything but ${JSON.stringify(statement.NotAction)} (NotAction): ${fix}.`,
+          );
+          continue;
+        }
         const actions = [statement.Action ?? []].flat();
         const writes = actions.filter((a) => !BASELINE.has(a.toLowerCase()) && isWriteAction(a));
         if (writes.length === 0) continue;

@@ -30,6 +30,7 @@ export function isThrottle(err: unknown): boolean {
   return (
     name === 'ProvisionedThroughputExceededException' ||
     name === 'ThrottlingException' ||
+    name === 'TransactionConflictException' ||
     name === 'RequestLimitExceeded'
   );
 }

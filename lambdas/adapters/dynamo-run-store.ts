@@ -299,7 +299,8 @@ export class DynamoRunStore implements RunStore {
         new UpdateCommand({
           TableName: this.table,
           Key: { pk: pk(runId), sk: `CLAIM#${key}` },
-          UpdateExpression: 'SET #key = :key, #state = :acting, attempts = :n, beganAt = :at',
+          // A new attempt leaves any earlier question behind: if it dies too, a human is asked anew.
+          UpdateExpression: 'SET #key = :key, #state = :acting, attempts = :n, beganAt = :at REMOVE approvalId',
           ConditionExpression: seen ? '#state = :acting AND attempts = :seen' : 'attribute_not_exists(pk)',
           ExpressionAttributeNames: { '#key': 'key', '#state': 'state' },
           ExpressionAttributeValues: {
@@ -311,7 +312,8 @@ export class DynamoRunStore implements RunStore {
           },
         }),
       );
-      return { ...(seen ?? {}), key, state: 'acting', attempts };
+      const { approvalId: _asked, ...rest } = seen ?? ({} as Partial<Claim>);
+      return { ...rest, key, state: 'acting', attempts };
     } catch (err) {
       if (isConditionFailure(err)) return undefined;
       throw err;
@@ -590,17 +592,32 @@ export class DynamoRunStore implements RunStore {
     return items;
   }
 
-  /** Every call goes through here so throttling surfaces as the retryable StoreThrottledError. */
+  /**
+   * Every call goes through here so throttling surfaces as the retryable
+   * StoreThrottledError. A transaction cancelled by a conflict or a throttle
+   * of one of its items (parallel tool calls of one turn completing together,
+   * a sibling branch reserving on the same ledger) — which the SDK does not
+   * retry — is sent again up to 3 times first: every part of one is
+   * conditional, so sending it again writes nothing twice, and the effect it
+   * records is not left for a retry to guess about. Plain throttles are the
+   * SDK's to retry (`maxAttempts`), then Step Functions'.
+   */
   private readonly send = (async (command: Parameters<DynamoDBDocumentClient['send']>[0]) => {
-    try {
-      return await this.db.send(command);
-    } catch (err) {
-      if (
-        isThrottle(err) ||
-        cancellationCodes(err)?.some((c) => c === 'ThrottlingError' || c === 'TransactionConflict')
-      )
-        throw new StoreThrottledError(`Runs table throttled: ${(err as Error).message}`, { cause: err });
-      throw err;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.db.send(command);
+      } catch (err) {
+        const contended =
+          (err as { name?: unknown }).name === 'TransactionConflictException' ||
+          cancellationCodes(err)?.some((c) => c === 'ThrottlingError' || c === 'TransactionConflict') === true;
+        if (contended && attempt < 4) {
+          await new Promise((r) => setTimeout(r, Math.round(Math.random() * 25 * 2 ** attempt)));
+          continue;
+        }
+        if (isThrottle(err) || contended)
+          throw new StoreThrottledError(`Runs table throttled: ${(err as Error).message}`, { cause: err });
+        throw err;
+      }
     }
   }) as DynamoDBDocumentClient['send'];
 }

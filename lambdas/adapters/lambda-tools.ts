@@ -42,16 +42,19 @@ export function createLambdaToolExecutor(options: {
       );
     } catch (err) {
       if (context.signal.aborted) throw err;
-      throw retryable(
-        isAwsThrottle(err) ? 'ToolFunctionThrottled' : 'ToolFunctionUnavailable',
-        `the function of ${tool.name} could not be invoked: ${(err as Error).message}`,
+      // A throttled invoke never ran the function; any other failure may have reached it.
+      if (isAwsThrottle(err))
+        throw retryable('ToolFunctionThrottled', `the function of ${tool.name} was throttled: ${(err as Error).message}`);
+      throw unknownOutcome(
+        'ToolFunctionUnavailable',
+        `the function of ${tool.name} did not answer: ${(err as Error).message}`,
       );
     }
     const text = out.Payload ? new TextDecoder().decode(out.Payload) : '';
     if (out.FunctionError) {
-      // The function itself failed (crashed, out of memory, timed out): its outcome is unknown to
-      // it, not to us — the tool step's claim decides what a retry may do.
-      throw retryable('ToolFunctionError', `the function of ${tool.name} failed: ${text.slice(0, 1000)}`);
+      // The function itself failed (crashed, out of memory, timed out) after it may have acted: an
+      // idempotent tool is retried, any other goes to a human (tool-step.ts).
+      throw unknownOutcome('ToolFunctionError', `the function of ${tool.name} failed: ${text.slice(0, 1000)}`);
     }
     const result = JSON.parse(text) as ToolAttemptResult;
     if (result.ok) return result.value;
@@ -69,4 +72,9 @@ export function createLambdaToolExecutor(options: {
 
 function retryable(name: string, message: string): Error {
   return Object.assign(new Error(message), { name, retryable: true });
+}
+
+/** A failure after which the tool may or may not have acted. */
+function unknownOutcome(name: string, message: string): Error {
+  return Object.assign(new Error(message), { name, retryable: true, outcomeUnknown: true });
 }

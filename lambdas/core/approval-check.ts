@@ -84,7 +84,10 @@ export async function openUnknownOutcome(
     toolUseId: call.toolUseId,
     tool: call.tool,
     turn: call.turn,
-    timeoutSeconds: (tool ? worstCaseSeconds(tool) : 60) + 10,
+    // The re-run may reach the fallback: the Task backstop covers both, as the agent step's refs do.
+    timeoutSeconds:
+      (tool ? worstCaseSeconds(tool, tool.fallback ? workflow.agentOf(step)?.tool(tool.fallback) : undefined) : 60) +
+      10,
   };
   await deps.approvals.create({
     approvalId,

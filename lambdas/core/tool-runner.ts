@@ -12,7 +12,17 @@ export interface Attempt {
 
 export type RunOutcome =
   | { ok: true; value: unknown; attempts: Attempt[] }
-  | { ok: false; error: string; retryable: boolean; attempts: Attempt[] };
+  | {
+      ok: false;
+      error: string;
+      retryable: boolean;
+      attempts: Attempt[];
+      /**
+       * The attempt may have had its effect (it timed out, or its function died) and the tool
+       * is not idempotent: it was not retried, and nobody may say it failed.
+       */
+      unknown?: true;
+    };
 
 /** A tool attempt that hit its hard timeout. Retryable. */
 export class ToolTimeoutError extends Error {
@@ -84,6 +94,8 @@ export async function runWithRetries(
         delayMsBefore: delay,
       });
       previousError = message;
+      if (!tool.idempotent && outcomeUnknown(err))
+        return { ok: false, error: message, retryable: false, attempts, unknown: true };
       const retryable = isRetryable(err);
       if (!retryable || attempt === tool.retry.maxAttempts)
         return { ok: false, error: message, retryable, attempts };
@@ -119,6 +131,16 @@ export function isRetryable(err: unknown): boolean {
   return (
     typeof e.code === 'string' && ['ECONNRESET', 'ETIMEDOUT', 'ECONNREFUSED', 'EAI_AGAIN'].includes(e.code)
   );
+}
+
+/**
+ * An attempt whose effect is unknown: it hit its hard timeout (the tool may
+ * still be acting), or the function running it died or could not answer
+ * (`outcomeUnknown` on the error, from `lambda-tools.ts`).
+ */
+export function outcomeUnknown(err: unknown): boolean {
+  if (err instanceof ToolTimeoutError) return true;
+  return typeof err === 'object' && err !== null && (err as { outcomeUnknown?: unknown }).outcomeUnknown === true;
 }
 
 function retryAfterMs(err: unknown): number | undefined {

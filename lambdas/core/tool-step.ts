@@ -104,6 +104,15 @@ async function resolveUnknownOutcome(ctx: CallContext, claim: Claim): Promise<To
   if (claim.approvalId) {
     const verdict = await checkApproval(deps.approvals, pending, runId, stepId, claim.approvalId);
     if (verdict.ok) return undefined;
+    if (verdict.status === 'pending' && !(await deps.approvals.get(claim.approvalId))?.taskToken) {
+      // Asked, but the gate never waited on it (the attempt that asked died before the state
+      // machine heard, or a sibling's question went first): ask through the gate again.
+      return {
+        kind: 'approval',
+        approvalId: claim.approvalId,
+        timeoutSeconds: ctx.workflow.approvals?.timeoutSeconds ?? 86_400,
+      };
+    }
     if (verdict.status !== 'pending') {
       throw new CorruptRecordError(
         `tool call ${pending.toolUseId}: approval ${claim.approvalId} is ${verdict.status} but left no result`,
@@ -142,7 +151,8 @@ async function runClaimed(ctx: CallContext, seen: Claim | undefined): Promise<To
     failure = `the circuit for ${tool.name} is open after repeated failures across runs; it was not called`;
     status = 'circuit_open';
   } else {
-    if (!(await store.beginClaim(runId, key, seen)))
+    const began = await store.beginClaim(runId, key, seen);
+    if (!began)
       throw new ClaimBusyError(
         `tool call ${pending.toolUseId} of run ${runId}: another attempt got there first`,
       );
@@ -153,6 +163,17 @@ async function runClaimed(ctx: CallContext, seen: Claim | undefined): Promise<To
       ...(deps.execute ? { execute: deps.execute } : {}),
       ...(deps.random ? { random: deps.random } : {}),
     });
+    if (!outcome.ok && outcome.unknown) {
+      // It may have acted: no fallback, no "failed" for the model; the claim stays acting and a
+      // human says whether it happened.
+      await deps.breakers.recordFailure(
+        tool.name,
+        tool.breaker.failureThreshold,
+        clock.now() + tool.breaker.cooldownSeconds * 1000,
+      );
+      const asked = await resolveUnknownOutcome(ctx, began);
+      if (asked) return asked;
+    }
     attempts = outcome.attempts;
     if (outcome.ok) {
       status = 'ok';

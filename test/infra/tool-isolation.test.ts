@@ -7,8 +7,10 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Template } from 'aws-cdk-lib/assertions';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../examples/invoice/app.js';
+import { isWriteAction } from '../../infra/constructs/tool-access.js';
 import { type CfnResource, ofType, roleOf, statementsOfRole, synthChaperone } from './synth.js';
 
 const BASELINE = [
@@ -141,5 +143,60 @@ describe('access classes at synth', () => {
     expect(() => agents.toolRole('pay_everyone')).toThrow(
       /no workflow of .* has a tool named pay_everyone; its tools: lookup_invoice, find_vendor, find_vendor_cached, schedule_payment/,
     );
+  });
+});
+
+describe('what counts as a write', () => {
+  it('classes wildcards by their literal part, and PartiQL, batch, assume and pass as writes', () => {
+    for (const action of [
+      '*',
+      's3:*',
+      's3:Pu*',
+      'dynamodb:Up*',
+      'sqs:Se*',
+      'lambda:Inv*',
+      'dynamodb:PartiQL*',
+    ])
+      expect(isWriteAction(action), action).toBe(true);
+    for (const action of [
+      'dynamodb:PartiQLUpdate',
+      'glue:BatchDeleteTable',
+      'sts:AssumeRole',
+      'iam:PassRole',
+    ])
+      expect(isWriteAction(action), action).toBe(true);
+    for (const action of [
+      'dynamodb:Get*',
+      'dynamodb:BatchGetItem',
+      's3:List*',
+      'dynamodb:Query',
+      'dynamodb:PartiQLSelect',
+    ])
+      expect(isWriteAction(action), action).toBe(false);
+  });
+
+  it('fails synth for a read tool granted through NotAction or a managed policy attached to its role', () => {
+    const first = buildApp({
+      bundle: false,
+      validate: false,
+      outdir: mkdtempSync(join(tmpdir(), 'chaperone-access-')),
+    });
+    first.agents
+      .toolRole('lookup_invoice')
+      .addToPrincipalPolicy(new iam.PolicyStatement({ notActions: ['iam:*'], resources: ['*'] }));
+    expect(() => Template.fromStack(first.stack)).toThrow(
+      /tool "lookup_invoice" is a read tool, .*NotAction/,
+    );
+
+    const second = buildApp({
+      bundle: false,
+      validate: false,
+      outdir: mkdtempSync(join(tmpdir(), 'chaperone-access-')),
+    });
+    new iam.ManagedPolicy(second.stack, 'Sneaky', {
+      roles: [second.agents.toolRole('find_vendor')],
+      statements: [new iam.PolicyStatement({ actions: ['s3:Pu*'], resources: ['*'] })],
+    });
+    expect(() => Template.fromStack(second.stack)).toThrow(/tool "find_vendor" is a read tool, .*s3:Pu\*/);
   });
 });

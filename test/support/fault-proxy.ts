@@ -92,12 +92,22 @@ export class FaultProxy {
     return proxy;
   }
 
-  /** Aim at one write (counting from now), or none. */
-  arm(fault: Fault | undefined): void {
-    this.fault = fault;
+  private queue: Fault[] = [];
+
+  /** Aim at one write (counting from now), at several in turn (each counted from the last one's firing), or none. */
+  arm(fault: Fault | readonly Fault[] | undefined): void {
+    const faults = fault === undefined ? [] : Array.isArray(fault) ? [...fault] : [fault as Fault];
+    this.fault = faults.shift();
+    this.queue = faults;
     this.throttled = 0;
     this.aimed = 0;
     this.writes.length = 0;
+  }
+
+  /** The armed fault fired: aim at the next one, counting from here. */
+  private fired(): void {
+    this.fault = this.queue.shift();
+    this.aimed = 0;
   }
 
   get dead(): boolean {
@@ -148,12 +158,12 @@ export class FaultProxy {
           message: 'The level of configured provisioned throughput for the table was exceeded (injected)',
         };
       case 'crash-before':
-        this.fault = undefined;
+        this.fired();
         this.deadFlag = true;
         this.crashes += 1;
         return crash;
       case 'crash-after':
-        this.fault = undefined;
+        this.fired();
         this.deadFlag = true;
         this.crashes += 1;
         return 'pass-then-crash';

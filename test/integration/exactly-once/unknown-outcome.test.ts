@@ -9,6 +9,7 @@ import { invoiceWorkflow } from '../../../examples/invoice/workflow.js';
 import { scenario, text, toolUse } from '../../../local/scripted-model/index.js';
 import { agent, defineAgent, defineTool, defineWorkflow } from '../../../state-machines/index.js';
 import { AgentHarness, proxyEvent } from '../../support/agent-harness.js';
+import type { Fault, SeenWrite } from '../../support/fault-proxy.js';
 import {
   APPROVER,
   call,
@@ -42,11 +43,41 @@ const sendNotice = defineTool({
   },
 });
 
+/** Every notice the slow tool began sending. */
+const slow: string[] = [];
+
+/** External and non-idempotent, and slower than its timeout: each attempt's outcome is unknown. */
+const sendSlowly = defineTool({
+  name: 'send_slowly',
+  description: 'Fax a payment notice to a vendor (slow).',
+  input: {
+    type: 'object',
+    properties: { vendor_id: { type: 'string', pattern: '^V-[0-9]{3}$' } },
+    required: ['vendor_id'],
+    additionalProperties: false,
+  } as const,
+  access: 'external',
+  approval: false,
+  timeoutSeconds: 0.2,
+  retry: { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 20 },
+  run: async (_args, { idempotencyKey, signal }) => {
+    slow.push(idempotencyKey);
+    await new Promise((resolve) => {
+      const t = setTimeout(resolve, 2_000);
+      signal.addEventListener('abort', () => {
+        clearTimeout(t);
+        resolve(undefined);
+      });
+    });
+    return { sent: true };
+  },
+});
+
 const notifier = defineAgent({
   name: 'notifier',
   model: 'claude-sonnet-4-6',
   system: 'You send payment notices.',
-  tools: [sendNotice],
+  tools: [sendNotice, sendSlowly],
 });
 
 const notifyWorkflow = defineWorkflow({
@@ -88,19 +119,18 @@ beforeEach(async () => {
 });
 
 /** Start a notify run whose tool step dies right after the notice went out. */
-async function runThatDiesAfterTheEffect(runId: string, finalText: string) {
+async function runThatDiesAfterTheEffect(runId: string, finalText: string, then: Fault[] = []) {
   h.model.use(
     scenario(runId, [
       toolUse('send_notice', { vendor_id: 'V-100' }, { text: 'Sending the notice.' }),
       text(finalText),
     ]),
   );
-  h.faults?.arm({
-    kind: 'crash-before',
-    nth: 1,
+  h.faults?.arm([
     // The write that would complete the tool call's claim: the notice is out, the record of it is not.
-    match: (w) => w.operation === 'TransactWriteItems' && w.keys.some((k) => k.startsWith('CLAIM#tool#')),
-  });
+    { kind: 'crash-before', nth: 1, match: completesToolClaim },
+    ...then,
+  ]);
   const res = await h.api()(
     proxyEvent(
       'POST',
@@ -115,7 +145,84 @@ async function runThatDiesAfterTheEffect(runId: string, finalText: string) {
   return { email, link, arn: `arn:aws:states:us-east-1:000000000000:execution:notify:${runId}` };
 }
 
+const completesToolClaim = (w: SeenWrite) =>
+  w.operation === 'TransactWriteItems' && w.keys.some((k) => k.startsWith('CLAIM#tool#'));
+
+/** Approve or reject the newest approval email about `runId` through its link. */
+async function decideLatest(runId: string, decision: 'approve' | 'reject', comment = ''): Promise<number> {
+  const emails = outbox.emails.filter((e) => (e.text ?? '').includes(runId));
+  const link = /https?:\/\/\S+/.exec(emails.at(-1)?.text ?? '')?.[0] ?? '';
+  const page = await call(h.api(), 'GET', link);
+  const res = await call(h.api(), 'POST', link, { decision, digest: digestOnPage(page.body), comment });
+  return res.status;
+}
+
 describe('a side effect whose outcome is unknown', () => {
+  it('asks again, not re-runs, when the approved re-run dies after acting too', async () => {
+    const { arn } = await runThatDiesAfterTheEffect('unknown-3', 'Sent, twice by decision.', [
+      { kind: 'crash-before', nth: 1, match: completesToolClaim },
+    ]);
+
+    expect(await decideLatest('unknown-3', 'approve')).toBe(200);
+    await outbox.waitFor(
+      (e) =>
+        (e.text ?? '').includes('unknown-3') &&
+        outbox.emails.filter((x) => (x.text ?? '').includes('unknown-3')).indexOf(e) === 1,
+      'the second question about unknown-3',
+    );
+    expect(sent).toHaveLength(2);
+    expect(await decideLatest('unknown-3', 'reject', 'the second one went out')).toBe(200);
+    const execution = await h.sfn.waitForExecution(arn);
+
+    expect(execution.status).toBe('SUCCEEDED');
+    expect(sent).toHaveLength(2);
+    const asked = ofType(await h.runs.listEvents('unknown-3'), 'approval_requested');
+    expect(new Set(asked.map((a) => a.approvalId)).size).toBe(2);
+  });
+
+  it('asks through the gate again when the attempt that asked died before the state machine heard', async () => {
+    const { arn } = await runThatDiesAfterTheEffect('unknown-4', 'Sent once.', [
+      // The question is noted on the claim, then the process dies.
+      {
+        kind: 'crash-after',
+        nth: 1,
+        match: (w) => w.operation === 'UpdateItem' && w.keys.some((k) => k.startsWith('CLAIM#tool#')),
+      },
+    ]);
+
+    expect(await decideLatest('unknown-4', 'reject', 'it went out')).toBe(200);
+    const execution = await h.sfn.waitForExecution(arn);
+
+    expect(execution.status).toBe('SUCCEEDED');
+    expect(sent).toHaveLength(1);
+    const trail = await h.runs.listEvents('unknown-4');
+    expect(ofType(trail, 'guardrail')).toEqual([]);
+  });
+
+  it('does not retry a timed-out attempt of a non-idempotent tool: a human is asked', async () => {
+    slow.length = 0;
+    h.model.use(scenario('unknown-5', [toolUse('send_slowly', { vendor_id: 'V-100' }), text('Done.')]));
+    const res = await h.api()(
+      proxyEvent(
+        'POST',
+        '/runs',
+        {},
+        JSON.stringify({ workflow: 'notify', input: { vendorId: 'V-100' }, runId: 'unknown-5' }),
+      ),
+    );
+    expect(res.statusCode).toBe(201);
+    const email = await outbox.waitFor((e) => (e.text ?? '').includes('unknown-5'), 'about unknown-5');
+
+    expect(email.subject).toMatch(/send_slowly.*may or may not have happened/);
+    expect(slow).toHaveLength(1);
+    expect(await decideLatest('unknown-5', 'reject', 'it arrived late')).toBe(200);
+    const execution = await h.sfn.waitForExecution(
+      'arn:aws:states:us-east-1:000000000000:execution:notify:unknown-5',
+    );
+    expect(execution.status).toBe('SUCCEEDED');
+    expect(slow).toHaveLength(1);
+  });
+
   it('is not re-run or guessed at: a human says it happened, and the model is told so', async () => {
     const { email, link, arn } = await runThatDiesAfterTheEffect('unknown-1', 'The notice went out once.');
 
