@@ -300,7 +300,8 @@ export class DynamoRunStore implements RunStore {
           TableName: this.table,
           Key: { pk: pk(runId), sk: `CLAIM#${key}` },
           // A new attempt leaves any earlier question behind: if it dies too, a human is asked anew.
-          UpdateExpression: 'SET #key = :key, #state = :acting, attempts = :n, beganAt = :at REMOVE approvalId',
+          UpdateExpression:
+            'SET #key = :key, #state = :acting, attempts = :n, beganAt = :at REMOVE approvalId',
           ConditionExpression: seen ? '#state = :acting AND attempts = :seen' : 'attribute_not_exists(pk)',
           ExpressionAttributeNames: { '#key': 'key', '#state': 'state' },
           ExpressionAttributeValues: {
@@ -609,7 +610,8 @@ export class DynamoRunStore implements RunStore {
       } catch (err) {
         const contended =
           (err as { name?: unknown }).name === 'TransactionConflictException' ||
-          cancellationCodes(err)?.some((c) => c === 'ThrottlingError' || c === 'TransactionConflict') === true;
+          cancellationCodes(err)?.some((c) => c === 'ThrottlingError' || c === 'TransactionConflict') ===
+            true;
         if (contended && attempt < 4) {
           await new Promise((r) => setTimeout(r, Math.round(Math.random() * 25 * 2 ** attempt)));
           continue;

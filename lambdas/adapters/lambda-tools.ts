@@ -44,7 +44,10 @@ export function createLambdaToolExecutor(options: {
       if (context.signal.aborted) throw err;
       // A throttled invoke never ran the function; any other failure may have reached it.
       if (isAwsThrottle(err))
-        throw retryable('ToolFunctionThrottled', `the function of ${tool.name} was throttled: ${(err as Error).message}`);
+        throw retryable(
+          'ToolFunctionThrottled',
+          `the function of ${tool.name} was throttled: ${(err as Error).message}`,
+        );
       throw unknownOutcome(
         'ToolFunctionUnavailable',
         `the function of ${tool.name} did not answer: ${(err as Error).message}`,
@@ -54,7 +57,10 @@ export function createLambdaToolExecutor(options: {
     if (out.FunctionError) {
       // The function itself failed (crashed, out of memory, timed out) after it may have acted: an
       // idempotent tool is retried, any other goes to a human (tool-step.ts).
-      throw unknownOutcome('ToolFunctionError', `the function of ${tool.name} failed: ${text.slice(0, 1000)}`);
+      throw unknownOutcome(
+        'ToolFunctionError',
+        `the function of ${tool.name} failed: ${text.slice(0, 1000)}`,
+      );
     }
     const result = JSON.parse(text) as ToolAttemptResult;
     if (result.ok) return result.value;

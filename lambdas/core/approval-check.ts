@@ -86,8 +86,9 @@ export async function openUnknownOutcome(
     turn: call.turn,
     // The re-run may reach the fallback: the Task backstop covers both, as the agent step's refs do.
     timeoutSeconds:
-      (tool ? worstCaseSeconds(tool, tool.fallback ? workflow.agentOf(step)?.tool(tool.fallback) : undefined) : 60) +
-      10,
+      (tool
+        ? worstCaseSeconds(tool, tool.fallback ? workflow.agentOf(step)?.tool(tool.fallback) : undefined)
+        : 60) + 10,
   };
   await deps.approvals.create({
     approvalId,

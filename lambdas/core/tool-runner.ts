@@ -140,7 +140,9 @@ export function isRetryable(err: unknown): boolean {
  */
 export function outcomeUnknown(err: unknown): boolean {
   if (err instanceof ToolTimeoutError) return true;
-  return typeof err === 'object' && err !== null && (err as { outcomeUnknown?: unknown }).outcomeUnknown === true;
+  return (
+    typeof err === 'object' && err !== null && (err as { outcomeUnknown?: unknown }).outcomeUnknown === true
+  );
 }
 
 function retryAfterMs(err: unknown): number | undefined {
