@@ -5,7 +5,7 @@ import type { Workflow } from '../../state-machines/workflow.js';
 import { openApproval } from './approval-gate.js';
 import type { ApprovalStore } from './approval-records.js';
 import { checkToolCalls } from './call-checks.js';
-import { claimKeys, derivedId, eventIds } from './claims.js';
+import { claimKeys, completeOnce, derivedId, eventIds } from './claims.js';
 import { openingOf, textOf, toolUsesOf } from './conversation.js';
 import { dailyCapsFor, reserveCaps } from './daily-caps.js';
 import type { AlertPublisher, CoreDeps } from './deps.js';
@@ -64,11 +64,8 @@ export async function runAgentStep(event: AgentStepEvent, deps: AgentStepDeps): 
     action: AgentAction,
     parts: Omit<Completion, 'result'> = {},
   ): Promise<AgentAction> => {
-    const completed = await store.completeClaim(runId, key, { result: action as unknown as Json, ...parts });
-    if (completed) return action;
-    // A concurrent attempt completed first: its action is the one the trail shows.
-    const stored = await store.getClaim(runId, key);
-    return stored?.result ? parseAction(stored.result) : action;
+    const done = await completeOnce(store, runId, key, { result: action as unknown as Json, ...parts });
+    return done.first ? action : parseAction(done.result);
   };
 
   const stored = await store.listMessages(runId, step.id);

@@ -1,4 +1,7 @@
 import { createHash } from 'node:crypto';
+import { CorruptRecordError } from './errors.js';
+import type { Json } from './model.js';
+import type { Completion, RunStore } from './run-records.js';
 
 /**
  * Exactly once: claim before acting. Every step that acts on the world —
@@ -55,4 +58,22 @@ export const eventIds = {
 export function derivedId(prefix: string, ...parts: readonly (string | number)[]): string {
   const h = createHash('sha256').update(parts.join('\u0000')).digest('hex');
   return `${prefix}${h.slice(0, 26)}`;
+}
+
+/**
+ * Complete a claim and say which result counts: this completion's when it
+ * was the first (`first`), else the one the attempt that got there first
+ * stored — the one the trail shows and later steps read.
+ */
+export async function completeOnce(
+  store: RunStore,
+  runId: string,
+  key: string,
+  completion: Completion,
+): Promise<{ first: boolean; result: Json }> {
+  if (await store.completeClaim(runId, key, completion)) return { first: true, result: completion.result };
+  const stored = (await store.getClaim(runId, key))?.result;
+  if (stored === undefined)
+    throw new CorruptRecordError(`claim ${key} of run ${runId} is done without a result`);
+  return { first: false, result: stored };
 }

@@ -1,5 +1,5 @@
 import type { CodeStepEvent, CodeStepResult } from '../../state-machines/contract.js';
-import { claimKeys, eventIds } from './claims.js';
+import { claimKeys, completeOnce, eventIds } from './claims.js';
 import type { CoreDeps } from './deps.js';
 import { CorruptRecordError, NotFoundError, ValidationError } from './errors.js';
 import type { Json } from './model.js';
@@ -21,14 +21,12 @@ export async function runCodeStep(event: CodeStepEvent, deps: CoreDeps): Promise
   const outputs = await deps.store.getStepOutputs(event.runId, step.needs);
   const context = { runId: event.runId, input: meta.input, outputs };
   const complete = async (result: CodeStepResult, output: Json): Promise<CodeStepResult> => {
-    const first = await deps.store.completeClaim(event.runId, key, {
+    const done = await completeOnce(deps.store, event.runId, key, {
       result,
       output: { step: step.id, value: output },
       events: [{ id: eventIds.stepOutput(step.id), event: { type: 'step_output', step: step.id, output } }],
     });
-    if (first) return result;
-    // An earlier attempt completed first: its output is the one later steps read.
-    return parseResult((await deps.store.getClaim(event.runId, key))?.result);
+    return done.first ? result : parseResult(done.result);
   };
   if (step.kind === 'route') {
     const branch = await step.choose(context);

@@ -7,7 +7,7 @@ import type { Workflow } from '../../state-machines/workflow.js';
 import { type ApprovalCheck, checkApproval, openUnknownOutcome } from './approval-check.js';
 import type { ApprovalStore } from './approval-records.js';
 import { type BreakerStore, circuitOf } from './breakers.js';
-import { claimKeys, eventIds } from './claims.js';
+import { claimKeys, completeOnce, eventIds } from './claims.js';
 import type { AlertPublisher, CoreDeps } from './deps.js';
 import { ClaimBusyError, CorruptRecordError, NotFoundError, ValidationError } from './errors.js';
 import type { Json } from './model.js';
@@ -163,17 +163,6 @@ async function runClaimed(ctx: CallContext, seen: Claim | undefined): Promise<To
       ...(deps.execute ? { execute: deps.execute } : {}),
       ...(deps.random ? { random: deps.random } : {}),
     });
-    if (!outcome.ok && outcome.unknown) {
-      // It may have acted: no fallback, no "failed" for the model; the claim stays acting and a
-      // human says whether it happened.
-      await deps.breakers.recordFailure(
-        tool.name,
-        tool.breaker.failureThreshold,
-        clock.now() + tool.breaker.cooldownSeconds * 1000,
-      );
-      const asked = await resolveUnknownOutcome(ctx, began);
-      if (asked) return asked;
-    }
     attempts = outcome.attempts;
     if (outcome.ok) {
       status = 'ok';
@@ -187,6 +176,12 @@ async function runClaimed(ctx: CallContext, seen: Claim | undefined): Promise<To
         tool.breaker.failureThreshold,
         clock.now() + tool.breaker.cooldownSeconds * 1000,
       );
+      if (outcome.unknown) {
+        // It may have acted: no fallback, no "failed" for the model; the claim stays acting and a
+        // human says whether it happened.
+        const asked = await resolveUnknownOutcome(ctx, began);
+        if (asked) return asked;
+      }
     }
   }
 
@@ -235,7 +230,7 @@ async function runClaimed(ctx: CallContext, seen: Claim | undefined): Promise<To
         { maxBytes: 2048 },
       );
   const result: ToolStepResult = { kind: 'done', status: status === 'circuit_open' ? 'error' : status };
-  const first = await store.completeClaim(runId, key, {
+  const done = await completeOnce(store, runId, key, {
     result,
     results: [{ step: stepId, toolUseId: pending.toolUseId, content: content.content, isError: !succeeded }],
     events: [
@@ -260,11 +255,8 @@ async function runClaimed(ctx: CallContext, seen: Claim | undefined): Promise<To
     ],
     ...(succeeded ? {} : { failedCall: pending.toolUseId }),
   });
-  if (!first) {
-    // A concurrent attempt completed first; its result is the one the model reads.
-    const stored = await store.getClaim(runId, key);
-    return afterDone(parseToolResult(stored?.result), runId, deps);
-  }
+  // A concurrent attempt that completed first: its result is the one the model reads.
+  if (!done.first) return afterDone(parseToolResult(done.result), runId, deps);
   deps.metrics.count('ToolCalls', 1, { tool: tool.name });
   if (!succeeded) deps.metrics.count('ToolCallFailures', 1, { tool: tool.name });
   return afterDone(result, runId, deps, { tool: tool.name, failure, workflow: meta.workflow });
