@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { LambdaInvoker } from '../sfn/lambda-invoker.js';
+import { readRequestBody } from './http-body.js';
 import { LOCAL_CREDENTIALS, type LocalCredentials } from './local-credentials.js';
 import { verifySigV4 } from './sigv4-verify.js';
 
@@ -56,7 +57,7 @@ async function handle(
   res: ServerResponse,
   options: { invoker: LambdaInvoker; credentials?: LocalCredentials },
 ): Promise<void> {
-  const raw = await readBody(req);
+  const raw = await readRequestBody(req);
   const refused = verifySigV4(
     { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body: raw },
     options.credentials ?? LOCAL_CREDENTIALS,
@@ -121,15 +122,6 @@ async function handle(
     { errorType: outcome.errorType, errorMessage: outcome.errorMessage },
     { 'x-amz-function-error': 'Unhandled', 'x-amz-executed-version': '$LATEST' },
   );
-}
-
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
 }
 
 function send(

@@ -12,6 +12,7 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { readRequestBody } from './http-body.js';
 import { LOCAL_CREDENTIALS, type LocalCredentials } from './local-credentials.js';
 import type { LocalSecrets } from './secrets.js';
 import { type OutboxEmail, writeOutboxEmail } from './ses-outbox.js';
@@ -86,7 +87,7 @@ async function handle(
   events: EventEmitter<ServicesEvents>,
 ): Promise<void> {
   const requestId = randomUUID();
-  const raw = await readBody(req);
+  const raw = await readRequestBody(req);
   const body = raw.toString('utf8');
   const path = (req.url ?? '/').split('?')[0] ?? '/';
   const target = String(req.headers['x-amz-target'] ?? '');
@@ -166,12 +167,6 @@ function parseJson(text: string): Record<string, unknown> {
   } catch {
     return {};
   }
-}
-
-async function readBody(req: IncomingMessage): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  for await (const chunk of req) parts.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk)));
-  return Buffer.concat(parts);
 }
 
 function sendJson(

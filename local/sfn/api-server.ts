@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { readRequestBody } from '../aws/http-body.js';
 import { LOCAL_CREDENTIALS, type LocalCredentials } from '../aws/local-credentials.js';
 import { verifySigV4 } from '../aws/sigv4-verify.js';
 import { SfnApiError } from './errors.js';
@@ -123,19 +124,13 @@ function sendError(res: ServerResponse, code: string, message: string, status = 
   send(res, status, { __type: `com.amazonaws.swf.service.v2.model#${code}`, message });
 }
 
-async function readBody(req: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
-}
-
 async function handle(
   sfn: LocalStepFunctions,
   req: IncomingMessage,
   res: ServerResponse,
   credentials: LocalCredentials,
 ): Promise<void> {
-  const raw = await readBody(req);
+  const raw = await readRequestBody(req);
   const refused = verifySigV4(
     { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body: raw },
     credentials,
