@@ -1,5 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { meterDynamoRequests } from './dynamo-usage.js';
 
 /** A DocumentClient with explicit retry and endpoint settings (endpoint: the local runtime's dynalite). */
 export function createDocumentClient(options: {
@@ -12,6 +13,8 @@ export function createDocumentClient(options: {
     ...(options.endpoint ? { endpoint: options.endpoint } : {}),
     maxAttempts: options.maxAttempts ?? 4,
   });
+  // Request units into the invocation's usage meter (lambdas/core/usage.ts).
+  meterDynamoRequests(client);
   return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
 }
 

@@ -112,3 +112,23 @@ export class ClaimBusyError extends ChaperoneError {
   override readonly name = 'ClaimBusyError';
   readonly retryable = true;
 }
+
+/**
+ * A price the cost figures need is not in the price table: a Region without
+ * AWS service prices, or a model without token prices. Raised where the
+ * table is chosen (synth, cold start), so no run is priced at a guess. Terminal.
+ */
+export class PriceTableError extends ChaperoneError {
+  override readonly name = 'PriceTableError';
+  readonly retryable = false;
+}
+
+/**
+ * A payload kept in the payload bucket (a large tool result or step output)
+ * cannot be read back: the object is gone, unreadable or not what its
+ * reference says. Terminal: the run stops rather than go on with an empty result.
+ */
+export class OffloadedPayloadMissingError extends ChaperoneError {
+  override readonly name = 'OffloadedPayloadMissingError';
+  readonly retryable = false;
+}

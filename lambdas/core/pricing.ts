@@ -1,3 +1,4 @@
+import { PriceTableError } from './errors.js';
 import type { Usage } from './model.js';
 
 /** USD per million tokens. Cache writes are 1.25x input, cache reads 0.1x input (Anthropic's published ratios). */
@@ -133,4 +134,57 @@ export function worstCaseCostMicros(p: ModelPrice, inputTokens: number, maxOutpu
   return Math.ceil(
     inputTokens * Math.max(p.inputPerMTok, p.cacheWritePerMTok) + maxOutputTokens * p.outputPerMTok,
   );
+}
+
+/**
+ * One Region's AWS list prices for what a run uses besides model tokens, USD
+ * per unit: Step Functions Standard state transitions, Lambda GB-seconds (by
+ * architecture) and requests, DynamoDB on-demand request units, S3 Standard
+ * requests (the payload bucket).
+ */
+export interface ServicePrices {
+  sfnTransition: number;
+  lambdaGbSecond: { arm64: number; x86_64: number };
+  lambdaRequest: number;
+  dynamodbReadUnit: number;
+  dynamodbWriteUnit: number;
+  s3Put: number;
+  s3Get: number;
+}
+
+const perThousand = (usd: number): number => usd / 1_000;
+const perMillion = (usd: number): number => usd / 1_000_000;
+
+/** us-east-1, us-east-2 and us-west-2 share every one of these prices. */
+const US_STANDARD: ServicePrices = {
+  sfnTransition: perThousand(0.025),
+  lambdaGbSecond: { arm64: 0.0000133334, x86_64: 0.0000166667 },
+  lambdaRequest: perMillion(0.2),
+  dynamodbReadUnit: perMillion(0.125),
+  dynamodbWriteUnit: perMillion(0.625),
+  s3Put: perThousand(0.005),
+  s3Get: perThousand(0.0004),
+};
+
+/**
+ * AWS list prices by Region (the pricing pages of Step Functions, Lambda,
+ * DynamoDB and S3, as of 2026-10; on-demand, first tier, no free tier
+ * subtracted — the free tier is per account, not per run). A Region not
+ * here cannot be priced: {@link servicePricesFor} names it. Add a Region by
+ * its published prices, never by a neighbour's.
+ */
+export const SERVICE_PRICE_TABLE: Readonly<Record<string, ServicePrices>> = {
+  'us-east-1': US_STANDARD,
+  'us-east-2': US_STANDARD,
+  'us-west-2': US_STANDARD,
+};
+
+/** The service prices of a Region; a Region the table does not have is a {@link PriceTableError} naming it. */
+export function servicePricesFor(region: string): ServicePrices {
+  const prices = SERVICE_PRICE_TABLE[region];
+  if (!prices)
+    throw new PriceTableError(
+      `Region "${region}" is not in the service price table (lambdas/core/pricing.ts SERVICE_PRICE_TABLE); priced Regions: ${Object.keys(SERVICE_PRICE_TABLE).join(', ')}`,
+    );
+  return prices;
 }
