@@ -1,8 +1,14 @@
-import { CfnOutput, Duration, Stack } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Stack, Token } from 'aws-cdk-lib';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
-import { type Tool, toolsOf, type Workflow, worstCaseSeconds } from '../state-machines/index.js';
+import {
+  servicePricesFor,
+  type Tool,
+  toolsOf,
+  type Workflow,
+  worstCaseSeconds,
+} from '../state-machines/index.js';
 import { acknowledge } from './acknowledge.js';
 import { AgentFunction } from './constructs/agent-function.js';
 import { AlertTopic } from './constructs/alert-topic.js';
@@ -14,6 +20,7 @@ import { ChaperoneApi } from './constructs/chaperone-api.js';
 import { type HandlerKind, writeHandlerEntries } from './constructs/handler-entries.js';
 import { ModelApiKey } from './constructs/model-api-key.js';
 import { Monitoring } from './constructs/monitoring.js';
+import { PayloadBucket } from './constructs/payload-bucket.js';
 import { RunsTable } from './constructs/runs-table.js';
 import { toolAccessFindings } from './constructs/tool-access.js';
 import { WorkflowStateMachine } from './constructs/workflow-state-machine.js';
@@ -48,6 +55,15 @@ export interface ChaperoneProps {
   readonly alertEmails?: readonly string[];
   /** `ANTHROPIC_BASE_URL` of the agent step (a proxy or gateway). @default - the Anthropic API */
   readonly anthropicBaseUrl?: string;
+  /**
+   * The Region whose AWS prices the runs' cost figures use (Step Functions,
+   * Lambda, DynamoDB, S3: `SERVICE_PRICE_TABLE`). A Region the table lacks
+   * fails synth, naming it.
+   * @default - the stack's Region; for an environment-agnostic stack, the Region each function runs in
+   */
+  readonly pricingRegion?: string;
+  /** Tool results and step outputs above this many bytes go to the payload bucket as references. @default 32768 */
+  readonly offloadThresholdBytes?: number;
 }
 
 /** The model client's timeout per attempt and its retries (`lambdas/config.ts` reads them from the environment). */
@@ -77,6 +93,8 @@ export class Chaperone extends Construct {
   public readonly alerts: AlertTopic;
   public readonly approvalMail: ApprovalMail;
   public readonly modelApiKey: ModelApiKey;
+  /** Where large tool results and step outputs go, referenced from the trail (`PAYLOAD_BUCKET`). */
+  public readonly payloads: PayloadBucket;
   /** `bedrock:InvokeModel` on exactly the models and profiles of the Bedrock agents (none without them). */
   public readonly bedrockAccess: BedrockAccess;
   public readonly functions: {
@@ -128,7 +146,20 @@ export class Chaperone extends Construct {
     this.approvalMail = new ApprovalMail(this, 'ApprovalMail', { fromAddress: props.approvalsFrom });
     this.modelApiKey = new ModelApiKey(this, 'ModelApiKey');
 
-    const runsEnv = { RUNS_TABLE: this.runs.tableName };
+    this.payloads = new PayloadBucket(this, 'Payloads');
+    const stackRegion = Stack.of(this).region;
+    const pricingRegion = props.pricingRegion ?? (Token.isUnresolved(stackRegion) ? undefined : stackRegion);
+    // A Region without prices would make every cost figure a guess: refuse it here, by name.
+    if (pricingRegion !== undefined) servicePricesFor(pricingRegion);
+
+    const runsEnv = {
+      RUNS_TABLE: this.runs.tableName,
+      PAYLOAD_BUCKET: this.payloads.bucketName,
+      ...(props.offloadThresholdBytes !== undefined
+        ? { CHAPERONE_OFFLOAD_THRESHOLD_BYTES: String(props.offloadThresholdBytes) }
+        : {}),
+      ...(pricingRegion ? { CHAPERONE_PRICING_REGION: pricingRegion } : {}),
+    };
     const agentStep = new AgentFunction(this, 'AgentStep', {
       handlerPath: this.entries['agent-step'],
       ...bundling,
@@ -232,6 +263,13 @@ export class Chaperone extends Construct {
     this.bedrockAccess.grantInvoke(agentStep);
     this.runs.grantRunWrite(codeStep);
     this.runs.grantRunWrite(finish);
+    // Tool results and step outputs are written where they are produced and read where they
+    // are used (the conversation, a later step's needs, the run's answer).
+    for (const fn of [agentStep, codeStep, ...toolSteps.values()]) {
+      this.payloads.grantWritePayloads(fn);
+      this.payloads.grantReadPayloads(fn);
+    }
+    this.payloads.grantReadPayloads(finish);
 
     // The approval function needs the API's URL, and the API's routes need the api function,
     // whose policy names the state machines, which invoke the approval function: its URL is

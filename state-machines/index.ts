@@ -3,6 +3,11 @@
  * `compileWorkflow` turns a workflow into one Standard, JSONata state machine.
  */
 
+export {
+  SERVICE_PRICE_TABLE,
+  type ServicePrices,
+  servicePricesFor,
+} from '../lambdas/core/pricing.js';
 export type {
   Agent,
   AgentOptions,

@@ -4,7 +4,8 @@
  * clients with endpoint overrides:
  * - SESv2 `SendEmail` (REST-JSON `POST /v2/email/outbound-emails`) → outbox folder;
  * - SNS `Publish` (query protocol, `Action=Publish`) → alerts file (JSON lines);
- * - Secrets Manager `GetSecretValue` (JSON 1.1) → local secrets.
+ * - Secrets Manager `GetSecretValue` (JSON 1.1) → local secrets;
+ * - S3 objects (REST, path-style; requests signed for `s3`) → a folder (`s3.ts`), the payload bucket.
  * Every email and alert is also emitted as an event. Every request must be
  * SigV4-signed with the server's credentials (403 otherwise, nothing written).
  */
@@ -14,6 +15,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { readRequestBody } from './http-body.js';
 import { LOCAL_CREDENTIALS, type LocalCredentials } from './local-credentials.js';
+import { handleS3Request, isS3Request } from './s3.js';
 import type { LocalSecrets } from './secrets.js';
 import { type OutboxEmail, writeOutboxEmail } from './ses-outbox.js';
 import { verifySigV4 } from './sigv4-verify.js';
@@ -39,11 +41,13 @@ export interface LocalServicesOptions {
   port?: number;
   /** The only key pair whose signatures are accepted. @default {@link LOCAL_CREDENTIALS} */
   credentials?: LocalCredentials;
+  /** The S3 stand-in: its folder and buckets. @default - none: S3 requests get NoSuchBucket */
+  s3?: { dir: string; buckets: readonly string[] };
 }
 
 /** A running services server. */
 export interface LocalServices {
-  /** Endpoint for `AWS_ENDPOINT_URL_SESV2`, `_SNS` and `_SECRETS_MANAGER`. */
+  /** Endpoint for `AWS_ENDPOINT_URL_SESV2`, `_SNS`, `_SECRETS_MANAGER` and `_S3`. */
   url: string;
   port: number;
   /** Emits `email` and `alert`. */
@@ -91,6 +95,14 @@ async function handle(
   const body = raw.toString('utf8');
   const path = (req.url ?? '/').split('?')[0] ?? '/';
   const target = String(req.headers['x-amz-target'] ?? '');
+  if (isS3Request(req)) {
+    handleS3Request(req, res, raw, {
+      dir: options.s3?.dir ?? '',
+      buckets: options.s3?.buckets ?? [],
+      credentials: options.credentials ?? LOCAL_CREDENTIALS,
+    });
+    return;
+  }
   const refused = verifySigV4(
     { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body: raw },
     options.credentials ?? LOCAL_CREDENTIALS,

@@ -135,7 +135,8 @@ export function verifySigV4(
   const query = q < 0 ? '' : req.url.slice(q + 1);
   const canonicalRequest = [
     req.method.toUpperCase(),
-    canonicalPath(path || '/'),
+    // S3 signs the path as sent (no normalisation, no second escaping); every other service does both.
+    service === 's3' ? path || '/' : canonicalPath(path || '/'),
     canonicalQuery(query),
     canonicalHeaders,
     signedList,

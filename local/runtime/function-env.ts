@@ -11,7 +11,7 @@ import type { LocalFunction } from './template.js';
 export interface LocalEndpoints {
   dynamoUrl: string;
   sfnUrl: string;
-  /** The SES/SNS/Secrets Manager stand-in. */
+  /** The SES/SNS/Secrets Manager/S3 stand-in. */
   servicesUrl: string;
   /** The Lambda Invoke API (the tool step invokes each tool's own function). */
   lambdaUrl?: string;
@@ -33,6 +33,7 @@ export function awsEndpointEnv(endpoints: LocalEndpoints): Record<string, string
     AWS_ENDPOINT_URL_SESV2: endpoints.servicesUrl,
     AWS_ENDPOINT_URL_SNS: endpoints.servicesUrl,
     AWS_ENDPOINT_URL_SECRETS_MANAGER: endpoints.servicesUrl,
+    AWS_ENDPOINT_URL_S3: endpoints.servicesUrl,
     ...(endpoints.lambdaUrl ? { AWS_ENDPOINT_URL_LAMBDA: endpoints.lambdaUrl } : {}),
     AWS_REGION: LOCAL_REGION,
     AWS_DEFAULT_REGION: LOCAL_REGION,

@@ -183,7 +183,14 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
     const modelKey = model === 'anthropic' && apiKey ? apiKey : 'scripted-model-key';
     const secrets = LocalSecrets.open(join(dataDir, 'secrets.json'), secretSpecs(app, modelKey));
-    const services: LocalServices = await startLocalServices({ outboxDir, alertsFile, secrets, credentials });
+    const services: LocalServices = await startLocalServices({
+      outboxDir,
+      alertsFile,
+      secrets,
+      credentials,
+      // The payload bucket (and any other bucket of the template), as a folder of the data dir.
+      s3: { dir: join(dataDir, 's3'), buckets: templateBuckets(template) },
+    });
     closers.push(() => services.close());
     services.events.on('email', (e) => events.emit('email', e));
     services.events.on('alert', (a) => events.emit('alert', a));
@@ -322,4 +329,11 @@ function secretSpecs(app: LocalApp, modelKey: string): SecretSpec[] {
     else if (s.generate) spec.generate = s.generate;
     return spec;
   });
+}
+
+/** The names of the template's S3 buckets, as `Ref` resolves them locally (the logical id unless `BucketName` is set). */
+function templateBuckets(template: CfnTemplate): string[] {
+  return Object.entries(template.Resources)
+    .filter(([, r]) => r.Type === 'AWS::S3::Bucket')
+    .map(([id, r]) => (typeof r.Properties?.BucketName === 'string' ? r.Properties.BucketName : id));
 }

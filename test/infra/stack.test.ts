@@ -126,6 +126,7 @@ describe('Chaperone stack', () => {
         'POWERTOOLS_METRICS_NAMESPACE',
         'POWERTOOLS_SERVICE_NAME',
         'RUNS_TABLE',
+        'PAYLOAD_BUCKET',
       ];
       const expected: Record<Handler, string[]> = {
         // SES_FROM_ADDRESS: the api handler builds the shared approval deps, mailer included (no SES permission).
@@ -160,7 +161,8 @@ describe('Chaperone stack', () => {
       for (const handler of HANDLERS) {
         const env = envOf(fns.get(handler)?.resource);
         // A tool's function knows nothing of Chaperone's tables.
-        const shared = handler === 'tool-runner' ? base.filter((k) => k !== 'RUNS_TABLE') : base;
+        const shared =
+          handler === 'tool-runner' ? base.filter((k) => k !== 'RUNS_TABLE' && k !== 'PAYLOAD_BUCKET') : base;
         expect(Object.keys(env).sort(), handler).toEqual([...shared, ...expected[handler]].sort());
       }
     });
