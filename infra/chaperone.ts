@@ -310,6 +310,8 @@ export class Chaperone extends Construct {
       );
     }
     this.workflows = machines;
+    // The finish task counts each run's state transitions from its execution's history.
+    for (const machine of machines.values()) machine.grantReadHistory(finish);
 
     const stateMachineArns = Object.fromEntries(
       [...machines].map(([name, m]) => [name, m.stateMachine.stateMachineArn]),

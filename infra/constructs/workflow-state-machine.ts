@@ -126,6 +126,31 @@ export class WorkflowStateMachine extends Construct {
   }
 
   /**
+   * Read the history of this workflow's executions (`GetExecutionHistory`):
+   * the finish task counts a run's state transitions from it.
+   */
+  public grantReadHistory(grantee: iam.IGrantable): void {
+    const executions = Stack.of(this).formatArn({
+      service: 'states',
+      resource: 'execution',
+      resourceName: `${this.stateMachineName}:*`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['states:GetExecutionHistory'],
+      resourceArns: [executions],
+    });
+    if (Construct.isConstruct(grantee.grantPrincipal)) {
+      acknowledge(
+        grantee.grantPrincipal,
+        `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:${this.stateMachineName}:*]`,
+        `GetExecutionHistory on the executions of state machine ${this.stateMachineName} only, to count a run's state transitions: execution names are run ids, unknown in advance.`,
+      );
+    }
+  }
+
+  /**
    * Start runs of this workflow and read their status (not their history).
    * Returns the wildcard finding (`AwsSolutions-IAM5[...]`) the execution
    * grant raises on the grantee's policy, for the caller to acknowledge there.

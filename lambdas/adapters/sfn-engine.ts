@@ -1,5 +1,6 @@
 import {
   DescribeExecutionCommand,
+  GetExecutionHistoryCommand,
   SendTaskFailureCommand,
   SendTaskSuccessCommand,
   SFNClient,
@@ -50,5 +51,44 @@ export function createSfnEngine(options: { region?: string; endpoint?: string })
     async sendTaskFailure(taskToken, error, cause) {
       await send(new SendTaskFailureCommand({ taskToken, error, cause }));
     },
+    async historyFigures(executionArn) {
+      const types: string[] = [];
+      let nextToken: string | undefined;
+      try {
+        do {
+          const page = await send(
+            new GetExecutionHistoryCommand({
+              executionArn,
+              maxResults: 1000,
+              includeExecutionData: false,
+              ...(nextToken ? { nextToken } : {}),
+            }),
+          );
+          for (const e of page.events ?? []) types.push(e.type ?? '');
+          nextToken = page.nextToken;
+        } while (nextToken);
+      } catch (err) {
+        if ((err as { name?: string }).name === 'ExecutionDoesNotExist') return undefined;
+        throw err;
+      }
+      return { events: types.length, transitions: transitionsOf(types) };
+    },
   };
+}
+
+/**
+ * State transitions as Step Functions bills them, from history event types:
+ * one per state entered, and one more per retry of a Task (each attempt past
+ * the first is a further `TaskScheduled` in the same state).
+ */
+export function transitionsOf(types: readonly string[]): number {
+  let entered = 0;
+  let tasksEntered = 0;
+  let scheduled = 0;
+  for (const t of types) {
+    if (t.endsWith('StateEntered')) entered += 1;
+    if (t === 'TaskStateEntered') tasksEntered += 1;
+    if (t === 'TaskScheduled' || t === 'LambdaFunctionScheduled') scheduled += 1;
+  }
+  return entered + Math.max(0, scheduled - tasksEntered);
 }

@@ -3,10 +3,28 @@ import type { Step } from '../../state-machines/steps.js';
 import { eventIds } from './claims.js';
 import type { CoreDeps } from './deps.js';
 import { causeSummary } from './error-cause.js';
-import { NotFoundError } from './errors.js';
+import { NotFoundError, PriceTableError } from './errors.js';
 import type { Json } from './model.js';
+import type { WorkflowEngine } from './ports.js';
 import { MICROS_PER_USD } from './pricing.js';
-import type { RunStatus } from './run-records.js';
+import type { RunStatus, TrailEvent } from './run-records.js';
+import { pendingWrite, runCost, usageSnapshot } from './usage.js';
+
+/** What closing a run uses: the core parts, and the engine to count the execution's history. */
+export interface FinishDeps extends CoreDeps {
+  /** Absent (tests that run the handler alone): transitions are not counted. */
+  engine?: Pick<WorkflowEngine, 'historyFigures'> | undefined;
+  /** The Region priced when no invocation of the run was metered. @default 'us-east-1' */
+  pricingRegion?: string;
+}
+
+/**
+ * States the execution enters after the finish task, by outcome (the compiled
+ * shape: \`Record success\` → \`Done\`; \`Record stop\` / \`Record failure\` →
+ * \`Stop reason?\` → the Fail state): they are billed too, and are not in the
+ * history yet when the finish task reads it.
+ */
+const STATES_AFTER_FINISH = { succeeded: 1, stopped: 2, failed: 2 } as const;
 
 /**
  * Close a run once, whatever ended it: record the outcome and the answer (the
@@ -15,7 +33,7 @@ import type { RunStatus } from './run-records.js';
  */
 export async function finishRun(
   event: FinishEvent,
-  deps: CoreDeps,
+  deps: FinishDeps,
 ): Promise<{ runId: string; status: RunStatus }> {
   const meta = await deps.store.getRun(event.runId);
   if (!meta) throw new NotFoundError(`run ${event.runId} does not exist`);
@@ -47,19 +65,41 @@ export async function finishRun(
   if (event.reason) outcome.reason = event.reason;
   if (event.detail ?? event.error)
     outcome.detail = event.detail ?? `${event.error}: ${causeSummary(event.cause)}`;
+  // The execution's transitions, from its history (the finish task's own included), plus the
+  // states it enters after this task: what Step Functions bills for the run.
+  const history = meta.executionArn ? await deps.engine?.historyFigures(meta.executionArn) : undefined;
+  if (history)
+    outcome.execution = {
+      transitions: history.transitions + STATES_AFTER_FINISH[event.outcome],
+      historyEvents: history.events,
+    };
+  const finished = outcome as unknown as TrailEvent;
+  // Read before the last write, so this invocation's snapshot counts every request it made.
+  const ledger = changed ? await deps.store.getLedger(event.runId) : undefined;
+  const trail = changed ? await deps.store.listEvents(event.runId) : [];
+  const usage = usageSnapshot(pendingWrite(finished));
+  if (usage) finished.usage = usage;
   // Written once under its fixed id, also by a retry after a crash that closed the run first.
-  await deps.store.appendEvent(
-    event.runId,
-    eventIds.runFinished(),
-    outcome as unknown as Parameters<typeof deps.store.appendEvent>[2],
-  );
+  await deps.store.appendEvent(event.runId, eventIds.runFinished(), finished);
   if (!changed) return { runId: event.runId, status: meta.status };
-  const ledger = await deps.store.getLedger(event.runId);
   const dims = { workflow: meta.workflow };
   if (ledger) {
     deps.metrics.count('RunTokens', ledger.tokensUsed, dims);
-    deps.metrics.count('RunCostUsd', ledger.costUsedMicros / MICROS_PER_USD, dims, 'None');
     deps.metrics.count('RunSteps', ledger.stepsUsed, dims);
+  }
+  // The whole cost: model tokens and every AWS service the run used, summed over its trail.
+  try {
+    const all = [...trail.filter((e) => e.id !== eventIds.runFinished()), finished];
+    const { cost } = runCost(all, deps.pricingRegion ?? 'us-east-1');
+    deps.metrics.count('RunCostUsd', cost.total, dims, 'None');
+    for (const [service, usd] of Object.entries(cost))
+      if (service !== 'total') deps.metrics.count('RunServiceCostUsd', usd, { ...dims, service }, 'None');
+  } catch (err) {
+    // An unpriced Region (an environment-agnostic stack deployed where the table has no prices)
+    // leaves the figure out; it never fails the run.
+    if (!(err instanceof PriceTableError)) throw err;
+    deps.log.warn('run cost not priced', { runId: event.runId, reason: err.message });
+    if (ledger) deps.metrics.count('RunModelCostUsd', ledger.costUsedMicros / MICROS_PER_USD, dims, 'None');
   }
   if (status !== 'SUCCEEDED')
     deps.metrics.count('RunsStopped', 1, { reason: event.reason ?? event.error ?? 'Failed' });

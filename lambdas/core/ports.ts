@@ -7,6 +7,19 @@ export interface WorkflowEngine {
   ): Promise<{ status: string; error?: string; cause?: string } | undefined>;
   sendTaskSuccess(taskToken: string, output: string): Promise<void>;
   sendTaskFailure(taskToken: string, error: string, cause: string): Promise<void>;
+  /**
+   * An execution's history so far, counted (GetExecutionHistory, paged):
+   * events, and state transitions as Step Functions bills them (one per state
+   * entered, plus one per retry of a Task). Undefined when the execution is
+   * unknown.
+   */
+  historyFigures(executionArn: string): Promise<HistoryFigures | undefined>;
+}
+
+/** What an execution's history holds so far. */
+export interface HistoryFigures {
+  events: number;
+  transitions: number;
 }
 
 /** Outgoing email (SES in AWS, the outbox locally). */

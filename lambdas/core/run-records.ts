@@ -1,4 +1,5 @@
 import type { Json, Message } from './model.js';
+import type { InvocationUsage } from './usage.js';
 
 /** A run's status as users see it. */
 export type RunStatus = 'RUNNING' | 'SUCCEEDED' | 'STOPPED' | 'FAILED' | 'REJECTED';
@@ -127,8 +128,15 @@ export interface Completion {
   failedCall?: string;
 }
 
-/** Trail events: every model call and tool call of a run, enough to audit and replay it. */
-export type TrailEvent =
+/**
+ * Trail events: every model call and tool call of a run, enough to audit and
+ * replay it. Any event may carry the usage of the invocation that wrote it
+ * (`usage.ts`): the run's cost is summed over the trail.
+ */
+export type TrailEvent = TrailEventBody & { usage?: InvocationUsage };
+
+/** The trail events by type. */
+export type TrailEventBody =
   | { type: 'run_started'; workflow: string; input: Json; limits: Json }
   | {
       type: 'model_call';
@@ -199,7 +207,17 @@ export type TrailEvent =
     }
   | { type: 'guardrail'; rule: string; message: string; step?: string }
   | { type: 'step_output'; step: string; output: Json }
-  | { type: 'run_finished'; outcome: 'succeeded' | 'stopped' | 'failed'; reason?: string; detail?: string };
+  | {
+      type: 'run_finished';
+      outcome: 'succeeded' | 'stopped' | 'failed';
+      reason?: string;
+      detail?: string;
+      /**
+       * The execution's figures at its end, from its history: state transitions
+       * (as billed, the states after the finish task included) and history events.
+       */
+      execution?: { transitions: number; historyEvents: number };
+    };
 
 /** A trail event as stored: with its sort position and time. */
 export type StoredTrailEvent = TrailEvent & {

@@ -2,12 +2,13 @@ import { canonicalJson } from './canonical.js';
 import { eventIds } from './claims.js';
 import type { AlertPublisher, CoreDeps } from './deps.js';
 import { causeSummary } from './error-cause.js';
-import { ChaperoneError } from './errors.js';
+import { ChaperoneError, PriceTableError } from './errors.js';
 import { checkRunInput } from './input-guardrails.js';
 import type { Json } from './model.js';
 import type { WorkflowEngine } from './ports.js';
 import { MICROS_PER_USD } from './pricing.js';
 import type { Ledger, RunMeta } from './run-records.js';
+import { pendingWrite, runCost, usageSnapshot } from './usage.js';
 
 /** An HTTP-shaped answer: handlers map it to API Gateway's response. */
 export interface ApiResult {
@@ -21,6 +22,8 @@ export interface RunsApiDeps extends CoreDeps {
   /** Workflow name → state machine ARN. */
   stateMachines: Readonly<Record<string, string>>;
   newId: () => string;
+  /** The Region priced when no invocation of a run was metered yet. @default 'us-east-1' */
+  pricingRegion?: string;
 }
 
 const RUN_ID = /^[A-Za-z0-9_-]{1,80}$/;
@@ -141,12 +144,15 @@ export async function startRun(rawBody: string | null | undefined, deps: RunsApi
   if (run.status !== 'RUNNING' || run.executionArn) {
     return { status: created ? 201 : 200, body: { runId, status: run.status, links } };
   }
-  await deps.store.appendEvent(runId, eventIds.runStarted(), {
-    type: 'run_started',
+  const started = {
+    type: 'run_started' as const,
     workflow: name,
     input: input as Json,
     limits: { ...limits },
-  });
+  };
+  // The api invocation's usage so far (creating the run, this write) is the run's first cost.
+  const usage = usageSnapshot(pendingWrite(started));
+  await deps.store.appendEvent(runId, eventIds.runStarted(), usage ? { ...started, usage } : started);
   let executionArn: string;
   try {
     executionArn = await deps.engine.startExecution(arn, runId, JSON.stringify({ runId }));
@@ -230,6 +236,32 @@ export async function getRun(runId: string | undefined, deps: RunsApiDeps): Prom
       limit: ledger.costLimitMicros / MICROS_PER_USD,
     };
     body.toolFailures = { count: ledger.toolFailures, limit: ledger.toolFailureLimit };
+  }
+  try {
+    const { usage, cost } = runCost(trail, deps.pricingRegion ?? 'us-east-1');
+    // USD by service (model tokens, Step Functions, Lambda, DynamoDB, S3) and the units priced.
+    body.cost = {
+      usd: { ...cost },
+      usage: {
+        modelTokens: usage.modelTokens,
+        lambda: {
+          requests: usage.lambdaRequests,
+          billedMs: usage.lambdaBilledMs,
+          gbSeconds: usage.lambdaGbSeconds.arm64 + usage.lambdaGbSeconds.x86_64,
+        },
+        dynamodb: usage.dynamodb,
+        s3: usage.s3,
+        // Counted from the execution's history when the run finishes.
+        stepFunctions:
+          usage.sfnTransitions === undefined
+            ? null
+            : { transitions: usage.sfnTransitions, historyEvents: usage.historyEvents ?? null },
+      },
+      region: usage.regions[0] ?? deps.pricingRegion ?? 'us-east-1',
+    };
+  } catch (err) {
+    if (!(err instanceof PriceTableError)) throw err;
+    body.cost = { error: err.name, message: err.message };
   }
   return { status: 200, body };
 }

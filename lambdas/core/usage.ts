@@ -154,6 +154,19 @@ export function usageSnapshot(
   };
 }
 
+/**
+ * The units of one write of `item` (its JSON size as the item size, 1 KB a
+ * unit, doubled in a transaction): the `pending` of the snapshot it carries.
+ * The snapshot itself adds ~300 bytes, counted here.
+ */
+export function pendingWrite(item: unknown, transactional = false): DynamoUnits {
+  const bytes = Buffer.byteLength(JSON.stringify(item) ?? '') + SNAPSHOT_BYTES;
+  return { readUnits: 0, writeUnits: Math.ceil(bytes / 1024) * (transactional ? 2 : 1) };
+}
+
+/** About what a snapshot adds to the item that carries it. */
+const SNAPSHOT_BYTES = 300;
+
 /** Whether an invocation is being metered here (tests; the adapters count only then). */
 export function metering(): boolean {
   return current.getStore() !== undefined;

@@ -4,6 +4,7 @@
  * or a deployed API with `--api`).
  *
  *   runs get <runId>                     status, figures and trail of a run
+ *   runs cost <runId>                    what a run cost, by service
  *   approvals list [--status pending]    what waits for a human
  *   approvals approve <link> [--comment "…"]
  *   approvals reject <link> --comment "…"
@@ -19,6 +20,7 @@ import { pathToFileURL } from 'node:url';
 import type { StoredTrailEvent } from '../../lambdas/core/run-records.js';
 import { readRunningStack } from '../runtime/running-stack.js';
 import { parseApprovalForm, resolveLink } from './approve.js';
+import { costLine, type RunView } from './print.js';
 import { replayModuleSource } from './replay.js';
 
 export type Write = (line: string) => void;
@@ -26,6 +28,7 @@ export type Write = (line: string) => void;
 export const CLI_USAGE = `Usage: npm run chaperone -- <command> [--api <url>] [--data-dir <dir>]
 
   runs get <runId>                       show a run: status, figures, trail
+  runs cost <runId>                      what a run cost: model tokens, Step Functions, Lambda, DynamoDB, S3
   approvals list [--status <status>]     list approvals (pending, approved, rejected, expired)
   approvals approve <link> [--comment <text>]
   approvals reject <link> --comment <text>
@@ -117,6 +120,15 @@ export async function main(
       const res = await call(`${url}/runs/${encodeURIComponent(target)}`, from);
       io.write(JSON.stringify(await res.json(), null, 2));
       return res.ok ? 0 : 1;
+    }
+    if (group === 'runs' && command === 'cost' && target) {
+      const { url, from } = api();
+      const res = await call(`${url}/runs/${encodeURIComponent(target)}`, from);
+      const run = (await res.json()) as RunView & { message?: string };
+      if (!res.ok) return fail(`GET /runs/${target} answered ${res.status}: ${run.message ?? ''}`);
+      io.write(`Run ${run.runId}: ${run.status}`);
+      io.write(`Cost: ${costLine(run) ?? 'not reported by this API'}`);
+      return 0;
     }
     if (group === 'replay' && command) {
       // `replay <runId> [--out <file>]`: the positional after `replay` is the run id.

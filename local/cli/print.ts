@@ -18,7 +18,21 @@ export interface RunView {
   steps?: { used: number; limit: number };
   tokens?: { used: number; limit: number };
   costUsd?: { used: number; limit: number };
+  /** The whole cost by service (`GET /runs/{id}`), or why it could not be priced. */
+  cost?: RunCostView | { error: string; message: string };
   trail?: TrailItem[];
+}
+
+/** The run's cost as `GET /runs/{id}` shows it. */
+export interface RunCostView {
+  usd: { model: number; stepFunctions: number; lambda: number; dynamodb: number; s3: number; total: number };
+  usage?: {
+    lambda?: { requests: number; billedMs: number; gbSeconds: number };
+    dynamodb?: { requests: number; readUnits: number; writeUnits: number };
+    s3?: { puts: number; gets: number };
+    stepFunctions?: { transitions: number; historyEvents: number | null } | null;
+  };
+  region?: string;
 }
 
 /** One trail event; the fields beyond `seq`, `at` and `type` depend on the type. */
@@ -39,6 +53,37 @@ export function figures(run: RunView): string {
   if (run.tokens) parts.push(`tokens ${num(run.tokens.used)}/${num(run.tokens.limit)}`);
   if (run.costUsd) parts.push(`${usd(run.costUsd.used)}/${usd(run.costUsd.limit)}`);
   return parts.join(' · ');
+}
+
+const usd6 = (n: number): string => `$${n.toFixed(6)}`;
+
+/**
+ * The whole cost in one line: the total, then each service with the units it
+ * was priced on (`$0.012463 — model $0.012400 · Step Functions $0.000225 (9
+ * transitions) · …`).
+ */
+export function costLine(run: RunView): string | undefined {
+  const cost = run.cost;
+  if (!cost) return undefined;
+  if ('error' in cost) return `not priced (${cost.error}: ${cost.message})`;
+  const { usd, usage } = cost;
+  const sfn = usage?.stepFunctions
+    ? ` (${num(usage.stepFunctions.transitions)} transitions)`
+    : ' (transitions counted at the end)';
+  const lambda = usage?.lambda
+    ? ` (${num(usage.lambda.requests)} invocations, ${usage.lambda.gbSeconds.toFixed(3)} GB-s)`
+    : '';
+  const ddb = usage?.dynamodb
+    ? ` (${num(usage.dynamodb.requests)} requests, ${num(usage.dynamodb.readUnits)} RRU, ${num(usage.dynamodb.writeUnits)} WRU)`
+    : '';
+  const s3 =
+    usage?.s3 && usage.s3.puts + usage.s3.gets > 0 ? ` (${usage.s3.puts} PUT, ${usage.s3.gets} GET)` : '';
+  return (
+    `${usd6(usd.total)} — model ${usd6(usd.model)} · Step Functions ${usd6(usd.stepFunctions)}${sfn}` +
+    ` · Lambda ${usd6(usd.lambda)}${lambda} · DynamoDB ${usd6(usd.dynamodb)}${ddb}` +
+    (usd.s3 > 0 || s3 ? ` · S3 ${usd6(usd.s3)}${s3}` : '') +
+    (cost.region ? ` · ${cost.region} prices` : '')
+  );
 }
 
 /** Running totals over the trail, so each line shows the run as it was then. */
@@ -111,9 +156,11 @@ export function summary(run: RunView): string[] {
   if (run.answer) lines.push('', 'Answer:', ...run.answer.split('\n').map((l) => `  ${l}`));
   if (run.error) lines.push(`Error: ${run.error}`);
   if (run.stopDetail) lines.push(`Detail: ${run.stopDetail}`);
+  const cost = costLine(run);
   lines.push(
     '',
     `Figures: ${figures(run)}`,
+    ...(cost ? [`Cost: ${cost}`] : []),
     `Trail: ${trail.length} events — ${count('model_call')} model calls, ` +
       `${count('tool_call')} tool calls (${count('tool_call', (e) => e.status === 'ok')} ok), ` +
       `${count('tool_rejected')} refused, ${count('approval_requested')} approval(s), ${count('guardrail')} guardrail event(s)`,

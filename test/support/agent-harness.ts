@@ -5,6 +5,7 @@ import { DynamoApprovalStore } from '../../lambdas/adapters/dynamo-approval-stor
 import { DynamoBreakerStore } from '../../lambdas/adapters/dynamo-breaker-store.js';
 import { createDocumentClient } from '../../lambdas/adapters/dynamo-client.js';
 import { DynamoRunStore } from '../../lambdas/adapters/dynamo-run-store.js';
+import { metered } from '../../lambdas/core/usage.js';
 import { createHandler as agentStep } from '../../lambdas/handlers/agent-step.js';
 import { createHandler as api } from '../../lambdas/handlers/api.js';
 import { createHandler as approvalRequest } from '../../lambdas/handlers/approval-request.js';
@@ -149,7 +150,7 @@ export class AgentHarness {
     // Bedrock calls are signed with the key pair below (AWS_ACCESS_KEY_ID=local) and verified.
     const model = await ScriptedModel.start({ bedrockCredentials: LOCAL_CREDENTIALS });
     const invocations = new Map<string, number>();
-    let handlers: Record<string, (event: unknown) => Promise<unknown>> = {};
+    let handlers: Record<string, (event: unknown, context?: unknown) => Promise<unknown>> = {};
     const invoker = new MapLambdaInvoker(
       Object.fromEntries(
         ['agentStep', 'toolStep', 'codeStep', 'finish', 'approvalRequest'].map((n) => [
@@ -158,7 +159,8 @@ export class AgentHarness {
             invocations.set(n, (invocations.get(n) ?? 0) + 1);
             const h = handlers[n];
             if (!h) throw new Error(`no handler ${n}`);
-            return crashAware(faults, () => h(event));
+            // A Lambda-shaped context: the usage meter reads the memory size from it.
+            return crashAware(faults, () => h(event, { functionName: n, memoryLimitInMB: '1024' }));
           },
         ]),
       ),
@@ -218,12 +220,13 @@ export class AgentHarness {
     process.env.AWS_ENDPOINT_URL_DYNAMODB = dynamoUrl;
     process.env.INVOICE_BACKEND_TABLE = 'InvoiceBackend';
     process.env.INVOICE_BACKEND_SEED_ON_USE = '1';
+    // Metered as the generated entries meter them (infra/constructs/handler-entries.ts).
     handlers = {
-      agentStep: agentStep(env, workflows),
-      toolStep: toolStep(env, workflows),
-      codeStep: codeStep(env, workflows),
-      finish: finish(env, workflows),
-      approvalRequest: approvalRequest(env, workflows),
+      agentStep: metered(agentStep(env, workflows), env),
+      toolStep: metered(toolStep(env, workflows), env),
+      codeStep: metered(codeStep(env, workflows), env),
+      finish: metered(finish(env, workflows), env),
+      approvalRequest: metered(approvalRequest(env, workflows), env),
     };
     return new AgentHarness(
       dir,
@@ -241,9 +244,10 @@ export class AgentHarness {
 
   /** The API handler, as API Gateway would call it. */
   api() {
-    const handler = api(this.env, this.workflows);
+    const handler = metered(api(this.env, this.workflows), this.env);
     const faults = this.faults;
-    return (event: Parameters<typeof handler>[0]) => crashAware(faults, () => handler(event));
+    return (event: Parameters<ReturnType<typeof api>>[0]) =>
+      crashAware(faults, () => handler(event, { functionName: 'api', memoryLimitInMB: '512' }));
   }
 
   get db() {

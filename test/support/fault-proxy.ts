@@ -47,6 +47,8 @@ export const CRASH = 'SimulatedCrash';
 export class FaultProxy {
   /** Writes seen since the last `arm`, in order. */
   readonly writes: SeenWrite[] = [];
+  /** Every request that reached the proxy (its operation), reads included: what DynamoDB would bill. */
+  readonly requests: string[] = [];
   private fault: Fault | undefined;
   private throttled = 0;
   /** Writes counted towards the armed fault's `nth`. */
@@ -139,6 +141,7 @@ export class FaultProxy {
     const crash = { __type: `com.chaperone.test#${CRASH}`, message: 'process died (injected)' };
     if (this.deadFlag) return crash;
     const operation = String(req.headers['x-amz-target'] ?? '').split('.')[1] ?? '';
+    this.requests.push(operation);
     if (!WRITES.has(operation)) return 'pass';
     const fault = this.fault;
     const write = { operation, keys: sortKeys(body) };
