@@ -9,6 +9,7 @@ import { createDocumentClient } from './adapters/dynamo-client.js';
 import { DynamoRunStore } from './adapters/dynamo-run-store.js';
 import { createLambdaToolExecutor } from './adapters/lambda-tools.js';
 import { createLog, createMetrics } from './adapters/observability.js';
+import { createS3PayloadStore } from './adapters/s3-payloads.js';
 import { createSfnEngine } from './adapters/sfn-engine.js';
 import { ConfigError } from './config-error.js';
 import type { AlertPublisher } from './core/deps.js';
@@ -48,6 +49,19 @@ export function coreDeps(
     clock: systemClock,
     log: quiet ? silentLog : createLog(service, env),
     metrics: quiet ? noMetrics : createMetrics(service, env),
+    // The payload bucket (offloaded results and outputs), when the stack has one.
+    ...(env.PAYLOAD_BUCKET
+      ? {
+          payloads: createS3PayloadStore({
+            bucket: env.PAYLOAD_BUCKET,
+            region: required(env, 'AWS_REGION'),
+            ...(env.AWS_ENDPOINT_URL_S3 ? { endpoint: env.AWS_ENDPOINT_URL_S3 } : {}),
+          }),
+        }
+      : {}),
+    ...(env.CHAPERONE_OFFLOAD_THRESHOLD_BYTES
+      ? { offloadThresholdBytes: Number(env.CHAPERONE_OFFLOAD_THRESHOLD_BYTES) }
+      : {}),
   };
 }
 

@@ -22,6 +22,7 @@ import {
   ValidationError,
 } from './errors.js';
 import type { Json, Message, ModelClient, ModelRequest, ToolSpec } from './model.js';
+import { type Offloader, offloaderFor, resolveMessages } from './offload.js';
 import { costMicros, MICROS_PER_USD, priceOf, worstCaseCostMicros } from './pricing.js';
 import type {
   Completion,
@@ -31,9 +32,11 @@ import type {
   RunMeta,
   StoredMessage,
   ToolResultRecord,
+  TrailEvent,
   TurnRecord,
 } from './run-records.js';
 import { estimateInputTokens } from './token-estimate.js';
+import { pendingCompletion, pendingWrite, stampUsage } from './usage.js';
 import { cachedConversation, forgetConversation, rememberConversation, runMetaOf } from './warm.js';
 
 export interface AgentStepDeps extends CoreDeps {
@@ -110,11 +113,15 @@ export async function runAgentStep(event: AgentStepEvent, deps: AgentStepDeps): 
     action: AgentAction,
     parts: Omit<Completion, 'result'> = {},
   ): Promise<AgentAction> => {
-    const done = await completeOnce(store, runId, key, { result: action as unknown as Json, ...parts });
+    const completion = { result: action as unknown as Json, ...parts };
+    // The invocation's usage rides on the first event it completes with (usage.ts).
+    if (parts.events?.[0]) stampUsage(parts.events[0].event, pendingCompletion(completion));
+    const done = await completeOnce(store, runId, key, completion);
     return done.first ? action : parseAction(done.result);
   };
 
-  const { history, opening } = await conversationOf(store, meta, step, iteration, arrived);
+  const offloader = offloaderFor(runId, deps.payloads, deps.offloadThresholdBytes);
+  const { history, opening } = await conversationOf(store, meta, step, iteration, arrived, offloader);
   if (opening.kind === 'redrive') {
     // Tool calls that began but never completed: the tool step resolves them (runs an
     // idempotent one again with its key, asks a human about any other) before the model
@@ -133,10 +140,11 @@ export async function runAgentStep(event: AgentStepEvent, deps: AgentStepDeps): 
     action: AgentAction,
     parts: Omit<Completion, 'result'> = {},
   ): Promise<AgentAction> => {
-    const first = await store.commitTurn(runId, key, turn.record, {
-      result: action as unknown as Json,
-      ...parts,
-    });
+    const completion = { result: action as unknown as Json, ...parts };
+    // The invocation's usage rides on the turn's model_call event, counting this write (usage.ts).
+    const { user, assistant: answer, event: turnEvent } = turn.record;
+    stampUsage(turnEvent.event, pendingCompletion(completion, [user, answer, turnEvent, turn.record.held]));
+    const first = await store.commitTurn(runId, key, turn.record, completion);
     for (const cap of turn.caps) await store.settleCap(cap, runId, key, turn.record.used);
     if (!first) return recorded();
     deps.metrics.count('ModelCalls', 1, { workflow: workflow.name });
@@ -147,10 +155,15 @@ export async function runAgentStep(event: AgentStepEvent, deps: AgentStepDeps): 
   const uses = toolUsesOf(assistant.message);
   if (uses.length === 0) {
     const answer = textOf(assistant.message);
+    // An answer above the threshold is kept in the payload bucket; the output is its reference.
+    const output = await offloaderFor(runId, deps.payloads, deps.offloadThresholdBytes).offload(
+      eventIds.stepOutput(step.id),
+      answer,
+    );
     return commit(
       { kind: 'final' },
       {
-        output: { step: step.id, value: answer },
+        output: { step: step.id, value: output },
         events: [
           {
             id: eventIds.stepOutput(step.id),
@@ -202,6 +215,7 @@ async function conversationOf(
   step: AgentStep,
   iteration: number,
   arrived: readonly ToolStepResult[],
+  offloader: Offloader,
 ): Promise<{ history: StoredMessage[]; opening: Opening }> {
   const results = new Map<string, ToolResultRecord>();
   for (const r of arrived) {
@@ -220,7 +234,7 @@ async function conversationOf(
   const all = [...(after > 0 ? (cached ?? []) : []), ...fresh];
   const history = all.filter((m) => m.iteration < iteration);
   if (history.length > 0) rememberConversation(meta.runId, step.id, history);
-  return { history, opening: await openingOf(store, meta, step, history, results) };
+  return { history, opening: await openingOf(store, meta, step, history, results, offloader) };
 }
 
 const ZERO = { tokens: 0, costMicros: 0 };
@@ -317,7 +331,11 @@ async function callModel(args: {
         ? { kind: 'bedrock', ...(agentDef.provider.region ? { region: agentDef.provider.region } : {}) }
         : { kind: 'anthropic' },
     system: agentDef.system,
-    messages: [...history.map((h) => h.message), user],
+    // Offloaded tool results are read back for the model; the stored turns keep the references.
+    messages: await resolveMessages(
+      [...history.map((h) => h.message), user],
+      offloaderFor(runId, deps.payloads, deps.offloadThresholdBytes),
+    ),
     tools,
     maxTokens: agentDef.maxTokens,
     // One conversation per agent step: parallel agents of one run are told apart.
@@ -329,7 +347,7 @@ async function callModel(args: {
     response = await deps.model.call(request);
   } catch (err) {
     // Each failed attempt is its own event; the reservation stays with the claim for the retry.
-    await store.appendEvent(runId, eventIds.modelError(step.id, iteration, started), {
+    const failed: TrailEvent = {
       type: 'model_call',
       step: step.id,
       iteration,
@@ -345,7 +363,10 @@ async function callModel(args: {
       reservedTokens: reservation.tokens,
       durationMs: clock.now() - started,
       error: err instanceof Error ? `${err.name}: ${err.message}` : String(err),
-    });
+    };
+    // A failed invocation is billed too: its usage rides on its error event.
+    stampUsage(failed, pendingWrite(failed));
+    await store.appendEvent(runId, eventIds.modelError(step.id, iteration, started), failed);
     // Named errors go to Step Functions, which retries only the retryable ones.
     if (err instanceof ChaperoneError) throw err;
     throw new ValidationError(`model call failed: ${err instanceof Error ? err.message : String(err)}`);

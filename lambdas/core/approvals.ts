@@ -7,6 +7,7 @@ import { canonicalJson } from './canonical.js';
 import { eventIds } from './claims.js';
 import type { CoreDeps } from './deps.js';
 import { NotFoundError, ValidationError } from './errors.js';
+import { offloaderFor, resolveOutputs } from './offload.js';
 import type { Mailer, WorkflowEngine } from './ports.js';
 
 export interface ApprovalDeps extends CoreDeps {
@@ -110,7 +111,11 @@ async function createStepApproval(
   const step = workflow.stepsById.get(event.step);
   if (step?.kind !== 'approval')
     throw new ValidationError(`step ${event.step} is not an approval step`, '/step');
-  const outputs = await deps.store.getStepOutputs(event.runId, step.needs);
+  // Offloaded outputs are read back: the approver sees what the step produced.
+  const outputs = await resolveOutputs(
+    await deps.store.getStepOutputs(event.runId, step.needs),
+    offloaderFor(event.runId, deps.payloads, deps.offloadThresholdBytes),
+  );
   const now = deps.clock.now();
   const record: ApprovalRecord = {
     approvalId,

@@ -3,6 +3,9 @@ import { claimKeys, completeOnce, eventIds } from './claims.js';
 import type { CoreDeps } from './deps.js';
 import { CorruptRecordError, NotFoundError, ValidationError } from './errors.js';
 import type { Json } from './model.js';
+import { offloaderFor, resolveOutputs } from './offload.js';
+import type { Completion } from './run-records.js';
+import { pendingCompletion, stampUsage } from './usage.js';
 
 /**
  * Run a code step (plain function) or a route's chooser with only the outputs
@@ -18,14 +21,21 @@ export async function runCodeStep(event: CodeStepEvent, deps: CoreDeps): Promise
   if (!step || (step.kind !== 'code' && step.kind !== 'route')) {
     throw new ValidationError(`step ${event.step} of ${meta.workflow} is not a code or route step`, '/step');
   }
-  const outputs = await deps.store.getStepOutputs(event.runId, step.needs);
+  const offloader = offloaderFor(event.runId, deps.payloads, deps.offloadThresholdBytes);
+  const outputs = await resolveOutputs(await deps.store.getStepOutputs(event.runId, step.needs), offloader);
   const context = { runId: event.runId, input: meta.input, outputs };
-  const complete = async (result: CodeStepResult, output: Json): Promise<CodeStepResult> => {
-    const done = await completeOnce(deps.store, event.runId, key, {
+  const complete = async (result: CodeStepResult, value: Json): Promise<CodeStepResult> => {
+    // An output above the threshold is kept in the payload bucket; output and trail hold its reference.
+    const output = await offloader.offload(eventIds.stepOutput(step.id), value);
+    const completion: Completion = {
       result,
       output: { step: step.id, value: output },
       events: [{ id: eventIds.stepOutput(step.id), event: { type: 'step_output', step: step.id, output } }],
-    });
+    };
+    // The invocation's usage rides on its step_output event, counting this write (usage.ts).
+    const [outputEvent] = completion.events ?? [];
+    if (outputEvent) stampUsage(outputEvent.event, pendingCompletion(completion));
+    const done = await completeOnce(deps.store, event.runId, key, completion);
     return done.first ? result : parseResult(done.result);
   };
   if (step.kind === 'route') {

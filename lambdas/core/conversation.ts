@@ -1,6 +1,7 @@
 import type { AgentStep } from '../../state-machines/steps.js';
 import { claimKeys } from './claims.js';
 import type { ContentBlock, Message, ToolResultBlock, ToolUseBlock } from './model.js';
+import { type Offloader, offloaderFor, resolveOutputs } from './offload.js';
 import type { PendingCall, RunMeta, RunStore, StoredMessage, ToolResultRecord } from './run-records.js';
 
 /** The tool_use blocks of an assistant message. */
@@ -36,10 +37,12 @@ export async function openingOf(
   step: AgentStep,
   history: readonly StoredMessage[],
   arrived: ReadonlyMap<string, ToolResultRecord> = new Map(),
+  /** Reads the outputs the prompt needs back from the payload bucket, when they were offloaded. */
+  offloader: Offloader = offloaderFor(meta.runId, undefined),
 ): Promise<Opening> {
   const last = history.at(-1);
   if (!last) {
-    const outputs = await store.getStepOutputs(meta.runId, step.needs);
+    const outputs = await resolveOutputs(await store.getStepOutputs(meta.runId, step.needs), offloader);
     return {
       kind: 'message',
       message: { role: 'user', content: step.prompt({ runId: meta.runId, input: meta.input, outputs }) },

@@ -1,4 +1,5 @@
 import type { Workflow } from '../../state-machines/workflow.js';
+import type { PayloadStore } from './offload.js';
 import type { RunStore } from './run-records.js';
 
 /** Something that pages a person: SNS in AWS, a file locally. */
@@ -61,4 +62,8 @@ export interface CoreDeps {
   clock: Clock;
   log: Log;
   metrics: MetricsSink;
+  /** The payload bucket, for tool results and step outputs too large to keep inline (`offload.ts`). */
+  payloads?: PayloadStore | undefined;
+  /** Above this many bytes a result or output is offloaded. @default 32768 */
+  offloadThresholdBytes?: number | undefined;
 }

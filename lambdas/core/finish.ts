@@ -5,6 +5,7 @@ import type { CoreDeps } from './deps.js';
 import { causeSummary } from './error-cause.js';
 import { NotFoundError, PriceTableError } from './errors.js';
 import type { Json } from './model.js';
+import { offloaderFor } from './offload.js';
 import type { WorkflowEngine } from './ports.js';
 import { MICROS_PER_USD } from './pricing.js';
 import type { RunStatus, TrailEvent } from './run-records.js';
@@ -125,7 +126,7 @@ async function outputOf(step: Step, runId: string, deps: CoreDeps): Promise<Json
       return out;
     }
     case 'route': {
-      const chosen = (await deps.store.getStepOutputs(runId, [step.id]))[step.id];
+      const chosen = await outputFor(runId, step.id, deps);
       const key = chosen && typeof chosen === 'object' && !Array.isArray(chosen) ? chosen.branch : undefined;
       const branch = typeof key === 'string' ? step.branches[key] : undefined;
       return branch ? outputOf(branch, runId, deps) : undefined;
@@ -133,6 +134,13 @@ async function outputOf(step: Step, runId: string, deps: CoreDeps): Promise<Json
     case 'approval':
       return undefined;
     default:
-      return (await deps.store.getStepOutputs(runId, [step.id]))[step.id];
+      return await outputFor(runId, step.id, deps);
   }
+}
+
+/** A step's recorded output, read back from the payload bucket when it was offloaded. */
+async function outputFor(runId: string, stepId: string, deps: CoreDeps): Promise<Json | undefined> {
+  const value = (await deps.store.getStepOutputs(runId, [stepId]))[stepId];
+  if (value === undefined) return undefined;
+  return offloaderFor(runId, deps.payloads, deps.offloadThresholdBytes).resolve(value);
 }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { OffloadedPayloadMissingError } from './errors.js';
-import type { Json } from './model.js';
+import type { Json, Message } from './model.js';
 
 /**
  * Large payloads travel as references. A tool result or step output above a
@@ -76,6 +76,14 @@ export function offloaderFor(
     return { key, bytes: Buffer.byteLength(body), sha256: digest };
   };
   const read = async (ref: OffloadedRef): Promise<string> => {
+    // Keys name their content, so what this container read once it may keep.
+    const known = readCache.get(ref.key);
+    if (known !== undefined && known.sha === ref.sha256) return known.body;
+    const body = await readStored(ref);
+    remember(ref.key, { sha: ref.sha256, body });
+    return body;
+  };
+  const readStored = async (ref: OffloadedRef): Promise<string> => {
     if (!ref.key.startsWith(prefix))
       throw new OffloadedPayloadMissingError(
         `the reference ${ref.key} is not under run ${runId}'s ${prefix}`,
@@ -129,6 +137,59 @@ export function offloaderFor(
     },
     keep: (name, value) => write(name, JSON.stringify(value)),
   };
+}
+
+/** Payloads this container read, by key (content-addressed, so never stale); the oldest go first. */
+const readCache = new Map<string, { sha: string; body: string }>();
+let cachedBytes = 0;
+const CACHE_MAX_BYTES = 8 * 1024 * 1024;
+function remember(key: string, entry: { sha: string; body: string }): void {
+  readCache.set(key, entry);
+  cachedBytes += entry.body.length;
+  for (const [k, v] of readCache) {
+    if (cachedBytes <= CACHE_MAX_BYTES) break;
+    readCache.delete(k);
+    cachedBytes -= v.body.length;
+  }
+}
+
+/**
+ * Messages with every offloaded tool result read back, for the model request.
+ * The stored conversation keeps the references, so no item grows past its limit.
+ */
+export async function resolveMessages(
+  messages: readonly Message[],
+  offloader: Offloader,
+): Promise<Message[]> {
+  return Promise.all(
+    messages.map(async (m) => {
+      if (typeof m.content === 'string') return m;
+      if (
+        !m.content.some(
+          (b) => b.type === 'tool_result' && typeof b.content === 'string' && isOffloaded(b.content),
+        )
+      )
+        return m;
+      const content = await Promise.all(
+        m.content.map(async (b) =>
+          b.type === 'tool_result' && typeof b.content === 'string'
+            ? { ...b, content: await offloader.resolveText(b.content) }
+            : b,
+        ),
+      );
+      return { ...m, content };
+    }),
+  );
+}
+
+/** Step outputs (by step id) with every offloaded one read back. */
+export async function resolveOutputs(
+  outputs: Record<string, Json>,
+  offloader: Offloader,
+): Promise<Record<string, Json>> {
+  const out: Record<string, Json> = {};
+  for (const [step, value] of Object.entries(outputs)) out[step] = await offloader.resolve(value);
+  return out;
 }
 
 /** The reference a JSON value is, if it is one. */

@@ -198,6 +198,8 @@ export type TrailEventBody =
       }>;
       fallbackTool?: string;
       result: string;
+      /** The whole result of a trimmed call, kept in the payload bucket (`offload.ts`). */
+      fullResult?: { key: string; bytes: number; sha256: string };
       resultBytes: number;
       originalBytes: number;
       trimmed: boolean;

@@ -16,9 +16,11 @@ import { claimKeys, completeOnce, eventIds } from './claims.js';
 import type { AlertPublisher, CoreDeps } from './deps.js';
 import { ClaimBusyError, CorruptRecordError, NotFoundError, ValidationError } from './errors.js';
 import type { Json } from './model.js';
-import type { Claim, PendingCall, RunMeta } from './run-records.js';
+import { isOffloaded, offloaderFor } from './offload.js';
+import type { Claim, Completion, PendingCall, RunMeta } from './run-records.js';
 import { type Attempt, runWithRetries, type ToolExecutor } from './tool-runner.js';
 import { trimResult } from './trim.js';
+import { pendingCompletion, stampUsage } from './usage.js';
 import { runMetaOf } from './warm.js';
 
 export interface ToolStepDeps extends CoreDeps {
@@ -265,9 +267,17 @@ async function runClaimed(
         { maxBytes: 2048 },
       );
   const result: ToolStepResult = { kind: 'done', status: status === 'circuit_open' ? 'error' : status };
-  const done = await completeOnce(store, runId, key, {
+  // A result above the threshold is kept in the payload bucket and recorded as a reference; the
+  // full result of a trimmed one is kept there too, for the trail (offload.ts).
+  const offloader = offloaderFor(runId, deps.payloads, deps.offloadThresholdBytes);
+  const recorded = await offloader.offloadText(eventIds.toolCall(stepId, pending.toolUseId), content.content);
+  const fullResult =
+    succeeded && content.trimmed && deps.payloads
+      ? await offloader.keep(`full#${eventIds.toolCall(stepId, pending.toolUseId)}`, toJson(value))
+      : undefined;
+  const completion: Completion = {
     result,
-    results: [{ step: stepId, toolUseId: pending.toolUseId, content: content.content, isError: !succeeded }],
+    results: [{ step: stepId, toolUseId: pending.toolUseId, content: recorded, isError: !succeeded }],
     events: [
       {
         id: eventIds.toolCall(stepId, pending.toolUseId),
@@ -280,7 +290,8 @@ async function runClaimed(
           status,
           attempts,
           ...(fallbackTool ? { fallbackTool } : {}),
-          result: content.content,
+          result: recorded,
+          ...(fullResult ? { fullResult } : {}),
           resultBytes: content.bytes,
           originalBytes: content.originalBytes,
           trimmed: content.trimmed,
@@ -289,12 +300,16 @@ async function runClaimed(
       },
     ],
     ...(succeeded ? {} : { failedCall: pending.toolUseId }),
-  });
+  };
+  // The invocation's usage rides on its tool_call event, counting this write (usage.ts).
+  const [callEvent] = completion.events ?? [];
+  if (callEvent) stampUsage(callEvent.event, pendingCompletion(completion));
+  const done = await completeOnce(store, runId, key, completion);
   // A concurrent attempt that completed first: its result is the one the model reads.
   if (!done.first) return afterDone(parseToolResult(done.result), runId, deps);
   deps.metrics.count('ToolCalls', 1, { tool: tool.name });
   if (!succeeded) deps.metrics.count('ToolCallFailures', 1, { tool: tool.name });
-  const travels = content.bytes <= INLINE_RESULT_MAX_BYTES;
+  const travels = content.bytes <= INLINE_RESULT_MAX_BYTES && !isOffloaded(recorded);
   return afterDone(
     travels
       ? { ...result, toolUseId: pending.toolUseId, content: content.content, isError: !succeeded }
@@ -345,7 +360,7 @@ async function blockBypass(
   if (verdict.approvalId && verdict.status === 'pending')
     await deps.approvals.markBypassed(verdict.approvalId, detail, new Date(deps.clock.now()).toISOString());
   const result: ToolStepResult = { kind: 'stop', reason: 'PolicyViolation', detail };
-  await deps.store.completeClaim(runId, key, {
+  const completion: Completion = {
     result,
     results: [
       {
@@ -373,7 +388,10 @@ async function blockBypass(
         },
       },
     ],
-  });
+  };
+  const [guard] = completion.events ?? [];
+  if (guard) stampUsage(guard.event, pendingCompletion(completion));
+  await deps.store.completeClaim(runId, key, completion);
   deps.metrics.count('GuardrailRejections', 1, { rule: 'approval_bypass' });
   await deps.alerts.publish({
     subject: `Chaperone: approval bypassed in run ${runId}`,
@@ -403,4 +421,9 @@ function parseToolResult(value: Json | undefined): ToolStepResult {
 export function idempotencyKeyOf(runId: string, step: string, toolUseId: string, fallback?: string): string {
   const h = createHash('sha256').update(`${runId}\u0000${step}\u0000${toolUseId}\u0000${fallback ?? ''}`);
   return `chp_${h.digest('base64url').slice(0, 32)}`;
+}
+
+/** A tool's value as JSON (what JSON.stringify keeps of it). */
+function toJson(value: unknown): Json {
+  return JSON.parse(JSON.stringify(value ?? null)) as Json;
 }

@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import { MICROS_PER_USD, type ServicePrices, servicePricesFor } from './pricing.js';
+import type { Completion, TrailEvent } from './run-records.js';
 
 /**
  * The usage meter: what one Lambda invocation costs besides model tokens,
@@ -163,6 +164,44 @@ export function pendingWrite(item: unknown, transactional = false): DynamoUnits 
   const bytes = Buffer.byteLength(JSON.stringify(item) ?? '') + SNAPSHOT_BYTES;
   return { readUnits: 0, writeUnits: Math.ceil(bytes / 1024) * (transactional ? 2 : 1) };
 }
+
+/**
+ * The units of the transaction that completes a claim with `completion`
+ * (every part an item, the claim one more) and `extra` items besides (a
+ * turn's messages, its event, the ledger's settlement): twice each item's
+ * write units, the snapshot counted on the first.
+ */
+export function pendingCompletion(completion: Completion, extra: readonly unknown[] = []): DynamoUnits {
+  const items: unknown[] = [
+    { result: completion.result },
+    ...extra,
+    ...(completion.events ?? []),
+    ...(completion.results ?? []),
+    ...(completion.calls ?? []),
+    ...(completion.output ? [completion.output] : []),
+    ...(completion.failedCall ? [{ failedCalls: [completion.failedCall] }] : []),
+  ];
+  let writeUnits = 0;
+  items.forEach((item, i) => {
+    const bytes =
+      Buffer.byteLength(JSON.stringify(item) ?? '') + ITEM_KEY_BYTES + (i === 0 ? SNAPSHOT_BYTES : 0);
+    writeUnits += 2 * Math.ceil(bytes / 1024);
+  });
+  return { readUnits: 0, writeUnits };
+}
+
+/**
+ * Put the invocation's usage so far on `event` (when metered), counting
+ * `pending`, the write that will carry it. Returns the event.
+ */
+export function stampUsage<E extends TrailEvent>(event: E, pending: DynamoUnits): E {
+  const usage = usageSnapshot(pending);
+  if (usage) event.usage = usage;
+  return event;
+}
+
+/** Keys and bookkeeping attributes of an item (`pk`, `sk`, `seq`, `at`). */
+const ITEM_KEY_BYTES = 80;
 
 /** About what a snapshot adds to the item that carries it. */
 const SNAPSHOT_BYTES = 300;

@@ -118,9 +118,14 @@ describe('the payload store adapter against the stand-in', () => {
     expect(back).toEqual(big);
     expect(usage?.s3).toEqual({ puts: 1, gets: 1 });
 
-    await s3.send(new DeleteObjectCommand({ Bucket: 'payloads', Key: refOf(ref)?.key }));
+    // Another payload, never read here (a container keeps what it read: keys name their content).
+    const other = await offloaderFor('r3', payloads).offload('step_output#report', {
+      text: 'y'.repeat(40_000),
+    });
+    await s3.send(new DeleteObjectCommand({ Bucket: 'payloads', Key: refOf(other)?.key }));
+    void ref;
     const err = await offloaderFor('r3', payloads)
-      .resolve(ref)
+      .resolve(other)
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OffloadedPayloadMissingError);
     expect((err as Error).message).toMatch(/runs\/r3\/step_output-report-.*is not in the payload bucket/);
