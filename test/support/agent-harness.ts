@@ -104,6 +104,9 @@ async function crashAware<T>(faults: FaultProxy | undefined, run: () => Promise<
   return out.value as T;
 }
 
+/** The payload bucket's name in the harness (its objects: `<dir>/s3/payloads/`). */
+export const PAYLOAD_BUCKET = 'payloads';
+
 const ARN = (name: string) => `arn:aws:lambda:us-east-1:000000000000:function:${name}`;
 
 /**
@@ -148,6 +151,8 @@ export class AgentHarness {
       outboxDir: join(dir, 'outbox'),
       alertsFile: join(dir, 'alerts.jsonl'),
       secrets,
+      // The payload bucket, as the local stack serves it (local/aws/s3.ts).
+      s3: { dir: join(dir, 's3'), buckets: [PAYLOAD_BUCKET] },
     });
     // Bedrock calls are signed with the key pair below (AWS_ACCESS_KEY_ID=local) and verified.
     const model = await ScriptedModel.start({ bedrockCredentials: LOCAL_CREDENTIALS });
@@ -199,6 +204,8 @@ export class AgentHarness {
       AWS_ENDPOINT_URL_SNS: services.url,
       AWS_ENDPOINT_URL_SESV2: services.url,
       AWS_ENDPOINT_URL_SECRETS_MANAGER: services.url,
+      AWS_ENDPOINT_URL_S3: services.url,
+      PAYLOAD_BUCKET,
       RUNS_TABLE: 'Runs',
       APPROVALS_TABLE: 'Approvals',
       BREAKERS_TABLE: 'Breakers',
