@@ -74,7 +74,8 @@ async function conversationOf(cold: boolean) {
       .filter((r) => r.conversation.startsWith(`${runId}:`))
       .map((r) => JSON.stringify(r.body.messages).replaceAll(runId, 'RUN'));
     const trail = (await h.runs.listEvents(runId)).map((e) => e.type);
-    const queries = (h.faults?.requests ?? []).filter((r) => r.operation === 'Query').length;
+    // Conversation reads: every Query but the finish task's one read of the trail (the run's cost).
+    const queries = (h.faults?.requests ?? []).filter((r) => r.operation === 'Query').length - 1;
     return { sent, trail, queries, answer: (await h.runs.getRun(runId))?.answer };
   } finally {
     await h.close();
