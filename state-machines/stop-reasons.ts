@@ -10,6 +10,7 @@ export const STOP_REASONS = [
   'CircuitOpen',
   'LoopDetected',
   'ApprovalRejected',
+  'HistoryLimitApproaching',
   'RunFailed',
 ] as const;
 export type StopReason = (typeof STOP_REASONS)[number];

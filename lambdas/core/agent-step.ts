@@ -21,6 +21,7 @@ import {
   StoreThrottledError,
   ValidationError,
 } from './errors.js';
+import { historyLimitStop } from './history-limit.js';
 import type { Json, Message, ModelClient, ModelRequest, ToolSpec } from './model.js';
 import { type Offloader, offloaderFor, resolveMessages } from './offload.js';
 import { costMicros, MICROS_PER_USD, priceOf, worstCaseCostMicros } from './pricing.js';
@@ -44,6 +45,8 @@ export interface AgentStepDeps extends CoreDeps {
   alerts: AlertPublisher;
   approvals: ApprovalStore;
   newId: () => string;
+  /** Step Functions' history limit (tests lower it). @default 25,000 */
+  historyEventLimit?: number;
 }
 
 /** Seconds added to a tool's worst case for the Task's TimeoutSeconds backstop. */
@@ -131,6 +134,9 @@ export async function runAgentStep(event: AgentStepEvent, deps: AgentStepDeps): 
   if (clock.now() >= meta.deadline) {
     return decide(stop('TimeLimitExceeded', `time limit of ${workflow.limits.timeLimitSeconds} s reached`));
   }
+  // A named stop before Step Functions' history limit would fail the execution mid-iteration.
+  const nearLimit = historyLimitStop(history, deps.historyEventLimit);
+  if (nearLimit) return decide(stop('HistoryLimitApproaching', nearLimit));
   const turn = await callModel({ deps, workflow, step, meta, event, key, history, user: opening.message });
   if (turn.kind === 'settled') return recorded();
   if (turn.kind === 'refused') return decide(turn.action, { events: [turn.event] });

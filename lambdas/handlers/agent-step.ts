@@ -17,6 +17,10 @@ export function createHandler(env: Env, app: readonly Workflow[]) {
     alerts: alerts(env),
     approvals: approvalStore(env, base.db),
     newId,
+    // Step Functions' history limit, lowered only by tests.
+    ...(env.CHAPERONE_HISTORY_EVENT_LIMIT
+      ? { historyEventLimit: Number(env.CHAPERONE_HISTORY_EVENT_LIMIT) }
+      : {}),
   });
   return async (event: unknown) => runAgentStep(parse(event), await deps());
 }
