@@ -1,8 +1,9 @@
 import { type FinishEvent, finishEventSchema } from '../../state-machines/contract.js';
 import type { Workflow } from '../../state-machines/workflow.js';
-import { coreDeps, type Env } from '../config.js';
+import type { Env } from '../config.js';
 import { finishRun } from '../core/finish.js';
 import { eventParser } from './parse-event.js';
+import { coreDeps } from './wire/store.js';
 
 const parse = eventParser<FinishEvent>(finishEventSchema, 'finish');
 
