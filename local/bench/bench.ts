@@ -3,6 +3,7 @@
  * printed as tables. A plain script (not a test): it starts its own dynalite
  * and harness, and exits 0 when every section ran.
  */
+import { benchColdStart } from './cold-start.js';
 import { benchGuardrailQuality } from './guardrail-quality.js';
 import { benchLedger } from './ledger-throughput.js';
 import { benchOrchestration } from './orchestration.js';
@@ -14,5 +15,6 @@ out(`Chaperone bench — node ${process.version}, ${new Date().toISOString()}`);
 out(benchGuardrailQuality());
 out(await benchLedger({ reservations: 2_000, concurrency: 50, races: 5 }));
 out(await benchOrchestration({ iterations: 10, runs: 5, concurrent: 10, rounds: 2 }));
+out((await benchColdStart({ runs: 15 })).text);
 out(`\nbench finished in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 process.exit(0);

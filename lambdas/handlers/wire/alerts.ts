@@ -1,4 +1,4 @@
-import { createSnsAlerts } from '../../adapters/aws-messaging.js';
+import { createSnsAlerts } from '../../adapters/sns-alerts.js';
 import { awsClientOptions, type Env, lazily, required } from '../../config.js';
 import type { AlertPublisher } from '../../core/deps.js';
 

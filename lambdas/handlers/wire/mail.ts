@@ -1,4 +1,4 @@
-import { createSesMailer } from '../../adapters/aws-messaging.js';
+import { createSesMailer } from '../../adapters/ses-mailer.js';
 import { awsClientOptions, type Env, lazily, required } from '../../config.js';
 import type { Mailer } from '../../core/ports.js';
 

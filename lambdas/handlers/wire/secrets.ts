@@ -1,4 +1,4 @@
-import { createSecretReader } from '../../adapters/aws-messaging.js';
+import { createSecretReader } from '../../adapters/secret-reader.js';
 import { awsClientOptions, type Env, lazily } from '../../config.js';
 
 /**
