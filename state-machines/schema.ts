@@ -15,20 +15,62 @@ const addFormats = (
 /**
  * The one ajv instance: strict mode (unknown keywords, ambiguous types and
  * missing `type`s are definition errors), all errors, standard formats.
+ * Built on first use, so importing this module costs nothing.
  */
-export const ajv = new Ajv({ strict: true, allErrors: true, useDefaults: false, coerceTypes: false });
-addFormats(ajv);
+let instance: Ajv | undefined;
+export function schemaCompiler(): Ajv {
+  if (!instance) {
+    instance = new Ajv({ strict: true, allErrors: true, useDefaults: false, coerceTypes: false });
+    addFormats(instance);
+  }
+  return instance;
+}
 
-/** Compile a schema once, at definition time, with a clear error naming the subject. */
-export function compileSchema(subject: string, schema: JsonSchema): ValidateFunction {
+/**
+ * When schemas compile: at definition (`compileSchema` throws there, naming
+ * the subject) everywhere but in a deployed bundle, whose esbuild options set
+ * `process.env.CHAPERONE_SCHEMA_COMPILE` to `first-use` (infra's
+ * `HANDLER_BUNDLING`): there every schema was compiled already when the app
+ * was synthesised, so a function's cold start compiles none and each
+ * validator compiles on its first call. The variable may be set by hand to
+ * the same effect.
+ */
+const compileOnFirstUse = (): boolean => process.env.CHAPERONE_SCHEMA_COMPILE === 'first-use';
+
+function compileNow(subject: string, schema: JsonSchema): ValidateFunction {
   try {
-    return ajv.compile(schema);
+    return schemaCompiler().compile(schema);
   } catch (err) {
     throw new WorkflowDefinitionError(
       subject,
       `its JSON Schema does not compile in ajv strict mode: ${err instanceof Error ? err.message : String(err)}`,
     );
   }
+}
+
+/**
+ * A validator that compiles `schema` on its first call: the same function
+ * (its `errors` set after each call) at no cost until something is validated.
+ */
+export function lazyValidator(subject: string, schema: JsonSchema): ValidateFunction {
+  let compiled: ValidateFunction | undefined;
+  const validate = ((data: unknown) => {
+    compiled ??= compileNow(subject, schema);
+    const ok = compiled(data);
+    validate.errors = compiled.errors ?? null;
+    return ok;
+  }) as ValidateFunction;
+  validate.errors = null;
+  validate.schema = schema;
+  return validate;
+}
+
+/**
+ * Compile a schema, with a clear error naming the subject: at definition
+ * time, or on first use in a deployed bundle (see `compileOnFirstUse`).
+ */
+export function compileSchema(subject: string, schema: JsonSchema): ValidateFunction {
+  return compileOnFirstUse() ? lazyValidator(subject, schema) : compileNow(subject, schema);
 }
 
 /** Render ajv errors as one message a model (or a person) can act on. */

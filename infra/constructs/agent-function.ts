@@ -7,13 +7,10 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { acknowledge } from '../acknowledge.js';
 import { REPO_ROOT } from '../repo-root.js';
+import { HANDLER_BUNDLING, HANDLER_NODE_OPTIONS, handlerConditions } from './handler-entries.js';
 
 /** CloudFormation metadata key on the function resource: the handler's repo-relative path. */
 export const HANDLER_METADATA_KEY = 'chaperone:handler';
-
-/** Lets the ESM bundle `require()` the CommonJS parts of its dependencies. */
-const ESM_REQUIRE_BANNER =
-  "import { createRequire as __chaperoneCreateRequire } from 'node:module'; const require = __chaperoneCreateRequire(import.meta.url);";
 
 export interface AgentFunctionProps {
   /**
@@ -54,8 +51,9 @@ export interface AgentFunctionProps {
 }
 
 /**
- * The one Lambda function shape of Chaperone: Node.js 22 on arm64, an ESM
- * bundle with source maps, X-Ray tracing, Powertools configuration, its own
+ * The one Lambda function shape of Chaperone: Node.js 22 on arm64, one
+ * minified ESM bundle with source maps and the AWS SDK inside it
+ * (`HANDLER_BUNDLING`), X-Ray tracing, Powertools configuration, its own
  * log group with a retention, and a role that starts with nothing but writing
  * to that log group (everything else is granted by intent).
  *
@@ -104,17 +102,19 @@ export class AgentFunction extends NodejsFunction {
               : props.projectRoot
                 ? {}
                 : { depsLockFilePath: path.join(REPO_ROOT, 'package-lock.json') }),
+            // HANDLER_BUNDLING in NodejsFunction's terms (the cold-start bench builds with the same object).
             bundling: {
               format: OutputFormat.ESM,
-              mainFields: ['module', 'main'],
-              banner: ESM_REQUIRE_BANNER,
-              minify: true,
-              sourceMap: true,
+              mainFields: [...HANDLER_BUNDLING.mainFields],
+              banner: HANDLER_BUNDLING.banner,
+              minify: HANDLER_BUNDLING.minify,
+              sourceMap: HANDLER_BUNDLING.sourcemap,
               sourceMapMode: SourceMapMode.DEFAULT,
-              target: 'node22',
-              ...(props.bundlingConditions?.length
-                ? { esbuildArgs: { '--conditions': props.bundlingConditions.join(',') } }
-                : {}),
+              target: HANDLER_BUNDLING.target,
+              // The AWS SDK too: bundled and tree-shaken, not the runtime's copy loaded as CommonJS.
+              externalModules: [...HANDLER_BUNDLING.external],
+              define: { ...HANDLER_BUNDLING.define },
+              esbuildArgs: { '--conditions': handlerConditions(props.bundlingConditions).join(',') },
             },
           }
         : {
@@ -122,7 +122,7 @@ export class AgentFunction extends NodejsFunction {
             handler: 'index.handler',
           }),
       environment: {
-        NODE_OPTIONS: '--enable-source-maps',
+        NODE_OPTIONS: HANDLER_NODE_OPTIONS,
         POWERTOOLS_SERVICE_NAME: props.serviceName ?? 'chaperone',
         POWERTOOLS_METRICS_NAMESPACE: 'Chaperone',
         POWERTOOLS_LOG_LEVEL: props.logLevel ?? 'INFO',

@@ -1,26 +1,30 @@
 import { type AgentStepEvent, agentStepEventSchema } from '../../state-machines/contract.js';
 import type { Workflow } from '../../state-machines/workflow.js';
-import { alerts, approvalStore, coreDeps, type Env, modelClient, newId, secrets } from '../config.js';
-import { runAgentStep } from '../core/agent-step.js';
+import { type Env, newId } from '../config.js';
+import { type AgentStepDeps, runAgentStep } from '../core/agent-step.js';
 import { eventParser } from './parse-event.js';
+import { snsAlerts } from './wire/alerts.js';
+import { modelClient } from './wire/model.js';
+import { secretReader } from './wire/secrets.js';
+import { approvalStore, coreDeps } from './wire/store.js';
 
 const parse = eventParser<AgentStepEvent>(agentStepEventSchema, 'agent step');
 
 /** One model call of an agent step. */
 /** `app`: the workflows to serve (the application's workflows module, bound by its generated entry). */
 export function createHandler(env: Env, app: readonly Workflow[]) {
+  // Built once per container: every invocation shares these clients.
   const base = coreDeps(env, 'agent-step', app);
-  const model = modelClient(env, secrets(env));
-  const deps = async () => ({
+  const deps: AgentStepDeps = {
     ...base,
-    model,
-    alerts: alerts(env),
+    model: modelClient(env, secretReader(env)),
+    alerts: snsAlerts(env),
     approvals: approvalStore(env, base.db),
     newId,
     // Step Functions' history limit, lowered only by tests.
     ...(env.CHAPERONE_HISTORY_EVENT_LIMIT
       ? { historyEventLimit: Number(env.CHAPERONE_HISTORY_EVENT_LIMIT) }
       : {}),
-  });
-  return async (event: unknown) => runAgentStep(parse(event), await deps());
+  };
+  return async (event: unknown) => runAgentStep(parse(event), deps);
 }

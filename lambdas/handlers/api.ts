@@ -1,43 +1,32 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import type { Workflow } from '../../state-machines/workflow.js';
-import {
-  alerts,
-  approvalStore,
-  ConfigError,
-  coreDeps,
-  type Env,
-  engine,
-  mailer,
-  newId,
-  required,
-  secrets,
-} from '../config.js';
+import { type Env, jsonObjectEnv, newId, required } from '../config.js';
 import { type ApiDeps, routeApi } from '../core/api-router.js';
+import { snsAlerts } from './wire/alerts.js';
+import { sfnEngine } from './wire/engine.js';
+import { sesMailer } from './wire/mail.js';
+import { secretReader } from './wire/secrets.js';
+import { approvalStore, coreDeps } from './wire/store.js';
 
 /** `POST /runs`, `GET /runs/{id}`, `GET /approvals`, `GET|POST /approvals/{id}`. */
 /** `app`: the workflows to serve (the application's workflows module, bound by its generated entry). */
 export function createHandler(env: Env, app: readonly Workflow[]) {
+  // Built once per container: every invocation shares these clients.
   const base = coreDeps(env, 'api', app);
-  let stateMachines: Record<string, string>;
-  try {
-    stateMachines = JSON.parse(required(env, 'STATE_MACHINES')) as Record<string, string>;
-  } catch (err) {
-    throw new ConfigError(
-      `STATE_MACHINES must be a JSON object of workflow → ARN: ${(err as Error).message}`,
-    );
-  }
-  const secret = secrets(env)(required(env, 'APPROVAL_SECRET_ARN'));
-  const deps = async (): Promise<ApiDeps> => ({
+  const stateMachines = jsonObjectEnv(env, 'STATE_MACHINES', 'workflow → ARN');
+  const secretArn = required(env, 'APPROVAL_SECRET_ARN');
+  // The link key: read on the first request and kept (a failed read is tried again on the next).
+  const readSecret = secretReader(env);
+  const shared: Omit<ApiDeps, 'linkSecret'> = {
     ...base,
-    engine: engine(env),
-    alerts: alerts(env),
+    engine: sfnEngine(env),
+    alerts: snsAlerts(env),
     stateMachines,
     newId,
     approvals: approvalStore(env, base.db),
-    mailer: mailer(env),
-    linkSecret: await secret,
+    mailer: sesMailer(env),
     baseUrl: env.APPROVAL_BASE_URL ?? '',
-  });
+  };
   return async (event: APIGatewayProxyEvent) => {
     const headers = Object.fromEntries(
       Object.entries(event.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]),
@@ -53,7 +42,7 @@ export function createHandler(env: Env, app: readonly Workflow[]) {
         headers,
         body,
       },
-      await deps(),
+      { ...shared, linkSecret: await readSecret(secretArn) },
     );
   };
 }

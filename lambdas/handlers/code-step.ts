@@ -1,8 +1,9 @@
 import { type CodeStepEvent, codeStepEventSchema } from '../../state-machines/contract.js';
 import type { Workflow } from '../../state-machines/workflow.js';
-import { coreDeps, type Env } from '../config.js';
+import type { Env } from '../config.js';
 import { runCodeStep } from '../core/code-step.js';
 import { eventParser } from './parse-event.js';
+import { coreDeps } from './wire/store.js';
 
 const parse = eventParser<CodeStepEvent>(codeStepEventSchema, 'code step');
 

@@ -1,8 +1,10 @@
 import { type FinishEvent, finishEventSchema } from '../../state-machines/contract.js';
 import type { Workflow } from '../../state-machines/workflow.js';
-import { coreDeps, type Env, engine } from '../config.js';
+import type { Env } from '../config.js';
 import { finishRun } from '../core/finish.js';
 import { eventParser } from './parse-event.js';
+import { sfnEngine } from './wire/engine.js';
+import { coreDeps } from './wire/store.js';
 
 const parse = eventParser<FinishEvent>(finishEventSchema, 'finish');
 
@@ -12,7 +14,7 @@ export function createHandler(env: Env, app: readonly Workflow[]) {
   // The engine counts the execution's transitions for the run's cost.
   const deps = {
     ...coreDeps(env, 'finish', app),
-    engine: engine(env),
+    engine: sfnEngine(env),
     pricingRegion: env.CHAPERONE_PRICING_REGION ?? env.AWS_REGION,
   };
   return async (event: unknown) => finishRun(parse(event), deps);

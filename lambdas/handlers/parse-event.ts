@@ -1,9 +1,13 @@
-import { ajv, describeErrors } from '../../state-machines/schema.js';
+import { describeErrors, lazyValidator } from '../../state-machines/schema.js';
 import { ValidationError } from '../core/errors.js';
 
-/** A parser for a Lambda event, compiled once at module scope. Throws the named ValidationError. */
+/**
+ * A parser for a Lambda event, compiled on the first event and kept for the
+ * container's life (importing a handler compiles nothing). Throws the named
+ * ValidationError.
+ */
 export function eventParser<T>(schema: object, what: string): (event: unknown) => T {
-  const validate = ajv.compile(schema);
+  const validate = lazyValidator(`the ${what} event contract`, schema as Record<string, unknown>);
   return (event) => {
     if (!validate(event))
       throw new ValidationError(`${what} event is invalid: ${describeErrors(validate.errors)}`);

@@ -8,7 +8,8 @@ const parse = eventParser<ToolAttemptEvent>(toolAttemptEventSchema, 'tool attemp
 
 /**
  * The function of one tool (`CHAPERONE_TOOL`): runs one attempt with the
- * permissions granted to this tool alone.
+ * permissions granted to this tool alone. It builds no client of its own:
+ * the bundle carries only the tool's code and what that code imports.
  */
 export function createHandler(env: Env, app: readonly Workflow[]) {
   const name = required(env, 'CHAPERONE_TOOL');

@@ -5,6 +5,7 @@
  * (not a test): it starts its own dynalite and harness, and exits 0 when
  * every section ran.
  */
+import { benchColdStart } from './cold-start.js';
 import { benchCost } from './cost.js';
 import { benchGuardrailQuality } from './guardrail-quality.js';
 import { benchLedger } from './ledger-throughput.js';
@@ -38,6 +39,7 @@ await section(async () => ({
 await section(() => benchAwsWork());
 await section(() => benchOrchestration({ iterations: 10, runs: 5, concurrent: 10, rounds: 2 }));
 await section(() => benchCost({ iterations: 10, runs: 3 }));
+await section(() => benchColdStart({ runs: 15 }));
 figures.benchSeconds = Math.round((performance.now() - started) / 100) / 10;
 out(`\nbench finished in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 if (asJson) process.stdout.write(`${JSON.stringify(figures)}\n`);

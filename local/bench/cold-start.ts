@@ -1,0 +1,120 @@
+/**
+ * Cold start of each function: every handler bundled exactly as the CDK
+ * construct bundles it (`handlerBuildOptions`, the options `AgentFunction`
+ * passes to `NodejsFunction`), written to a temporary directory with nothing
+ * beside it (no node_modules: the bundle must carry all it needs), then
+ * imported in fresh `node` processes with the functions' `NODE_OPTIONS`.
+ * The figure is the time of the `import()` itself in that process: module
+ * loading and evaluation, what Lambda's init phase adds to Node's own start.
+ * A one-line hello-world handler, bundled and imported the same way, is the
+ * floor.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import { build } from 'esbuild';
+import {
+  HANDLER_KINDS,
+  HANDLER_NODE_OPTIONS,
+  handlerBuildOptions,
+  writeHandlerEntries,
+} from '../../infra/constructs/handler-entries.js';
+import { REPO_ROOT } from '../../infra/repo-root.js';
+import { stats, table } from './table.js';
+
+const run = promisify(execFile);
+
+export interface ColdStartOptions {
+  /** Fresh processes per handler. @default 15 */
+  readonly runs?: number;
+  /** The workflows module the entries bind. @default the invoice example (`examples/index.ts`) */
+  readonly workflowsModule?: string;
+  /** Extra `exports` conditions, as the example app bundles. @default ['chaperone-source'] */
+  readonly conditions?: readonly string[];
+}
+
+export interface HandlerFigures {
+  bundleBytes: number;
+  coldImportMsMedian: number;
+  coldImportMsP95: number;
+}
+
+/** In the child: import the bundle, print how long the import took. */
+const PROBE = `const url = process.argv[1];
+const t0 = performance.now();
+await import(url);
+process.stdout.write(JSON.stringify({ ms: performance.now() - t0 }));
+process.exit(0);`;
+
+async function importMs(file: string): Promise<number> {
+  const { stdout } = await run(
+    process.execPath,
+    [...HANDLER_NODE_OPTIONS.split(' '), '--input-type=module', '-e', PROBE, pathToFileURL(file).href],
+    // Nothing of this process's environment leaks in: a handler must import without its env.
+    { env: { PATH: process.env.PATH ?? '' }, maxBuffer: 1024 * 1024 },
+  );
+  const { ms } = JSON.parse(stdout) as { ms: number };
+  return ms;
+}
+
+export async function benchColdStart(
+  opts: ColdStartOptions = {},
+): Promise<{ text: string; json: Record<string, unknown> }> {
+  const runs = opts.runs ?? 15;
+  const conditions = opts.conditions ?? ['chaperone-source'];
+  const workflowsModule = opts.workflowsModule ?? join(REPO_ROOT, 'examples', 'index.ts');
+  const entries = writeHandlerEntries(workflowsModule, REPO_ROOT);
+  const out = mkdtempSync(join(tmpdir(), 'chaperone-cold-start-'));
+  try {
+    const hello = join(out, 'hello-world.mjs');
+    writeFileSync(hello, "export const handler = async () => ({ statusCode: 200, body: 'hello' });\n");
+    const bundles: Array<[string, string]> = [];
+    for (const kind of HANDLER_KINDS) {
+      const file = join(out, kind, 'index.mjs');
+      await build(handlerBuildOptions(entries[kind], file, conditions));
+      bundles.push([kind, file]);
+    }
+    const helloFile = join(out, 'hello', 'index.mjs');
+    await build(handlerBuildOptions(hello, helloFile));
+    bundles.push(['hello-world', helloFile]);
+
+    // Interleaved rounds, so a burst of load on the shared machine spreads over every handler.
+    const samples = new Map<string, number[]>(bundles.map(([k]) => [k, []]));
+    for (let i = 0; i < runs; i++) {
+      for (const [kind, file] of bundles) samples.get(kind)?.push(await importMs(file));
+    }
+    const figures: Record<string, HandlerFigures> = {};
+    for (const [kind, file] of bundles) {
+      const s = stats(samples.get(kind) ?? []);
+      figures[kind] = {
+        bundleBytes: statSync(file).size,
+        coldImportMsMedian: Math.round(s.p50 * 10) / 10,
+        coldImportMsP95: Math.round(s.p95 * 10) / 10,
+      };
+    }
+    const text = table(
+      `Cold start: each handler bundled as deployed, imported in a fresh node (${runs} runs, ${process.version})`,
+      ['handler', 'bundle KB', 'import ms p50', 'import ms p95'],
+      Object.entries(figures).map(([k, f]) => [
+        k,
+        Math.round(f.bundleBytes / 102.4) / 10,
+        f.coldImportMsMedian,
+        f.coldImportMsP95,
+      ]),
+    );
+    const { 'hello-world': helloWorld, ...handlers } = figures;
+    return { text, json: { handlers, coldStartHelloWorld: helloWorld } };
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+}
+
+const isMain = process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
+if (isMain) {
+  const { text, json } = await benchColdStart();
+  process.stdout.write(`${text}\n`);
+  if (process.argv.includes('--json')) process.stdout.write(`${JSON.stringify(json)}\n`);
+}
