@@ -6,6 +6,7 @@
 import { benchGuardrailQuality } from './guardrail-quality.js';
 import { benchLedger } from './ledger-throughput.js';
 import { benchOrchestration } from './orchestration.js';
+import { benchPeer } from './peer.js';
 
 const started = performance.now();
 const out = (text: string) => process.stdout.write(`${text}\n`);
@@ -14,5 +15,6 @@ out(`Chaperone bench — node ${process.version}, ${new Date().toISOString()}`);
 out(benchGuardrailQuality());
 out(await benchLedger({ reservations: 2_000, concurrency: 50, races: 5 }));
 out(await benchOrchestration({ iterations: 10, runs: 5, concurrent: 10, rounds: 2 }));
+out((await benchPeer({ iterations: 10, runs: 3, concurrent: 10, rounds: 3 })).text);
 out(`\nbench finished in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 process.exit(0);
