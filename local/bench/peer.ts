@@ -168,20 +168,31 @@ function langGraph(modelUrl: string): Contender {
 /** One round's figures for one side. */
 interface Round {
   msPerIteration: number;
+  /** This process's CPU time (user + system) per iteration: what machine load does not inflate. */
+  cpuMsPerIteration: number;
   executionsPerSecond: number;
 }
 
-async function measure(c: Contender, o: { iterations: number; runs: number; concurrent: number }) {
+async function measure(
+  c: Contender,
+  o: { iterations: number; runs: number; concurrent: number },
+): Promise<Round> {
   const each: number[] = [];
+  const cpu = process.cpuUsage();
   for (let i = 0; i < o.runs; i++) {
     const started = performance.now();
     await c.run(o.iterations);
     each.push((performance.now() - started) / o.iterations);
   }
+  const used = process.cpuUsage(cpu);
   const started = performance.now();
   await Promise.all(Array.from({ length: o.concurrent }, () => c.run(o.iterations)));
   const seconds = (performance.now() - started) / 1000;
-  return { msPerIteration: stats(each).mean, executionsPerSecond: o.concurrent / seconds };
+  return {
+    msPerIteration: stats(each).mean,
+    cpuMsPerIteration: (used.user + used.system) / 1000 / (o.runs * o.iterations),
+    executionsPerSecond: o.concurrent / seconds,
+  };
 }
 
 /**
@@ -226,9 +237,13 @@ export async function benchPeer(options: {
       peerLangGraphMsPerIteration: round(ms.langgraph, 2),
       peerChaperoneExecutionsPerSecond: round(eps.chaperone, 2),
       peerLangGraphExecutionsPerSecond: round(eps.langgraph, 2),
+      peerChaperoneCpuMsPerIteration: round(median('chaperone', 'cpuMsPerIteration'), 2),
+      peerLangGraphCpuMsPerIteration: round(median('langgraph', 'cpuMsPerIteration'), 2),
       peerRounds: rounds.map((x) => ({
         chaperoneMsPerIteration: round(x.chaperone.msPerIteration, 2),
         langgraphMsPerIteration: round(x.langgraph.msPerIteration, 2),
+        chaperoneCpuMsPerIteration: round(x.chaperone.cpuMsPerIteration, 2),
+        langgraphCpuMsPerIteration: round(x.langgraph.cpuMsPerIteration, 2),
         chaperoneExecutionsPerSecond: round(x.chaperone.executionsPerSecond, 2),
         langgraphExecutionsPerSecond: round(x.langgraph.executionsPerSecond, 2),
       })),
@@ -241,6 +256,8 @@ export async function benchPeer(options: {
         'round',
         'Chaperone ms/iter',
         'LangGraph ms/iter',
+        'Chaperone CPU ms/iter',
+        'LangGraph CPU ms/iter',
         `Chaperone ${options.concurrent}×${n} exec/s`,
         `LangGraph ${options.concurrent}×${n} exec/s`,
       ],
@@ -248,6 +265,8 @@ export async function benchPeer(options: {
         i + 1,
         round(x.chaperone.msPerIteration, 1),
         round(x.langgraph.msPerIteration, 1),
+        round(x.chaperone.cpuMsPerIteration, 1),
+        round(x.langgraph.cpuMsPerIteration, 1),
         round(x.chaperone.executionsPerSecond, 2),
         round(x.langgraph.executionsPerSecond, 2),
       ]),
@@ -257,6 +276,12 @@ export async function benchPeer(options: {
       ['measure', 'Chaperone', 'LangGraph', 'ratio'],
       [
         ['ms per iteration', round(ms.chaperone, 1), round(ms.langgraph, 1), json.peerRatioMsPerIteration],
+        [
+          'CPU ms per iteration (this process)',
+          json.peerChaperoneCpuMsPerIteration,
+          json.peerLangGraphCpuMsPerIteration,
+          round(json.peerChaperoneCpuMsPerIteration / json.peerLangGraphCpuMsPerIteration, 2),
+        ],
         [
           `${options.concurrent}×${n} throughput (executions/s)`,
           round(eps.chaperone, 2),
