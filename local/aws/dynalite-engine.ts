@@ -16,7 +16,9 @@ interface ActionValidation {
   types: unknown;
   custom?: unknown;
 }
+type TableCallback = (err: Error | null, table?: { TableStatus?: string }) => void;
 interface Store {
+  getTable(name: string, checkStatus: boolean | TableCallback, cb?: TableCallback): void;
   lifecycleManager?: { gracefulClose(cb: (err?: Error | null) => void): void };
   db: { open(): Promise<void>; close(cb: (err?: Error | null) => void): void };
 }
@@ -84,7 +86,22 @@ const fault = (type: string, message?: string): EngineAnswer => ({
 
 /** Dynalite's store and actions, opened on a LevelDB directory. */
 export class DynaliteEngine implements DynamoEngine {
-  private constructor(private readonly store: Store) {}
+  /** ACTIVE table descriptions the data-plane actions read on every call; dropped by any table operation. */
+  private readonly tables = new Map<string, { TableStatus?: string }>();
+
+  private constructor(private readonly store: Store) {
+    const read = store.getTable.bind(store);
+    // Only table operations change a description, and they read it with checkStatus false (uncached).
+    store.getTable = (name, checkStatus, cb) => {
+      if (typeof checkStatus !== 'function') return read(name, checkStatus, cb);
+      const cached = this.tables.get(name);
+      if (cached) return void checkStatus(null, cached);
+      read(name, (err, table) => {
+        if (!err && table?.TableStatus === 'ACTIVE') this.tables.set(name, table);
+        checkStatus(err, table);
+      });
+    };
+  }
 
   /**
    * Opens (or creates) the LevelDB store in `path`; tables become ACTIVE at
@@ -102,9 +119,12 @@ export class DynaliteEngine implements DynamoEngine {
    * answering, and a request that came straight after would not find it.
    */
   async call(operation: string, request: unknown): Promise<EngineAnswer> {
-    const out = await this.run(operation, request);
     const table = (request as { TableName?: unknown } | null)?.TableName;
-    if (out.status !== 200 || typeof table !== 'string' || !TABLE_OPERATIONS.has(operation)) return out;
+    if (!TABLE_OPERATIONS.has(operation)) return this.run(operation, request);
+    if (typeof table === 'string') this.tables.delete(table);
+    const out = await this.run(operation, request);
+    if (typeof table === 'string') this.tables.delete(table);
+    if (out.status !== 200 || typeof table !== 'string') return out;
     for (let i = 0; i < 1000; i++) {
       await new Promise((r) => setTimeout(r, i === 0 ? 0 : 1));
       const now = await this.run('DescribeTable', { TableName: table });

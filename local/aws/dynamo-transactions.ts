@@ -6,7 +6,8 @@
  * `TransactionCanceledException` with `CancellationReasons`). Every other
  * request waits while a transaction runs, so nobody sees half of one.
  */
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { open, unlink } from 'node:fs/promises';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { DynamoEngine, EngineAnswer } from './dynalite-engine.js';
 
@@ -118,19 +119,23 @@ export class TransactionRunner {
     return true;
   }
 
-  private logUndo(entries: UndoEntry[]): void {
+  /** Writes and fsyncs the images (off the event loop: only the transaction, holding the lock, waits). */
+  private async logUndo(entries: UndoEntry[]): Promise<void> {
     if (!this.undoLog) return;
-    const fd = openSync(this.undoLog, 'w', 0o600);
+    const file = await open(this.undoLog, 'w', 0o600);
     try {
-      writeSync(fd, JSON.stringify(entries));
-      fsyncSync(fd);
+      await file.writeFile(JSON.stringify(entries));
+      await file.sync();
     } finally {
-      closeSync(fd);
+      await file.close();
     }
   }
 
-  private clearUndo(): void {
-    if (this.undoLog) rmSync(this.undoLog, { force: true });
+  private async clearUndo(): Promise<void> {
+    if (!this.undoLog) return;
+    await unlink(this.undoLog).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT') throw err;
+    });
   }
 
   private async keyOf(table: string, item: Item): Promise<Item> {
@@ -223,7 +228,7 @@ export class TransactionRunner {
       op.kind === 'ConditionCheck' ? [] : [{ table: op.table, key: op.key, old: images[i] }],
     );
     const logged = writes.length > 1;
-    if (logged) this.logUndo(writes);
+    if (logged) await this.logUndo(writes);
     const undo: UndoEntry[] = [];
     const reasons: Obj[] = ops.map(() => ({ Code: 'None' }));
     for (const i of order) {
@@ -234,7 +239,7 @@ export class TransactionRunner {
         await this.apply(op.kind, op.spec, op.table, op.key, old);
       } catch (err) {
         await this.rollback(undo);
-        if (logged) this.clearUndo();
+        if (logged) await this.clearUndo();
         if (err instanceof StepFailed && err.conditionFailed) {
           const wantsItem = op.spec.ReturnValuesOnConditionCheckFailure === 'ALL_OLD' && old;
           reasons[i] = {
@@ -257,7 +262,7 @@ export class TransactionRunner {
       }
       if (op.kind !== 'ConditionCheck') undo.push({ table: op.table, key: op.key, old });
     }
-    if (logged) this.clearUndo();
+    if (logged) await this.clearUndo();
     return {};
   }
 
