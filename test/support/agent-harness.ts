@@ -87,6 +87,8 @@ export interface HarnessOptions {
    * the harness's temporary folder instead of in memory. @default false
    */
   durableExecutions?: boolean;
+  /** Called before each Lambda invocation with the function's name (e.g. to make every container cold). */
+  beforeInvoke?: (fn: string) => void;
 }
 
 /**
@@ -161,6 +163,7 @@ export class AgentHarness {
           n,
           async (event: unknown) => {
             invocations.set(n, (invocations.get(n) ?? 0) + 1);
+            options.beforeInvoke?.(n);
             const h = handlers[n];
             if (!h) throw new Error(`no handler ${n}`);
             return crashAware(faults, () => h(event));
