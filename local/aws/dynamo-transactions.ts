@@ -6,17 +6,10 @@
  * `TransactionCanceledException` with `CancellationReasons`). Every other
  * request waits while a transaction runs, so nobody sees half of one.
  */
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
-import {
-  type AttributeValue,
-  ConditionalCheckFailedException,
-  DeleteItemCommand,
-  DescribeTableCommand,
-  type DynamoDBClient,
-  GetItemCommand,
-  PutItemCommand,
-  UpdateItemCommand,
-} from '@aws-sdk/client-dynamodb';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { open, unlink } from 'node:fs/promises';
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import type { DynamoEngine, EngineAnswer } from './dynalite-engine.js';
 
 type Item = Record<string, AttributeValue>;
 type Obj = Record<string, unknown>;
@@ -76,20 +69,39 @@ interface UndoEntry {
   old: Item | undefined;
 }
 
+/** A failed single-item step: dynalite's answer, passed on as the transaction's when it is not a condition failure. */
+class StepFailed extends Error {
+  constructor(readonly answer: EngineAnswer) {
+    super(String(answer.body.message ?? answer.body.__type ?? 'failed'));
+  }
+  get conditionFailed(): boolean {
+    return String(this.answer.body.__type ?? '').endsWith('#ConditionalCheckFailedException');
+  }
+}
+
 /**
- * Runs DynamoDB transactions against dynalite through `client`. With an
+ * Runs DynamoDB transactions against dynalite's engine, in this process. With an
  * `undoLog` file they are all-or-nothing across a crash too (as in AWS): the
  * images of every item a transaction writes are fsynced there before the
  * first write and the file is removed after the last; `recover()` at boot
- * puts back the images of a transaction a kill -9 cut in half.
+ * puts back the images of a transaction a kill -9 cut in half. Condition
+ * checks run before the writes, and a transaction that writes one item
+ * (however many it checks) is a single put and needs no undo log.
  */
 export class TransactionRunner {
   private readonly keys = new Map<string, string[]>();
 
   constructor(
-    private readonly client: DynamoDBClient,
+    private readonly engine: DynamoEngine,
     private readonly undoLog?: string,
   ) {}
+
+  /** One single-item operation; a non-200 answer throws {@link StepFailed}. */
+  private async send(operation: string, request: Obj): Promise<Obj> {
+    const answer = await this.engine.call(operation, request);
+    if (answer.status !== 200) throw new StepFailed(answer);
+    return answer.body;
+  }
 
   /** Roll back a transaction left half-applied by a crash; true when there was one. */
   async recover(): Promise<boolean> {
@@ -107,25 +119,31 @@ export class TransactionRunner {
     return true;
   }
 
-  private logUndo(entries: UndoEntry[]): void {
+  /** Writes and fsyncs the images (off the event loop: only the transaction, holding the lock, waits). */
+  private async logUndo(entries: UndoEntry[]): Promise<void> {
     if (!this.undoLog) return;
-    const fd = openSync(this.undoLog, 'w', 0o600);
+    const file = await open(this.undoLog, 'w', 0o600);
     try {
-      writeSync(fd, JSON.stringify(entries));
-      fsyncSync(fd);
+      await file.writeFile(JSON.stringify(entries));
+      await file.sync();
     } finally {
-      closeSync(fd);
+      await file.close();
     }
   }
 
-  private clearUndo(): void {
-    if (this.undoLog) rmSync(this.undoLog, { force: true });
+  private async clearUndo(): Promise<void> {
+    if (!this.undoLog) return;
+    await unlink(this.undoLog).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT') throw err;
+    });
   }
 
   private async keyOf(table: string, item: Item): Promise<Item> {
     let names = this.keys.get(table);
     if (!names) {
-      const out = await this.client.send(new DescribeTableCommand({ TableName: table }));
+      const out = (await this.send('DescribeTable', { TableName: table })) as {
+        Table?: { KeySchema?: Array<{ AttributeName?: string }> };
+      };
       names = (out.Table?.KeySchema ?? []).map((k) => k.AttributeName ?? '');
       this.keys.set(table, names);
     }
@@ -143,16 +161,17 @@ export class TransactionRunner {
     const responses: Obj[] = [];
     for (const entry of list) {
       const g = (entry.Get ?? {}) as Obj;
-      const out = await this.client.send(
-        new GetItemCommand({
-          TableName: String(g.TableName),
-          Key: g.Key as Item,
-          ProjectionExpression: g.ProjectionExpression as string | undefined,
-          ExpressionAttributeNames: g.ExpressionAttributeNames as Record<string, string> | undefined,
-          ConsistentRead: true,
-        }),
-      );
-      responses.push(out.Item ? { Item: out.Item } : {});
+      const answer = await this.engine.call('GetItem', {
+        TableName: g.TableName,
+        Key: g.Key,
+        ...(g.ProjectionExpression !== undefined ? { ProjectionExpression: g.ProjectionExpression } : {}),
+        ...(g.ExpressionAttributeNames !== undefined
+          ? { ExpressionAttributeNames: g.ExpressionAttributeNames }
+          : {}),
+        ConsistentRead: true,
+      });
+      if (answer.status !== 200) return answer;
+      responses.push(answer.body.Item ? { Item: answer.body.Item } : {});
     }
     return { Responses: responses };
   }
@@ -172,7 +191,13 @@ export class TransactionRunner {
       const [kind, spec] = Object.entries(entry)[0] ?? ['', {}];
       const s = (spec ?? {}) as Obj;
       const table = String(s.TableName);
-      const key = kind === 'Put' ? await this.keyOf(table, (s.Item ?? {}) as Item) : ((s.Key ?? {}) as Item);
+      let key: Item;
+      try {
+        key = kind === 'Put' ? await this.keyOf(table, (s.Item ?? {}) as Item) : ((s.Key ?? {}) as Item);
+      } catch (err) {
+        if (err instanceof StepFailed) return err.answer;
+        throw err;
+      }
       const id = `${table}|${JSON.stringify(key)}`;
       if (seen.has(id))
         return error(
@@ -183,29 +208,39 @@ export class TransactionRunner {
       ops.push({ kind, spec: s, table, key });
     }
 
-    // Every image first, fsynced, so a crash anywhere below rolls back at the next boot.
+    // Every image first (fsynced, when there is more than one write), so a crash anywhere below rolls back at the next boot.
     const images: Array<Item | undefined> = [];
     for (const op of ops) {
-      const before = await this.client.send(
-        new GetItemCommand({ TableName: op.table, Key: op.key, ConsistentRead: true }),
-      );
-      images.push(before.Item);
+      const before = await this.engine.call('GetItem', {
+        TableName: op.table,
+        Key: op.key,
+        ConsistentRead: true,
+      });
+      if (before.status !== 200) return before;
+      images.push(before.body.Item as Item | undefined);
     }
-    this.logUndo(
-      ops.flatMap((op, i) =>
-        op.kind === 'ConditionCheck' ? [] : [{ table: op.table, key: op.key, old: images[i] }],
-      ),
+    // Checks first: a check only rewrites an item as it is, so with them done the writes are all that
+    // is left to undo, and a transaction with one write needs no undo log (a single put is atomic).
+    const order = [...ops.keys()].sort(
+      (a, b) => Number(ops[a]?.kind !== 'ConditionCheck') - Number(ops[b]?.kind !== 'ConditionCheck'),
     );
+    const writes = ops.flatMap((op, i) =>
+      op.kind === 'ConditionCheck' ? [] : [{ table: op.table, key: op.key, old: images[i] }],
+    );
+    const logged = writes.length > 1;
+    if (logged) await this.logUndo(writes);
     const undo: UndoEntry[] = [];
     const reasons: Obj[] = ops.map(() => ({ Code: 'None' }));
-    for (const [i, op] of ops.entries()) {
+    for (const i of order) {
+      const op = ops[i];
+      if (!op) continue;
       const old = images[i];
       try {
         await this.apply(op.kind, op.spec, op.table, op.key, old);
       } catch (err) {
         await this.rollback(undo);
-        this.clearUndo();
-        if (err instanceof ConditionalCheckFailedException) {
+        if (logged) await this.clearUndo();
+        if (err instanceof StepFailed && err.conditionFailed) {
           const wantsItem = op.spec.ReturnValuesOnConditionCheckFailure === 'ALL_OLD' && old;
           reasons[i] = {
             Code: 'ConditionalCheckFailed',
@@ -221,38 +256,34 @@ export class TransactionRunner {
             },
           );
         }
+        if (err instanceof StepFailed) return err.answer;
         const e = err instanceof Error ? err : new Error(String(err));
         return error(e.name === 'Error' ? 'ValidationException' : e.name, e.message);
       }
       if (op.kind !== 'ConditionCheck') undo.push({ table: op.table, key: op.key, old });
     }
-    this.clearUndo();
+    if (logged) await this.clearUndo();
     return {};
   }
 
   private async apply(kind: string, s: Obj, table: string, key: Item, old: Item | undefined): Promise<void> {
-    const common = {
-      TableName: table,
-      ConditionExpression: s.ConditionExpression as string | undefined,
-      ExpressionAttributeNames: s.ExpressionAttributeNames as Record<string, string> | undefined,
-      ExpressionAttributeValues: s.ExpressionAttributeValues as Item | undefined,
-    };
+    const common: Obj = { TableName: table };
+    for (const field of ['ConditionExpression', 'ExpressionAttributeNames', 'ExpressionAttributeValues'])
+      if (s[field] !== undefined) common[field] = s[field];
     switch (kind) {
       case 'Put':
-        await this.client.send(new PutItemCommand({ ...common, Item: s.Item as Item }));
+        await this.send('PutItem', { ...common, Item: s.Item });
         return;
       case 'Update':
-        await this.client.send(
-          new UpdateItemCommand({ ...common, Key: key, UpdateExpression: s.UpdateExpression as string }),
-        );
+        await this.send('UpdateItem', { ...common, Key: key, UpdateExpression: s.UpdateExpression });
         return;
       case 'Delete':
-        await this.client.send(new DeleteItemCommand({ ...common, Key: key }));
+        await this.send('DeleteItem', { ...common, Key: key });
         return;
       case 'ConditionCheck':
         // Check the condition by rewriting the item as it is (or deleting nothing).
-        if (old) await this.client.send(new PutItemCommand({ ...common, Item: old }));
-        else await this.client.send(new DeleteItemCommand({ ...common, Key: key }));
+        if (old) await this.send('PutItem', { ...common, Item: old });
+        else await this.send('DeleteItem', { ...common, Key: key });
         return;
       default:
         throw Object.assign(new Error(`unknown transaction operation ${kind}`), {
@@ -263,8 +294,8 @@ export class TransactionRunner {
 
   private async rollback(undo: UndoEntry[]): Promise<void> {
     for (const u of [...undo].reverse()) {
-      if (u.old) await this.client.send(new PutItemCommand({ TableName: u.table, Item: u.old }));
-      else await this.client.send(new DeleteItemCommand({ TableName: u.table, Key: u.key }));
+      if (u.old) await this.send('PutItem', { TableName: u.table, Item: u.old });
+      else await this.send('DeleteItem', { TableName: u.table, Key: u.key });
     }
   }
 }

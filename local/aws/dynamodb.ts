@@ -1,26 +1,15 @@
 /**
- * Local DynamoDB: dynalite with its data on disk behind a proxy on 127.0.0.1
- * that checks every request's SigV4 signature and adds the transactions
- * dynalite lacks; and the template's tables created through the real SDK
- * when they do not exist yet. Dynalite itself checks no signature, so it
- * listens on a Unix socket (a named pipe on Windows) in a private temporary
- * folder rather than on a TCP port another process could reach.
+ * Local DynamoDB: one HTTP server on 127.0.0.1 that checks every request's
+ * SigV4 signature and answers it with dynalite's engine in this process (its
+ * data on disk, LevelDB), plus the transactions dynalite lacks; and the
+ * template's tables created through the real SDK when they do not exist yet.
+ * A request is read and parsed once: no second hop to a dynalite server, no
+ * SDK client between the transactions and the store.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import {
-  Agent,
-  type ClientRequestArgs,
-  createServer,
-  request as httpRequest,
-  type IncomingMessage,
-  type Server,
-  type ServerResponse,
-} from 'node:http';
-import { type AddressInfo, createConnection } from 'node:net';
-import { tmpdir } from 'node:os';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import type { Duplex } from 'node:stream';
 import {
   type AttributeDefinition,
   CreateTableCommand,
@@ -31,8 +20,9 @@ import {
   type LocalSecondaryIndex,
   type Projection,
 } from '@aws-sdk/client-dynamodb';
-import dynalite from 'dynalite';
+import { DynaliteEngine } from './dynalite-engine.js';
 import { RwLock, TransactionRunner } from './dynamo-transactions.js';
+import { readRequestBody } from './http-body.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, type LocalCredentials } from './local-credentials.js';
 import { verifySigV4 } from './sigv4-verify.js';
 
@@ -56,9 +46,12 @@ export interface LocalDynamo {
   close(): Promise<void>;
 }
 
+/** Dynalite refuses a request body above this (as its HTTP handler did). */
+const MAX_REQUEST_BYTES = 16 * 1024 * 1024;
+
 /**
- * Starts dynalite with LevelDB files in `dataDir`, behind a proxy on
- * 127.0.0.1 that accepts only requests signed with `credentials` and adds
+ * Starts dynalite's engine with LevelDB files in `dataDir`, behind a server
+ * on 127.0.0.1 that accepts only requests signed with `credentials` and adds
  * the transactions dynalite lacks (see `dynamo-transactions.ts`). Port 0
  * picks a free one.
  */
@@ -69,47 +62,33 @@ export async function startLocalDynamo(options: {
   credentials?: LocalCredentials;
 }): Promise<LocalDynamo> {
   const credentials = options.credentials ?? LOCAL_CREDENTIALS;
-  const inner: Server = dynalite({
-    path: options.dataDir,
-    createTableMs: 0,
-    deleteTableMs: 0,
-    updateTableMs: 0,
-  });
-  const socketDir = process.platform === 'win32' ? undefined : mkdtempSync(join(tmpdir(), 'chaperone-ddb-'));
-  const socketPath = socketDir
-    ? join(socketDir, 'dynalite.sock')
-    : `\\\\.\\pipe\\chaperone-dynalite-${randomUUID()}`;
+  const engine = await DynaliteEngine.open(options.dataDir);
+  const transactions = new TransactionRunner(engine, join(options.dataDir, 'transaction-undo.json'));
+  let server: Server | undefined;
   try {
-    await listen(inner, socketPath);
-  } catch (err) {
-    if (socketDir) rmSync(socketDir, { recursive: true, force: true });
-    throw err;
-  }
-  const toInner = new SocketAgent(socketPath);
-  const innerClient = new DynamoDBClient({
-    endpoint: 'http://dynalite.local',
-    region: LOCAL_REGION,
-    credentials,
-    requestHandler: { httpAgent: toInner },
-  });
-  const transactions = new TransactionRunner(innerClient, join(options.dataDir, 'transaction-undo.json'));
-  // A transaction a kill -9 cut in half is rolled back before anyone reads.
-  await transactions.recover();
-  const lock = new RwLock();
-  const proxy = createServer((req, res) => {
-    void proxyRequest(req, res, { socketPath, agent: toInner, credentials }, transactions, lock).catch(() => {
-      if (res.headersSent) return void res.end();
-      res.writeHead(500, { 'content-type': 'application/x-amz-json-1.0' });
-      res.end(
-        JSON.stringify({
+    // A transaction a kill -9 cut in half is rolled back before anyone reads.
+    await transactions.recover();
+    const lock = new RwLock();
+    const endpoint = createServer((req, res) => {
+      void answer(req, res, { engine, transactions, lock, credentials }).catch(() => {
+        if (res.headersSent) return void res.end();
+        send(res, 500, {
           __type: 'com.amazonaws.dynamodb.v20120810#InternalServerError',
           message: 'internal failure',
-        }),
-      );
+        });
+      });
     });
-  });
-  await listen(proxy, options.port ?? 0);
-  const port = (proxy.address() as AddressInfo).port;
+    // Idle keep-alive sockets outlive the SDK's, so a client never reuses one the server is closing.
+    endpoint.keepAliveTimeout = 65_000;
+    server = endpoint;
+    await listen(endpoint, options.port ?? 0);
+  } catch (err) {
+    server?.close();
+    await engine.close().catch(() => undefined);
+    throw err;
+  }
+  const endpoint = server;
+  const port = (endpoint.address() as AddressInfo).port;
   const url = `http://127.0.0.1:${port}`;
   const client = new DynamoDBClient({ endpoint: url, region: LOCAL_REGION, credentials });
   return {
@@ -118,119 +97,107 @@ export async function startLocalDynamo(options: {
     client,
     async close() {
       client.destroy();
-      innerClient.destroy();
       await new Promise<void>((resolve) => {
-        proxy.close(() => resolve());
-        proxy.closeAllConnections();
+        endpoint.close(() => resolve());
+        endpoint.closeAllConnections();
       });
-      inner.closeAllConnections();
-      await new Promise<void>((resolve, reject) =>
-        inner.close((err?: Error) => (err ? reject(err) : resolve())),
-      );
-      toInner.destroy();
-      if (socketDir) rmSync(socketDir, { recursive: true, force: true });
+      await engine.close();
     },
   };
 }
 
-/** An HTTP agent whose connections go to a Unix socket (or named pipe) instead of a TCP port. */
-class SocketAgent extends Agent {
-  constructor(private readonly socketPath: string) {
-    super({ keepAlive: true });
-  }
-  override createConnection(
-    _options: ClientRequestArgs,
-    callback?: (err: Error | null, socket: Duplex) => void,
-  ): Duplex {
-    const socket = createConnection({ path: this.socketPath });
-    if (callback) {
-      socket.once('connect', () => callback(null, socket));
-      socket.once('error', (err) => callback(err, socket));
-    }
-    return socket;
-  }
-}
-
-function listen(server: Server, at: number | string): Promise<void> {
+function listen(server: Server, port: number): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    const done = (): void => {
+    server.listen(port, '127.0.0.1', () => {
       server.off('error', reject);
       resolve();
-    };
-    if (typeof at === 'string') server.listen(at, done);
-    else server.listen(at, '127.0.0.1', done);
+    });
   });
 }
 
-const TRANSACTIONS = new Set(['DynamoDB_20120810.TransactWriteItems', 'DynamoDB_20120810.TransactGetItems']);
+function send(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  contentType = 'application/x-amz-json-1.0',
+): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': contentType,
+    'content-length': Buffer.byteLength(text),
+    'x-amzn-requestid': randomUUID(),
+  });
+  res.end(text);
+}
 
-async function proxyRequest(
+const API = 'DynamoDB_20120810';
+
+/** One request: signature, then the operation, answered as DynamoDB (and dynalite) answers it. */
+async function answer(
   req: IncomingMessage,
   res: ServerResponse,
-  inner: { socketPath: string; agent: Agent; credentials: LocalCredentials },
-  transactions: TransactionRunner,
-  lock: RwLock,
+  deps: {
+    engine: DynaliteEngine;
+    transactions: TransactionRunner;
+    lock: RwLock;
+    credentials: LocalCredentials;
+  },
 ): Promise<void> {
-  const parts: Buffer[] = [];
-  for await (const chunk of req) parts.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk)));
-  const body = Buffer.concat(parts);
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > MAX_REQUEST_BYTES) {
+    res.writeHead(413, { connection: 'close' });
+    res.end();
+    req.destroy();
+    return;
+  }
+  const body = await readRequestBody(req);
   const refused = verifySigV4(
     { method: req.method ?? 'POST', url: req.url ?? '/', headers: req.headers, body },
-    inner.credentials,
+    deps.credentials,
   );
   if (refused) {
-    res.writeHead(403, { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-requestid': randomUUID() });
-    res.end(JSON.stringify({ __type: `com.amazon.coral.service#${refused.code}`, message: refused.message }));
+    send(res, 403, { __type: `com.amazon.coral.service#${refused.code}`, message: refused.message });
     return;
   }
-  const target = String(req.headers['x-amz-target'] ?? '');
-  if (TRANSACTIONS.has(target)) {
-    const parsed: unknown = JSON.parse(body.toString('utf8') || '{}');
-    const request = typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>) : {};
-    const out = await lock.with(true, () =>
-      target.endsWith('TransactWriteItems') ? transactions.write(request) : transactions.get(request),
+  const contentType =
+    String(req.headers['content-type'] ?? '')
+      .split(';')[0]
+      ?.trim() ?? '';
+  if (
+    req.method !== 'POST' ||
+    (contentType !== 'application/json' && contentType !== 'application/x-amz-json-1.0')
+  ) {
+    res.writeHead(404, { 'content-type': 'text/xml' });
+    res.end('<UnknownOperationException/>\n');
+    return;
+  }
+  // Dynalite answers in the content type it was asked in.
+  const replyType = contentType === 'application/json' ? 'application/json' : 'application/x-amz-json-1.0';
+  let request: unknown;
+  try {
+    request = JSON.parse(body.toString('utf8'));
+  } catch {
+    send(res, 400, { __type: 'com.amazon.coral.service#SerializationException' }, replyType);
+    return;
+  }
+  const [api, operation = ''] = String(req.headers['x-amz-target'] ?? '').split('.');
+  if (api !== API) {
+    send(res, 400, { __type: 'com.amazon.coral.service#UnknownOperationException' }, replyType);
+    return;
+  }
+  if (operation === 'TransactWriteItems' || operation === 'TransactGetItems') {
+    const parsed =
+      typeof request === 'object' && request !== null ? (request as Record<string, unknown>) : {};
+    const out = await deps.lock.with(true, () =>
+      operation === 'TransactWriteItems' ? deps.transactions.write(parsed) : deps.transactions.get(parsed),
     );
     const failed = 'status' in out && typeof out.status === 'number' && 'body' in out;
-    res.writeHead(failed ? Number(out.status) : 200, {
-      'content-type': 'application/x-amz-json-1.0',
-      'x-amzn-requestid': randomUUID(),
-    });
-    res.end(JSON.stringify(failed ? out.body : out));
+    send(res, failed ? Number(out.status) : 200, failed ? out.body : out, replyType);
     return;
   }
-  await lock.with(false, async () => {
-    const headers: Record<string, string> = {};
-    for (const [k, v] of Object.entries(req.headers))
-      if (typeof v === 'string' && k !== 'connection' && k !== 'content-length') headers[k] = v;
-    headers['content-length'] = String(body.length);
-    const answer = await new Promise<{ status: number; headers: Record<string, string>; payload: Buffer }>(
-      (resolve, reject) => {
-        const forwarded = httpRequest(
-          { agent: inner.agent, path: req.url ?? '/', method: req.method ?? 'POST', headers },
-          (reply) => {
-            const chunks: Buffer[] = [];
-            reply.on('data', (c: Buffer) => chunks.push(c));
-            reply.on('error', reject);
-            reply.on('end', () => {
-              const out: Record<string, string> = {};
-              for (const [k, v] of Object.entries(reply.headers))
-                if (
-                  typeof v === 'string' &&
-                  !['content-length', 'connection', 'transfer-encoding'].includes(k)
-                )
-                  out[k] = v;
-              resolve({ status: reply.statusCode ?? 500, headers: out, payload: Buffer.concat(chunks) });
-            });
-          },
-        );
-        forwarded.on('error', reject);
-        forwarded.end(body);
-      },
-    );
-    res.writeHead(answer.status, answer.headers);
-    res.end(answer.payload);
-  });
+  const out = await deps.lock.with(false, () => deps.engine.call(operation, request));
+  send(res, out.status, out.body, replyType);
 }
 
 /**

@@ -10,6 +10,7 @@ import { benchCost } from './cost.js';
 import { benchGuardrailQuality } from './guardrail-quality.js';
 import { benchLedger } from './ledger-throughput.js';
 import { benchAwsWork, benchOrchestration } from './orchestration.js';
+import { benchPeer } from './peer.js';
 
 type Section = { text: string; json: Record<string, unknown> };
 
@@ -40,6 +41,7 @@ await section(() => benchAwsWork());
 await section(() => benchOrchestration({ iterations: 10, runs: 5, concurrent: 10, rounds: 2 }));
 await section(() => benchCost({ iterations: 10, runs: 3 }));
 await section(() => benchColdStart({ runs: 15 }));
+await section(() => benchPeer({ iterations: 10, runs: 3, concurrent: 10, rounds: 3 }));
 figures.benchSeconds = Math.round((performance.now() - started) / 100) / 10;
 out(`\nbench finished in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 if (asJson) process.stdout.write(`${JSON.stringify(figures)}\n`);

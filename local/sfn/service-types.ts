@@ -1,4 +1,5 @@
 import type { CallbackMessage } from './execution.js';
+import type { JournalDisk } from './execution-store.js';
 import type { LambdaInvoker } from './lambda-invoker.js';
 import type { Clock, Logger } from './types.js';
 
@@ -22,6 +23,11 @@ export interface LocalStepFunctionsOptions {
    */
   retryJitter?: () => number;
   logger?: Logger;
+  /**
+   * How the journals' group commit syncs a file (tests stand in a disk that
+   * records what a power cut would keep). @default `fs.fsync` and `fs.fsyncSync`
+   */
+  journalDisk?: JournalDisk;
   /** Accept Task resources the interpreter cannot run (they fail at run time). @default false */
   allowUnsupportedResources?: boolean;
 }

@@ -12,7 +12,7 @@ import { systemClock } from './clock.js';
 import { parseDefinition } from './definition.js';
 import { driveExecution } from './driver.js';
 import { ExecutionAbortedError, SfnApiError } from './errors.js';
-import { ExecutionRun, TERMINAL } from './execution.js';
+import { type CallbackMessage, ExecutionRun, TERMINAL } from './execution.js';
 import { type ExecutionStore, FileExecutionStore, MemoryExecutionStore } from './execution-store.js';
 import type { HistoryEvent } from './history.js';
 import { JournalCorruptError } from './journal-errors.js';
@@ -44,7 +44,13 @@ export class LocalStepFunctions {
   readonly accountId: string;
 
   constructor(private readonly opts: LocalStepFunctionsOptions) {
-    this.store = opts.dataDir ? new FileExecutionStore(opts.dataDir) : new MemoryExecutionStore();
+    // Under an injected clock (tests' virtual time) the journal's group commit syncs inline: see FileExecutionStore.
+    this.store = opts.dataDir
+      ? new FileExecutionStore(opts.dataDir, {
+          inline: opts.clock !== undefined && opts.clock !== systemClock,
+          ...(opts.journalDisk ? { disk: opts.journalDisk } : {}),
+        })
+      : new MemoryExecutionStore();
     this.clock = opts.clock ?? systemClock;
     this.region = opts.region ?? 'us-east-1';
     this.accountId = opts.accountId ?? '000000000000';
@@ -124,13 +130,35 @@ export class LocalStepFunctions {
     else process.stderr.write(`${message}\n`);
   }
 
+  /**
+   * What executions run with. Their journals are group-committed: what they
+   * appended is on disk before a Lambda function is invoked on it or a
+   * callback message leaves with its token.
+   */
   private deps() {
+    const { invoker, onCallback } = this.opts;
+    const store = this.store;
     return {
-      invoker: this.opts.invoker,
+      invoker: {
+        async invoke(fn: string, payload: unknown, options: { signal: AbortSignal }) {
+          await store.durable();
+          return invoker.invoke(fn, payload, options);
+        },
+      },
       clock: this.clock,
       region: this.region,
       accountId: this.accountId,
-      onCallback: this.opts.onCallback,
+      onCallback: onCallback
+        ? (message: CallbackMessage) =>
+            void store.durable().then(
+              () => onCallback(message),
+              (err: unknown) =>
+                this.opts.logger?.error?.('execution journal not synced; callback message not sent', {
+                  executionArn: message.executionArn,
+                  error: String(err),
+                }),
+            )
+        : undefined,
       logger: this.opts.logger,
       ...(this.opts.retryJitter ? { retryJitter: this.opts.retryJitter } : {}),
     };
@@ -139,12 +167,15 @@ export class LocalStepFunctions {
   private launch(run: ExecutionRun): void {
     this.runs.set(run.meta.id, run);
     this.byArn.set(run.meta.executionArn, run);
-    const drive = driveExecution(run).catch((err: unknown) => {
-      this.opts.logger?.error?.('execution driver crashed', {
-        executionArn: run.meta.executionArn,
-        error: String(err),
+    // The drive ends (waitForExecution answers) once the terminal event is on disk.
+    const drive = driveExecution(run)
+      .then(() => this.store.durable())
+      .catch((err: unknown) => {
+        this.opts.logger?.error?.('execution driver crashed', {
+          executionArn: run.meta.executionArn,
+          error: String(err),
+        });
       });
-    });
     this.drives.set(run.meta.id, drive);
   }
 
@@ -203,7 +234,9 @@ export class LocalStepFunctions {
 
   /** DescribeExecution. */
   describeExecution(input: { executionArn: string }): DescribeExecutionOutput {
-    return describeRun(this.run(input.executionArn));
+    const run = this.run(input.executionArn);
+    this.store.durableSync();
+    return describeRun(run);
   }
 
   /** Resolves with DescribeExecution once the execution has ended. */
@@ -218,6 +251,7 @@ export class LocalStepFunctions {
     input: HistoryInput,
   ): Omit<GetExecutionHistoryOutput, 'events'> & { events: HistoryEvent[] } {
     const run = this.run(input.executionArn);
+    this.store.durableSync();
     const events = [...run.journal.events];
     if (input.reverseOrder) events.reverse();
     const page = pageOf(events, input.maxResults, input.nextToken);
@@ -263,6 +297,7 @@ export class LocalStepFunctions {
     if (input.cause !== undefined) details.cause = input.cause;
     const ev =
       run.terminalEvent() ?? run.finish('ExecutionAborted', details, run.journal.events.length, 'stopped');
+    this.store.durableSync();
     return { stopDate: ev.timestamp };
   }
 
@@ -286,6 +321,7 @@ export class LocalStepFunctions {
     }
     if (!run.completeToken(key, { kind: 'success', output }))
       throw new SfnApiError('TaskTimedOut', 'Task Timed Out');
+    this.store.durableSync();
     return {};
   }
 
@@ -294,6 +330,7 @@ export class LocalStepFunctions {
     const { run, key } = this.tokenTarget(input.taskToken);
     if (!run.completeToken(key, { kind: 'failure', error: input.error, cause: input.cause }))
       throw new SfnApiError('TaskTimedOut', 'Task Timed Out');
+    this.store.durableSync();
     return {};
   }
 
@@ -329,6 +366,7 @@ export class LocalStepFunctions {
       if (!run.controller.signal.aborted) run.controller.abort(new ExecutionAbortedError('closed'));
     }
     await Promise.allSettled(this.drives.values());
+    await this.store.durable();
   }
 
   /** Terminal status of an execution, for callers that only need that. */

@@ -83,6 +83,11 @@ export interface HarnessOptions {
   faults?: boolean;
   /** The Step Functions interpreter's FULL-jitter draw for Retry delays. @default Math.random */
   retryJitter?: () => number;
+  /**
+   * Keep the Step Functions journals on disk (fsynced, as `npm start` does) in
+   * the harness's temporary folder instead of in memory. @default false
+   */
+  durableExecutions?: boolean;
   /** Called before each Lambda invocation with the function's name (e.g. to make every container cold). */
   beforeInvoke?: (fn: string) => void;
 }
@@ -175,6 +180,7 @@ export class AgentHarness {
     );
     const sfn = new LocalStepFunctions({
       invoker,
+      ...(options.durableExecutions ? { dataDir: join(dir, 'executions') } : {}),
       ...(options.retryJitter ? { retryJitter: options.retryJitter } : {}),
     });
     await sfn.start();

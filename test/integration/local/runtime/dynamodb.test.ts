@@ -84,6 +84,50 @@ describe('local DynamoDB', () => {
   });
 });
 
+describe('a transaction that writes one item and checks another', () => {
+  it('writes nothing when the check fails, wherever the check stands, and reasons keep the request order', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'chaperone-dynamo-'));
+    const dynamo = await startLocalDynamo({ dataDir: dir });
+    try {
+      await ensureTables(dynamo.client, readLocalApp(sampleTemplate()).tables);
+      const key = (sk: string) => ({ pk: { S: 'RUN#3' }, sk: { S: sk } });
+      await dynamo.client.send(
+        new PutItemCommand({ TableName: 'RunsTable', Item: { ...key('META'), status: { S: 'STOPPED' } } }),
+      );
+      const write = { Put: { TableName: 'RunsTable', Item: { ...key('MSG#1'), text: { S: 'hi' } } } };
+      const check = {
+        ConditionCheck: {
+          TableName: 'RunsTable',
+          Key: key('META'),
+          ConditionExpression: '#s = :running',
+          ExpressionAttributeNames: { '#s': 'status' },
+          ExpressionAttributeValues: { ':running': { S: 'RUNNING' } },
+        },
+      };
+
+      const failed = await dynamo.client
+        .send(new TransactWriteItemsCommand({ TransactItems: [write, check] }))
+        .catch((err: unknown) => err);
+      const message = await dynamo.client.send(
+        new GetItemCommand({ TableName: 'RunsTable', Key: key('MSG#1') }),
+      );
+      const meta = await dynamo.client.send(new GetItemCommand({ TableName: 'RunsTable', Key: key('META') }));
+
+      expect(failed).toBeInstanceOf(TransactionCanceledException);
+      expect((failed as TransactionCanceledException).CancellationReasons?.map((r) => r.Code)).toEqual([
+        'None',
+        'ConditionalCheckFailed',
+      ]);
+      expect(message.Item).toBeUndefined();
+      expect(meta.Item?.status).toEqual({ S: 'STOPPED' });
+      expect(existsSync(join(dir, 'transaction-undo.json'))).toBe(false);
+    } finally {
+      await dynamo.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('a transaction cut in half by kill -9', () => {
   it('is rolled back at the next boot: neither of its writes is seen', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'chaperone-txn-crash-'));

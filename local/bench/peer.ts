@@ -1,0 +1,298 @@
+/**
+ * Chaperone's local loop against a peer: LangGraph JS with its SQLite
+ * checkpointer, on the same workload. Both run an agent that calls one no-op
+ * tool per turn for N turns, against the same scripted model on loopback
+ * through the real Anthropic SDK, and both keep what they need to resume on
+ * disk at every step (Chaperone: the fsynced execution journal and dynalite's
+ * LevelDB; LangGraph: a checkpoint per super-step in a WAL-mode SQLite file
+ * with `durability: 'sync'`). The two alternate in every round (A B A B) so a
+ * change in machine load hits both.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Anthropic from '@anthropic-ai/sdk';
+import { Annotation, END, START, StateGraph } from '@langchain/langgraph';
+import { SqliteSaver } from '@langchain/langgraph-checkpoint-sqlite';
+import { ulid } from 'ulid';
+import { agent, defineAgent, defineTool, defineWorkflow } from '../../state-machines/index.js';
+import { AgentHarness } from '../../test/support/agent-harness.js';
+import { responder, type ScriptedModel, text, toolUse } from '../scripted-model/index.js';
+import { round, stats, table } from './table.js';
+
+const MODEL = 'claude-haiku-4-5';
+const SYSTEM = 'Call noop until told to stop.';
+const NOOP_SCHEMA = {
+  type: 'object',
+  properties: { i: { type: 'integer' } },
+  required: ['i'],
+  additionalProperties: false,
+} as const;
+
+/** The tool both sides run: nothing, at once. */
+const noopRun = async ({ i }: { i: number }) => ({ i });
+
+const noop = defineTool({
+  name: 'noop',
+  description: 'Does nothing, at once.',
+  input: NOOP_SCHEMA,
+  access: 'read',
+  run: noopRun,
+});
+
+const peerWorkflow = defineWorkflow({
+  name: 'peer-loop',
+  description: 'The peer comparison: an agent loop whose model and tool answer at once.',
+  input: {
+    type: 'object',
+    properties: { iterations: { type: 'integer', minimum: 1, maximum: 40 } },
+    required: ['iterations'],
+    additionalProperties: false,
+  } as const,
+  steps: [
+    agent('loop', {
+      agent: defineAgent({ name: 'spinner', model: MODEL, system: SYSTEM, tools: [noop], maxTokens: 64 }),
+      prompt: ({ input }) => `iterations ${(input as { iterations: number }).iterations}`,
+    }),
+  ],
+  limits: { maxSteps: 50, maxTokens: 50_000_000, maxCostUsd: 1_000, timeLimitSeconds: 600 },
+});
+
+/** Turn i calls noop until the last of the requested iterations, which answers: the same for both. */
+const script = responder('peer-loop', (request) => {
+  const first = request.body.messages[0]?.content;
+  const iterations = Number(
+    /iterations (\d+)/.exec(typeof first === 'string' ? first : JSON.stringify(first))?.[1] ?? 1,
+  );
+  return request.turnIndex < iterations - 1 ? toolUse('noop', { i: request.turnIndex }) : text('done');
+});
+
+/** One side of the comparison: runs one execution of `iterations` turns to its end. */
+interface Contender {
+  name: string;
+  run(iterations: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+async function chaperone(): Promise<{ contender: Contender; model: ScriptedModel }> {
+  const h = await AgentHarness.start([peerWorkflow], {}, { durableExecutions: true });
+  h.model.use(script);
+  return {
+    model: h.model,
+    contender: {
+      name: 'Chaperone',
+      async run(iterations) {
+        const { runId, execution } = await h.run('peer-loop', { iterations });
+        if (execution.status !== 'SUCCEEDED')
+          throw new Error(
+            `peer bench: Chaperone run ${runId} ended ${execution.status}: ${execution.error ?? ''} ${execution.cause ?? ''}`,
+          );
+      },
+      close: () => h.close(),
+    },
+  };
+}
+
+/**
+ * The LangGraph agent as its docs build one from scratch: a messages state,
+ * an `agent` node calling the model, a `tools` node running the tool calls,
+ * and a conditional edge between them; a checkpoint per step in SQLite.
+ */
+function langGraph(modelUrl: string): Contender {
+  const dir = mkdtempSync(join(tmpdir(), 'chaperone-peer-'));
+  const checkpointer = SqliteSaver.fromConnString(join(dir, 'checkpoints.sqlite'));
+  const client = new Anthropic({ apiKey: 'scripted-model-key', baseURL: modelUrl, maxRetries: 0 });
+  const State = Annotation.Root({
+    messages: Annotation<Anthropic.MessageParam[]>({
+      reducer: (left, right) => left.concat(right),
+      default: () => [],
+    }),
+  });
+  const toolUses = (message: Anthropic.MessageParam | undefined): Anthropic.ToolUseBlockParam[] => {
+    const blocks: Anthropic.ContentBlockParam[] = Array.isArray(message?.content) ? message.content : [];
+    return blocks.filter((b): b is Anthropic.ToolUseBlockParam => b.type === 'tool_use');
+  };
+  const graph = new StateGraph(State)
+    .addNode('agent', async (state) => {
+      const reply = await client.messages.create({
+        model: MODEL,
+        max_tokens: 64,
+        system: SYSTEM,
+        tools: [
+          {
+            name: 'noop',
+            description: 'Does nothing, at once.',
+            input_schema: { ...NOOP_SCHEMA, required: ['i'] },
+          },
+        ],
+        messages: state.messages,
+      });
+      return { messages: [{ role: 'assistant' as const, content: reply.content }] };
+    })
+    .addNode('tools', async (state) => {
+      const results: Anthropic.ToolResultBlockParam[] = [];
+      for (const call of toolUses(state.messages.at(-1))) {
+        const output = await noopRun(call.input as { i: number });
+        results.push({ type: 'tool_result', tool_use_id: call.id, content: JSON.stringify(output) });
+      }
+      return { messages: [{ role: 'user' as const, content: results }] };
+    })
+    .addEdge(START, 'agent')
+    .addConditionalEdges('agent', (state) => (toolUses(state.messages.at(-1)).length > 0 ? 'tools' : END), [
+      'tools',
+      END,
+    ])
+    .addEdge('tools', 'agent')
+    .compile({ checkpointer });
+  return {
+    name: 'LangGraph',
+    async run(iterations) {
+      const thread = ulid();
+      const out = await graph.invoke(
+        { messages: [{ role: 'user', content: `iterations ${iterations}` }] },
+        { configurable: { thread_id: thread }, durability: 'sync', recursionLimit: 4 * iterations + 10 },
+      );
+      // The user's prompt, then a model turn and a tool result per iteration but the last.
+      if (out.messages.length !== 2 * iterations)
+        throw new Error(
+          `peer bench: LangGraph thread ${thread} ended with ${out.messages.length} messages, expected ${2 * iterations}`,
+        );
+    },
+    async close() {
+      checkpointer.db.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** One round's figures for one side. */
+interface Round {
+  msPerIteration: number;
+  /** This process's CPU time (user + system) per iteration: what machine load does not inflate. */
+  cpuMsPerIteration: number;
+  executionsPerSecond: number;
+}
+
+async function measure(
+  c: Contender,
+  o: { iterations: number; runs: number; concurrent: number },
+): Promise<Round> {
+  const each: number[] = [];
+  const cpu = process.cpuUsage();
+  for (let i = 0; i < o.runs; i++) {
+    const started = performance.now();
+    await c.run(o.iterations);
+    each.push((performance.now() - started) / o.iterations);
+  }
+  const used = process.cpuUsage(cpu);
+  const started = performance.now();
+  await Promise.all(Array.from({ length: o.concurrent }, () => c.run(o.iterations)));
+  const seconds = (performance.now() - started) / 1000;
+  return {
+    msPerIteration: stats(each).mean,
+    cpuMsPerIteration: (used.user + used.system) / 1000 / (o.runs * o.iterations),
+    executionsPerSecond: o.concurrent / seconds,
+  };
+}
+
+/**
+ * `npm run bench`'s peer section: ms per iteration (sequential runs) and
+ * throughput (`concurrent` runs at once) of Chaperone and LangGraph, each
+ * round running both, with the ratios Chaperone ÷ LangGraph (below 1 for ms
+ * and above 1 for throughput is Chaperone ahead). Figures are medians over rounds.
+ */
+export async function benchPeer(options: {
+  iterations: number;
+  runs: number;
+  concurrent: number;
+  rounds: number;
+}): Promise<{ text: string; json: Record<string, unknown> }> {
+  const load = loadavg();
+  const { contender: ours, model } = await chaperone();
+  const peer = langGraph(model.url);
+  try {
+    // Warm-up: module loading, first connections, table and statement caches.
+    await ours.run(options.iterations);
+    await peer.run(options.iterations);
+    const rounds: Array<{ chaperone: Round; langgraph: Round }> = [];
+    for (let r = 0; r < options.rounds; r++) {
+      const chaperoneRound = await measure(ours, options);
+      const langgraphRound = await measure(peer, options);
+      rounds.push({ chaperone: chaperoneRound, langgraph: langgraphRound });
+    }
+    const median = (side: 'chaperone' | 'langgraph', k: keyof Round) =>
+      stats(rounds.map((x) => x[side][k])).p50;
+    const ms = {
+      chaperone: median('chaperone', 'msPerIteration'),
+      langgraph: median('langgraph', 'msPerIteration'),
+    };
+    const eps = {
+      chaperone: median('chaperone', 'executionsPerSecond'),
+      langgraph: median('langgraph', 'executionsPerSecond'),
+    };
+    const json = {
+      peerRatioMsPerIteration: round(ms.chaperone / ms.langgraph, 2),
+      peerRatioThroughput: round(eps.chaperone / eps.langgraph, 2),
+      peerChaperoneMsPerIteration: round(ms.chaperone, 2),
+      peerLangGraphMsPerIteration: round(ms.langgraph, 2),
+      peerChaperoneExecutionsPerSecond: round(eps.chaperone, 2),
+      peerLangGraphExecutionsPerSecond: round(eps.langgraph, 2),
+      peerChaperoneCpuMsPerIteration: round(median('chaperone', 'cpuMsPerIteration'), 2),
+      peerLangGraphCpuMsPerIteration: round(median('langgraph', 'cpuMsPerIteration'), 2),
+      peerRounds: rounds.map((x) => ({
+        chaperoneMsPerIteration: round(x.chaperone.msPerIteration, 2),
+        langgraphMsPerIteration: round(x.langgraph.msPerIteration, 2),
+        chaperoneCpuMsPerIteration: round(x.chaperone.cpuMsPerIteration, 2),
+        langgraphCpuMsPerIteration: round(x.langgraph.cpuMsPerIteration, 2),
+        chaperoneExecutionsPerSecond: round(x.chaperone.executionsPerSecond, 2),
+        langgraphExecutionsPerSecond: round(x.langgraph.executionsPerSecond, 2),
+      })),
+      peerLoadAverage: load.map((l) => round(l, 2)),
+    };
+    const n = options.iterations;
+    const perRound = table(
+      `Against LangGraph JS (SQLite checkpointer, durability 'sync'): ${n} iterations per run, ${options.runs} sequential runs and ${options.concurrent} concurrent runs per side per round, ${options.rounds} rounds alternating; same scripted model, same Anthropic SDK; load average ${load.map((l) => l.toFixed(2)).join(' ')}`,
+      [
+        'round',
+        'Chaperone ms/iter',
+        'LangGraph ms/iter',
+        'Chaperone CPU ms/iter',
+        'LangGraph CPU ms/iter',
+        `Chaperone ${options.concurrent}×${n} exec/s`,
+        `LangGraph ${options.concurrent}×${n} exec/s`,
+      ],
+      rounds.map((x, i) => [
+        i + 1,
+        round(x.chaperone.msPerIteration, 1),
+        round(x.langgraph.msPerIteration, 1),
+        round(x.chaperone.cpuMsPerIteration, 1),
+        round(x.langgraph.cpuMsPerIteration, 1),
+        round(x.chaperone.executionsPerSecond, 2),
+        round(x.langgraph.executionsPerSecond, 2),
+      ]),
+    );
+    const summary = table(
+      'Chaperone ÷ LangGraph (medians over rounds; ms ≤ 1.0 and throughput ≥ 1.0 is at least as fast)',
+      ['measure', 'Chaperone', 'LangGraph', 'ratio'],
+      [
+        ['ms per iteration', round(ms.chaperone, 1), round(ms.langgraph, 1), json.peerRatioMsPerIteration],
+        [
+          'CPU ms per iteration (this process)',
+          json.peerChaperoneCpuMsPerIteration,
+          json.peerLangGraphCpuMsPerIteration,
+          round(json.peerChaperoneCpuMsPerIteration / json.peerLangGraphCpuMsPerIteration, 2),
+        ],
+        [
+          `${options.concurrent}×${n} throughput (executions/s)`,
+          round(eps.chaperone, 2),
+          round(eps.langgraph, 2),
+          json.peerRatioThroughput,
+        ],
+      ],
+    );
+    return { text: [perRound, summary].join('\n'), json };
+  } finally {
+    await peer.close();
+    await ours.close();
+  }
+}
