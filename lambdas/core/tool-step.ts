@@ -10,6 +10,7 @@ import { type BreakerStore, circuitOf } from './breakers.js';
 import { claimKeys, completeOnce, eventIds } from './claims.js';
 import type { AlertPublisher, CoreDeps } from './deps.js';
 import { ClaimBusyError, CorruptRecordError, NotFoundError, ValidationError } from './errors.js';
+import { screenToolResult } from './guardrails/tool-output.js';
 import type { Json } from './model.js';
 import type { Claim, PendingCall, RunMeta } from './run-records.js';
 import { type Attempt, runWithRetries, type ToolExecutor } from './tool-runner.js';
@@ -230,9 +231,18 @@ async function runClaimed(ctx: CallContext, seen: Claim | undefined): Promise<To
         { maxBytes: 2048 },
       );
   const result: ToolStepResult = { kind: 'done', status: status === 'circuit_open' ? 'error' : status };
+  // Untrusted data: screened, spotlighted, quarantined or redacted before the model sees it.
+  const screened = screenToolResult({
+    runId,
+    step: stepId,
+    toolUseId: pending.toolUseId,
+    tool: tool.name,
+    content: content.content,
+    mode: agent.untrustedResults,
+  });
   const done = await completeOnce(store, runId, key, {
     result,
-    results: [{ step: stepId, toolUseId: pending.toolUseId, content: content.content, isError: !succeeded }],
+    results: [{ step: stepId, toolUseId: pending.toolUseId, content: screened.content, isError: !succeeded }],
     events: [
       {
         id: eventIds.toolCall(stepId, pending.toolUseId),
@@ -245,19 +255,21 @@ async function runClaimed(ctx: CallContext, seen: Claim | undefined): Promise<To
           status,
           attempts,
           ...(fallbackTool ? { fallbackTool } : {}),
-          result: content.content,
+          result: screened.content,
           resultBytes: content.bytes,
           originalBytes: content.originalBytes,
           trimmed: content.trimmed,
           durationMs: clock.now() - started,
         },
       },
+      ...screened.events,
     ],
     ...(succeeded ? {} : { failedCall: pending.toolUseId }),
   });
   // A concurrent attempt that completed first: its result is the one the model reads.
   if (!done.first) return afterDone(parseToolResult(done.result), runId, deps);
   deps.metrics.count('ToolCalls', 1, { tool: tool.name });
+  if (screened.rule) deps.metrics.count('GuardrailRejections', 1, { rule: screened.rule });
   if (!succeeded) deps.metrics.count('ToolCallFailures', 1, { tool: tool.name });
   return afterDone(result, runId, deps, { tool: tool.name, failure, workflow: meta.workflow });
 }
