@@ -16,12 +16,13 @@ import {
   StoreThrottledError,
   ValidationError,
 } from './errors.js';
+import { type ClassifierDeps, classifyBeforeModelCall } from './guardrails/classifier-tier.js';
 import type { Json, Message, ModelClient, ModelRequest, ToolSpec } from './model.js';
 import { costMicros, MICROS_PER_USD, priceOf, worstCaseCostMicros } from './pricing.js';
 import type { Completion, KeyedEvent, Ledger, PendingCall, RunMeta, StoredMessage } from './run-records.js';
 import { estimateInputTokens } from './token-estimate.js';
 
-export interface AgentStepDeps extends CoreDeps {
+export interface AgentStepDeps extends CoreDeps, Pick<ClassifierDeps, 'guardrails' | 'defaultGuardrail'> {
   model: ModelClient;
   alerts: AlertPublisher;
   approvals: ApprovalStore;
@@ -85,7 +86,17 @@ export async function runAgentStep(event: AgentStepEvent, deps: AgentStepDeps): 
     if (clock.now() >= meta.deadline) {
       return decide(stop('TimeLimitExceeded', `time limit of ${workflow.limits.timeLimitSeconds} s reached`));
     }
-    const turn = await callModel({ deps, workflow, step, meta, event, key, history, user: opening.message });
+    // The classifier tier judges what is new (the prompt, the tool results) before the model sees it.
+    const judged = await classifyBeforeModelCall({
+      deps,
+      workflow,
+      step,
+      meta,
+      iteration,
+      message: opening.message,
+    });
+    if (judged.kind === 'stop') return decide(judged.action, { events: judged.events });
+    const turn = await callModel({ deps, workflow, step, meta, event, key, history, user: judged.message });
     if (turn.kind === 'refused') return decide(turn.action, { events: [turn.event] });
     assistant = turn.assistant;
   }

@@ -1,5 +1,6 @@
 import { type AgentStepEvent, agentStepEventSchema } from '../../state-machines/contract.js';
 import type { Workflow } from '../../state-machines/workflow.js';
+import { bedrockGuardrailsFromEnv } from '../adapters/bedrock-guardrails.js';
 import { alerts, approvalStore, coreDeps, type Env, modelClient, newId, secrets } from '../config.js';
 import { runAgentStep } from '../core/agent-step.js';
 import { eventParser } from './parse-event.js';
@@ -11,9 +12,11 @@ const parse = eventParser<AgentStepEvent>(agentStepEventSchema, 'agent step');
 export function createHandler(env: Env, app: readonly Workflow[]) {
   const base = coreDeps(env, 'agent-step', app);
   const model = modelClient(env, secrets(env));
+  const guardrails = bedrockGuardrailsFromEnv(env);
   const deps = async () => ({
     ...base,
     model,
+    ...guardrails,
     alerts: alerts(env),
     approvals: approvalStore(env, base.db),
     newId,
