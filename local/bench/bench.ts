@@ -5,7 +5,7 @@
  * (not a test): it starts its own dynalite and harness, and exits 0 when
  * every section ran.
  */
-import { benchGuardrailQuality } from './guardrail-quality.js';
+import { benchGuardrails } from './guardrails.js';
 import { benchLedger } from './ledger-throughput.js';
 import { benchAwsWork, benchOrchestration } from './orchestration.js';
 
@@ -29,7 +29,7 @@ figures.machine = {
   cpus: (await import('node:os')).cpus().length,
   loadAverage: (await import('node:os')).loadavg(),
 };
-await section(() => ({ text: benchGuardrailQuality(), json: {} }));
+await section(() => benchGuardrails({ runsPerTier: 5 }));
 await section(async () => ({
   text: await benchLedger({ reservations: 2_000, concurrency: 50, races: 5 }),
   json: {},
