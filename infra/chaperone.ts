@@ -14,6 +14,7 @@ import { ChaperoneApi } from './constructs/chaperone-api.js';
 import { type HandlerKind, writeHandlerEntries } from './constructs/handler-entries.js';
 import { ModelApiKey } from './constructs/model-api-key.js';
 import { Monitoring } from './constructs/monitoring.js';
+import { PromptGuardrail } from './constructs/prompt-guardrail.js';
 import { RunsTable } from './constructs/runs-table.js';
 import { toolAccessFindings } from './constructs/tool-access.js';
 import { WorkflowStateMachine } from './constructs/workflow-state-machine.js';
@@ -230,6 +231,7 @@ export class Chaperone extends Construct {
     this.modelApiKey.grantUse(agentStep);
     this.bedrockAccess = new BedrockAccess(this, 'BedrockAccess', { workflows: props.workflows });
     this.bedrockAccess.grantInvoke(agentStep);
+    new PromptGuardrail(this, 'PromptGuardrail', { workflows: props.workflows }).grantApply(agentStep);
     this.runs.grantRunWrite(codeStep);
     this.runs.grantRunWrite(finish);
 
