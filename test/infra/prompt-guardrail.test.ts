@@ -45,7 +45,9 @@ describe('the classifier tier’s Bedrock guardrail', () => {
     const agentStep = functionsByHandler(resources).get('agent-step');
     const statements = ofType(resources, 'AWS::IAM::Policy').flatMap(([, p]) =>
       (
-        p.Properties?.PolicyDocument as { Statement: Array<{ Action: string | string[]; Resource: unknown }> }
+        (p.Properties ?? {}).PolicyDocument as {
+          Statement: Array<{ Action: string | string[]; Resource: unknown }>;
+        }
       ).Statement.filter((s) => ([] as string[]).concat(s.Action).includes('bedrock:ApplyGuardrail')).map(
         (s) => ({ roles: p.Properties?.Roles, resource: s.Resource }),
       ),
@@ -56,7 +58,8 @@ describe('the classifier tier’s Bedrock guardrail', () => {
     expect(JSON.stringify(statements[0]?.resource)).toContain(':guardrail/abcdef123456');
     expect(JSON.stringify(statements[0]?.resource)).toContain('"GuardrailArn"');
     expect(JSON.stringify(statements[0]?.resource)).not.toContain('*');
-    const env = (agentStep?.resource.Properties?.Environment as { Variables: Record<string, unknown> })
+    if (!agentStep) throw new Error('no agent-step function');
+    const env = ((agentStep.resource.Properties ?? {}).Environment as { Variables: Record<string, unknown> })
       .Variables;
     expect(Object.keys(env)).toEqual(
       expect.arrayContaining(['CHAPERONE_GUARDRAIL_ID', 'CHAPERONE_GUARDRAIL_VERSION']),
