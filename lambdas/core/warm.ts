@@ -38,6 +38,10 @@ export class Lru<K, V> {
   delete(key: K): void {
     this.entries.delete(key);
   }
+
+  clear(): void {
+    this.entries.clear();
+  }
 }
 
 const metas = new Lru<string, RunMeta>(1_024);
@@ -70,4 +74,10 @@ export function rememberConversation(runId: string, step: string, messages: read
 /** Forget a step's messages (another attempt recorded a turn this container did not see). */
 export function forgetConversation(runId: string, step: string): void {
   conversations.delete(conversationKey(runId, step));
+}
+
+/** Forget everything a warm container remembers: what a cold start begins with. */
+export function forgetWarmState(): void {
+  metas.clear();
+  conversations.clear();
 }
