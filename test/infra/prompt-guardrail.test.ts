@@ -45,7 +45,7 @@ describe('the classifier tier’s Bedrock guardrail', () => {
     const agentStep = functionsByHandler(resources).get('agent-step');
     const statements = ofType(resources, 'AWS::IAM::Policy').flatMap(([, p]) =>
       (
-        (p.Properties ?? {}).PolicyDocument as {
+        propertyOf(p, 'PolicyDocument') as {
           Statement: Array<{ Action: string | string[]; Resource: unknown }>;
         }
       ).Statement.filter((s) => ([] as string[]).concat(s.Action).includes('bedrock:ApplyGuardrail')).map(
@@ -59,7 +59,7 @@ describe('the classifier tier’s Bedrock guardrail', () => {
     expect(JSON.stringify(statements[0]?.resource)).toContain('"GuardrailArn"');
     expect(JSON.stringify(statements[0]?.resource)).not.toContain('*');
     if (!agentStep) throw new Error('no agent-step function');
-    const env = ((agentStep.resource.Properties ?? {}).Environment as { Variables: Record<string, unknown> })
+    const env = (propertyOf(agentStep.resource, 'Environment') as { Variables: Record<string, unknown> })
       .Variables;
     expect(Object.keys(env)).toEqual(
       expect.arrayContaining(['CHAPERONE_GUARDRAIL_ID', 'CHAPERONE_GUARDRAIL_VERSION']),
@@ -95,3 +95,9 @@ describe('the classifier tier’s Bedrock guardrail', () => {
     ).toThrow(/guardrails\.classifier\.guardrailId must be a 12-character guardrail id or its ARN/);
   });
 });
+
+/** One property of a template resource. */
+function propertyOf(resource: CfnResource, name: string): unknown {
+  const properties: Record<string, unknown> = resource.Properties ?? {};
+  return properties[name];
+}
