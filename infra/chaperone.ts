@@ -21,6 +21,7 @@ import { type HandlerKind, writeHandlerEntries } from './constructs/handler-entr
 import { ModelApiKey } from './constructs/model-api-key.js';
 import { Monitoring } from './constructs/monitoring.js';
 import { PayloadBucket } from './constructs/payload-bucket.js';
+import { PromptGuardrail } from './constructs/prompt-guardrail.js';
 import { RunsTable } from './constructs/runs-table.js';
 import { toolAccessFindings } from './constructs/tool-access.js';
 import { WorkflowStateMachine } from './constructs/workflow-state-machine.js';
@@ -261,6 +262,7 @@ export class Chaperone extends Construct {
     this.modelApiKey.grantUse(agentStep);
     this.bedrockAccess = new BedrockAccess(this, 'BedrockAccess', { workflows: props.workflows });
     this.bedrockAccess.grantInvoke(agentStep);
+    new PromptGuardrail(this, 'PromptGuardrail', { workflows: props.workflows }).grantApply(agentStep);
     this.runs.grantRunWrite(codeStep);
     this.runs.grantRunWrite(finish);
     // Tool results and step outputs are written where they are produced and read where they

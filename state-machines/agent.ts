@@ -64,6 +64,15 @@ interface AgentBaseOptions {
    * @default 'stop'
    */
   onPolicyViolation?: 'stop' | 'feedback';
+  /**
+   * What happens to a tool result that reads like instructions (prompt
+   * injection inside a web page, an email, a vendor record): `quarantine`
+   * withholds it whole and the model reads a notice, `redact` replaces only the
+   * fields or sentences that were flagged. Either way the trail records a
+   * `guardrail` event `tool_output_injection`. Every result is spotlighted.
+   * @default 'quarantine'
+   */
+  untrustedResults?: 'quarantine' | 'redact';
 }
 
 /** The model of an agent on the Anthropic API (the default provider). */
@@ -103,6 +112,7 @@ export interface Agent {
   readonly deny: readonly string[];
   readonly maxIdenticalCalls: number;
   readonly onPolicyViolation: 'stop' | 'feedback';
+  readonly untrustedResults: 'quarantine' | 'redact';
   /** Look a tool up by name. */
   tool(name: string): Tool | undefined;
 }
@@ -177,6 +187,7 @@ export function defineAgent(options: AgentOptions): Agent {
     deny: options.deny ?? [],
     maxIdenticalCalls,
     onPolicyViolation: options.onPolicyViolation ?? 'stop',
+    untrustedResults: untrustedResultsOf(subject, options.untrustedResults),
     tool: (name) => byName.get(name),
   };
 }
@@ -234,4 +245,13 @@ function resolveModel(subject: string, options: AgentOptions): { model: string; 
     model: modelId,
     provider: region === undefined ? { kind: 'bedrock', modelId } : { kind: 'bedrock', modelId, region },
   };
+}
+
+function untrustedResultsOf(subject: string, mode: unknown): 'quarantine' | 'redact' {
+  if (mode === undefined) return 'quarantine';
+  if (mode === 'quarantine' || mode === 'redact') return mode;
+  throw new WorkflowDefinitionError(
+    subject,
+    `untrustedResults must be 'quarantine' or 'redact', got ${JSON.stringify(mode)}`,
+  );
 }

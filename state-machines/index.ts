@@ -20,6 +20,7 @@ export type { AslDefinition, FunctionArns } from './compile/compile-workflow.js'
 export { compileWorkflow } from './compile/compile-workflow.js';
 export * from './contract.js';
 export { WorkflowDefinitionError } from './errors.js';
+export type { ClassifierOptions, GuardrailOptions } from './guardrail-settings.js';
 export type {
   AgentStep,
   ApprovalStep,

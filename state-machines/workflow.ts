@@ -2,6 +2,7 @@ import type { ValidateFunction } from 'ajv';
 import type { JSONSchema } from 'json-schema-to-ts';
 import type { Agent } from './agent.js';
 import { WorkflowDefinitionError } from './errors.js';
+import { checkGuardrails, type GuardrailOptions, type GuardrailSettings } from './guardrail-settings.js';
 import { compileSchema } from './schema.js';
 import { type ApprovalGateOptions, checkGate, type Step } from './steps.js';
 import type { ArgsOf, Tool } from './tool.js';
@@ -51,6 +52,8 @@ export interface WorkflowOptions<S> {
   validators?: Readonly<Record<string, InputValidator<ArgsOf<NoInfer<S>>>>>;
   /** Default gate for tool calls that need approval (write, external, destructive). */
   approvals?: ApprovalGateOptions & { onReject?: 'feedback' | 'stop' };
+  /** The classifier tier behind the heuristics, and what its failure means. @default heuristics only */
+  guardrails?: GuardrailOptions;
 }
 
 export interface Workflow {
@@ -72,6 +75,7 @@ export interface Workflow {
         onReject: 'feedback' | 'stop';
       }
     | undefined;
+  readonly guardrails: GuardrailSettings;
   /** Every step by id, nested ones included. */
   readonly stepsById: ReadonlyMap<string, Step>;
   /** The agent of an agent step. */
@@ -151,6 +155,7 @@ export function defineWorkflow<const S extends Readonly<Record<string, unknown>>
     dailyCaps: checkDailyCaps(subject, options.dailyCaps ?? {}),
     validators: validatorsOf(options.validators),
     approvals,
+    guardrails: checkGuardrails(subject, options.guardrails),
     stepsById,
     agentOf: (stepId) => {
       const step = stepsById.get(stepId);

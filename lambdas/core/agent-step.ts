@@ -22,6 +22,7 @@ import {
   ValidationError,
 } from './errors.js';
 import { historyLimitStop } from './history-limit.js';
+import { type ClassifierDeps, classifyBeforeModelCall } from './guardrails/classifier-tier.js';
 import type { Json, Message, ModelClient, ModelRequest, ToolSpec } from './model.js';
 import { type Offloader, offloaderFor, resolveMessages } from './offload.js';
 import { costMicros, MICROS_PER_USD, priceOf, worstCaseCostMicros } from './pricing.js';
@@ -40,7 +41,7 @@ import { estimateInputTokens } from './token-estimate.js';
 import { pendingCompletion, pendingWrite, stampUsage } from './usage.js';
 import { cachedConversation, forgetConversation, rememberConversation, runMetaOf } from './warm.js';
 
-export interface AgentStepDeps extends CoreDeps {
+export interface AgentStepDeps extends CoreDeps, Pick<ClassifierDeps, 'guardrails' | 'defaultGuardrail'> {
   model: ModelClient;
   alerts: AlertPublisher;
   approvals: ApprovalStore;
@@ -137,7 +138,17 @@ export async function runAgentStep(event: AgentStepEvent, deps: AgentStepDeps): 
   // A named stop before Step Functions' history limit would fail the execution mid-iteration.
   const nearLimit = historyLimitStop(history, deps.historyEventLimit);
   if (nearLimit) return decide(stop('HistoryLimitApproaching', nearLimit));
-  const turn = await callModel({ deps, workflow, step, meta, event, key, history, user: opening.message });
+  // The classifier tier judges what is new (the prompt, the tool results) before the model sees it.
+  const judged = await classifyBeforeModelCall({
+    deps,
+    workflow,
+    step,
+    meta,
+    iteration,
+    message: opening.message,
+  });
+  if (judged.kind === 'stop') return decide(judged.action, { events: judged.events });
+  const turn = await callModel({ deps, workflow, step, meta, event, key, history, user: judged.message });
   if (turn.kind === 'settled') return recorded();
   if (turn.kind === 'refused') return decide(turn.action, { events: [turn.event] });
   const assistant = turn.record.assistant;

@@ -1,6 +1,8 @@
 import { describeErrors, firstErrorField } from '../../state-machines/schema.js';
 import type { Workflow } from '../../state-machines/workflow.js';
 import { utf8Bytes } from './canonical.js';
+import { INJECTION_THRESHOLD } from './guardrails/patterns.js';
+import { scanText } from './guardrails/scan.js';
 
 /** Size cap of a run's input as JSON text. */
 export const MAX_INPUT_BYTES = 32 * 1024;
@@ -8,96 +10,16 @@ export const MAX_INPUT_BYTES = 32 * 1024;
 export type GuardrailVerdict = { ok: true } | { ok: false; rule: string; field: string; message: string };
 
 /**
- * Phrases that try to override instructions, exfiltrate the system prompt or
- * switch roles. Heuristics, not proof: each is scored, and a field is rejected
- * at a score of 2 or more, so one loose word does not reject ordinary text.
- * Precision and recall on the labelled sample are measured by `npm run bench`.
+ * Score one text for prompt injection on its normalised views (NFKC, invisible
+ * and bidi controls removed, confusables folded, encoded segments decoded):
+ * the highest score and the heuristics that gave it. See `guardrails/scan.ts`.
  */
-const INJECTION_PATTERNS: ReadonlyArray<{ pattern: RegExp; score: number; name: string }> = [
-  {
-    name: 'override',
-    score: 2,
-    pattern:
-      /\b(ignore|disregard|forget|override|bypass)\b[^.]{0,40}\b(previous|prior|above|earlier|all|your|the|any)\b[^.]{0,30}\b(instructions?|prompts?|rules?|guidelines?|directions?|policies|polic(y|ies)|guardrails?)\b/i,
-  },
-  {
-    name: 'new-instructions',
-    score: 2,
-    pattern: /\b(new|updated|real|actual)\s+(system\s+)?(instructions?|prompt|rules)\s*[:：]/i,
-  },
-  {
-    name: 'system-prompt-leak',
-    score: 2,
-    pattern:
-      /\b(reveal|print|show|repeat|output|leak|display)\b[^.]{0,40}\b(system\s+prompt|hidden\s+(prompt|instructions?)|your\s+(instructions?|prompt))\b/i,
-  },
-  {
-    name: 'role-switch',
-    score: 2,
-    pattern:
-      /\byou\s+are\s+now\b|\bact\s+as\s+(an?\s+)?(unrestricted|jailbroken|dan\b|developer\s+mode)|\bdeveloper\s+mode\b|\bjailbreak/i,
-  },
-  {
-    name: 'fake-role-tag',
-    score: 2,
-    pattern:
-      /(^|\n)\s*(system|assistant)\s*[:>]|<\/?\s*(system|assistant|instructions?)\s*>|\[\s*(system|inst)\s*\]/i,
-  },
-  {
-    name: 'tool-coercion',
-    score: 1,
-    pattern:
-      /\b(call|invoke|use|run|execute)\b[^.]{0,20}\b(tool|function)\b[^.]{0,40}\b(void|delete|drop|transfer|wire|refund|pay)\b/i,
-  },
-  {
-    name: 'exfiltration',
-    score: 1,
-    pattern:
-      /\b(send|post|upload|forward|email)\b[^.]{0,40}\b(credentials?|api\s*keys?|passwords?|secrets?|tokens?)\b/i,
-  },
-  {
-    name: 'urgency-authority',
-    score: 1,
-    pattern:
-      /\b(as\s+(your|the)\s+(administrator|admin|developer|ceo|owner))\b|\bthis\s+is\s+(an?\s+)?(authorized|official)\s+(override|request)\b/i,
-  },
-  { name: 'encoding-trick', score: 1, pattern: /\b(base64|rot13|hex)[-\s]*(decode|encoded)\b/i },
-  // Families seen in public jailbreak collections, kept generic on purpose.
-  {
-    name: 'chat-template-token',
-    score: 2,
-    pattern: /<\|(im_start|im_end|system|endoftext)\|>|\[\/?INST\]|<<\/?SYS>>/i,
-  },
-  { name: 'json-role-object', score: 2, pattern: /"role"\s*:\s*"(system|developer)"/i },
-  {
-    name: 'forget-context',
-    score: 2,
-    pattern:
-      /\b(forget|ignore|disregard)\s+(everything|all)\s+(above|before|previous|prior|you\s+were\s+told)\b/i,
-  },
-  { name: 'from-now-on', score: 1, pattern: /\bfrom\s+now\s+on\b[^.]{0,60}\b(you|your)\b/i },
-  {
-    name: 'credential-request',
-    score: 1,
-    pattern: /\b(what\s+is|give\s+me|tell\s+me|list|print)\b[^.?]{0,40}\b(secret|api)\s*(key|token)s?\b/i,
-  },
-  { name: 'long-base64-blob', score: 1, pattern: /[A-Za-z0-9+/]{60,}={0,2}/ },
-];
-
-/** Score one text for prompt injection; returns the matched heuristics. */
 export function injectionScore(text: string): { score: number; matched: string[] } {
-  let score = 0;
-  const matched: string[] = [];
-  for (const h of INJECTION_PATTERNS) {
-    if (h.pattern.test(text)) {
-      score += h.score;
-      matched.push(h.name);
-    }
-  }
+  const { score, matched } = scanText(text);
   return { score, matched };
 }
 
-export const INJECTION_THRESHOLD = 2;
+export { INJECTION_THRESHOLD };
 
 /** Every string in a JSON value with its JSON pointer. */
 function* strings(value: unknown, path = ''): Generator<[string, string]> {
@@ -109,7 +31,8 @@ function* strings(value: unknown, path = ''): Generator<[string, string]> {
 
 /**
  * The input guardrails between a request and the first step, in order: size,
- * the workflow's input schema, prompt-injection heuristics on every string,
+ * the workflow's input schema, prompt-injection heuristics on every string
+ * (normalised first, encoded segments decoded and judged too),
  * then the author's own validators (scope and business rules). The first
  * failure names its rule and field.
  */
@@ -133,13 +56,14 @@ export async function checkRunInput(workflow: Workflow, input: unknown): Promise
     };
   }
   for (const [path, text] of strings(input)) {
-    const { score, matched } = injectionScore(text);
-    if (score >= INJECTION_THRESHOLD) {
+    const scan = scanText(text);
+    if (scan.flagged) {
+      const seen = scan.view === 'text' ? '' : ` in its ${scan.view.replace(/^text:/, '')} form`;
       return {
         ok: false,
         rule: 'prompt_injection',
         field: `/input${path === '/' ? '' : path}`,
-        message: `input looks like a prompt-injection attempt (${matched.join(', ')})`,
+        message: `input looks like a prompt-injection attempt (${scan.matched.join(', ')})${seen}`,
       };
     }
   }

@@ -12,9 +12,11 @@ import type { Workflow } from '../../state-machines/workflow.js';
 import { type ApprovalCheck, checkApproval, openUnknownOutcome } from './approval-check.js';
 import type { ApprovalStore } from './approval-records.js';
 import { type BreakerStore, circuitOf, warmBreakers } from './breakers.js';
+import { utf8Bytes } from './canonical.js';
 import { claimKeys, completeOnce, eventIds } from './claims.js';
 import type { AlertPublisher, CoreDeps } from './deps.js';
 import { ClaimBusyError, CorruptRecordError, NotFoundError, ValidationError } from './errors.js';
+import { screenToolResult } from './guardrails/tool-output.js';
 import type { Json } from './model.js';
 import { isOffloaded, offloaderFor } from './offload.js';
 import type { Claim, Completion, PendingCall, RunMeta } from './run-records.js';
@@ -267,10 +269,19 @@ async function runClaimed(
         { maxBytes: 2048 },
       );
   const result: ToolStepResult = { kind: 'done', status: status === 'circuit_open' ? 'error' : status };
+  // Untrusted data: screened, spotlighted, quarantined or redacted before the model sees it.
+  const screened = screenToolResult({
+    runId,
+    step: stepId,
+    toolUseId: pending.toolUseId,
+    tool: tool.name,
+    content: content.content,
+    mode: agent.untrustedResults,
+  });
   // A result above the threshold is kept in the payload bucket and recorded as a reference; the
   // full result of a trimmed one is kept there too, for the trail (offload.ts).
   const offloader = offloaderFor(runId, deps.payloads, deps.offloadThresholdBytes);
-  const recorded = await offloader.offloadText(eventIds.toolCall(stepId, pending.toolUseId), content.content);
+  const recorded = await offloader.offloadText(eventIds.toolCall(stepId, pending.toolUseId), screened.content);
   const fullResult =
     succeeded && content.trimmed && deps.payloads
       ? await offloader.keep(`full#${eventIds.toolCall(stepId, pending.toolUseId)}`, toJson(value))
@@ -298,6 +309,7 @@ async function runClaimed(
           durationMs: clock.now() - started,
         },
       },
+      ...screened.events,
     ],
     ...(succeeded ? {} : { failedCall: pending.toolUseId }),
   };
@@ -308,11 +320,12 @@ async function runClaimed(
   // A concurrent attempt that completed first: its result is the one the model reads.
   if (!done.first) return afterDone(parseToolResult(done.result), runId, deps);
   deps.metrics.count('ToolCalls', 1, { tool: tool.name });
+  if (screened.rule) deps.metrics.count('GuardrailRejections', 1, { rule: screened.rule });
   if (!succeeded) deps.metrics.count('ToolCallFailures', 1, { tool: tool.name });
-  const travels = content.bytes <= INLINE_RESULT_MAX_BYTES && !isOffloaded(recorded);
+  const travels = utf8Bytes(screened.content) <= INLINE_RESULT_MAX_BYTES && !isOffloaded(recorded);
   return afterDone(
     travels
-      ? { ...result, toolUseId: pending.toolUseId, content: content.content, isError: !succeeded }
+      ? { ...result, toolUseId: pending.toolUseId, content: screened.content, isError: !succeeded }
       : result,
     runId,
     deps,

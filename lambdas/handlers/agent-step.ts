@@ -1,5 +1,6 @@
 import { type AgentStepEvent, agentStepEventSchema } from '../../state-machines/contract.js';
 import type { Workflow } from '../../state-machines/workflow.js';
+import { bedrockGuardrailsFromEnv } from '../adapters/bedrock-guardrails.js';
 import { type Env, newId } from '../config.js';
 import { type AgentStepDeps, runAgentStep } from '../core/agent-step.js';
 import { eventParser } from './parse-event.js';
@@ -18,6 +19,7 @@ export function createHandler(env: Env, app: readonly Workflow[]) {
   const deps: AgentStepDeps = {
     ...base,
     model: modelClient(env, secretReader(env)),
+    ...bedrockGuardrailsFromEnv(env),
     alerts: snsAlerts(env),
     approvals: approvalStore(env, base.db),
     newId,

@@ -7,7 +7,7 @@
  */
 import { benchColdStart } from './cold-start.js';
 import { benchCost } from './cost.js';
-import { benchGuardrailQuality } from './guardrail-quality.js';
+import { benchGuardrails } from './guardrails.js';
 import { benchLedger } from './ledger-throughput.js';
 import { benchAwsWork, benchOrchestration } from './orchestration.js';
 import { benchPeer } from './peer.js';
@@ -32,7 +32,7 @@ figures.machine = {
   cpus: (await import('node:os')).cpus().length,
   loadAverage: (await import('node:os')).loadavg(),
 };
-await section(() => ({ text: benchGuardrailQuality(), json: {} }));
+await section(() => benchGuardrails({ runsPerTier: 5 }));
 await section(async () => ({
   text: await benchLedger({ reservations: 2_000, concurrency: 50, races: 5 }),
   json: {},

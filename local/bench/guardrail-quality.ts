@@ -1,17 +1,23 @@
 import { readFileSync } from 'node:fs';
-import { INJECTION_THRESHOLD, injectionScore } from '../../lambdas/core/input-guardrails.js';
+import { INJECTION_THRESHOLD } from '../../lambdas/core/guardrails/patterns.js';
+import { scanText } from '../../lambdas/core/guardrails/scan.js';
 import { round, table } from './table.js';
 
-interface Sample {
+/** One labelled prompt of `examples/guardrail-samples/prompts.json`. */
+export interface Sample {
   id: string;
   label: 'benign' | 'malicious';
   category: string;
+  channel: 'input' | 'tool_result';
+  language: string;
+  split: 'dev' | 'test';
   text: string;
 }
 
 const SAMPLE_URL = new URL('../../examples/guardrail-samples/prompts.json', import.meta.url);
 
-function loadSample(): Sample[] {
+/** The labelled sample, checked field by field (a bad entry is named). */
+export function loadSample(): Sample[] {
   const doc: unknown = JSON.parse(readFileSync(SAMPLE_URL, 'utf8'));
   const prompts =
     typeof doc === 'object' && doc !== null ? (doc as { prompts?: unknown }).prompts : undefined;
@@ -22,75 +28,119 @@ function loadSample(): Sample[] {
       typeof s.id !== 'string' ||
       typeof s.text !== 'string' ||
       typeof s.category !== 'string' ||
-      (s.label !== 'benign' && s.label !== 'malicious')
+      typeof s.language !== 'string' ||
+      (s.label !== 'benign' && s.label !== 'malicious') ||
+      (s.channel !== 'input' && s.channel !== 'tool_result') ||
+      (s.split !== 'dev' && s.split !== 'test')
     ) {
       throw new Error(
-        `prompts.json: prompt ${i} needs id, category, text and a label of benign or malicious`,
+        `prompts.json: prompt ${i} needs id, category, language, text, a label (benign | malicious), a channel (input | tool_result) and a split (dev | test)`,
       );
     }
-    return { id: s.id, label: s.label, category: s.category, text: s.text };
+    return {
+      id: s.id,
+      label: s.label,
+      category: s.category,
+      channel: s.channel,
+      language: s.language,
+      split: s.split,
+      text: s.text,
+    };
   });
 }
 
-/**
- * Precision, recall and F1 of the prompt-injection heuristics on the labelled
- * sample ("positive" = rejected as an injection), and every prompt they got wrong.
- */
-export function benchGuardrailQuality(): string {
-  const sample = loadSample();
-  const scored = sample.map((s) => ({ ...s, ...injectionScore(s.text) }));
-  const flagged = (s: (typeof scored)[number]) => s.score >= INJECTION_THRESHOLD;
-  const tp = scored.filter((s) => s.label === 'malicious' && flagged(s)).length;
-  const fp = scored.filter((s) => s.label === 'benign' && flagged(s)).length;
-  const fn = scored.filter((s) => s.label === 'malicious' && !flagged(s)).length;
-  const tn = scored.filter((s) => s.label === 'benign' && !flagged(s)).length;
-  const precision = tp + fp === 0 ? 0 : tp / (tp + fp);
-  const recall = tp + fn === 0 ? 0 : tp / (tp + fn);
-  const f1 = precision + recall === 0 ? 0 : (2 * precision * recall) / (precision + recall);
+/** Recall and false-positive rate of a verdict over labelled samples. */
+export function detection(samples: readonly Sample[], flagged: (s: Sample) => boolean) {
+  const bad = samples.filter((s) => s.label === 'malicious');
+  const good = samples.filter((s) => s.label === 'benign');
+  const tp = bad.filter(flagged).length;
+  const fp = good.filter(flagged).length;
+  return {
+    malicious: bad.length,
+    benign: good.length,
+    tp,
+    fp,
+    recall: bad.length ? tp / bad.length : 0,
+    falsePositiveRate: good.length ? fp / good.length : 0,
+    precision: tp + fp ? tp / (tp + fp) : 0,
+  };
+}
 
+/**
+ * The heuristic tier on the labelled sample's frozen test part (never tuned
+ * on): overall, by channel and by attack family. Misclassified prompts are
+ * listed from the dev part only — listing the test part's would invite tuning
+ * on it.
+ */
+export function benchGuardrailQuality(): { text: string; json: Record<string, unknown> } {
+  const sample = loadSample();
+  const test = sample.filter((s) => s.split === 'test');
+  const dev = sample.filter((s) => s.split === 'dev');
+  const flagged = (s: Sample) => scanText(s.text).flagged;
+  const row = (name: string, of: readonly Sample[]) => {
+    const d = detection(of, flagged);
+    return [
+      name,
+      d.malicious,
+      d.benign,
+      d.tp,
+      d.fp,
+      round(d.recall, 3),
+      round(d.falsePositiveRate, 3),
+      round(d.precision, 3),
+    ];
+  };
+  const header = ['part', 'malicious', 'benign', 'caught', 'false pos.', 'recall', 'FP rate', 'precision'];
   const summary = table(
-    `Input guardrail heuristics on examples/guardrail-samples/prompts.json (${sample.length} prompts, reject at score >= ${INJECTION_THRESHOLD})`,
-    ['benign', 'malicious', 'TP', 'FP', 'FN', 'TN', 'precision', 'recall', 'F1'],
+    `Injection heuristics (normalised text, flag at score >= ${INJECTION_THRESHOLD}) on the frozen test part of examples/guardrail-samples/prompts.json (${test.length} of ${sample.length}; split by sha256 of the text)`,
+    header,
     [
-      [
-        sample.length - scored.filter((s) => s.label === 'malicious').length,
-        scored.filter((s) => s.label === 'malicious').length,
-        tp,
-        fp,
-        fn,
-        tn,
-        round(precision, 3),
-        round(recall, 3),
-        round(f1, 3),
-      ],
+      row('test: all', test),
+      row(
+        'test: run inputs',
+        test.filter((s) => s.channel === 'input'),
+      ),
+      row(
+        'test: tool results',
+        test.filter((s) => s.channel === 'tool_result'),
+      ),
+      row(
+        'test: not English',
+        test.filter((s) => s.language !== 'en'),
+      ),
+      row('dev (tuned on; not a figure)', dev),
     ],
   );
-
-  const categories = [...new Set(scored.filter((s) => s.label === 'malicious').map((s) => s.category))];
-  const byCategory = table(
-    'Recall by attack category',
-    ['category', 'prompts', 'caught', 'recall'],
-    categories.map((c) => {
-      const of = scored.filter((s) => s.label === 'malicious' && s.category === c);
+  const families = [...new Set(test.filter((s) => s.label === 'malicious').map((s) => s.category))].sort();
+  const byFamily = table(
+    'Test-part recall by attack family',
+    ['family', 'prompts', 'caught', 'recall'],
+    families.map((c) => {
+      const of = test.filter((s) => s.label === 'malicious' && s.category === c);
       const caught = of.filter(flagged).length;
       return [c, of.length, caught, round(caught / of.length, 2)];
     }),
   );
-
-  const wrong = scored.filter((s) => flagged(s) !== (s.label === 'malicious'));
+  const wrong = dev.filter((s) => flagged(s) !== (s.label === 'malicious'));
   const misclassified = table(
-    `Misclassified (${wrong.length})`,
-    ['id', 'truth', 'got', 'score', 'matched', 'text'],
-    wrong.map((s) => [
-      s.id,
-      s.label,
-      flagged(s) ? 'rejected' : 'passed',
-      String(s.score),
-      s.matched.join(',') || '-',
-      clip(s.text, 90),
-    ]),
+    `Dev part misclassified (${wrong.length}; the test part's are not listed)`,
+    ['id', 'truth', 'got', 'matched', 'text'],
+    wrong.map((s) => {
+      const scan = scanText(s.text);
+      return [
+        s.id,
+        s.label,
+        scan.flagged ? 'flagged' : 'passed',
+        scan.matched.join(',') || '-',
+        clip(s.text, 80),
+      ];
+    }),
   );
-  return [summary, byCategory, misclassified].join('\n');
+  const t = detection(test, flagged);
+  return {
+    text: [summary, byFamily, misclassified].join('\n'),
+    json: { injectionRecall: round(t.recall, 3), injectionFalsePositiveRate: round(t.falsePositiveRate, 3) },
+  };
 }
 
 function clip(text: string, max: number): string {

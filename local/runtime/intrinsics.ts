@@ -164,6 +164,12 @@ export class IntrinsicResolver {
         return `arn:aws:iam::${LOCAL_ACCOUNT}:role/${name}`;
       case 'AWS::SQS::Queue.Arn':
         return arnOf('sqs', name);
+      case 'AWS::Bedrock::Guardrail.GuardrailArn':
+        return arnOf('bedrock', `guardrail/${name}`);
+      case 'AWS::Bedrock::Guardrail.GuardrailId':
+        return name;
+      case 'AWS::Bedrock::GuardrailVersion.Version':
+        return '1';
       case 'AWS::Logs::LogGroup.Arn':
         return arnOf('logs', `log-group:${name}:*`);
     }

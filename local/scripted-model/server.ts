@@ -9,6 +9,7 @@
 import { appendFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { LocalGuardrails } from '../aws/bedrock-guardrails.js';
 import type { LocalCredentials } from '../aws/local-credentials.js';
 import { bedrockError, bedrockSignatureProblem, parseBedrockPath, parseInvokeBody } from './bedrock.js';
 import { type MessagesBody, parseMessagesBody, promptSize } from './request.js';
@@ -62,6 +63,8 @@ export class ScriptedModel {
   private readonly pending = new Set<() => void>();
   private readonly requestLog: string | undefined;
   private readonly bedrockCredentials: LocalCredentials | undefined;
+  /** Bedrock Guardrails' ApplyGuardrail on the same Bedrock Runtime endpoint (`local/aws/bedrock-guardrails.ts`). */
+  readonly guardrails = new LocalGuardrails();
 
   private constructor(
     private readonly server: Server,
@@ -148,6 +151,8 @@ export class ScriptedModel {
     const bedrock = parseBedrockPath(path);
     const api: Api = bedrock ? 'bedrock' : 'messages';
     try {
+      if (req.method === 'POST' && LocalGuardrails.handles(path))
+        return await this.applyGuardrail(req, res, path, requestId);
       if (req.method !== 'POST' || (path !== '/v1/messages' && !bedrock)) {
         return sendError(
           res,
@@ -187,6 +192,25 @@ export class ScriptedModel {
       if (action.kind === 'problem' && !res.headersSent)
         sendError(res, api, 500, action.message, requestId, false);
     }
+  }
+
+  private async applyGuardrail(req: IncomingMessage, res: ServerResponse, path: string, requestId: string) {
+    const raw = await readBody(req);
+    if (raw === undefined) return sendError(res, 'bedrock', 413, 'request body too large', requestId);
+    const unsigned = bedrockSignatureProblem(req, raw, this.bedrockCredentials);
+    if (unsigned)
+      return sendError(
+        res,
+        'bedrock',
+        unsigned.status,
+        unsigned.message,
+        requestId,
+        false,
+        {},
+        unsigned.name,
+      );
+    const out = this.guardrails.answer(path, raw.toString('utf8'), requestId);
+    send(res, out.status, out.body, out.headers);
   }
 
   private async answer(

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spotlightTag } from '../../../lambdas/core/guardrails/spotlight.js';
 import { forgetWarmState } from '../../../lambdas/core/warm.js';
 import { responder, text, toolUse, toolUses } from '../../../local/scripted-model/index.js';
 import { INLINE_RESULT_MAX_BYTES } from '../../../state-machines/contract.js';
@@ -72,7 +73,9 @@ async function conversationOf(cold: boolean) {
     expect(execution.status).toBe('SUCCEEDED');
     const sent = h.model.requests
       .filter((r) => r.conversation.startsWith(`${runId}:`))
-      .map((r) => JSON.stringify(r.body.messages).replaceAll(runId, 'RUN'));
+      .map((r) =>
+        JSON.stringify(r.body.messages).replaceAll(runId, 'RUN').replaceAll(spotlightTag(runId), 'data-TAG'),
+      );
     const trail = (await h.runs.listEvents(runId)).map((e) => e.type);
     // Conversation reads: every Query but the finish task's one read of the trail (the run's cost).
     const queries = (h.faults?.requests ?? []).filter((r) => r.operation === 'Query').length - 1;

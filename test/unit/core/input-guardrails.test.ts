@@ -37,7 +37,7 @@ describe('injectionScore', () => {
 
     expect(injectionScore(oneWeak)).toEqual({ score: 1, matched: ['exfiltration'] });
     expect(rejected(oneWeak)).toBe(false);
-    expect(injectionScore(twoWeak).matched).toEqual(['tool-coercion', 'exfiltration']);
+    expect(injectionScore(twoWeak).matched).toEqual(['secret-material', 'tool-coercion', 'exfiltration']);
     expect(rejected(twoWeak)).toBe(true);
   });
 
