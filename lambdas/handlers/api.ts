@@ -1,5 +1,7 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import type { Workflow } from '../../state-machines/workflow.js';
+import { createConsoleAssets } from '../adapters/console-assets.js';
+import { DynamoRunList } from '../adapters/dynamo-run-list.js';
 import {
   alerts,
   approvalStore,
@@ -14,7 +16,7 @@ import {
 } from '../config.js';
 import { type ApiDeps, routeApi } from '../core/api-router.js';
 
-/** `POST /runs`, `GET /runs/{id}`, `GET /approvals`, `GET|POST /approvals/{id}`. */
+/** `POST /runs`, `GET /runs`, `GET /runs/{id}`, `GET /approvals`, `GET|POST /approvals/{id}`, the console (`GET /console…`). */
 /** `app`: the workflows to serve (the application's workflows module, bound by its generated entry). */
 export function createHandler(env: Env, app: readonly Workflow[]) {
   const base = coreDeps(env, 'api', app);
@@ -27,6 +29,8 @@ export function createHandler(env: Env, app: readonly Workflow[]) {
     );
   }
   const secret = secrets(env)(required(env, 'APPROVAL_SECRET_ARN'));
+  const runList = new DynamoRunList(base.db, required(env, 'RUNS_TABLE'));
+  const consoleAssets = createConsoleAssets();
   const deps = async (): Promise<ApiDeps> => ({
     ...base,
     engine: engine(env),
@@ -37,6 +41,8 @@ export function createHandler(env: Env, app: readonly Workflow[]) {
     mailer: mailer(env),
     linkSecret: await secret,
     baseUrl: env.APPROVAL_BASE_URL ?? '',
+    runList,
+    consoleAssets,
   });
   return async (event: APIGatewayProxyEvent) => {
     const headers = Object.fromEntries(
