@@ -41,8 +41,12 @@
 
   // ---- routing: #runs?filters, #run/<id>, #approvals, #charts
   let liveTimer;
+  // Each navigation gets a number; an answer that arrives after the next navigation is dropped.
+  let navigation = 0;
+  const stale = (n) => n !== navigation;
   function route() {
     clearTimeout(liveTimer);
+    navigation += 1;
     const hash = decodeURIComponent(location.hash.slice(1)) || 'runs';
     const [view, rest] = hash.split(/[/?](.*)/s);
     const name = view === 'run' ? 'run' : ['approvals', 'charts'].includes(view) ? view : 'runs';
@@ -67,8 +71,12 @@
     if (rawQuery === undefined)
       for (const [k, v] of new FormData(form)) if (typeof v === 'string' && v !== '') params.set(k, v);
     const tbody = $('#runs-table tbody');
+    const n = navigation;
+    const view = $('#runs-view');
+    view.removeAttribute('data-loaded');
     try {
       const data = await getJson(`runs${params.size ? `?${params}` : ''}`);
+      if (stale(n)) return;
       showError('#runs-error');
       fillSelect(form.elements.workflow, data.workflows);
       fillSelect(form.elements.tenant, data.tenants);
@@ -99,12 +107,15 @@
       if (data.runs.length === 0)
         tbody.append(el('tr', {}, el('td', { colSpan: 9, text: 'No runs match.' })));
     } catch (err) {
+      if (stale(n)) return;
       tbody.replaceChildren();
       showError('#runs-error', err);
     }
+    view.dataset.loaded = params.toString();
   }
   form.addEventListener('input', () => {
     if (location.hash.startsWith('#runs?')) history.replaceState(null, '', '#runs');
+    navigation += 1;
     void showRuns();
   });
   form.addEventListener('submit', (e) => e.preventDefault());
@@ -204,12 +215,21 @@
     return li;
   }
   async function showRun(runId) {
+    const n = navigation;
+    const view = $('#run-view');
+    if (view.dataset.runId !== runId) {
+      view.removeAttribute('data-run-id');
+      $('#timeline').replaceChildren();
+    }
     $('#run-id').textContent = runId;
     let run;
     try {
       run = await getJson(`runs/${encodeURIComponent(runId)}`);
+      if (stale(n)) return;
       showError('#run-error');
     } catch (err) {
+      if (stale(n)) return;
+      view.dataset.runId = runId;
       $('#run-status').textContent = '';
       $('#run-summary').replaceChildren();
       $('#timeline').replaceChildren();
@@ -256,9 +276,10 @@
     });
     $('#timeline').replaceChildren(...items);
     $('#budget-table tbody').replaceChildren(...rows);
+    view.dataset.runId = runId;
+    view.dataset.status = run.status;
     // Live while the run goes on: read it again until it ends (or the view changes).
-    if (run.status === 'RUNNING')
-      liveTimer = setTimeout(() => location.hash.startsWith('#run/') && showRun(runId), 1500);
+    if (run.status === 'RUNNING') liveTimer = setTimeout(() => !stale(n) && showRun(runId), 1500);
   }
 
   // ---- pending approvals, with what each approver is shown
