@@ -75,7 +75,7 @@ const rows = () =>
     trs.map((tr) => ({
       runId: tr.getAttribute('data-run-id'),
       status: tr.getAttribute('data-status'),
-      cells: [...tr.querySelectorAll('td')].map((td) => td.textContent ?? ''),
+      cells: Array.from(tr.querySelectorAll('td')).map((td) => td.textContent ?? ''),
     })),
   );
 
@@ -214,7 +214,9 @@ describe('the run console in a real Chromium, on the local runtime', () => {
     const table = (id: string) =>
       page
         .locator(`table.chart-data[data-chart="${id}"] tr`)
-        .evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)));
+        .evaluateAll((trs) =>
+          trs.map((tr) => Array.from(tr.querySelectorAll('td')).map((td) => td.textContent)),
+        );
     const costs = await table('chart-cost');
     const steps = await table('chart-steps');
     const tools = await table('chart-tools');
