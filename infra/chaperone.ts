@@ -318,6 +318,7 @@ export class Chaperone extends Construct {
         finish,
         'approval-request': approvalRequest,
       },
+      tools: [...tools.keys()],
       alertTopic: this.alerts.topic,
     });
 
