@@ -19,7 +19,9 @@ let api: Awaited<ReturnType<typeof serveApi>>;
 let dir: string;
 let runId: string;
 // strictRequired off: the oneof rule names members in `required` under `not`, where Ajv's strict mode wants them declared again.
-const validate = new Ajv({ strict: true, strictRequired: false, allErrors: true }).compile(otlpTraceRequestSchema());
+const validate = new Ajv({ strict: true, strictRequired: false, allErrors: true }).compile(
+  otlpTraceRequestSchema(),
+);
 
 /** A collector on loopback that records what it receives and answers with `status`. */
 async function collector(status = 200, body = '{}') {
