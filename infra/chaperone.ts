@@ -48,6 +48,13 @@ export interface ChaperoneProps {
   readonly alertEmails?: readonly string[];
   /** `ANTHROPIC_BASE_URL` of the agent step (a proxy or gateway). @default - the Anthropic API */
   readonly anthropicBaseUrl?: string;
+  /**
+   * An OTLP/HTTP traces endpoint the finish function sends each closed run's
+   * trail to as OpenTelemetry spans (GenAI semantic conventions), e.g.
+   * `http://localhost:4318/v1/traces` with the ADOT collector layer on the
+   * finish function, which forwards them to X-Ray. @default - no export
+   */
+  readonly otlpTracesEndpoint?: string;
 }
 
 /** The model client's timeout per attempt and its retries (`lambdas/config.ts` reads them from the environment). */
@@ -220,7 +227,10 @@ export class Chaperone extends Construct {
       handlerPath: this.entries.finish,
       ...bundling,
       description: 'Close a run, emit its metrics, write episodic memory',
-      environment: runsEnv,
+      environment: {
+        ...runsEnv,
+        ...(props.otlpTracesEndpoint ? { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: props.otlpTracesEndpoint } : {}),
+      },
     });
 
     this.runs.grantRunWrite(agentStep);

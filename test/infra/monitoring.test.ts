@@ -1,4 +1,12 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { Chaperone, newApp } from 'chaperone/cdk';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { workflows } from '../../examples/index.js';
+import { WORKFLOWS_MODULE } from '../../examples/invoice/app.js';
 import { type CfnResource, ofType, type Synthesised, synthChaperone } from './synth.js';
 
 let synth: Synthesised;
@@ -240,5 +248,33 @@ describe('the console in the stack', () => {
     expect(methods.filter((m) => m.AuthorizationType === 'NONE').length).toBe(2);
     expect(layers).toHaveLength(1);
     expect(JSON.stringify(api?.[1].Properties?.Layers)).toContain(layers[0]?.[0]);
+  });
+});
+
+describe('traces in AWS', () => {
+  it('gives the finish function the OTLP traces endpoint when otlpTracesEndpoint is set, and every function active X-Ray tracing', () => {
+    const app = newApp({
+      bundle: false,
+      validate: false,
+      outdir: mkdtempSync(join(tmpdir(), 'chaperone-otlp-')),
+    });
+    const stack = new Stack(app, 'Traced');
+    new Chaperone(stack, 'Agents', {
+      workflows,
+      workflowsModule: WORKFLOWS_MODULE,
+      otlpTracesEndpoint: 'http://localhost:4318/v1/traces',
+    });
+    const fns = Template.fromStack(stack).findResources('AWS::Lambda::Function');
+    const finish = Object.values(fns).find((f) =>
+      String(f.Metadata?.['chaperone:handler']).endsWith('finish.mts'),
+    );
+    const others = Object.values(fns).filter((f) => f !== finish && f.Metadata?.['chaperone:handler']);
+
+    expect(finish?.Properties.Environment.Variables.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT).toBe(
+      'http://localhost:4318/v1/traces',
+    );
+    for (const f of others)
+      expect(f.Properties.Environment.Variables.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT).toBeUndefined();
+    for (const f of [finish, ...others]) expect(f?.Properties.TracingConfig).toEqual({ Mode: 'Active' });
   });
 });
