@@ -82,6 +82,8 @@ export interface HarnessOptions {
   faults?: boolean;
   /** The Step Functions interpreter's FULL-jitter draw for Retry delays. @default Math.random */
   retryJitter?: () => number;
+  /** Called before each Lambda invocation with the function's name (e.g. to make every container cold). */
+  beforeInvoke?: (fn: string) => void;
 }
 
 /**
@@ -156,6 +158,7 @@ export class AgentHarness {
           n,
           async (event: unknown) => {
             invocations.set(n, (invocations.get(n) ?? 0) + 1);
+            options.beforeInvoke?.(n);
             const h = handlers[n];
             if (!h) throw new Error(`no handler ${n}`);
             return crashAware(faults, () => h(event));
