@@ -65,6 +65,12 @@ export interface ChaperoneProps {
   readonly pricingRegion?: string;
   /** Tool results and step outputs above this many bytes go to the payload bucket as references. @default 32768 */
   readonly offloadThresholdBytes?: number;
+   * An OTLP/HTTP traces endpoint the finish function sends each closed run's
+   * trail to as OpenTelemetry spans (GenAI semantic conventions), e.g.
+   * `http://localhost:4318/v1/traces` with the ADOT collector layer on the
+   * finish function, which forwards them to X-Ray. @default - no export
+   */
+  readonly otlpTracesEndpoint?: string;
 }
 
 /** The model client's timeout per attempt and its retries (`lambdas/config.ts` reads them from the environment). */
@@ -252,7 +258,10 @@ export class Chaperone extends Construct {
       handlerPath: this.entries.finish,
       ...bundling,
       description: 'Close a run, emit its metrics, write episodic memory',
-      environment: runsEnv,
+      environment: {
+        ...runsEnv,
+        ...(props.otlpTracesEndpoint ? { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: props.otlpTracesEndpoint } : {}),
+      },
     });
 
     this.runs.grantRunWrite(agentStep);
@@ -360,6 +369,7 @@ export class Chaperone extends Construct {
         finish,
         'approval-request': approvalRequest,
       },
+      tools: [...tools.keys()],
       alertTopic: this.alerts.topic,
     });
 

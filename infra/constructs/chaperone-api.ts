@@ -1,9 +1,10 @@
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
-import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { acknowledge } from '../acknowledge.js';
+import { consoleLayerDir } from './console-layer.js';
 
 /** CloudFormation metadata key on the RestApi (value `true`): the local runtime serves this API. */
 export const API_METADATA_KEY = 'chaperone:api';
@@ -29,8 +30,9 @@ export interface ChaperoneApiProps {
 }
 
 /**
- * The Chaperone HTTP API: `POST /runs` and `GET /runs/{id}` and
- * `GET /approvals` for callers signed with IAM (SigV4); `GET|POST
+ * The Chaperone HTTP API: `POST /runs`, `GET /runs`, `GET /runs/{id}`,
+ * `GET /approvals` and the run console (`GET /console…`) for callers signed
+ * with IAM (SigV4); `GET|POST
  * /approvals/{id}` for approvers following an emailed link, authorised by
  * the link's HMAC signature instead. Access logs, X-Ray tracing, stage
  * throttling, and request validation of path parameters and the run body.
@@ -44,6 +46,11 @@ export class ChaperoneApi extends Construct {
   public readonly validator: apigateway.RequestValidator;
   /** The stage's name. */
   public readonly stageName: string;
+  /**
+   * The run console's static files (its script and style, Chart.js from its
+   * npm package) as a layer on the api function, at `/opt/chaperone-console`.
+   */
+  public readonly consoleLayer: lambda.LayerVersion;
 
   constructor(scope: Construct, id: string, props: ChaperoneApiProps) {
     super(scope, id);
@@ -97,6 +104,30 @@ export class ChaperoneApi extends Construct {
     runs.addMethod('POST', integration, { ...iamAuth, requestModels: { 'application/json': startRunModel } });
     runs.addResource('{id}').addMethod('GET', integration, { ...iamAuth, ...withId });
 
+    runs.addMethod('GET', integration, {
+      ...iamAuth,
+      requestParameters: Object.fromEntries(
+        ['status', 'workflow', 'tenant', 'q', 'limit'].map((q) => [`method.request.querystring.${q}`, false]),
+      ),
+    });
+
+    // The run console, behind the same IAM authorisation as the runs API: its page, its
+    // files, and the read models its script asks for (nothing in it is secret).
+    const consolePage = this.api.root.addResource('console');
+    consolePage.addMethod('GET', integration, iamAuth);
+    consolePage.addResource('metrics').addMethod('GET', integration, iamAuth);
+    consolePage.addResource('approvals').addMethod('GET', integration, iamAuth);
+    consolePage.addResource('{file}').addMethod('GET', integration, {
+      ...iamAuth,
+      requestParameters: { 'method.request.path.file': true },
+    });
+    this.consoleLayer = new lambda.LayerVersion(this, 'ConsoleFiles', {
+      code: lambda.Code.fromAsset(consoleLayerDir()),
+      description: 'Chaperone run console: console.js, console.css and Chart.js (served by the api function)',
+      compatibleArchitectures: [lambda.Architecture.ARM_64],
+    });
+    if (props.handler instanceof lambda.Function) props.handler.addLayers(this.consoleLayer);
+
     const approvals = this.api.root.addResource('approvals');
     approvals.addMethod('GET', integration, {
       ...iamAuth,
@@ -136,6 +167,11 @@ export class ChaperoneApi extends Construct {
         "API Gateway's account-wide logging role uses the AWS managed policy made for exactly that purpose.",
       );
     }
+  }
+
+  /** The run console's URL (IAM-authorised, as the runs API). */
+  public get consoleUrl(): string {
+    return `${this.api.url}console`;
   }
 
   /** The base URL of the stage, ending in `/` (depends on the stage resource). */

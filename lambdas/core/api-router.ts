@@ -2,6 +2,15 @@ import { verifyLink } from './approval-links.js';
 import { renderApprovalPage } from './approval-page.js';
 import type { ApprovalStatus } from './approval-records.js';
 import { type ApprovalDeps, decideApproval } from './approvals.js';
+import { consoleMetrics, pendingApprovals } from './console/console-metrics.js';
+import {
+  CONSOLE_CSP,
+  CONSOLE_FILES,
+  type ConsoleAssets,
+  isConsoleFile,
+  renderConsolePage,
+} from './console/console-page.js';
+import { listRuns, type RunLister } from './console/run-list.js';
 import type { Json } from './model.js';
 import { getRun, type RunsApiDeps, startRun } from './runs-api.js';
 
@@ -21,7 +30,13 @@ export interface ApiResponse {
   body: string;
 }
 
-export type ApiDeps = RunsApiDeps & ApprovalDeps;
+/** What the run console's routes read: the runs list and the console's static files. */
+export interface ConsoleRouteDeps {
+  runList: RunLister;
+  consoleAssets: ConsoleAssets;
+}
+
+export type ApiDeps = RunsApiDeps & ApprovalDeps & ConsoleRouteDeps;
 
 const json = (statusCode: number, body: Json): ApiResponse => ({
   statusCode,
@@ -39,6 +54,51 @@ const html = (statusCode: number, body: string): ApiResponse => ({
   },
   body,
 });
+
+const consoleResponse = (contentType: string, body: string): ApiResponse => ({
+  statusCode: 200,
+  headers: {
+    'content-type': contentType,
+    'cache-control': 'no-store',
+    'content-security-policy': CONSOLE_CSP,
+    'x-content-type-options': 'nosniff',
+    'x-frame-options': 'DENY',
+    'referrer-policy': 'no-referrer',
+  },
+  body,
+});
+
+/** The run console: its page, its files, and the read models its script asks for. */
+async function consoleRoute(route: string, req: ApiRequest, deps: ApiDeps): Promise<ApiResponse | undefined> {
+  switch (route) {
+    case 'GET /runs': {
+      const r = await listRuns(req.query, deps);
+      return json(r.status, r.body);
+    }
+    case 'GET /console':
+      return consoleResponse('text/html; charset=utf-8', renderConsolePage());
+    case 'GET /console/metrics': {
+      const r = await consoleMetrics(deps);
+      return json(r.status, r.body);
+    }
+    case 'GET /console/approvals': {
+      const r = await pendingApprovals(deps);
+      return json(r.status, r.body);
+    }
+    case 'GET /console/{file}': {
+      const name = req.pathParameters.file ?? '';
+      if (!isConsoleFile(name))
+        return json(404, {
+          error: 'NotFoundError',
+          field: '/file',
+          message: `no console file ${name}; the console serves ${Object.keys(CONSOLE_FILES).join(', ')}`,
+        });
+      return consoleResponse(CONSOLE_FILES[name], await deps.consoleAssets.read(name));
+    }
+    default:
+      return undefined;
+  }
+}
 
 /** Route one API request. */
 export async function routeApi(req: ApiRequest, deps: ApiDeps): Promise<ApiResponse> {
@@ -81,7 +141,10 @@ export async function routeApi(req: ApiRequest, deps: ApiDeps): Promise<ApiRespo
     case 'POST /approvals/{id}':
       return approvalRoute(req, deps);
     default:
-      return json(404, { error: 'NotFoundError', message: `no route ${route}` });
+      return (
+        (await consoleRoute(route, req, deps)) ??
+        json(404, { error: 'NotFoundError', message: `no route ${route}` })
+      );
   }
 }
 

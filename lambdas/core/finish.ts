@@ -102,8 +102,10 @@ export async function finishRun(
     deps.log.warn('run cost not priced', { runId: event.runId, reason: err.message });
     if (ledger) deps.metrics.count('RunModelCostUsd', ledger.costUsedMicros / MICROS_PER_USD, dims, 'None');
   }
-  if (status !== 'SUCCEEDED')
-    deps.metrics.count('RunsStopped', 1, { reason: event.reason ?? event.error ?? 'Failed' });
+  // Designed stops and platform failures are different metrics: only the latter pages a human.
+  if (event.outcome === 'stopped')
+    deps.metrics.count('RunsStopped', 1, { reason: event.reason ?? 'Stopped' });
+  if (event.outcome === 'failed') deps.metrics.count('RunsFailed', 1, { error: event.error ?? 'Failed' });
   return { runId: event.runId, status };
 }
 

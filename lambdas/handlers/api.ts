@@ -1,5 +1,7 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import type { Workflow } from '../../state-machines/workflow.js';
+import { createConsoleAssets } from '../adapters/console-assets.js';
+import { DynamoRunList } from '../adapters/dynamo-run-list.js';
 import { type Env, jsonObjectEnv, newId, required } from '../config.js';
 import { type ApiDeps, routeApi } from '../core/api-router.js';
 import { snsAlerts } from './wire/alerts.js';
@@ -8,7 +10,7 @@ import { sesMailer } from './wire/mail.js';
 import { secretReader } from './wire/secrets.js';
 import { approvalStore, coreDeps } from './wire/store.js';
 
-/** `POST /runs`, `GET /runs/{id}`, `GET /approvals`, `GET|POST /approvals/{id}`. */
+/** `POST /runs`, `GET /runs`, `GET /runs/{id}`, `GET /approvals`, `GET|POST /approvals/{id}`, the console (`GET /console…`). */
 /** `app`: the workflows to serve (the application's workflows module, bound by its generated entry). */
 export function createHandler(env: Env, app: readonly Workflow[]) {
   // Built once per container: every invocation shares these clients.
@@ -26,6 +28,8 @@ export function createHandler(env: Env, app: readonly Workflow[]) {
     approvals: approvalStore(env, base.db),
     mailer: sesMailer(env),
     baseUrl: env.APPROVAL_BASE_URL ?? '',
+    runList: new DynamoRunList(base.db, required(env, 'RUNS_TABLE')),
+    consoleAssets: createConsoleAssets(),
   };
   return async (event: APIGatewayProxyEvent) => {
     const headers = Object.fromEntries(

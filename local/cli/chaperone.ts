@@ -9,6 +9,7 @@
  *   approvals approve <link> [--comment "…"]
  *   approvals reject <link> --comment "…"
  *   replay <runId> [--out <file>]        a scenario module replaying the run's model answers
+ *   runs trace <runId> --otlp <url> | --out <file>   the run as OpenTelemetry spans (OTLP/JSON)
  *
  * Deciding goes through the emailed link with the same checks as the page:
  * the signature and expiry of the link, the digest of what was shown, and
@@ -22,6 +23,7 @@ import { readRunningStack } from '../runtime/running-stack.js';
 import { parseApprovalForm, resolveLink } from './approve.js';
 import { costLine, type RunView } from './print.js';
 import { replayModuleSource } from './replay.js';
+import { TraceExportError, traceCommand } from './trace.js';
 
 export type Write = (line: string) => void;
 
@@ -33,6 +35,8 @@ export const CLI_USAGE = `Usage: npm run chaperone -- <command> [--api <url>] [-
   approvals approve <link> [--comment <text>]
   approvals reject <link> --comment <text>
   replay <runId> [--out <file>]          the run's recorded model answers as a scenario module
+  runs trace <runId> --otlp <url>        send the run as OpenTelemetry spans to an OTLP/HTTP collector
+  runs trace <runId> --out <file>        or write them as OTLP/JSON
 
 The API is --api, else $CHAPERONE_API_URL, else the local stack running on
 --data-dir (default .chaperone, as npm start), found from its stack.json.`;
@@ -96,6 +100,7 @@ export async function main(
   const status = flag('status');
   const comment = flag('comment');
   const out = flag('out');
+  const otlp = flag('otlp');
   const [group, command, target] = args;
   const fail = (message: string) => {
     io.write(message);
@@ -129,6 +134,25 @@ export async function main(
       io.write(`Run ${run.runId}: ${run.status}`);
       io.write(`Cost: ${costLine(run) ?? 'not reported by this API'}`);
       return 0;
+    }
+    if (group === 'runs' && command === 'trace' && target) {
+      const { url, from } = api();
+      try {
+        io.write(
+          await traceCommand(
+            target,
+            { ...(otlp !== undefined ? { otlp } : {}), ...(out !== undefined ? { out } : {}) },
+            async (id) => {
+              const res = await call(`${url}/runs/${encodeURIComponent(id)}`, from);
+              return { status: res.status, body: await res.json() };
+            },
+          ),
+        );
+        return 0;
+      } catch (err) {
+        if (err instanceof TraceExportError) throw new CliError(err.message);
+        throw err;
+      }
     }
     if (group === 'replay' && command) {
       // `replay <runId> [--out <file>]`: the positional after `replay` is the run id.

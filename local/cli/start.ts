@@ -70,6 +70,7 @@ export async function main(
       `Ready in ${((Date.now() - started) / 1000).toFixed(1)} s: API ${stack.apiUrl} · Step Functions ${stack.sfnUrl} · DynamoDB ${stack.dynamoUrl}`,
     );
     write(`Outbox: ${stack.outboxDir}`);
+    write(`Console: ${stack.apiUrl}/console`);
     const running = stack.sfn.listExecutions({ statusFilter: 'RUNNING' }).executions ?? [];
     if (running.length > 0) write(`Resumed ${running.length} running execution(s) from ${dataDir}.`);
     // Execution names are run ids; follow the newest instead of starting another run.
@@ -114,7 +115,9 @@ export async function main(
           .map(([fn, n]) => `${fn} ${n}`)
           .join(', ')}`,
       );
-      write(`Inspect it: curl ${stack.apiUrl}/runs/${run.runId}`);
+      write(
+        `Inspect it: curl ${stack.apiUrl}/runs/${run.runId}  ·  ${stack.apiUrl}/console#run/${run.runId}`,
+      );
     }
     if (args.serve) {
       write('');

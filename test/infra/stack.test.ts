@@ -382,7 +382,9 @@ describe('Chaperone stack', () => {
       const apiFn = fns.get('api')?.id ?? '';
       const methods = ofType(synth.resources, 'AWS::ApiGateway::Method');
 
-      expect(methods).toHaveLength(5);
+      // POST/GET /runs, GET /runs/{id}, GET /approvals, GET|POST /approvals/{id},
+      // GET /console, /console/metrics, /console/approvals, /console/{file}.
+      expect(methods).toHaveLength(10);
       for (const [, m] of methods) {
         const integration = m.Properties?.Integration as { Type: string; Uri: unknown };
         expect(integration.Type).toBe('AWS_PROXY');
@@ -403,47 +405,7 @@ describe('Chaperone stack', () => {
     });
   });
 
-  describe('observability', () => {
-    it('shows the Chaperone run, tool and guardrail metrics on the dashboard', () => {
-      const [, dashboard] = ofType(synth.resources, 'AWS::CloudWatch::Dashboard')[0] ?? [];
-      const body = JSON.stringify(dashboard?.Properties?.DashboardBody);
-
-      for (const metric of [
-        'RunTokens',
-        'RunCostUsd',
-        'RunSteps',
-        'ToolCalls',
-        'ToolCallFailures',
-        'GuardrailRejections',
-        'RunsStopped',
-      ]) {
-        expect(body).toContain(metric);
-      }
-      expect(body).toContain('Namespace=\\\\\\"Chaperone\\\\\\"');
-    });
-
-    it('alarms on failed and timed-out executions, guardrail rejections and function errors, to the alert topic', () => {
-      const topicId = ofType(synth.resources, 'AWS::SNS::Topic')[0]?.[0] ?? '';
-      const alarms = ofType(synth.resources, 'AWS::CloudWatch::Alarm').map(([, a]) => a.Properties ?? {});
-      const named = (metric: string) => alarms.filter((a) => a.MetricName === metric);
-
-      expect(named('ExecutionsFailed').length).toBe(
-        ofType(synth.resources, 'AWS::StepFunctions::StateMachine').length,
-      );
-      expect(named('ExecutionsTimedOut').length).toBe(
-        ofType(synth.resources, 'AWS::StepFunctions::StateMachine').length,
-      );
-      // Every Chaperone function (CDK's deploy-time seed provider of the example is not one).
-      expect(named('Errors').length).toBe(
-        ofType(synth.resources, 'AWS::Lambda::Function').filter(([, f]) => f.Metadata?.['chaperone:handler'])
-          .length,
-      );
-      expect(
-        alarms.filter((a) => JSON.stringify(a.Metrics ?? []).includes('GuardrailRejections')),
-      ).toHaveLength(1);
-      for (const a of alarms) expect(JSON.stringify(a.AlarmActions)).toContain(topicId);
-    });
-  });
+  // The dashboard's widgets and each alarm's metric and threshold: test/infra/monitoring.test.ts.
 
   it('reads the approvals from-address from context', () => {
     // Construction only (no synth): the stack carries the value into SES and the function.

@@ -1,0 +1,305 @@
+/**
+ * A run's trail as OpenTelemetry spans, in the OTLP/JSON encoding of an
+ * `ExportTraceServiceRequest` (opentelemetry-proto's
+ * `collector/trace/v1/trace_service.proto`), following the GenAI semantic
+ * conventions: a root `invoke_agent` span for the run, a `chat` span per model
+ * call with its token usage, an `execute_tool` span per tool call, an
+ * `approval` span for each wait on a human; rejections, budget refusals and
+ * guardrails are events on the run's span. Cost is `chaperone.cost_usd`
+ * (the conventions have no cost attribute).
+ *
+ * Ids are derived from the run id and the trail's deterministic event ids,
+ * so exporting a run twice sends the same spans.
+ */
+import { createHash } from 'node:crypto';
+import type { StoredTrailEvent } from './run-records.js';
+
+type AnyValue =
+  | { stringValue: string }
+  | { boolValue: boolean }
+  | { intValue: string }
+  | { doubleValue: number }
+  | { arrayValue: { values: AnyValue[] } };
+export interface KeyValue {
+  key: string;
+  value: AnyValue;
+}
+export interface OtlpSpan {
+  traceId: string;
+  spanId: string;
+  parentSpanId?: string;
+  name: string;
+  kind: number;
+  startTimeUnixNano: string;
+  endTimeUnixNano: string;
+  attributes: KeyValue[];
+  events: Array<{ timeUnixNano: string; name: string; attributes: KeyValue[] }>;
+  status: { code: number; message?: string };
+}
+/** `ExportTraceServiceRequest` in OTLP/JSON. */
+export interface OtlpTraceRequest {
+  resourceSpans: Array<{
+    resource: { attributes: KeyValue[] };
+    scopeSpans: Array<{ scope: { name: string; version: string }; spans: OtlpSpan[] }>;
+  }>;
+}
+
+/** The run as `GET /runs/{id}` answers it (what the export reads). */
+export interface TracedRun {
+  runId: string;
+  workflow: string;
+  status: string;
+  stopReason?: string;
+  tenant?: string;
+  createdAt?: string;
+  updatedAt?: string;
+  trail: StoredTrailEvent[];
+}
+
+const SPAN_KIND = { internal: 1, client: 3 } as const;
+const STATUS = { unset: 0, ok: 1, error: 2 } as const;
+/** The instrumentation scope of the exported spans. */
+export const TRACE_SCOPE = { name: 'chaperone', version: '1' };
+
+const hex = (input: string, bytes: number) =>
+  createHash('sha256')
+    .update(input)
+    .digest('hex')
+    .slice(0, bytes * 2);
+/** The run's trace id: 16 bytes derived from the run id. */
+export const traceIdOf = (runId: string) => hex(`trace:${runId}`, 16);
+const spanIdOf = (runId: string, key: string) => hex(`span:${runId}:${key}`, 8);
+
+function attr(key: string, value: string | number | boolean | readonly string[] | undefined): KeyValue[] {
+  if (value === undefined) return [];
+  if (Array.isArray(value))
+    return [{ key, value: { arrayValue: { values: value.map((s) => ({ stringValue: String(s) })) } } }];
+  if (typeof value === 'boolean') return [{ key, value: { boolValue: value } }];
+  if (typeof value === 'number')
+    return [{ key, value: Number.isInteger(value) ? { intValue: String(value) } : { doubleValue: value } }];
+  return [{ key, value: { stringValue: String(value) } }];
+}
+const attrs = (
+  entries: Record<string, string | number | boolean | readonly string[] | undefined>,
+): KeyValue[] => Object.entries(entries).flatMap(([k, v]) => attr(k, v));
+
+const nanos = (ms: number) => `${BigInt(Math.round(ms)) * 1_000_000n}`;
+const msOf = (iso: string | undefined, fallback: number) => {
+  const t = iso ? Date.parse(iso) : Number.NaN;
+  return Number.isFinite(t) ? t : fallback;
+};
+
+/** The GenAI provider name of a model id (`gen_ai.provider.name`). */
+export function providerOf(model: string): string {
+  return /^(us\.|eu\.|apac\.|global\.)?anthropic\.|:\d+$|^arn:aws:bedrock/.test(model)
+    ? 'aws.bedrock'
+    : 'anthropic';
+}
+
+/** A run's trail as one OTLP/JSON trace. */
+export function traceOfRun(run: TracedRun): OtlpTraceRequest {
+  const traceId = traceIdOf(run.runId);
+  const rootId = spanIdOf(run.runId, 'run');
+  const trail = run.trail;
+  const first = msOf(trail[0]?.at ?? run.createdAt, Date.now());
+  const started = msOf(run.createdAt, first);
+  const finished = trail.find((e) => e.type === 'run_finished');
+  const last = trail.reduce((t, e) => Math.max(t, msOf(e.at, t)), started);
+  const end = finished ? msOf(finished.at, last) : last;
+  const common = { 'gen_ai.conversation.id': run.runId };
+  const spans: OtlpSpan[] = [];
+  const rootEvents: OtlpSpan['events'] = [];
+  const child = (
+    key: string,
+    name: string,
+    kind: number,
+    startMs: number,
+    endMs: number,
+    attributes: KeyValue[],
+    status: OtlpSpan['status'] = { code: STATUS.unset },
+    events: OtlpSpan['events'] = [],
+  ) =>
+    spans.push({
+      traceId,
+      spanId: spanIdOf(run.runId, key),
+      parentSpanId: rootId,
+      name,
+      kind,
+      startTimeUnixNano: nanos(startMs),
+      endTimeUnixNano: nanos(Math.max(startMs, endMs)),
+      attributes,
+      events,
+      status,
+    });
+  const requested = new Map<string, number>();
+  let tokens = 0;
+  let cost = 0;
+
+  for (const e of trail) {
+    const at = msOf(e.at, end);
+    switch (e.type) {
+      case 'model_call': {
+        tokens += e.inputTokens + e.outputTokens + e.cacheReadTokens + e.cacheWriteTokens;
+        cost += e.costUsd;
+        child(
+          e.id,
+          `chat ${e.model}`,
+          SPAN_KIND.client,
+          at - e.durationMs,
+          at,
+          attrs({
+            'gen_ai.operation.name': 'chat',
+            'gen_ai.provider.name': providerOf(e.model),
+            'gen_ai.request.model': e.model,
+            'gen_ai.response.model': e.model,
+            'gen_ai.agent.name': e.step,
+            ...common,
+            'gen_ai.usage.input_tokens': e.inputTokens,
+            'gen_ai.usage.output_tokens': e.outputTokens,
+            'gen_ai.usage.cache_read.input_tokens': e.cacheReadTokens,
+            'gen_ai.usage.cache_creation.input_tokens': e.cacheWriteTokens,
+            'gen_ai.response.finish_reasons': e.stopReason ? [e.stopReason] : undefined,
+            'chaperone.cost_usd': e.costUsd,
+            'chaperone.step': e.step,
+            'chaperone.iteration': e.iteration,
+            'chaperone.tools_offered': e.toolsOffered,
+            'chaperone.tools_chosen': e.toolsChosen,
+            'chaperone.reserved_tokens': e.reservedTokens,
+          }),
+          e.status === 'ok'
+            ? { code: STATUS.unset }
+            : { code: STATUS.error, message: e.error ?? 'model call failed' },
+        );
+        break;
+      }
+      case 'tool_call': {
+        const failed = e.status === 'error' || e.status === 'circuit_open';
+        child(
+          e.id,
+          `execute_tool ${e.tool}`,
+          SPAN_KIND.internal,
+          at - e.durationMs,
+          at,
+          attrs({
+            'gen_ai.operation.name': 'execute_tool',
+            'gen_ai.tool.name': e.tool,
+            'gen_ai.tool.call.id': e.toolUseId,
+            'gen_ai.tool.type': 'function',
+            ...common,
+            'chaperone.step': e.step,
+            'chaperone.tool.status': e.status,
+            'chaperone.tool.attempts': e.attempts.length,
+            'chaperone.tool.result_bytes': e.resultBytes,
+            'chaperone.tool.original_bytes': e.originalBytes,
+            'chaperone.tool.trimmed': e.trimmed,
+            'chaperone.tool.fallback': e.fallbackTool,
+          }),
+          failed
+            ? { code: STATUS.error, message: e.attempts.at(-1)?.error ?? e.status }
+            : { code: STATUS.unset },
+          e.attempts
+            .filter((a) => a.status !== 'ok')
+            .map((a) => ({
+              timeUnixNano: nanos(at),
+              name: 'exception',
+              attributes: attrs({
+                'exception.type': a.status,
+                'exception.message': a.error ?? a.status,
+                'chaperone.tool.attempt': a.attempt,
+              }),
+            })),
+        );
+        break;
+      }
+      case 'approval_requested':
+        requested.set(e.approvalId, at);
+        break;
+      case 'approval_decided':
+        child(
+          `approval:${e.approvalId}`,
+          `approval ${e.approvalId}`,
+          SPAN_KIND.internal,
+          requested.get(e.approvalId) ?? at,
+          at,
+          attrs({
+            ...common,
+            'chaperone.approval.id': e.approvalId,
+            'chaperone.approval.decision': e.decision,
+            'chaperone.approval.decided_by': e.decidedBy,
+            'chaperone.approval.comment': e.comment,
+            'chaperone.step': e.step,
+          }),
+        );
+        break;
+      case 'tool_rejected':
+        rootEvents.push({
+          timeUnixNano: nanos(at),
+          name: 'chaperone.tool_rejected',
+          attributes: attrs({
+            'gen_ai.tool.name': e.tool,
+            'chaperone.rule': e.rule,
+            'chaperone.message': e.message,
+          }),
+        });
+        break;
+      case 'budget_refused':
+        rootEvents.push({
+          timeUnixNano: nanos(at),
+          name: 'chaperone.budget_refused',
+          attributes: attrs({ 'chaperone.limit': e.limit, 'chaperone.step': e.step }),
+        });
+        break;
+      case 'guardrail':
+        rootEvents.push({
+          timeUnixNano: nanos(at),
+          name: 'chaperone.guardrail',
+          attributes: attrs({ 'chaperone.rule': e.rule, 'chaperone.message': e.message }),
+        });
+        break;
+      default:
+        break;
+    }
+  }
+  // Approvals still waiting: the span runs to the trail's end.
+  for (const [id, at] of requested) {
+    if (spans.some((s) => s.spanId === spanIdOf(run.runId, `approval:${id}`))) continue;
+    child(
+      `approval:${id}`,
+      `approval ${id}`,
+      SPAN_KIND.internal,
+      at,
+      end,
+      attrs({ ...common, 'chaperone.approval.id': id, 'chaperone.approval.decision': 'pending' }),
+    );
+  }
+  const failed = run.status === 'FAILED';
+  spans.unshift({
+    traceId,
+    spanId: rootId,
+    name: `invoke_agent ${run.workflow}`,
+    kind: SPAN_KIND.internal,
+    startTimeUnixNano: nanos(started),
+    endTimeUnixNano: nanos(Math.max(started, end)),
+    attributes: attrs({
+      'gen_ai.operation.name': 'invoke_agent',
+      'gen_ai.agent.name': run.workflow,
+      ...common,
+      'chaperone.run.id': run.runId,
+      'chaperone.run.status': run.status,
+      'chaperone.run.stop_reason': run.stopReason,
+      'chaperone.tenant': run.tenant,
+      'gen_ai.usage.total_tokens': tokens,
+      'chaperone.cost_usd': Math.round(cost * 1e6) / 1e6,
+    }),
+    events: rootEvents,
+    status: failed ? { code: STATUS.error, message: run.stopReason ?? 'run failed' } : { code: STATUS.unset },
+  });
+  return {
+    resourceSpans: [
+      {
+        resource: { attributes: attrs({ 'service.name': 'chaperone', 'chaperone.workflow': run.workflow }) },
+        scopeSpans: [{ scope: TRACE_SCOPE, spans }],
+      },
+    ],
+  };
+}

@@ -1,0 +1,270 @@
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { OutboxEmail } from '../../../local/aws/ses-outbox.js';
+import { decideViaLink } from '../../../local/cli/approve.js';
+import { type LocalStack, startLocalStack } from '../../../local/runtime/stack.js';
+import { consoleAppTemplate } from './fixtures/app.js';
+import {
+  approvalLinkFor,
+  BUDGET_NOTE,
+  CHROMIUM_ARGS,
+  chromiumExecutable,
+  consoleScenario,
+  postRun,
+  waitForRun,
+} from './support.js';
+
+/** Screenshots of each view, kept as test artifacts (gitignored). */
+const ARTIFACTS = join(process.cwd(), 'test-artifacts', 'console');
+const APPROVER = 'ap-approver@example.com';
+
+let dataDir: string;
+let stack: LocalStack;
+let browser: Browser;
+let page: Page;
+const emails: OutboxEmail[] = [];
+/** What the page printed: a CSP violation or a script error shows up here. */
+const pageProblems: string[] = [];
+const runs: Record<'approved' | 'rejected' | 'budget', string> = { approved: '', rejected: '', budget: '' };
+
+beforeAll(async () => {
+  // The Anthropic SDK warns about the example's deprecated model id on console.warn; that is not ours.
+  vi.spyOn(console, 'warn').mockImplementation(() => undefined);
+  mkdirSync(ARTIFACTS, { recursive: true });
+  dataDir = mkdtempSync(join(tmpdir(), 'chaperone-console-'));
+  stack = await startLocalStack({
+    dataDir,
+    model: 'scripted',
+    scenario: consoleScenario,
+    template: consoleAppTemplate(),
+    env: {},
+  });
+  stack.events.on('email', (e) => emails.push(e));
+  browser = await chromium.launch({ executablePath: await chromiumExecutable(), args: CHROMIUM_ARGS });
+  page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+  page.on('console', (m) => {
+    if (m.type() === 'error' || m.type() === 'warning') pageProblems.push(m.text());
+  });
+  page.on('pageerror', (err) => pageProblems.push(err.message));
+
+  // A rejected run (its gate stops the run on a rejection) and a budget stop, before the approved run.
+  runs.rejected = await postRun(stack, { workflow: 'invoice-strict', input: { invoiceId: 'INV-000102' } });
+  const rejectLink = await approvalLinkFor(stack, emails, runs.rejected);
+  await decideViaLink(rejectLink, 'reject', 'Not this month.');
+  await waitForRun(stack, runs.rejected, (r) => r.status !== 'RUNNING');
+  runs.budget = await postRun(stack, {
+    workflow: 'invoice-reconciliation',
+    input: { invoiceId: 'INV-000101', note: BUDGET_NOTE },
+    tenant: 'acme',
+  });
+  await waitForRun(stack, runs.budget, (r) => r.status !== 'RUNNING');
+}, 240_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await stack?.close();
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  vi.mocked(console.warn).mockRestore?.();
+});
+
+const rows = () =>
+  page.locator('#runs-table tbody tr[data-run-id]').evaluateAll((trs) =>
+    trs.map((tr) => ({
+      runId: tr.getAttribute('data-run-id'),
+      status: tr.getAttribute('data-status'),
+      cells: Array.from(tr.querySelectorAll('td')).map((td) => td.textContent ?? ''),
+    })),
+  );
+
+describe('the run console in a real Chromium, on the local runtime', () => {
+  it('follows a run live while it waits for approval, lists the approval with what the approver sees, and shows who approved', async () => {
+    runs.approved = await postRun(stack, {
+      workflow: 'invoice-reconciliation',
+      input: { invoiceId: 'INV-000101' },
+    });
+    const link = await approvalLinkFor(stack, emails, runs.approved);
+
+    await page.goto(`${stack.apiUrl}/console#approvals`);
+    const approval = page.locator('#approvals-list article.approval');
+    await approval.first().waitFor();
+    const pendingText = await approval.first().textContent();
+    await page.screenshot({ path: join(ARTIFACTS, 'approvals.png'), fullPage: true });
+
+    await page.goto(`${stack.apiUrl}/console#run/${runs.approved}`);
+    await page.locator('#timeline li[data-type="approval_requested"]').waitFor();
+    const statusWhileWaiting = await page.locator('#run-status').textContent();
+    await decideViaLink(link, 'approve', 'Matches the PO.');
+    // No reload: the page reads the run again while it is RUNNING.
+    const decided = page.locator('#timeline li[data-type="approval_decided"]');
+    await decided.waitFor({ timeout: 30_000 });
+    await page.locator('#run-status.SUCCEEDED').waitFor({ timeout: 30_000 });
+    await page.screenshot({ path: join(ARTIFACTS, 'approved-run.png'), fullPage: true });
+    const types = await page
+      .locator('#timeline li')
+      .evaluateAll((lis) => lis.map((li) => li.getAttribute('data-type')));
+    const toolCalls = await page.locator('#timeline li[data-type="tool_call"] h4').allTextContents();
+    const budgetRows = await page.locator('#budget-table tbody tr').count();
+
+    expect(pendingText).toContain(`run ${runs.approved}`);
+    expect(pendingText).toContain('schedule_payment (write)');
+    expect(pendingText).toContain('"invoice_id": "INV-000101"');
+    expect(pendingText).toContain(APPROVER);
+    expect(pendingText).not.toMatch(/sig=|taskToken/);
+    expect(statusWhileWaiting).toBe('RUNNING');
+    expect(await decided.locator('.approver').getAttribute('data-approver')).toBe(APPROVER);
+    expect(await decided.textContent()).toContain(`approval approved by ${APPROVER}`);
+    expect(await decided.textContent()).toContain('Matches the PO.');
+    expect(types).toEqual(
+      expect.arrayContaining([
+        'run_started',
+        'model_call',
+        'tool_call',
+        'approval_requested',
+        'approval_decided',
+        'run_finished',
+      ]),
+    );
+    expect(toolCalls.map((t) => t.replace(/^\S+ \S+ /, ''))).toEqual([
+      'tool lookup_invoice: ok',
+      'tool find_vendor: ok',
+      'tool schedule_payment: ok',
+    ]);
+    expect(budgetRows).toBe(4);
+    expect(await page.locator('#budget-table tbody tr').last().textContent()).toContain('4 / 12');
+  });
+
+  it('lists the three runs with their status, filters by status and tenant, and searches', async () => {
+    await page.goto(`${stack.apiUrl}/console#runs`);
+    await page.locator('#runs-table tbody tr[data-run-id]').nth(2).waitFor();
+    const listed = await rows();
+    await page.screenshot({ path: join(ARTIFACTS, 'runs.png'), fullPage: true });
+    await page.locator('select[name="status"]').selectOption('STOPPED');
+    await page.locator(`#runs-table tbody tr[data-run-id="${runs.approved}"]`).waitFor({ state: 'detached' });
+    const stopped = await rows();
+    await page.locator('select[name="status"]').selectOption('');
+    await page.locator('select[name="tenant"]').selectOption('acme');
+    await page.locator(`#runs-table tbody tr[data-run-id="${runs.rejected}"]`).waitFor({ state: 'detached' });
+    const acme = await rows();
+    await page.locator('select[name="tenant"]').selectOption('');
+    await page.locator('input[name="q"]').fill('invoice-strict');
+    await page.locator(`#runs-table tbody tr[data-run-id="${runs.budget}"]`).waitFor({ state: 'detached' });
+    const searched = await rows();
+
+    expect(Object.fromEntries(listed.map((r) => [r.runId, r.status]))).toEqual({
+      [runs.approved]: 'SUCCEEDED',
+      [runs.rejected]: 'REJECTED',
+      [runs.budget]: 'STOPPED',
+    });
+    // Newest first, with workflow, tenant, steps, tokens and cost.
+    expect(listed.map((r) => r.runId)).toEqual([runs.approved, runs.budget, runs.rejected]);
+    const budgetRow = listed.find((r) => r.runId === runs.budget)?.cells ?? [];
+    expect(budgetRow[1]).toBe('STOPPED (BudgetExceeded)');
+    expect(budgetRow.slice(2, 4)).toEqual(['invoice-reconciliation', 'acme']);
+    expect(Number(budgetRow[7]?.replace(/,/g, ''))).toBeGreaterThan(59_500);
+    expect(budgetRow[8]).toMatch(/^\$0\.\d{4}$/);
+    expect(stopped.map((r) => r.runId)).toEqual([runs.budget]);
+    expect(acme.map((r) => r.runId)).toEqual([runs.budget]);
+    expect(searched.map((r) => r.runId)).toEqual([runs.rejected]);
+  });
+
+  it('shows the rejection and the budget refusal in their runs’ timelines', async () => {
+    await page.goto(`${stack.apiUrl}/console#run/${runs.rejected}`);
+    await page.locator(`#run-view[data-run-id="${runs.rejected}"]`).waitFor({ state: 'attached' });
+    const rejected = await page.locator('#timeline li[data-type="approval_decided"]').textContent();
+    await page.goto(`${stack.apiUrl}/console#run/${runs.budget}`);
+    await page.locator(`#run-view[data-run-id="${runs.budget}"]`).waitFor({ state: 'attached' });
+    const refused = await page.locator('#timeline li[data-type="budget_refused"] h4').textContent();
+    const summary = await page.locator('#run-summary').textContent();
+    await page.screenshot({ path: join(ARTIFACTS, 'budget-run.png'), fullPage: true });
+
+    expect(rejected).toContain(`approval rejected by ${APPROVER}`);
+    expect(rejected).toContain('Not this month.');
+    expect(refused).toContain('budget refused: tokens');
+    expect(summary).toContain('BudgetExceeded');
+  });
+
+  it('draws the four charts with Chart.js from the package, from the runs’ data', async () => {
+    await page.goto(`${stack.apiUrl}/console#charts`);
+    await page.locator('table.chart-data[data-chart="chart-rejections"]').waitFor();
+    await page.screenshot({ path: join(ARTIFACTS, 'charts.png'), fullPage: true });
+    const drawn = await page.evaluate(() => {
+      const Chart = (
+        window as unknown as {
+          Chart: {
+            getChart(
+              id: string,
+            ): { data: { datasets: Array<{ label: string; data: unknown[] }> } } | undefined;
+            version: string;
+          };
+        }
+      ).Chart;
+      return {
+        version: Chart.version,
+        charts: Object.fromEntries(
+          ['chart-cost', 'chart-steps', 'chart-tools', 'chart-rejections'].map((id) => [
+            id,
+            Chart.getChart(id)?.data.datasets.map((d) => ({ label: d.label, data: d.data })) ?? null,
+          ]),
+        ),
+      };
+    });
+    const table = (id: string) =>
+      page
+        .locator(`table.chart-data[data-chart="${id}"] tr`)
+        .evaluateAll((trs) =>
+          trs.map((tr) => Array.from(tr.querySelectorAll('td')).map((td) => td.textContent)),
+        );
+    const costs = await table('chart-cost');
+    const steps = await table('chart-steps');
+    const tools = await table('chart-tools');
+    const rejections = await table('chart-rejections');
+    const scripts = await page.locator('script').evaluateAll((s) => s.map((x) => x.getAttribute('src')));
+
+    expect(drawn.version).toBe('4.6.1');
+    const countOf = (id: string) =>
+      (drawn.charts[id]?.[0]?.data as number[] | undefined)?.reduce((a, b) => a + b, 0);
+    expect(countOf('chart-cost')).toBe(3);
+    expect(countOf('chart-steps')).toBe(3);
+    expect(costs.map((c) => c[0]).sort()).toEqual(Object.values(runs).sort());
+    expect(Object.fromEntries(steps.map((s) => [s[0], s[2]]))).toMatchObject({
+      [runs.approved]: '4',
+      [runs.budget]: '1',
+    });
+    expect(drawn.charts['chart-tools']?.map((d) => d.label)).toEqual([
+      'find_vendor',
+      'lookup_invoice',
+      'schedule_payment',
+    ]);
+    expect(tools).toContainEqual(['schedule_payment', '1/1', '100%']);
+    expect(tools).toContainEqual(['lookup_invoice', '3/3', '100%']);
+    expect(drawn.charts['chart-rejections']?.map((d) => d.label)).toEqual(['budget_tokens']);
+    expect(rejections).toContainEqual(['budget_tokens', '1']);
+    expect(scripts).toEqual(['console/chart.umd.js', 'console/console.js']);
+    expect(pageProblems).toEqual([]);
+  });
+
+  it('names a bad filter and a run that does not exist, and changes nothing', async () => {
+    const before = await (await fetch(`${stack.apiUrl}/runs`)).json();
+    await page.goto(`${stack.apiUrl}/console#runs?status=DONE`);
+    await page.locator('#runs-view[data-loaded="status=DONE"]').waitFor({ state: 'attached' });
+    const badStatus = await page.locator('#runs-error').textContent();
+    await page.goto(`${stack.apiUrl}/console#runs?colour=red`);
+    await page.locator('#runs-view[data-loaded="colour=red"]').waitFor({ state: 'attached' });
+    const unknownFilter = await page.locator('#runs-error').textContent();
+    await page.goto(`${stack.apiUrl}/console#run/01NOSUCHRUN`);
+    await page.locator('#run-view[data-run-id="01NOSUCHRUN"]').waitFor({ state: 'attached' });
+    const missing = await page.locator('#run-error').textContent();
+    const api = await fetch(`${stack.apiUrl}/runs?colour=red`);
+    const after = await (await fetch(`${stack.apiUrl}/runs`)).json();
+
+    expect(badStatus).toContain('status "DONE" is not one of RUNNING, SUCCEEDED, STOPPED, FAILED, REJECTED');
+    expect(unknownFilter).toBe('unknown filter "colour"; the filters are status, workflow, tenant, q, limit');
+    expect(missing).toBe('run 01NOSUCHRUN does not exist');
+    expect(api.status).toBe(400);
+    expect(await api.json()).toMatchObject({ error: 'ValidationError', field: '/colour' });
+    expect(after).toEqual(before);
+  });
+});
