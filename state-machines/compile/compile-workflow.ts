@@ -120,10 +120,19 @@ export function compileWorkflow(workflow: Workflow, arns: FunctionArns): AslDefi
     Comment: `Chaperone workflow "${workflow.name}": ${workflow.description}`,
     QueryLanguage: 'JSONata',
     StartAt: 'Start run',
-    // Backstop only: the agent step stops the run with TimeLimitExceeded at the exact limit.
-    TimeoutSeconds: workflow.limits.timeLimitSeconds + 300,
+    // Backstop only: the agent step stops the run with TimeLimitExceeded at the exact limit
+    // (extended by approved time extensions, at most extensions.time.max in all).
+    TimeoutSeconds: workflow.limits.timeLimitSeconds + timeExtensionMax(workflow) + 300,
     States: states,
   };
+}
+
+/** The most an `ask` edge may add to the time limit, or 0 when no step asks. */
+export function timeExtensionMax(workflow: Workflow): number {
+  const asks = [...workflow.stepsById.values()].some(
+    (st) => st.kind === 'agent' && workflow.edgeOf(st.id, 'time') === 'ask',
+  );
+  return asks ? workflow.extensions.time.max : 0;
 }
 
 /** Compile steps in sequence; returns the name of the first state. */
