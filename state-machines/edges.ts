@@ -107,7 +107,10 @@ export function checkExtensions(
   limits: { maxSteps: number; maxTokens: number; maxCostUsd: number; timeLimitSeconds: number },
 ): Extensions {
   if (options !== undefined && (typeof options !== 'object' || options === null || Array.isArray(options)))
-    throw new WorkflowDefinitionError(subject, `extensions must be an object, got ${JSON.stringify(options)}`);
+    throw new WorkflowDefinitionError(
+      subject,
+      `extensions must be an object, got ${JSON.stringify(options)}`,
+    );
   const given = (options ?? {}) as Record<string, unknown>;
   const fields = Object.values(EXTENSION_FIELD) as string[];
   for (const key of Object.keys(given)) {
@@ -174,7 +177,10 @@ export function checkMargin(
   const given = (options ?? {}) as Record<string, unknown>;
   for (const key of Object.keys(given))
     if (key !== 'tokens' && key !== 'costUsd')
-      throw new WorkflowDefinitionError(subject, `finalAnswerMargin.${key} is not a field: use tokens, costUsd`);
+      throw new WorkflowDefinitionError(
+        subject,
+        `finalAnswerMargin.${key} is not a field: use tokens, costUsd`,
+      );
   const tokens = given.tokens ?? Math.max(1, Math.floor(limits.maxTokens / 5));
   const costUsd = given.costUsd ?? limits.maxCostUsd / 5;
   if (!(typeof tokens === 'number' && Number.isInteger(tokens) && tokens > 0 && tokens < limits.maxTokens))

@@ -163,9 +163,10 @@ export function defineWorkflow<const S extends Readonly<Record<string, unknown>>
     }
   }
   const workflowEdges = checkEdges(subject, 'edges', options.edges);
-  const edges = Object.fromEntries(
-    LIMIT_NAMES.map((l) => [l, workflowEdges[l] ?? 'fail']),
-  ) as Record<LimitName, LimitEdge>;
+  const edges = Object.fromEntries(LIMIT_NAMES.map((l) => [l, workflowEdges[l] ?? 'fail'])) as Record<
+    LimitName,
+    LimitEdge
+  >;
   const agentSteps = [...stepsById.values()].filter((s) => s.kind === 'agent');
   const allEdges: Array<[string, LimitName, LimitEdge]> = [
     ...LIMIT_NAMES.map((l): [string, LimitName, LimitEdge] => [`edges.${l}`, l, edges[l]]),
