@@ -3,7 +3,7 @@ import { renderApprovalPage } from './approval-page.js';
 import type { ApprovalStatus } from './approval-records.js';
 import { type ApprovalDeps, decideApproval } from './approvals.js';
 import type { Json } from './model.js';
-import { getRun, type RunsApiDeps, startRun } from './runs-api.js';
+import { getRun, type RunsApiDeps, redriveRun, startRun } from './runs-api.js';
 
 /** The HTTP request as the API sees it (API Gateway's proxy event, reduced). */
 export interface ApiRequest {
@@ -50,6 +50,10 @@ export async function routeApi(req: ApiRequest, deps: ApiDeps): Promise<ApiRespo
     }
     case 'GET /runs/{id}': {
       const r = await getRun(req.pathParameters.id, deps);
+      return json(r.status, r.body);
+    }
+    case 'POST /runs/{id}/redrive': {
+      const r = await redriveRun(req.pathParameters.id, deps);
       return json(r.status, r.body);
     }
     case 'GET /approvals': {

@@ -199,6 +199,23 @@ export type TrailEvent =
     }
   | { type: 'guardrail'; rule: string; message: string; step?: string }
   | { type: 'step_output'; step: string; output: Json }
+  /** `POST /runs/{id}/redrive` resumed the execution after a platform failure. */
+  | { type: 'run_redriven'; failure: string; redriveDate: string }
+  /** An approved `ask` edge extended a limit of the ledger. */
+  | {
+      type: 'budget_extended';
+      step: string;
+      approvalId: string;
+      limit: 'steps' | 'tokens' | 'cost' | 'time';
+      by: number;
+      approvedBy: string;
+      /** The limit after the extension (USD for cost, seconds for time). */
+      newLimit: number;
+    }
+  /** A gate's approvers were reminded before it times out. */
+  | { type: 'approval_reminded'; step: string; approvalId: string; approvers: string[] }
+  /** A gate that timed out went to its second approver list. */
+  | { type: 'approval_escalated'; step: string; approvalId: string; approvers: string[] }
   | { type: 'run_finished'; outcome: 'succeeded' | 'stopped' | 'failed'; reason?: string; detail?: string };
 
 /** A trail event as stored: with its sort position and time. */
