@@ -82,6 +82,12 @@ export interface HarnessOptions {
   faults?: boolean;
   /** The Step Functions interpreter's FULL-jitter draw for Retry delays. @default Math.random */
   retryJitter?: () => number;
+  /**
+   * Wraps every invocation of the named functions (`agentStep`, `toolStep`, …):
+   * a test injects a fault a real part cannot produce on demand, such as a
+   * function that dies after its handler ran.
+   */
+  inject?: (fn: string, event: unknown, run: () => Promise<unknown>) => Promise<unknown>;
 }
 
 /**
@@ -158,7 +164,8 @@ export class AgentHarness {
             invocations.set(n, (invocations.get(n) ?? 0) + 1);
             const h = handlers[n];
             if (!h) throw new Error(`no handler ${n}`);
-            return crashAware(faults, () => h(event));
+            const inject = options.inject;
+            return crashAware(faults, () => (inject ? inject(n, event, () => h(event)) : h(event)));
           },
         ]),
       ),
