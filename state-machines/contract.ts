@@ -77,11 +77,12 @@ export const approvalRequestEventSchema = {
     /** Set for a gate on tool calls: the approval record the agent step prepared. */
     approvalId: { type: 'string' },
     /**
-     * `request`: store the token, email the approvers; `escalate`: the same for
+     * `request`: store the token, email the approvers; `remind`: the gate is
+     * about to time out: store the new token, email the approvers a reminder; `escalate`: the same for
      * the escalation approvers after a timeout; `expire`: the gate timed out —
      * record it and say what happens next (no token: nothing waits on it).
      */
-    phase: { enum: ['request', 'escalate', 'expire'] },
+    phase: { enum: ['request', 'remind', 'escalate', 'expire'] },
     taskToken: { type: 'string', minLength: 1 },
   },
   required: ['runId', 'step', 'phase'],

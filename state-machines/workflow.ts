@@ -103,6 +103,8 @@ export interface Workflow {
         timeoutSeconds: number;
         onTimeout: 'reject' | 'escalate';
         escalateTo: readonly string[];
+        /** 0: no reminder. */
+        remindBeforeSeconds: number;
         onReject: 'feedback' | 'stop';
       }
     | undefined;

@@ -74,21 +74,49 @@ export async function handleApprovalRequest(
   const now = deps.clock.now();
   const gateSeconds = Math.max(1, Math.round((record.expiresAt - Date.parse(record.createdAt)) / 1000));
   const escalating = event.phase === 'escalate';
-  const approvers = escalating ? record.escalateTo : record.approvers;
+  const reminding = event.phase === 'remind';
+  // A reminder goes to whoever the gate waits on now: the escalation list once it escalated.
+  const approvers = escalating || (reminding && record.escalated) ? record.escalateTo : record.approvers;
   const expiresAt = escalating ? now + gateSeconds * 1000 : record.expiresAt;
   await deps.approvals.attachToken(
     approvalId,
     event.taskToken,
     escalating ? { escalated: true, expiresAt } : {},
   );
+  // Each is in the trail once (a retried task writes nothing twice, and mails again at most).
+  if (reminding)
+    await deps.store.appendEvent(
+      event.runId,
+      eventIds.approvalReminded(approvalId, record.escalated ? 'escalated' : 'first'),
+      {
+        type: 'approval_reminded',
+        step: record.step,
+        approvalId,
+        approvers: [...approvers],
+      },
+    );
+  if (escalating)
+    await deps.store.appendEvent(event.runId, eventIds.approvalEscalated(approvalId), {
+      type: 'approval_escalated',
+      step: record.step,
+      approvalId,
+      approvers: [...approvers],
+    });
   const expires = Math.floor(expiresAt / 1000);
   for (const approver of approvers) {
     const link = signedLink(deps.baseUrl, deps.linkSecret, { approvalId, approver, expires });
+    const lead = reminding
+      ? `Reminder: this approval times out at ${new Date(expiresAt).toISOString()} (in ${Math.max(0, Math.round((expiresAt - now) / 60_000))} min).\n\n`
+      : escalating
+        ? `Escalated to you: the first approvers (${record.approvers.join(', ')}) did not decide in time.\n\n`
+        : '';
     await deps.mailer.send({
       to: [approver],
-      subject: `Approval needed: ${record.summary.slice(0, 120)}`,
-      text: approvalEmailText(record, link, expiresAt),
-      html: approvalEmailHtml(record, link, expiresAt),
+      subject: `${reminding ? 'Reminder: approval' : 'Approval'} needed: ${record.summary.slice(0, 120)}`,
+      text: lead + approvalEmailText(record, link, expiresAt),
+      html:
+        (lead ? `<p><b>${lead.trim().replace(/[&<>"']/g, '')}</b></p>` : '') +
+        approvalEmailHtml(record, link, expiresAt),
     });
   }
   deps.log.info('approval requested', {
