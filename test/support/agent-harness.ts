@@ -88,6 +88,8 @@ export interface HarnessOptions {
    * function that dies after its handler ran.
    */
   inject?: (fn: string, event: unknown, run: () => Promise<unknown>) => Promise<unknown>;
+  /** Called before each Lambda invocation with the function's name (e.g. to make every container cold). */
+  beforeInvoke?: (fn: string) => void;
 }
 
 /**
@@ -162,6 +164,7 @@ export class AgentHarness {
           n,
           async (event: unknown) => {
             invocations.set(n, (invocations.get(n) ?? 0) + 1);
+            options.beforeInvoke?.(n);
             const h = handlers[n];
             if (!h) throw new Error(`no handler ${n}`);
             const inject = options.inject;
