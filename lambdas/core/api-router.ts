@@ -1,8 +1,10 @@
+import { LIMIT_UNIT } from '../../state-machines/edges.js';
 import { verifyLink } from './approval-links.js';
 import { renderApprovalPage } from './approval-page.js';
-import type { ApprovalStatus } from './approval-records.js';
+import type { ApprovalRecord, ApprovalStatus } from './approval-records.js';
 import { type ApprovalDeps, decideApproval } from './approvals.js';
 import type { Json } from './model.js';
+import { MICROS_PER_USD } from './pricing.js';
 import { getRun, type RunsApiDeps, redriveRun, startRun } from './runs-api.js';
 
 /** The HTTP request as the API sees it (API Gateway's proxy event, reduced). */
@@ -160,8 +162,12 @@ async function approvalRoute(req: ApiRequest, deps: ApiDeps): Promise<ApiRespons
           message: outcome.message,
         });
   }
+  const extended =
+    outcome.decision === 'approved' && outcome.record.extension
+      ? ` The run may use ${extensionAmount(outcome.record)} more.`
+      : '';
   return wantsHtml
-    ? page(200, `Thank you: ${outcome.decision}. The run goes on.`)
+    ? page(200, `Thank you: ${outcome.decision}.${extended} The run goes on.`)
     : json(200, {
         approvalId: id,
         decision: outcome.decision,
@@ -170,7 +176,19 @@ async function approvalRoute(req: ApiRequest, deps: ApiDeps): Promise<ApiRespons
       });
 }
 
-function parseBody(req: ApiRequest): { decision: string; comment?: string; digest?: string } | undefined {
+/** What an approved extension granted, for people. */
+function extensionAmount(record: ApprovalRecord): string {
+  const ext = record.extension;
+  if (!ext) return '';
+  const n = record.extendBy ?? ext.by;
+  return ext.limit === 'cost'
+    ? `$${(n / MICROS_PER_USD).toFixed(4)}`
+    : `${n.toLocaleString('en-US')} ${LIMIT_UNIT[ext.limit]}`;
+}
+
+function parseBody(
+  req: ApiRequest,
+): { decision: string; comment?: string; digest?: string; extendBy?: string | number } | undefined {
   if (!req.body) return undefined;
   const type = req.headers['content-type'] ?? '';
   let fields: Record<string, unknown>;
@@ -190,5 +208,8 @@ function parseBody(req: ApiRequest): { decision: string; comment?: string; diges
     decision: fields.decision,
     ...(typeof fields.comment === 'string' ? { comment: fields.comment } : {}),
     ...(typeof fields.digest === 'string' ? { digest: fields.digest } : {}),
+    ...(typeof fields.extendBy === 'string' || typeof fields.extendBy === 'number'
+      ? { extendBy: fields.extendBy }
+      : {}),
   };
 }

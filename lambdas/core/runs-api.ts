@@ -1,3 +1,4 @@
+import type { Workflow } from '../../state-machines/workflow.js';
 import { canonicalJson } from './canonical.js';
 import { eventIds } from './claims.js';
 import type { AlertPublisher, CoreDeps } from './deps.js';
@@ -116,6 +117,8 @@ export async function startRun(rawBody: string | null | undefined, deps: RunsApi
     stepsUsed: 0,
     toolFailureLimit: limits.maxToolFailures,
     toolFailures: 0,
+    ...marginOf(workflow),
+    extended: { steps: 0, tokens: 0, costMicros: 0, seconds: 0 },
   };
   // One idempotent operation: the run record is created once, the trail's first event is
   // written once, and StartExecution named by the run id is called every time (it is
@@ -182,6 +185,26 @@ export async function startRun(rawBody: string | null | undefined, deps: RunsApi
   }
   await deps.store.updateRun(runId, { executionArn });
   return { status: created ? 201 : 200, body: { runId, status: 'RUNNING', links } };
+}
+
+/**
+ * What a `final-answer` edge holds back for the last call: the ledger's
+ * remaining counters start that much below the limits, so ordinary calls can
+ * never spend it (see `reserveMargin`).
+ */
+function marginOf(workflow: Workflow): Partial<Ledger> {
+  const margin = workflow.finalAnswerMargin;
+  if (!margin) return {};
+  const limits = workflow.limits;
+  const costMicros = Math.round(margin.costUsd * MICROS_PER_USD);
+  return {
+    tokensRemaining: limits.maxTokens - margin.tokens,
+    costRemainingMicros: Math.round(limits.maxCostUsd * MICROS_PER_USD) - costMicros,
+    stepsRemaining: limits.maxSteps - margin.steps,
+    marginTokens: margin.tokens,
+    marginCostMicros: costMicros,
+    marginSteps: margin.steps,
+  };
 }
 
 /** `GET /runs/{id}`: status with the figures (used of limit), the answer, and the trail. */
