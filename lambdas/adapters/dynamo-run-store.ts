@@ -249,11 +249,11 @@ export class DynamoRunStore implements RunStore {
     event: KeyedEvent,
   ): Promise<boolean> {
     const counters: Record<typeof extension.limit, string[]> = {
-      tokens: ['tokenLimit', 'tokensRemaining', 'extended.tokens'],
-      cost: ['costLimitMicros', 'costRemainingMicros', 'extended.costMicros'],
-      steps: ['stepLimit', 'stepsRemaining', 'extended.steps'],
+      tokens: ['tokenLimit', 'tokensRemaining', '#ext.tokens'],
+      cost: ['costLimitMicros', 'costRemainingMicros', '#ext.costMicros'],
+      steps: ['stepLimit', 'stepsRemaining', '#ext.steps'],
       // The agent step adds extended.seconds to the run's deadline.
-      time: ['extended.seconds'],
+      time: ['#ext.seconds'],
     };
     const adds = counters[extension.limit].map((c) => `${c} :a`).join(', ');
     try {
@@ -265,7 +265,8 @@ export class DynamoRunStore implements RunStore {
                 TableName: this.table,
                 Key: { pk: pk(runId), sk: LEDGER },
                 UpdateExpression: `SET appliedExtensions = list_append(if_not_exists(appliedExtensions, :empty), :ids) ADD ${adds}`,
-                ConditionExpression: 'attribute_exists(extended) AND NOT contains(appliedExtensions, :id)',
+                ConditionExpression: 'attribute_exists(#ext) AND NOT contains(appliedExtensions, :id)',
+                ExpressionAttributeNames: { '#ext': 'extended' },
                 ExpressionAttributeValues: {
                   ':a': extension.amount,
                   ':empty': [],
