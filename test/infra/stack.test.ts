@@ -380,7 +380,7 @@ describe('Chaperone stack', () => {
       const apiFn = fns.get('api')?.id ?? '';
       const methods = ofType(synth.resources, 'AWS::ApiGateway::Method');
 
-      expect(methods).toHaveLength(5);
+      expect(methods).toHaveLength(6);
       for (const [, m] of methods) {
         const integration = m.Properties?.Integration as { Type: string; Uri: unknown };
         expect(integration.Type).toBe('AWS_PROXY');
