@@ -5,7 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseApprovalForm } from '../../../local/cli/approve.js';
-import { approval, defineWorkflow } from '../../../state-machines/index.js';
+import { scenario, text, toolUse } from '../../../local/scripted-model/index.js';
+import { agent, approval, defineAgent, defineTool, defineWorkflow } from '../../../state-machines/index.js';
 import { AgentHarness, proxyEvent } from '../../support/agent-harness.js';
 import { eventFor, Outbox, ofType } from '../approvals/support.js';
 
@@ -29,10 +30,42 @@ const signOff = defineWorkflow({
   limits: { timeLimitSeconds: 120 },
 });
 
+const pay = defineTool({
+  name: 'pay',
+  description: 'Pay an invoice.',
+  input: {
+    type: 'object',
+    properties: { invoice: { type: 'string' } },
+    required: ['invoice'],
+    additionalProperties: false,
+  } as const,
+  access: 'write',
+  run: async ({ invoice }) => ({ paid: invoice }),
+});
+const payer = defineWorkflow({
+  name: 'payer',
+  description: 'A gated tool call with a reminder and an escalation.',
+  input: { type: 'object' } as const,
+  steps: [
+    agent('pay', {
+      agent: defineAgent({ name: 'payer', model: 'claude-haiku-4-5', system: 'Pay.', tools: [pay] }),
+      prompt: () => 'Pay INV-1.',
+    }),
+  ],
+  approvals: {
+    approvers: [FIRST],
+    timeoutSeconds: 3,
+    remindBeforeSeconds: 2,
+    onTimeout: 'escalate',
+    escalateTo: [SECOND],
+  },
+  limits: { timeLimitSeconds: 120 },
+});
+
 let h: AgentHarness;
 let outbox: Outbox;
 beforeAll(async () => {
-  h = await AgentHarness.start([signOff]);
+  h = await AgentHarness.start([signOff, payer]);
   outbox = new Outbox(h);
 });
 afterAll(async () => {
@@ -93,5 +126,40 @@ describe('approval reminders and escalation', () => {
     expect(ofType(trail, 'approval_escalated')[0]?.approvers).toEqual([SECOND]);
     expect(ofType(trail, 'approval_decided')[0]?.decidedBy).toBe(SECOND);
     expect(outbox.emails.filter((e) => e.subject.startsWith('Reminder:'))).toHaveLength(1);
+  });
+
+  it('does the same for a gate on tool calls', async () => {
+    h.model.use(scenario('pay', [toolUse('pay', { invoice: 'INV-1' }), text('Paid INV-1.')]));
+    const res = await h.api()(
+      proxyEvent('POST', '/runs', {}, JSON.stringify({ workflow: 'payer', input: {} })),
+    );
+    const { runId } = JSON.parse(res.body) as { runId: string };
+    const mine = (e: { text?: string }) => (e.text ?? '').includes(runId);
+    const reminder = await outbox.waitFor((e) => mine(e) && e.subject.startsWith('Reminder:'), 'reminding');
+    expect(reminder.to).toEqual([FIRST]);
+    const escalated = await outbox.waitFor((e) => mine(e) && e.to.includes(SECOND), 'escalating');
+    const link = /https?:\/\/\S+/.exec(escalated.text ?? '')?.[0] ?? '';
+    const page = await h.api()(eventFor('GET', link, null, { accept: 'text/html' }));
+    const form = parseApprovalForm(page.body, link);
+    if (!form) throw new Error('no form on the escalated page');
+    const decided = await h.api()(
+      eventFor('POST', form.action, new URLSearchParams({ ...form.fields, decision: 'approve' }).toString(), {
+        'content-type': 'application/x-www-form-urlencoded',
+      }),
+    );
+    expect(decided.statusCode, decided.body).toBe(200);
+    const execution = await h.sfn.waitForExecution(
+      `arn:aws:states:us-east-1:000000000000:execution:payer:${runId}`,
+    );
+
+    expect(execution.status, `${execution.error ?? ''}: ${execution.cause ?? ''}`).toBe('SUCCEEDED');
+    const trail = await h.runs.listEvents(runId);
+    expect(trail.map((e) => e.type).filter((t) => t.startsWith('approval_'))).toEqual([
+      'approval_requested',
+      'approval_reminded',
+      'approval_escalated',
+      'approval_decided',
+    ]);
+    expect(ofType(trail, 'tool_call').map((e) => e.status)).toEqual(['ok']);
   });
 });
