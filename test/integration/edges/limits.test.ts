@@ -96,9 +96,21 @@ const both = defineWorkflow({
   approvals: { approvers: [APPROVER], timeoutSeconds: 60 },
 });
 
+/** A token ask under a daily cap as small as the run's own limit: an extension cannot pass the cap. */
+const capped = defineWorkflow({
+  name: 'e-capped',
+  description: 'counting under a daily cap',
+  input: { type: 'object' } as const,
+  steps: [agent('work', { agent: counter('counter'), prompt: () => 'Look records up until you are done.' })],
+  limits: { maxTokens: 1_300 },
+  dailyCaps: { tokens: 1_300 },
+  edges: { tokens: 'ask' },
+  approvals: { approvers: [APPROVER], timeoutSeconds: 60 },
+});
+
 const LIMIT_NAMES: LimitName[] = ['steps', 'tokens', 'cost', 'time'];
 const EDGES: LimitEdge[] = ['fail', 'final-answer', 'ask'];
-const workflows = [...LIMIT_NAMES.flatMap((l) => EDGES.map((e) => workflowFor(l, e))), both];
+const workflows = [...LIMIT_NAMES.flatMap((l) => EDGES.map((e) => workflowFor(l, e))), both, capped];
 
 /** Tool calls for `turns` turns, then an answer; the last call of a final-answer edge answers at once. */
 function counting(turns: number) {
@@ -328,5 +340,21 @@ describe('extensions', () => {
     ).toEqual(['left', 'right']);
     const ledger = await h.runs.getLedger(runId);
     expect([ledger?.stepsUsed, ledger?.stepLimit]).toEqual([8, 8]);
+  });
+
+  it('an approved extension does not pass the daily cap: the cap still stops the run', async () => {
+    h.model.use(counting(3));
+    const runId = await start('e-capped');
+    const { link } = await extensionLink(runId);
+    const approved = await decide(link, { decision: 'approve' });
+    expect(approved.status, approved.body).toBe(200);
+    const execution = await h.sfn.waitForExecution(arnOf('e-capped', runId));
+
+    expect(execution.error).toBe('BudgetExceeded');
+    expect((await h.runs.getRun(runId))?.stopDetail).toMatch(
+      /^daily token cap of workflow e-capped on \d{4}-\d{2}-\d{2}/,
+    );
+    expect(ofType(await h.runs.listEvents(runId), 'budget_extended')).toHaveLength(1);
+    expect((await h.runs.getLedger(runId))?.tokensUsed).toBeLessThanOrEqual(1_300);
   });
 });
