@@ -98,7 +98,8 @@ export async function askExtension(args: {
   const now = deps.clock.now();
   const { used, limitValue } = limitFigures(limit, ledger, meta, workflow, now);
   const approvalId = derivedId('ex_', meta.runId, limit, room.granted);
-  const summary = `Run ${meta.runId} has used ${showFigure(limit, used)} of ${showFigure(limit, limitValue)} doing "${workflow.description}" (step ${step.id}); extend by ${showFigure(limit, room.by)}?`;
+  const usedText = limit === 'cost' ? showFigure(limit, used) : used.toLocaleString('en-US');
+  const summary = `Run ${meta.runId} has used ${usedText} of ${showFigure(limit, limitValue)} doing "${workflow.description}" (step ${step.id}); extend by ${showFigure(limit, room.by)}?`;
   const record: ApprovalRecord = {
     approvalId,
     kind: 'extension',

@@ -113,7 +113,7 @@ describe('extend the budget? in a browser', () => {
     const summary = await page.getByTestId('summary').textContent();
     expect(summary).toMatch(
       new RegExp(
-        `^Run ${runId} has used [\\d,]+ tokens of 1,300 tokens doing "counting records" \\(step work\\); extend by 500 tokens\\?$`,
+        `^Run ${runId} has used [\\d,]+ of 1,300 tokens doing "counting records" \\(step work\\); extend by 500 tokens\\?$`,
       ),
     );
     const field = page.getByTestId('extend-by');
