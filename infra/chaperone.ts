@@ -65,6 +65,7 @@ export interface ChaperoneProps {
   readonly pricingRegion?: string;
   /** Tool results and step outputs above this many bytes go to the payload bucket as references. @default 32768 */
   readonly offloadThresholdBytes?: number;
+  /**
    * An OTLP/HTTP traces endpoint the finish function sends each closed run's
    * trail to as OpenTelemetry spans (GenAI semantic conventions), e.g.
    * `http://localhost:4318/v1/traces` with the ADOT collector layer on the

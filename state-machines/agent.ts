@@ -1,4 +1,5 @@
 import { BEDROCK_GEOGRAPHIES, priceOf } from '../lambdas/core/pricing.js';
+import { checkEdges, type LimitEdge, type LimitName } from './edges.js';
 import { WorkflowDefinitionError } from './errors.js';
 import { ACCESS_ORDER, type AccessClass, type Tool } from './tool.js';
 
@@ -73,6 +74,11 @@ interface AgentBaseOptions {
    * @default 'quarantine'
    */
   untrustedResults?: 'quarantine' | 'redact';
+  /**
+   * This agent's own edge for some limits (see the workflow's `edges`): e.g.
+   * `{ steps: 'final-answer' }` for an agent that should always answer.
+   */
+  edges?: Partial<Record<LimitName, LimitEdge>>;
 }
 
 /** The model of an agent on the Anthropic API (the default provider). */
@@ -113,6 +119,8 @@ export interface Agent {
   readonly maxIdenticalCalls: number;
   readonly onPolicyViolation: 'stop' | 'feedback';
   readonly untrustedResults: 'quarantine' | 'redact';
+  /** The edges this agent chose; the workflow's apply to the others. */
+  readonly edges: Partial<Record<LimitName, LimitEdge>>;
   /** Look a tool up by name. */
   tool(name: string): Tool | undefined;
 }
@@ -170,6 +178,7 @@ export function defineAgent(options: AgentOptions): Agent {
       `maxIdenticalCalls must be a positive integer, got ${maxIdenticalCalls}`,
     );
   }
+  const edges = checkEdges(subject, 'edges', options.edges);
   const { model, provider } = resolveModel(subject, options);
   const highest = options.tools.reduce<AccessClass>(
     (acc, t) => (ACCESS_ORDER.indexOf(t.access) > ACCESS_ORDER.indexOf(acc) ? t.access : acc),
@@ -188,6 +197,7 @@ export function defineAgent(options: AgentOptions): Agent {
     maxIdenticalCalls,
     onPolicyViolation: options.onPolicyViolation ?? 'stop',
     untrustedResults: untrustedResultsOf(subject, options.untrustedResults),
+    edges,
     tool: (name) => byName.get(name),
   };
 }

@@ -101,11 +101,12 @@ export const approvalRequestEventSchema = {
     /** Set for a gate on tool calls: the approval record the agent step prepared. */
     approvalId: { type: 'string' },
     /**
-     * `request`: store the token, email the approvers; `escalate`: the same for
+     * `request`: store the token, email the approvers; `remind`: the gate is
+     * about to time out: store the new token, email the approvers a reminder; `escalate`: the same for
      * the escalation approvers after a timeout; `expire`: the gate timed out —
      * record it and say what happens next (no token: nothing waits on it).
      */
-    phase: { enum: ['request', 'escalate', 'expire'] },
+    phase: { enum: ['request', 'remind', 'escalate', 'expire'] },
     taskToken: { type: 'string', minLength: 1 },
   },
   required: ['runId', 'step', 'phase'],
@@ -121,7 +122,17 @@ export type ApprovalRequestEvent = FromSchema<typeof approvalRequestEventSchema>
 export type AgentAction = (
   | { kind: 'final' }
   | { kind: 'tools'; calls: ToolCallRef[] }
-  | { kind: 'approval'; approvalId: string; timeoutSeconds: number; calls: ToolCallRef[] }
+  | {
+      kind: 'approval';
+      approvalId: string;
+      /** How long the gate waits (before its reminder, when it has one). */
+      timeoutSeconds: number;
+      /** How long it waits after the reminder; 0 or absent: no reminder. */
+      remindSeconds?: number;
+      calls: ToolCallRef[];
+      /** An `ask` edge: approved, the same iteration runs again on the extended ledger. */
+      extension?: boolean;
+    }
   | { kind: 'stop'; reason: string; detail: string }
 ) & { passThrough?: true };
 
@@ -146,8 +157,14 @@ export type CodeStepResult = { kind: 'done'; branch?: string };
 
 /** What `SendTaskSuccess` carries out of an approval gate. */
 export type ApprovalDecision = {
-  /** `escalate` only comes from an `expire` phase whose gate escalates and has not yet. */
-  decision: 'approved' | 'rejected' | 'escalate';
+  /**
+   * `escalate` only comes from an `expire` phase whose gate escalates and has
+   * not yet; `extended` from an approved extension (an `ask` edge).
+   */
+  decision: 'approved' | 'rejected' | 'escalate' | 'extended';
+  /** A rejected or expired extension: the named stop of its limit, with the figures. */
+  reason?: string;
+  detail?: string;
   /** After a rejection: end the run (`ApprovalRejected`) instead of telling the model. */
   stop?: boolean;
   approvalId: string;

@@ -19,6 +19,16 @@ export { defineAgent, MAX_TOOLS_PER_AGENT } from './agent.js';
 export type { AslDefinition, FunctionArns } from './compile/compile-workflow.js';
 export { compileWorkflow } from './compile/compile-workflow.js';
 export * from './contract.js';
+export type {
+  ExtensionOptions,
+  ExtensionPolicy,
+  Extensions,
+  FinalAnswerMargin,
+  LimitEdge,
+  LimitEdges,
+  LimitName,
+} from './edges.js';
+export { LIMIT_EDGES, LIMIT_NAMES, LIMIT_STOP } from './edges.js';
 export { WorkflowDefinitionError } from './errors.js';
 export type { ClassifierOptions, GuardrailOptions } from './guardrail-settings.js';
 export type {

@@ -63,11 +63,21 @@ export interface ApprovalGateOptions {
   onTimeout?: ApprovalTimeoutOutcome;
   /** Approvers asked when the first ones did not answer in time (onTimeout: 'escalate'). */
   escalateTo?: readonly string[];
+  /**
+   * Email the approvers a reminder this many seconds before the gate times
+   * out (recorded in the trail as `approval_reminded`). Must be below
+   * `timeoutSeconds`. @default no reminder
+   */
+  remindBeforeSeconds?: number;
 }
 
-export interface ApprovalStep extends StepBase, Required<Omit<ApprovalGateOptions, 'escalateTo'>> {
+export interface ApprovalStep
+  extends StepBase,
+    Required<Omit<ApprovalGateOptions, 'escalateTo' | 'remindBeforeSeconds'>> {
   readonly kind: 'approval';
   readonly escalateTo: readonly string[];
+  /** 0: no reminder. */
+  readonly remindBeforeSeconds: number;
   /** What the approver is asked to approve, built from the declared outputs. */
   readonly summary: (context: StepContext) => string;
 }
@@ -148,6 +158,7 @@ export function checkGate(
   timeoutSeconds: number;
   onTimeout: ApprovalTimeoutOutcome;
   escalateTo: readonly string[];
+  remindBeforeSeconds: number;
 } {
   if (options.approvers.length === 0)
     throw new WorkflowDefinitionError(subject, 'needs at least one approver');
@@ -165,5 +176,25 @@ export function checkGate(
   if (onTimeout === 'escalate' && (options.escalateTo ?? []).length === 0) {
     throw new WorkflowDefinitionError(subject, "onTimeout 'escalate' needs escalateTo approvers");
   }
-  return { approvers: options.approvers, timeoutSeconds, onTimeout, escalateTo: options.escalateTo ?? [] };
+  const remindBeforeSeconds = options.remindBeforeSeconds ?? 0;
+  if (
+    options.remindBeforeSeconds !== undefined &&
+    !(
+      Number.isInteger(remindBeforeSeconds) &&
+      remindBeforeSeconds >= 1 &&
+      remindBeforeSeconds < timeoutSeconds
+    )
+  ) {
+    throw new WorkflowDefinitionError(
+      subject,
+      `remindBeforeSeconds must be an integer in [1, timeoutSeconds - 1] (timeoutSeconds is ${timeoutSeconds}), got ${JSON.stringify(options.remindBeforeSeconds)}`,
+    );
+  }
+  return {
+    approvers: options.approvers,
+    timeoutSeconds,
+    onTimeout,
+    escalateTo: options.escalateTo ?? [],
+    remindBeforeSeconds,
+  };
 }

@@ -1,6 +1,18 @@
 import type { ValidateFunction } from 'ajv';
 import type { JSONSchema } from 'json-schema-to-ts';
 import type { Agent } from './agent.js';
+import {
+  checkEdges,
+  checkExtensions,
+  checkMargin,
+  type ExtensionOptions,
+  type Extensions,
+  type FinalAnswerMargin,
+  LIMIT_NAMES,
+  type LimitEdge,
+  type LimitEdges,
+  type LimitName,
+} from './edges.js';
 import { WorkflowDefinitionError } from './errors.js';
 import { checkGuardrails, type GuardrailOptions, type GuardrailSettings } from './guardrail-settings.js';
 import { compileSchema } from './schema.js';
@@ -46,6 +58,21 @@ export interface WorkflowOptions<S> {
   /** The steps, run in sequence. */
   steps: readonly Step[];
   limits?: Partial<WorkflowLimits>;
+  /**
+   * What happens when the next model call would pass a limit, per limit
+   * (`steps`, `tokens`, `cost`, `time`): `fail` (the named stop, the default),
+   * `final-answer` (one last call with no tools, paid from `finalAnswerMargin`)
+   * or `ask` (an approval to extend the limit, through `approvals`). An agent's
+   * own `edges` win for its steps.
+   */
+  edges?: Partial<Record<LimitName, LimitEdge>>;
+  /** How far an `ask` edge may extend each limit: `{ by, max }` (offered, most in all). */
+  extensions?: ExtensionOptions;
+  /**
+   * What a `final-answer` edge holds back from the limits for the last call.
+   * @default a fifth of maxTokens and of maxCostUsd, and one step
+   */
+  finalAnswerMargin?: { tokens?: number; costUsd?: number };
   /** Optional caps per workflow, and per tenant, per UTC day. */
   dailyCaps?: DailyCaps;
   /** Named business checks on the input; a rejection names the rule. */
@@ -64,6 +91,13 @@ export interface Workflow {
   readonly validateInput: ValidateFunction;
   readonly steps: readonly Step[];
   readonly limits: WorkflowLimits;
+  /** The workflow's edge of each limit (agents may choose their own: see `edgeOf`). */
+  readonly edges: LimitEdges;
+  readonly extensions: Extensions;
+  /** Held back from the limits when any edge of the workflow or its agents is `final-answer`. */
+  readonly finalAnswerMargin: FinalAnswerMargin | undefined;
+  /** The edge of `limit` for an agent step: the agent's own, else the workflow's. */
+  edgeOf(stepId: string, limit: LimitName): LimitEdge;
   readonly dailyCaps: DailyCaps;
   readonly validators: Readonly<Record<string, InputValidator<unknown>>>;
   readonly approvals:
@@ -72,6 +106,8 @@ export interface Workflow {
         timeoutSeconds: number;
         onTimeout: 'reject' | 'escalate';
         escalateTo: readonly string[];
+        /** 0: no reminder. */
+        remindBeforeSeconds: number;
         onReject: 'feedback' | 'stop';
       }
     | undefined;
@@ -132,6 +168,41 @@ export function defineWorkflow<const S extends Readonly<Record<string, unknown>>
       );
     }
   }
+  const workflowEdges = checkEdges(subject, 'edges', options.edges);
+  const edges = Object.fromEntries(LIMIT_NAMES.map((l) => [l, workflowEdges[l] ?? 'fail'])) as Record<
+    LimitName,
+    LimitEdge
+  >;
+  const agentSteps = [...stepsById.values()].filter((s) => s.kind === 'agent');
+  const allEdges: Array<[string, LimitName, LimitEdge]> = [
+    ...LIMIT_NAMES.map((l): [string, LimitName, LimitEdge] => [`edges.${l}`, l, edges[l]]),
+    ...agentSteps.flatMap((st) =>
+      Object.entries(st.agent.edges).map(([l, e]): [string, LimitName, LimitEdge] => [
+        `agent "${st.agent.name}" edges.${l}`,
+        l as LimitName,
+        e,
+      ]),
+    ),
+  ];
+  const asking = allEdges.find(([, , e]) => e === 'ask');
+  if (asking && !approvals)
+    throw new WorkflowDefinitionError(
+      subject,
+      `${asking[0]} is 'ask' but the workflow names no approvers: set approvals, or choose 'fail' or 'final-answer'`,
+    );
+  const extensions = checkExtensions(subject, options.extensions, limits);
+  const needsMargin = allEdges.some(([, , e]) => e === 'final-answer');
+  const finalAnswerMargin = needsMargin ? checkMargin(subject, options.finalAnswerMargin, limits) : undefined;
+  if (!needsMargin && options.finalAnswerMargin !== undefined)
+    throw new WorkflowDefinitionError(
+      subject,
+      "finalAnswerMargin is set but no edge is 'final-answer': nothing would use it",
+    );
+  if (finalAnswerMargin && limits.maxSteps < 2)
+    throw new WorkflowDefinitionError(
+      subject,
+      'limits.maxSteps must be at least 2 with a final-answer edge: one step is held back for the last call',
+    );
   if (!approvals) {
     for (const step of stepsById.values()) {
       if (step.kind !== 'agent') continue;
@@ -152,6 +223,13 @@ export function defineWorkflow<const S extends Readonly<Record<string, unknown>>
     validateInput,
     steps: options.steps,
     limits,
+    edges,
+    extensions,
+    finalAnswerMargin,
+    edgeOf: (stepId, limit) => {
+      const step = stepsById.get(stepId);
+      return (step?.kind === 'agent' ? step.agent.edges[limit] : undefined) ?? edges[limit];
+    },
     dailyCaps: checkDailyCaps(subject, options.dailyCaps ?? {}),
     validators: validatorsOf(options.validators),
     approvals,

@@ -102,7 +102,10 @@ export class ChaperoneApi extends Construct {
 
     const runs = this.api.root.addResource('runs');
     runs.addMethod('POST', integration, { ...iamAuth, requestModels: { 'application/json': startRunModel } });
-    runs.addResource('{id}').addMethod('GET', integration, { ...iamAuth, ...withId });
+    const run = runs.addResource('{id}');
+    run.addMethod('GET', integration, { ...iamAuth, ...withId });
+    // Redrive a run whose execution failed for a platform reason (a named stop is refused, 409).
+    run.addResource('redrive').addMethod('POST', integration, { ...iamAuth, ...withId });
 
     runs.addMethod('GET', integration, {
       ...iamAuth,

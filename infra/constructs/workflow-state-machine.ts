@@ -165,12 +165,17 @@ export class WorkflowStateMachine extends Construct {
       resourceName: `${this.stateMachineName}:*`,
       arnFormat: ArnFormat.COLON_RESOURCE_NAME,
     });
-    iam.Grant.addToPrincipal({ grantee, actions: ['states:DescribeExecution'], resourceArns: [executions] });
+    // RedriveExecution: `POST /runs/{id}/redrive` resumes a run that failed for a platform reason.
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['states:DescribeExecution', 'states:RedriveExecution'],
+      resourceArns: [executions],
+    });
     if (Construct.isConstruct(grantee.grantPrincipal)) {
       acknowledge(
         grantee.grantPrincipal,
         `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:${this.stateMachineName}:*]`,
-        `DescribeExecution on the executions of state machine ${this.stateMachineName} only: execution names are run ids, unknown in advance.`,
+        `DescribeExecution and RedriveExecution on the executions of state machine ${this.stateMachineName} only: execution names are run ids, unknown in advance.`,
       );
     }
   }

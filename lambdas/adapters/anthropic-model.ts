@@ -86,6 +86,7 @@ export function toCreateParams(request: ModelRequest): MessageCreateParamsNonStr
   };
   if (request.system !== '') params.system = request.system;
   if (request.tools.length > 0) params.tools = request.tools.map(toTool);
+  if (request.toolChoice === 'none' && request.tools.length > 0) params.tool_choice = { type: 'none' };
   if (request.runId !== undefined) params.metadata = { user_id: request.runId };
   return params;
 }

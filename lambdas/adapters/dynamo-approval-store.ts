@@ -112,6 +112,7 @@ export class DynamoApprovalStore implements ApprovalStore {
       decidedBy: string;
       decidedAt: string;
       comment?: string;
+      extendBy?: number;
     },
   ): Promise<boolean> {
     try {
@@ -119,7 +120,7 @@ export class DynamoApprovalStore implements ApprovalStore {
         new UpdateCommand({
           TableName: this.table,
           Key: key(approvalId),
-          UpdateExpression: 'SET #status = :s, decidedBy = :by, decidedAt = :at, #comment = :c',
+          UpdateExpression: `SET #status = :s, decidedBy = :by, decidedAt = :at, #comment = :c${decision.extendBy === undefined ? '' : ', extendBy = :e'}`,
           ConditionExpression: '#status = :pending',
           ExpressionAttributeNames: { '#status': 'status', '#comment': 'comment' },
           ExpressionAttributeValues: {
@@ -128,6 +129,7 @@ export class DynamoApprovalStore implements ApprovalStore {
             ':at': decision.decidedAt,
             ':c': decision.comment ?? '',
             ':pending': 'pending',
+            ...(decision.extendBy === undefined ? {} : { ':e': decision.extendBy }),
           },
         }),
       );
@@ -136,6 +138,32 @@ export class DynamoApprovalStore implements ApprovalStore {
       if (isConditionFailure(err)) return false;
       throw err;
     }
+  }
+
+  async addWaiter(approvalId: string, waiter: string, taskToken: string): Promise<number> {
+    const out = await this.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: key(approvalId),
+        UpdateExpression:
+          'SET waiters = if_not_exists(waiters, :empty), taskToken = if_not_exists(taskToken, :t)',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: { ':empty': {}, ':t': taskToken },
+      }),
+    ).then(() =>
+      this.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: key(approvalId),
+          UpdateExpression: 'SET waiters.#w = :t',
+          ExpressionAttributeNames: { '#w': waiter },
+          ExpressionAttributeValues: { ':t': taskToken },
+          ReturnValues: 'ALL_NEW',
+        }),
+      ),
+    );
+    const waiters = (out.Attributes?.waiters ?? {}) as Record<string, unknown>;
+    return Object.keys(waiters).length;
   }
 
   async listByStatus(status: ApprovalStatus, limit: number): Promise<ApprovalRecord[]> {

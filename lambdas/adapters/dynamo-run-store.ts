@@ -10,6 +10,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { monotonicFactory } from 'ulid';
+import type { LimitName } from '../../state-machines/edges.js';
 import { StoreThrottledError } from '../core/errors.js';
 import type { Json } from '../core/model.js';
 import type {
@@ -199,6 +200,90 @@ export class DynamoRunStore implements RunStore {
             ? 'tokens'
             : 'cost';
       return { kind: 'refused', limit, ledger };
+    }
+  }
+
+  async reserveMargin(runId: string, key: string, limit: LimitName): Promise<OpenReservation | undefined> {
+    const item = await this.get(pk(runId), LEDGER);
+    if (!item) return undefined;
+    const open = parseOpenReservations(item)[key];
+    if (open) return open.margin ? open : undefined;
+    const ledger = parseLedger(item);
+    const tokens = ledger.marginTokens ?? 0;
+    const costMicros = ledger.marginCostMicros ?? 0;
+    const steps = ledger.marginSteps ?? 0;
+    if (tokens <= 0) return undefined;
+    const held: OpenReservation = { tokens, costMicros, steps, caps: [], margin: limit };
+    try {
+      // All of the margin moves to one reservation, once: settling it gives back the unused part.
+      await this.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: pk(runId), sk: LEDGER },
+          UpdateExpression:
+            'SET #open.#k = :held, marginTokens = :zero, marginCostMicros = :zero, marginSteps = :zero ADD stepsUsed :s',
+          ConditionExpression:
+            'attribute_not_exists(#open.#k) AND marginTokens = :t AND marginCostMicros = :c AND marginSteps = :s',
+          ExpressionAttributeNames: { '#open': 'open', '#k': key },
+          ExpressionAttributeValues: {
+            ':held': held,
+            ':zero': 0,
+            ':t': tokens,
+            ':c': costMicros,
+            ':s': steps,
+          },
+        }),
+      );
+      return held;
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+      const again = await this.get(pk(runId), LEDGER);
+      const mine = again ? parseOpenReservations(again)[key] : undefined;
+      return mine?.margin ? mine : undefined;
+    }
+  }
+
+  async extendLedger(
+    runId: string,
+    extension: { approvalId: string; limit: LimitName; amount: number },
+    event: KeyedEvent,
+  ): Promise<boolean> {
+    const counters: Record<typeof extension.limit, string[]> = {
+      tokens: ['tokenLimit', 'tokensRemaining', '#ext.tokens'],
+      cost: ['costLimitMicros', 'costRemainingMicros', '#ext.costMicros'],
+      steps: ['stepLimit', 'stepsRemaining', '#ext.steps'],
+      // The agent step adds extended.seconds to the run's deadline.
+      time: ['#ext.seconds'],
+    };
+    const adds = counters[extension.limit].map((c) => `${c} :a`).join(', ');
+    try {
+      await this.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Update: {
+                TableName: this.table,
+                Key: { pk: pk(runId), sk: LEDGER },
+                UpdateExpression: `SET appliedExtensions = list_append(if_not_exists(appliedExtensions, :empty), :ids) ADD ${adds}`,
+                ConditionExpression: 'attribute_exists(#ext) AND NOT contains(appliedExtensions, :id)',
+                ExpressionAttributeNames: { '#ext': 'extended' },
+                ExpressionAttributeValues: {
+                  ':a': extension.amount,
+                  ':empty': [],
+                  ':ids': [extension.approvalId],
+                  ':id': extension.approvalId,
+                },
+              },
+            },
+            { Put: this.eventPut(runId, event) },
+          ],
+        }),
+      );
+      return true;
+    } catch (err) {
+      // Applied already (one transaction: the ledger part and its event went together).
+      if (cancellationCodes(err)?.includes('ConditionalCheckFailed')) return false;
+      throw err;
     }
   }
 

@@ -70,7 +70,27 @@ export function parseLedger(item: Record<string, unknown>): Ledger {
     stepsUsed: num(item, 'stepsUsed'),
     toolFailureLimit: num(item, 'toolFailureLimit'),
     toolFailures: num(item, 'toolFailures'),
+    ...optionalNumbers(item, ['marginTokens', 'marginCostMicros', 'marginSteps']),
+    ...(isRecord(item.extended)
+      ? {
+          extended: {
+            steps: num(item.extended, 'steps'),
+            tokens: num(item.extended, 'tokens'),
+            costMicros: num(item.extended, 'costMicros'),
+            seconds: num(item.extended, 'seconds'),
+          },
+        }
+      : {}),
   };
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function optionalNumbers<K extends string>(item: Record<string, unknown>, keys: readonly K[]) {
+  const out: Partial<Record<K, number>> = {};
+  for (const k of keys) if (item[k] !== undefined) out[k] = num(item, k);
+  return out;
 }
 
 export function parseStoredMessage(item: Record<string, unknown>): StoredMessage {
@@ -90,6 +110,12 @@ export function parseStoredMessage(item: Record<string, unknown>): StoredMessage
   const used = item.used as { tokens?: unknown; costMicros?: unknown } | undefined;
   if (used && typeof used.tokens === 'number' && typeof used.costMicros === 'number')
     out.used = { tokens: used.tokens, costMicros: used.costMicros };
+  const final = item.finalAnswer as { limit?: unknown; note?: unknown } | undefined;
+  if (final && typeof final.limit === 'string' && typeof final.note === 'string')
+    out.finalAnswer = {
+      limit: final.limit as NonNullable<StoredMessage['finalAnswer']>['limit'],
+      note: final.note,
+    };
   return out;
 }
 
@@ -128,6 +154,7 @@ export function parseOpenReservations(item: Record<string, unknown>): Record<str
       costMicros: num(v, 'costMicros'),
       steps: num(v, 'steps'),
       caps: Array.isArray(v.caps) ? v.caps.map(String) : [],
+      ...(typeof v.margin === 'string' ? { margin: v.margin as NonNullable<OpenReservation['margin']> } : {}),
     };
   }
   return out;

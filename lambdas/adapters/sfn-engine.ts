@@ -1,6 +1,7 @@
 import {
   DescribeExecutionCommand,
   GetExecutionHistoryCommand,
+  RedriveExecutionCommand,
   SendTaskFailureCommand,
   SendTaskSuccessCommand,
   SFNClient,
@@ -42,6 +43,16 @@ export function createSfnEngine(options: { region?: string; endpoint?: string })
         };
       } catch (err) {
         if ((err as { name?: string }).name === 'ExecutionDoesNotExist') return undefined;
+        throw err;
+      }
+    },
+    async redriveExecution(executionArn) {
+      try {
+        const out = await send(new RedriveExecutionCommand({ executionArn }));
+        return { redriveDate: (out.redriveDate ?? new Date()).toISOString() };
+      } catch (err) {
+        if ((err as { name?: string }).name === 'ExecutionNotRedrivable')
+          return { refused: (err as Error).message };
         throw err;
       }
     },

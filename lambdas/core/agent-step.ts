@@ -4,6 +4,7 @@ import type {
   ToolCallRef,
   ToolStepResult,
 } from '../../state-machines/contract.js';
+import type { LimitName } from '../../state-machines/edges.js';
 import type { AgentStep } from '../../state-machines/steps.js';
 import { worstCaseSeconds } from '../../state-machines/tool.js';
 import type { Workflow } from '../../state-machines/workflow.js';
@@ -23,6 +24,14 @@ import {
 } from './errors.js';
 import { historyLimitStop } from './history-limit.js';
 import { type ClassifierDeps, classifyBeforeModelCall } from './guardrails/classifier-tier.js';
+import {
+  askExtension,
+  cutShortAnswer,
+  finalMaxTokens,
+  finalNote,
+  finalUserMessage,
+  LIMIT_STOP,
+} from './limit-edges.js';
 import type { Json, Message, ModelClient, ModelRequest, ToolSpec } from './model.js';
 import { type Offloader, offloaderFor, resolveMessages } from './offload.js';
 import { costMicros, MICROS_PER_USD, priceOf, worstCaseCostMicros } from './pricing.js';
@@ -30,6 +39,7 @@ import type {
   Completion,
   KeyedEvent,
   Ledger,
+  OpenReservation,
   PendingCall,
   RunMeta,
   StoredMessage,
@@ -132,9 +142,6 @@ export async function runAgentStep(event: AgentStepEvent, deps: AgentStepDeps): 
     // sees anything about them.
     return decide({ kind: 'tools', calls: refsOf(step, opening.calls) });
   }
-  if (clock.now() >= meta.deadline) {
-    return decide(stop('TimeLimitExceeded', `time limit of ${workflow.limits.timeLimitSeconds} s reached`));
-  }
   // A named stop before Step Functions' history limit would fail the execution mid-iteration.
   const nearLimit = historyLimitStop(history, deps.historyEventLimit);
   if (nearLimit) return decide(stop('HistoryLimitApproaching', nearLimit));
@@ -148,7 +155,64 @@ export async function runAgentStep(event: AgentStepEvent, deps: AgentStepDeps): 
     message: opening.message,
   });
   if (judged.kind === 'stop') return decide(judged.action, { events: judged.events });
-  const turn = await callModel({ deps, workflow, step, meta, event, key, history, user: judged.message });
+  const call = { deps, workflow, step, meta, event, key, history, user: judged.message };
+  let turn: Turn | undefined;
+  if (clock.now() >= meta.deadline) {
+    // Approved time extensions (an `ask` edge) are on the ledger, read only once past the deadline.
+    const ledger = workflow.edgeOf(step.id, 'time') === 'fail' ? undefined : await store.getLedger(runId);
+    const extended = ledger?.extended?.seconds ?? 0;
+    if (clock.now() >= meta.deadline + extended * 1000) {
+      const limit = workflow.limits.timeLimitSeconds + extended;
+      turn = {
+        kind: 'limit',
+        limit: 'time',
+        ledger,
+        action: stop('TimeLimitExceeded', `time limit of ${limit} s reached`),
+      };
+    }
+  }
+  turn ??= await callModel(call);
+  if (turn.kind === 'limit') {
+    // What the limit's edge says: the named stop, one last call, or a human asked to extend it.
+    const t = turn;
+    const edge = workflow.edgeOf(step.id, t.limit);
+    const events = t.event ? [t.event] : [];
+    const fail = t.action as Extract<AgentAction, { kind: 'stop' }>;
+    if (edge === 'fail') return decide(fail, { events });
+    if (edge === 'ask') {
+      const asked = await askExtension({
+        deps,
+        workflow,
+        step,
+        meta,
+        iteration,
+        limit: t.limit,
+        ledger: t.ledger ?? (await store.getLedger(runId)),
+        refusal: fail,
+        doing: textOf(
+          history.filter((m) => m.message.role === 'assistant').at(-1)?.message ?? { content: '' },
+        ),
+      });
+      if (!asked)
+        return decide(
+          stop(fail.reason, `${fail.detail}; its extensions are used up (the workflow's maximum)`),
+          {
+            events,
+          },
+        );
+      for (const e of asked.events) await store.appendEvent(runId, e.id, e.event);
+      // The claim stays open: approved, the state machine runs this same iteration again
+      // (passThrough: not counted as a step) and it reserves on the extended ledger.
+      return { ...asked.action, passThrough: true };
+    }
+    const held = await store.reserveMargin(runId, key, t.limit);
+    if (!held)
+      return decide(stop(fail.reason, `${fail.detail}; the final-answer margin was used already`), {
+        events,
+      });
+    turn = await callModel({ ...call, final: held });
+    if (turn.kind === 'limit') return decide(turn.action, { events: turn.event ? [turn.event] : [] });
+  }
   if (turn.kind === 'settled') return recorded();
   if (turn.kind === 'refused') return decide(turn.action, { events: [turn.event] });
   const assistant = turn.record.assistant;
@@ -170,8 +234,10 @@ export async function runAgentStep(event: AgentStepEvent, deps: AgentStepDeps): 
   };
 
   const uses = toolUsesOf(assistant.message);
-  if (uses.length === 0) {
-    const answer = textOf(assistant.message);
+  if (uses.length === 0 || assistant.finalAnswer) {
+    // A final-answer edge's last call ends the step whatever it says: its tool uses never run.
+    const text = textOf(assistant.message);
+    const answer = assistant.finalAnswer ? cutShortAnswer(assistant.finalAnswer.note, text) : text;
     // An answer above the threshold is kept in the payload bucket; the output is its reference.
     const output = await offloaderFor(runId, deps.payloads, deps.offloadThresholdBytes).offload(
       eventIds.stepOutput(step.id),
@@ -259,6 +325,8 @@ const ZERO = { tokens: 0, costMicros: 0 };
 type Turn =
   | { kind: 'answered'; record: TurnRecord; caps: string[] }
   | { kind: 'refused'; action: AgentAction; event: KeyedEvent }
+  /** The next call would pass a run limit: its edge decides (see `limit-edges.ts`). */
+  | { kind: 'limit'; limit: LimitName; ledger: Ledger | undefined; action: AgentAction; event?: KeyedEvent }
   | { kind: 'settled' };
 
 /**
@@ -276,8 +344,11 @@ async function callModel(args: {
   key: string;
   history: readonly StoredMessage[];
   user: Message;
+  /** A final-answer edge's last call, paid from this margin reservation (held under `key`). */
+  final?: OpenReservation;
 }): Promise<Turn> {
-  const { deps, workflow, step, meta, event, key, history, user } = args;
+  const { deps, workflow, step, meta, event, key, history } = args;
+  let user = args.user;
   const { store, clock } = deps;
   const { runId, iteration } = event;
   const agentDef = step.agent;
@@ -292,33 +363,61 @@ async function callModel(args: {
     description: t.description,
     input_schema: t.input as { [key: string]: Json },
   }));
-  const userMessage: StoredMessage = { iteration, message: user };
   const inputBound = estimateInputTokens(agentDef.system, tools, history, [user]);
   const wanted = {
     tokens: inputBound + agentDef.maxTokens,
     costMicros: worstCaseCostMicros(price, inputBound, agentDef.maxTokens),
     steps: 1,
   };
-  const reserved = await store.reserveTurn(runId, step.id, iteration, key, wanted);
-  if (reserved.kind === 'settled') return { kind: 'settled' };
-  if (reserved.kind === 'refused') {
-    deps.metrics.count('GuardrailRejections', 1, { rule: `budget_${reserved.limit}` });
-    return {
-      kind: 'refused',
-      action: refusal(reserved.limit, reserved.ledger, wanted),
-      event: {
-        id: eventIds.budgetRefused(step.id, iteration),
+  let reservation: OpenReservation;
+  if (args.final) reservation = args.final;
+  else {
+    const reserved = await store.reserveTurn(runId, step.id, iteration, key, wanted);
+    if (reserved.kind === 'settled') return { kind: 'settled' };
+    if (reserved.kind === 'refused') {
+      deps.metrics.count('GuardrailRejections', 1, { rule: `budget_${reserved.limit}` });
+      return {
+        kind: 'limit',
+        limit: reserved.limit,
+        ledger: reserved.ledger,
+        action: refusal(reserved.limit, reserved.ledger, wanted),
         event: {
-          type: 'budget_refused',
-          step: step.id,
-          limit: reserved.limit,
-          requested: { tokens: wanted.tokens, costUsd: wanted.costMicros / MICROS_PER_USD },
-          ledger: ledgerFigures(reserved.ledger),
+          id: eventIds.budgetRefused(step.id, iteration),
+          event: {
+            type: 'budget_refused',
+            step: step.id,
+            limit: reserved.limit,
+            requested: { tokens: wanted.tokens, costUsd: wanted.costMicros / MICROS_PER_USD },
+            ledger: ledgerFigures(reserved.ledger),
+          },
         },
-      },
-    };
+      };
+    }
+    reservation = reserved.held;
   }
-  const reservation = reserved.held;
+  // The last call of a final-answer edge (a retry finds its margin reservation under the key).
+  const finalAt = reservation.margin;
+  let maxTokens = agentDef.maxTokens;
+  let note: string | undefined;
+  if (finalAt) {
+    note = finalNote(finalAt, await store.getLedger(runId), meta, workflow, clock.now());
+    user = finalUserMessage(args.user, note);
+    const bound = estimateInputTokens(agentDef.system, tools, history, [user]);
+    maxTokens = finalMaxTokens(price, bound, reservation, agentDef.maxTokens);
+    if (maxTokens < 1) {
+      await store.settle(runId, key, ZERO);
+      return {
+        kind: 'limit',
+        limit: finalAt,
+        ledger: undefined,
+        action: stop(
+          LIMIT_STOP[finalAt],
+          `${note} No room left for a final answer: the conversation needs about ${bound} tokens, the final-answer margin holds ${reservation.tokens}`,
+        ),
+      };
+    }
+  }
+  const userMessage: StoredMessage = { iteration, message: user };
   const caps = dailyCapsFor(workflow, meta, clock.now());
   const capRefusal = await reserveCaps(store, caps, runId, key, reservation);
   if (capRefusal) {
@@ -354,7 +453,8 @@ async function callModel(args: {
       offloaderFor(runId, deps.payloads, deps.offloadThresholdBytes),
     ),
     tools,
-    maxTokens: agentDef.maxTokens,
+    maxTokens,
+    ...(finalAt ? { toolChoice: 'none' as const } : {}),
     // One conversation per agent step: parallel agents of one run are told apart.
     runId: `${runId}:${step.id}`,
   };
@@ -403,6 +503,7 @@ async function callModel(args: {
     outputTokens: response.usage.outputTokens,
     caps: caps.map((c) => c.key),
     used,
+    ...(finalAt && note ? { finalAnswer: { limit: finalAt, note } } : {}),
   };
   const uses = toolUsesOf(assistant.message);
   return {
@@ -425,6 +526,7 @@ async function callModel(args: {
           status: 'ok',
           toolsOffered: tools.map((t) => t.name),
           toolsChosen: uses.map((u) => u.name),
+          ...(finalAt ? { edge: 'final-answer' as const } : {}),
           stopReason: response.stopReason,
           text: textOf(assistant.message).slice(0, 2000),
           inputTokens: response.usage.inputTokens,

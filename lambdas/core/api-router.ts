@@ -1,6 +1,7 @@
+import { LIMIT_UNIT } from '../../state-machines/edges.js';
 import { verifyLink } from './approval-links.js';
 import { renderApprovalPage } from './approval-page.js';
-import type { ApprovalStatus } from './approval-records.js';
+import type { ApprovalRecord, ApprovalStatus } from './approval-records.js';
 import { type ApprovalDeps, decideApproval } from './approvals.js';
 import { consoleMetrics, pendingApprovals } from './console/console-metrics.js';
 import {
@@ -12,7 +13,8 @@ import {
 } from './console/console-page.js';
 import { listRuns, type RunLister } from './console/run-list.js';
 import type { Json } from './model.js';
-import { getRun, type RunsApiDeps, startRun } from './runs-api.js';
+import { MICROS_PER_USD } from './pricing.js';
+import { getRun, type RunsApiDeps, redriveRun, startRun } from './runs-api.js';
 
 /** The HTTP request as the API sees it (API Gateway's proxy event, reduced). */
 export interface ApiRequest {
@@ -110,6 +112,10 @@ export async function routeApi(req: ApiRequest, deps: ApiDeps): Promise<ApiRespo
     }
     case 'GET /runs/{id}': {
       const r = await getRun(req.pathParameters.id, deps);
+      return json(r.status, r.body);
+    }
+    case 'POST /runs/{id}/redrive': {
+      const r = await redriveRun(req.pathParameters.id, deps);
       return json(r.status, r.body);
     }
     case 'GET /approvals': {
@@ -219,8 +225,12 @@ async function approvalRoute(req: ApiRequest, deps: ApiDeps): Promise<ApiRespons
           message: outcome.message,
         });
   }
+  const extended =
+    outcome.decision === 'approved' && outcome.record.extension
+      ? ` The run may use ${extensionAmount(outcome.record)} more.`
+      : '';
   return wantsHtml
-    ? page(200, `Thank you: ${outcome.decision}. The run goes on.`)
+    ? page(200, `Thank you: ${outcome.decision}.${extended} The run goes on.`)
     : json(200, {
         approvalId: id,
         decision: outcome.decision,
@@ -229,7 +239,19 @@ async function approvalRoute(req: ApiRequest, deps: ApiDeps): Promise<ApiRespons
       });
 }
 
-function parseBody(req: ApiRequest): { decision: string; comment?: string; digest?: string } | undefined {
+/** What an approved extension granted, for people. */
+function extensionAmount(record: ApprovalRecord): string {
+  const ext = record.extension;
+  if (!ext) return '';
+  const n = record.extendBy ?? ext.by;
+  return ext.limit === 'cost'
+    ? `$${(n / MICROS_PER_USD).toFixed(4)}`
+    : `${n.toLocaleString('en-US')} ${LIMIT_UNIT[ext.limit]}`;
+}
+
+function parseBody(
+  req: ApiRequest,
+): { decision: string; comment?: string; digest?: string; extendBy?: string | number } | undefined {
   if (!req.body) return undefined;
   const type = req.headers['content-type'] ?? '';
   let fields: Record<string, unknown>;
@@ -249,5 +271,8 @@ function parseBody(req: ApiRequest): { decision: string; comment?: string; diges
     decision: fields.decision,
     ...(typeof fields.comment === 'string' ? { comment: fields.comment } : {}),
     ...(typeof fields.digest === 'string' ? { digest: fields.digest } : {}),
+    ...(typeof fields.extendBy === 'string' || typeof fields.extendBy === 'number'
+      ? { extendBy: fields.extendBy }
+      : {}),
   };
 }

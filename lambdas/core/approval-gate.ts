@@ -55,7 +55,15 @@ export async function openApproval(args: {
     reason: args.reason.slice(0, 4000),
   });
   return {
-    action: { kind: 'approval', approvalId, timeoutSeconds: gate.timeoutSeconds, calls: [...refs] },
+    action: {
+      kind: 'approval',
+      approvalId,
+      // With a reminder the gate waits in two parts: until the reminder, then the rest.
+      timeoutSeconds:
+        gate.remindBeforeSeconds > 0 ? gate.timeoutSeconds - gate.remindBeforeSeconds : gate.timeoutSeconds,
+      ...(gate.remindBeforeSeconds > 0 ? { remindSeconds: gate.remindBeforeSeconds } : {}),
+      calls: [...refs],
+    },
     event: {
       id: eventIds.approvalRequested(approvalId),
       event: {

@@ -1,3 +1,4 @@
+import { LIMIT_UNIT } from '../../state-machines/edges.js';
 import type { ApprovalRecord } from './approval-records.js';
 import { approvalDigest } from './approvals.js';
 import { MICROS_PER_USD } from './pricing.js';
@@ -64,7 +65,7 @@ export function renderApprovalPage(args: {
         : `<p class="decided" data-testid="status">Already decided: <b>${esc(record.status)}</b> by ${esc(record.decidedBy ?? '')} at ${esc(record.decidedAt ?? '')}.</p>`
       : `<form method="post" action="${esc(action)}">
 <input type="hidden" name="digest" value="${esc(approvalDigest(record))}">
-<label>Comment <textarea name="comment" rows="3" cols="60"></textarea></label>
+${extensionField(record)}<label>Comment <textarea name="comment" rows="3" cols="60"></textarea></label>
 <p><button type="submit" name="decision" value="approve">Approve</button>
 <button type="submit" name="decision" value="reject">Reject</button></p>
 </form>`;
@@ -75,8 +76,19 @@ export function renderApprovalPage(args: {
 <body><h1>Approval needed</h1>
 ${args.notice ? `<p class="notice" data-testid="notice">${esc(args.notice)}</p>` : ''}
 <p>Run <code>${esc(record.runId)}</code> of <b>${esc(record.workflow)}</b>, step <code>${esc(record.step)}</code>. You are deciding as <b>${esc(approver)}</b>.</p>
-<h2>What the agent wants to do</h2>${calls || `<p>${esc(record.summary)}</p>`}
+<h2>${record.extension ? 'The run reached a limit' : 'What the agent wants to do'}</h2>${calls || `<p data-testid="summary">${esc(record.summary)}</p>`}
 ${record.reason ? `<h2>Why</h2><blockquote data-testid="reason">${esc(record.reason)}</blockquote>` : ''}
 <h2>The run so far</h2><ol>${steps}</ol><p>Spent: <span data-testid="spent">${esc(spent)}</span></p>
 ${form}</body></html>`;
+}
+
+/** For an extension: how much to grant, offered at what the workflow proposes, at most what it allows. */
+function extensionField(record: ApprovalRecord): string {
+  const ext = record.extension;
+  if (!ext) return '';
+  const cost = ext.limit === 'cost';
+  const show = (n: number) => (cost ? String(n / MICROS_PER_USD) : String(n));
+  const unit = cost ? 'USD' : LIMIT_UNIT[ext.limit];
+  return `<p><label>Extend by <input type="number" name="extendBy" data-testid="extend-by" value="${esc(show(ext.by))}" min="${cost ? '0.0001' : '1'}" max="${esc(show(ext.max))}" step="${cost ? '0.0001' : '1'}"> ${esc(unit)}</label> (at most ${esc(show(ext.max))})</p>
+`;
 }

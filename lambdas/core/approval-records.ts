@@ -1,4 +1,5 @@
 import type { ToolCallRef } from '../../state-machines/contract.js';
+import type { LimitName } from '../../state-machines/edges.js';
 import type { Json } from './model.js';
 
 /**
@@ -22,10 +23,12 @@ export interface ApprovalRecord {
    * `tools`: a gate on tool calls; `step`: an approval step; `unknown_outcome`:
    * an attempt of a non-idempotent tool call ended without a known outcome and
    * a human checks whether it happened (approve = run it again with the same
-   * idempotency key, reject = do not run it again).
+   * idempotency key, reject = do not run it again); `extension`: an `ask`
+   * edge asks to extend a limit of the run (approve = extend the ledger by
+   * `extendBy`, reject = the limit's named stop).
    * @default 'tools' for records with calls, 'step' otherwise
    */
-  kind?: 'tools' | 'step' | 'unknown_outcome';
+  kind?: 'tools' | 'step' | 'unknown_outcome' | 'extension';
   runId: string;
   workflow: string;
   step: string;
@@ -56,6 +59,30 @@ export interface ApprovalRecord {
   delivered?: boolean;
   /** For a `bypassed` gate: what tried to get around it. */
   violation?: string;
+  /** For an `extension`: the limit, the figures and what may be granted. */
+  extension?: ExtensionAsk;
+  /** For an `extension` decided `approved`: by how much (in the limit's unit; micro-USD for cost). */
+  extendBy?: number;
+  /**
+   * For an `extension`: every gate waiting on it (parallel branches that hit
+   * the limit together share one approval), by step, with its task token.
+   */
+  waiters?: Record<string, string>;
+}
+
+/** What an `ask` edge asks: counts in the limit's unit (micro-USD for cost, seconds for time). */
+export interface ExtensionAsk {
+  limit: LimitName;
+  /** Used and the limit when it was asked. */
+  used: number;
+  limitValue: number;
+  /** Offered. */
+  by: number;
+  /** The most that may be granted now: the workflow's maximum less what was granted before. */
+  max: number;
+  /** The named stop a rejection ends in, and its detail. */
+  stopReason: string;
+  stopDetail: string;
 }
 
 /** The Approvals table as core sees it. */
@@ -73,8 +100,16 @@ export interface ApprovalStore {
       decidedBy: string;
       decidedAt: string;
       comment?: string;
+      /** For an approved extension: by how much. */
+      extendBy?: number;
     },
   ): Promise<boolean>;
+  /**
+   * A gate waits on a shared (`extension`) approval: add its token under
+   * `waiter` (its step), and make it the record's `taskToken` when none is
+   * set. Returns how many gates wait on it now.
+   */
+  addWaiter(approvalId: string, waiter: string, taskToken: string): Promise<number>;
   listByStatus(status: ApprovalStatus, limit: number): Promise<ApprovalRecord[]>;
   /** A pending gate was bypassed: mark it so no later decision counts. False when not pending. */
   markBypassed(approvalId: string, violation: string, at: string): Promise<boolean>;

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { ApprovalDecision, ApprovalRequestEvent, ToolCallRef } from '../../state-machines/contract.js';
+import { LIMIT_UNIT } from '../../state-machines/edges.js';
 import type { Workflow } from '../../state-machines/workflow.js';
 import { signedLink } from './approval-links.js';
 import type { ApprovalRecord, ApprovalStore } from './approval-records.js';
@@ -9,6 +10,7 @@ import type { CoreDeps } from './deps.js';
 import { NotFoundError, ValidationError } from './errors.js';
 import { offloaderFor, resolveOutputs } from './offload.js';
 import type { Mailer, WorkflowEngine } from './ports.js';
+import { MICROS_PER_USD } from './pricing.js';
 
 export interface ApprovalDeps extends CoreDeps {
   approvals: ApprovalStore;
@@ -45,6 +47,7 @@ export async function handleApprovalRequest(
   const workflow = deps.workflows.get(meta.workflow);
   if (!workflow) throw new NotFoundError(`workflow ${meta.workflow} is not deployed`);
   const approvalId = event.approvalId ?? `${event.runId}-${event.step}`;
+  const sendToken = (taskToken: string, output: ApprovalDecision) => sendTo(deps, taskToken, output);
   let record = await deps.approvals.get(approvalId);
   if (!record) {
     if (event.approvalId) throw new NotFoundError(`approval ${approvalId} does not exist`);
@@ -57,14 +60,13 @@ export async function handleApprovalRequest(
     // Decided while this task was being retried (its earlier token died): the decision
     // reaches the gate on this token, and nobody is emailed again.
     const output = await decisionOutput(record, record.decidedBy ?? 'unknown', record.comment ?? '', deps);
-    try {
-      await deps.engine.sendTaskSuccess(event.taskToken, JSON.stringify(output));
-    } catch (err) {
-      // The same token already has its answer (a restarted task re-runs with its recorded token,
-      // after the decision was delivered to it): nothing is left to deliver.
-      if (!TOKEN_GONE.includes((err as { name?: string }).name ?? '')) throw err;
-    }
+    await sendToken(event.taskToken, output);
     await deps.approvals.markDelivered(approvalId);
+    return { ok: true };
+  }
+  if (record.status === 'expired' && record.kind === 'extension') {
+    // A branch that reached the same limit after a sibling's gate timed out: the same stop.
+    await sendToken(event.taskToken, await extensionOutcome(record, 'timeout', '', deps));
     return { ok: true };
   }
   if (record.status !== 'pending')
@@ -75,21 +77,62 @@ export async function handleApprovalRequest(
   const now = deps.clock.now();
   const gateSeconds = Math.max(1, Math.round((record.expiresAt - Date.parse(record.createdAt)) / 1000));
   const escalating = event.phase === 'escalate';
-  const approvers = escalating ? record.escalateTo : record.approvers;
+  const reminding = event.phase === 'remind';
+  // A reminder goes to whoever the gate waits on now: the escalation list once it escalated.
+  const approvers = escalating || (reminding && record.escalated) ? record.escalateTo : record.approvers;
   const expiresAt = escalating ? now + gateSeconds * 1000 : record.expiresAt;
-  await deps.approvals.attachToken(
-    approvalId,
-    event.taskToken,
-    escalating ? { escalated: true, expiresAt } : {},
-  );
+  // A shared extension: every branch's gate waits on it; the approvers are mailed once.
+  let mail = true;
+  if (record.kind === 'extension') {
+    const waiting = await deps.approvals.addWaiter(approvalId, event.step, event.taskToken);
+    if (escalating)
+      await deps.approvals.attachToken(approvalId, event.taskToken, { escalated: true, expiresAt });
+    mail = event.phase !== 'request' || waiting === 1;
+  } else {
+    await deps.approvals.attachToken(
+      approvalId,
+      event.taskToken,
+      escalating ? { escalated: true, expiresAt } : {},
+    );
+  }
+  // Each is in the trail once (a retried task writes nothing twice, and mails again at most).
+  if (reminding)
+    mail = await deps.store.appendEvent(
+      event.runId,
+      eventIds.approvalReminded(approvalId, record.escalated ? 'escalated' : 'first'),
+      {
+        type: 'approval_reminded',
+        step: record.step,
+        approvalId,
+        approvers: [...approvers],
+      },
+    );
+  if (escalating)
+    mail = await deps.store.appendEvent(event.runId, eventIds.approvalEscalated(approvalId), {
+      type: 'approval_escalated',
+      step: record.step,
+      approvalId,
+      approvers: [...approvers],
+    });
+  if (!mail && record.kind === 'extension') {
+    deps.log.info('approval shared by another gate', { approvalId, runId: event.runId, step: event.step });
+    return { ok: true };
+  }
   const expires = Math.floor(expiresAt / 1000);
   for (const approver of approvers) {
     const link = signedLink(deps.baseUrl, deps.linkSecret, { approvalId, approver, expires });
+    const lead = reminding
+      ? `Reminder: this approval times out at ${new Date(expiresAt).toISOString()} (in ${Math.max(0, Math.round((expiresAt - now) / 60_000))} min).\n\n`
+      : escalating
+        ? `Escalated to you: the first approvers (${record.approvers.join(', ')}) did not decide in time.\n\n`
+        : '';
     await deps.mailer.send({
       to: [approver],
-      subject: `Approval needed: ${record.summary.slice(0, 120)}`,
-      text: approvalEmailText(record, link, expiresAt),
-      html: approvalEmailHtml(record, link, expiresAt),
+      subject: `${reminding ? 'Reminder: approval' : 'Approval'} needed: ${record.summary.slice(0, 120)}`,
+      text: lead + approvalEmailText(record, link, expiresAt),
+      html:
+        (lead ? `<p><b>${lead.trim().replace(/[&<>"']/g, '')}</b></p>` : '') +
+        approvalEmailHtml(record, link, expiresAt),
     });
   }
   deps.log.info('approval requested', {
@@ -99,6 +142,19 @@ export async function handleApprovalRequest(
     phase: event.phase,
   });
   return { ok: true };
+}
+
+/** SendTaskSuccess, when the token already has its answer there is nothing left to deliver. */
+async function sendTo(deps: ApprovalDeps, taskToken: string, output: ApprovalDecision): Promise<boolean> {
+  try {
+    await deps.engine.sendTaskSuccess(taskToken, JSON.stringify(output));
+    return true;
+  } catch (err) {
+    // The same token already has its answer (a restarted task re-runs with its recorded token,
+    // after the decision was delivered to it), or the gate no longer waits on it.
+    if (!TOKEN_GONE.includes((err as { name?: string }).name ?? '')) throw err;
+    return false;
+  }
 }
 
 async function createStepApproval(
@@ -172,6 +228,8 @@ async function expire(record: ApprovalRecord, deps: ApprovalDeps): Promise<Appro
     // A person decided in the same moment the gate timed out, so their answer never
     // reached the waiting task. Honour it; its trail events are written already.
     const decided = await deps.approvals.get(record.approvalId);
+    if (decided && record.kind === 'extension')
+      return decisionOutput(decided, decided.decidedBy ?? 'unknown', decided.comment ?? '', deps);
     if (decided?.status === 'approved') {
       return {
         decision: 'approved',
@@ -198,6 +256,7 @@ async function rejection(
   comment: string,
   deps: ApprovalDeps,
 ): Promise<ApprovalDecision> {
+  if (record.kind === 'extension') return extensionOutcome(record, decidedBy, comment, deps);
   for (const call of record.calls) {
     const said = comment.trim().replace(/[.!?\s]+$/, '');
     const message =
@@ -247,7 +306,15 @@ export type DecideOutcome =
  * decision impossible, then the task token is sent its answer.
  */
 export async function decideApproval(
-  args: { approvalId: string; approver: string; decision: string; comment?: string; digest?: string },
+  args: {
+    approvalId: string;
+    approver: string;
+    decision: string;
+    comment?: string;
+    digest?: string;
+    /** For an extension: by how much (the limit's unit; USD for cost). @default what was offered */
+    extendBy?: string | number;
+  },
   deps: ApprovalDeps,
 ): Promise<DecideOutcome> {
   if (args.decision !== 'approve' && args.decision !== 'reject') {
@@ -299,12 +366,15 @@ export async function decideApproval(
       message: 'the run is not waiting on this approval yet; try again in a moment',
       record,
     };
+  const extendBy = extendByOf(record, wanted === 'approved' ? args.extendBy : undefined);
+  if (!extendBy.ok) return { status: 400, message: extendBy.message };
   const decidedAt = new Date(deps.clock.now()).toISOString();
   const won = await deps.approvals.decide(record.approvalId, {
     status: wanted,
     decidedBy: args.approver,
     decidedAt,
     comment,
+    ...(extendBy.value === undefined ? {} : { extendBy: extendBy.value }),
   });
   if (!won) {
     const now = await deps.approvals.get(record.approvalId);
@@ -314,7 +384,14 @@ export async function decideApproval(
     };
   }
   return deliver(
-    { ...record, status: wanted, decidedBy: args.approver, decidedAt, comment },
+    {
+      ...record,
+      status: wanted,
+      decidedBy: args.approver,
+      decidedAt,
+      comment,
+      ...(extendBy.value === undefined ? {} : { extendBy: extendBy.value }),
+    },
     args.approver,
     comment,
     deps,
@@ -335,11 +412,19 @@ async function deliver(
   const status = record.status === 'approved' ? 'approved' : 'rejected';
   const output = await decisionOutput(record, approver, comment, deps);
   if (!record.taskToken) throw new ValidationError(`approval ${record.approvalId} has no task token`);
+  // A shared extension answers every gate waiting on it; the others have one token.
+  const fresh = record.kind === 'extension' ? await deps.approvals.get(record.approvalId) : undefined;
+  const others = [...new Set(Object.values(fresh?.waiters ?? {}))].filter((t) => t !== record.taskToken);
+  for (const token of others) await sendTo(deps, token, output);
   try {
     await deps.engine.sendTaskSuccess(record.taskToken, JSON.stringify(output));
   } catch (err) {
     const name = (err as { name?: string }).name ?? '';
-    if (!TOKEN_GONE.includes(name)) throw err;
+    if (!TOKEN_GONE.includes(name) || others.length > 0) {
+      if (!TOKEN_GONE.includes(name)) throw err;
+      await deps.approvals.markDelivered(record.approvalId);
+      return { status: 200, decision: status, record: { ...record, delivered: true } };
+    }
     // The token this page saw is gone. While the run goes on, its gate asks again (a
     // retried task, an escalation, the expiry) and finds this recorded decision.
     const run = await deps.store.getRun(record.runId);
@@ -368,6 +453,7 @@ async function decisionOutput(
   comment: string,
   deps: ApprovalDeps,
 ): Promise<ApprovalDecision> {
+  if (record.kind === 'extension') return extensionOutcome(record, approver, comment, deps);
   if (record.status !== 'approved') return rejection(record, approver, comment, deps);
   await deps.store.appendEvent(record.runId, eventIds.approvalDecided(record.approvalId), {
     type: 'approval_decided',
@@ -378,6 +464,94 @@ async function decisionOutput(
     ...(comment ? { comment } : {}),
   });
   return { decision: 'approved', approvalId: record.approvalId, decidedBy: approver, calls: record.refs };
+}
+
+/**
+ * What a decided extension tells every gate waiting on it. Approved: the
+ * ledger is extended once (with its `budget_extended` event, atomically) and
+ * the iteration runs again. Rejected or expired: the limit's named stop.
+ */
+async function extensionOutcome(
+  record: ApprovalRecord,
+  decidedBy: string,
+  comment: string,
+  deps: ApprovalDeps,
+): Promise<ApprovalDecision> {
+  const ext = record.extension;
+  if (!ext) throw new ValidationError(`approval ${record.approvalId} is an extension without its figures`);
+  const decision =
+    record.status === 'approved' ? 'approved' : decidedBy === 'timeout' ? 'expired' : 'rejected';
+  if (decision === 'approved') {
+    const amount = record.extendBy ?? ext.by;
+    const toUnit = (n: number) => (ext.limit === 'cost' ? n / MICROS_PER_USD : n);
+    await deps.store.extendLedger(
+      record.runId,
+      { approvalId: record.approvalId, limit: ext.limit, amount },
+      {
+        id: eventIds.budgetExtended(record.approvalId),
+        event: {
+          type: 'budget_extended',
+          step: record.step,
+          approvalId: record.approvalId,
+          limit: ext.limit,
+          by: toUnit(amount),
+          approvedBy: decidedBy,
+          newLimit: toUnit(ext.limitValue + amount),
+        },
+      },
+    );
+  }
+  await deps.store.appendEvent(record.runId, eventIds.approvalDecided(record.approvalId), {
+    type: 'approval_decided',
+    step: record.step,
+    approvalId: record.approvalId,
+    decision,
+    decidedBy,
+    ...(comment ? { comment } : {}),
+  });
+  if (decision === 'approved')
+    return { decision: 'extended', approvalId: record.approvalId, decidedBy, calls: [] };
+  const said = comment.trim();
+  return {
+    decision: 'rejected',
+    stop: true,
+    approvalId: record.approvalId,
+    decidedBy,
+    calls: [],
+    reason: ext.stopReason,
+    detail: `${ext.stopDetail}; the extension was ${decision === 'expired' ? 'not decided before the gate timed out' : `rejected by ${decidedBy}${said ? `: ${said}` : ''}`}`,
+  };
+}
+
+/**
+ * The `extendBy` of a decision on an extension, in the record's unit (micro-USD
+ * for cost; the API takes USD), or why it cannot be granted: more than the
+ * workflow's maximum less what was granted before is refused, changing nothing.
+ */
+function extendByOf(
+  record: ApprovalRecord,
+  raw: unknown,
+): { ok: true; value?: number } | { ok: false; message: string } {
+  const ext = record.extension;
+  if (raw === undefined || raw === '') return { ok: true };
+  if (!ext) return { ok: false, message: 'extendBy applies only to an approval that asks to extend a limit' };
+  const n = typeof raw === 'number' ? raw : Number(raw);
+  const cost = ext.limit === 'cost';
+  const value = cost ? Math.round(n * MICROS_PER_USD) : n;
+  const unit = LIMIT_UNIT[ext.limit];
+  const show = (v: number) =>
+    cost ? `${(v / MICROS_PER_USD).toFixed(4)} USD` : `${v.toLocaleString('en-US')} ${unit}`;
+  if (!(Number.isFinite(n) && n > 0 && (cost || Number.isInteger(n))))
+    return {
+      ok: false,
+      message: `extendBy must be a positive ${cost ? 'number of USD' : `whole number of ${unit}`}, got ${JSON.stringify(raw)}`,
+    };
+  if (value > ext.max)
+    return {
+      ok: false,
+      message: `extendBy ${show(value)} is larger than this workflow allows: at most ${show(ext.max)} more (its extensions maximum less what was granted before)`,
+    };
+  return { ok: true, value };
 }
 
 function approvalEmailText(record: ApprovalRecord, link: string, expiresAt: number): string {

@@ -49,6 +49,10 @@ export const eventIds = {
   approvalRequested: (approvalId: string) => `approval_requested#${approvalId}`,
   approvalDecided: (approvalId: string) => `approval_decided#${approvalId}`,
   stepOutput: (step: string) => `step_output#${step}`,
+  runRedriven: (redriveDate: string) => `run_redriven#${redriveDate}`,
+  budgetExtended: (approvalId: string) => `budget_extended#${approvalId}`,
+  approvalReminded: (approvalId: string, phase: string) => `approval_reminded#${approvalId}#${phase}`,
+  approvalEscalated: (approvalId: string) => `approval_escalated#${approvalId}`,
 } as const;
 
 /**

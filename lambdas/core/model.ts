@@ -55,6 +55,11 @@ export interface ModelRequest {
   messages: Message[];
   tools: ToolSpec[];
   maxTokens: number;
+  /**
+   * `none`: the tools stay declared (the conversation holds tool blocks) but the
+   * model may not call one: a `final-answer` edge's last call.
+   */
+  toolChoice?: 'none';
   /** Sent as metadata so providers and the scripted model can tell runs apart. */
   runId?: string;
 }

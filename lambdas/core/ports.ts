@@ -5,6 +5,11 @@ export interface WorkflowEngine {
   describeExecution(
     executionArn: string,
   ): Promise<{ status: string; error?: string; cause?: string } | undefined>;
+  /**
+   * `RedriveExecution`: resume a failed execution at the failed state.
+   * Refused (`{ refused }`, AWS's reason) when it is running or succeeded.
+   */
+  redriveExecution(executionArn: string): Promise<{ redriveDate: string } | { refused: string }>;
   sendTaskSuccess(taskToken: string, output: string): Promise<void>;
   sendTaskFailure(taskToken: string, error: string, cause: string): Promise<void>;
   /**

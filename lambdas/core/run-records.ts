@@ -1,3 +1,4 @@
+import type { LimitName } from '../../state-machines/edges.js';
 import type { Json, Message } from './model.js';
 import type { InvocationUsage } from './usage.js';
 
@@ -40,6 +41,24 @@ export interface Ledger {
   stepsUsed: number;
   toolFailureLimit: number;
   toolFailures: number;
+  /**
+   * Held back from the limits for a `final-answer` edge's last call (0 once
+   * taken, and with no such edge). `tokenLimit - tokensRemaining - tokensUsed
+   * - marginTokens` is 0 for every ended run.
+   */
+  marginTokens?: number;
+  marginCostMicros?: number;
+  marginSteps?: number;
+  /** What approved extensions added to each limit (cost in micro-USD, time in seconds). */
+  extended?: LedgerExtensions;
+}
+
+/** The totals approved extensions added, by limit. */
+export interface LedgerExtensions {
+  steps: number;
+  tokens: number;
+  costMicros: number;
+  seconds: number;
 }
 
 /** What one reservation holds until it is settled. */
@@ -114,6 +133,8 @@ export interface ToolResultRecord {
 /** A reservation held open on the ledger under a claim's key, with the daily caps it also holds. */
 export interface OpenReservation extends Reservation {
   caps: string[];
+  /** Taken from the `final-answer` margin at this limit: the turn under this key is the last call. */
+  margin?: LimitName;
 }
 
 /** One conversation message (`MSG#step#iteration#1u|2a`). */
@@ -127,6 +148,11 @@ export interface StoredMessage {
   caps?: string[];
   /** On an assistant message: what its call used, as settled. */
   used?: { tokens: number; costMicros: number };
+  /**
+   * On an assistant message: the call was a `final-answer` edge's last call
+   * (no tools; its tool uses, if any, are never run) at this limit.
+   */
+  finalAnswer?: { limit: LimitName; note: string };
 }
 
 /** One trail event to write with its deterministic id (see `claims.ts`). */
@@ -169,6 +195,8 @@ export type TrailEventBody =
       status: 'ok' | 'error';
       toolsOffered: string[];
       toolsChosen: string[];
+      /** The last call of a `final-answer` edge: no tools. */
+      edge?: 'final-answer';
       stopReason?: string;
       text?: string;
       inputTokens: number;
@@ -217,7 +245,7 @@ export type TrailEventBody =
   | {
       type: 'budget_refused';
       step: string;
-      limit: 'tokens' | 'cost' | 'steps';
+      limit: 'tokens' | 'cost' | 'steps' | 'time';
       requested: Json;
       ledger: Json;
     }
@@ -232,6 +260,23 @@ export type TrailEventBody =
     }
   | { type: 'guardrail'; rule: string; message: string; step?: string }
   | { type: 'step_output'; step: string; output: Json }
+  /** `POST /runs/{id}/redrive` resumed the execution after a platform failure. */
+  | { type: 'run_redriven'; failure: string; redriveDate: string }
+  /** An approved `ask` edge extended a limit of the ledger. */
+  | {
+      type: 'budget_extended';
+      step: string;
+      approvalId: string;
+      limit: 'steps' | 'tokens' | 'cost' | 'time';
+      by: number;
+      approvedBy: string;
+      /** The limit after the extension (USD for cost, seconds for time). */
+      newLimit: number;
+    }
+  /** A gate's approvers were reminded before it times out. */
+  | { type: 'approval_reminded'; step: string; approvalId: string; approvers: string[] }
+  /** A gate that timed out went to its second approver list. */
+  | { type: 'approval_escalated'; step: string; approvalId: string; approvers: string[] }
   | {
       type: 'run_finished';
       outcome: 'succeeded' | 'stopped' | 'failed';
@@ -286,6 +331,24 @@ export interface RunStore {
     key: string,
     used: { tokens: number; costMicros: number },
   ): Promise<Ledger | undefined>;
+  /**
+   * Take the `final-answer` margin for the last call, held under `key` like
+   * any reservation (settling it gives back the unused part). Once per run:
+   * `undefined` when the margin was taken already (or there is none); the
+   * reservation when it is held under `key` (again, on a retry).
+   */
+  reserveMargin(runId: string, key: string, limit: LimitName): Promise<OpenReservation | undefined>;
+  /**
+   * Apply an approved extension once (`approvalId`): raise the limit and its
+   * remaining counter, count it in `extended` (for time, `extended.seconds` is
+   * what the agent step adds to the run's deadline),
+   * and write its trail event, in one transaction. False when it was applied already.
+   */
+  extendLedger(
+    runId: string,
+    extension: { approvalId: string; limit: LimitName; amount: number },
+    event: KeyedEvent,
+  ): Promise<boolean>;
   /** The reservations still held on the run's ledger, by key. */
   openReservations(runId: string): Promise<Record<string, OpenReservation>>;
   /**

@@ -1,3 +1,4 @@
+import type { Workflow } from '../../state-machines/workflow.js';
 import { canonicalJson } from './canonical.js';
 import { eventIds } from './claims.js';
 import type { AlertPublisher, CoreDeps } from './deps.js';
@@ -119,6 +120,8 @@ export async function startRun(rawBody: string | null | undefined, deps: RunsApi
     stepsUsed: 0,
     toolFailureLimit: limits.maxToolFailures,
     toolFailures: 0,
+    ...marginOf(workflow),
+    extended: { steps: 0, tokens: 0, costMicros: 0, seconds: 0 },
   };
   // One idempotent operation: the run record is created once, the trail's first event is
   // written once, and StartExecution named by the run id is called every time (it is
@@ -190,6 +193,26 @@ export async function startRun(rawBody: string | null | undefined, deps: RunsApi
   return { status: created ? 201 : 200, body: { runId, status: 'RUNNING', links } };
 }
 
+/**
+ * What a `final-answer` edge holds back for the last call: the ledger's
+ * remaining counters start that much below the limits, so ordinary calls can
+ * never spend it (see `reserveMargin`).
+ */
+function marginOf(workflow: Workflow): Partial<Ledger> {
+  const margin = workflow.finalAnswerMargin;
+  if (!margin) return {};
+  const limits = workflow.limits;
+  const costMicros = Math.round(margin.costUsd * MICROS_PER_USD);
+  return {
+    tokensRemaining: limits.maxTokens - margin.tokens,
+    costRemainingMicros: Math.round(limits.maxCostUsd * MICROS_PER_USD) - costMicros,
+    stepsRemaining: limits.maxSteps - margin.steps,
+    marginTokens: margin.tokens,
+    marginCostMicros: costMicros,
+    marginSteps: margin.steps,
+  };
+}
+
 /** `GET /runs/{id}`: status with the figures (used of limit), the answer, and the trail. */
 export async function getRun(runId: string | undefined, deps: RunsApiDeps): Promise<ApiResult> {
   if (!runId || !RUN_ID.test(runId)) return badRequest('/id', 'run id must match ^[A-Za-z0-9_-]{1,80}$');
@@ -203,6 +226,7 @@ export async function getRun(runId: string | undefined, deps: RunsApiDeps): Prom
   let status: string = meta.status;
   let stopReason = meta.stopReason;
   let stopDetail = meta.stopDetail;
+  let redrivable = false;
   if (meta.status === 'RUNNING' && meta.executionArn) {
     // The execution can end without our finish task: an execution timeout or a manual stop.
     const execution = await deps.engine.describeExecution(meta.executionArn);
@@ -211,8 +235,11 @@ export async function getRun(runId: string | undefined, deps: RunsApiDeps): Prom
       stopReason = 'TimeLimitExceeded';
       stopDetail = 'the execution reached its time limit';
     } else if (execution && ['ABORTED', 'FAILED'].includes(execution.status)) {
+      // A platform failure past its retries: not recorded by the run (no Fail state caught it),
+      // so the execution resumes where it failed with `POST /runs/{id}/redrive`.
       status = 'FAILED';
       stopDetail = `${execution.error ?? execution.status}: ${causeSummary(execution.cause)}`;
+      redrivable = true;
     }
   }
   const body: Record<string, Json> = {
@@ -228,6 +255,7 @@ export async function getRun(runId: string | undefined, deps: RunsApiDeps): Prom
   if (stopDetail) body.stopDetail = stopDetail;
   if (meta.answer !== undefined) body.answer = meta.answer;
   if (meta.error) body.error = meta.error;
+  if (redrivable) body.redrivable = true;
   if (ledger) {
     body.steps = { used: ledger.stepsUsed, limit: ledger.stepLimit };
     body.tokens = { used: ledger.tokensUsed, limit: ledger.tokenLimit };
@@ -264,4 +292,71 @@ export async function getRun(runId: string | undefined, deps: RunsApiDeps): Prom
     body.cost = { error: err.name, message: err.message };
   }
   return { status: 200, body };
+}
+
+const conflict = (message: string, reason?: string): ApiResult => ({
+  status: 409,
+  body: { error: 'NotRedrivable', field: '/id', message, ...(reason ? { reason } : {}) },
+});
+
+/**
+ * `POST /runs/{id}/redrive`: resume a run whose execution failed for a
+ * platform reason (a Lambda crash, throttling past its retries) at the
+ * state that failed (`RedriveExecution`). Every step is claim-first, so the
+ * resumed run repeats no completed model call or side effect. Refused with
+ * 409, changing nothing, for a run that is running, succeeded, or ended in
+ * a named stop (budget, policy, loop, rejection, time): those need an
+ * extension or a new run.
+ */
+export async function redriveRun(runId: string | undefined, deps: RunsApiDeps): Promise<ApiResult> {
+  if (!runId || !RUN_ID.test(runId)) return badRequest('/id', 'run id must match ^[A-Za-z0-9_-]{1,80}$');
+  const meta = await deps.store.getRun(runId);
+  if (!meta)
+    return {
+      status: 404,
+      body: { error: 'NotFoundError', field: '/id', message: `run ${runId} does not exist` },
+    };
+  if (meta.status === 'SUCCEEDED') return conflict(`run ${runId} succeeded: there is nothing to redrive`);
+  if (meta.status === 'STOPPED' || meta.status === 'REJECTED')
+    return conflict(
+      `run ${runId} ended in the named stop ${meta.stopReason ?? meta.status}${meta.stopDetail ? ` (${meta.stopDetail})` : ''}: a named stop is not redrivable, it would stop the same way. Start a new run, or give the workflow an 'ask' edge for this limit so the run can be extended.`,
+      meta.stopReason,
+    );
+  if (meta.status === 'FAILED')
+    return conflict(
+      `run ${runId} failed with a terminal error (${meta.error ?? 'unknown'}): a redrive would fail the same way. Fix the cause and start a new run.`,
+      'RunFailed',
+    );
+  if (!meta.executionArn)
+    return conflict(`run ${runId} has no execution yet: send the same POST /runs again to start it`);
+  const execution = await deps.engine.describeExecution(meta.executionArn);
+  if (!execution) return conflict(`run ${runId}: its execution ${meta.executionArn} does not exist`);
+  if (execution.status === 'RUNNING')
+    return conflict(`run ${runId} is still running: there is nothing to redrive`);
+  if (execution.status === 'SUCCEEDED')
+    return conflict(`run ${runId} succeeded: there is nothing to redrive`);
+  if (execution.status === 'TIMED_OUT')
+    return conflict(
+      `run ${runId} ended in the named stop TimeLimitExceeded (the execution reached its time limit): a named stop is not redrivable`,
+      'TimeLimitExceeded',
+    );
+  const out = await deps.engine.redriveExecution(meta.executionArn);
+  if ('refused' in out) return conflict(`run ${runId} cannot be redriven: ${out.refused}`);
+  const failure = `${execution.error ?? execution.status}: ${causeSummary(execution.cause)}`;
+  await deps.store.appendEvent(runId, eventIds.runRedriven(out.redriveDate), {
+    type: 'run_redriven',
+    failure,
+    redriveDate: out.redriveDate,
+  });
+  deps.log.info('run redriven', { runId, failure });
+  return {
+    status: 202,
+    body: {
+      runId,
+      status: 'RUNNING',
+      redriven: failure,
+      redriveDate: out.redriveDate,
+      links: { self: `/runs/${runId}` },
+    },
+  };
 }

@@ -5,6 +5,7 @@
  *
  *   runs get <runId>                     status, figures and trail of a run
  *   runs cost <runId>                    what a run cost, by service
+ *   runs redrive <runId>                 resume a run that failed for a platform reason
  *   approvals list [--status pending]    what waits for a human
  *   approvals approve <link> [--comment "…"]
  *   approvals reject <link> --comment "…"
@@ -31,6 +32,8 @@ export const CLI_USAGE = `Usage: npm run chaperone -- <command> [--api <url>] [-
 
   runs get <runId>                       show a run: status, figures, trail
   runs cost <runId>                      what a run cost: model tokens, Step Functions, Lambda, DynamoDB, S3
+  runs redrive <runId>                   resume a run that failed for a platform reason
+                                         (a crash or throttling past its retries) where it failed
   approvals list [--status <status>]     list approvals (pending, approved, rejected, expired)
   approvals approve <link> [--comment <text>]
   approvals reject <link> --comment <text>
@@ -153,6 +156,18 @@ export async function main(
         if (err instanceof TraceExportError) throw new CliError(err.message);
         throw err;
       }
+    }
+    if (group === 'runs' && command === 'redrive' && target) {
+      const { url, from } = api();
+      const res = await call(`${url}/runs/${encodeURIComponent(target)}/redrive`, from, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{}',
+      });
+      const body = (await res.json()) as { message?: string; redriven?: string };
+      if (!res.ok) return fail(`run ${target} was not redriven (${res.status}): ${body.message ?? ''}`);
+      io.write(`run ${target} redriven after ${body.redriven ?? 'its failure'}: it goes on where it failed`);
+      return 0;
     }
     if (group === 'replay' && command) {
       // `replay <runId> [--out <file>]`: the positional after `replay` is the run id.

@@ -79,6 +79,8 @@ const ops: Record<string, Op> = {
       error: optStr(b, 'error'),
       cause: optStr(b, 'cause'),
     }),
+  RedriveExecution: (s, b) =>
+    s.redriveExecution({ executionArn: str(b, 'executionArn'), clientToken: optStr(b, 'clientToken') }),
   SendTaskSuccess: (s, b) => s.sendTaskSuccess({ taskToken: str(b, 'taskToken'), output: str(b, 'output') }),
   SendTaskFailure: (s, b) =>
     s.sendTaskFailure({

@@ -23,7 +23,8 @@ export async function driveExecution(run: ExecutionRun): Promise<void> {
   const timer = linkedController(run.controller.signal);
   const timeoutSeconds = run.def.TimeoutSeconds;
   if (typeof timeoutSeconds === 'number') {
-    const deadline = run.startMs + timeoutSeconds * 1000;
+    // A redriven execution gets its TimeoutSeconds again from the redrive.
+    const deadline = run.driveStartMs + timeoutSeconds * 1000;
     clock.sleep(Math.max(0, deadline - clock.now()), timer.controller.signal).then(
       () => run.finish('ExecutionTimedOut', {}, frame.lastEventId, 'timed-out'),
       () => undefined,

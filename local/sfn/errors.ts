@@ -69,6 +69,7 @@ export type SfnApiErrorCode =
   | 'InvalidArn'
   | 'InvalidDefinition'
   | 'ExecutionAlreadyExists'
+  | 'ExecutionNotRedrivable'
   | 'ValidationException'
   | 'UnknownOperationException';
 

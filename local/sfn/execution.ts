@@ -66,9 +66,10 @@ export const TERMINAL: Record<string, 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'AB
 
 /** A running (or replaying) execution: journal access, events, tokens and abort. */
 export class ExecutionRun {
-  readonly controller = new AbortController();
+  /** Aborts the current drive; a redrive gets a new one. */
+  controller = new AbortController();
   private readonly waiters = new Map<string, TokenWaiter>();
-  readonly rootScope = new Scope();
+  rootScope = new Scope();
 
   constructor(
     readonly journal: ExecutionJournal,
@@ -84,9 +85,57 @@ export class ExecutionRun {
     return Date.parse(this.meta.startDate);
   }
 
-  /** The terminal event, if the execution has finished. */
+  /**
+   * How many times the execution was redriven (`RedriveExecution`): each
+   * redrive is a journal record `redrive/<n>`, so a restart knows it too.
+   */
+  get redriveCount(): number {
+    let n = 0;
+    while (this.journal.hasRecord(`redrive/${n + 1}`)) n++;
+    return n;
+  }
+
+  /** When the current drive began: the start, or the last redrive. */
+  get driveStartMs(): number {
+    const n = this.redriveCount;
+    if (n === 0) return this.startMs;
+    return (this.journal.record(`redrive/${n}`) as { at: number }).at;
+  }
+
+  /** The journal key of the current drive's terminal event (one per drive). */
+  private endKey(): string {
+    const n = this.redriveCount;
+    return n === 0 ? 'exec/end' : `exec/end/r${n}`;
+  }
+
+  /** The terminal event of the current drive, if it has finished. */
   terminalEvent(): HistoryEvent | undefined {
-    return this.journal.event('exec/end');
+    return this.journal.event(this.endKey());
+  }
+
+  /** The terminal event of the drive before the current one (what a redrive resumed from). */
+  previousTerminalEvent(): HistoryEvent | undefined {
+    const n = this.redriveCount;
+    if (n === 0) return undefined;
+    return this.journal.event(n === 1 ? 'exec/end' : `exec/end/r${n - 1}`);
+  }
+
+  /**
+   * Opens a new drive after a terminal event: records the redrive, writes
+   * `ExecutionRedriven`, and gives the execution a fresh abort signal and
+   * scope. The caller drives it again ({@link driveExecution}); the replay
+   * reuses every recorded result and re-runs the states that failed (see
+   * `runState`) or were aborted.
+   */
+  redrive(now: number): { redriveCount: number; redriveDate: Date } {
+    const end = this.terminalEvent();
+    if (!end) throw new Error('internal: redrive of an execution that has not ended');
+    const n = this.redriveCount + 1;
+    this.journal.appendRecord(`redrive/${n}`, { at: now });
+    this.controller = new AbortController();
+    this.rootScope = new Scope();
+    this.emit({ lastEventId: end.id }, `exec/redriven/${n}`, 'ExecutionRedriven', { redriveCount: n });
+    return { redriveCount: n, redriveDate: new Date(now) };
   }
 
   /** Appends an event (idempotent by key) and advances the frame's previous-event pointer. */
@@ -98,7 +147,7 @@ export class ExecutionRun {
   ): HistoryEvent {
     const hidden = frame?.hidden === true;
     const existing = this.journal.event(key);
-    if (!existing && this.journal.event('exec/end')) {
+    if (!existing && this.terminalEvent()) {
       // Work still unwinding after the execution ended (stopped, timed out) leaves no events behind.
       return {
         id: 0,
@@ -134,7 +183,7 @@ export class ExecutionRun {
   ): HistoryEvent {
     const existing = this.terminalEvent();
     if (existing) return existing;
-    const ev = this.emit({ lastEventId }, 'exec/end', type, details);
+    const ev = this.emit({ lastEventId }, this.endKey(), type, details);
     if (!this.controller.signal.aborted) this.controller.abort(new ExecutionAbortedError(reason ?? 'closed'));
     for (const w of this.waiters.values()) w.settle();
     return ev;

@@ -170,6 +170,18 @@ export async function runState(
           return exitState(s, caught, catcher.Next as string);
         }
       }
+      // The failure leaves the state unhandled. Recorded with the drive it happened in: after a
+      // redrive, the replay reaches this failure again and runs the state anew (retry counts
+      // reset) instead of failing; a failure in the current drive goes on up. A Map or Parallel
+      // fails because a child did, and the child is the one run again.
+      if (type !== 'Map' && type !== 'Parallel') {
+        const failedIn = exec.recorded(`${key}/#${attempt}/unhandled`, () => exec.redriveCount);
+        if (failedIn < exec.redriveCount) {
+          counts.length = 0;
+          s.retryCount = 0;
+          continue;
+        }
+      }
       // AWS records a state that fails a Parallel branch as aborted.
       if (frame.branch === 'parallel' && type !== 'Fail')
         exec.emit({ ...frame }, `${key}/#${attempt}/aborted`, `${type}StateAborted`);

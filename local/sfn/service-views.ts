@@ -25,6 +25,13 @@ export function describeRun(run: ExecutionRun): DescribeExecutionOutput {
     out.cause = damage.error.message;
     return out;
   }
+  if (!meta.executionArn.includes(':express:')) {
+    out.redriveCount = run.redriveCount;
+    if (run.redriveCount > 0) out.redriveDate = new Date(run.driveStartMs);
+    const refused = redriveRefusal(run);
+    out.redriveStatus = refused ? 'NOT_REDRIVABLE' : 'REDRIVABLE';
+    if (refused) out.redriveStatusReason = refused;
+  }
   if (end) {
     out.stopDate = end.timestamp;
     const d =
@@ -39,6 +46,16 @@ export function describeRun(run: ExecutionRun): DescribeExecutionOutput {
     if (typeof d.cause === 'string') out.cause = d.cause;
   }
   return out;
+}
+
+/** Why `RedriveExecution` would refuse this execution (AWS's reasons), or undefined when it can be redriven. */
+export function redriveRefusal(run: ExecutionRun): string | undefined {
+  if (run.meta.executionArn.includes(':express:')) return 'Express executions cannot be redriven';
+  if (run.journal.damage) return `Execution journal is damaged: ${run.journal.damage.error.message}`;
+  const end = run.terminalEvent();
+  if (!end) return 'Execution is RUNNING and cannot be redriven';
+  if (end.type === 'ExecutionSucceeded') return 'Execution is SUCCEEDED and cannot be redriven';
+  return undefined;
 }
 
 /** Pages a list with an opaque offset token. */

@@ -24,7 +24,7 @@ import {
   NAME_RE,
   type StartExecutionInput,
 } from './service-types.js';
-import { describeRun, pageOf } from './service-views.js';
+import { describeRun, pageOf, redriveRefusal } from './service-views.js';
 import { decodeToken } from './task-token.js';
 import type { Clock } from './types.js';
 
@@ -299,6 +299,40 @@ export class LocalStepFunctions {
       run.terminalEvent() ?? run.finish('ExecutionAborted', details, run.journal.events.length, 'stopped');
     this.store.durableSync();
     return { stopDate: ev.timestamp };
+  }
+
+  /**
+   * RedriveExecution: a FAILED, TIMED_OUT or ABORTED Standard execution goes
+   * on from where it failed, with the same input, ARN and history. The replay
+   * reuses every recorded result; the states that failed are run anew, and the
+   * ones aborted mid-way run again (a Parallel's or Map's unfinished branches
+   * and items included). Idempotent on `clientToken`.
+   */
+  redriveExecution(input: { executionArn: string; clientToken?: string }): { redriveDate: Date } {
+    const run = this.run(input.executionArn);
+    const tokenKey = input.clientToken ? `redrive-token/${input.clientToken}` : undefined;
+    if (tokenKey && run.journal.hasRecord(tokenKey)) {
+      const seen = run.journal.record(tokenKey) as { at: number };
+      return { redriveDate: new Date(seen.at) };
+    }
+    const reason = redriveRefusal(run);
+    if (reason) throw new SfnApiError('ExecutionNotRedrivable', reason);
+    const previous = this.drives.get(run.meta.id) ?? Promise.resolve();
+    const now = this.clock.now();
+    const out = run.redrive(now);
+    if (tokenKey) run.journal.appendRecord(tokenKey, { at: now });
+    // The previous drive has ended (its terminal event is written); whatever of it still unwinds
+    // finishes before the new drive replays, so nothing of the old one writes into the new one.
+    const drive = previous
+      .then(() => driveExecution(run))
+      .catch((err: unknown) => {
+        this.opts.logger?.error?.('execution driver crashed', {
+          executionArn: run.meta.executionArn,
+          error: String(err),
+        });
+      });
+    this.drives.set(run.meta.id, drive);
+    return { redriveDate: out.redriveDate };
   }
 
   private tokenTarget(taskToken: string): { run: ExecutionRun; key: string } {

@@ -41,7 +41,7 @@ export class StateRun {
         Name: meta.name,
         RoleArn: meta.roleArn,
         StartTime: meta.startDate,
-        ...(meta.executionArn.includes(':express:') ? {} : { RedriveCount: 0 }),
+        ...(meta.executionArn.includes(':express:') ? {} : { RedriveCount: this.exec.redriveCount }),
       },
       State: {
         EnteredTime: this.entered.timestamp.toISOString(),

@@ -46,11 +46,17 @@ export function compileAgentStep(ctx: BlockContext, step: AgentStep, next: strin
     approval: `${id}: approval`,
     afterApproval: `${id}: after approval?`,
     escalate: `${id}: escalation`,
+    remind: `${id}: reminder`,
+    remind_: `${id}: remind?`,
+    extended: `${id}: extended`,
     expire: `${id}: approval expired`,
     unexpected: `${id}: unexpected action`,
     done: `${id}: done`,
   };
-  const maxSteps = workflow.limits.maxSteps;
+  // An `ask` edge on steps may extend the ledger's step limit: the state machine's own
+  // check allows at most the workflow's extension maximum on top.
+  const maxSteps =
+    workflow.limits.maxSteps + (workflow.edgeOf(id, 'steps') === 'ask' ? workflow.extensions.steps.max : 0);
 
   addState(
     ctx,
@@ -86,6 +92,11 @@ export function compileAgentStep(ctx: BlockContext, step: AgentStep, next: strin
         Assign: {
           approvalId: jsonata('$states.input.approvalId'),
           approvalTimeout: jsonata('$states.input.timeoutSeconds'),
+          // The wait after the reminder (0: none), and the escalation's whole wait.
+          approvalRemind: jsonata('$exists($states.input.remindSeconds) ? $states.input.remindSeconds : 0'),
+          approvalEscalate: jsonata(
+            '$states.input.timeoutSeconds + ($exists($states.input.remindSeconds) ? $states.input.remindSeconds : 0)',
+          ),
           pendingCalls: jsonata('$states.input.calls'),
         },
       },
@@ -174,12 +185,13 @@ export function compileAgentStep(ctx: BlockContext, step: AgentStep, next: strin
     Next: names.call,
   });
 
-  const gateTask = (phase: 'request' | 'escalate'): Record<string, unknown> => ({
+  const gateTask = (phase: 'request' | 'remind' | 'escalate'): Record<string, unknown> => ({
     Type: 'Task',
-    Comment:
-      phase === 'request'
-        ? 'Human gate on tool calls: the token is stored server-side; the approvers get a signed link.'
-        : 'The gate timed out and escalates: the escalation approvers get a signed link.',
+    Comment: {
+      request: 'Human gate on tool calls: the token is stored server-side; the approvers get a signed link.',
+      remind: 'The gate is about to time out: the approvers are reminded (a new token, the same link).',
+      escalate: 'The gate timed out and escalates: the escalation approvers get a signed link.',
+    }[phase],
     Resource: 'arn:aws:states:::lambda:invoke.waitForTaskToken',
     Arguments: {
       FunctionName: arns.approvalRequest,
@@ -191,7 +203,9 @@ export function compileAgentStep(ctx: BlockContext, step: AgentStep, next: strin
         taskToken: jsonata('$states.context.Task.Token'),
       },
     },
-    TimeoutSeconds: jsonata('$approvalTimeout'),
+    TimeoutSeconds: jsonata(
+      { request: '$approvalTimeout', remind: '$approvalRemind', escalate: '$approvalEscalate' }[phase],
+    ),
     Output: jsonata('$states.result'),
     Retry: [
       {
@@ -202,12 +216,23 @@ export function compileAgentStep(ctx: BlockContext, step: AgentStep, next: strin
         JitterStrategy: 'FULL',
       },
     ],
-    Catch: [{ ErrorEquals: ['States.Timeout'], Next: names.expire }, ...catchAll(ctx)],
+    Catch: [
+      { ErrorEquals: ['States.Timeout'], Next: phase === 'request' ? names.remind_ : names.expire },
+      ...catchAll(ctx),
+    ],
     Next: names.afterApproval,
   });
-  // $approvalId and $approvalTimeout are assigned from the agent step's action by the Choice.
+  // $approvalId and the timeouts are assigned from the agent step's action by the Choice.
   addState(ctx, names.approval, gateTask('request'));
+  addState(ctx, names.remind_, {
+    Type: 'Choice',
+    Choices: [{ Condition: jsonata('$approvalRemind > 0'), Next: names.remind }],
+    Default: names.expire,
+  });
+  addState(ctx, names.remind, gateTask('remind'));
   addState(ctx, names.escalate, gateTask('escalate'));
+  // An approved extension: the same iteration again, on the extended ledger (no tool results).
+  addState(ctx, names.extended, { Type: 'Pass', Output: { kind: 'extended' }, Next: names.call });
   addState(
     ctx,
     names.expire,
@@ -221,6 +246,17 @@ export function compileAgentStep(ctx: BlockContext, step: AgentStep, next: strin
     Type: 'Choice',
     Choices: [
       { Condition: jsonata(`$states.input.decision = 'escalate'`), Next: names.escalate },
+      { Condition: jsonata(`$states.input.decision = 'extended'`), Next: names.extended },
+      {
+        // A rejected or expired extension: the named stop of the limit it asked about.
+        Condition: jsonata(`$states.input.decision = 'rejected' and $exists($states.input.reason)`),
+        Next: ctx.stopTarget,
+        Output: {
+          kind: 'stop',
+          reason: jsonata('$states.input.reason'),
+          detail: jsonata('$states.input.detail'),
+        },
+      },
       {
         Condition: jsonata(`$states.input.decision = 'rejected' and $states.input.stop = true`),
         Next: ctx.stopTarget,

@@ -120,10 +120,19 @@ export function compileWorkflow(workflow: Workflow, arns: FunctionArns): AslDefi
     Comment: `Chaperone workflow "${workflow.name}": ${workflow.description}`,
     QueryLanguage: 'JSONata',
     StartAt: 'Start run',
-    // Backstop only: the agent step stops the run with TimeLimitExceeded at the exact limit.
-    TimeoutSeconds: workflow.limits.timeLimitSeconds + 300,
+    // Backstop only: the agent step stops the run with TimeLimitExceeded at the exact limit
+    // (extended by approved time extensions, at most extensions.time.max in all).
+    TimeoutSeconds: workflow.limits.timeLimitSeconds + timeExtensionMax(workflow) + 300,
     States: states,
   };
+}
+
+/** The most an `ask` edge may add to the time limit, or 0 when no step asks. */
+export function timeExtensionMax(workflow: Workflow): number {
+  const asks = [...workflow.stepsById.values()].some(
+    (st) => st.kind === 'agent' && workflow.edgeOf(st.id, 'time') === 'ask',
+  );
+  return asks ? workflow.extensions.time.max : 0;
 }
 
 /** Compile steps in sequence; returns the name of the first state. */
@@ -266,7 +275,16 @@ function compileApprovalStep(ctx: BlockContext, step: ApprovalStep, next: string
   const decide = `${step.id}: decided?`;
   const expire = `${step.id}: expired`;
   const escalate = `${step.id}: escalation`;
-  const gate = (phase: 'request' | 'escalate'): State => ({
+  const remind = `${step.id}: reminder`;
+  const remindBefore = step.remindBeforeSeconds;
+  // With a reminder the wait is split: the first part, then the reminder email and the rest.
+  const timeouts = {
+    request: remindBefore > 0 ? step.timeoutSeconds - remindBefore : step.timeoutSeconds,
+    remind: remindBefore,
+    escalate: step.timeoutSeconds,
+  };
+  const onTimeout = { request: remindBefore > 0 ? remind : expire, remind: expire, escalate: expire };
+  const gate = (phase: 'request' | 'remind' | 'escalate'): State => ({
     Type: 'Task',
     Comment: `Human approval (${phase}); the task token never leaves the server.`,
     Resource: 'arn:aws:states:::lambda:invoke.waitForTaskToken',
@@ -279,12 +297,13 @@ function compileApprovalStep(ctx: BlockContext, step: ApprovalStep, next: string
         taskToken: jsonata('$states.context.Task.Token'),
       },
     },
-    TimeoutSeconds: step.timeoutSeconds,
+    TimeoutSeconds: timeouts[phase],
     Retry: platformRetry(),
-    Catch: [{ ErrorEquals: ['States.Timeout'], Next: expire }, ...catchAll(ctx)],
+    Catch: [{ ErrorEquals: ['States.Timeout'], Next: onTimeout[phase] }, ...catchAll(ctx)],
     Next: decide,
   });
   addState(ctx, step.id, gate('request'));
+  if (remindBefore > 0) addState(ctx, remind, gate('remind'));
   addState(ctx, escalate, gate('escalate'));
   addState(
     ctx,

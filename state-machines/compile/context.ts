@@ -90,11 +90,28 @@ export function platformRetry(extraErrors: readonly string[] = []): State[] {
   ];
 }
 
-/** Catch everything else and hand `{ error, cause }` to the failure recorder. */
+/**
+ * Errors that fail the same way however often they are tried again: a
+ * request or record that is wrong. Only these are caught and recorded as the
+ * run's failure (`RunFailed`). A platform failure past its retries (a Lambda
+ * crash, a throttle, a function timeout, an unexpected error) is not caught:
+ * the execution fails at the state that failed, where a redrive
+ * (`RedriveExecution`, `chaperone runs redrive <id>`) resumes it, and the
+ * claims make the repeat safe.
+ */
+export const TERMINAL_ERRORS = [
+  'ValidationError',
+  'NotFoundError',
+  'CorruptRecordError',
+  'ModelRequestError',
+  'States.DataLimitExceeded',
+];
+
+/** Catch the terminal errors and hand `{ error, cause }` to the failure recorder. */
 export function catchAll(ctx: BlockContext): State[] {
   return [
     {
-      ErrorEquals: ['States.ALL'],
+      ErrorEquals: TERMINAL_ERRORS,
       Next: ctx.failTarget,
       Output: { error: jsonata('$states.errorOutput.Error'), cause: jsonata('$states.errorOutput.Cause') },
     },

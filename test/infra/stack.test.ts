@@ -383,8 +383,8 @@ describe('Chaperone stack', () => {
       const methods = ofType(synth.resources, 'AWS::ApiGateway::Method');
 
       // POST/GET /runs, GET /runs/{id}, GET /approvals, GET|POST /approvals/{id},
-      // GET /console, /console/metrics, /console/approvals, /console/{file}.
-      expect(methods).toHaveLength(10);
+      // GET /console, /console/metrics, /console/approvals, /console/{file}, POST /runs/{id}/redrive.
+      expect(methods).toHaveLength(11);
       for (const [, m] of methods) {
         const integration = m.Properties?.Integration as { Type: string; Uri: unknown };
         expect(integration.Type).toBe('AWS_PROXY');

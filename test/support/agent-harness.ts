@@ -88,6 +88,12 @@ export interface HarnessOptions {
    * the harness's temporary folder instead of in memory. @default false
    */
   durableExecutions?: boolean;
+  /**
+   * Wraps every invocation of the named functions (`agentStep`, `toolStep`, …):
+   * a test injects a fault a real part cannot produce on demand, such as a
+   * function that dies after its handler ran.
+   */
+  inject?: (fn: string, event: unknown, run: () => Promise<unknown>) => Promise<unknown>;
   /** Called before each Lambda invocation with the function's name (e.g. to make every container cold). */
   beforeInvoke?: (fn: string) => void;
 }
@@ -173,7 +179,11 @@ export class AgentHarness {
             const h = handlers[n];
             if (!h) throw new Error(`no handler ${n}`);
             // A Lambda-shaped context: the usage meter reads the memory size from it.
-            return crashAware(faults, () => h(event, { functionName: n, memoryLimitInMB: '1024' }));
+            const context = { functionName: n, memoryLimitInMB: '1024' };
+            const inject = options.inject;
+            return crashAware(faults, () =>
+              inject ? inject(n, event, () => h(event, context)) : h(event, context),
+            );
           },
         ]),
       ),

@@ -1,4 +1,5 @@
-import { ajv } from '../../../state-machines/schema.js';
+import type { ValidateFunction } from 'ajv';
+import { lazyValidator } from '../../../state-machines/schema.js';
 import type { Json, ModelClient, ModelRequest, ToolSpec, Usage } from '../model.js';
 import { ClassifierOutputError, ClassifierUnavailableError } from './errors.js';
 
@@ -54,9 +55,9 @@ const VERDICTS_SCHEMA = {
   additionalProperties: false,
 } as const;
 
-const validateVerdicts = ajv.compile<{
-  verdicts: Array<{ index: number; injection: boolean; categories: string[] }>;
-}>(VERDICTS_SCHEMA);
+type Verdicts = { verdicts: Array<{ index: number; injection: boolean; categories: string[] }> };
+// Compiled on its first use: a cold start of a function with no judge compiles nothing.
+const validateVerdicts = lazyValidator('the judge verdict schema', VERDICTS_SCHEMA) as ValidateFunction<Verdicts>;
 
 export const JUDGE_TOOL: ToolSpec = {
   name: 'report_verdicts',

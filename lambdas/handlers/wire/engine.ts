@@ -11,5 +11,6 @@ export function sfnEngine(env: Env): WorkflowEngine {
     sendTaskSuccess: (token, output) => sfn().sendTaskSuccess(token, output),
     sendTaskFailure: (token, error, cause) => sfn().sendTaskFailure(token, error, cause),
     historyFigures: (arn) => sfn().historyFigures(arn),
+    redriveExecution: (arn) => sfn().redriveExecution(arn),
   };
 }

@@ -14,12 +14,13 @@ import { AgentHarness, proxyEvent } from '../../support/agent-harness.js';
 
 let h: AgentHarness;
 let server: Server;
+const crashing = new Set<string>();
 let api: string;
 
 /** Serve the API handler over HTTP, as API Gateway would, for the CLI to call. */
 function routeOf(path: string): { resource: string; params: Record<string, string> } {
-  const m = /^\/(runs|approvals)\/([^/]+)$/.exec(path);
-  if (m) return { resource: `/${m[1]}/{id}`, params: { id: decodeURIComponent(m[2] ?? '') } };
+  const m = /^\/(runs|approvals)\/([^/]+)(\/redrive)?$/.exec(path);
+  if (m) return { resource: `/${m[1]}/{id}${m[3] ?? ''}`, params: { id: decodeURIComponent(m[2] ?? '') } };
   return { resource: path, params: {} };
 }
 
@@ -55,7 +56,23 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   api = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  h = await AgentHarness.start([invoiceWorkflow], { APPROVAL_BASE_URL: api });
+  h = await AgentHarness.start(
+    [invoiceWorkflow],
+    { APPROVAL_BASE_URL: api },
+    {
+      retryJitter: () => 0.002,
+      // The agent step of a run in `crashing` dies after its handler ran, past every retry.
+      inject: async (fn, event, run) => {
+        const out = await run();
+        if (fn === 'agentStep' && crashing.has((event as { runId?: string }).runId ?? '')) {
+          const died = new Error('the function process died (injected)');
+          died.name = 'Lambda.Unknown';
+          throw died;
+        }
+        return out;
+      },
+    },
+  );
 });
 afterAll(async () => {
   await h.close();
@@ -141,6 +158,46 @@ describe('chaperone CLI', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('chaperone runs redrive', () => {
+  it('resumes a run failed by a crash where it failed, and refuses one that succeeded, saying why', async () => {
+    await backend.reset();
+    h.model.use(
+      scenario('redrive-cli', [
+        toolUse('lookup_invoice', { invoice_id: 'INV-000101' }),
+        text('INV-000101 is open; nothing to pay today.'),
+      ]),
+    );
+    const res = await h.api()(
+      proxyEvent(
+        'POST',
+        '/runs',
+        {},
+        JSON.stringify({ workflow: invoiceWorkflow.name, input: { invoiceId: 'INV-000101' } }),
+      ),
+    );
+    const { runId } = JSON.parse(res.body) as { runId: string };
+    crashing.add(runId);
+    const arn = `arn:aws:states:us-east-1:000000000000:execution:${invoiceWorkflow.name}:${runId}`;
+    expect((await h.sfn.waitForExecution(arn)).error).toBe('Lambda.Unknown');
+
+    crashing.delete(runId);
+    const out: string[] = [];
+    const io = { write: (l: string) => out.push(l), env: { CHAPERONE_API_URL: api } };
+    expect(await main(['runs', 'redrive', runId], io), out.join('\n')).toBe(0);
+    expect(out.at(-1)).toMatch(
+      new RegExp(`^run ${runId} redriven after Lambda\\.Unknown: .*: it goes on where it failed$`),
+    );
+    const done = await h.sfn.waitForExecution(arn);
+    expect(done.status).toBe('SUCCEEDED');
+    expect((await h.runs.getRun(runId))?.answer).toBe('INV-000101 is open; nothing to pay today.');
+
+    expect(await main(['runs', 'redrive', runId], io)).toBe(2);
+    expect(out.at(-1)).toBe(
+      `run ${runId} was not redriven (409): run ${runId} succeeded: there is nothing to redrive`,
+    );
   });
 });
 
