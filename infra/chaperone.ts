@@ -12,6 +12,7 @@ import { BedrockAccess } from './constructs/bedrock-access.js';
 import { BreakersTable } from './constructs/breakers-table.js';
 import { ChaperoneApi } from './constructs/chaperone-api.js';
 import { type HandlerKind, writeHandlerEntries } from './constructs/handler-entries.js';
+import { ChaperoneMemory } from './constructs/memory.js';
 import { ModelApiKey } from './constructs/model-api-key.js';
 import { Monitoring } from './constructs/monitoring.js';
 import { RunsTable } from './constructs/runs-table.js';
@@ -79,6 +80,8 @@ export class Chaperone extends Construct {
   public readonly modelApiKey: ModelApiKey;
   /** `bedrock:InvokeModel` on exactly the models and profiles of the Bedrock agents (none without them). */
   public readonly bedrockAccess: BedrockAccess;
+  /** Knowledge indexes and episodic memory, for the workflows that use them. */
+  public readonly memory: ChaperoneMemory;
   public readonly functions: {
     readonly api: AgentFunction;
     readonly agentStep: AgentFunction;
@@ -232,6 +235,7 @@ export class Chaperone extends Construct {
     this.bedrockAccess.grantInvoke(agentStep);
     this.runs.grantRunWrite(codeStep);
     this.runs.grantRunWrite(finish);
+    this.memory = new ChaperoneMemory(this, 'Memory', { workflows: props.workflows, agentStep, finish });
 
     // The approval function needs the API's URL, and the API's routes need the api function,
     // whose policy names the state machines, which invoke the approval function: its URL is

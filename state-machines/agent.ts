@@ -1,5 +1,6 @@
 import { BEDROCK_GEOGRAPHIES, priceOf } from '../lambdas/core/pricing.js';
 import { WorkflowDefinitionError } from './errors.js';
+import { type AgentKnowledge, type AgentKnowledgeOptions, checkAgentKnowledge } from './memory.js';
 import { ACCESS_ORDER, type AccessClass, type Tool } from './tool.js';
 
 /** More tools than this on one agent is a definition error: accuracy drops past 15-20 (seed). */
@@ -64,6 +65,11 @@ interface AgentBaseOptions {
    * @default 'stop'
    */
   onPolicyViolation?: 'stop' | 'feedback';
+  /**
+   * A knowledge source (`defineKnowledge`) retrieved from at the step's start:
+   * at most `topK` chunks, none scoring under `minScore`.
+   */
+  knowledge?: AgentKnowledgeOptions;
 }
 
 /** The model of an agent on the Anthropic API (the default provider). */
@@ -103,6 +109,8 @@ export interface Agent {
   readonly deny: readonly string[];
   readonly maxIdenticalCalls: number;
   readonly onPolicyViolation: 'stop' | 'feedback';
+  /** The knowledge source retrieved from, with its filter, if any. */
+  readonly knowledge: AgentKnowledge | undefined;
   /** Look a tool up by name. */
   tool(name: string): Tool | undefined;
 }
@@ -177,6 +185,7 @@ export function defineAgent(options: AgentOptions): Agent {
     deny: options.deny ?? [],
     maxIdenticalCalls,
     onPolicyViolation: options.onPolicyViolation ?? 'stop',
+    knowledge: options.knowledge ? checkAgentKnowledge(subject, options.knowledge) : undefined,
     tool: (name) => byName.get(name),
   };
 }

@@ -16,6 +16,16 @@ export { compileWorkflow } from './compile/compile-workflow.js';
 export * from './contract.js';
 export { WorkflowDefinitionError } from './errors.js';
 export type {
+  AgentKnowledge,
+  AgentKnowledgeOptions,
+  EmbeddingDimension,
+  EpisodicMemory,
+  EpisodicMemoryOptions,
+  KnowledgeSource,
+  KnowledgeSourceOptions,
+} from './memory.js';
+export { defineKnowledge } from './memory.js';
+export type {
   AgentStep,
   ApprovalStep,
   ChainStep,
@@ -30,4 +40,4 @@ export { STOP_REASONS, type StopReason } from './stop-reasons.js';
 export type { AccessClass, Tool, ToolContext, ToolOptions, ToolRetryPolicy, ToolTrimPolicy } from './tool.js';
 export { ACCESS_ORDER, defineTool, worstCaseSeconds } from './tool.js';
 export type { InputValidator, Workflow, WorkflowLimits, WorkflowOptions } from './workflow.js';
-export { DEFAULT_LIMITS, defineWorkflow, toolsOf } from './workflow.js';
+export { DEFAULT_LIMITS, defineWorkflow, knowledgeSourcesOf, toolsOf, usesMemory } from './workflow.js';

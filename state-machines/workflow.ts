@@ -2,6 +2,12 @@ import type { ValidateFunction } from 'ajv';
 import type { JSONSchema } from 'json-schema-to-ts';
 import type { Agent } from './agent.js';
 import { WorkflowDefinitionError } from './errors.js';
+import {
+  checkEpisodicMemory,
+  type EpisodicMemory,
+  type EpisodicMemoryOptions,
+  type KnowledgeSource,
+} from './memory.js';
 import { compileSchema } from './schema.js';
 import { type ApprovalGateOptions, checkGate, type Step } from './steps.js';
 import type { ArgsOf, Tool } from './tool.js';
@@ -51,6 +57,11 @@ export interface WorkflowOptions<S> {
   validators?: Readonly<Record<string, InputValidator<ArgsOf<NoInfer<S>>>>>;
   /** Default gate for tool calls that need approval (write, external, destructive). */
   approvals?: ApprovalGateOptions & { onReject?: 'feedback' | 'stop' };
+  /**
+   * Episodic memory: each finished run is recorded for its workflow and tenant,
+   * and a new run's agent steps get the most similar past runs as examples.
+   */
+  memory?: EpisodicMemoryOptions;
 }
 
 export interface Workflow {
@@ -72,6 +83,8 @@ export interface Workflow {
         onReject: 'feedback' | 'stop';
       }
     | undefined;
+  /** Episodic memory, when declared. */
+  readonly memory: EpisodicMemory | undefined;
   /** Every step by id, nested ones included. */
   readonly stepsById: ReadonlyMap<string, Step>;
   /** The agent of an agent step. */
@@ -151,6 +164,7 @@ export function defineWorkflow<const S extends Readonly<Record<string, unknown>>
     dailyCaps: checkDailyCaps(subject, options.dailyCaps ?? {}),
     validators: validatorsOf(options.validators),
     approvals,
+    memory: options.memory ? checkEpisodicMemory(subject, options.memory) : undefined,
     stepsById,
     agentOf: (stepId) => {
       const step = stepsById.get(stepId);
@@ -254,4 +268,30 @@ export function toolsOf(workflows: readonly Workflow[]): Map<string, Tool> {
       }
     }
   return tools;
+}
+
+/**
+ * Every knowledge source of every agent of `workflows`, by name. Two different
+ * sources under one name are a definition error: each name is one index.
+ */
+export function knowledgeSourcesOf(workflows: readonly Workflow[]): Map<string, KnowledgeSource> {
+  const sources = new Map<string, KnowledgeSource>();
+  for (const workflow of workflows)
+    for (const step of workflow.stepsById.values()) {
+      const source = step.kind === 'agent' ? step.agent.knowledge?.source : undefined;
+      if (!source) continue;
+      const seen = sources.get(source.name);
+      if (seen && (seen.dimension !== source.dimension || seen.maxChunkChars !== source.maxChunkChars))
+        throw new WorkflowDefinitionError(
+          `knowledge source "${source.name}"`,
+          `declared twice with different settings (in workflow "${workflow.name}"); declare it once and share it`,
+        );
+      sources.set(source.name, source);
+    }
+  return sources;
+}
+
+/** Whether any workflow uses memory (episodic or semantic): the stack then deploys the memory parts. */
+export function usesMemory(workflows: readonly Workflow[]): boolean {
+  return workflows.some((w) => w.memory !== undefined) || knowledgeSourcesOf(workflows).size > 0;
 }

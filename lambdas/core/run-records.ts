@@ -199,6 +199,20 @@ export type TrailEvent =
     }
   | { type: 'guardrail'; rule: string; message: string; step?: string }
   | { type: 'step_output'; step: string; output: Json }
+  | {
+      /** What memory retrieved for a step: every candidate, kept or dropped by the threshold, with its score. */
+      type: 'memory_retrieval';
+      memory: 'semantic' | 'episodic';
+      step: string;
+      /** The knowledge source, or `workflow/tenant` for episodes. */
+      source: string;
+      topK: number;
+      minScore: number;
+      retrieved: number;
+      kept: Json;
+      dropped: Json;
+    }
+  | { type: 'memory_recorded'; memory: 'episodic'; example: boolean; decisions: number }
   | { type: 'run_finished'; outcome: 'succeeded' | 'stopped' | 'failed'; reason?: string; detail?: string };
 
 /** A trail event as stored: with its sort position and time. */
