@@ -7,13 +7,13 @@ import {
 import { ingestKnowledge } from '../../../lambdas/core/memory/ingest.js';
 import type { Embedder } from '../../../lambdas/core/memory/ports.js';
 import { retrievalEvent, retrieveKnowledge } from '../../../lambdas/core/memory/retrieval.js';
+import { type MemoryServices, startMemoryServices } from '../../../local/memory/memory-services.js';
 import {
   type LocalVectorIndexSpec,
   LocalVectorStore,
   S3VectorsLocalError,
 } from '../../../local/memory/s3vectors-store.js';
 import { defineKnowledge } from '../../../state-machines/memory.js';
-import { type MemoryServices, startMemoryServices } from '../../support/memory-services.js';
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const SPEC: LocalVectorIndexSpec = {

@@ -4,16 +4,12 @@ import { join } from 'node:path';
 import { createBedrockEmbedder } from '../../lambdas/adapters/memory-bedrock-embedder.js';
 import { createS3VectorsIndex } from '../../lambdas/adapters/memory-s3vectors-index.js';
 import type { Embedder, VectorIndex } from '../../lambdas/core/memory/ports.js';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/aws/local-credentials.js';
-import { LocalSecrets } from '../../local/aws/secrets.js';
-import { type LocalServices, startLocalServices } from '../../local/aws/services.js';
-import {
-  type LocalVectorIndexSpec,
-  LocalVectorStore,
-  localVectorBucketArn,
-} from '../../local/memory/s3vectors-store.js';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../aws/local-credentials.js';
+import { LocalSecrets } from '../aws/secrets.js';
+import { type LocalServices, startLocalServices } from '../aws/services.js';
+import { type LocalVectorIndexSpec, LocalVectorStore, localVectorBucketArn } from './s3vectors-store.js';
 
-/** The local services server with the S3 Vectors and Titan stand-ins, and the real SDK adapters pointed at it. */
+/** For tests and the bench: the local services server with the S3 Vectors and Titan stand-ins, and the real SDK adapters pointed at it. */
 export interface MemoryServices {
   services: LocalServices;
   store: LocalVectorStore;
