@@ -8,6 +8,7 @@
  *   approvals approve <link> [--comment "…"]
  *   approvals reject <link> --comment "…"
  *   replay <runId> [--out <file>]        a scenario module replaying the run's model answers
+ *   knowledge ingest <dir> --source <n>  index a knowledge source (local/cli/knowledge.ts)
  *
  * Deciding goes through the emailed link with the same checks as the page:
  * the signature and expiry of the link, the digest of what was shown, and
@@ -19,6 +20,7 @@ import { pathToFileURL } from 'node:url';
 import type { StoredTrailEvent } from '../../lambdas/core/run-records.js';
 import { readRunningStack } from '../runtime/running-stack.js';
 import { parseApprovalForm, resolveLink } from './approve.js';
+import { knowledgeCommand } from './knowledge.js';
 import { replayModuleSource } from './replay.js';
 
 export type Write = (line: string) => void;
@@ -30,6 +32,7 @@ export const CLI_USAGE = `Usage: npm run chaperone -- <command> [--api <url>] [-
   approvals approve <link> [--comment <text>]
   approvals reject <link> --comment <text>
   replay <runId> [--out <file>]          the run's recorded model answers as a scenario module
+  knowledge ingest <dir> --source <name> chunk, embed and index documents (locally, or --vector-bucket <arn>)
 
 The API is --api, else $CHAPERONE_API_URL, else the local stack running on
 --data-dir (default .chaperone, as npm start), found from its stack.json.`;
@@ -88,6 +91,7 @@ export async function main(
     args.splice(i, 2);
     return v;
   };
+  if (args[0] === 'knowledge') return knowledgeCommand(args.slice(1), io);
   const apiFlag = flag('api');
   const dataDir = resolve(flag('data-dir') ?? '.chaperone');
   const status = flag('status');
