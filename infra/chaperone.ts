@@ -235,7 +235,6 @@ export class Chaperone extends Construct {
     this.bedrockAccess.grantInvoke(agentStep);
     this.runs.grantRunWrite(codeStep);
     this.runs.grantRunWrite(finish);
-    this.memory = new ChaperoneMemory(this, 'Memory', { workflows: props.workflows, agentStep, finish });
 
     // The approval function needs the API's URL, and the API's routes need the api function,
     // whose policy names the state machines, which invoke the approval function: its URL is
@@ -307,7 +306,8 @@ export class Chaperone extends Construct {
       machine.grantTaskResponse(approvalRequest);
     }
 
-    this.api = new ChaperoneApi(this, 'Api', { handler: api });
+    this.memory = new ChaperoneMemory(this, 'Memory', { workflows: props.workflows, agentStep, finish, api });
+    this.api = new ChaperoneApi(this, 'Api', { handler: api, memoryRoutes: this.memory.table !== undefined });
     approvalRequest.addEnvironment('APPROVAL_BASE_URL', this.api.baseUrl);
 
     this.functions = { api, agentStep, codeStep, finish, approvalRequest };

@@ -26,6 +26,12 @@ export interface ChaperoneApiProps {
    * @default true
    */
   readonly cloudWatchRole?: boolean;
+  /**
+   * Serve `DELETE /runs/{id}/memory` (forget a run's episode) and
+   * `PUT /runs/{id}/memory` (mark whether it may be an example), IAM-authorised.
+   * @default false (set when a workflow keeps episodic memory)
+   */
+  readonly memoryRoutes?: boolean;
 }
 
 /**
@@ -95,7 +101,13 @@ export class ChaperoneApi extends Construct {
 
     const runs = this.api.root.addResource('runs');
     runs.addMethod('POST', integration, { ...iamAuth, requestModels: { 'application/json': startRunModel } });
-    runs.addResource('{id}').addMethod('GET', integration, { ...iamAuth, ...withId });
+    const run = runs.addResource('{id}');
+    run.addMethod('GET', integration, { ...iamAuth, ...withId });
+    if (props.memoryRoutes) {
+      const memory = run.addResource('memory');
+      for (const method of ['DELETE', 'PUT'])
+        memory.addMethod(method, integration, { ...iamAuth, ...withId });
+    }
 
     const approvals = this.api.root.addResource('approvals');
     approvals.addMethod('GET', integration, {

@@ -30,6 +30,11 @@ export class MemoryTable extends ChaperoneTable {
     return this.table.grantReadWriteData(grantee);
   }
 
+  /** Delete an episode and mark it (not) an example (the api function). */
+  public grantForget(grantee: iam.IGrantable): iam.Grant {
+    return this.table.grant(grantee, 'dynamodb:GetItem', 'dynamodb:DeleteItem', 'dynamodb:UpdateItem');
+  }
+
   /** Read episodes as examples (the agent step). */
   public grantRecall(grantee: iam.IGrantable): iam.Grant {
     return this.table.grantReadData(grantee);
@@ -119,6 +124,8 @@ export interface ChaperoneMemoryProps {
   readonly agentStep: AgentFunction;
   /** Records a finished run's episode. */
   readonly finish: AgentFunction;
+  /** Forgets an episode and marks runs as not-an-example (`/runs/{id}/memory`). */
+  readonly api: AgentFunction;
 }
 
 /**

@@ -2,6 +2,8 @@ import { verifyLink } from './approval-links.js';
 import { renderApprovalPage } from './approval-page.js';
 import type { ApprovalStatus } from './approval-records.js';
 import { type ApprovalDeps, decideApproval } from './approvals.js';
+import type { MemoryDeps } from './memory/context.js';
+import { forgetRun, markExample } from './memory/memory-api.js';
 import type { Json } from './model.js';
 import { getRun, type RunsApiDeps, startRun } from './runs-api.js';
 
@@ -21,7 +23,7 @@ export interface ApiResponse {
   body: string;
 }
 
-export type ApiDeps = RunsApiDeps & ApprovalDeps;
+export type ApiDeps = RunsApiDeps & ApprovalDeps & { memory?: MemoryDeps | undefined };
 
 const json = (statusCode: number, body: Json): ApiResponse => ({
   statusCode,
@@ -50,6 +52,14 @@ export async function routeApi(req: ApiRequest, deps: ApiDeps): Promise<ApiRespo
     }
     case 'GET /runs/{id}': {
       const r = await getRun(req.pathParameters.id, deps);
+      return json(r.status, r.body);
+    }
+    case 'DELETE /runs/{id}/memory': {
+      const r = await forgetRun(req.pathParameters.id, deps);
+      return json(r.status, r.body);
+    }
+    case 'PUT /runs/{id}/memory': {
+      const r = await markExample(req.pathParameters.id, req.body, deps);
       return json(r.status, r.body);
     }
     case 'GET /approvals': {

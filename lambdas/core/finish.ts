@@ -4,6 +4,7 @@ import { eventIds } from './claims.js';
 import type { CoreDeps } from './deps.js';
 import { causeSummary } from './error-cause.js';
 import { NotFoundError } from './errors.js';
+import { type MemoryDeps, rememberRun } from './memory/context.js';
 import type { Json } from './model.js';
 import { MICROS_PER_USD } from './pricing.js';
 import type { RunStatus } from './run-records.js';
@@ -11,11 +12,12 @@ import type { RunStatus } from './run-records.js';
 /**
  * Close a run once, whatever ended it: record the outcome and the answer (the
  * output of the workflow's last step), write the final trail event, emit the
- * run's metrics. A repeated invocation changes nothing.
+ * run's metrics, and record its episode when the workflow keeps episodic
+ * memory. A repeated invocation changes nothing.
  */
 export async function finishRun(
   event: FinishEvent,
-  deps: CoreDeps,
+  deps: CoreDeps & { memory?: MemoryDeps | undefined },
 ): Promise<{ runId: string; status: RunStatus }> {
   const meta = await deps.store.getRun(event.runId);
   if (!meta) throw new NotFoundError(`run ${event.runId} does not exist`);
@@ -52,6 +54,18 @@ export async function finishRun(
     event.runId,
     eventIds.runFinished(),
     outcome as unknown as Parameters<typeof deps.store.appendEvent>[2],
+  );
+  // Also on a retry after a crash that closed the run first: the episode is written once.
+  await rememberRun(
+    {
+      runId: event.runId,
+      status,
+      workflow,
+      now: new Date(deps.clock.now()).toISOString(),
+      store: deps.store,
+    },
+    deps.memory,
+    deps.log,
   );
   if (!changed) return { runId: event.runId, status: meta.status };
   const ledger = await deps.store.getLedger(event.runId);

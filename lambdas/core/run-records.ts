@@ -212,7 +212,7 @@ export type TrailEvent =
       kept: Json;
       dropped: Json;
     }
-  | { type: 'memory_recorded'; memory: 'episodic'; example: boolean; decisions: number }
+  | { type: 'memory_recorded'; memory: 'episodic'; example: boolean; decisions: number; error?: string }
   | { type: 'run_finished'; outcome: 'succeeded' | 'stopped' | 'failed'; reason?: string; detail?: string };
 
 /** A trail event as stored: with its sort position and time. */

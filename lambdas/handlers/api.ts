@@ -13,8 +13,9 @@ import {
   secrets,
 } from '../config.js';
 import { type ApiDeps, routeApi } from '../core/api-router.js';
+import { memoryDeps } from '../memory-config.js';
 
-/** `POST /runs`, `GET /runs/{id}`, `GET /approvals`, `GET|POST /approvals/{id}`. */
+/** `POST /runs`, `GET /runs/{id}`, `DELETE|PUT /runs/{id}/memory`, `GET /approvals`, `GET|POST /approvals/{id}`. */
 /** `app`: the workflows to serve (the application's workflows module, bound by its generated entry). */
 export function createHandler(env: Env, app: readonly Workflow[]) {
   const base = coreDeps(env, 'api', app);
@@ -27,6 +28,7 @@ export function createHandler(env: Env, app: readonly Workflow[]) {
     );
   }
   const secret = secrets(env)(required(env, 'APPROVAL_SECRET_ARN'));
+  const memory = memoryDeps(env, base.db);
   const deps = async (): Promise<ApiDeps> => ({
     ...base,
     engine: engine(env),
@@ -37,6 +39,7 @@ export function createHandler(env: Env, app: readonly Workflow[]) {
     mailer: mailer(env),
     linkSecret: await secret,
     baseUrl: env.APPROVAL_BASE_URL ?? '',
+    memory,
   });
   return async (event: APIGatewayProxyEvent) => {
     const headers = Object.fromEntries(

@@ -9,6 +9,8 @@
  *   approvals reject <link> --comment "…"
  *   replay <runId> [--out <file>]        a scenario module replaying the run's model answers
  *   knowledge ingest <dir> --source <n>  index a knowledge source (local/cli/knowledge.ts)
+ *   memory forget <runId>                delete the run's episode
+ *   memory example <runId> true|false    mark whether the run may be an example
  *
  * Deciding goes through the emailed link with the same checks as the page:
  * the signature and expiry of the link, the digest of what was shown, and
@@ -33,6 +35,8 @@ export const CLI_USAGE = `Usage: npm run chaperone -- <command> [--api <url>] [-
   approvals reject <link> --comment <text>
   replay <runId> [--out <file>]          the run's recorded model answers as a scenario module
   knowledge ingest <dir> --source <name> chunk, embed and index documents (locally, or --vector-bucket <arn>)
+  memory forget <runId>                  delete the run's episode (the right to be forgotten)
+  memory example <runId> true|false      whether the run may be an example for later runs
 
 The API is --api, else $CHAPERONE_API_URL, else the local stack running on
 --data-dir (default .chaperone, as npm start), found from its stack.json.`;
@@ -132,6 +136,34 @@ export async function main(
       const file = resolve(out ?? `replay-${command}.mjs`);
       writeFileSync(file, replayModuleSource(command, run.trail));
       io.write(`wrote ${file}: replay it against your workflows with chaperone dev --scenario ${file}`);
+      return 0;
+    }
+    if (group === 'memory' && (command === 'forget' || command === 'example') && target) {
+      const flag = args[3];
+      if (command === 'example' && flag !== 'true' && flag !== 'false')
+        return fail('memory example <runId> true|false: say whether the run may be an example');
+      const { url, from } = api();
+      const res = await call(
+        `${url}/runs/${encodeURIComponent(target)}/memory`,
+        from,
+        command === 'forget'
+          ? { method: 'DELETE' }
+          : {
+              method: 'PUT',
+              body: JSON.stringify({ example: flag === 'true' }),
+              headers: { 'content-type': 'application/json' },
+            },
+      );
+      const body = (await res.json()) as { message?: string };
+      if (!res.ok)
+        return fail(
+          `${command === 'forget' ? 'DELETE' : 'PUT'} /runs/${target}/memory answered ${res.status}: ${body.message ?? ''}`,
+        );
+      io.write(
+        command === 'forget'
+          ? `forgot the episode of run ${target}`
+          : `run ${target} ${flag === 'true' ? 'may be' : 'is no longer'} an example`,
+      );
       return 0;
     }
     if (group === 'approvals' && command === 'list') {

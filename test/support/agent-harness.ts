@@ -15,6 +15,11 @@ import { ensureTables, type LocalDynamo, startLocalDynamo } from '../../local/aw
 import { LOCAL_CREDENTIALS } from '../../local/aws/local-credentials.js';
 import { LocalSecrets } from '../../local/aws/secrets.js';
 import { type LocalServices, startLocalServices } from '../../local/aws/services.js';
+import {
+  type LocalVectorIndexSpec,
+  LocalVectorStore,
+  localVectorBucketArn,
+} from '../../local/memory/s3vectors-store.js';
 import { ScriptedModel } from '../../local/scripted-model/index.js';
 import { LocalStepFunctions, MapLambdaInvoker, startSfnApiServer } from '../../local/sfn/index.js';
 import { compileWorkflow } from '../../state-machines/index.js';
@@ -63,6 +68,18 @@ export const TABLES = [
     attributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' as const }],
   },
   {
+    // Episodic memory (infra/constructs/memory.ts).
+    tableName: 'Memory',
+    keySchema: [
+      { AttributeName: 'pk', KeyType: 'HASH' as const },
+      { AttributeName: 'sk', KeyType: 'RANGE' as const },
+    ],
+    attributeDefinitions: [
+      { AttributeName: 'pk', AttributeType: 'S' as const },
+      { AttributeName: 'sk', AttributeType: 'S' as const },
+    ],
+  },
+  {
     // The invoice example's backend (examples/invoice/backend.ts).
     tableName: 'InvoiceBackend',
     keySchema: [
@@ -82,6 +99,11 @@ export interface HarnessOptions {
   faults?: boolean;
   /** The Step Functions interpreter's FULL-jitter draw for Retry delays. @default Math.random */
   retryJitter?: () => number;
+  /**
+   * Memory on: the Memory table, the Titan stand-in, and S3 Vectors indexes
+   * (bucket `kb`) on the services server, wired into the handlers' environment.
+   */
+  memory?: { vectorIndexes?: Omit<LocalVectorIndexSpec, 'bucket'>[] };
 }
 
 /**
@@ -145,6 +167,14 @@ export class AgentHarness {
       outboxDir: join(dir, 'outbox'),
       alertsFile: join(dir, 'alerts.jsonl'),
       secrets,
+      ...(options.memory
+        ? {
+            vectors: new LocalVectorStore(
+              join(dir, 'vectors'),
+              (options.memory.vectorIndexes ?? []).map((i) => ({ ...i, bucket: 'kb' })),
+            ),
+          }
+        : {}),
     });
     // Bedrock calls are signed with the key pair below (AWS_ACCESS_KEY_ID=local) and verified.
     const model = await ScriptedModel.start({ bedrockCredentials: LOCAL_CREDENTIALS });
@@ -208,6 +238,16 @@ export class AgentHarness {
       AWS_ENDPOINT_URL_BEDROCK_RUNTIME: model.url,
       CHAPERONE_MODEL_MAX_RETRIES: '0',
       CHAPERONE_LOCAL: '1',
+      ...(options.memory
+        ? {
+            MEMORY_TABLE: 'Memory',
+            CHAPERONE_EMBEDDINGS_ENDPOINT: services.url,
+            AWS_ENDPOINT_URL_S3VECTORS: services.url,
+            ...(options.memory.vectorIndexes?.length
+              ? { CHAPERONE_VECTOR_BUCKET_ARN: localVectorBucketArn('kb', 'us-east-1', '000000000000') }
+              : {}),
+          }
+        : {}),
       ...extraEnv,
     };
     // The SDK clients read credentials from the process environment.

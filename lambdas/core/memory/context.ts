@@ -1,5 +1,7 @@
 import type { AgentStep } from '../../../state-machines/steps.js';
 import type { Workflow } from '../../../state-machines/workflow.js';
+import type { Log } from '../deps.js';
+import { ChaperoneError } from '../errors.js';
 import type { Json } from '../model.js';
 import type { KeyedEvent, RunMeta, RunStatus, RunStore, TrailEvent } from '../run-records.js';
 import { episodesBlock, recallEpisodes, recallEvent, recordEpisode } from './episodes.js';
@@ -74,24 +76,40 @@ export function withMemory(task: string, memory: string): string {
 export async function rememberRun(
   args: { runId: string; status: RunStatus; workflow: Workflow | undefined; now: string; store: RunStore },
   deps: MemoryDeps | undefined,
+  log: Log,
 ): Promise<void> {
   const { workflow, store, runId } = args;
-  if (!workflow?.memory || !deps?.episodes) return;
+  const episodes = deps?.episodes;
+  if (!workflow?.memory || !deps || !episodes) return;
   const [meta, ledger, events] = await Promise.all([
     store.getRun(runId),
     store.getLedger(runId),
     store.listEvents(runId),
   ]);
   if (!meta) return;
-  const episode = await recordEpisode(
-    { meta, status: args.status, memory: workflow.memory, ledger, events, now: args.now },
-    { embedder: deps.embedder, episodes: deps.episodes },
-  );
-  const event: Json = {
-    type: 'memory_recorded',
-    memory: 'episodic',
-    example: episode.example,
-    decisions: episode.decisions.length,
-  };
+  let event: Json;
+  try {
+    const episode = await recordEpisode(
+      { meta, status: args.status, memory: workflow.memory, ledger, events, now: args.now },
+      { embedder: deps.embedder, episodes },
+    );
+    event = {
+      type: 'memory_recorded',
+      memory: 'episodic',
+      example: episode.example,
+      decisions: episode.decisions.length,
+    };
+  } catch (err) {
+    // The run's outcome stands whatever memory does: a failed record is said in the trail, not raised.
+    if (!(err instanceof ChaperoneError)) throw err;
+    log.warn('episode not recorded', { runId, error: `${err.name}: ${err.message}` });
+    event = {
+      type: 'memory_recorded',
+      memory: 'episodic',
+      example: false,
+      decisions: 0,
+      error: `${err.name}: ${err.message}`,
+    };
+  }
   await store.appendEvent(runId, memoryEventIds.recorded(), event as unknown as TrailEvent);
 }

@@ -13,7 +13,11 @@ export const EPISODE_DIMENSION = 512;
 export const EPISODE_CANDIDATES = 200;
 const MAX_DECISIONS = 12;
 
-/** The text a run's input is embedded as: its fields as `key: value` lines (stable order). */
+/**
+ * The text a run's input is embedded as: its leaf values, one a line, in key
+ * order. Field names are left out: every run of a workflow has the same ones,
+ * so they would only make every pair of runs look alike.
+ */
 export function inputText(input: Json): string {
   const lines: string[] = [];
   const walk = (v: Json, path: string) => {
@@ -21,7 +25,7 @@ export function inputText(input: Json): string {
       if (Array.isArray(v)) {
         for (const [i, x] of v.entries()) walk(x, `${path}[${i}]`);
       } else for (const k of Object.keys(v).sort()) walk(v[k] as Json, path ? `${path}.${k}` : k);
-    } else lines.push(`${path || 'input'}: ${String(v)}`);
+    } else lines.push(String(v));
   };
   walk(input, '');
   return lines.join('\n');
