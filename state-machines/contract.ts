@@ -2,10 +2,17 @@ import type { FromSchema } from 'json-schema-to-ts';
 
 /**
  * The payloads between the compiled state machines and the Lambda tasks. They
- * stay tiny (ids, counters, names): conversations, arguments and results live
- * in DynamoDB, so the 256 KiB state payload limit never comes near.
+ * stay small: ids, counters and names, plus an accepted call's arguments on
+ * its way to the tool step and a tool result of at most
+ * {@link INLINE_RESULT_MAX_BYTES} on its way back to the agent step (so the
+ * next iteration needs no read to learn it). DynamoDB holds the conversation,
+ * the arguments and every result as the source of truth; a larger result
+ * travels only there, so the 256 KiB state payload limit never comes near.
  * The schemas are the source of truth; handlers parse events with them.
  */
+
+/** The largest tool result (UTF-8 bytes) that rides in the state payload besides the Runs table. */
+export const INLINE_RESULT_MAX_BYTES = 16_384;
 
 export const toolCallRefSchema = {
   type: 'object',
@@ -15,6 +22,12 @@ export const toolCallRefSchema = {
     turn: { type: 'integer', minimum: 0 },
     /** Task backstop: the tool's worst case (all attempts and backoffs) plus a margin. */
     timeoutSeconds: { type: 'integer', minimum: 1 },
+    /**
+     * The accepted arguments, as the agent step checked them (absent on refs
+     * from before they travelled). A gated call's are always read from its
+     * record instead: those are what its approver saw.
+     */
+    args: {},
   },
   required: ['toolUseId', 'tool', 'turn', 'timeoutSeconds'],
   additionalProperties: false,
@@ -28,11 +41,22 @@ export const agentStepEventSchema = {
     step: { type: 'string', minLength: 1 },
     /** The state machine's own count of agent iterations in this run, this one included. */
     iteration: { type: 'integer', minimum: 1 },
+    /** What the tool steps of the previous turn returned (absent when no tools ran just before). */
+    results: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: { kind: { enum: ['done', 'stop', 'approval'] } },
+        required: ['kind'],
+      },
+    },
   },
   required: ['runId', 'step', 'iteration'],
   additionalProperties: false,
 } as const;
-export type AgentStepEvent = FromSchema<typeof agentStepEventSchema>;
+export type AgentStepEvent = Omit<FromSchema<typeof agentStepEventSchema>, 'results'> & {
+  results?: ToolStepResult[];
+};
 
 export const toolStepEventSchema = {
   type: 'object',
@@ -89,19 +113,33 @@ export const approvalRequestEventSchema = {
 } as const;
 export type ApprovalRequestEvent = FromSchema<typeof approvalRequestEventSchema>;
 
-/** What the agent step tells the state machine to do next. */
-export type AgentAction =
+/**
+ * What the agent step tells the state machine to do next. `passThrough`
+ * marks a stop or an approval a tool step asked for, handed on without a
+ * model call: the state machine does not count it as an agent step.
+ */
+export type AgentAction = (
   | { kind: 'final' }
   | { kind: 'tools'; calls: ToolCallRef[] }
   | { kind: 'approval'; approvalId: string; timeoutSeconds: number; calls: ToolCallRef[] }
-  | { kind: 'stop'; reason: string; detail: string };
+  | { kind: 'stop'; reason: string; detail: string }
+) & { passThrough?: true };
 
-/** What the tool step returns: small, the result itself is in the Runs table. */
+/**
+ * What the tool step returns. `content` is the result as the model will read
+ * it, when it is small enough to travel (the Runs table holds it either way).
+ */
 export type ToolStepResult =
-  | { kind: 'done'; status: 'ok' | 'error' | 'fallback' | 'blocked' }
+  | {
+      kind: 'done';
+      status: 'ok' | 'error' | 'fallback' | 'blocked';
+      toolUseId?: string;
+      content?: string;
+      isError?: boolean;
+    }
   | { kind: 'stop'; reason: string; detail: string }
   /** The call's outcome is unknown: a human is asked through this approval before it runs again. */
-  | { kind: 'approval'; approvalId: string; timeoutSeconds: number };
+  | { kind: 'approval'; approvalId: string; timeoutSeconds: number; call?: ToolCallRef };
 
 /** What a code or route step returns. */
 export type CodeStepResult = { kind: 'done'; branch?: string };

@@ -27,6 +27,8 @@ import type {
   StoredTrailEvent,
   ToolResultRecord,
   TrailEvent,
+  TurnRecord,
+  TurnReservation,
 } from '../core/run-records.js';
 import { isConditionFailure, isThrottle } from './dynamo-client.js';
 import {
@@ -66,7 +68,14 @@ export class DynamoRunStore implements RunStore {
   async createRun(meta: RunMeta, ledger: Ledger): Promise<boolean> {
     // The ledger first, then META: a run is visible only through META, so a crash
     // between the two leaves nothing a reader can see, and a retry completes it.
-    await this.putIfAbsent({ pk: pk(meta.runId), sk: LEDGER, ...ledger, open: {}, failedCalls: [] });
+    await this.putIfAbsent({
+      pk: pk(meta.runId),
+      sk: LEDGER,
+      ...ledger,
+      open: {},
+      turns: {},
+      failedCalls: [],
+    });
     return this.putIfAbsent({ pk: pk(meta.runId), sk: 'META', ...meta });
   }
 
@@ -141,6 +150,56 @@ export class DynamoRunStore implements RunStore {
     const out = await this.reserveOn({ pk: pk(runId), sk: LEDGER }, key, held);
     if (out.ok || !out.held) return out;
     return { ok: true, ledger: out.ledger, reused: out.held };
+  }
+
+  async reserveTurn(
+    runId: string,
+    step: string,
+    iteration: number,
+    key: string,
+    amount: Reservation,
+  ): Promise<TurnReservation> {
+    const held: OpenReservation = { ...amount, caps: [] };
+    try {
+      const out = await this.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: pk(runId), sk: LEDGER },
+          UpdateExpression:
+            'SET tokensRemaining = tokensRemaining - :t, costRemainingMicros = costRemainingMicros - :c, stepsRemaining = stepsRemaining - :s, #open.#k = :held ADD stepsUsed :s',
+          ConditionExpression:
+            'attribute_not_exists(#open.#k) AND (attribute_not_exists(#turns.#step) OR #turns.#step < :n) AND tokensRemaining >= :t AND costRemainingMicros >= :c AND stepsRemaining >= :s',
+          ExpressionAttributeNames: { '#open': 'open', '#k': key, '#turns': 'turns', '#step': step },
+          ExpressionAttributeValues: {
+            ':t': amount.tokens,
+            ':c': amount.costMicros,
+            ':s': amount.steps,
+            ':n': iteration,
+            ':held': held,
+          },
+          ReturnValues: 'ALL_NEW',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return { kind: 'reserved', held, ledger: parseLedger(out.Attributes ?? {}) };
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+      const wire = (err as { Item?: Record<string, AttributeValue> }).Item;
+      const old = wire ? unmarshall(wire) : await this.get(pk(runId), LEDGER);
+      if (!old) throw err;
+      const ledger = parseLedger(old);
+      const open = parseOpenReservations(old)[key];
+      if (open) return { kind: 'reused', held: open, ledger };
+      const turns = (old.turns ?? {}) as Record<string, unknown>;
+      if (Number(turns[step] ?? 0) >= iteration) return { kind: 'settled' };
+      const limit =
+        ledger.stepsRemaining < amount.steps
+          ? 'steps'
+          : ledger.tokensRemaining < amount.tokens
+            ? 'tokens'
+            : 'cost';
+      return { kind: 'refused', limit, ledger };
+    }
   }
 
   async reserveCap(
@@ -321,6 +380,34 @@ export class DynamoRunStore implements RunStore {
     }
   }
 
+  async claimFirst(runId: string, key: string): Promise<{ began: Claim } | { existing: Claim }> {
+    try {
+      await this.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: {
+            pk: pk(runId),
+            sk: `CLAIM#${key}`,
+            key,
+            state: 'acting',
+            attempts: 1,
+            beganAt: new Date(this.now()).toISOString(),
+          },
+          ConditionExpression: 'attribute_not_exists(pk)',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return { began: { key, state: 'acting', attempts: 1 } };
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+      // The old item comes back in wire format on real DynamoDB; dynalite returns none.
+      const wire = (err as { Item?: Record<string, AttributeValue> }).Item;
+      const old = wire ? unmarshall(wire) : await this.get(pk(runId), `CLAIM#${key}`);
+      if (!old) throw err;
+      return { existing: parseClaim(old) };
+    }
+  }
+
   async askAboutClaim(runId: string, key: string, approvalId: string, round: number): Promise<void> {
     await this.send(
       new UpdateCommand({
@@ -335,23 +422,7 @@ export class DynamoRunStore implements RunStore {
   }
 
   async completeClaim(runId: string, key: string, completion: Completion): Promise<boolean> {
-    const claim: TransactItem = {
-      Update: {
-        TableName: this.table,
-        Key: { pk: pk(runId), sk: `CLAIM#${key}` },
-        UpdateExpression:
-          'SET #key = :key, #state = :done, #result = :result, doneAt = :at, attempts = if_not_exists(attempts, :zero)',
-        ConditionExpression: 'attribute_not_exists(#state) OR #state <> :done',
-        ExpressionAttributeNames: { '#key': 'key', '#state': 'state', '#result': 'result' },
-        ExpressionAttributeValues: {
-          ':key': key,
-          ':done': 'done',
-          ':result': completion.result,
-          ':at': new Date(this.now()).toISOString(),
-          ':zero': 0,
-        },
-      },
-    };
+    const claim = this.claimDone(runId, key, completion.result);
     const parts = this.completionItems(runId, completion);
     if (parts.length + 1 <= MAX_TRANSACTION_ITEMS) {
       try {
@@ -366,6 +437,39 @@ export class DynamoRunStore implements RunStore {
         // and write part by part, each once, then the claim.
       }
     }
+    await this.writeEach(parts);
+    try {
+      await this.send(new UpdateCommand(claim.Update as NonNullable<TransactItem['Update']>));
+      return true;
+    } catch (err) {
+      if (isConditionFailure(err)) return false;
+      throw err;
+    }
+  }
+
+  /** The claim's completion: done with its result, unless another attempt completed it first. */
+  private claimDone(runId: string, key: string, result: Json): TransactItem {
+    return {
+      Update: {
+        TableName: this.table,
+        Key: { pk: pk(runId), sk: `CLAIM#${key}` },
+        UpdateExpression:
+          'SET #key = :key, #state = :done, #result = :result, doneAt = :at, attempts = if_not_exists(attempts, :zero)',
+        ConditionExpression: 'attribute_not_exists(#state) OR #state <> :done',
+        ExpressionAttributeNames: { '#key': 'key', '#state': 'state', '#result': 'result' },
+        ExpressionAttributeValues: {
+          ':key': key,
+          ':done': 'done',
+          ':result': result,
+          ':at': new Date(this.now()).toISOString(),
+          ':zero': 0,
+        },
+      },
+    };
+  }
+
+  /** Write parts one by one, each once (an existing part is left as it is). */
+  private async writeEach(parts: readonly TransactItem[]): Promise<void> {
     for (const part of parts) {
       try {
         if (part.Put) await this.send(new PutCommand(part.Put));
@@ -373,13 +477,6 @@ export class DynamoRunStore implements RunStore {
       } catch (err) {
         if (!isConditionFailure(err)) throw err;
       }
-    }
-    try {
-      await this.send(new UpdateCommand(claim.Update as NonNullable<TransactItem['Update']>));
-      return true;
-    } catch (err) {
-      if (isConditionFailure(err)) return false;
-      throw err;
     }
   }
 
@@ -497,6 +594,86 @@ export class DynamoRunStore implements RunStore {
       if (reasons?.[1] === 'ConditionalCheckFailed') return false;
       throw err;
     }
+  }
+
+  async commitTurn(runId: string, key: string, turn: TurnRecord, completion: Completion): Promise<boolean> {
+    const msg = (record: StoredMessage, role: '1u' | '2a') =>
+      this.putIfAbsentRequest({
+        pk: pk(runId),
+        sk: `MSG#${turn.step}#${pad(record.iteration)}#${role}`,
+        ...record,
+      });
+    const { ReturnValues: _none, ...settle } = settleUpdate(
+      { pk: pk(runId), sk: LEDGER },
+      key,
+      turn.held,
+      turn.used,
+      { step: turn.step, iteration: turn.iteration },
+    );
+    // Index 0 the claim, 1 the assistant message: either there already means another attempt
+    // recorded this turn first. Index 2 the settlement: gone only if the run's end released it.
+    const core: TransactItem[] = [
+      this.claimDone(runId, key, completion.result),
+      { Put: msg(turn.assistant, '2a') },
+      { Update: { TableName: this.table, ...settle } },
+      { Put: msg(turn.user, '1u') },
+      { Put: this.eventPut(runId, turn.event) },
+    ];
+    const parts = this.completionItems(runId, completion);
+    const attempt = async (items: TransactItem[]): Promise<'ok' | 'lost' | 'released' | 'parts'> => {
+      try {
+        await this.send(new TransactWriteCommand({ TransactItems: items }));
+        return 'ok';
+      } catch (err) {
+        const reasons = cancellationCodes(err);
+        if (!reasons) throw err;
+        if (reasons[0] === 'ConditionalCheckFailed' || reasons[1] === 'ConditionalCheckFailed') return 'lost';
+        if (reasons[2] === 'ConditionalCheckFailed') return 'released';
+        return 'parts';
+      }
+    };
+    let outcome: 'ok' | 'lost' | 'released' | 'parts' =
+      core.length + parts.length <= MAX_TRANSACTION_ITEMS ? await attempt([...core, ...parts]) : 'parts';
+    if (outcome === 'released') {
+      // The run ended and released this reservation: record the turn without settling it.
+      core.splice(2, 1);
+      outcome =
+        core.length + parts.length <= MAX_TRANSACTION_ITEMS ? await attempt([...core, ...parts]) : 'parts';
+    }
+    if (outcome !== 'parts') return outcome === 'ok';
+    // Too many parts for one transaction, or one exists already: each part once, then the turn.
+    await this.writeEach(parts);
+    outcome = await attempt(core);
+    if (outcome === 'released') {
+      core.splice(2, 1);
+      outcome = await attempt(core);
+    }
+    if (outcome === 'parts')
+      throw new StoreThrottledError(`turn ${turn.iteration} of ${turn.step} could not be recorded`);
+    return outcome === 'ok';
+  }
+
+  async listMessagesAfter(runId: string, step: string, after: number): Promise<StoredMessage[]> {
+    const items: Item[] = [];
+    let start: Item | undefined;
+    do {
+      const out = await this.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+          ExpressionAttributeValues: {
+            ':pk': pk(runId),
+            ':from': `MSG#${step}#${pad(after + 1)}`,
+            ':to': `MSG#${step}#\uffff`,
+          },
+          ConsistentRead: true,
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
+      );
+      items.push(...(out.Items ?? []));
+      start = out.LastEvaluatedKey;
+    } while (start);
+    return items.map((i) => parseStoredMessage(i));
   }
 
   async getPendingCall(runId: string, step: string, toolUseId: string): Promise<PendingCall | undefined> {
@@ -633,18 +810,24 @@ function settleUpdate(
   key: string,
   held: Reservation,
   used: { tokens: number; costMicros: number },
+  /** Mark the model turn recorded, so that reserving it again answers `settled`. */
+  turn?: { step: string; iteration: number },
 ) {
   return {
     Key: item,
-    UpdateExpression:
-      'REMOVE #open.#k ADD tokensRemaining :rt, costRemainingMicros :rc, tokensUsed :ut, costUsedMicros :uc',
+    UpdateExpression: `${turn ? 'SET #turns.#step = :n ' : ''}REMOVE #open.#k ADD tokensRemaining :rt, costRemainingMicros :rc, tokensUsed :ut, costUsedMicros :uc`,
     ConditionExpression: 'attribute_exists(#open.#k)',
-    ExpressionAttributeNames: { '#open': 'open', '#k': key },
+    ExpressionAttributeNames: {
+      '#open': 'open',
+      '#k': key,
+      ...(turn ? { '#turns': 'turns', '#step': turn.step } : {}),
+    },
     ExpressionAttributeValues: {
       ':rt': held.tokens - used.tokens,
       ':rc': held.costMicros - used.costMicros,
       ':ut': used.tokens,
       ':uc': used.costMicros,
+      ...(turn ? { ':n': turn.iteration } : {}),
     },
     ReturnValues: 'ALL_NEW' as const,
   };

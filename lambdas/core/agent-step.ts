@@ -1,4 +1,9 @@
-import type { AgentAction, AgentStepEvent, ToolCallRef } from '../../state-machines/contract.js';
+import type {
+  AgentAction,
+  AgentStepEvent,
+  ToolCallRef,
+  ToolStepResult,
+} from '../../state-machines/contract.js';
 import type { AgentStep } from '../../state-machines/steps.js';
 import { worstCaseSeconds } from '../../state-machines/tool.js';
 import type { Workflow } from '../../state-machines/workflow.js';
@@ -6,7 +11,7 @@ import { openApproval } from './approval-gate.js';
 import type { ApprovalStore } from './approval-records.js';
 import { checkToolCalls } from './call-checks.js';
 import { claimKeys, completeOnce, derivedId, eventIds } from './claims.js';
-import { openingOf, textOf, toolUsesOf } from './conversation.js';
+import { answeredBy, type Opening, openingOf, textOf, toolUsesOf } from './conversation.js';
 import { dailyCapsFor, reserveCaps } from './daily-caps.js';
 import type { AlertPublisher, CoreDeps } from './deps.js';
 import {
@@ -18,8 +23,18 @@ import {
 } from './errors.js';
 import type { Json, Message, ModelClient, ModelRequest, ToolSpec } from './model.js';
 import { costMicros, MICROS_PER_USD, priceOf, worstCaseCostMicros } from './pricing.js';
-import type { Completion, KeyedEvent, Ledger, PendingCall, RunMeta, StoredMessage } from './run-records.js';
+import type {
+  Completion,
+  KeyedEvent,
+  Ledger,
+  PendingCall,
+  RunMeta,
+  StoredMessage,
+  ToolResultRecord,
+  TurnRecord,
+} from './run-records.js';
 import { estimateInputTokens } from './token-estimate.js';
+import { cachedConversation, forgetConversation, rememberConversation, runMetaOf } from './warm.js';
 
 export interface AgentStepDeps extends CoreDeps {
   model: ModelClient;
@@ -32,27 +47,44 @@ export interface AgentStepDeps extends CoreDeps {
 const TASK_TIMEOUT_MARGIN_SECONDS = 10;
 
 /**
- * One agent iteration: load the conversation, reserve the worst case from the
- * ledger, call the model once, settle, check every requested tool call
- * (registered? valid? allowed? looping?) and say what the state machine does
- * next.
+ * One agent iteration: know the conversation, reserve the worst case from the
+ * ledger, call the model once, check every requested tool call (registered?
+ * valid? allowed? looping?), record it all in one write and say what the
+ * state machine does next.
  *
- * Claim-first (see `claims.ts`): the iteration's claim holds its reservation;
- * the turn (the user message sent, the answer, its event, the settlement) is
- * recorded in one write, and the action with everything the checks produced
- * in another. A retry returns the completed action; one that finds the turn
- * recorded decides from the stored answer and never calls the model again;
- * one that finds only the reservation reuses it. The conversation is derived
- * from the recorded turns before this iteration, never rewritten.
+ * Claim-first (see `claims.ts`): the turn's reservation is its claim, and the
+ * turn (the user message sent, the answer, its event, the settlement) is
+ * recorded together with the action and everything the checks produced, in
+ * one transaction that completes the claim. A retry whose reservation finds
+ * the turn recorded returns the recorded action and never calls the model
+ * again; one that finds only the reservation reuses it. The conversation is
+ * derived from the recorded turns before this iteration, never rewritten.
+ *
+ * On the common path an iteration costs two requests: the reservation (which
+ * also answers the ledger) and the write. The conversation comes from this
+ * container's copy plus the tool results that arrived with the iteration;
+ * anything else (a cold container, a result too large to travel, a call that
+ * never completed) reads what it lacks.
  */
 export async function runAgentStep(event: AgentStepEvent, deps: AgentStepDeps): Promise<AgentAction> {
   const { store, clock } = deps;
   const { runId, iteration } = event;
-  const key = claimKeys.model(event.step, iteration);
-  const claim = await store.getClaim(runId, key);
-  if (claim?.state === 'done') return parseAction(claim.result);
+  const arrived = event.results ?? [];
+  // What a tool step asked for is handed on as it is: no model call, no write.
+  const stopped = arrived.find((r) => r.kind === 'stop');
+  if (stopped) return { ...stopped, passThrough: true };
+  const asked = arrived.find((r) => r.kind === 'approval');
+  if (asked)
+    return {
+      kind: 'approval',
+      approvalId: asked.approvalId,
+      timeoutSeconds: asked.timeoutSeconds,
+      calls: asked.call ? [asked.call] : [],
+      passThrough: true,
+    };
 
-  const meta = await store.getRun(runId);
+  const key = claimKeys.model(event.step, iteration);
+  const meta = await runMetaOf(store, runId);
   if (!meta) throw new NotFoundError(`run ${runId} does not exist`);
   const workflow = deps.workflows.get(meta.workflow);
   if (!workflow) throw new NotFoundError(`workflow ${meta.workflow} of run ${runId} is not deployed`);
@@ -60,6 +92,20 @@ export async function runAgentStep(event: AgentStepEvent, deps: AgentStepDeps): 
   if (step?.kind !== 'agent')
     throw new ValidationError(`step ${event.step} of ${workflow.name} is not an agent step`, '/step');
 
+  const recorded = async (): Promise<AgentAction> => {
+    forgetConversation(runId, step.id);
+    if (dailyCapsFor(workflow, meta, clock.now()).length > 0) {
+      // The attempt that recorded the turn may have died before it settled the daily caps.
+      const mine = (await store.listMessagesAfter(runId, step.id, iteration - 1)).find(
+        (m) => m.iteration === iteration && m.message.role === 'assistant',
+      );
+      for (const cap of mine?.caps ?? []) await store.settleCap(cap, runId, key, mine?.used ?? ZERO);
+    }
+    const claim = await store.getClaim(runId, key);
+    if (claim?.state !== 'done')
+      throw new StoreThrottledError(`turn ${iteration} of ${step.id} is recorded but its claim is not done`);
+    return parseAction(claim.result);
+  };
   const decide = async (
     action: AgentAction,
     parts: Omit<Completion, 'result'> = {},
@@ -68,32 +114,40 @@ export async function runAgentStep(event: AgentStepEvent, deps: AgentStepDeps): 
     return done.first ? action : parseAction(done.result);
   };
 
-  const stored = await store.listMessages(runId, step.id);
-  const history = stored.filter((m) => m.iteration < iteration);
-  let assistant = stored.find((m) => m.iteration === iteration && m.message.role === 'assistant');
-  if (assistant) {
-    // The turn was recorded before a crash: settle what it still holds (each part once).
-    for (const cap of assistant.caps ?? []) await store.settleCap(cap, runId, key, assistant.used ?? ZERO);
-  } else {
-    const opening = await openingOf(store, meta, step, history);
-    if (opening.kind === 'redrive') {
-      // Tool calls that began but never completed: the tool step resolves them (runs an
-      // idempotent one again with its key, asks a human about any other) before the model
-      // sees anything about them.
-      return decide({ kind: 'tools', calls: refsOf(step, opening.calls) });
-    }
-    if (clock.now() >= meta.deadline) {
-      return decide(stop('TimeLimitExceeded', `time limit of ${workflow.limits.timeLimitSeconds} s reached`));
-    }
-    const turn = await callModel({ deps, workflow, step, meta, event, key, history, user: opening.message });
-    if (turn.kind === 'refused') return decide(turn.action, { events: [turn.event] });
-    assistant = turn.assistant;
+  const { history, opening } = await conversationOf(store, meta, step, iteration, arrived);
+  if (opening.kind === 'redrive') {
+    // Tool calls that began but never completed: the tool step resolves them (runs an
+    // idempotent one again with its key, asks a human about any other) before the model
+    // sees anything about them.
+    return decide({ kind: 'tools', calls: refsOf(step, opening.calls) });
   }
+  if (clock.now() >= meta.deadline) {
+    return decide(stop('TimeLimitExceeded', `time limit of ${workflow.limits.timeLimitSeconds} s reached`));
+  }
+  const turn = await callModel({ deps, workflow, step, meta, event, key, history, user: opening.message });
+  if (turn.kind === 'settled') return recorded();
+  if (turn.kind === 'refused') return decide(turn.action, { events: [turn.event] });
+  const assistant = turn.record.assistant;
+
+  const commit = async (
+    action: AgentAction,
+    parts: Omit<Completion, 'result'> = {},
+  ): Promise<AgentAction> => {
+    const first = await store.commitTurn(runId, key, turn.record, {
+      result: action as unknown as Json,
+      ...parts,
+    });
+    for (const cap of turn.caps) await store.settleCap(cap, runId, key, turn.record.used);
+    if (!first) return recorded();
+    deps.metrics.count('ModelCalls', 1, { workflow: workflow.name });
+    rememberConversation(runId, step.id, [...history, turn.record.user, assistant]);
+    return action;
+  };
 
   const uses = toolUsesOf(assistant.message);
   if (uses.length === 0) {
     const answer = textOf(assistant.message);
-    return decide(
+    return commit(
       { kind: 'final' },
       {
         output: { step: step.id, value: answer },
@@ -109,10 +163,13 @@ export async function runAgentStep(event: AgentStepEvent, deps: AgentStepDeps): 
 
   const checked = await checkToolCalls({ deps, workflow, step, meta, history, uses, iteration });
   const parts = { results: withStep(step.id, checked.results), events: checked.events };
-  if (checked.stop) return decide(checked.stop, parts);
+  if (checked.stop) return commit(checked.stop, parts);
 
   const gated = checked.accepted.filter((c) => step.agent.tool(c.tool)?.approval);
-  const approvalId = gated.length > 0 ? derivedId('ap_', runId, step.id, iteration) : undefined;
+  // Named by the turn's own tool calls too: an attempt that loses the race to record this
+  // turn never shares an approval with the one that won.
+  const approvalId =
+    gated.length > 0 ? derivedId('ap_', runId, step.id, iteration, ...uses.map((u) => u.id)) : undefined;
   const calls = checked.accepted.map((c) =>
     approvalId && gated.includes(c) ? { ...c, approvalId, step: step.id } : { ...c, step: step.id },
   );
@@ -128,21 +185,56 @@ export async function runAgentStep(event: AgentStepEvent, deps: AgentStepDeps): 
       refs,
       reason: textOf(assistant.message),
     });
-    return decide(action.action, { ...parts, calls, events: [...parts.events, action.event] });
+    return commit(action.action, { ...parts, calls, events: [...parts.events, action.event] });
   }
-  return decide({ kind: 'tools', calls: refs }, { ...parts, calls });
+  return commit({ kind: 'tools', calls: refs }, { ...parts, calls });
+}
+
+/**
+ * The step's conversation before this iteration and what opens it. From this
+ * container's copy when the results that arrived answer its last turn
+ * exactly; otherwise from DynamoDB (only the messages after the copy, when
+ * there is one).
+ */
+async function conversationOf(
+  store: AgentStepDeps['store'],
+  meta: RunMeta,
+  step: AgentStep,
+  iteration: number,
+  arrived: readonly ToolStepResult[],
+): Promise<{ history: StoredMessage[]; opening: Opening }> {
+  const results = new Map<string, ToolResultRecord>();
+  for (const r of arrived) {
+    if (r.kind === 'done' && r.toolUseId && r.content !== undefined)
+      results.set(r.toolUseId, { toolUseId: r.toolUseId, content: r.content, isError: r.isError === true });
+  }
+  const cached = cachedConversation(meta.runId, step.id);
+  const last = cached?.at(-1);
+  if (cached && last && last.message.role === 'assistant' && last.iteration < iteration) {
+    const uses = toolUsesOf(last.message);
+    const message = uses.length === results.size ? answeredBy(uses, results) : undefined;
+    if (message) return { history: [...cached], opening: { kind: 'message', message } };
+  }
+  const after = cached && last ? last.iteration : 0;
+  const fresh = await store.listMessagesAfter(meta.runId, step.id, after);
+  const all = [...(after > 0 ? (cached ?? []) : []), ...fresh];
+  const history = all.filter((m) => m.iteration < iteration);
+  if (history.length > 0) rememberConversation(meta.runId, step.id, history);
+  return { history, opening: await openingOf(store, meta, step, history, results) };
 }
 
 const ZERO = { tokens: 0, costMicros: 0 };
 
 type Turn =
-  | { kind: 'answered'; assistant: StoredMessage }
-  | { kind: 'refused'; action: AgentAction; event: KeyedEvent };
+  | { kind: 'answered'; record: TurnRecord; caps: string[] }
+  | { kind: 'refused'; action: AgentAction; event: KeyedEvent }
+  | { kind: 'settled' };
 
 /**
- * Reserve (or reuse the reservation this iteration's claim holds), call the
- * model, and record the turn with its settlement in one write. A failed call
- * keeps the reservation for the retry; the run's end releases what is left.
+ * Reserve (or reuse the reservation this turn's claim holds) and call the
+ * model. The answer is not recorded here: the caller records it with what it
+ * decides, in one write. A failed call keeps the reservation for the retry;
+ * the run's end releases what is left.
  */
 async function callModel(args: {
   deps: AgentStepDeps;
@@ -176,8 +268,9 @@ async function callModel(args: {
     costMicros: worstCaseCostMicros(price, inputBound, agentDef.maxTokens),
     steps: 1,
   };
-  const reserved = await store.reserve(runId, key, wanted);
-  if (!reserved.ok) {
+  const reserved = await store.reserveTurn(runId, step.id, iteration, key, wanted);
+  if (reserved.kind === 'settled') return { kind: 'settled' };
+  if (reserved.kind === 'refused') {
     deps.metrics.count('GuardrailRejections', 1, { rule: `budget_${reserved.limit}` });
     return {
       kind: 'refused',
@@ -194,7 +287,7 @@ async function callModel(args: {
       },
     };
   }
-  const reservation = reserved.reused ?? wanted;
+  const reservation = reserved.held;
   const caps = dailyCapsFor(workflow, meta, clock.now());
   const capRefusal = await reserveCaps(store, caps, runId, key, reservation);
   if (capRefusal) {
@@ -274,12 +367,16 @@ async function callModel(args: {
     used,
   };
   const uses = toolUsesOf(assistant.message);
-  const recorded = await store.recordTurn(
-    runId,
-    step.id,
-    {
+  return {
+    kind: 'answered',
+    caps: caps.map((c) => c.key),
+    record: {
+      step: step.id,
+      iteration,
       user: userMessage,
       assistant,
+      held: reservation,
+      used,
       event: {
         id: eventIds.modelCall(step.id, iteration),
         event: {
@@ -303,23 +400,10 @@ async function callModel(args: {
         },
       },
     },
-    { key, used },
-  );
-  for (const cap of caps) await store.settleCap(cap.key, runId, key, used);
-  if (!recorded) {
-    // A concurrent attempt recorded this turn first: its answer is the conversation.
-    const mine = (await store.listMessages(runId, step.id)).find(
-      (m) => m.iteration === iteration && m.message.role === 'assistant',
-    );
-    if (!mine)
-      throw new StoreThrottledError(`turn ${iteration} of ${step.id} vanished after it was recorded`);
-    return { kind: 'answered', assistant: mine };
-  }
-  deps.metrics.count('ModelCalls', 1, { workflow: workflow.name });
-  return { kind: 'answered', assistant };
+  };
 }
 
-/** The tool calls as the state machine's Map runs them, each with its Task timeout backstop. */
+/** The tool calls as the state machine runs them, each with its arguments and its Task timeout backstop. */
 function refsOf(step: AgentStep, calls: readonly PendingCall[]): ToolCallRef[] {
   return calls.map((call) => {
     const tool = step.agent.tool(call.tool);
@@ -329,6 +413,7 @@ function refsOf(step: AgentStep, calls: readonly PendingCall[]): ToolCallRef[] {
       tool: call.tool,
       turn: call.turn,
       timeoutSeconds: (tool ? worstCaseSeconds(tool, fallback) : 60) + TASK_TIMEOUT_MARGIN_SECONDS,
+      args: call.args,
     };
   });
 }

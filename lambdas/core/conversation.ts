@@ -1,7 +1,7 @@
 import type { AgentStep } from '../../state-machines/steps.js';
 import { claimKeys } from './claims.js';
 import type { ContentBlock, Message, ToolResultBlock, ToolUseBlock } from './model.js';
-import type { PendingCall, RunMeta, RunStore, StoredMessage } from './run-records.js';
+import type { PendingCall, RunMeta, RunStore, StoredMessage, ToolResultRecord } from './run-records.js';
 
 /** The tool_use blocks of an assistant message. */
 export function toolUsesOf(message: Message): ToolUseBlock[] {
@@ -27,13 +27,15 @@ export type Opening = { kind: 'message'; message: Message } | { kind: 'redrive';
  * the same on every retry. A call with no result that never began is answered
  * "it did not run"; one that began (its outcome unknown) is never guessed at:
  * it goes back to the tool step, which runs it again only when that is safe
- * and asks a human otherwise.
+ * and asks a human otherwise. Results that arrived with the iteration
+ * (`arrived`, as the tool steps recorded them) are not read again.
  */
 export async function openingOf(
   store: RunStore,
   meta: RunMeta,
   step: AgentStep,
   history: readonly StoredMessage[],
+  arrived: ReadonlyMap<string, ToolResultRecord> = new Map(),
 ): Promise<Opening> {
   const last = history.at(-1);
   if (!last) {
@@ -50,11 +52,12 @@ export async function openingOf(
       message: { role: 'user', content: 'Continue. If you have finished, give your final answer.' },
     };
   }
-  const results = await store.getToolResults(
-    meta.runId,
-    step.id,
-    uses.map((u) => u.id),
-  );
+  const missing = uses.filter((u) => !arrived.has(u.id)).map((u) => u.id);
+  const results =
+    missing.length > 0
+      ? await store.getToolResults(meta.runId, step.id, missing)
+      : new Map<string, ToolResultRecord>();
+  for (const [id, r] of arrived) results.set(id, r);
   const redrive: PendingCall[] = [];
   const blocks: ToolResultBlock[] = [];
   for (const use of uses) {
@@ -85,4 +88,24 @@ export async function openingOf(
   }
   if (redrive.length > 0) return { kind: 'redrive', calls: redrive };
   return { kind: 'message', message: { role: 'user', content: blocks } };
+}
+
+/** The tool_result blocks answering `uses`, in order, from results that arrived; undefined if any is missing. */
+export function answeredBy(
+  uses: readonly ToolUseBlock[],
+  arrived: ReadonlyMap<string, ToolResultRecord>,
+): Message | undefined {
+  if (uses.length === 0) return undefined;
+  const blocks: ToolResultBlock[] = [];
+  for (const use of uses) {
+    const r = arrived.get(use.id);
+    if (!r) return undefined;
+    blocks.push({
+      type: 'tool_result',
+      tool_use_id: use.id,
+      content: r.content,
+      ...(r.isError ? { is_error: true } : {}),
+    });
+  }
+  return { role: 'user', content: blocks };
 }

@@ -53,6 +53,29 @@ export type ReserveOutcome =
   | { ok: true; ledger: Ledger }
   | { ok: false; limit: 'tokens' | 'cost' | 'steps'; ledger: Ledger };
 
+/**
+ * A model turn's reservation, which is also the turn's claim: `reserved` (new),
+ * `reused` (an earlier attempt of this turn reserved and did not record it),
+ * `refused` (naming the limit) or `settled` (the turn is recorded already:
+ * its claim holds the action).
+ */
+export type TurnReservation =
+  | { kind: 'reserved' | 'reused'; held: OpenReservation; ledger: Ledger }
+  | { kind: 'refused'; limit: 'tokens' | 'cost' | 'steps'; ledger: Ledger }
+  | { kind: 'settled' };
+
+/** One model turn as it is recorded: the messages, its event and its settlement. */
+export interface TurnRecord {
+  step: string;
+  iteration: number;
+  user: StoredMessage;
+  assistant: StoredMessage;
+  event: KeyedEvent;
+  /** What the turn's reservation holds (as `reserveTurn` answered). */
+  held: Reservation;
+  used: { tokens: number; costMicros: number };
+}
+
 /** A tool call the agent step accepted, waiting for the tool step (`CALL#step#toolUseId`). */
 export interface PendingCall {
   toolUseId: string;
@@ -280,8 +303,35 @@ export interface RunStore {
     used: { tokens: number; costMicros: number },
   ): Promise<boolean>;
 
+  /**
+   * Reserve a model turn: held under the turn's claim `key`, refused once the
+   * turn `iteration` of `step` is recorded (`settled`). One request: the
+   * reservation is the turn's claim.
+   */
+  reserveTurn(
+    runId: string,
+    step: string,
+    iteration: number,
+    key: string,
+    amount: Reservation,
+  ): Promise<TurnReservation>;
+  /**
+   * Record a model turn and complete its claim in one write: the messages, the
+   * turn's event, the settlement (and the turn mark that makes `reserveTurn`
+   * answer `settled`), and everything in `completion`. False when the turn
+   * was recorded already: the stored claim counts.
+   */
+  commitTurn(runId: string, key: string, turn: TurnRecord, completion: Completion): Promise<boolean>;
+  /** The messages of `step` after iteration `after` (all when 0), in order. */
+  listMessagesAfter(runId: string, step: string, after: number): Promise<StoredMessage[]>;
+
   /** A claim, if any attempt began. */
   getClaim(runId: string, key: string): Promise<Claim | undefined>;
+  /**
+   * Begin the first attempt (one request): `began`, or the claim an earlier
+   * attempt left (`existing`, acting or done).
+   */
+  claimFirst(runId: string, key: string): Promise<{ began: Claim } | { existing: Claim }>;
   /**
    * Begin an attempt: create the claim in `acting`, or move it from the
    * attempt count `seen` to the next. Undefined when another attempt got there

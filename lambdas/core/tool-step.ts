@@ -1,12 +1,17 @@
 import { createHash } from 'node:crypto';
 import type { Agent } from '../../state-machines/agent.js';
-import type { ToolStepEvent, ToolStepResult } from '../../state-machines/contract.js';
+import {
+  INLINE_RESULT_MAX_BYTES,
+  type ToolCallRef,
+  type ToolStepEvent,
+  type ToolStepResult,
+} from '../../state-machines/contract.js';
 import { describeErrors } from '../../state-machines/schema.js';
 import { type Tool, worstCaseSeconds } from '../../state-machines/tool.js';
 import type { Workflow } from '../../state-machines/workflow.js';
 import { type ApprovalCheck, checkApproval, openUnknownOutcome } from './approval-check.js';
 import type { ApprovalStore } from './approval-records.js';
-import { type BreakerStore, circuitOf } from './breakers.js';
+import { type BreakerStore, circuitOf, warmBreakers } from './breakers.js';
 import { claimKeys, completeOnce, eventIds } from './claims.js';
 import type { AlertPublisher, CoreDeps } from './deps.js';
 import { ClaimBusyError, CorruptRecordError, NotFoundError, ValidationError } from './errors.js';
@@ -14,6 +19,7 @@ import type { Json } from './model.js';
 import type { Claim, PendingCall, RunMeta } from './run-records.js';
 import { type Attempt, runWithRetries, type ToolExecutor } from './tool-runner.js';
 import { trimResult } from './trim.js';
+import { runMetaOf } from './warm.js';
 
 export interface ToolStepDeps extends CoreDeps {
   breakers: BreakerStore;
@@ -41,38 +47,70 @@ export interface ToolStepDeps extends CoreDeps {
  * arguments.
  */
 export async function runToolStep(event: ToolStepEvent, deps: ToolStepDeps): Promise<ToolStepResult> {
-  const { store } = deps;
+  const { store, clock } = deps;
   const { runId, step: stepId, call } = event;
   const key = claimKeys.tool(stepId, call.toolUseId);
-  const claim = await store.getClaim(runId, key);
-  if (claim?.state === 'done') return afterDone(parseToolResult(claim.result), runId, deps);
-
-  const meta = await store.getRun(runId);
+  const meta = await runMetaOf(store, runId);
   if (!meta) throw new NotFoundError(`run ${runId} does not exist`);
   const workflow = deps.workflows.get(meta.workflow);
   const agent = workflow?.agentOf(stepId);
   if (!workflow || !agent)
     throw new NotFoundError(`step ${stepId} of workflow ${meta.workflow} is not an agent step`);
-  const pending = await store.getPendingCall(runId, stepId, call.toolUseId);
+  const named = agent.tool(call.tool);
+  // The accepted arguments travel with the call from the agent step. A gated call's are read
+  // from its record: those are the ones its approval is checked against.
+  const pending: PendingCall | undefined =
+    named?.approval || call.args === undefined
+      ? await store.getPendingCall(runId, stepId, call.toolUseId)
+      : { toolUseId: call.toolUseId, tool: call.tool, args: call.args as Json, turn: call.turn };
   if (!pending) throw new NotFoundError(`tool call ${call.toolUseId} of run ${runId} was never accepted`);
   const tool = agent.tool(pending.tool);
-  if (!tool)
+  if (!tool || pending.tool !== call.tool)
     throw new ValidationError(`tool ${pending.tool} is not a tool of agent ${agent.name}`, '/call/tool');
-  const ctx: CallContext = { deps, meta, workflow, agent, tool, pending, stepId, key };
+  const ctx: CallContext = { ref: call, deps, meta, workflow, agent, tool, pending, stepId, key };
 
   if (tool.approval) {
     const verdict = await checkApproval(deps.approvals, pending, runId, stepId);
-    if (!verdict.ok) return blockBypass(ctx, verdict);
+    if (!verdict.ok) {
+      const claim = await store.getClaim(runId, key);
+      if (claim?.state === 'done') return afterDone(parseToolResult(claim.result), runId, deps);
+      return blockBypass(ctx, verdict);
+    }
   }
-  if (claim) {
+
+  const breakers = warmBreakers(deps.breakers);
+  let circuit = circuitOf(await breakers.get(tool.name), tool.breaker.failureThreshold, clock.now());
+  if (circuit === 'half-open') {
+    // One trial call decides; every other caller meanwhile sees the circuit open.
+    const trialMs = (worstCaseSeconds(tool) + 5) * 1000;
+    if (!(await breakers.claimTrial(tool.name, clock.now(), clock.now() + trialMs))) circuit = 'open';
+  }
+  // The first attempt claims in the same request that tells it about an earlier one.
+  const claimed =
+    circuit === 'open'
+      ? await store.getClaim(runId, key).then((c) => (c ? { existing: c } : undefined))
+      : await store.claimFirst(runId, key);
+  if (claimed && 'existing' in claimed) {
+    const seen = claimed.existing;
+    if (seen.state === 'done') return afterDone(parseToolResult(seen.result), runId, deps);
     // An earlier attempt began and did not complete: it may have had its effect.
-    const human = await resolveUnknownOutcome(ctx, claim);
+    const human = await resolveUnknownOutcome(ctx, seen);
     if (human) return human;
+    if (circuit === 'open') return runClaimed(ctx, { circuitOpen: true });
+    const began = await store.beginClaim(runId, key, seen);
+    if (!began)
+      throw new ClaimBusyError(
+        `tool call ${pending.toolUseId} of run ${runId}: another attempt got there first`,
+      );
+    return runClaimed(ctx, { began });
   }
-  return runClaimed(ctx, claim);
+  if (!claimed) return runClaimed(ctx, { circuitOpen: true });
+  return runClaimed(ctx, { began: claimed.began });
 }
 
 interface CallContext {
+  /** The call as the state machine sent it (what runs it again after a human's answer). */
+  ref: ToolCallRef;
   deps: ToolStepDeps;
   meta: RunMeta;
   workflow: Workflow;
@@ -111,6 +149,7 @@ async function resolveUnknownOutcome(ctx: CallContext, claim: Claim): Promise<To
         kind: 'approval',
         approvalId: claim.approvalId,
         timeoutSeconds: ctx.workflow.approvals?.timeoutSeconds ?? 86_400,
+        call: ctx.ref,
       };
     }
     if (verdict.status !== 'pending') {
@@ -125,14 +164,21 @@ async function resolveUnknownOutcome(ctx: CallContext, claim: Claim): Promise<To
   const asked = await openUnknownOutcome(deps, ctx.workflow, meta, stepId, pending, claim, round);
   await deps.store.askAboutClaim(runId, key, asked.approvalId, round);
   deps.metrics.count('OutcomesUnknown', 1, { tool: tool.name });
-  return asked;
+  return { ...asked, call: ctx.ref };
 }
 
-/** Begin the claim, run the tool (and its fallback), complete the claim with what happened. */
-async function runClaimed(ctx: CallContext, seen: Claim | undefined): Promise<ToolStepResult> {
+/**
+ * Run the tool (and its fallback) under a begun claim, or record that its
+ * circuit is open; complete the claim with what happened.
+ */
+async function runClaimed(
+  ctx: CallContext,
+  state: { began: Claim } | { circuitOpen: true },
+): Promise<ToolStepResult> {
   const { deps, meta, agent, tool, pending, stepId, key } = ctx;
   const { store, clock } = deps;
   const runId = meta.runId;
+  const breakers = warmBreakers(deps.breakers);
   const idempotencyKey = idempotencyKeyOf(runId, stepId, pending.toolUseId);
   const started = clock.now();
   let status: 'ok' | 'error' | 'fallback' | 'circuit_open';
@@ -141,21 +187,10 @@ async function runClaimed(ctx: CallContext, seen: Claim | undefined): Promise<To
   let fallbackTool: string | undefined;
   let failure: string | undefined;
 
-  let circuit = circuitOf(await deps.breakers.get(tool.name), tool.breaker.failureThreshold, clock.now());
-  if (circuit === 'half-open') {
-    // One trial call decides; every other caller meanwhile sees the circuit open.
-    const trialMs = (worstCaseSeconds(tool) + 5) * 1000;
-    if (!(await deps.breakers.claimTrial(tool.name, clock.now(), clock.now() + trialMs))) circuit = 'open';
-  }
-  if (circuit === 'open') {
+  if ('circuitOpen' in state) {
     failure = `the circuit for ${tool.name} is open after repeated failures across runs; it was not called`;
     status = 'circuit_open';
   } else {
-    const began = await store.beginClaim(runId, key, seen);
-    if (!began)
-      throw new ClaimBusyError(
-        `tool call ${pending.toolUseId} of run ${runId}: another attempt got there first`,
-      );
     const outcome = await runWithRetries(tool, pending.args, {
       runId,
       idempotencyKey,
@@ -167,11 +202,11 @@ async function runClaimed(ctx: CallContext, seen: Claim | undefined): Promise<To
     if (outcome.ok) {
       status = 'ok';
       value = outcome.value;
-      await deps.breakers.recordSuccess(tool.name);
+      await breakers.recordSuccess(tool.name);
     } else {
       failure = outcome.error;
       status = 'error';
-      await deps.breakers.recordFailure(
+      await breakers.recordFailure(
         tool.name,
         tool.breaker.failureThreshold,
         clock.now() + tool.breaker.cooldownSeconds * 1000,
@@ -179,7 +214,7 @@ async function runClaimed(ctx: CallContext, seen: Claim | undefined): Promise<To
       if (outcome.unknown) {
         // It may have acted: no fallback, no "failed" for the model; the claim stays acting and a
         // human says whether it happened.
-        const asked = await resolveUnknownOutcome(ctx, began);
+        const asked = await resolveUnknownOutcome(ctx, state.began);
         if (asked) return asked;
       }
     }
@@ -259,7 +294,15 @@ async function runClaimed(ctx: CallContext, seen: Claim | undefined): Promise<To
   if (!done.first) return afterDone(parseToolResult(done.result), runId, deps);
   deps.metrics.count('ToolCalls', 1, { tool: tool.name });
   if (!succeeded) deps.metrics.count('ToolCallFailures', 1, { tool: tool.name });
-  return afterDone(result, runId, deps, { tool: tool.name, failure, workflow: meta.workflow });
+  const travels = content.bytes <= INLINE_RESULT_MAX_BYTES;
+  return afterDone(
+    travels
+      ? { ...result, toolUseId: pending.toolUseId, content: content.content, isError: !succeeded }
+      : result,
+    runId,
+    deps,
+    { tool: tool.name, failure, workflow: meta.workflow },
+  );
 }
 
 /**

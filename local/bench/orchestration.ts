@@ -1,6 +1,6 @@
 import { agent, defineAgent, defineTool, defineWorkflow } from '../../state-machines/index.js';
 import { AgentHarness } from '../../test/support/agent-harness.js';
-import { responder, text, toolUse } from '../scripted-model/index.js';
+import { responder, text, toolUse, toolUses } from '../scripted-model/index.js';
 import { round, stats, table } from './table.js';
 
 const noop = defineTool({
@@ -42,14 +42,25 @@ const benchWorkflow = defineWorkflow({
   limits: { maxSteps: 50, maxTokens: 50_000_000, maxCostUsd: 1_000, timeLimitSeconds: 600 },
 });
 
-/** Turn i calls noop until the last of the requested iterations, which answers. */
-const script = responder('bench-loop', (request) => {
+const iterationsAsked = (request: { body: { messages: Array<{ content: unknown }> } }) => {
   const first = request.body.messages[0]?.content;
-  const iterations = Number(
-    /iterations (\d+)/.exec(typeof first === 'string' ? first : JSON.stringify(first))?.[1] ?? 1,
-  );
-  return request.turnIndex < iterations - 1 ? toolUse('noop', { i: request.turnIndex }) : text('done');
-});
+  return Number(/iterations (\d+)/.exec(typeof first === 'string' ? first : JSON.stringify(first))?.[1] ?? 1);
+};
+
+/** Turn i calls noop until the last of the requested iterations, which answers. */
+const script = responder('bench-loop', (request) =>
+  request.turnIndex < iterationsAsked(request) - 1 ? toolUse('noop', { i: request.turnIndex }) : text('done'),
+);
+
+/** The same loop with two noop calls in every turn: the Map path. */
+const fanScript = responder('bench-loop', (request) =>
+  request.turnIndex < iterationsAsked(request) - 1
+    ? toolUses(
+        { name: 'noop', input: { i: request.turnIndex } },
+        { name: 'noop', input: { i: request.turnIndex + 1000 } },
+      )
+    : text('done'),
+);
 
 interface RunFigures {
   ms: number;
@@ -69,7 +80,7 @@ export async function benchOrchestration(options: {
   runs: number;
   concurrent: number;
   rounds: number;
-}): Promise<string> {
+}): Promise<{ text: string; json: Record<string, unknown> }> {
   const h = await AgentHarness.start([benchWorkflow]);
   try {
     h.model.use(script);
@@ -169,7 +180,103 @@ export async function benchOrchestration(options: {
       ['round', 'runs', 'seconds', 'executions/s', 'iterations/s', 'ms per iteration (mean of runs)'],
       rows,
     );
-    return [overhead, marginal, concurrency].join('\n');
+    return {
+      text: [overhead, marginal, concurrency].join('\n'),
+      json: {
+        chaperoneMsPerIteration: round(perIter.mean, 2),
+        chaperoneThroughputExecutionsPerSecond: round(stats(rows.map((r) => Number(r[3]))).mean, 2),
+      },
+    };
+  } finally {
+    await h.close();
+  }
+}
+
+/**
+ * What AWS would bill per agent iteration, counted on the real parts: state
+ * transitions (every state entered, from the execution history) and the
+ * requests that reached DynamoDB (a counting proxy in front of dynalite), for
+ * turns with one tool call and with two; and the conversation bytes read
+ * (Query answers) per run as runs get longer. Per iteration is the marginal
+ * figure between a 10- and a 20-iteration run, so the run's fixed start and
+ * end are not spread over it.
+ */
+export async function benchAwsWork(): Promise<{ text: string; json: Record<string, unknown> }> {
+  const h = await AgentHarness.start([benchWorkflow], {}, { faults: true });
+  const proxy = h.faults;
+  if (!proxy) throw new Error('the counting proxy did not start');
+  try {
+    const measure = async (iterations: number) => {
+      proxy.requests.length = 0;
+      const { runId, execution } = await h.run('bench-loop', { iterations });
+      if (execution.status !== 'SUCCEEDED') throw new Error(`bench run ${runId} ended ${execution.status}`);
+      const requests = [...proxy.requests];
+      const byOperation: Record<string, number> = {};
+      for (const r of requests) byOperation[r.operation] = (byOperation[r.operation] ?? 0) + 1;
+      return {
+        requests: requests.length,
+        byOperation,
+        queryBytes: requests.filter((r) => r.operation === 'Query').reduce((s, r) => s + r.responseBytes, 0),
+        readBytes: requests
+          .filter((r) => ['Query', 'GetItem', 'BatchGetItem'].includes(r.operation))
+          .reduce((s, r) => s + r.responseBytes, 0),
+        transitions: await stateTransitions(
+          h,
+          `arn:aws:states:us-east-1:000000000000:execution:bench-loop:${runId}`,
+        ),
+      };
+    };
+    h.model.use(script);
+    await measure(2); // warm-up: the containers' first reads
+    const byLength = new Map<number, Awaited<ReturnType<typeof measure>>>();
+    for (const n of [1, 5, 10, 20, 40]) byLength.set(n, await measure(n));
+    h.model.use(fanScript);
+    const fan10 = await measure(10);
+    const fan20 = await measure(20);
+    const at = (n: number) => byLength.get(n) as Awaited<ReturnType<typeof measure>>;
+    const perIteration = (a: { requests: number; transitions: number }, b: typeof a) => ({
+      requests: (b.requests - a.requests) / 10,
+      transitions: (b.transitions - a.transitions) / 10,
+    });
+    const single = perIteration(at(10), at(20));
+    const fan = perIteration(fan10, fan20);
+    const ops = Object.keys({ ...at(10).byOperation, ...at(20).byOperation }).sort();
+    const work = table(
+      'AWS work per agent iteration (marginal between a 10- and a 20-iteration run; warm containers)',
+      ['measure', 'one tool call per turn', 'two tool calls per turn (Map)'],
+      [
+        ['state transitions', round(single.transitions, 2), round(fan.transitions, 2)],
+        ['DynamoDB requests', round(single.requests, 2), round(fan.requests, 2)],
+        ...ops.map((op): [string, number, string] => [
+          `  ${op}`,
+          round(((at(20).byOperation[op] ?? 0) - (at(10).byOperation[op] ?? 0)) / 10, 2),
+          '',
+        ]),
+      ],
+    );
+    const lengths = [5, 10, 20, 40];
+    const reads = table(
+      'Conversation read per run (bytes of Query answers; all reads in brackets)',
+      ['iterations', 'DynamoDB requests', 'Query bytes', 'all read bytes', 'state transitions'],
+      [1, ...lengths].map((n) => [n, at(n).requests, at(n).queryBytes, at(n).readBytes, at(n).transitions]),
+    );
+    return {
+      text: [work, reads].join('\n'),
+      json: {
+        transitionsPerIteration: round(single.transitions, 2),
+        transitionsPerIterationTwoTools: round(fan.transitions, 2),
+        dynamodbRequestsPerIteration: round(single.requests, 2),
+        dynamodbRequestsPerIterationTwoTools: round(fan.requests, 2),
+        dynamodbRequestsByOperationPerIteration: Object.fromEntries(
+          ops.map((op) => [
+            op,
+            round(((at(20).byOperation[op] ?? 0) - (at(10).byOperation[op] ?? 0)) / 10, 2),
+          ]),
+        ),
+        conversationQueryBytesPerRun: Object.fromEntries(lengths.map((n) => [String(n), at(n).queryBytes])),
+        readBytesPerRun: Object.fromEntries(lengths.map((n) => [String(n), at(n).readBytes])),
+      },
+    };
   } finally {
     await h.close();
   }

@@ -6,6 +6,7 @@ import {
   jsonata,
   LAMBDA_RETRYABLE,
   lambdaTask,
+  lit,
   platformRetry,
   STEP_RETRYABLE,
 } from './context.js';
@@ -19,11 +20,19 @@ const MODEL_RETRYABLE = ['ModelThrottledError', 'ModelUnavailableError'];
  * ```
  * <id> (model call) → <id>: next? ─ final → next
  *                                  ├ stop / step limit → stopTarget
- *                                  ├ approval → <id>: approval → <id>: tools or back
- *                                  └ tools → <id>: tools (Map) → <id>
+ *                                  ├ approval → <id>: approval → <id>: tools (Map) or back
+ *                                  ├ one tool call → <id>: tool → <id>
+ *                                  └ several → <id>: tools (Map) → <id>
  * ```
- * The step limit is checked here on a state machine variable, independent of
- * the Lambda's own ledger check.
+ * A turn with one tool call is three state transitions (model call, choice,
+ * tool call); the Map is only for several calls at once. The tool steps'
+ * results go straight back to the model call, which hands on a stop or an
+ * approval a tool step asked for without calling the model (`passThrough`,
+ * not counted as a step). The step limit is checked here on a state machine
+ * variable, independent of the Lambda's own ledger check.
+ *
+ * The calls an approval gate runs are the ones the agent step accepted, held
+ * in `$pendingCalls`: what the gate's callback says can only leave some out.
  */
 export function compileAgentStep(ctx: BlockContext, step: AgentStep, next: string | null): string {
   const { arns, workflow, stepVar } = ctx;
@@ -32,8 +41,8 @@ export function compileAgentStep(ctx: BlockContext, step: AgentStep, next: strin
     call: id,
     choose: `${id}: next?`,
     stepLimit: `${id}: step limit`,
+    tool: `${id}: tool`,
     tools: `${id}: tools`,
-    afterTools: `${id}: after tools?`,
     approval: `${id}: approval`,
     afterApproval: `${id}: after approval?`,
     escalate: `${id}: escalation`,
@@ -48,10 +57,15 @@ export function compileAgentStep(ctx: BlockContext, step: AgentStep, next: strin
     names.call,
     lambdaTask(
       arns.agentStep,
-      { runId: jsonata('$runId'), step: id, iteration: jsonata(`$${stepVar} + 1`) },
+      // The tool results of the turn before arrive with the call (`toolResults`), so it need not read them.
+      jsonata(
+        `$merge([{ "runId": $runId, "step": ${lit(id)}, "iteration": $${stepVar} + 1 }, $states.input.kind = 'toolResults' ? { "results": $states.input.results } : {}])`,
+      ) as unknown as Record<string, unknown>,
       {
         Comment: `Agent "${step.agent.name}": one model call, every requested tool call checked before anything runs.`,
-        Assign: { [stepVar]: jsonata(`$${stepVar} + 1`) },
+        Assign: {
+          [stepVar]: jsonata(`$states.result.Payload.passThrough = true ? $${stepVar} : $${stepVar} + 1`),
+        },
         Retry: platformRetry(MODEL_RETRYABLE),
         Catch: catchAll(ctx),
         Next: names.choose,
@@ -72,7 +86,12 @@ export function compileAgentStep(ctx: BlockContext, step: AgentStep, next: strin
         Assign: {
           approvalId: jsonata('$states.input.approvalId'),
           approvalTimeout: jsonata('$states.input.timeoutSeconds'),
+          pendingCalls: jsonata('$states.input.calls'),
         },
+      },
+      {
+        Condition: jsonata(`$states.input.kind = 'tools' and $count($states.input.calls) = 1`),
+        Next: names.tool,
       },
       { Condition: jsonata(`$states.input.kind = 'tools'`), Next: names.tools },
     ],
@@ -99,6 +118,34 @@ export function compileAgentStep(ctx: BlockContext, step: AgentStep, next: strin
     Next: ctx.stopTarget,
   });
 
+  // A tool step that failed past its retries answers the model as a call that did not complete.
+  const failedCall = {
+    kind: 'done',
+    status: 'error',
+    error: jsonata('$states.errorOutput.Error'),
+  };
+  addState(
+    ctx,
+    names.tool,
+    lambdaTask(
+      arns.toolStep,
+      { runId: jsonata('$runId'), step: id, call: jsonata('$states.input.calls[0]') },
+      {
+        Comment: 'The one requested tool call, with a Task timeout as the backstop.',
+        TimeoutSeconds: jsonata('$states.input.calls[0].timeoutSeconds'),
+        Retry: platformRetry(),
+        Catch: [
+          {
+            ErrorEquals: ['States.ALL'],
+            Next: names.call,
+            Output: { kind: 'toolResults', results: [failedCall] },
+          },
+        ],
+        Output: jsonata(`{ "kind": "toolResults", "results": [$states.result.Payload] }`),
+        Next: names.call,
+      },
+    ),
+  );
   addState(ctx, names.tools, {
     Type: 'Map',
     Comment: 'Each requested tool call in its own tool-step invocation, with a Task timeout as the backstop.',
@@ -115,43 +162,16 @@ export function compileAgentStep(ctx: BlockContext, step: AgentStep, next: strin
           {
             TimeoutSeconds: jsonata('$states.input.call.timeoutSeconds'),
             Retry: platformRetry(),
-            Catch: [
-              {
-                ErrorEquals: ['States.ALL'],
-                Next: 'Tool step failed',
-                Output: {
-                  kind: 'done',
-                  status: 'error',
-                  error: jsonata('$states.errorOutput.Error'),
-                },
-              },
-            ],
+            Catch: [{ ErrorEquals: ['States.ALL'], Next: 'Tool step failed', Output: failedCall }],
             End: true,
           },
         ),
         'Tool step failed': { Type: 'Pass', End: true },
       },
     },
-    // A stop wins; then a call whose outcome is unknown (a human is asked); else the agent goes on.
-    Output: jsonata(
-      `($stops := $states.result[kind = 'stop']; $asks := $states.result[kind = 'approval']; $exists($stops) ? $stops[0] : $exists($asks) ? $asks[0] : { "kind": "continue" })`,
-    ),
-    Next: names.afterTools,
-  });
-  addState(ctx, names.afterTools, {
-    Type: 'Choice',
-    Choices: [
-      { Condition: jsonata(`$states.input.kind = 'stop'`), Next: ctx.stopTarget },
-      {
-        Condition: jsonata(`$states.input.kind = 'approval'`),
-        Next: names.approval,
-        Assign: {
-          approvalId: jsonata('$states.input.approvalId'),
-          approvalTimeout: jsonata('$states.input.timeoutSeconds'),
-        },
-      },
-    ],
-    Default: names.call,
+    // The model call decides what the results mean: a stop wins, then a human's question.
+    Output: jsonata(`{ "kind": "toolResults", "results": $append([], $states.result) }`),
+    Next: names.call,
   });
 
   const gateTask = (phase: 'request' | 'escalate'): Record<string, unknown> => ({
@@ -212,10 +232,16 @@ export function compileAgentStep(ctx: BlockContext, step: AgentStep, next: strin
       },
       {
         // Approved: every call runs. Rejected (feedback): only the calls that needed no
-        // approval run; the model reads the rejection as the gated calls' results.
+        // approval run; the model reads the rejection as the gated calls' results. The calls
+        // are the agent step's own ($pendingCalls): the decision can only leave some out.
         Condition: jsonata(`$states.input.decision = 'approved' or $states.input.decision = 'rejected'`),
         Next: names.tools,
-        Output: { kind: 'tools', calls: jsonata('$states.input.calls') },
+        Output: {
+          kind: 'tools',
+          calls: jsonata(
+            `$append([], $filter($pendingCalls, function($c) { $c.toolUseId in $append([], $states.input.calls).toolUseId }))`,
+          ),
+        },
       },
     ],
     Default: names.unexpected,

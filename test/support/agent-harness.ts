@@ -104,6 +104,8 @@ export interface HarnessOptions {
    * (bucket `kb`) on the services server, wired into the handlers' environment.
    */
   memory?: { vectorIndexes?: Omit<LocalVectorIndexSpec, 'bucket'>[] };
+  /** Called before each Lambda invocation with the function's name (e.g. to make every container cold). */
+  beforeInvoke?: (fn: string) => void;
 }
 
 /**
@@ -186,6 +188,7 @@ export class AgentHarness {
           n,
           async (event: unknown) => {
             invocations.set(n, (invocations.get(n) ?? 0) + 1);
+            options.beforeInvoke?.(n);
             const h = handlers[n];
             if (!h) throw new Error(`no handler ${n}`);
             return crashAware(faults, () => h(event));

@@ -32,6 +32,14 @@ const WRITES = new Set(['PutItem', 'UpdateItem', 'DeleteItem', 'TransactWriteIte
 /** The error name a crashed process's pending calls fail with. */
 export const CRASH = 'SimulatedCrash';
 
+/** A request that reached DynamoDB through the proxy. */
+export interface SeenRequest {
+  operation: string;
+  /** The sort keys it names (key conditions included). */
+  keys: string[];
+  responseBytes: number;
+}
+
 /**
  * A loopback proxy in front of dynalite that injects the faults a real
  * DynamoDB and a real Lambda cannot be made to produce on demand: throttling
@@ -47,6 +55,11 @@ export const CRASH = 'SimulatedCrash';
 export class FaultProxy {
   /** Writes seen since the last `arm`, in order. */
   readonly writes: SeenWrite[] = [];
+  /**
+   * Every request that reached DynamoDB (reads too), in order, with the bytes
+   * of its answer: what an agent iteration costs in requests and read volume.
+   */
+  readonly requests: SeenRequest[] = [];
   private fault: Fault | undefined;
   private throttled = 0;
   /** Writes counted towards the armed fault's `nth`. */
@@ -69,6 +82,11 @@ export class FaultProxy {
         const answer = (proxy as FaultProxy).decide(req, body);
         if (answer === 'pass' || answer === 'pass-then-crash') {
           const out = await forward(upstream, req, body);
+          (proxy as FaultProxy).requests.push({
+            operation: String(req.headers['x-amz-target'] ?? '').split('.')[1] ?? '',
+            keys: sortKeys(body),
+            responseBytes: out.body.length,
+          });
           if (answer === 'pass-then-crash') {
             // The write committed; the process dies before it reads the answer.
             res.writeHead(400, { 'content-type': 'application/x-amz-json-1.0' });
