@@ -21,6 +21,7 @@ import {
   StoreThrottledError,
   ValidationError,
 } from './errors.js';
+import { type MemoryDeps, memoryContext, withMemory } from './memory/context.js';
 import type { Json, Message, ModelClient, ModelRequest, ToolSpec } from './model.js';
 import { costMicros, MICROS_PER_USD, priceOf, worstCaseCostMicros } from './pricing.js';
 import type {
@@ -41,6 +42,8 @@ export interface AgentStepDeps extends CoreDeps {
   alerts: AlertPublisher;
   approvals: ApprovalStore;
   newId: () => string;
+  /** Knowledge retrieval and episodic recall, when the app uses memory. */
+  memory?: MemoryDeps | undefined;
 }
 
 /** Seconds added to a tool's worst case for the Task's TimeoutSeconds backstop. */
@@ -114,7 +117,18 @@ export async function runAgentStep(event: AgentStepEvent, deps: AgentStepDeps): 
     return done.first ? action : parseAction(done.result);
   };
 
-  const { history, opening } = await conversationOf(store, meta, step, iteration, arrived);
+  const conversation = await conversationOf(store, meta, step, iteration, arrived);
+  const { history } = conversation;
+  let { opening } = conversation;
+  // Memory joins the task once, in the step's first message (recorded with the turn, so it
+  // stays in the conversation); its trail events are written with the turn.
+  let memoryEvents: KeyedEvent[] = [];
+  if (history.length === 0 && opening.kind === 'message' && typeof opening.message.content === 'string') {
+    const task = opening.message.content;
+    const memory = await memoryContext({ meta, workflow, step, task }, deps.memory);
+    memoryEvents = memory.events;
+    opening = { kind: 'message', message: { role: 'user', content: withMemory(task, memory.text) } };
+  }
   if (opening.kind === 'redrive') {
     // Tool calls that began but never completed: the tool step resolves them (runs an
     // idempotent one again with its key, asks a human about any other) before the model
@@ -126,7 +140,7 @@ export async function runAgentStep(event: AgentStepEvent, deps: AgentStepDeps): 
   }
   const turn = await callModel({ deps, workflow, step, meta, event, key, history, user: opening.message });
   if (turn.kind === 'settled') return recorded();
-  if (turn.kind === 'refused') return decide(turn.action, { events: [turn.event] });
+  if (turn.kind === 'refused') return decide(turn.action, { events: [turn.event, ...memoryEvents] });
   const assistant = turn.record.assistant;
 
   const commit = async (
@@ -136,6 +150,7 @@ export async function runAgentStep(event: AgentStepEvent, deps: AgentStepDeps): 
     const first = await store.commitTurn(runId, key, turn.record, {
       result: action as unknown as Json,
       ...parts,
+      events: [...(parts.events ?? []), ...memoryEvents],
     });
     for (const cap of turn.caps) await store.settleCap(cap, runId, key, turn.record.used);
     if (!first) return recorded();
