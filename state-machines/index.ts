@@ -31,11 +31,13 @@ export type {
   ChainStep,
   CodeStep,
   ParallelStep,
+  Passed,
+  PassesSpec,
   RouteStep,
   Step,
   StepContext,
 } from './steps.js';
-export { agent, approval, chain, code, parallel, route } from './steps.js';
+export { agent, approval, chain, code, PASS_ON_TOOL, parallel, route } from './steps.js';
 export { STOP_REASONS, type StopReason } from './stop-reasons.js';
 export type { AccessClass, Tool, ToolContext, ToolOptions, ToolRetryPolicy, ToolTrimPolicy } from './tool.js';
 export { ACCESS_ORDER, defineTool, worstCaseSeconds } from './tool.js';

@@ -193,6 +193,27 @@ function checkStep(subject: string, step: Step, available: Set<string>, all: Map
   all.set(step.id, step);
   if ('needs' in step) {
     for (const need of step.needs) {
+      const dot = need.indexOf('.');
+      if (dot > 0) {
+        // `<step>.<field>`: the step must have finished before, and declare that it passes the field.
+        const from = need.slice(0, dot);
+        const field = need.slice(dot + 1);
+        const source = all.get(from);
+        const passes = source?.kind === 'agent' ? source.passes : undefined;
+        if (!available.has(from) || !passes?.fields.includes(field)) {
+          throw new WorkflowDefinitionError(
+            subject,
+            `step "${step.id}" reads "${need}", but no earlier step passes it on (${
+              !available.has(from)
+                ? `"${from}" has not finished before it`
+                : passes
+                  ? `"${from}" passes ${passes.fields.join(', ')}`
+                  : `"${from}" declares no passes schema`
+            })`,
+          );
+        }
+        continue;
+      }
       if (!available.has(need)) {
         const sibling = all.has(need)
           ? ' (it runs in a parallel branch beside this one, or later: a hidden sequential dependency)'

@@ -4,7 +4,8 @@ import type {
   ToolCallRef,
   ToolStepResult,
 } from '../../state-machines/contract.js';
-import type { AgentStep } from '../../state-machines/steps.js';
+import { describeErrors } from '../../state-machines/schema.js';
+import { type AgentStep, PASS_ON_TOOL } from '../../state-machines/steps.js';
 import { worstCaseSeconds } from '../../state-machines/tool.js';
 import type { Workflow } from '../../state-machines/workflow.js';
 import { openApproval } from './approval-gate.js';
@@ -22,7 +23,7 @@ import {
   ValidationError,
 } from './errors.js';
 import { type MemoryDeps, memoryContext, withMemory } from './memory/context.js';
-import type { Json, Message, ModelClient, ModelRequest, ToolSpec } from './model.js';
+import type { Json, Message, ModelClient, ModelRequest, ToolSpec, ToolUseBlock } from './model.js';
 import { costMicros, MICROS_PER_USD, priceOf, worstCaseCostMicros } from './pricing.js';
 import type {
   Completion,
@@ -159,7 +160,31 @@ export async function runAgentStep(event: AgentStepEvent, deps: AgentStepDeps): 
     return action;
   };
 
-  const uses = toolUsesOf(assistant.message);
+  let uses = toolUsesOf(assistant.message);
+  // A step that declares what it passes on ends only with a valid pass_on call.
+  const passing = step.passes ? passingOn(step, uses) : undefined;
+  if (passing?.kind === 'output') {
+    return commit(
+      { kind: 'final' },
+      {
+        output: { step: step.id, value: passing.value },
+        events: [
+          {
+            id: eventIds.stepOutput(step.id),
+            event: { type: 'step_output', step: step.id, output: passing.value },
+          },
+        ],
+      },
+    );
+  }
+  if (passing && passing.others.length === 0)
+    return commit(
+      { kind: 'tools', calls: [] },
+      { results: withStep(step.id, passing.results), events: passing.events },
+    );
+  const passResults = passing ? withStep(step.id, passing.results) : [];
+  const passEvents = passing?.events ?? [];
+  if (passing) uses = passing.others;
   if (uses.length === 0) {
     const answer = textOf(assistant.message);
     return commit(
@@ -177,7 +202,10 @@ export async function runAgentStep(event: AgentStepEvent, deps: AgentStepDeps): 
   }
 
   const checked = await checkToolCalls({ deps, workflow, step, meta, history, uses, iteration });
-  const parts = { results: withStep(step.id, checked.results), events: checked.events };
+  const parts = {
+    results: [...passResults, ...withStep(step.id, checked.results)],
+    events: [...passEvents, ...checked.events],
+  };
   if (checked.stop) return commit(checked.stop, parts);
 
   const gated = checked.accepted.filter((c) => step.agent.tool(c.tool)?.approval);
@@ -276,6 +304,13 @@ async function callModel(args: {
     description: t.description,
     input_schema: t.input as { [key: string]: Json },
   }));
+  if (step.passes)
+    tools.push({
+      name: PASS_ON_TOOL,
+      description:
+        'Finish this step: pass on exactly these fields to the steps after it. Nothing else you wrote travels on.',
+      input_schema: step.passes.schema as { [key: string]: Json },
+    });
   const userMessage: StoredMessage = { iteration, message: user };
   const inputBound = estimateInputTokens(agentDef.system, tools, history, [user]);
   const wanted = {
@@ -485,3 +520,49 @@ export function ledgerFigures(l: Ledger): Json {
 }
 
 export type { AgentStep, RunMeta, Workflow };
+
+/**
+ * What a turn of a step that declares `passes` means: its output (a valid
+ * `pass_on` call made alone), or error results the model reads next — ajv's
+ * message for arguments of the wrong shape, a reminder for a turn without the
+ * call — with the other tool calls of the turn left to the usual checks.
+ */
+function passingOn(
+  step: AgentStep,
+  uses: readonly ToolUseBlock[],
+):
+  | { kind: 'output'; value: Json }
+  | { kind: 'feedback'; results: ToolResultRecord[]; events: KeyedEvent[]; others: ToolUseBlock[] }
+  | undefined {
+  const passes = step.passes;
+  if (!passes) return undefined;
+  const calls = uses.filter((u) => u.name === PASS_ON_TOOL);
+  const others = uses.filter((u) => u.name !== PASS_ON_TOOL);
+  if (calls.length === 0)
+    return others.length === 0 ? { kind: 'feedback', results: [], events: [], others } : undefined;
+  const [call] = calls;
+  if (calls.length === 1 && others.length === 0 && call && passes.validate(call.input))
+    return { kind: 'output', value: call.input };
+  const results: ToolResultRecord[] = [];
+  const events: KeyedEvent[] = [];
+  for (const use of calls) {
+    const message =
+      others.length > 0 || calls.length > 1
+        ? `${PASS_ON_TOOL} ends the step: call it once, alone, after your other calls have their results.`
+        : `${PASS_ON_TOOL} arguments do not match what this step passes on: ${describeErrors(passes.validate.errors)}. Call ${PASS_ON_TOOL} again with exactly the declared fields.`;
+    results.push({ toolUseId: use.id, content: message, isError: true });
+    events.push({
+      id: eventIds.toolRejected(step.id, use.id),
+      event: {
+        type: 'tool_rejected',
+        step: step.id,
+        toolUseId: use.id,
+        tool: use.name,
+        args: use.input,
+        rule: 'invalid_arguments',
+        message,
+      },
+    });
+  }
+  return { kind: 'feedback', results, events, others };
+}

@@ -8,6 +8,7 @@ import { eventIds } from './claims.js';
 import type { CoreDeps } from './deps.js';
 import { NotFoundError, ValidationError } from './errors.js';
 import type { Mailer, WorkflowEngine } from './ports.js';
+import { outputsFor } from './step-outputs.js';
 
 export interface ApprovalDeps extends CoreDeps {
   approvals: ApprovalStore;
@@ -110,7 +111,7 @@ async function createStepApproval(
   const step = workflow.stepsById.get(event.step);
   if (step?.kind !== 'approval')
     throw new ValidationError(`step ${event.step} is not an approval step`, '/step');
-  const outputs = await deps.store.getStepOutputs(event.runId, step.needs);
+  const outputs = await outputsFor(deps.store, event.runId, step.needs);
   const now = deps.clock.now();
   const record: ApprovalRecord = {
     approvalId,

@@ -3,6 +3,7 @@ import { claimKeys, completeOnce, eventIds } from './claims.js';
 import type { CoreDeps } from './deps.js';
 import { CorruptRecordError, NotFoundError, ValidationError } from './errors.js';
 import type { Json } from './model.js';
+import { outputsFor } from './step-outputs.js';
 
 /**
  * Run a code step (plain function) or a route's chooser with only the outputs
@@ -18,7 +19,7 @@ export async function runCodeStep(event: CodeStepEvent, deps: CoreDeps): Promise
   if (!step || (step.kind !== 'code' && step.kind !== 'route')) {
     throw new ValidationError(`step ${event.step} of ${meta.workflow} is not a code or route step`, '/step');
   }
-  const outputs = await deps.store.getStepOutputs(event.runId, step.needs);
+  const outputs = await outputsFor(deps.store, event.runId, step.needs);
   const context = { runId: event.runId, input: meta.input, outputs };
   const complete = async (result: CodeStepResult, output: Json): Promise<CodeStepResult> => {
     const done = await completeOnce(deps.store, event.runId, key, {

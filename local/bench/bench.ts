@@ -5,6 +5,7 @@
  * (not a test): it starts its own dynalite and harness, and exits 0 when
  * every section ran.
  */
+import { benchChainCompression } from './chain-compression.js';
 import { benchGuardrailQuality } from './guardrail-quality.js';
 import { benchLedger } from './ledger-throughput.js';
 import { benchMemory } from './memory.js';
@@ -36,6 +37,7 @@ await section(async () => ({
   json: {},
 }));
 await section(() => benchMemory());
+await section(() => benchChainCompression());
 await section(() => benchAwsWork());
 await section(() => benchOrchestration({ iterations: 10, runs: 5, concurrent: 10, rounds: 2 }));
 figures.benchSeconds = Math.round((performance.now() - started) / 100) / 10;
