@@ -70,6 +70,14 @@ interface AgentBaseOptions {
    * at most `topK` chunks, none scoring under `minScore`.
    */
   knowledge?: AgentKnowledgeOptions;
+  /**
+   * The conversation window: past `maxTokens` (estimated, a byte counting as a
+   * token) old tool outputs are dropped first, oldest first, then older turns
+   * are folded into a running summary made by a model call; the last
+   * `keepTurns` turns stay verbatim, and the system prompt and the task always.
+   * @default { maxTokens: half the model's context (100,000 for Claude's 200,000), keepTurns: 4 }
+   */
+  window?: { maxTokens?: number; keepTurns?: number };
 }
 
 /** The model of an agent on the Anthropic API (the default provider). */
@@ -111,6 +119,8 @@ export interface Agent {
   readonly onPolicyViolation: 'stop' | 'feedback';
   /** The knowledge source retrieved from, with its filter, if any. */
   readonly knowledge: AgentKnowledge | undefined;
+  /** The conversation window, defaults applied. */
+  readonly window: { readonly maxTokens: number; readonly keepTurns: number };
   /** Look a tool up by name. */
   tool(name: string): Tool | undefined;
 }
@@ -186,6 +196,7 @@ export function defineAgent(options: AgentOptions): Agent {
     maxIdenticalCalls,
     onPolicyViolation: options.onPolicyViolation ?? 'stop',
     knowledge: options.knowledge ? checkAgentKnowledge(subject, options.knowledge) : undefined,
+    window: checkWindow(subject, options.window ?? {}),
     tool: (name) => byName.get(name),
   };
 }
@@ -243,4 +254,23 @@ function resolveModel(subject: string, options: AgentOptions): { model: string; 
     model: modelId,
     provider: region === undefined ? { kind: 'bedrock', modelId } : { kind: 'bedrock', modelId, region },
   };
+}
+
+/** Claude's context window, in tokens (every model in the price tables has 200,000). */
+export const MODEL_CONTEXT_TOKENS = 200_000;
+
+function checkWindow(subject: string, w: { maxTokens?: number; keepTurns?: number }) {
+  const maxTokens = w.maxTokens ?? MODEL_CONTEXT_TOKENS / 2;
+  if (!Number.isInteger(maxTokens) || maxTokens < 2_000 || maxTokens > MODEL_CONTEXT_TOKENS)
+    throw new WorkflowDefinitionError(
+      subject,
+      `window.maxTokens must be an integer in [2000, ${MODEL_CONTEXT_TOKENS}], got ${maxTokens}`,
+    );
+  const keepTurns = w.keepTurns ?? 4;
+  if (!Number.isInteger(keepTurns) || keepTurns < 1 || keepTurns > 50)
+    throw new WorkflowDefinitionError(
+      subject,
+      `window.keepTurns must be an integer in [1, 50], got ${keepTurns}`,
+    );
+  return { maxTokens, keepTurns };
 }

@@ -23,6 +23,7 @@ import {
   ValidationError,
 } from './errors.js';
 import { type MemoryDeps, memoryContext, withMemory } from './memory/context.js';
+import { windowOf } from './memory/window.js';
 import type { Json, Message, ModelClient, ModelRequest, ToolSpec, ToolUseBlock } from './model.js';
 import { costMicros, MICROS_PER_USD, priceOf, worstCaseCostMicros } from './pricing.js';
 import type {
@@ -312,7 +313,20 @@ async function callModel(args: {
       input_schema: step.passes.schema as { [key: string]: Json },
     });
   const userMessage: StoredMessage = { iteration, message: user };
-  const inputBound = estimateInputTokens(agentDef.system, tools, history, [user]);
+  // The conversation window: old tool outputs dropped, older turns folded into a summary.
+  const windowed = await windowOf({
+    deps,
+    step,
+    runId,
+    iteration,
+    system: agentDef.system,
+    tools,
+    history,
+    user,
+  });
+  for (const e of windowed.events) await store.appendEvent(runId, e.id, e.event);
+  const sent = windowed.history;
+  const inputBound = estimateInputTokens(agentDef.system, tools, sent, [user]);
   const wanted = {
     tokens: inputBound + agentDef.maxTokens,
     costMicros: worstCaseCostMicros(price, inputBound, agentDef.maxTokens),
@@ -367,7 +381,7 @@ async function callModel(args: {
         ? { kind: 'bedrock', ...(agentDef.provider.region ? { region: agentDef.provider.region } : {}) }
         : { kind: 'anthropic' },
     system: agentDef.system,
-    messages: [...history.map((h) => h.message), user],
+    messages: [...sent.map((h) => h.message), user],
     tools,
     maxTokens: agentDef.maxTokens,
     // One conversation per agent step: parallel agents of one run are told apart.

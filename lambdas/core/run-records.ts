@@ -235,6 +235,30 @@ export type TrailEvent =
       kept: Json;
       dropped: Json;
     }
+  | {
+      /** The running summary of a step's older turns, made by a model call paid from the ledger. */
+      type: 'conversation_summary';
+      step: string;
+      /** The turns summarised: every message before this iteration's assistant turn. */
+      beforeIteration: number;
+      text: string;
+      inputTokens: number;
+      outputTokens: number;
+      costUsd: number;
+      reservedTokens: number;
+      /** Tool outputs dropped from the window before folding, oldest first. */
+      droppedToolOutputs: Json;
+    }
+  | {
+      /** What the window left out of one model call: tool outputs dropped, turns folded into the summary. */
+      type: 'conversation_window';
+      step: string;
+      iteration: number;
+      thresholdTokens: number;
+      estimatedTokens: number;
+      droppedToolOutputs: Json;
+      summaryBeforeIteration?: number;
+    }
   | { type: 'memory_recorded'; memory: 'episodic'; example: boolean; decisions: number; error?: string }
   | { type: 'run_finished'; outcome: 'succeeded' | 'stopped' | 'failed'; reason?: string; detail?: string };
 
