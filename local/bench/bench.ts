@@ -6,6 +6,7 @@
  * every section ran.
  */
 import { benchChainCompression } from './chain-compression.js';
+import { benchConversationWindow } from './conversation-window.js';
 import { benchGuardrailQuality } from './guardrail-quality.js';
 import { benchLedger } from './ledger-throughput.js';
 import { benchMemory } from './memory.js';
@@ -38,6 +39,7 @@ await section(async () => ({
 }));
 await section(() => benchMemory());
 await section(() => benchChainCompression());
+await section(() => benchConversationWindow());
 await section(() => benchAwsWork());
 await section(() => benchOrchestration({ iterations: 10, runs: 5, concurrent: 10, rounds: 2 }));
 figures.benchSeconds = Math.round((performance.now() - started) / 100) / 10;

@@ -98,26 +98,65 @@ export async function windowOf(args: {
     return { history: window, dropped, estimated: total(window), events };
   }
 
-  // 2. Fold every turn before the last keepTurns into the running summary.
+  // 2. The running summary: the latest one while the turns after it fit, else a new fold of
+  // every turn before the last keepTurns. Folding only when needed keeps summary calls rare.
   const task = window[0] as StoredMessage;
-  const folded = window.filter(
+  const trimmed = window;
+  const withSummary = (summary: Summary): StoredMessage[] => [
+    {
+      iteration: task.iteration,
+      message: {
+        role: 'user',
+        content: `${typeof task.message.content === 'string' ? task.message.content : JSON.stringify(task.message.content)}\n\n<conversation_summary turns="1-${summary.beforeIteration - 1}">\n${summary.text}\n</conversation_summary>`,
+      },
+    },
+    ...trimmed.filter(
+      (m) =>
+        m.iteration > summary.beforeIteration ||
+        (m.iteration === summary.beforeIteration && m.message.role === 'assistant'),
+    ),
+  ];
+  const latest = await latestSummary(args.deps, args.runId, step.id);
+  if (latest && latest.beforeIteration <= firstKept) {
+    const reused = withSummary(latest);
+    if (total(reused) <= maxTokens) {
+      events.push(windowEvent(total(reused), latest.beforeIteration));
+      return {
+        history: reused,
+        dropped,
+        summaryBefore: latest.beforeIteration,
+        estimated: total(reused),
+        events,
+      };
+    }
+  }
+  const folded = trimmed.filter(
     (m) =>
       m !== task && (m.iteration < firstKept || (m.iteration === firstKept && m.message.role === 'user')),
   );
-  const kept = window.filter(
-    (m) => m.iteration > firstKept || (m.iteration === firstKept && m.message.role === 'assistant'),
-  );
   const summary = await summaryBefore({ ...args, before: firstKept, folded, events });
-  const lead: StoredMessage = {
-    iteration: task.iteration,
-    message: {
-      role: 'user',
-      content: `${typeof task.message.content === 'string' ? task.message.content : JSON.stringify(task.message.content)}\n\n<conversation_summary turns="1-${firstKept - 1}">\n${summary.text}\n</conversation_summary>`,
-    },
+  window = withSummary(summary);
+  events.push(windowEvent(total(window), summary.beforeIteration));
+  return {
+    history: window,
+    dropped,
+    summaryBefore: summary.beforeIteration,
+    estimated: total(window),
+    events,
   };
-  window = [lead, ...kept];
-  events.push(windowEvent(total(window), firstKept));
-  return { history: window, dropped, summaryBefore: firstKept, estimated: total(window), events };
+}
+
+/** The step's latest running summary: this container's, else the trail's. */
+async function latestSummary(deps: AgentStepDeps, runId: string, step: string): Promise<Summary | undefined> {
+  const cached = summaries.get(`${runId}:${step}`);
+  if (cached) return cached;
+  return (await deps.store.listEvents(runId))
+    .flatMap((e) =>
+      e.type === 'conversation_summary' && e.step === step
+        ? [{ beforeIteration: e.beforeIteration, text: e.text }]
+        : [],
+    )
+    .sort((a, b) => b.beforeIteration - a.beforeIteration)[0];
 }
 
 async function summaryBefore(args: {
@@ -130,17 +169,7 @@ async function summaryBefore(args: {
 }): Promise<Summary> {
   const { deps, step, runId, before, folded } = args;
   const cacheKey = `${runId}:${step.id}`;
-  let previous = summaries.get(cacheKey);
-  if (!previous || previous.beforeIteration < before) {
-    const recorded = (await deps.store.listEvents(runId))
-      .filter((e) => e.type === 'conversation_summary' && e.step === step.id)
-      .map((e) =>
-        e.type === 'conversation_summary' ? { beforeIteration: e.beforeIteration, text: e.text } : undefined,
-      )
-      .filter((s): s is Summary => s !== undefined)
-      .sort((a, b) => b.beforeIteration - a.beforeIteration)[0];
-    if (recorded && (!previous || recorded.beforeIteration > previous.beforeIteration)) previous = recorded;
-  }
+  const previous = await latestSummary(deps, runId, step.id);
   if (previous && previous.beforeIteration >= before) return previous;
 
   const turns = folded
@@ -216,7 +245,11 @@ async function summaryBefore(args: {
   // Written once: a retry that finds it reads it back instead of calling the model again.
   const first = await deps.store.appendEvent(runId, key.replace('summary#', 'conversation_summary#'), event);
   if (!first) summaries.delete(cacheKey);
-  else summaries.set(cacheKey, summary);
+  else {
+    // A warm container serves many runs: keep the newest few hundred summaries only.
+    if (summaries.size >= 500) summaries.delete(summaries.keys().next().value as string);
+    summaries.set(cacheKey, summary);
+  }
   deps.log.info('conversation folded', { runId, step: step.id, before, ms: deps.clock.now() - started });
   return first ? summary : ((await summaryBefore(args)) ?? summary);
 }
