@@ -66,7 +66,7 @@ describe('memory in the stack', () => {
     const agentStep = fns.get('agent-step')?.resource as CfnResource;
     const finish = fns.get('finish')?.resource as CfnResource;
     const envOf = (fn: CfnResource) =>
-      (fn.Properties?.Environment as { Variables: Record<string, unknown> }).Variables;
+      (fn.Properties?.Environment as { Variables: Record<string, unknown> } | undefined)?.Variables ?? {};
     expect(Object.keys(envOf(agentStep))).toEqual(
       expect.arrayContaining(['CHAPERONE_VECTOR_BUCKET_ARN', 'MEMORY_TABLE']),
     );
