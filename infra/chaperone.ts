@@ -18,6 +18,7 @@ import { BedrockAccess } from './constructs/bedrock-access.js';
 import { BreakersTable } from './constructs/breakers-table.js';
 import { ChaperoneApi } from './constructs/chaperone-api.js';
 import { type HandlerKind, writeHandlerEntries } from './constructs/handler-entries.js';
+import { ChaperoneMemory } from './constructs/memory.js';
 import { ModelApiKey } from './constructs/model-api-key.js';
 import { Monitoring } from './constructs/monitoring.js';
 import { PayloadBucket } from './constructs/payload-bucket.js';
@@ -105,6 +106,8 @@ export class Chaperone extends Construct {
   public readonly payloads: PayloadBucket;
   /** `bedrock:InvokeModel` on exactly the models and profiles of the Bedrock agents (none without them). */
   public readonly bedrockAccess: BedrockAccess;
+  /** Knowledge indexes and episodic memory, for the workflows that use them. */
+  public readonly memory: ChaperoneMemory;
   public readonly functions: {
     readonly api: AgentFunction;
     readonly agentStep: AgentFunction;
@@ -355,7 +358,8 @@ export class Chaperone extends Construct {
       machine.grantTaskResponse(approvalRequest);
     }
 
-    this.api = new ChaperoneApi(this, 'Api', { handler: api });
+    this.memory = new ChaperoneMemory(this, 'Memory', { workflows: props.workflows, agentStep, finish, api });
+    this.api = new ChaperoneApi(this, 'Api', { handler: api, memoryRoutes: this.memory.table !== undefined });
     approvalRequest.addEnvironment('APPROVAL_BASE_URL', this.api.baseUrl);
 
     this.functions = { api, agentStep, codeStep, finish, approvalRequest };

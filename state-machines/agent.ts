@@ -1,6 +1,7 @@
 import { BEDROCK_GEOGRAPHIES, priceOf } from '../lambdas/core/pricing.js';
 import { checkEdges, type LimitEdge, type LimitName } from './edges.js';
 import { WorkflowDefinitionError } from './errors.js';
+import { type AgentKnowledge, type AgentKnowledgeOptions, checkAgentKnowledge } from './memory.js';
 import { ACCESS_ORDER, type AccessClass, type Tool } from './tool.js';
 
 /** More tools than this on one agent is a definition error: accuracy drops past 15-20 (seed). */
@@ -79,6 +80,19 @@ interface AgentBaseOptions {
    * `{ steps: 'final-answer' }` for an agent that should always answer.
    */
   edges?: Partial<Record<LimitName, LimitEdge>>;
+  /**
+   * A knowledge source (`defineKnowledge`) retrieved from at the step's start:
+   * at most `topK` chunks, none scoring under `minScore`.
+   */
+  knowledge?: AgentKnowledgeOptions;
+  /**
+   * The conversation window: past `maxTokens` (estimated, a byte counting as a
+   * token) old tool outputs are dropped first, oldest first, then older turns
+   * are folded into a running summary made by a model call; the last
+   * `keepTurns` turns stay verbatim, and the system prompt and the task always.
+   * @default { maxTokens: half the model's context (100,000 for Claude's 200,000), keepTurns: 4 }
+   */
+  window?: { maxTokens?: number; keepTurns?: number };
 }
 
 /** The model of an agent on the Anthropic API (the default provider). */
@@ -121,6 +135,10 @@ export interface Agent {
   readonly untrustedResults: 'quarantine' | 'redact';
   /** The edges this agent chose; the workflow's apply to the others. */
   readonly edges: Partial<Record<LimitName, LimitEdge>>;
+  /** The knowledge source retrieved from, with its filter, if any. */
+  readonly knowledge: AgentKnowledge | undefined;
+  /** The conversation window, defaults applied. */
+  readonly window: { readonly maxTokens: number; readonly keepTurns: number };
   /** Look a tool up by name. */
   tool(name: string): Tool | undefined;
 }
@@ -198,6 +216,8 @@ export function defineAgent(options: AgentOptions): Agent {
     onPolicyViolation: options.onPolicyViolation ?? 'stop',
     untrustedResults: untrustedResultsOf(subject, options.untrustedResults),
     edges,
+    knowledge: options.knowledge ? checkAgentKnowledge(subject, options.knowledge) : undefined,
+    window: checkWindow(subject, options.window ?? {}),
     tool: (name) => byName.get(name),
   };
 }
@@ -264,4 +284,23 @@ function untrustedResultsOf(subject: string, mode: unknown): 'quarantine' | 'red
     subject,
     `untrustedResults must be 'quarantine' or 'redact', got ${JSON.stringify(mode)}`,
   );
+}
+
+/** Claude's context window, in tokens (every model in the price tables has 200,000). */
+export const MODEL_CONTEXT_TOKENS = 200_000;
+
+function checkWindow(subject: string, w: { maxTokens?: number; keepTurns?: number }) {
+  const maxTokens = w.maxTokens ?? MODEL_CONTEXT_TOKENS / 2;
+  if (!Number.isInteger(maxTokens) || maxTokens < 2_000 || maxTokens > MODEL_CONTEXT_TOKENS)
+    throw new WorkflowDefinitionError(
+      subject,
+      `window.maxTokens must be an integer in [2000, ${MODEL_CONTEXT_TOKENS}], got ${maxTokens}`,
+    );
+  const keepTurns = w.keepTurns ?? 4;
+  if (!Number.isInteger(keepTurns) || keepTurns < 1 || keepTurns > 50)
+    throw new WorkflowDefinitionError(
+      subject,
+      `window.keepTurns must be an integer in [1, 50], got ${keepTurns}`,
+    );
+  return { maxTokens, keepTurns };
 }

@@ -32,18 +32,30 @@ export { LIMIT_EDGES, LIMIT_NAMES, LIMIT_STOP } from './edges.js';
 export { WorkflowDefinitionError } from './errors.js';
 export type { ClassifierOptions, GuardrailOptions } from './guardrail-settings.js';
 export type {
+  AgentKnowledge,
+  AgentKnowledgeOptions,
+  EmbeddingDimension,
+  EpisodicMemory,
+  EpisodicMemoryOptions,
+  KnowledgeSource,
+  KnowledgeSourceOptions,
+} from './memory.js';
+export { defineKnowledge } from './memory.js';
+export type {
   AgentStep,
   ApprovalStep,
   ChainStep,
   CodeStep,
   ParallelStep,
+  Passed,
+  PassesSpec,
   RouteStep,
   Step,
   StepContext,
 } from './steps.js';
-export { agent, approval, chain, code, parallel, route } from './steps.js';
+export { agent, approval, chain, code, PASS_ON_TOOL, parallel, route } from './steps.js';
 export { STOP_REASONS, type StopReason } from './stop-reasons.js';
 export type { AccessClass, Tool, ToolContext, ToolOptions, ToolRetryPolicy, ToolTrimPolicy } from './tool.js';
 export { ACCESS_ORDER, defineTool, worstCaseSeconds } from './tool.js';
 export type { InputValidator, Workflow, WorkflowLimits, WorkflowOptions } from './workflow.js';
-export { DEFAULT_LIMITS, defineWorkflow, toolsOf } from './workflow.js';
+export { DEFAULT_LIMITS, defineWorkflow, knowledgeSourcesOf, toolsOf, usesMemory } from './workflow.js';

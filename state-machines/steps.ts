@@ -1,5 +1,21 @@
+import type { ValidateFunction } from 'ajv';
+import type { FromSchema, JSONSchema } from 'json-schema-to-ts';
 import type { Agent } from './agent.js';
 import { WorkflowDefinitionError } from './errors.js';
+import { compileSchema } from './schema.js';
+
+/** The tool an agent step that declares `passes` ends with: its arguments are what the step passes on. */
+export const PASS_ON_TOOL = 'pass_on';
+
+/** What a step with `passes: S` hands on, derived from its schema: `Passed<typeof schema>`. */
+export type Passed<S> = S extends JSONSchema ? FromSchema<S> : never;
+
+/** A step's declared output: the schema, its validator (ajv strict, compiled once) and its fields. */
+export interface PassesSpec {
+  readonly schema: JSONSchema;
+  readonly validate: ValidateFunction;
+  readonly fields: readonly string[];
+}
 
 /**
  * What a step's code sees: the run's input and the outputs of exactly the steps
@@ -23,6 +39,13 @@ export interface AgentStep extends StepBase {
   readonly agent: Agent;
   /** The task handed to the agent as its first user message. */
   readonly prompt: (context: StepContext) => string;
+  /**
+   * What this step passes on, when declared: the agent ends the step by calling
+   * `pass_on` with exactly this shape (checked by ajv; a failed check goes back
+   * to the model like a tool call's), and only that object travels to the
+   * steps that need it (`needs: ['<id>.<field>']` reads one field).
+   */
+  readonly passes: PassesSpec | undefined;
 }
 
 export interface CodeStep extends StepBase {
@@ -93,12 +116,50 @@ function checkId(kind: string, id: string): void {
 }
 
 /** An agent step: the agent runs its tool loop until it gives a final answer. */
-export function agent(
+export function agent<const P extends JSONSchema = never>(
   id: string,
-  options: { agent: Agent; prompt: (context: StepContext) => string; needs?: readonly string[] },
+  options: {
+    agent: Agent;
+    prompt: (context: StepContext) => string;
+    /** Step ids, or `<step>.<field>` for one field a step passes on. */
+    needs?: readonly string[];
+    /** JSON Schema (`as const`) of what this step passes on: an object with `properties`. */
+    passes?: P;
+  },
 ): AgentStep {
   checkId('agent', id);
-  return { kind: 'agent', id, agent: options.agent, prompt: options.prompt, needs: options.needs ?? [] };
+  return {
+    kind: 'agent',
+    id,
+    agent: options.agent,
+    prompt: options.prompt,
+    needs: options.needs ?? [],
+    passes:
+      options.passes === undefined
+        ? undefined
+        : passesSpec(`agent step "${id}"`, options.passes, options.agent),
+  };
+}
+
+function passesSpec(subject: string, schema: JSONSchema, of: Agent): PassesSpec {
+  const properties = typeof schema === 'object' ? Reflect.get(schema, 'properties') : undefined;
+  if (
+    typeof schema !== 'object' ||
+    Reflect.get(schema, 'type') !== 'object' ||
+    typeof properties !== 'object' ||
+    properties === null
+  )
+    throw new WorkflowDefinitionError(
+      subject,
+      'passes must be an object schema with properties (the fields it passes on)',
+    );
+  if (of.tool(PASS_ON_TOOL))
+    throw new WorkflowDefinitionError(
+      subject,
+      `its agent has a tool named "${PASS_ON_TOOL}", the name a step that passes on reserves`,
+    );
+  const validate = compileSchema(`${subject} passes`, schema as Record<string, unknown>);
+  return { schema, validate, fields: Object.keys(properties) };
 }
 
 /** A code step: a plain function, run in its own Lambda invocation. Its return value is its output. */

@@ -15,6 +15,12 @@ import {
 } from './edges.js';
 import { WorkflowDefinitionError } from './errors.js';
 import { checkGuardrails, type GuardrailOptions, type GuardrailSettings } from './guardrail-settings.js';
+import {
+  checkEpisodicMemory,
+  type EpisodicMemory,
+  type EpisodicMemoryOptions,
+  type KnowledgeSource,
+} from './memory.js';
 import { compileSchema } from './schema.js';
 import { type ApprovalGateOptions, checkGate, type Step } from './steps.js';
 import type { ArgsOf, Tool } from './tool.js';
@@ -81,6 +87,11 @@ export interface WorkflowOptions<S> {
   approvals?: ApprovalGateOptions & { onReject?: 'feedback' | 'stop' };
   /** The classifier tier behind the heuristics, and what its failure means. @default heuristics only */
   guardrails?: GuardrailOptions;
+  /**
+   * Episodic memory: each finished run is recorded for its workflow and tenant,
+   * and a new run's agent steps get the most similar past runs as examples.
+   */
+  memory?: EpisodicMemoryOptions;
 }
 
 export interface Workflow {
@@ -112,6 +123,8 @@ export interface Workflow {
       }
     | undefined;
   readonly guardrails: GuardrailSettings;
+  /** Episodic memory, when declared. */
+  readonly memory: EpisodicMemory | undefined;
   /** Every step by id, nested ones included. */
   readonly stepsById: ReadonlyMap<string, Step>;
   /** The agent of an agent step. */
@@ -234,6 +247,7 @@ export function defineWorkflow<const S extends Readonly<Record<string, unknown>>
     validators: validatorsOf(options.validators),
     approvals,
     guardrails: checkGuardrails(subject, options.guardrails),
+    memory: options.memory ? checkEpisodicMemory(subject, options.memory) : undefined,
     stepsById,
     agentOf: (stepId) => {
       const step = stepsById.get(stepId);
@@ -262,6 +276,27 @@ function checkStep(subject: string, step: Step, available: Set<string>, all: Map
   all.set(step.id, step);
   if ('needs' in step) {
     for (const need of step.needs) {
+      const dot = need.indexOf('.');
+      if (dot > 0) {
+        // `<step>.<field>`: the step must have finished before, and declare that it passes the field.
+        const from = need.slice(0, dot);
+        const field = need.slice(dot + 1);
+        const source = all.get(from);
+        const passes = source?.kind === 'agent' ? source.passes : undefined;
+        if (!available.has(from) || !passes?.fields.includes(field)) {
+          throw new WorkflowDefinitionError(
+            subject,
+            `step "${step.id}" reads "${need}", but no earlier step passes it on (${
+              !available.has(from)
+                ? `"${from}" has not finished before it`
+                : passes
+                  ? `"${from}" passes ${passes.fields.join(', ')}`
+                  : `"${from}" declares no passes schema`
+            })`,
+          );
+        }
+        continue;
+      }
       if (!available.has(need)) {
         const sibling = all.has(need)
           ? ' (it runs in a parallel branch beside this one, or later: a hidden sequential dependency)'
@@ -337,4 +372,30 @@ export function toolsOf(workflows: readonly Workflow[]): Map<string, Tool> {
       }
     }
   return tools;
+}
+
+/**
+ * Every knowledge source of every agent of `workflows`, by name. Two different
+ * sources under one name are a definition error: each name is one index.
+ */
+export function knowledgeSourcesOf(workflows: readonly Workflow[]): Map<string, KnowledgeSource> {
+  const sources = new Map<string, KnowledgeSource>();
+  for (const workflow of workflows)
+    for (const step of workflow.stepsById.values()) {
+      const source = step.kind === 'agent' ? step.agent.knowledge?.source : undefined;
+      if (!source) continue;
+      const seen = sources.get(source.name);
+      if (seen && (seen.dimension !== source.dimension || seen.maxChunkChars !== source.maxChunkChars))
+        throw new WorkflowDefinitionError(
+          `knowledge source "${source.name}"`,
+          `declared twice with different settings (in workflow "${workflow.name}"); declare it once and share it`,
+        );
+      sources.set(source.name, source);
+    }
+  return sources;
+}
+
+/** Whether any workflow uses memory (episodic or semantic): the stack then deploys the memory parts. */
+export function usesMemory(workflows: readonly Workflow[]): boolean {
+  return workflows.some((w) => w.memory !== undefined) || knowledgeSourcesOf(workflows).size > 0;
 }

@@ -27,6 +27,12 @@ export interface ChaperoneApiProps {
    * @default true
    */
   readonly cloudWatchRole?: boolean;
+  /**
+   * Serve `DELETE /runs/{id}/memory` (forget a run's episode) and
+   * `PUT /runs/{id}/memory` (mark whether it may be an example), IAM-authorised.
+   * @default false (set when a workflow keeps episodic memory)
+   */
+  readonly memoryRoutes?: boolean;
 }
 
 /**
@@ -130,6 +136,11 @@ export class ChaperoneApi extends Construct {
       compatibleArchitectures: [lambda.Architecture.ARM_64],
     });
     if (props.handler instanceof lambda.Function) props.handler.addLayers(this.consoleLayer);
+    if (props.memoryRoutes) {
+      const memory = run.addResource('memory');
+      for (const method of ['DELETE', 'PUT'])
+        memory.addMethod(method, integration, { ...iamAuth, ...withId });
+    }
 
     const approvals = this.api.root.addResource('approvals');
     approvals.addMethod('GET', integration, {

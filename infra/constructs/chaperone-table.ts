@@ -2,11 +2,11 @@ import type { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
 
-/** CloudFormation metadata key on each table: `runs` | `approvals` | `breakers`. */
+/** CloudFormation metadata key on each table: `runs` | `approvals` | `breakers` | `memory`. */
 export const TABLE_METADATA_KEY = 'chaperone:table';
 
 /** The tables' names in `chaperone:table` metadata; the local runtime creates its tables from them. */
-export type TableRole = 'runs' | 'approvals' | 'breakers';
+export type TableRole = 'runs' | 'approvals' | 'breakers' | 'memory';
 
 /** Props every Chaperone table accepts. */
 export interface ChaperoneTableProps {

@@ -5,7 +5,8 @@ import type {
   ToolStepResult,
 } from '../../state-machines/contract.js';
 import type { LimitName } from '../../state-machines/edges.js';
-import type { AgentStep } from '../../state-machines/steps.js';
+import { describeErrors } from '../../state-machines/schema.js';
+import { type AgentStep, PASS_ON_TOOL } from '../../state-machines/steps.js';
 import { worstCaseSeconds } from '../../state-machines/tool.js';
 import type { Workflow } from '../../state-machines/workflow.js';
 import { openApproval } from './approval-gate.js';
@@ -32,8 +33,10 @@ import {
   finalUserMessage,
   LIMIT_STOP,
 } from './limit-edges.js';
-import type { Json, Message, ModelClient, ModelRequest, ToolSpec } from './model.js';
 import { type Offloader, offloaderFor, resolveMessages } from './offload.js';
+import { type MemoryDeps, memoryContext, withMemory } from './memory/context.js';
+import { windowOf } from './memory/window.js';
+import type { Json, Message, ModelClient, ModelRequest, ToolSpec, ToolUseBlock } from './model.js';
 import { costMicros, MICROS_PER_USD, priceOf, worstCaseCostMicros } from './pricing.js';
 import type {
   Completion,
@@ -58,6 +61,8 @@ export interface AgentStepDeps extends CoreDeps, Pick<ClassifierDeps, 'guardrail
   newId: () => string;
   /** Step Functions' history limit (tests lower it). @default 25,000 */
   historyEventLimit?: number;
+  /** Knowledge retrieval and episodic recall, when the app uses memory. */
+  memory?: MemoryDeps | undefined;
 }
 
 /** Seconds added to a tool's worst case for the Task's TimeoutSeconds backstop. */
@@ -135,7 +140,18 @@ export async function runAgentStep(event: AgentStepEvent, deps: AgentStepDeps): 
   };
 
   const offloader = offloaderFor(runId, deps.payloads, deps.offloadThresholdBytes);
-  const { history, opening } = await conversationOf(store, meta, step, iteration, arrived, offloader);
+  const conversation = await conversationOf(store, meta, step, iteration, arrived, offloader);
+  const { history } = conversation;
+  let { opening } = conversation;
+  // Memory joins the task once, in the step's first message (recorded with the turn, so it
+  // stays in the conversation); its trail events are written with the turn.
+  let memoryEvents: KeyedEvent[] = [];
+  if (history.length === 0 && opening.kind === 'message' && typeof opening.message.content === 'string') {
+    const task = opening.message.content;
+    const memory = await memoryContext({ meta, workflow, step, task }, deps.memory);
+    memoryEvents = memory.events;
+    opening = { kind: 'message', message: { role: 'user', content: withMemory(task, memory.text) } };
+  }
   if (opening.kind === 'redrive') {
     // Tool calls that began but never completed: the tool step resolves them (runs an
     // idempotent one again with its key, asks a human about any other) before the model
@@ -214,14 +230,18 @@ export async function runAgentStep(event: AgentStepEvent, deps: AgentStepDeps): 
     if (turn.kind === 'limit') return decide(turn.action, { events: turn.event ? [turn.event] : [] });
   }
   if (turn.kind === 'settled') return recorded();
-  if (turn.kind === 'refused') return decide(turn.action, { events: [turn.event] });
+  if (turn.kind === 'refused') return decide(turn.action, { events: [turn.event, ...memoryEvents] });
   const assistant = turn.record.assistant;
 
   const commit = async (
     action: AgentAction,
     parts: Omit<Completion, 'result'> = {},
   ): Promise<AgentAction> => {
-    const completion = { result: action as unknown as Json, ...parts };
+    const completion = {
+      result: action as unknown as Json,
+      ...parts,
+      events: [...(parts.events ?? []), ...memoryEvents],
+    };
     // The invocation's usage rides on the turn's model_call event, counting this write (usage.ts).
     const { user, assistant: answer, event: turnEvent } = turn.record;
     stampUsage(turnEvent.event, pendingCompletion(completion, [user, answer, turnEvent, turn.record.held]));
@@ -233,7 +253,31 @@ export async function runAgentStep(event: AgentStepEvent, deps: AgentStepDeps): 
     return action;
   };
 
-  const uses = toolUsesOf(assistant.message);
+  let uses = toolUsesOf(assistant.message);
+  // A step that declares what it passes on ends only with a valid pass_on call.
+  const passing = step.passes ? passingOn(step, uses) : undefined;
+  if (passing?.kind === 'output') {
+    return commit(
+      { kind: 'final' },
+      {
+        output: { step: step.id, value: passing.value },
+        events: [
+          {
+            id: eventIds.stepOutput(step.id),
+            event: { type: 'step_output', step: step.id, output: passing.value },
+          },
+        ],
+      },
+    );
+  }
+  if (passing && passing.others.length === 0)
+    return commit(
+      { kind: 'tools', calls: [] },
+      { results: withStep(step.id, passing.results), events: passing.events },
+    );
+  const passResults = passing ? withStep(step.id, passing.results) : [];
+  const passEvents = passing?.events ?? [];
+  if (passing) uses = passing.others;
   if (uses.length === 0 || assistant.finalAnswer) {
     // A final-answer edge's last call ends the step whatever it says: its tool uses never run.
     const text = textOf(assistant.message);
@@ -258,7 +302,10 @@ export async function runAgentStep(event: AgentStepEvent, deps: AgentStepDeps): 
   }
 
   const checked = await checkToolCalls({ deps, workflow, step, meta, history, uses, iteration });
-  const parts = { results: withStep(step.id, checked.results), events: checked.events };
+  const parts = {
+    results: [...passResults, ...withStep(step.id, checked.results)],
+    events: [...passEvents, ...checked.events],
+  };
   if (checked.stop) return commit(checked.stop, parts);
 
   const gated = checked.accepted.filter((c) => step.agent.tool(c.tool)?.approval);
@@ -363,7 +410,28 @@ async function callModel(args: {
     description: t.description,
     input_schema: t.input as { [key: string]: Json },
   }));
-  const inputBound = estimateInputTokens(agentDef.system, tools, history, [user]);
+  if (step.passes)
+    tools.push({
+      name: PASS_ON_TOOL,
+      description:
+        'Finish this step: pass on exactly these fields to the steps after it. Nothing else you wrote travels on.',
+      input_schema: step.passes.schema as { [key: string]: Json },
+    });
+  const userMessage: StoredMessage = { iteration, message: user };
+  // The conversation window: old tool outputs dropped, older turns folded into a summary.
+  const windowed = await windowOf({
+    deps,
+    step,
+    runId,
+    iteration,
+    system: agentDef.system,
+    tools,
+    history,
+    user,
+  });
+  for (const e of windowed.events) await store.appendEvent(runId, e.id, e.event);
+  const sent = windowed.history;
+  const inputBound = estimateInputTokens(agentDef.system, tools, sent, [user]);
   const wanted = {
     tokens: inputBound + agentDef.maxTokens,
     costMicros: worstCaseCostMicros(price, inputBound, agentDef.maxTokens),
@@ -417,7 +485,6 @@ async function callModel(args: {
       };
     }
   }
-  const userMessage: StoredMessage = { iteration, message: user };
   const caps = dailyCapsFor(workflow, meta, clock.now());
   const capRefusal = await reserveCaps(store, caps, runId, key, reservation);
   if (capRefusal) {
@@ -449,7 +516,7 @@ async function callModel(args: {
     system: agentDef.system,
     // Offloaded tool results are read back for the model; the stored turns keep the references.
     messages: await resolveMessages(
-      [...history.map((h) => h.message), user],
+      [...sent.map((h) => h.message), user],
       offloaderFor(runId, deps.payloads, deps.offloadThresholdBytes),
     ),
     tools,
@@ -610,3 +677,49 @@ export function ledgerFigures(l: Ledger): Json {
 }
 
 export type { AgentStep, RunMeta, Workflow };
+
+/**
+ * What a turn of a step that declares `passes` means: its output (a valid
+ * `pass_on` call made alone), or error results the model reads next — ajv's
+ * message for arguments of the wrong shape, a reminder for a turn without the
+ * call — with the other tool calls of the turn left to the usual checks.
+ */
+function passingOn(
+  step: AgentStep,
+  uses: readonly ToolUseBlock[],
+):
+  | { kind: 'output'; value: Json }
+  | { kind: 'feedback'; results: ToolResultRecord[]; events: KeyedEvent[]; others: ToolUseBlock[] }
+  | undefined {
+  const passes = step.passes;
+  if (!passes) return undefined;
+  const calls = uses.filter((u) => u.name === PASS_ON_TOOL);
+  const others = uses.filter((u) => u.name !== PASS_ON_TOOL);
+  if (calls.length === 0)
+    return others.length === 0 ? { kind: 'feedback', results: [], events: [], others } : undefined;
+  const [call] = calls;
+  if (calls.length === 1 && others.length === 0 && call && passes.validate(call.input))
+    return { kind: 'output', value: call.input };
+  const results: ToolResultRecord[] = [];
+  const events: KeyedEvent[] = [];
+  for (const use of calls) {
+    const message =
+      others.length > 0 || calls.length > 1
+        ? `${PASS_ON_TOOL} ends the step: call it once, alone, after your other calls have their results.`
+        : `${PASS_ON_TOOL} arguments do not match what this step passes on: ${describeErrors(passes.validate.errors)}. Call ${PASS_ON_TOOL} again with exactly the declared fields.`;
+    results.push({ toolUseId: use.id, content: message, isError: true });
+    events.push({
+      id: eventIds.toolRejected(step.id, use.id),
+      event: {
+        type: 'tool_rejected',
+        step: step.id,
+        toolUseId: use.id,
+        tool: use.name,
+        args: use.input,
+        rule: 'invalid_arguments',
+        message,
+      },
+    });
+  }
+  return { kind: 'feedback', results, events, others };
+}

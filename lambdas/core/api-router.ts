@@ -12,6 +12,8 @@ import {
   renderConsolePage,
 } from './console/console-page.js';
 import { listRuns, type RunLister } from './console/run-list.js';
+import type { MemoryDeps } from './memory/context.js';
+import { forgetRun, markExample } from './memory/memory-api.js';
 import type { Json } from './model.js';
 import { MICROS_PER_USD } from './pricing.js';
 import { getRun, type RunsApiDeps, redriveRun, startRun } from './runs-api.js';
@@ -38,7 +40,9 @@ export interface ConsoleRouteDeps {
   consoleAssets: ConsoleAssets;
 }
 
-export type ApiDeps = RunsApiDeps & ApprovalDeps & ConsoleRouteDeps;
+export type ApiDeps = RunsApiDeps &
+  ApprovalDeps &
+  ConsoleRouteDeps & { memory?: MemoryDeps | undefined };
 
 const json = (statusCode: number, body: Json): ApiResponse => ({
   statusCode,
@@ -112,6 +116,14 @@ export async function routeApi(req: ApiRequest, deps: ApiDeps): Promise<ApiRespo
     }
     case 'GET /runs/{id}': {
       const r = await getRun(req.pathParameters.id, deps);
+      return json(r.status, r.body);
+    }
+    case 'DELETE /runs/{id}/memory': {
+      const r = await forgetRun(req.pathParameters.id, deps);
+      return json(r.status, r.body);
+    }
+    case 'PUT /runs/{id}/memory': {
+      const r = await markExample(req.pathParameters.id, req.body, deps);
       return json(r.status, r.body);
     }
     case 'POST /runs/{id}/redrive': {

@@ -11,6 +11,7 @@ import { NotFoundError, ValidationError } from './errors.js';
 import { offloaderFor, resolveOutputs } from './offload.js';
 import type { Mailer, WorkflowEngine } from './ports.js';
 import { MICROS_PER_USD } from './pricing.js';
+import { outputsFor } from './step-outputs.js';
 
 export interface ApprovalDeps extends CoreDeps {
   approvals: ApprovalStore;

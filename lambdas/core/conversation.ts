@@ -1,8 +1,9 @@
-import type { AgentStep } from '../../state-machines/steps.js';
+import { type AgentStep, PASS_ON_TOOL } from '../../state-machines/steps.js';
 import { claimKeys } from './claims.js';
 import type { ContentBlock, Message, ToolResultBlock, ToolUseBlock } from './model.js';
 import { type Offloader, offloaderFor, resolveOutputs } from './offload.js';
 import type { PendingCall, RunMeta, RunStore, StoredMessage, ToolResultRecord } from './run-records.js';
+import { outputsFor } from './step-outputs.js';
 
 /** The tool_use blocks of an assistant message. */
 export function toolUsesOf(message: Message): ToolUseBlock[] {
@@ -52,7 +53,12 @@ export async function openingOf(
   if (uses.length === 0) {
     return {
       kind: 'message',
-      message: { role: 'user', content: 'Continue. If you have finished, give your final answer.' },
+      message: {
+        role: 'user',
+        content: step.passes
+          ? `End this step by calling ${PASS_ON_TOOL} with what it passes on (only the declared fields).`
+          : 'Continue. If you have finished, give your final answer.',
+      },
     };
   }
   const missing = uses.filter((u) => !arrived.has(u.id)).map((u) => u.id);

@@ -4,6 +4,7 @@ import { eventIds } from './claims.js';
 import type { CoreDeps } from './deps.js';
 import { causeSummary } from './error-cause.js';
 import { NotFoundError, PriceTableError } from './errors.js';
+import { type MemoryDeps, rememberRun } from './memory/context.js';
 import type { Json } from './model.js';
 import { offloaderFor } from './offload.js';
 import type { WorkflowEngine } from './ports.js';
@@ -30,11 +31,12 @@ const STATES_AFTER_FINISH = { succeeded: 1, stopped: 2, failed: 2 } as const;
 /**
  * Close a run once, whatever ended it: record the outcome and the answer (the
  * output of the workflow's last step), write the final trail event, emit the
- * run's metrics. A repeated invocation changes nothing.
+ * run's metrics, and record its episode when the workflow keeps episodic
+ * memory. A repeated invocation changes nothing.
  */
 export async function finishRun(
   event: FinishEvent,
-  deps: FinishDeps,
+  deps: FinishDeps & { memory?: MemoryDeps | undefined },
 ): Promise<{ runId: string; status: RunStatus }> {
   const meta = await deps.store.getRun(event.runId);
   if (!meta) throw new NotFoundError(`run ${event.runId} does not exist`);
@@ -82,6 +84,18 @@ export async function finishRun(
   if (usage) finished.usage = usage;
   // Written once under its fixed id, also by a retry after a crash that closed the run first.
   await deps.store.appendEvent(event.runId, eventIds.runFinished(), finished);
+  // Also on a retry after a crash that closed the run first: the episode is written once.
+  await rememberRun(
+    {
+      runId: event.runId,
+      status,
+      workflow,
+      now: new Date(deps.clock.now()).toISOString(),
+      store: deps.store,
+    },
+    deps.memory,
+    deps.log,
+  );
   if (!changed) return { runId: event.runId, status: meta.status };
   const dims = { workflow: meta.workflow };
   if (ledger) {

@@ -260,6 +260,44 @@ export type TrailEventBody =
     }
   | { type: 'guardrail'; rule: string; message: string; step?: string }
   | { type: 'step_output'; step: string; output: Json }
+  | {
+      /** What memory retrieved for a step: every candidate, kept or dropped by the threshold, with its score. */
+      type: 'memory_retrieval';
+      memory: 'semantic' | 'episodic';
+      step: string;
+      /** The knowledge source, or `workflow/tenant` for episodes. */
+      source: string;
+      topK: number;
+      minScore: number;
+      retrieved: number;
+      kept: Json;
+      dropped: Json;
+    }
+  | {
+      /** The running summary of a step's older turns, made by a model call paid from the ledger. */
+      type: 'conversation_summary';
+      step: string;
+      /** The turns summarised: every message before this iteration's assistant turn. */
+      beforeIteration: number;
+      text: string;
+      inputTokens: number;
+      outputTokens: number;
+      costUsd: number;
+      reservedTokens: number;
+      /** Tool outputs dropped from the window before folding, oldest first. */
+      droppedToolOutputs: Json;
+    }
+  | {
+      /** What the window left out of one model call: tool outputs dropped, turns folded into the summary. */
+      type: 'conversation_window';
+      step: string;
+      iteration: number;
+      thresholdTokens: number;
+      estimatedTokens: number;
+      droppedToolOutputs: Json;
+      summaryBeforeIteration?: number;
+    }
+  | { type: 'memory_recorded'; memory: 'episodic'; example: boolean; decisions: number; error?: string }
   /** `POST /runs/{id}/redrive` resumed the execution after a platform failure. */
   | { type: 'run_redriven'; failure: string; redriveDate: string }
   /** An approved `ask` edge extended a limit of the ledger. */

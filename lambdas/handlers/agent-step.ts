@@ -3,6 +3,7 @@ import type { Workflow } from '../../state-machines/workflow.js';
 import { bedrockGuardrailsFromEnv } from '../adapters/bedrock-guardrails.js';
 import { type Env, newId } from '../config.js';
 import { type AgentStepDeps, runAgentStep } from '../core/agent-step.js';
+import { memoryDeps } from '../memory-config.js';
 import { eventParser } from './parse-event.js';
 import { snsAlerts } from './wire/alerts.js';
 import { modelClient } from './wire/model.js';
@@ -23,6 +24,7 @@ export function createHandler(env: Env, app: readonly Workflow[]) {
     alerts: snsAlerts(env),
     approvals: approvalStore(env, base.db),
     newId,
+    memory: memoryDeps(env, base.db),
     // Step Functions' history limit, lowered only by tests.
     ...(env.CHAPERONE_HISTORY_EVENT_LIMIT
       ? { historyEventLimit: Number(env.CHAPERONE_HISTORY_EVENT_LIMIT) }

@@ -4,6 +4,7 @@ import { createConsoleAssets } from '../adapters/console-assets.js';
 import { DynamoRunList } from '../adapters/dynamo-run-list.js';
 import { type Env, jsonObjectEnv, newId, required } from '../config.js';
 import { type ApiDeps, routeApi } from '../core/api-router.js';
+import { memoryDeps } from '../memory-config.js';
 import { snsAlerts } from './wire/alerts.js';
 import { sfnEngine } from './wire/engine.js';
 import { sesMailer } from './wire/mail.js';
@@ -30,6 +31,7 @@ export function createHandler(env: Env, app: readonly Workflow[]) {
     baseUrl: env.APPROVAL_BASE_URL ?? '',
     runList: new DynamoRunList(base.db, required(env, 'RUNS_TABLE')),
     consoleAssets: createConsoleAssets(),
+    memory: memoryDeps(env, base.db),
   };
   return async (event: APIGatewayProxyEvent) => {
     const headers = Object.fromEntries(

@@ -4,6 +4,7 @@ import { sendTrace, tracesEndpoint } from '../adapters/otlp-http.js';
 import type { Env } from '../config.js';
 import { finishRun } from '../core/finish.js';
 import { exportRunTrace } from '../core/otel-export.js';
+import { memoryDeps } from '../memory-config.js';
 import { eventParser } from './parse-event.js';
 import { sfnEngine } from './wire/engine.js';
 import { coreDeps } from './wire/store.js';
@@ -17,8 +18,10 @@ const parse = eventParser<FinishEvent>(finishEventSchema, 'finish');
 /** `app`: the workflows to serve (the application's workflows module, bound by its generated entry). */
 export function createHandler(env: Env, app: readonly Workflow[]) {
   // The engine counts the execution's transitions for the run's cost.
+  const base = coreDeps(env, 'finish', app);
   const deps = {
-    ...coreDeps(env, 'finish', app),
+    ...base,
+    memory: memoryDeps(env, base.db),
     engine: sfnEngine(env),
     pricingRegion: env.CHAPERONE_PRICING_REGION ?? env.AWS_REGION,
   };

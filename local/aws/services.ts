@@ -6,6 +6,8 @@
  * - SNS `Publish` (query protocol, `Action=Publish`) → alerts file (JSON lines);
  * - Secrets Manager `GetSecretValue` (JSON 1.1) → local secrets;
  * - S3 objects (REST, path-style; requests signed for `s3`) → a folder (`s3.ts`), the payload bucket.
+ * - S3 Vectors data-plane calls (REST-JSON) → the on-disk vector store;
+ * - Bedrock InvokeModel of Titan Text Embeddings V2 → the lexical stand-in.
  * Every email and alert is also emitted as an event. Every request must be
  * SigV4-signed with the server's credentials (403 otherwise, nothing written).
  */
@@ -13,6 +15,8 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { type LocalVectorStore, S3VectorsLocalError } from '../memory/s3vectors-store.js';
+import { answerTitanEmbed, isTitanEmbedPath } from '../memory/titan-stand-in.js';
 import { readRequestBody } from './http-body.js';
 import { LOCAL_CREDENTIALS, type LocalCredentials } from './local-credentials.js';
 import { handleS3Request, isS3Request } from './s3.js';
@@ -37,6 +41,8 @@ export interface LocalServicesOptions {
   /** JSON-lines file alerts are appended to. */
   alertsFile: string;
   secrets: LocalSecrets;
+  /** The S3 Vectors stand-in; absent, S3 Vectors calls get a 404. */
+  vectors?: LocalVectorStore;
   /** @default 0 (a free port) */
   port?: number;
   /** The only key pair whose signatures are accepted. @default {@link LOCAL_CREDENTIALS} */
@@ -119,6 +125,29 @@ async function handle(
     const email = writeOutboxEmail(options.outboxDir, parseJson(body));
     events.emit('email', email);
     return sendJson(res, 200, { MessageId: email.messageId }, { 'x-amzn-requestid': requestId });
+  }
+
+  if (req.method === 'POST' && isTitanEmbedPath(path)) {
+    const answer = answerTitanEmbed(body);
+    res.writeHead(answer.status, { ...answer.headers, 'x-amzn-requestid': requestId });
+    res.end(answer.body);
+    return;
+  }
+
+  if (req.method === 'POST' && options.vectors && !target && path !== '/' && /^\/[A-Za-z]+$/.test(path)) {
+    try {
+      return sendJson(res, 200, options.vectors.handle(path.slice(1), parseJson(body)), {
+        'x-amzn-requestid': requestId,
+      });
+    } catch (err) {
+      if (!(err instanceof S3VectorsLocalError)) throw err;
+      return sendJson(
+        res,
+        err.status,
+        { message: err.message },
+        { 'x-amzn-errortype': err.code, 'x-amzn-requestid': requestId },
+      );
+    }
   }
 
   if (target.startsWith('secretsmanager.')) {

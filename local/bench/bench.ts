@@ -8,7 +8,10 @@
 import { benchColdStart } from './cold-start.js';
 import { benchCost } from './cost.js';
 import { benchGuardrails } from './guardrails.js';
+import { benchChainCompression } from './chain-compression.js';
+import { benchConversationWindow } from './conversation-window.js';
 import { benchLedger } from './ledger-throughput.js';
+import { benchMemory } from './memory.js';
 import { benchAwsWork, benchOrchestration } from './orchestration.js';
 import { benchPeer } from './peer.js';
 
@@ -37,6 +40,9 @@ await section(async () => ({
   text: await benchLedger({ reservations: 2_000, concurrency: 50, races: 5 }),
   json: {},
 }));
+await section(() => benchMemory());
+await section(() => benchChainCompression());
+await section(() => benchConversationWindow());
 await section(() => benchAwsWork());
 await section(() => benchOrchestration({ iterations: 10, runs: 5, concurrent: 10, rounds: 2 }));
 await section(() => benchCost({ iterations: 10, runs: 3 }));

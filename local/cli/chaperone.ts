@@ -11,6 +11,9 @@
  *   approvals reject <link> --comment "…"
  *   replay <runId> [--out <file>]        a scenario module replaying the run's model answers
  *   runs trace <runId> --otlp <url> | --out <file>   the run as OpenTelemetry spans (OTLP/JSON)
+ *   knowledge ingest <dir> --source <n>  index a knowledge source (local/cli/knowledge.ts)
+ *   memory forget <runId>                delete the run's episode
+ *   memory example <runId> true|false    mark whether the run may be an example
  *
  * Deciding goes through the emailed link with the same checks as the page:
  * the signature and expiry of the link, the digest of what was shown, and
@@ -23,6 +26,7 @@ import type { StoredTrailEvent } from '../../lambdas/core/run-records.js';
 import { readRunningStack } from '../runtime/running-stack.js';
 import { parseApprovalForm, resolveLink } from './approve.js';
 import { costLine, type RunView } from './print.js';
+import { knowledgeCommand } from './knowledge.js';
 import { replayModuleSource } from './replay.js';
 import { TraceExportError, traceCommand } from './trace.js';
 
@@ -40,6 +44,9 @@ export const CLI_USAGE = `Usage: npm run chaperone -- <command> [--api <url>] [-
   replay <runId> [--out <file>]          the run's recorded model answers as a scenario module
   runs trace <runId> --otlp <url>        send the run as OpenTelemetry spans to an OTLP/HTTP collector
   runs trace <runId> --out <file>        or write them as OTLP/JSON
+  knowledge ingest <dir> --source <name> chunk, embed and index documents (locally, or --vector-bucket <arn>)
+  memory forget <runId>                  delete the run's episode (the right to be forgotten)
+  memory example <runId> true|false      whether the run may be an example for later runs
 
 The API is --api, else $CHAPERONE_API_URL, else the local stack running on
 --data-dir (default .chaperone, as npm start), found from its stack.json.`;
@@ -98,6 +105,7 @@ export async function main(
     args.splice(i, 2);
     return v;
   };
+  if (args[0] === 'knowledge') return knowledgeCommand(args.slice(1), io);
   const apiFlag = flag('api');
   const dataDir = resolve(flag('data-dir') ?? '.chaperone');
   const status = flag('status');
@@ -179,6 +187,34 @@ export async function main(
       const file = resolve(out ?? `replay-${command}.mjs`);
       writeFileSync(file, replayModuleSource(command, run.trail));
       io.write(`wrote ${file}: replay it against your workflows with chaperone dev --scenario ${file}`);
+      return 0;
+    }
+    if (group === 'memory' && (command === 'forget' || command === 'example') && target) {
+      const flag = args[3];
+      if (command === 'example' && flag !== 'true' && flag !== 'false')
+        return fail('memory example <runId> true|false: say whether the run may be an example');
+      const { url, from } = api();
+      const res = await call(
+        `${url}/runs/${encodeURIComponent(target)}/memory`,
+        from,
+        command === 'forget'
+          ? { method: 'DELETE' }
+          : {
+              method: 'PUT',
+              body: JSON.stringify({ example: flag === 'true' }),
+              headers: { 'content-type': 'application/json' },
+            },
+      );
+      const body = (await res.json()) as { message?: string };
+      if (!res.ok)
+        return fail(
+          `${command === 'forget' ? 'DELETE' : 'PUT'} /runs/${target}/memory answered ${res.status}: ${body.message ?? ''}`,
+        );
+      io.write(
+        command === 'forget'
+          ? `forgot the episode of run ${target}`
+          : `run ${target} ${flag === 'true' ? 'may be' : 'is no longer'} an example`,
+      );
       return 0;
     }
     if (group === 'approvals' && command === 'list') {

@@ -34,6 +34,9 @@ export function awsEndpointEnv(endpoints: LocalEndpoints): Record<string, string
     AWS_ENDPOINT_URL_SNS: endpoints.servicesUrl,
     AWS_ENDPOINT_URL_SECRETS_MANAGER: endpoints.servicesUrl,
     AWS_ENDPOINT_URL_S3: endpoints.servicesUrl,
+    AWS_ENDPOINT_URL_S3VECTORS: endpoints.servicesUrl,
+    // Bedrock embeddings go to the services server's stand-in, also when Claude goes to Anthropic.
+    CHAPERONE_EMBEDDINGS_ENDPOINT: endpoints.servicesUrl,
     ...(endpoints.lambdaUrl ? { AWS_ENDPOINT_URL_LAMBDA: endpoints.lambdaUrl } : {}),
     AWS_REGION: LOCAL_REGION,
     AWS_DEFAULT_REGION: LOCAL_REGION,

@@ -4,6 +4,7 @@
  * `000000000000`, table names equal to logical ids, and the REST API's
  * `execute-api` URL rewritten to the local API URL.
  */
+import { localVectorBucketArn, localVectorBucketName } from '../memory/s3vectors-store.js';
 import { TemplateResolutionError } from './errors.js';
 
 /** Region every local ARN and SDK client uses. */
@@ -172,6 +173,12 @@ export class IntrinsicResolver {
         return '1';
       case 'AWS::Logs::LogGroup.Arn':
         return arnOf('logs', `log-group:${name}:*`);
+      case 'AWS::S3Vectors::VectorBucket.VectorBucketArn':
+        return localVectorBucketArn(
+          localVectorBucketName(name, resource.Properties),
+          LOCAL_REGION,
+          LOCAL_ACCOUNT,
+        );
     }
     if (attribute === 'Arn') return arnOf(resource.Type.split('::')[1]?.toLowerCase() ?? 'unknown', name);
     throw this.fail(where, `Fn::GetAtt ${name}.${attribute} (${resource.Type}) has no local value`);

@@ -26,6 +26,7 @@ import {
   type OutboxEmail,
   startLocalServices,
 } from '../aws/services.js';
+import { LocalVectorStore, vectorIndexesOf } from '../memory/s3vectors-store.js';
 import type { Scenario } from '../scripted-model/index.js';
 import { ScriptedModel } from '../scripted-model/index.js';
 import { type Clock, LocalStepFunctions, type SfnApiServer, startSfnApiServer } from '../sfn/index.js';
@@ -183,6 +184,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
     const modelKey = model === 'anthropic' && apiKey ? apiKey : 'scripted-model-key';
     const secrets = LocalSecrets.open(join(dataDir, 'secrets.json'), secretSpecs(app, modelKey));
+    // Knowledge indexes (S3 Vectors) declared in the template, kept on disk in the data dir.
+    const vectors = new LocalVectorStore(join(dataDir, 'vectors'), vectorIndexesOf(template));
     const services: LocalServices = await startLocalServices({
       outboxDir,
       alertsFile,
@@ -190,6 +193,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       credentials,
       // The payload bucket (and any other bucket of the template), as a folder of the data dir.
       s3: { dir: join(dataDir, 's3'), buckets: templateBuckets(template) },
+      vectors,
     });
     closers.push(() => services.close());
     services.events.on('email', (e) => events.emit('email', e));

@@ -16,6 +16,11 @@ import { ensureTables, type LocalDynamo, startLocalDynamo } from '../../local/aw
 import { LOCAL_CREDENTIALS } from '../../local/aws/local-credentials.js';
 import { LocalSecrets } from '../../local/aws/secrets.js';
 import { type LocalServices, startLocalServices } from '../../local/aws/services.js';
+import {
+  type LocalVectorIndexSpec,
+  LocalVectorStore,
+  localVectorBucketArn,
+} from '../../local/memory/s3vectors-store.js';
 import { ScriptedModel } from '../../local/scripted-model/index.js';
 import { LocalStepFunctions, MapLambdaInvoker, startSfnApiServer } from '../../local/sfn/index.js';
 import { compileWorkflow } from '../../state-machines/index.js';
@@ -64,6 +69,18 @@ export const TABLES = [
     attributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' as const }],
   },
   {
+    // Episodic memory (infra/constructs/memory.ts).
+    tableName: 'Memory',
+    keySchema: [
+      { AttributeName: 'pk', KeyType: 'HASH' as const },
+      { AttributeName: 'sk', KeyType: 'RANGE' as const },
+    ],
+    attributeDefinitions: [
+      { AttributeName: 'pk', AttributeType: 'S' as const },
+      { AttributeName: 'sk', AttributeType: 'S' as const },
+    ],
+  },
+  {
     // The invoice example's backend (examples/invoice/backend.ts).
     tableName: 'InvoiceBackend',
     keySchema: [
@@ -94,6 +111,11 @@ export interface HarnessOptions {
    * function that dies after its handler ran.
    */
   inject?: (fn: string, event: unknown, run: () => Promise<unknown>) => Promise<unknown>;
+  /**
+   * Memory on: the Memory table, the Titan stand-in, and S3 Vectors indexes
+   * (bucket `kb`) on the services server, wired into the handlers' environment.
+   */
+  memory?: { vectorIndexes?: Omit<LocalVectorIndexSpec, 'bucket'>[] };
   /** Called before each Lambda invocation with the function's name (e.g. to make every container cold). */
   beforeInvoke?: (fn: string) => void;
 }
@@ -164,6 +186,14 @@ export class AgentHarness {
       secrets,
       // The payload bucket, as the local stack serves it (local/aws/s3.ts).
       s3: { dir: join(dir, 's3'), buckets: [PAYLOAD_BUCKET] },
+      ...(options.memory
+        ? {
+            vectors: new LocalVectorStore(
+              join(dir, 'vectors'),
+              (options.memory.vectorIndexes ?? []).map((i) => ({ ...i, bucket: 'kb' })),
+            ),
+          }
+        : {}),
     });
     // Bedrock calls are signed with the key pair below (AWS_ACCESS_KEY_ID=local) and verified.
     const model = await ScriptedModel.start({ bedrockCredentials: LOCAL_CREDENTIALS });
@@ -236,6 +266,16 @@ export class AgentHarness {
       AWS_ENDPOINT_URL_BEDROCK_RUNTIME: model.url,
       CHAPERONE_MODEL_MAX_RETRIES: '0',
       CHAPERONE_LOCAL: '1',
+      ...(options.memory
+        ? {
+            MEMORY_TABLE: 'Memory',
+            CHAPERONE_EMBEDDINGS_ENDPOINT: services.url,
+            AWS_ENDPOINT_URL_S3VECTORS: services.url,
+            ...(options.memory.vectorIndexes?.length
+              ? { CHAPERONE_VECTOR_BUCKET_ARN: localVectorBucketArn('kb', 'us-east-1', '000000000000') }
+              : {}),
+          }
+        : {}),
       ...extraEnv,
     };
     // The SDK clients read credentials from the process environment.

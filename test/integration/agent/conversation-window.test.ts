@@ -1,0 +1,123 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { responder, text, toolUse } from '../../../local/scripted-model/index.js';
+import type { RecordedRequest } from '../../../local/scripted-model/types.js';
+import { agent, defineAgent, defineTool, defineWorkflow } from '../../../state-machines/index.js';
+import { AgentHarness } from '../../support/agent-harness.js';
+
+const THRESHOLD = 8_000;
+const TASK = 'Read the report page by page and list every figure it gives.';
+const readPage = defineTool({
+  name: 'read_page',
+  description: 'Read one page of the report.',
+  input: {
+    type: 'object',
+    properties: { page: { type: 'integer', minimum: 1 } },
+    required: ['page'],
+    additionalProperties: false,
+  } as const,
+  access: 'read',
+  run: async ({ page }) =>
+    `Page ${page}: the figure on this page is ${page * 37}. ${'Background text of the page. '.repeat(45)}`,
+});
+const reader = defineAgent({
+  name: 'reader',
+  model: 'claude-haiku-4-5',
+  system: 'You read reports. Never reveal internal notes.',
+  tools: [readPage],
+  window: { maxTokens: THRESHOLD, keepTurns: 3 },
+  maxIdenticalCalls: 1,
+});
+const longRead = defineWorkflow({
+  name: 'long-read',
+  description: 'a 60-turn conversation',
+  input: {
+    type: 'object',
+    properties: { report: { type: 'string' } },
+    required: ['report'],
+    additionalProperties: false,
+  } as const,
+  steps: [agent('read', { agent: reader, prompt: () => TASK })],
+  limits: { maxSteps: 70, maxTokens: 3_000_000, maxCostUsd: 100 },
+});
+
+const TURNS = 60;
+const lastPage = (req: RecordedRequest): number => {
+  const text = JSON.stringify(req.body.messages.at(-1)?.content ?? '');
+  return Number(/Page (\d+):/.exec(text)?.[1] ?? 0);
+};
+const reading = (summary: (req: RecordedRequest) => string) =>
+  responder('long-read', (req) => {
+    if (req.conversation.endsWith(':summary')) return text(summary(req));
+    const page = lastPage(req) + 1;
+    return page <= TURNS ? toolUse('read_page', { page }) : text('Listed every figure.');
+  });
+
+let h: AgentHarness;
+beforeAll(async () => {
+  h = await AgentHarness.start([longRead]);
+});
+afterAll(async () => {
+  await h.close();
+});
+
+describe('the conversation window', () => {
+  it('keeps a 60-turn conversation under the threshold after the first fold, with the task in every call', {
+    timeout: 120_000,
+  }, async () => {
+    h.model.use(
+      reading(
+        (req) =>
+          `Figures so far (from ${JSON.stringify(req.body.messages).length} bytes of turns): see the pages.`,
+      ),
+    );
+    const { runId, execution } = await h.run('long-read', { report: 'R-1' });
+    expect(execution.status).toBe('SUCCEEDED');
+
+    const calls = h.model.requests.filter((r) => !r.conversation.endsWith(':summary'));
+    expect(calls.length).toBe(TURNS + 1);
+    for (const c of calls) expect(String(c.body.messages[0]?.content).startsWith(TASK)).toBe(true);
+    const size = (r: RecordedRequest) =>
+      Buffer.byteLength(r.body.system ? JSON.stringify(r.body.system) : '') +
+      Buffer.byteLength(JSON.stringify(r.body.tools ?? [])) +
+      r.body.messages.reduce((n, m) => n + Buffer.byteLength(JSON.stringify(m.content)), 0);
+    const firstFold = calls.findIndex((c) =>
+      String(c.body.messages[0]?.content).includes('<conversation_summary'),
+    );
+    expect(firstFold).toBeGreaterThan(0);
+    for (const c of calls.slice(firstFold)) expect(size(c)).toBeLessThanOrEqual(THRESHOLD);
+    // Before any fold the history grew past the threshold: the window is what kept it down.
+    expect(Math.max(...calls.map(size))).toBeLessThanOrEqual(THRESHOLD);
+
+    const trail = await h.runs.listEvents(runId);
+    const summaries = trail.filter((e) => e.type === 'conversation_summary');
+    expect(summaries.length).toBeGreaterThan(1);
+    const windows = trail.filter((e) => e.type === 'conversation_window');
+    const dropped = windows.flatMap((e) =>
+      e.type === 'conversation_window' ? (e.droppedToolOutputs as unknown[]) : [],
+    );
+    expect(dropped.length).toBeGreaterThan(0);
+    // Every summary call was paid from the ledger and settled: nothing stays reserved.
+    const ledger = await h.runs.getLedger(runId);
+    const modelTokens = trail.reduce(
+      (n, e) => (e.type === 'model_call' ? n + e.inputTokens + e.outputTokens : n),
+      0,
+    );
+    const summaryTokens = summaries.reduce(
+      (n, e) => (e.type === 'conversation_summary' ? n + e.inputTokens + e.outputTokens : n),
+      0,
+    );
+    expect(ledger?.tokensUsed).toBe(modelTokens + summaryTokens);
+    expect(await h.runs.openReservations(runId)).toEqual({});
+  });
+
+  it('an empty summary is a named error and replaces nothing', { timeout: 60_000 }, async () => {
+    h.model.use(reading(() => ''));
+    const { runId, execution } = await h.run('long-read', { report: 'R-2' });
+    expect(execution.status).toBe('FAILED');
+    expect(execution.error).toBe('RunFailed');
+    const trail = await h.runs.listEvents(runId);
+    expect(trail.filter((e) => e.type === 'conversation_summary')).toEqual([]);
+    expect(JSON.stringify(trail.find((e) => e.type === 'run_finished'))).toContain('EmptySummaryError');
+    expect(await h.runs.openReservations(runId)).toEqual({});
+  });
+});
