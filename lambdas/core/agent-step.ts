@@ -23,8 +23,8 @@ import {
   StoreThrottledError,
   ValidationError,
 } from './errors.js';
-import { historyLimitStop } from './history-limit.js';
 import { type ClassifierDeps, classifyBeforeModelCall } from './guardrails/classifier-tier.js';
+import { historyLimitStop } from './history-limit.js';
 import {
   askExtension,
   cutShortAnswer,
@@ -33,10 +33,10 @@ import {
   finalUserMessage,
   LIMIT_STOP,
 } from './limit-edges.js';
-import { type Offloader, offloaderFor, resolveMessages } from './offload.js';
 import { type MemoryDeps, memoryContext, withMemory } from './memory/context.js';
 import { windowOf } from './memory/window.js';
 import type { Json, Message, ModelClient, ModelRequest, ToolSpec, ToolUseBlock } from './model.js';
+import { type Offloader, offloaderFor, resolveMessages } from './offload.js';
 import { costMicros, MICROS_PER_USD, priceOf, worstCaseCostMicros } from './pricing.js';
 import type {
   Completion,

@@ -40,9 +40,7 @@ export interface ConsoleRouteDeps {
   consoleAssets: ConsoleAssets;
 }
 
-export type ApiDeps = RunsApiDeps &
-  ApprovalDeps &
-  ConsoleRouteDeps & { memory?: MemoryDeps | undefined };
+export type ApiDeps = RunsApiDeps & ApprovalDeps & ConsoleRouteDeps & { memory?: MemoryDeps | undefined };
 
 const json = (statusCode: number, body: Json): ApiResponse => ({
   statusCode,

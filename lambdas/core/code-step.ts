@@ -5,8 +5,8 @@ import { CorruptRecordError, NotFoundError, ValidationError } from './errors.js'
 import type { Json } from './model.js';
 import { offloaderFor, resolveOutputs } from './offload.js';
 import type { Completion } from './run-records.js';
-import { pendingCompletion, stampUsage } from './usage.js';
 import { outputsFor } from './step-outputs.js';
+import { pendingCompletion, stampUsage } from './usage.js';
 
 /**
  * Run a code step (plain function) or a route's chooser with only the outputs

@@ -281,7 +281,10 @@ async function runClaimed(
   // A result above the threshold is kept in the payload bucket and recorded as a reference; the
   // full result of a trimmed one is kept there too, for the trail (offload.ts).
   const offloader = offloaderFor(runId, deps.payloads, deps.offloadThresholdBytes);
-  const recorded = await offloader.offloadText(eventIds.toolCall(stepId, pending.toolUseId), screened.content);
+  const recorded = await offloader.offloadText(
+    eventIds.toolCall(stepId, pending.toolUseId),
+    screened.content,
+  );
   const fullResult =
     succeeded && content.trimmed && deps.payloads
       ? await offloader.keep(`full#${eventIds.toolCall(stepId, pending.toolUseId)}`, toJson(value))

@@ -5,11 +5,12 @@
  * (not a test): it starts its own dynalite and harness, and exits 0 when
  * every section ran.
  */
+
+import { benchChainCompression } from './chain-compression.js';
 import { benchColdStart } from './cold-start.js';
+import { benchConversationWindow } from './conversation-window.js';
 import { benchCost } from './cost.js';
 import { benchGuardrails } from './guardrails.js';
-import { benchChainCompression } from './chain-compression.js';
-import { benchConversationWindow } from './conversation-window.js';
 import { benchLedger } from './ledger-throughput.js';
 import { benchMemory } from './memory.js';
 import { benchAwsWork, benchOrchestration } from './orchestration.js';

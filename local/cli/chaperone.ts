@@ -25,8 +25,8 @@ import { pathToFileURL } from 'node:url';
 import type { StoredTrailEvent } from '../../lambdas/core/run-records.js';
 import { readRunningStack } from '../runtime/running-stack.js';
 import { parseApprovalForm, resolveLink } from './approve.js';
-import { costLine, type RunView } from './print.js';
 import { knowledgeCommand } from './knowledge.js';
+import { costLine, type RunView } from './print.js';
 import { replayModuleSource } from './replay.js';
 import { TraceExportError, traceCommand } from './trace.js';
 

@@ -57,7 +57,10 @@ const VERDICTS_SCHEMA = {
 
 type Verdicts = { verdicts: Array<{ index: number; injection: boolean; categories: string[] }> };
 // Compiled on its first use: a cold start of a function with no judge compiles nothing.
-const validateVerdicts = lazyValidator('the judge verdict schema', VERDICTS_SCHEMA) as ValidateFunction<Verdicts>;
+const validateVerdicts = lazyValidator(
+  'the judge verdict schema',
+  VERDICTS_SCHEMA,
+) as ValidateFunction<Verdicts>;
 
 export const JUDGE_TOOL: ToolSpec = {
   name: 'report_verdicts',

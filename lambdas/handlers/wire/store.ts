@@ -1,10 +1,10 @@
-import { createS3PayloadStore } from '../../adapters/s3-payloads.js';
 import type { Workflow } from '../../../state-machines/workflow.js';
 import { DynamoApprovalStore } from '../../adapters/dynamo-approval-store.js';
 import { DynamoBreakerStore } from '../../adapters/dynamo-breaker-store.js';
 import { createDocumentClient } from '../../adapters/dynamo-client.js';
 import { DynamoRunStore } from '../../adapters/dynamo-run-store.js';
 import { createLog, createMetrics } from '../../adapters/observability.js';
+import { createS3PayloadStore } from '../../adapters/s3-payloads.js';
 import { type Env, required } from '../../config.js';
 import { type CoreDeps, noMetrics, registryOf, silentLog, systemClock } from '../../core/deps.js';
 
