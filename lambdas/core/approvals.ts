@@ -169,9 +169,8 @@ async function createStepApproval(
   if (step?.kind !== 'approval')
     throw new ValidationError(`step ${event.step} is not an approval step`, '/step');
   // Offloaded outputs are read back: the approver sees what the step produced.
-  const outputs = await resolveOutputs(
-    await deps.store.getStepOutputs(event.runId, step.needs),
-    offloaderFor(event.runId, deps.payloads, deps.offloadThresholdBytes),
+  const outputs = await outputsFor(deps.store, event.runId, step.needs, (o) =>
+    resolveOutputs(o, offloaderFor(event.runId, deps.payloads, deps.offloadThresholdBytes)),
   );
   const now = deps.clock.now();
   const record: ApprovalRecord = {

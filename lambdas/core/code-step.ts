@@ -23,7 +23,7 @@ export async function runCodeStep(event: CodeStepEvent, deps: CoreDeps): Promise
     throw new ValidationError(`step ${event.step} of ${meta.workflow} is not a code or route step`, '/step');
   }
   const offloader = offloaderFor(event.runId, deps.payloads, deps.offloadThresholdBytes);
-  const outputs = await resolveOutputs(await deps.store.getStepOutputs(event.runId, step.needs), offloader);
+  const outputs = await outputsFor(deps.store, event.runId, step.needs, (o) => resolveOutputs(o, offloader));
   const context = { runId: event.runId, input: meta.input, outputs };
   const complete = async (result: CodeStepResult, value: Json): Promise<CodeStepResult> => {
     // An output above the threshold is kept in the payload bucket; output and trail hold its reference.

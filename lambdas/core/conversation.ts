@@ -43,7 +43,7 @@ export async function openingOf(
 ): Promise<Opening> {
   const last = history.at(-1);
   if (!last) {
-    const outputs = await resolveOutputs(await store.getStepOutputs(meta.runId, step.needs), offloader);
+    const outputs = await outputsFor(store, meta.runId, step.needs, (o) => resolveOutputs(o, offloader));
     return {
       kind: 'message',
       message: { role: 'user', content: step.prompt({ runId: meta.runId, input: meta.input, outputs }) },

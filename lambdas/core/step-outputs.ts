@@ -10,9 +10,11 @@ export async function outputsFor(
   store: RunStore,
   runId: string,
   needs: readonly string[],
+  /** Reads offloaded outputs back (offload.ts) before fields are picked from them. */
+  resolve: (stored: Record<string, Json>) => Promise<Record<string, Json>> = async (o) => o,
 ): Promise<Record<string, Json>> {
   const steps = [...new Set(needs.map((n) => (n.includes('.') ? n.slice(0, n.indexOf('.')) : n)))];
-  const stored = await store.getStepOutputs(runId, steps);
+  const stored = await resolve(await store.getStepOutputs(runId, steps));
   const out: Record<string, Json> = {};
   for (const need of needs) {
     const dot = need.indexOf('.');
