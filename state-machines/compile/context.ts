@@ -104,6 +104,11 @@ export const TERMINAL_ERRORS = [
   'NotFoundError',
   'CorruptRecordError',
   'ModelRequestError',
+  // A payload reference that cannot be read back, a summary the model returned empty, an
+  // embedding of the wrong dimension: no retry or redrive changes them.
+  'OffloadedPayloadMissingError',
+  'EmptySummaryError',
+  'EmbeddingDimensionError',
   'States.DataLimitExceeded',
 ];
 

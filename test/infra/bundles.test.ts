@@ -33,13 +33,29 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 /** The SDK clients each handler's ports need, and nothing more. */
 const CLIENTS: Record<HandlerKind, string[]> = {
-  api: ['client-dynamodb', 'client-secrets-manager', 'client-sesv2', 'client-sfn', 'client-sns'],
-  // Bedrock's runtime client: the Bedrock model SDK's, loaded on the first Bedrock call.
-  'agent-step': ['client-bedrock-runtime', 'client-dynamodb', 'client-secrets-manager', 'client-sns'],
+  // Memory (episodes: forget, mark) reaches S3 Vectors and the Titan embeddings through Bedrock's runtime.
+  api: [
+    'client-bedrock-runtime',
+    'client-dynamodb',
+    'client-s3vectors',
+    'client-secrets-manager',
+    'client-sesv2',
+    'client-sfn',
+    'client-sns',
+  ],
+  // Bedrock's runtime client: the Bedrock model SDK's (and ApplyGuardrail, the embeddings), on first use.
+  'agent-step': [
+    'client-bedrock-runtime',
+    'client-dynamodb',
+    'client-s3vectors',
+    'client-secrets-manager',
+    'client-sns',
+  ],
   'tool-step': ['client-dynamodb', 'client-lambda', 'client-sns'],
   'tool-runner': [],
   'code-step': ['client-dynamodb'],
-  finish: ['client-dynamodb'],
+  // The execution's history (the run's cost) and the episode it records (memory).
+  finish: ['client-bedrock-runtime', 'client-dynamodb', 'client-s3vectors', 'client-sfn'],
   'approval-request': ['client-dynamodb', 'client-secrets-manager', 'client-sesv2', 'client-sfn'],
 };
 
