@@ -118,11 +118,12 @@ describe('extend the budget? in a browser', () => {
     );
     const field = page.getByTestId('extend-by');
     expect([await field.inputValue(), await field.getAttribute('max')]).toEqual(['500', '2000']);
-    await field.fill('900');
+    // The most allowed: spotlighted tool results leave less than the offer would need.
+    await field.fill('2000');
     await page.getByRole('button', { name: 'Approve' }).click();
     await expect
       .poll(async () => page.getByTestId('notice').textContent())
-      .toBe('Thank you: approved. The run may use 900 tokens more. The run goes on.');
+      .toBe('Thank you: approved. The run may use 2,000 tokens more. The run goes on.');
     const execution = await h.sfn.waitForExecution(
       `arn:aws:states:us-east-1:000000000000:execution:tokens-ask:${runId}`,
     );
@@ -130,10 +131,10 @@ describe('extend the budget? in a browser', () => {
     expect(execution.status, `${execution.error}: ${execution.cause}`).toBe('SUCCEEDED');
     const trail = await h.runs.listEvents(runId);
     const [extended] = ofType(trail, 'budget_extended');
-    expect(extended).toMatchObject({ limit: 'tokens', by: 900, newLimit: 2_200, approvedBy: APPROVER });
+    expect(extended).toMatchObject({ limit: 'tokens', by: 2_000, newLimit: 3_300, approvedBy: APPROVER });
     const ledger = await h.runs.getLedger(runId);
-    expect(ledger?.tokenLimit).toBe(2_200);
-    expect(ledger?.tokensUsed).toBeLessThanOrEqual(2_200);
+    expect(ledger?.tokenLimit).toBe(3_300);
+    expect(ledger?.tokensUsed).toBeLessThanOrEqual(3_300);
     expect(ofType(trail, 'model_call')).toHaveLength(4);
     // The page now says it is decided, and offers nothing more.
     await page.goto(link);
