@@ -1,30 +1,10 @@
 import { transitionsOf } from '../../lambdas/adapters/sfn-engine.js';
 import type { RunCost } from '../../lambdas/core/usage.js';
-import { agent, defineAgent, defineTool, defineWorkflow } from '../../state-machines/index.js';
+import { agent, defineWorkflow } from '../../state-machines/index.js';
 import { AgentHarness, proxyEvent } from '../../test/support/agent-harness.js';
 import { responder, text, toolUse } from '../scripted-model/index.js';
+import { spinner } from './orchestration.js';
 import { table } from './table.js';
-
-const noop = defineTool({
-  name: 'noop',
-  description: 'Does nothing, at once.',
-  input: {
-    type: 'object',
-    properties: { i: { type: 'integer' } },
-    required: ['i'],
-    additionalProperties: false,
-  } as const,
-  access: 'read',
-  run: async ({ i }) => ({ i }),
-});
-
-const spinner = defineAgent({
-  name: 'spinner',
-  model: 'claude-haiku-4-5',
-  system: 'Call noop until told to stop.',
-  tools: [noop],
-  maxTokens: 64,
-});
 
 const costWorkflow = defineWorkflow({
   name: 'cost-loop',

@@ -3,7 +3,8 @@ import { AgentHarness } from '../../test/support/agent-harness.js';
 import { responder, text, toolUse, toolUses } from '../scripted-model/index.js';
 import { round, stats, table } from './table.js';
 
-const noop = defineTool({
+/** The bench loops' tool: does nothing, at once (shared by the sections that drive the same loop). */
+export const noop = defineTool({
   name: 'noop',
   description: 'Does nothing, at once.',
   input: {
@@ -16,7 +17,8 @@ const noop = defineTool({
   run: async ({ i }) => ({ i }),
 });
 
-const spinner = defineAgent({
+/** The bench loops' agent: calls noop until the scripted model answers. */
+export const spinner = defineAgent({
   name: 'spinner',
   model: 'claude-haiku-4-5',
   system: 'Call noop until told to stop.',
