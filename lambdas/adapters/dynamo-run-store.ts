@@ -644,43 +644,6 @@ export class DynamoRunStore implements RunStore {
     return items.map((i) => parseStoredMessage(i));
   }
 
-  async recordTurn(
-    runId: string,
-    step: string,
-    turn: { user: StoredMessage; assistant: StoredMessage; event: KeyedEvent },
-    settle: { key: string; used: { tokens: number; costMicros: number } },
-  ): Promise<boolean> {
-    const msg = (record: StoredMessage, role: '1u' | '2a') => ({
-      pk: pk(runId),
-      sk: `MSG#${step}#${pad(record.iteration)}#${role}`,
-      ...record,
-    });
-    const items: TransactItem[] = [
-      { Put: this.putIfAbsentRequest(msg(turn.user, '1u')) },
-      { Put: this.putIfAbsentRequest(msg(turn.assistant, '2a')) },
-      { Put: this.eventPut(runId, turn.event) },
-    ];
-    const held = (await this.openReservations(runId))[settle.key];
-    if (held) {
-      // A transaction's update returns nothing.
-      const { ReturnValues: _none, ...update } = settleUpdate(
-        { pk: pk(runId), sk: LEDGER },
-        settle.key,
-        held,
-        settle.used,
-      );
-      items.push({ Update: { TableName: this.table, ...update } });
-    }
-    try {
-      await this.send(new TransactWriteCommand({ TransactItems: items }));
-      return true;
-    } catch (err) {
-      const reasons = cancellationCodes(err);
-      if (reasons?.[1] === 'ConditionalCheckFailed') return false;
-      throw err;
-    }
-  }
-
   async commitTurn(runId: string, key: string, turn: TurnRecord, completion: Completion): Promise<boolean> {
     const msg = (record: StoredMessage, role: '1u' | '2a') =>
       this.putIfAbsentRequest({

@@ -458,17 +458,6 @@ export interface RunStore {
   listEvents(runId: string): Promise<StoredTrailEvent[]>;
 
   listMessages(runId: string, step: string): Promise<StoredMessage[]>;
-  /**
-   * Record one model turn once: the user message sent, the assistant message
-   * received, its trail event and the settlement of its reservation, together.
-   * False when the turn was recorded already: the stored one counts.
-   */
-  recordTurn(
-    runId: string,
-    step: string,
-    turn: { user: StoredMessage; assistant: StoredMessage; event: KeyedEvent },
-    settle: { key: string; used: { tokens: number; costMicros: number } },
-  ): Promise<boolean>;
 
   getPendingCall(runId: string, step: string, toolUseId: string): Promise<PendingCall | undefined>;
   /** Write a tool result once; false when one exists already. */
