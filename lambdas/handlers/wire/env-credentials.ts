@@ -48,6 +48,35 @@ type Provider = () => Promise<EnvCredentials>;
 
 const CONTAINER_HOST = 'http://169.254.170.2';
 
+/**
+ * The hosts a plain-HTTP full URI may name, as the SDK's own container
+ * provider allows: loopback and the ECS/EKS link-local endpoints. Anything
+ * else must be HTTPS, so the authorization token never travels in clear to a
+ * host a stray environment variable names.
+ */
+const PLAIN_HTTP_HOSTS = new Set([
+  'localhost',
+  '127.0.0.1',
+  '[::1]',
+  '169.254.170.2',
+  '169.254.170.23',
+  '[fd00:ec2::23]',
+]);
+
+function containerUrl(raw: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new CredentialsProviderError(`AWS_CONTAINER_CREDENTIALS_FULL_URI is not a URL: ${raw}`);
+  }
+  const loopback = url.hostname.startsWith('127.') || PLAIN_HTTP_HOSTS.has(url.hostname);
+  if (url.protocol === 'https:' || (url.protocol === 'http:' && loopback)) return url.href;
+  throw new CredentialsProviderError(
+    `AWS_CONTAINER_CREDENTIALS_FULL_URI ${url.protocol}//${url.host} is refused: plain HTTP only to loopback or the container endpoints, HTTPS otherwise`,
+  );
+}
+
 function fromEnvironment(env: NodeJS.ProcessEnv): EnvCredentials | undefined {
   const accessKeyId = env.AWS_ACCESS_KEY_ID;
   const secretAccessKey = env.AWS_SECRET_ACCESS_KEY;
@@ -63,7 +92,7 @@ function fromEnvironment(env: NodeJS.ProcessEnv): EnvCredentials | undefined {
 
 async function fromContainer(env: NodeJS.ProcessEnv): Promise<EnvCredentials | undefined> {
   const url = env.AWS_CONTAINER_CREDENTIALS_FULL_URI
-    ? env.AWS_CONTAINER_CREDENTIALS_FULL_URI
+    ? containerUrl(env.AWS_CONTAINER_CREDENTIALS_FULL_URI)
     : env.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI
       ? `${CONTAINER_HOST}${env.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI}`
       : undefined;
