@@ -16,15 +16,51 @@ interface ActionValidation {
   types: unknown;
   custom?: unknown;
 }
-type TableCallback = (err: Error | null, table?: { TableStatus?: string }) => void;
-interface Store {
-  getTable(name: string, checkStatus: boolean | TableCallback, cb?: TableCallback): void;
-  lifecycleManager?: { gracefulClose(cb: (err?: Error | null) => void): void };
-  db: { open(): Promise<void>; close(cb: (err?: Error | null) => void): void };
+/** A table description as dynalite keeps it (CreateTable's fields plus its status). */
+export interface DynaliteTable {
+  TableName: string;
+  TableStatus?: string;
+  KeySchema: Array<{ AttributeName: string; KeyType: string }>;
+  AttributeDefinitions: Array<{ AttributeName: string; AttributeType: string }>;
 }
+type TableCallback = (err: Error | null, table?: DynaliteTable) => void;
+type ReleaseCallback = <F extends (...args: never[]) => void>(done: F) => F;
+/** One of dynalite's sublevels: keys under a prefix of the one LevelDB, with dynalite's per-key lock. */
+export interface DynaliteSubDb {
+  get(key: string, cb: (err: Error | null, value?: unknown) => void): void;
+  put(key: string, value: unknown, cb: (err: Error | null) => void): void;
+  del(key: string, cb: (err: Error | null) => void): void;
+  /** Runs `fn` once every key is free; the argument wraps a callback so that calling it releases them. */
+  lock(key: string | string[], fn: (release: ReleaseCallback) => void): void;
+}
+/** A LevelDB batch operation on the whole store (keys with their sublevel's prefix). */
+export type StoreWrite = { type: 'put'; key: string; value: unknown } | { type: 'del'; key: string };
+/** Dynalite's store: the object its actions read tables and items through. */
+export interface DynaliteStore {
+  options: Record<string, unknown>;
+  getTable(name: string, checkStatus: boolean | TableCallback, cb?: TableCallback): void;
+  getItemDb(name: string): DynaliteSubDb;
+  getIndexDb(indexType: string, tableName: string, indexName: string): DynaliteSubDb;
+  lifecycleManager?: { gracefulClose(cb: (err?: Error | null) => void): void };
+  db: {
+    open(): Promise<void>;
+    close(cb: (err?: Error | null) => void): void;
+    batch(operations: StoreWrite[], cb: (err?: Error | null) => void): void;
+  };
+}
+type Store = DynaliteStore;
 
 // Dynalite's own modules, as its index.js wires them (it publishes no types).
 const db = require('dynalite/db') as { create(options: Record<string, unknown>): Store };
+/** Dynalite's item helpers the transactions use (keys, validation, conditions), as its actions call them. */
+export const dynaliteDb = require('dynalite/db') as {
+  createKey(item: unknown, table: DynaliteTable): string;
+  validateKey(key: unknown, table: DynaliteTable): DynaliteError | null | undefined;
+  validateItem(item: unknown, table: DynaliteTable): DynaliteError | null | undefined;
+  checkConditional(data: unknown, existing: unknown): DynaliteError | null | undefined;
+};
+/** An error dynalite answers with: its status and DynamoDB JSON body. */
+export type DynaliteError = Error & { statusCode?: number; body?: Record<string, unknown> };
 const validations = require('dynalite/validations') as {
   toLowerFirst(s: string): string;
   checkTypes(data: unknown, types: unknown): unknown;
@@ -87,7 +123,7 @@ const fault = (type: string, message?: string): EngineAnswer => ({
 /** Dynalite's store and actions, opened on a LevelDB directory. */
 export class DynaliteEngine implements DynamoEngine {
   /** ACTIVE table descriptions the data-plane actions read on every call; dropped by any table operation. */
-  private readonly tables = new Map<string, { TableStatus?: string }>();
+  private readonly tables = new Map<string, DynaliteTable>();
 
   private constructor(private readonly store: Store) {
     const read = store.getTable.bind(store);
@@ -135,26 +171,64 @@ export class DynaliteEngine implements DynamoEngine {
   }
 
   private run(operation: string, request: unknown): Promise<EngineAnswer> {
+    const prepared = this.prepare(operation, request);
+    if ('status' in prepared) return Promise.resolve(prepared);
+    return this.act(this.store, operation, prepared.data);
+  }
+
+  /**
+   * Dynalite's type checks and validations of one request (expressions
+   * parsed into the request it hands its action): the checked request, or
+   * the answer refusing it.
+   */
+  prepare(operation: string, request: unknown): { data: unknown } | EngineAnswer {
+    const handler = handlers.get(operation);
+    if (!handler) return fault('UnknownOperationException');
+    if (request === undefined || request === null) return fault('SerializationException');
+    try {
+      const data = validations.checkTypes(request, handler.validation.types);
+      validations.checkValidations(data, handler.validation.types, handler.validation.custom, this.store);
+      return { data };
+    } catch (err) {
+      const e = err as DynaliteError;
+      if (e.statusCode && e.body) return { status: e.statusCode, body: e.body };
+      throw err;
+    }
+  }
+
+  /**
+   * Runs dynalite's action for `operation` on a request {@link prepare}
+   * checked, against `store`: this engine's, or a view of it that keeps the
+   * writes (the transactions' overlay).
+   */
+  act(store: DynaliteStore, operation: string, data: unknown): Promise<EngineAnswer> {
     const handler = handlers.get(operation);
     if (!handler) return Promise.resolve(fault('UnknownOperationException'));
-    if (request === undefined || request === null) return Promise.resolve(fault('SerializationException'));
-    let data: unknown;
-    try {
-      data = validations.checkTypes(request, handler.validation.types);
-      validations.checkValidations(data, handler.validation.types, handler.validation.custom, this.store);
-    } catch (err) {
-      const e = err as { statusCode?: number; body?: Record<string, unknown> };
-      if (e.statusCode && e.body) return Promise.resolve({ status: e.statusCode, body: e.body });
-      return Promise.reject(err);
-    }
     return new Promise<EngineAnswer>((resolve, reject) => {
-      handler.action(this.store, data, (err, out) => {
+      handler.action(store, data, (err, out) => {
         if (err?.statusCode && err.body)
           resolve({ status: err.statusCode, body: err.body as Record<string, unknown> });
         else if (err) reject(err);
         else resolve({ status: 200, body: (out ?? {}) as Record<string, unknown> });
       });
     });
+  }
+
+  /** The ACTIVE table `name` (cached, as the data-plane actions read it), or the answer saying it is not there. */
+  table(name: string): Promise<DynaliteTable | EngineAnswer> {
+    return new Promise((resolve, reject) => {
+      this.store.getTable(name, (err, table) => {
+        const e = err as DynaliteError | null;
+        if (e?.statusCode && e.body) resolve({ status: e.statusCode, body: e.body });
+        else if (e || !table) reject(e ?? new Error(`table ${name} has no description`));
+        else resolve(table);
+      });
+    });
+  }
+
+  /** Dynalite's store itself: its sublevels, per-item locks and the LevelDB under them. */
+  get dynaliteStore(): DynaliteStore {
+    return this.store;
   }
 
   /** Waits for pending LevelDB operations, then closes the store. */
