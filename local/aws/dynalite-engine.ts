@@ -61,10 +61,117 @@ export const dynaliteDb = require('dynalite/db') as {
 };
 /** An error dynalite answers with: its status and DynamoDB JSON body. */
 export type DynaliteError = Error & { statusCode?: number; body?: Record<string, unknown> };
+type ExpressionRequest = Record<string, unknown> & {
+  ExpressionAttributeNames?: Record<string, string>;
+  ExpressionAttributeValues?: Record<string, Record<string, unknown>>;
+};
 const validations = require('dynalite/validations') as {
   toLowerFirst(s: string): string;
   checkTypes(data: unknown, types: unknown): unknown;
   checkValidations(data: unknown, types: unknown, custom: unknown, store: unknown): void;
+  /** Parses a request's expressions into `_updates`, `_condition`…; answers an error message or nothing. */
+  validateExpressions(data: ExpressionRequest): string | undefined;
+  validateAttributeValue(value: unknown): string | undefined;
+};
+
+/** The expressions dynalite parses, and the fields it leaves each parsed tree in. */
+const EXPRESSIONS = [
+  ['UpdateExpression', '_updates'],
+  ['ConditionExpression', '_condition'],
+  ['KeyConditionExpression', '_keyCondition'],
+  ['FilterExpression', '_filter'],
+  ['ProjectionExpression', '_projection'],
+] as const;
+/** The only parser checks that read an attribute value's content (not just its type): not cached. */
+const READS_VALUES = /attribute_type|between/i;
+const MAX_TEMPLATES = 2_000;
+
+/**
+ * A parse of one request's expressions kept for the next request with the
+ * same expressions, attribute names and value shapes: the trees dynalite's
+ * parsers built, holding (by identity) a stand-in object per attribute value.
+ */
+interface ExpressionTemplate {
+  parsed: Array<[field: string, tree: unknown]>;
+  standIns: Map<object, string>;
+}
+const templates = new Map<string, ExpressionTemplate>();
+const parseExpressions = validations.validateExpressions;
+
+/** The template key of a request, or undefined when its parse must not be reused. */
+function templateKey(data: ExpressionRequest): string | undefined {
+  const expressions = EXPRESSIONS.map(([field]) => data[field]);
+  if (expressions.some((e) => typeof e === 'string' && READS_VALUES.test(e))) return undefined;
+  const values = data.ExpressionAttributeValues;
+  const shapes = values
+    ? Object.entries(values).map(([k, v]) => [k, v && typeof v === 'object' ? Object.keys(v) : typeof v])
+    : null;
+  return JSON.stringify([expressions, data.ExpressionAttributeNames ?? null, shapes]);
+}
+
+/** A copy of a template's tree with the request's own attribute values where the stand-ins were. */
+function instantiate(node: unknown, standIns: Map<object, string>, values: Record<string, unknown>): unknown {
+  if (node === null || typeof node !== 'object') return node;
+  const name = standIns.get(node);
+  if (name !== undefined) return values[name];
+  if (Array.isArray(node)) return node.map((n) => instantiate(n, standIns, values));
+  const out = Object.create(Object.getPrototypeOf(node)) as Record<string, unknown>;
+  for (const [k, v] of Object.entries(node)) out[k] = instantiate(v, standIns, values);
+  return out;
+}
+
+/** True when a tree holds only arrays, plain objects and primitives (so {@link instantiate} copies it whole). */
+function plainTree(node: unknown): boolean {
+  if (node === null || typeof node !== 'object') return true;
+  if (Array.isArray(node)) return node.every(plainTree);
+  const proto = Object.getPrototypeOf(node);
+  return (proto === Object.prototype || proto === null) && Object.values(node).every(plainTree);
+}
+
+/**
+ * Dynalite's expression validation with its parses reused: its PEG parsers
+ * were the largest part of a request's CPU, and a workload sends the same
+ * expressions over and over with other values. The parsers read only each
+ * value's type (not its content, but for `attribute_type` and `BETWEEN`,
+ * which are parsed every time) and put the value objects themselves in the
+ * tree, so a parse made with stand-ins of the same shapes is the same tree
+ * with the stand-ins where the values go. Each value is still checked
+ * (`validateAttributeValue`) on every request; a request whose parse fails
+ * is parsed as is, so its message names its own values.
+ */
+validations.validateExpressions = (data) => {
+  const key = templateKey(data);
+  if (key === undefined) return parseExpressions(data);
+  const values = data.ExpressionAttributeValues ?? {};
+  let template = templates.get(key);
+  if (template) {
+    for (const [k, v] of Object.entries(values)) {
+      const msg = validations.validateAttributeValue(v);
+      if (msg) return `ExpressionAttributeValues contains invalid value: ${msg} for key ${k}`;
+    }
+  } else {
+    const standIns = new Map<object, string>();
+    const probeValues: Record<string, Record<string, unknown>> = {};
+    for (const [k, v] of Object.entries(values)) {
+      const standIn = { ...v };
+      standIns.set(standIn, k);
+      probeValues[k] = standIn;
+    }
+    const probe: ExpressionRequest = {
+      ...data,
+      ...(data.ExpressionAttributeValues ? { ExpressionAttributeValues: probeValues } : {}),
+    };
+    if (parseExpressions(probe) !== undefined) return parseExpressions(data);
+    const parsed = EXPRESSIONS.flatMap(([, field]) =>
+      probe[field] === undefined ? [] : [[field, probe[field]] as [string, unknown]],
+    );
+    if (!parsed.every(([, tree]) => plainTree(tree))) return parseExpressions(data);
+    template = { parsed, standIns };
+    if (templates.size >= MAX_TEMPLATES) templates.clear();
+    templates.set(key, template);
+  }
+  for (const [field, tree] of template.parsed) data[field] = instantiate(tree, template.standIns, values);
+  return undefined;
 };
 
 /** The operations dynalite implements (its `validOperations`); transactions are added by `dynamo-transactions.ts`. */
