@@ -46,6 +46,9 @@ export interface DynaliteStore {
     open(): Promise<void>;
     close(cb: (err?: Error | null) => void): void;
     batch(operations: StoreWrite[], cb: (err?: Error | null) => void): void;
+    get(key: string, cb: (err: Error | null, value?: unknown) => void): void;
+    /** abstract-level's synchronous read (classic-level serves it from LevelDB's memtable and cache). */
+    getSync(key: string): unknown;
   };
 }
 type Store = DynaliteStore;
@@ -233,6 +236,20 @@ export class DynaliteEngine implements DynamoEngine {
   private readonly tables = new Map<string, DynaliteTable>();
 
   private constructor(private readonly store: Store) {
+    // Reads straight from LevelDB on this thread: a get through the thread pool cost more in handing
+    // over than the read itself. Writes stay asynchronous.
+    const level = store.db;
+    level.get = (key, cb) => {
+      let value: unknown;
+      try {
+        value = level.getSync(key);
+      } catch (err) {
+        const e = err as Error & { code?: string };
+        const failure = e.code === 'LEVEL_DATABASE_NOT_OPEN' ? new Error('Database is closed') : e;
+        return void queueMicrotask(() => cb(failure));
+      }
+      queueMicrotask(() => cb(null, value));
+    };
     const read = store.getTable.bind(store);
     // Only table operations change a description, and they read it with checkStatus false (uncached).
     store.getTable = (name, checkStatus, cb) => {
