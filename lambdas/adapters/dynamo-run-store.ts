@@ -256,35 +256,67 @@ export class DynamoRunStore implements RunStore {
       time: ['#ext.seconds'],
     };
     const adds = counters[extension.limit].map((c) => `${c} :a`).join(', ');
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.applyExtension(runId, extension, event, adds);
+        return true;
+      } catch (err) {
+        if (!cancellationCodes(err)?.includes('ConditionalCheckFailed')) throw err;
+        // Applied already (one transaction: the ledger part and its event went together), or a
+        // ledger written before extensions existed, with no `extended` map to add to: give it one.
+        if (attempt > 1 || !(await this.addExtensionsMap(runId))) return false;
+      }
+    }
+  }
+
+  /** Gives a ledger without one (a run started before extensions existed) its `extended` map; true when it had none. */
+  private async addExtensionsMap(runId: string): Promise<boolean> {
     try {
       await this.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            {
-              Update: {
-                TableName: this.table,
-                Key: { pk: pk(runId), sk: LEDGER },
-                UpdateExpression: `SET appliedExtensions = list_append(if_not_exists(appliedExtensions, :empty), :ids) ADD ${adds}`,
-                ConditionExpression: 'attribute_exists(#ext) AND NOT contains(appliedExtensions, :id)',
-                ExpressionAttributeNames: { '#ext': 'extended' },
-                ExpressionAttributeValues: {
-                  ':a': extension.amount,
-                  ':empty': [],
-                  ':ids': [extension.approvalId],
-                  ':id': extension.approvalId,
-                },
-              },
-            },
-            { Put: this.eventPut(runId, event) },
-          ],
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: pk(runId), sk: LEDGER },
+          UpdateExpression: 'SET #ext = :zero',
+          ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(#ext)',
+          ExpressionAttributeNames: { '#ext': 'extended' },
+          ExpressionAttributeValues: { ':zero': { steps: 0, tokens: 0, costMicros: 0, seconds: 0 } },
         }),
       );
       return true;
     } catch (err) {
-      // Applied already (one transaction: the ledger part and its event went together).
-      if (cancellationCodes(err)?.includes('ConditionalCheckFailed')) return false;
+      if (isConditionFailure(err)) return false;
       throw err;
     }
+  }
+
+  private async applyExtension(
+    runId: string,
+    extension: { approvalId: string; limit: LimitName; amount: number },
+    event: KeyedEvent,
+    adds: string,
+  ): Promise<void> {
+    await this.send(
+      new TransactWriteCommand({
+        TransactItems: [
+          {
+            Update: {
+              TableName: this.table,
+              Key: { pk: pk(runId), sk: LEDGER },
+              UpdateExpression: `SET appliedExtensions = list_append(if_not_exists(appliedExtensions, :empty), :ids) ADD ${adds}`,
+              ConditionExpression: 'attribute_exists(#ext) AND NOT contains(appliedExtensions, :id)',
+              ExpressionAttributeNames: { '#ext': 'extended' },
+              ExpressionAttributeValues: {
+                ':a': extension.amount,
+                ':empty': [],
+                ':ids': [extension.approvalId],
+                ':id': extension.approvalId,
+              },
+            },
+          },
+          { Put: this.eventPut(runId, event) },
+        ],
+      }),
+    );
   }
 
   async reserveCap(

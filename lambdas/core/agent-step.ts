@@ -44,6 +44,7 @@ import type {
   Ledger,
   OpenReservation,
   PendingCall,
+  RunFacts,
   RunMeta,
   StoredMessage,
   ToolResultRecord,
@@ -341,7 +342,7 @@ export async function runAgentStep(event: AgentStepEvent, deps: AgentStepDeps): 
  */
 async function conversationOf(
   store: AgentStepDeps['store'],
-  meta: RunMeta,
+  meta: RunFacts,
   step: AgentStep,
   iteration: number,
   arrived: readonly ToolStepResult[],
@@ -386,7 +387,7 @@ async function callModel(args: {
   deps: AgentStepDeps;
   workflow: Workflow;
   step: AgentStep;
-  meta: RunMeta;
+  meta: RunFacts;
   event: AgentStepEvent;
   key: string;
   history: readonly StoredMessage[];

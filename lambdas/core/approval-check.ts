@@ -6,7 +6,7 @@ import { canonicalJson } from './canonical.js';
 import { derivedId, eventIds } from './claims.js';
 import type { CoreDeps } from './deps.js';
 import { ValidationError } from './errors.js';
-import type { Claim, PendingCall, RunMeta } from './run-records.js';
+import type { Claim, PendingCall, RunFacts } from './run-records.js';
 
 /** Whether a gated call may run: approved through the approval API, for exactly these arguments. */
 export type ApprovalCheck =
@@ -66,7 +66,7 @@ export async function checkApproval(
 export async function openUnknownOutcome(
   deps: CoreDeps & { approvals: ApprovalStore },
   workflow: Workflow,
-  meta: RunMeta,
+  meta: RunFacts,
   step: string,
   call: PendingCall,
   claim: Claim,

@@ -5,7 +5,7 @@ import type { AgentStepDeps } from './agent-step.js';
 import type { GatedCall } from './approval-records.js';
 import { eventIds } from './claims.js';
 import { ValidationError } from './errors.js';
-import type { KeyedEvent, PendingCall, RunMeta } from './run-records.js';
+import type { KeyedEvent, PendingCall, RunFacts } from './run-records.js';
 
 /**
  * Open an approval for the gated calls of a turn. The record holds the calls
@@ -17,7 +17,7 @@ export async function openApproval(args: {
   deps: AgentStepDeps;
   workflow: Workflow;
   step: AgentStep;
-  meta: RunMeta;
+  meta: RunFacts;
   approvalId: string;
   gated: readonly PendingCall[];
   refs: readonly ToolCallRef[];

@@ -435,6 +435,17 @@ async function deliver(
       });
       return { status: 200, decision: status, record };
     }
+    if (run && record.decidedAt && run.updatedAt >= record.decidedAt) {
+      // The run ended after this decision was recorded: the gate heard it (a request that sent
+      // it and died before it could say so is being retried), or the run ended while it was on
+      // its way. Either way the recorded decision is the answer, as the first request's was.
+      deps.log.info('approval decided; the run has ended since', {
+        approvalId: record.approvalId,
+        runId: record.runId,
+        runStatus: run.status,
+      });
+      return { status: 200, decision: status, record };
+    }
     return {
       status: 409,
       message: `the run no longer waits on this approval (${name}: it is ${run?.status ?? 'gone'}); your decision is recorded and changes nothing`,

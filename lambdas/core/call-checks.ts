@@ -8,7 +8,7 @@ import { canonicalJson } from './canonical.js';
 import { eventIds } from './claims.js';
 import { toolUsesOf } from './conversation.js';
 import type { Json, ToolUseBlock } from './model.js';
-import type { KeyedEvent, PendingCall, RunMeta, StoredMessage, ToolResultRecord } from './run-records.js';
+import type { KeyedEvent, PendingCall, RunFacts, StoredMessage, ToolResultRecord } from './run-records.js';
 import { checkToolPolicy } from './tool-policy.js';
 
 export interface CheckedCalls {
@@ -32,7 +32,7 @@ export async function checkToolCalls(args: {
   deps: AgentStepDeps;
   workflow: Workflow;
   step: AgentStep;
-  meta: RunMeta;
+  meta: RunFacts;
   history: readonly StoredMessage[];
   uses: readonly ToolUseBlock[];
   iteration: number;

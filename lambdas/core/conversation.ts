@@ -2,7 +2,7 @@ import { type AgentStep, PASS_ON_TOOL } from '../../state-machines/steps.js';
 import { claimKeys } from './claims.js';
 import type { ContentBlock, Message, ToolResultBlock, ToolUseBlock } from './model.js';
 import { type Offloader, offloaderFor, resolveOutputs } from './offload.js';
-import type { PendingCall, RunMeta, RunStore, StoredMessage, ToolResultRecord } from './run-records.js';
+import type { PendingCall, RunFacts, RunStore, StoredMessage, ToolResultRecord } from './run-records.js';
 import { outputsFor } from './step-outputs.js';
 
 /** The tool_use blocks of an assistant message. */
@@ -34,7 +34,7 @@ export type Opening = { kind: 'message'; message: Message } | { kind: 'redrive';
  */
 export async function openingOf(
   store: RunStore,
-  meta: RunMeta,
+  meta: RunFacts,
   step: AgentStep,
   history: readonly StoredMessage[],
   arrived: ReadonlyMap<string, ToolResultRecord> = new Map(),

@@ -1,6 +1,6 @@
 import type { Workflow } from '../../state-machines/workflow.js';
 import { MICROS_PER_USD } from './pricing.js';
-import type { Reservation, RunMeta, RunStore } from './run-records.js';
+import type { Reservation, RunFacts, RunStore } from './run-records.js';
 
 /** One shared daily cap a call counts against. */
 export interface DailyCap {
@@ -10,7 +10,7 @@ export interface DailyCap {
 }
 
 /** The workflow's and the tenant's caps for the UTC day of `now`. */
-export function dailyCapsFor(workflow: Workflow, meta: RunMeta, now: number): DailyCap[] {
+export function dailyCapsFor(workflow: Workflow, meta: RunFacts, now: number): DailyCap[] {
   const day = new Date(now).toISOString().slice(0, 10);
   const unlimited = Number.MAX_SAFE_INTEGER;
   const caps: DailyCap[] = [];

@@ -8,7 +8,7 @@ import type { CoreDeps } from './deps.js';
 import { ValidationError } from './errors.js';
 import type { Message } from './model.js';
 import { MICROS_PER_USD, type ModelPrice, worstCaseCostMicros } from './pricing.js';
-import type { KeyedEvent, Ledger, LedgerExtensions, Reservation, RunMeta } from './run-records.js';
+import type { KeyedEvent, Ledger, LedgerExtensions, Reservation, RunFacts } from './run-records.js';
 
 /**
  * The edges of a run's limits (see `state-machines/edges.ts`): what the agent
@@ -28,7 +28,7 @@ import type { KeyedEvent, Ledger, LedgerExtensions, Reservation, RunMeta } from 
 export function limitFigures(
   limit: LimitName,
   ledger: Ledger | undefined,
-  meta: RunMeta,
+  meta: RunFacts,
   workflow: Workflow,
   now: number,
 ): { used: number; limitValue: number } {
@@ -81,7 +81,7 @@ export async function askExtension(args: {
   deps: CoreDeps & { approvals: ApprovalStore };
   workflow: Workflow;
   step: AgentStep;
-  meta: RunMeta;
+  meta: RunFacts;
   iteration: number;
   limit: LimitName;
   ledger: Ledger | undefined;
@@ -171,7 +171,7 @@ export async function askExtension(args: {
 export function finalNote(
   limit: LimitName,
   ledger: Ledger | undefined,
-  meta: RunMeta,
+  meta: RunFacts,
   workflow: Workflow,
   now: number,
 ): string {

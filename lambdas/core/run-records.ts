@@ -25,6 +25,16 @@ export interface RunMeta {
 }
 
 /**
+ * What a run's META holds that never changes once the run started. Its
+ * status, stop, answer and update time are not here: read them with
+ * `RunStore.getRun`.
+ */
+export type RunFacts = Omit<
+  RunMeta,
+  'status' | 'updatedAt' | 'stopReason' | 'stopDetail' | 'error' | 'answer'
+>;
+
+/**
  * `RUN#id / LEDGER`: the run's budget. `remaining` counters only ever move by
  * conditional updates, so concurrent branches share it without overshooting.
  * Money is in integer micro-dollars.

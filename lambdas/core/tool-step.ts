@@ -19,7 +19,7 @@ import { ClaimBusyError, CorruptRecordError, NotFoundError, ValidationError } fr
 import { screenToolResult } from './guardrails/tool-output.js';
 import type { Json } from './model.js';
 import { isOffloaded, offloaderFor } from './offload.js';
-import type { Claim, Completion, PendingCall, RunMeta } from './run-records.js';
+import type { Claim, Completion, PendingCall, RunFacts } from './run-records.js';
 import { type Attempt, runWithRetries, type ToolExecutor } from './tool-runner.js';
 import { trimResult } from './trim.js';
 import { pendingCompletion, stampUsage } from './usage.js';
@@ -116,7 +116,7 @@ interface CallContext {
   /** The call as the state machine sent it (what runs it again after a human's answer). */
   ref: ToolCallRef;
   deps: ToolStepDeps;
-  meta: RunMeta;
+  meta: RunFacts;
   workflow: Workflow;
   agent: Agent;
   tool: Tool;

@@ -1,4 +1,4 @@
-import type { RunMeta, RunStore, StoredMessage } from './run-records.js';
+import type { RunFacts, RunStore, StoredMessage } from './run-records.js';
 
 /**
  * What a warm container remembers between invocations, so a run's next step
@@ -44,18 +44,17 @@ export class Lru<K, V> {
   }
 }
 
-const metas = new Lru<string, RunMeta>(1_024);
+const metas = new Lru<string, RunFacts>(1_024);
 
-/** A run's META (cached without its status, which changes); undefined when the run does not exist. */
-export async function runMetaOf(store: RunStore, runId: string): Promise<RunMeta | undefined> {
+/** A run's facts that never change, cached per container; undefined when the run does not exist. */
+export async function runMetaOf(store: RunStore, runId: string): Promise<RunFacts | undefined> {
   const hit = metas.get(runId);
   if (hit) return hit;
   const meta = await store.getRun(runId);
-  if (meta) {
-    const { status: _changes, ...fixed } = meta;
-    metas.set(runId, { ...fixed, status: 'RUNNING' });
-  }
-  return meta;
+  if (!meta) return undefined;
+  const { status: _s, updatedAt: _u, stopReason: _r, stopDetail: _d, error: _e, answer: _a, ...facts } = meta;
+  metas.set(runId, facts);
+  return facts;
 }
 
 const conversations = new Lru<string, readonly StoredMessage[]>(256);

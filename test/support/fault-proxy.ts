@@ -25,9 +25,16 @@ export interface SeenWrite {
   operation: string;
   /** The sort keys it touches (`sk` of every item), for telling writes apart in a failure message. */
   keys: string[];
+  /** What a single-item update does (`UpdateExpression`), for aiming at one kind of update. */
+  update?: string;
 }
 
 const WRITES = new Set(['PutItem', 'UpdateItem', 'DeleteItem', 'TransactWriteItems', 'BatchWriteItem']);
+
+const THROTTLED = {
+  __type: 'com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException',
+  message: 'The level of configured provisioned throughput for the table was exceeded (injected)',
+};
 
 /** The error name a crashed process's pending calls fail with. */
 export const CRASH = 'SimulatedCrash';
@@ -56,12 +63,20 @@ export class FaultProxy {
   /** Writes seen since the last `arm`, in order. */
   readonly writes: SeenWrite[] = [];
   /**
+   * Where the armed faults fired since the last `arm`: the index in `writes`
+   * of each write a fault hit, with its kind. A test reads what was actually
+   * hit from here instead of assuming the order of an earlier run.
+   */
+  readonly hits: Array<{ index: number; kind: FaultKind; write: SeenWrite }> = [];
+  /**
    * Every request that reached DynamoDB (reads too), in order, with the bytes
    * of its answer: what an agent iteration costs in requests and read volume.
    */
   readonly requests: SeenRequest[] = [];
   private fault: Fault | undefined;
   private throttled = 0;
+  /** The body of the write being throttled `times` times (its SDK retries send it again). */
+  private throttledBody: string | undefined;
   /** Writes counted towards the armed fault's `nth`. */
   private aimed = 0;
   private deadFlag = false;
@@ -118,14 +133,18 @@ export class FaultProxy {
     this.fault = faults.shift();
     this.queue = faults;
     this.throttled = 0;
+    this.throttledBody = undefined;
     this.aimed = 0;
     this.writes.length = 0;
+    this.hits.length = 0;
   }
 
   /** The armed fault fired: aim at the next one, counting from here. */
   private fired(): void {
     this.fault = this.queue.shift();
     this.aimed = 0;
+    this.throttled = 0;
+    this.throttledBody = undefined;
   }
 
   get dead(): boolean {
@@ -159,22 +178,28 @@ export class FaultProxy {
     const operation = String(req.headers['x-amz-target'] ?? '').split('.')[1] ?? '';
     if (!WRITES.has(operation)) return 'pass';
     const fault = this.fault;
-    const write = { operation, keys: sortKeys(body) };
-    // A throttled write's retries are the same write: count it once.
-    const retrying = fault?.kind === 'throttle' && this.throttled > 0 && this.aimed === fault.nth;
-    if (!retrying) {
-      this.writes.push(write);
-      if (!fault?.match || fault.match(write)) this.aimed += 1;
+    if (fault?.kind === 'throttle' && this.throttledBody === body) {
+      // The SDK sending the throttled write again: the same write, counted once.
+      if (this.throttled < (fault.times ?? 4)) {
+        this.throttled += 1;
+        return THROTTLED;
+      }
+      this.fired();
+      return 'pass';
     }
+    const update = updateOf(body);
+    const write: SeenWrite = { operation, keys: sortKeys(body), ...(update ? { update } : {}) };
+    this.writes.push(write);
+    if (!fault?.match || fault.match(write)) this.aimed += 1;
     if (!fault || this.aimed !== fault.nth || (fault.match && !fault.match(write))) return 'pass';
+    this.hits.push({ index: this.writes.length - 1, kind: fault.kind, write });
     switch (fault.kind) {
       case 'throttle':
-        if (this.throttled >= (fault.times ?? 4)) return 'pass';
-        this.throttled += 1;
-        return {
-          __type: 'com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException',
-          message: 'The level of configured provisioned throughput for the table was exceeded (injected)',
-        };
+        this.throttled = 1;
+        // Throttled once and for all: whatever comes next is a new write (our own retry is a new request).
+        if ((fault.times ?? 4) <= 1) this.fired();
+        else this.throttledBody = body;
+        return THROTTLED;
       case 'crash-before':
         this.fired();
         this.deadFlag = true;
@@ -194,6 +219,11 @@ export class FaultProxy {
       this.server.close(() => resolve());
     });
   }
+}
+
+function updateOf(body: string): string | undefined {
+  const parsed = JSON.parse(body || '{}') as { UpdateExpression?: unknown };
+  return typeof parsed.UpdateExpression === 'string' ? parsed.UpdateExpression : undefined;
 }
 
 function sortKeys(body: string): string[] {

@@ -5,7 +5,7 @@ import type { CoreDeps } from '../deps.js';
 import { ClaimBusyError, CorruptRecordError } from '../errors.js';
 import type { ContentBlock, Json, Message, ModelClient, Usage } from '../model.js';
 import { costMicros, MICROS_PER_USD, priceOf, worstCaseCostMicros } from '../pricing.js';
-import type { KeyedEvent, RunMeta } from '../run-records.js';
+import type { KeyedEvent, RunFacts } from '../run-records.js';
 import { estimateInputTokens } from '../token-estimate.js';
 import { ClassifierError, ClassifierTimeoutError, ClassifierUnavailableError } from './errors.js';
 import { type JudgedText, judgeRequest, runModelJudge, type TextVerdict } from './model-judge.js';
@@ -66,7 +66,7 @@ export async function classifyBeforeModelCall(args: {
   deps: ClassifierDeps;
   workflow: Workflow;
   step: AgentStep;
-  meta: RunMeta;
+  meta: RunFacts;
   iteration: number;
   message: Message;
 }): Promise<

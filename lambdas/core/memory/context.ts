@@ -3,7 +3,7 @@ import type { Workflow } from '../../../state-machines/workflow.js';
 import type { Log } from '../deps.js';
 import { ChaperoneError } from '../errors.js';
 import type { Json } from '../model.js';
-import type { KeyedEvent, RunMeta, RunStatus, RunStore, TrailEvent } from '../run-records.js';
+import type { KeyedEvent, RunFacts, RunStatus, RunStore, TrailEvent } from '../run-records.js';
 import { episodesBlock, recallEpisodes, recallEvent, recordEpisode } from './episodes.js';
 import type { Embedder, EpisodeStore, VectorIndex } from './ports.js';
 import { knowledgeBlock, retrievalEvent, retrieveKnowledge } from './retrieval.js';
@@ -33,7 +33,7 @@ export const memoryEventIds = {
  * knowledge source in a workflow without episodic memory.
  */
 export async function memoryContext(
-  args: { meta: RunMeta; workflow: Workflow; step: AgentStep; task: string },
+  args: { meta: RunFacts; workflow: Workflow; step: AgentStep; task: string },
   deps: MemoryDeps | undefined,
 ): Promise<{ text: string; events: KeyedEvent[] }> {
   const { meta, workflow, step, task } = args;

@@ -3,7 +3,7 @@ import type { Workflow } from '../../../state-machines/workflow.js';
 import { canonicalJson } from '../canonical.js';
 import type { Json } from '../model.js';
 import { MICROS_PER_USD } from '../pricing.js';
-import type { Ledger, RunMeta, RunStatus, StoredTrailEvent, TrailEvent } from '../run-records.js';
+import type { Ledger, RunFacts, RunMeta, RunStatus, StoredTrailEvent, TrailEvent } from '../run-records.js';
 import type { Embedder, Episode, EpisodeStore } from './ports.js';
 import { checkDimensions, cosine } from './vectors.js';
 
@@ -107,7 +107,7 @@ export interface Recall {
  * never recalls itself, and runs marked not-an-example are never candidates.
  */
 export async function recallEpisodes(
-  meta: RunMeta,
+  meta: RunFacts,
   workflow: Workflow,
   deps: { embedder: Embedder; episodes: EpisodeStore },
 ): Promise<Recall | undefined> {

@@ -11,7 +11,15 @@ import { backend } from '../../../examples/invoice/backend.js';
 import { invoiceWorkflow } from '../../../examples/invoice/workflow.js';
 import { parseApprovalForm } from '../../../local/cli/approve.js';
 import { AgentHarness } from '../../support/agent-harness.js';
-import { eventFor, invoiceScript, Outbox, ofType, PAYMENT_ARGS, pausedRun } from '../approvals/support.js';
+import {
+  digestOnPage,
+  eventFor,
+  invoiceScript,
+  Outbox,
+  ofType,
+  PAYMENT_ARGS,
+  pausedRun,
+} from '../approvals/support.js';
 
 let h: AgentHarness;
 let outbox: Outbox;
@@ -95,5 +103,39 @@ describe('an approval decided by a request that died before it reached the run',
     const after = await open();
     expect(after).toMatch(/Already decided: <b>approved<\/b>/);
     expect(parseApprovalForm(after, paused.link)).toBeUndefined();
+  });
+
+  it('answers the approver who sends the decision again after the run has finished with it, once', async () => {
+    const faults = h.faults;
+    if (!faults) throw new Error('the harness has no fault proxy');
+    await backend.reset();
+    h.model.use(invoiceScript('delivered-then-died', 'Scheduled the payment of INV-000101.'));
+    const paused = await pausedRun(h, outbox);
+    const api = h.api();
+    const page = await api(eventFor('GET', paused.link, null, { accept: 'text/html' }));
+    const body = JSON.stringify({ decision: 'approve', digest: digestOnPage(page.body) });
+    // The API delivers the decision to the run, then dies before it records the delivery:
+    // the approver sees no answer.
+    faults.arm({ kind: 'crash-before', nth: 1, match: (w) => w.update === 'SET delivered = :t' });
+    await expect(api(eventFor('POST', paused.link, body))).rejects.toThrow(/died/);
+    faults.arm(undefined);
+    expect((await h.approvals.get(paused.approvalId))?.delivered).toBeFalsy();
+    // The run heard it and finishes.
+    const execution = await h.sfn.waitForExecution(paused.executionArn);
+    expect(execution.status, `${execution.error ?? ''}: ${execution.cause ?? ''}`).toBe('SUCCEEDED');
+
+    // The approver's client sends the same decision again: the answer is the decision, not an error.
+    const again = await api(eventFor('POST', paused.link, body));
+    expect(again.statusCode, again.body).toBe(200);
+    expect(again.body).toMatch(/approved/);
+    const payments = (await backend.listPayments()).filter((p) => p.invoiceId === PAYMENT_ARGS.invoice_id);
+    expect(payments).toHaveLength(1);
+    expect(ofType(await h.runs.listEvents(paused.runId), 'approval_decided')).toHaveLength(1);
+    // A different decision is still refused.
+    const other = await api(
+      eventFor('POST', paused.link, JSON.stringify({ decision: 'reject', digest: digestOnPage(page.body) })),
+    );
+    expect(other.statusCode, other.body).toBe(409);
+    expect(other.body).toMatch(/already decided: approved/);
   });
 });

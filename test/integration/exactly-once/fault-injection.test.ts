@@ -14,7 +14,7 @@ import { backend } from '../../../examples/invoice/backend.js';
 import { invoiceWorkflow } from '../../../examples/invoice/workflow.js';
 import type { StoredTrailEvent } from '../../../lambdas/core/run-records.js';
 import { AgentHarness } from '../../support/agent-harness.js';
-import type { Fault, FaultKind } from '../../support/fault-proxy.js';
+import type { Fault, FaultKind, SeenWrite } from '../../support/fault-proxy.js';
 import { digestOnPage, eventFor, invoiceScript, Outbox, WORKFLOW } from '../approvals/support.js';
 
 let h: AgentHarness;
@@ -58,7 +58,9 @@ async function client(method: string, url: string, body?: unknown) {
 
 interface Outcome {
   runId: string;
-  writes: Array<{ operation: string; keys: string[] }>;
+  writes: SeenWrite[];
+  /** The write the armed fault actually hit (its index in `writes`), if it fired. */
+  hit: { index: number; write: SeenWrite } | undefined;
   status: string | undefined;
   executions: number;
   payments: number;
@@ -114,6 +116,7 @@ async function runWith(fault: Fault | undefined): Promise<Outcome> {
   }
   const execution = await h.sfn.waitForExecution(arn);
   const writes = [...proxy().writes];
+  const [hit] = proxy().hits;
   proxy().arm(undefined);
 
   const [meta, ledger, open, trail, payments] = await Promise.all([
@@ -126,6 +129,7 @@ async function runWith(fault: Fault | undefined): Promise<Outcome> {
   return {
     runId,
     writes,
+    hit,
     status:
       execution.status === 'SUCCEEDED'
         ? meta?.status
@@ -184,8 +188,18 @@ function expectExactlyOnce(o: Outcome, repeatsAllowed: number, what: string): vo
   expect(new Set(o.trail.map((e) => e.id)).size, `${what}: event ids`).toBe(o.trail.length);
 }
 
+/** What a failure message needs to tell a flake from a bug: the turns asked, the errors, the writes. */
+function diagnose(o: Outcome): string {
+  const asked = o.modelRequests.map((r) => r.turn).join(',');
+  const errors = o.trail
+    .filter((e) => 'status' in e && e.status !== 'ok')
+    .map((e) => `${e.type}:${'error' in e ? String(e.error) : String((e as { status?: unknown }).status)}`);
+  const writes = o.writes.map((w, i) => `${i === o.hit?.index ? '*' : ''}${w.operation} ${w.keys.join(',')}`);
+  return `  turns asked: ${asked}; trail errors: ${errors.join('; ') || 'none'}\n  writes: ${writes.join(' | ')}`;
+}
+
 describe('exactly once under a fault at every write', () => {
-  let writes: Array<{ operation: string; keys: string[] }> = [];
+  let writes: SeenWrite[] = [];
 
   it('runs clean with no fault, and counts the writes a run makes', async () => {
     const clean = await runWith(undefined);
@@ -205,21 +219,30 @@ describe('exactly once under a fault at every write', () => {
         const target = writes[nth - 1];
         const what = `${kind} at write ${nth} (${target?.operation} ${target?.keys.join(',')})`;
         const outcome = await runWith({ kind, nth, times: 1 });
+        // What the fault hit, in this run: the writes of a run need not come in the clean run's
+        // order (concurrent functions), so the expectation follows the write actually hit.
+        const hit = outcome.hit;
+        if (!hit) {
+          failures.push(`${what}: the fault never fired (the run made ${outcome.writes.length} writes)`);
+          continue;
+        }
+        const hitWhat = `${what} → hit ${hit.write.operation} ${hit.write.keys.join(',')}`;
         // A turn's answer is lost only when the write that records it never happened, or when
         // the step died after the model answered and before that write: at the approval record
         // a gated turn opens just before it records the turn (any fault there repeats the call).
-        const recordsTurn = (w: (typeof writes)[number] | undefined) =>
+        const recordsTurn = (w: SeenWrite | undefined) =>
           w?.operation === 'TransactWriteItems' && w.keys.some((k) => k.startsWith('MSG#'));
+        // The turn recorded next after the write hit (retries of the hit step included).
+        const nextTurn = outcome.writes.slice(hit.index + 1).find(recordsTurn);
         const opensApproval =
-          target?.operation === 'PutItem' &&
-          target.keys.join() === 'META' &&
-          recordsTurn(writes[nth]) &&
-          writes[nth]?.keys.some((k) => k.startsWith('EVT#approval_requested#'));
-        const repeats = (recordsTurn(target) && kind !== 'crash-after') || opensApproval ? 1 : 0;
+          hit.write.operation === 'PutItem' &&
+          hit.write.keys.join() === 'META' &&
+          nextTurn?.keys.some((k) => k.startsWith('EVT#approval_requested#'));
+        const repeats = (recordsTurn(hit.write) && kind !== 'crash-after') || opensApproval ? 1 : 0;
         try {
-          expectExactlyOnce(outcome, repeats, what);
+          expectExactlyOnce(outcome, repeats, hitWhat);
         } catch (err) {
-          failures.push((err as Error).message.split('\n')[0] ?? what);
+          failures.push(`${(err as Error).message.split('\n')[0] ?? hitWhat}\n${diagnose(outcome)}`);
         }
       }
       expect(failures).toEqual([]);

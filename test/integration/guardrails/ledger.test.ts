@@ -240,3 +240,37 @@ describe('a refusal as DynamoDB sends it', () => {
     expect(outcome.ledger.tokensRemaining).toBe(200);
   });
 });
+
+describe('budget extensions', () => {
+  it('extends a ledger written before extensions existed (no extended map), once per approval', async () => {
+    // runWithLedger writes a ledger without `extended`, as runs started before extensions did.
+    const runId = await runWithLedger({ tokens: 1_000 });
+    const extend = () =>
+      store.extendLedger(
+        runId,
+        { approvalId: 'ap_old_run', limit: 'tokens', amount: 500 },
+        {
+          id: 'EVT#budget_extended#ap_old_run',
+          event: {
+            type: 'budget_extended',
+            step: 'work',
+            approvalId: 'ap_old_run',
+            limit: 'tokens',
+            by: 500,
+            approvedBy: 'approver@example.com',
+            newLimit: 1_500,
+          },
+        },
+      );
+    expect(await extend()).toBe(true);
+    const ledger = await store.getLedger(runId);
+    expect(ledger?.tokenLimit).toBe(1_500);
+    expect(ledger?.tokensRemaining).toBe(1_500);
+    expect(ledger?.extended?.tokens).toBe(500);
+    // The same approval again changes nothing.
+    expect(await extend()).toBe(false);
+    expect((await store.getLedger(runId))?.tokenLimit).toBe(1_500);
+    const events = (await store.listEvents(runId)).filter((e) => e.type === 'budget_extended');
+    expect(events).toHaveLength(1);
+  });
+});
