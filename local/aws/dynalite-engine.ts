@@ -117,9 +117,14 @@ function instantiate(node: unknown, standIns: Map<object, string>, values: Recor
   if (node === null || typeof node !== 'object') return node;
   const name = standIns.get(node);
   if (name !== undefined) return values[name];
-  if (Array.isArray(node)) return node.map((n) => instantiate(n, standIns, values));
+  if (Array.isArray(node)) {
+    const out = new Array<unknown>(node.length);
+    for (let i = 0; i < node.length; i++) out[i] = instantiate(node[i], standIns, values);
+    return out;
+  }
   const out = Object.create(Object.getPrototypeOf(node)) as Record<string, unknown>;
-  for (const [k, v] of Object.entries(node)) out[k] = instantiate(v, standIns, values);
+  for (const k of Object.keys(node))
+    out[k] = instantiate((node as Record<string, unknown>)[k], standIns, values);
   return out;
 }
 
