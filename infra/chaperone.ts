@@ -38,12 +38,16 @@ export interface ChaperoneProps {
    */
   readonly workflowsModule: string;
   /**
-   * The project the functions are bundled from: its `package.json` and lock
-   * file, and where the generated entry files go (`node_modules/.cache/chaperone`).
+   * The project the functions are bundled from (esbuild's working directory),
+   * and where the generated entry files go (`node_modules/.cache/chaperone`).
    * @default process.cwd()
    */
   readonly projectRoot?: string;
-  /** The lock file of `projectRoot`. @default - found by CDK (`package-lock.json`, `yarn.lock`, `pnpm-lock.yaml`, `bun.lockb`) */
+  /**
+   * Accepted for compatibility and ignored: a bundle carries everything it
+   * imports, so nothing is installed from a lock file (see `AgentFunction`).
+   * @default - none
+   */
   readonly depsLockFilePath?: string;
   /**
    * Extra package.json `exports` conditions the bundles resolve with (this

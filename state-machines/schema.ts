@@ -1,28 +1,60 @@
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import addFormatsModule from 'ajv-formats';
+import { createRequire } from 'node:module';
+import type { Ajv, ErrorObject, Options, ValidateFunction } from 'ajv';
 import { WorkflowDefinitionError } from './errors.js';
 
 /** A JSON Schema as written by users, `as const`. */
 export type JsonSchema = { readonly [key: string]: unknown };
 
-// ajv-formats is CommonJS with a default export; under ESM interop it may arrive wrapped.
-const addFormats = (
-  'default' in addFormatsModule
-    ? (addFormatsModule as unknown as { default: typeof addFormatsModule }).default
-    : addFormatsModule
-) as typeof addFormatsModule;
+/**
+ * The options of every validator: strict mode (unknown keywords, ambiguous
+ * types and missing `type`s are definition errors), all errors, standard
+ * formats (ajv-formats), no defaults or coercion. The same for a schema
+ * compiled here, in `schema-ajv.ts` (a bundle's fallback) and in
+ * `schema-precompile.ts` (the validators generated at synth), so every path
+ * reports the same errors.
+ */
+export const AJV_OPTIONS: Options = { strict: true, allErrors: true, useDefaults: false, coerceTypes: false };
 
 /**
- * The one ajv instance: strict mode (unknown keywords, ambiguous types and
- * missing `type`s are definition errors), all errors, standard formats.
- * Built on first use, so importing this module costs nothing.
+ * In a deployed bundle `process.env.CHAPERONE_BUNDLE` is the constant `"1"`
+ * (an esbuild `define` of `HANDLER_BUNDLING`; it is never read from the
+ * environment there): ajv is then not part of the code a cold start loads.
+ * Every schema's validator was generated at synth as standalone code
+ * (`schema-precompile.ts`) and the function's entry hands them over with
+ * {@link usePrecompiledValidators}; only if one is missing does the entry
+ * load ajv (a chunk of its own) before the first invocation.
+ */
+const inBundle = (): boolean => process.env.CHAPERONE_BUNDLE === '1';
+
+/** ajv, as a bundle loaded it (`schema-ajv.ts`), or undefined. */
+let loadedCompiler: (() => Ajv) | undefined;
+
+/**
+ * The one ajv instance ({@link AJV_OPTIONS}, with ajv-formats), built on
+ * first use so importing this module costs nothing. Outside a bundle ajv is
+ * loaded synchronously from the installed package; in a bundle only once the
+ * entry loaded it (see {@link usePrecompiledValidators}).
  */
 let instance: Ajv | undefined;
 export function schemaCompiler(): Ajv {
-  if (!instance) {
-    instance = new Ajv({ strict: true, allErrors: true, useDefaults: false, coerceTypes: false });
-    addFormats(instance);
+  if (instance) return instance;
+  if (inBundle()) {
+    if (!loadedCompiler)
+      throw new Error(
+        'ajv is not loaded in this bundle: every validator should have been generated at synth (usePrecompiledValidators)',
+      );
+    instance = loadedCompiler();
+    return instance;
   }
+  const load = createRequire(import.meta.url);
+  const { Ajv: AjvClass } = load('ajv') as typeof import('ajv');
+  const formats = load('ajv-formats') as typeof import('ajv-formats');
+  // ajv-formats is CommonJS with a default export; under ESM interop it may arrive wrapped.
+  const addFormats = (
+    'default' in formats ? formats.default : formats
+  ) as typeof import('ajv-formats').default;
+  instance = new AjvClass(AJV_OPTIONS);
+  addFormats(instance);
   return instance;
 }
 
@@ -32,10 +64,48 @@ export function schemaCompiler(): Ajv {
  * `process.env.CHAPERONE_SCHEMA_COMPILE` to `first-use` (infra's
  * `HANDLER_BUNDLING`): there every schema was compiled already when the app
  * was synthesised, so a function's cold start compiles none and each
- * validator compiles on its first call. The variable may be set by hand to
- * the same effect.
+ * validator is taken from the ones generated at synth (or, failing that,
+ * compiles) on its first call. The variable may be set by hand to the same
+ * effect.
  */
 const compileOnFirstUse = (): boolean => process.env.CHAPERONE_SCHEMA_COMPILE === 'first-use';
+
+/** Every schema given to {@link compileSchema} or {@link lazyValidator} in this process, in order. */
+const defined: Array<{ readonly subject: string; readonly schema: JsonSchema }> = [];
+
+/**
+ * The schemas defined so far in this process (by the workflows module and
+ * Chaperone's own modules, as they were imported), each with the subject its
+ * errors name: what synth generates standalone validators for.
+ */
+export function definedSchemas(): ReadonlyArray<{ readonly subject: string; readonly schema: JsonSchema }> {
+  return defined;
+}
+
+/** The key of a schema among precompiled validators: its JSON text. */
+export const schemaKey = (schema: JsonSchema): string => JSON.stringify(schema);
+
+let precompiled: ReadonlyMap<string, ValidateFunction> = new Map();
+
+/**
+ * Hand over validators generated at synth (schema key → standalone
+ * validator, see `schema-precompile.ts`): each lazy validator whose schema is
+ * among them uses it on its first call instead of compiling. In a bundle, if
+ * any schema defined so far has none, ajv is loaded (its own chunk) before
+ * this resolves, so that schema still compiles on first use; returns the
+ * subjects that will compile that way (none when synth saw every schema).
+ */
+export async function usePrecompiledValidators(
+  validators: ReadonlyMap<string, ValidateFunction>,
+): Promise<string[]> {
+  precompiled = validators;
+  const missing = defined.filter(({ schema }) => !validators.has(schemaKey(schema))).map((d) => d.subject);
+  if (missing.length > 0 && inBundle() && !loadedCompiler) {
+    const { createAjv } = await import('./schema-ajv.js');
+    loadedCompiler = createAjv;
+  }
+  return missing;
+}
 
 function compileNow(subject: string, schema: JsonSchema): ValidateFunction {
   try {
@@ -49,13 +119,15 @@ function compileNow(subject: string, schema: JsonSchema): ValidateFunction {
 }
 
 /**
- * A validator that compiles `schema` on its first call: the same function
- * (its `errors` set after each call) at no cost until something is validated.
+ * A validator that compiles `schema` on its first call (or takes the one
+ * generated at synth): the same function (its `errors` set after each call)
+ * at no cost until something is validated.
  */
 export function lazyValidator(subject: string, schema: JsonSchema): ValidateFunction {
+  defined.push({ subject, schema });
   let compiled: ValidateFunction | undefined;
   const validate = ((data: unknown) => {
-    compiled ??= compileNow(subject, schema);
+    compiled ??= precompiled.get(schemaKey(schema)) ?? compileNow(subject, schema);
     const ok = compiled(data);
     validate.errors = compiled.errors ?? null;
     return ok;
@@ -70,7 +142,9 @@ export function lazyValidator(subject: string, schema: JsonSchema): ValidateFunc
  * time, or on first use in a deployed bundle (see `compileOnFirstUse`).
  */
 export function compileSchema(subject: string, schema: JsonSchema): ValidateFunction {
-  return compileOnFirstUse() ? lazyValidator(subject, schema) : compileNow(subject, schema);
+  if (compileOnFirstUse()) return lazyValidator(subject, schema);
+  defined.push({ subject, schema });
+  return compileNow(subject, schema);
 }
 
 /** Render ajv errors as one message a model (or a person) can act on. */

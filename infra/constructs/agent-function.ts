@@ -1,13 +1,13 @@
 import * as path from 'node:path';
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { AssetHashType, DockerImage, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { buildSync } from 'esbuild';
 import { acknowledge } from '../acknowledge.js';
 import { REPO_ROOT } from '../repo-root.js';
-import { HANDLER_BUNDLING, HANDLER_NODE_OPTIONS, handlerConditions } from './handler-entries.js';
+import { HANDLER_NODE_OPTIONS, handlerBuildOptions } from './handler-entries.js';
 
 /** CloudFormation metadata key on the function resource: the handler's repo-relative path. */
 export const HANDLER_METADATA_KEY = 'chaperone:handler';
@@ -20,9 +20,14 @@ export interface AgentFunctionProps {
    * Lambda runs.
    */
   readonly handlerPath: string;
-  /** The directory bundling runs in (its package.json and lock file). @default the Chaperone package root */
+  /** The directory bundling runs in (esbuild's working directory). @default the Chaperone package root */
   readonly projectRoot?: string;
-  /** The lock file of `projectRoot`. @default - `package-lock.json` in the package root, or found by CDK */
+  /**
+   * Accepted for compatibility and ignored: the bundle carries everything it
+   * imports (nothing external, so nothing is installed beside it) and its
+   * asset hash is that of its output.
+   * @default - none
+   */
   readonly depsLockFilePath?: string;
   /** Extra package.json `exports` conditions esbuild resolves with. @default - none */
   readonly bundlingConditions?: readonly string[];
@@ -51,9 +56,11 @@ export interface AgentFunctionProps {
 }
 
 /**
- * The one Lambda function shape of Chaperone: Node.js 22 on arm64, one
- * minified ESM bundle with source maps and the AWS SDK inside it
- * (`HANDLER_BUNDLING`), X-Ray tracing, Powertools configuration, its own
+ * The one Lambda function shape of Chaperone: Node.js 22 on arm64, a
+ * minified ESM bundle with source maps and the AWS SDK inside it, built by
+ * esbuild's API with {@link handlerBuildOptions} (the options the cold-start
+ * bench and the bundle tests build with: what is measured is what is
+ * deployed; see `HANDLER_BUNDLING`), X-Ray tracing, Powertools configuration, its own
  * log group with a retention, and a role that starts with nothing but writing
  * to that log group (everything else is granted by intent).
  *
@@ -62,7 +69,7 @@ export interface AgentFunctionProps {
  * entry file need not exist yet; the `chaperone:handler` metadata still says
  * which file the function runs.
  */
-export class AgentFunction extends NodejsFunction {
+export class AgentFunction extends lambda.Function {
   /** The function's log group (also reachable as `logGroup`). */
   public readonly functionLogGroup: logs.LogGroup;
   /** The repo-relative handler entry file. */
@@ -92,30 +99,14 @@ export class AgentFunction extends NodejsFunction {
       reservedConcurrentExecutions: props.reservedConcurrentExecutions,
       ...(bundled
         ? {
-            entry: path.isAbsolute(props.handlerPath)
-              ? props.handlerPath
-              : path.join(REPO_ROOT, props.handlerPath),
-            handler: 'handler',
-            projectRoot: props.projectRoot ?? REPO_ROOT,
-            ...(props.depsLockFilePath
-              ? { depsLockFilePath: props.depsLockFilePath }
-              : props.projectRoot
-                ? {}
-                : { depsLockFilePath: path.join(REPO_ROOT, 'package-lock.json') }),
-            // HANDLER_BUNDLING in NodejsFunction's terms (the cold-start bench builds with the same object).
-            bundling: {
-              format: OutputFormat.ESM,
-              mainFields: [...HANDLER_BUNDLING.mainFields],
-              banner: HANDLER_BUNDLING.banner,
-              minify: HANDLER_BUNDLING.minify,
-              sourceMap: HANDLER_BUNDLING.sourcemap,
-              sourceMapMode: SourceMapMode.DEFAULT,
-              target: HANDLER_BUNDLING.target,
-              // The AWS SDK too: bundled and tree-shaken, not the runtime's copy loaded as CommonJS.
-              externalModules: [...HANDLER_BUNDLING.external],
-              define: { ...HANDLER_BUNDLING.define },
-              esbuildArgs: { '--conditions': handlerConditions(props.bundlingConditions).join(',') },
-            },
+            code: bundledCode(
+              path.isAbsolute(props.handlerPath)
+                ? props.handlerPath
+                : path.join(REPO_ROOT, props.handlerPath),
+              props.projectRoot ?? REPO_ROOT,
+              props.bundlingConditions ?? [],
+            ),
+            handler: 'index.handler',
           }
         : {
             code: lambda.Code.fromInline('// bundling skipped at synth; see chaperone:handler metadata'),
@@ -143,4 +134,30 @@ export class AgentFunction extends NodejsFunction {
       'X-Ray tracing (xray:PutTraceSegments, xray:PutTelemetryRecords) supports no resource-level permissions; every other statement names its resource.',
     );
   }
+}
+
+/**
+ * The function's code: `entry` bundled at synth by esbuild's API, in this
+ * process (esbuild is a dependency of Chaperone, so no Docker image is ever
+ * needed), into the asset directory: `index.mjs` and the chunks it imports
+ * (see `HANDLER_BUNDLING`). The asset hash is the output's, so the same
+ * sources synthesise the same asset.
+ */
+function bundledCode(entry: string, projectRoot: string, conditions: readonly string[]): lambda.Code {
+  return lambda.Code.fromAsset(path.dirname(entry), {
+    assetHashType: AssetHashType.OUTPUT,
+    bundling: {
+      // Never pulled: local bundling always succeeds or throws.
+      image: DockerImage.fromRegistry('chaperone-bundles-locally'),
+      local: {
+        tryBundle(outputDir) {
+          buildSync({
+            ...handlerBuildOptions(entry, outputDir, conditions),
+            absWorkingDir: projectRoot,
+          });
+          return true;
+        },
+      },
+    },
+  });
 }

@@ -5,13 +5,14 @@
  * 408, connection failures and timeouts → ModelUnavailableError; any other
  * refusal → ModelRequestError).
  */
-import Anthropic, {
+import {
   AnthropicError,
   APIConnectionError,
   APIConnectionTimeoutError,
   APIError,
   APIUserAbortError,
 } from '@anthropic-ai/sdk';
+import { BaseAnthropic, type ClientOptions } from '@anthropic-ai/sdk/client';
 import type {
   ContentBlockParam,
   MessageCreateParamsNonStreaming,
@@ -19,6 +20,7 @@ import type {
   Message as SdkMessage,
   Tool,
 } from '@anthropic-ai/sdk/resources/messages';
+import { Messages } from '@anthropic-ai/sdk/resources/messages';
 import {
   ChaperoneError,
   ModelRequestError,
@@ -52,11 +54,26 @@ export const ANTHROPIC_MODEL_DEFAULTS = {
   timeout: 60_000,
 } as const;
 
+/**
+ * The SDK's client with only the Messages API: the SDK's `BaseAnthropic` (its
+ * transport: auth, retries, timeouts, errors) and its `Messages` resource,
+ * the one this adapter calls. The default `Anthropic` class also builds
+ * every other resource (beta, models, files, skills, ...), and importing it
+ * carries them all into a function's bundle (~300 KB more).
+ */
+class MessagesClient extends BaseAnthropic {
+  readonly messages: Messages;
+  constructor(options: ClientOptions) {
+    super(options);
+    this.messages = new Messages(this);
+  }
+}
+
 /** Builds a `ModelClient` backed by the Anthropic Messages API. */
 export function createAnthropicModel(options: AnthropicModelOptions): ModelClient {
   const timeout = options.timeout ?? ANTHROPIC_MODEL_DEFAULTS.timeout;
   const now = options.now ?? Date.now;
-  const client = new Anthropic({
+  const client = new MessagesClient({
     apiKey: options.apiKey,
     baseURL: options.baseURL ?? ANTHROPIC_MODEL_DEFAULTS.baseURL,
     maxRetries: options.maxRetries ?? ANTHROPIC_MODEL_DEFAULTS.maxRetries,

@@ -1,10 +1,16 @@
-import { createSnsAlerts } from '../../adapters/sns-alerts.js';
-import { awsClientOptions, type Env, lazily, required } from '../../config.js';
+import { awsClientOptions, type Env, required } from '../../config.js';
 import type { AlertPublisher } from '../../core/deps.js';
+import { onFirstUse } from './lazy.js';
 
-/** Alerts to `ALERT_TOPIC_ARN` (read at cold start); the SNS client is built on the first alert. */
+/**
+ * Alerts to `ALERT_TOPIC_ARN` (read at cold start); the SNS adapter and its
+ * client are loaded and built on the first alert.
+ */
 export function snsAlerts(env: Env): AlertPublisher {
   const topicArn = required(env, 'ALERT_TOPIC_ARN');
-  const sns = lazily(() => createSnsAlerts({ topicArn, ...awsClientOptions(env, 'AWS_ENDPOINT_URL_SNS') }));
-  return { publish: (alert) => sns().publish(alert) };
+  const options = awsClientOptions(env, 'AWS_ENDPOINT_URL_SNS');
+  const sns = onFirstUse(async () =>
+    (await import('../../adapters/sns-alerts.js')).createSnsAlerts({ topicArn, ...options }),
+  );
+  return { publish: async (alert) => (await sns()).publish(alert) };
 }

@@ -1,16 +1,20 @@
-import { createSfnEngine } from '../../adapters/sfn-engine.js';
-import { awsClientOptions, type Env, lazily } from '../../config.js';
+import { awsClientOptions, type Env } from '../../config.js';
 import type { WorkflowEngine } from '../../core/ports.js';
+import { onFirstUse } from './lazy.js';
 
-/** Step Functions; the client is built on the first call and kept for the container's life. */
+/**
+ * Step Functions; the adapter and its client are loaded and built on the
+ * first call and kept for the container's life.
+ */
 export function sfnEngine(env: Env): WorkflowEngine {
-  const sfn = lazily(() => createSfnEngine(awsClientOptions(env, 'AWS_ENDPOINT_URL_SFN')));
+  const options = awsClientOptions(env, 'AWS_ENDPOINT_URL_SFN');
+  const sfn = onFirstUse(async () => (await import('../../adapters/sfn-engine.js')).createSfnEngine(options));
   return {
-    startExecution: (arn, name, input) => sfn().startExecution(arn, name, input),
-    describeExecution: (arn) => sfn().describeExecution(arn),
-    sendTaskSuccess: (token, output) => sfn().sendTaskSuccess(token, output),
-    sendTaskFailure: (token, error, cause) => sfn().sendTaskFailure(token, error, cause),
-    historyFigures: (arn) => sfn().historyFigures(arn),
-    redriveExecution: (arn) => sfn().redriveExecution(arn),
+    startExecution: async (arn, name, input) => (await sfn()).startExecution(arn, name, input),
+    describeExecution: async (arn) => (await sfn()).describeExecution(arn),
+    sendTaskSuccess: async (token, output) => (await sfn()).sendTaskSuccess(token, output),
+    sendTaskFailure: async (token, error, cause) => (await sfn()).sendTaskFailure(token, error, cause),
+    historyFigures: async (arn) => (await sfn()).historyFigures(arn),
+    redriveExecution: async (arn) => (await sfn()).redriveExecution(arn),
   };
 }

@@ -1,10 +1,16 @@
-import { createSesMailer } from '../../adapters/ses-mailer.js';
-import { awsClientOptions, type Env, lazily, required } from '../../config.js';
+import { awsClientOptions, type Env, required } from '../../config.js';
 import type { Mailer } from '../../core/ports.js';
+import { onFirstUse } from './lazy.js';
 
-/** Email from `SES_FROM_ADDRESS` (read at cold start); the SESv2 client is built on the first email. */
+/**
+ * Email from `SES_FROM_ADDRESS` (read at cold start); the SESv2 adapter and
+ * its client are loaded and built on the first email.
+ */
 export function sesMailer(env: Env): Mailer {
   const from = required(env, 'SES_FROM_ADDRESS');
-  const ses = lazily(() => createSesMailer({ from, ...awsClientOptions(env, 'AWS_ENDPOINT_URL_SESV2') }));
-  return { send: (mail) => ses().send(mail) };
+  const options = awsClientOptions(env, 'AWS_ENDPOINT_URL_SESV2');
+  const ses = onFirstUse(async () =>
+    (await import('../../adapters/ses-mailer.js')).createSesMailer({ from, ...options }),
+  );
+  return { send: async (mail) => (await ses()).send(mail) };
 }

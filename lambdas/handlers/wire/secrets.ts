@@ -1,11 +1,15 @@
-import { createSecretReader } from '../../adapters/secret-reader.js';
-import { awsClientOptions, type Env, lazily } from '../../config.js';
+import { awsClientOptions, type Env } from '../../config.js';
+import { onFirstUse } from './lazy.js';
 
 /**
  * Secrets Manager, each secret read once per container (a failed read is
- * tried again on the next call); the client is built on the first read.
+ * tried again on the next call); the adapter and its client are loaded and
+ * built on the first read.
  */
 export function secretReader(env: Env): (secretId: string) => Promise<string> {
-  const read = lazily(() => createSecretReader(awsClientOptions(env, 'AWS_ENDPOINT_URL_SECRETS_MANAGER')));
-  return (secretId) => read()(secretId);
+  const options = awsClientOptions(env, 'AWS_ENDPOINT_URL_SECRETS_MANAGER');
+  const read = onFirstUse(async () =>
+    (await import('../../adapters/secret-reader.js')).createSecretReader(options),
+  );
+  return async (secretId) => (await read())(secretId);
 }
