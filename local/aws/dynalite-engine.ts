@@ -16,19 +16,170 @@ interface ActionValidation {
   types: unknown;
   custom?: unknown;
 }
-type TableCallback = (err: Error | null, table?: { TableStatus?: string }) => void;
-interface Store {
-  getTable(name: string, checkStatus: boolean | TableCallback, cb?: TableCallback): void;
-  lifecycleManager?: { gracefulClose(cb: (err?: Error | null) => void): void };
-  db: { open(): Promise<void>; close(cb: (err?: Error | null) => void): void };
+/** A table description as dynalite keeps it (CreateTable's fields plus its status). */
+export interface DynaliteTable {
+  TableName: string;
+  TableStatus?: string;
+  KeySchema: Array<{ AttributeName: string; KeyType: string }>;
+  AttributeDefinitions: Array<{ AttributeName: string; AttributeType: string }>;
 }
+type TableCallback = (err: Error | null, table?: DynaliteTable) => void;
+type ReleaseCallback = <F extends (...args: never[]) => void>(done: F) => F;
+/** One of dynalite's sublevels: keys under a prefix of the one LevelDB, with dynalite's per-key lock. */
+export interface DynaliteSubDb {
+  get(key: string, cb: (err: Error | null, value?: unknown) => void): void;
+  put(key: string, value: unknown, cb: (err: Error | null) => void): void;
+  del(key: string, cb: (err: Error | null) => void): void;
+  /** Runs `fn` once every key is free; the argument wraps a callback so that calling it releases them. */
+  lock(key: string | string[], fn: (release: ReleaseCallback) => void): void;
+}
+/** A LevelDB batch operation on the whole store (keys with their sublevel's prefix). */
+export type StoreWrite = { type: 'put'; key: string; value: unknown } | { type: 'del'; key: string };
+/** Dynalite's store: the object its actions read tables and items through. */
+export interface DynaliteStore {
+  options: Record<string, unknown>;
+  getTable(name: string, checkStatus: boolean | TableCallback, cb?: TableCallback): void;
+  getItemDb(name: string): DynaliteSubDb;
+  getIndexDb(indexType: string, tableName: string, indexName: string): DynaliteSubDb;
+  lifecycleManager?: { gracefulClose(cb: (err?: Error | null) => void): void };
+  db: {
+    open(): Promise<void>;
+    close(cb: (err?: Error | null) => void): void;
+    batch(operations: StoreWrite[], cb: (err?: Error | null) => void): void;
+    get(key: string, cb: (err: Error | null, value?: unknown) => void): void;
+    /** abstract-level's synchronous read (classic-level serves it from LevelDB's memtable and cache). */
+    getSync(key: string): unknown;
+  };
+}
+type Store = DynaliteStore;
 
 // Dynalite's own modules, as its index.js wires them (it publishes no types).
 const db = require('dynalite/db') as { create(options: Record<string, unknown>): Store };
+/** Dynalite's item helpers the transactions use (keys, validation, conditions), as its actions call them. */
+export const dynaliteDb = require('dynalite/db') as {
+  createKey(item: unknown, table: DynaliteTable): string;
+  validateKey(key: unknown, table: DynaliteTable): DynaliteError | null | undefined;
+  validateItem(item: unknown, table: DynaliteTable): DynaliteError | null | undefined;
+  checkConditional(data: unknown, existing: unknown): DynaliteError | null | undefined;
+};
+/** An error dynalite answers with: its status and DynamoDB JSON body. */
+export type DynaliteError = Error & { statusCode?: number; body?: Record<string, unknown> };
+type ExpressionRequest = Record<string, unknown> & {
+  ExpressionAttributeNames?: Record<string, string>;
+  ExpressionAttributeValues?: Record<string, Record<string, unknown>>;
+};
 const validations = require('dynalite/validations') as {
   toLowerFirst(s: string): string;
   checkTypes(data: unknown, types: unknown): unknown;
   checkValidations(data: unknown, types: unknown, custom: unknown, store: unknown): void;
+  /** Parses a request's expressions into `_updates`, `_condition`…; answers an error message or nothing. */
+  validateExpressions(data: ExpressionRequest): string | undefined;
+  validateAttributeValue(value: unknown): string | undefined;
+};
+
+/** The expressions dynalite parses, and the fields it leaves each parsed tree in. */
+const EXPRESSIONS = [
+  ['UpdateExpression', '_updates'],
+  ['ConditionExpression', '_condition'],
+  ['KeyConditionExpression', '_keyCondition'],
+  ['FilterExpression', '_filter'],
+  ['ProjectionExpression', '_projection'],
+] as const;
+/** The only parser checks that read an attribute value's content (not just its type): not cached. */
+const READS_VALUES = /attribute_type|between/i;
+const MAX_TEMPLATES = 2_000;
+
+/**
+ * A parse of one request's expressions kept for the next request with the
+ * same expressions, attribute names and value shapes: the trees dynalite's
+ * parsers built, holding (by identity) a stand-in object per attribute value.
+ */
+interface ExpressionTemplate {
+  parsed: Array<[field: string, tree: unknown]>;
+  standIns: Map<object, string>;
+}
+const templates = new Map<string, ExpressionTemplate>();
+const parseExpressions = validations.validateExpressions;
+
+/** The template key of a request, or undefined when its parse must not be reused. */
+function templateKey(data: ExpressionRequest): string | undefined {
+  const expressions = EXPRESSIONS.map(([field]) => data[field]);
+  if (expressions.some((e) => typeof e === 'string' && READS_VALUES.test(e))) return undefined;
+  const values = data.ExpressionAttributeValues;
+  const shapes = values
+    ? Object.entries(values).map(([k, v]) => [k, v && typeof v === 'object' ? Object.keys(v) : typeof v])
+    : null;
+  return JSON.stringify([expressions, data.ExpressionAttributeNames ?? null, shapes]);
+}
+
+/** A copy of a template's tree with the request's own attribute values where the stand-ins were. */
+function instantiate(node: unknown, standIns: Map<object, string>, values: Record<string, unknown>): unknown {
+  if (node === null || typeof node !== 'object') return node;
+  const name = standIns.get(node);
+  if (name !== undefined) return values[name];
+  if (Array.isArray(node)) {
+    const out = new Array<unknown>(node.length);
+    for (let i = 0; i < node.length; i++) out[i] = instantiate(node[i], standIns, values);
+    return out;
+  }
+  const out = Object.create(Object.getPrototypeOf(node)) as Record<string, unknown>;
+  for (const k of Object.keys(node))
+    out[k] = instantiate((node as Record<string, unknown>)[k], standIns, values);
+  return out;
+}
+
+/** True when a tree holds only arrays, plain objects and primitives (so {@link instantiate} copies it whole). */
+function plainTree(node: unknown): boolean {
+  if (node === null || typeof node !== 'object') return true;
+  if (Array.isArray(node)) return node.every(plainTree);
+  const proto = Object.getPrototypeOf(node);
+  return (proto === Object.prototype || proto === null) && Object.values(node).every(plainTree);
+}
+
+/**
+ * Dynalite's expression validation with its parses reused: its PEG parsers
+ * were the largest part of a request's CPU, and a workload sends the same
+ * expressions over and over with other values. The parsers read only each
+ * value's type (not its content, but for `attribute_type` and `BETWEEN`,
+ * which are parsed every time) and put the value objects themselves in the
+ * tree, so a parse made with stand-ins of the same shapes is the same tree
+ * with the stand-ins where the values go. Each value is still checked
+ * (`validateAttributeValue`) on every request; a request whose parse fails
+ * is parsed as is, so its message names its own values.
+ */
+validations.validateExpressions = (data) => {
+  const key = templateKey(data);
+  if (key === undefined) return parseExpressions(data);
+  const values = data.ExpressionAttributeValues ?? {};
+  let template = templates.get(key);
+  if (template) {
+    for (const [k, v] of Object.entries(values)) {
+      const msg = validations.validateAttributeValue(v);
+      if (msg) return `ExpressionAttributeValues contains invalid value: ${msg} for key ${k}`;
+    }
+  } else {
+    const standIns = new Map<object, string>();
+    const probeValues: Record<string, Record<string, unknown>> = {};
+    for (const [k, v] of Object.entries(values)) {
+      const standIn = { ...v };
+      standIns.set(standIn, k);
+      probeValues[k] = standIn;
+    }
+    const probe: ExpressionRequest = {
+      ...data,
+      ...(data.ExpressionAttributeValues ? { ExpressionAttributeValues: probeValues } : {}),
+    };
+    if (parseExpressions(probe) !== undefined) return parseExpressions(data);
+    const parsed = EXPRESSIONS.flatMap(([, field]) =>
+      probe[field] === undefined ? [] : [[field, probe[field]] as [string, unknown]],
+    );
+    if (!parsed.every(([, tree]) => plainTree(tree))) return parseExpressions(data);
+    template = { parsed, standIns };
+    if (templates.size >= MAX_TEMPLATES) templates.clear();
+    templates.set(key, template);
+  }
+  for (const [field, tree] of template.parsed) data[field] = instantiate(tree, template.standIns, values);
+  return undefined;
 };
 
 /** The operations dynalite implements (its `validOperations`); transactions are added by `dynamo-transactions.ts`. */
@@ -87,9 +238,23 @@ const fault = (type: string, message?: string): EngineAnswer => ({
 /** Dynalite's store and actions, opened on a LevelDB directory. */
 export class DynaliteEngine implements DynamoEngine {
   /** ACTIVE table descriptions the data-plane actions read on every call; dropped by any table operation. */
-  private readonly tables = new Map<string, { TableStatus?: string }>();
+  private readonly tables = new Map<string, DynaliteTable>();
 
   private constructor(private readonly store: Store) {
+    // Reads straight from LevelDB on this thread: a get through the thread pool cost more in handing
+    // over than the read itself. Writes stay asynchronous.
+    const level = store.db;
+    level.get = (key, cb) => {
+      let value: unknown;
+      try {
+        value = level.getSync(key);
+      } catch (err) {
+        const e = err as Error & { code?: string };
+        const failure = e.code === 'LEVEL_DATABASE_NOT_OPEN' ? new Error('Database is closed') : e;
+        return void queueMicrotask(() => cb(failure));
+      }
+      queueMicrotask(() => cb(null, value));
+    };
     const read = store.getTable.bind(store);
     // Only table operations change a description, and they read it with checkStatus false (uncached).
     store.getTable = (name, checkStatus, cb) => {
@@ -135,26 +300,64 @@ export class DynaliteEngine implements DynamoEngine {
   }
 
   private run(operation: string, request: unknown): Promise<EngineAnswer> {
+    const prepared = this.prepare(operation, request);
+    if ('status' in prepared) return Promise.resolve(prepared);
+    return this.act(this.store, operation, prepared.data);
+  }
+
+  /**
+   * Dynalite's type checks and validations of one request (expressions
+   * parsed into the request it hands its action): the checked request, or
+   * the answer refusing it.
+   */
+  prepare(operation: string, request: unknown): { data: unknown } | EngineAnswer {
+    const handler = handlers.get(operation);
+    if (!handler) return fault('UnknownOperationException');
+    if (request === undefined || request === null) return fault('SerializationException');
+    try {
+      const data = validations.checkTypes(request, handler.validation.types);
+      validations.checkValidations(data, handler.validation.types, handler.validation.custom, this.store);
+      return { data };
+    } catch (err) {
+      const e = err as DynaliteError;
+      if (e.statusCode && e.body) return { status: e.statusCode, body: e.body };
+      throw err;
+    }
+  }
+
+  /**
+   * Runs dynalite's action for `operation` on a request {@link prepare}
+   * checked, against `store`: this engine's, or a view of it that keeps the
+   * writes (the transactions' overlay).
+   */
+  act(store: DynaliteStore, operation: string, data: unknown): Promise<EngineAnswer> {
     const handler = handlers.get(operation);
     if (!handler) return Promise.resolve(fault('UnknownOperationException'));
-    if (request === undefined || request === null) return Promise.resolve(fault('SerializationException'));
-    let data: unknown;
-    try {
-      data = validations.checkTypes(request, handler.validation.types);
-      validations.checkValidations(data, handler.validation.types, handler.validation.custom, this.store);
-    } catch (err) {
-      const e = err as { statusCode?: number; body?: Record<string, unknown> };
-      if (e.statusCode && e.body) return Promise.resolve({ status: e.statusCode, body: e.body });
-      return Promise.reject(err);
-    }
     return new Promise<EngineAnswer>((resolve, reject) => {
-      handler.action(this.store, data, (err, out) => {
+      handler.action(store, data, (err, out) => {
         if (err?.statusCode && err.body)
           resolve({ status: err.statusCode, body: err.body as Record<string, unknown> });
         else if (err) reject(err);
         else resolve({ status: 200, body: (out ?? {}) as Record<string, unknown> });
       });
     });
+  }
+
+  /** The ACTIVE table `name` (cached, as the data-plane actions read it), or the answer saying it is not there. */
+  table(name: string): Promise<DynaliteTable | EngineAnswer> {
+    return new Promise((resolve, reject) => {
+      this.store.getTable(name, (err, table) => {
+        const e = err as DynaliteError | null;
+        if (e?.statusCode && e.body) resolve({ status: e.statusCode, body: e.body });
+        else if (e || !table) reject(e ?? new Error(`table ${name} has no description`));
+        else resolve(table);
+      });
+    });
+  }
+
+  /** Dynalite's store itself: its sublevels, per-item locks and the LevelDB under them. */
+  get dynaliteStore(): DynaliteStore {
+    return this.store;
   }
 
   /** Waits for pending LevelDB operations, then closes the store. */

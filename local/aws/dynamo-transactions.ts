@@ -1,15 +1,27 @@
 /**
- * DynamoDB transactions for dynalite, which has none: `TransactWriteItems`
- * and `TransactGetItems` run here as a sequence of conditional single-item
- * operations under an exclusive lock, with the previous images restored when
- * one of them fails, then answered as DynamoDB does (including
- * `TransactionCanceledException` with `CancellationReasons`). Every other
- * request waits while a transaction runs, so nobody sees half of one.
+ * DynamoDB transactions for dynalite, which has none. A `TransactWriteItems`
+ * holds dynalite's own per-item locks on every item it names, runs dynalite's
+ * actions for its operations (validations, condition checks and update
+ * expressions all stay dynalite's) against a view of the store that keeps
+ * their writes in memory, and commits every write with one LevelDB batch:
+ * LevelDB writes a batch to its log as one record, so a kill -9 leaves all of
+ * it or none, and no undo log is needed. A transaction that fails writes
+ * nothing and is answered as DynamoDB answers it (`TransactionCanceledException`
+ * with `CancellationReasons`). Only requests on the same items wait for a
+ * transaction; `TransactGetItems` takes the same locks, so it never sees half of one.
  */
 import { existsSync, readFileSync, rmSync } from 'node:fs';
-import { open, unlink } from 'node:fs/promises';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import type { DynamoEngine, EngineAnswer } from './dynalite-engine.js';
+import {
+  type DynaliteEngine,
+  type DynaliteError,
+  type DynaliteStore,
+  type DynaliteSubDb,
+  type DynaliteTable,
+  dynaliteDb,
+  type EngineAnswer,
+  type StoreWrite,
+} from './dynalite-engine.js';
 
 type Item = Record<string, AttributeValue>;
 type Obj = Record<string, unknown>;
@@ -20,163 +32,207 @@ export interface DynamoErrorBody {
   body: Obj;
 }
 
-/** A readers–writer lock: transactions exclusive, everything else shared. */
-export class RwLock {
-  private readers = 0;
-  private writer = false;
-  private readonly queue: Array<{ exclusive: boolean; go: () => void }> = [];
-
-  /** Runs `fn` holding the lock (shared or exclusive). */
-  async with<T>(exclusive: boolean, fn: () => Promise<T>): Promise<T> {
-    await new Promise<void>((go) => {
-      this.queue.push({ exclusive, go });
-      this.pump();
-    });
-    try {
-      return await fn();
-    } finally {
-      if (exclusive) this.writer = false;
-      else this.readers -= 1;
-      this.pump();
-    }
-  }
-
-  private pump(): void {
-    while (this.queue.length > 0 && !this.writer) {
-      const next = this.queue[0];
-      if (!next) return;
-      if (next.exclusive) {
-        if (this.readers > 0) return;
-        this.writer = true;
-      } else {
-        this.readers += 1;
-      }
-      this.queue.shift();
-      next.go();
-    }
-  }
-}
-
 const error = (type: string, message: string, extra: Obj = {}): DynamoErrorBody => ({
   status: 400,
   body: { __type: `com.amazonaws.dynamodb.v20120810#${type}`, message, ...extra },
 });
 
-/** One item's image before a transaction touched it (`old` undefined: it did not exist). */
-interface UndoEntry {
+const answerOf = (err: DynaliteError): EngineAnswer => {
+  if (err.statusCode && err.body) return { status: err.statusCode, body: err.body };
+  throw err;
+};
+
+const isAnswer = (x: DynaliteTable | EngineAnswer): x is EngineAnswer => 'status' in x && 'body' in x;
+
+const conditionFailed = (answer: EngineAnswer): boolean =>
+  String(answer.body.__type ?? '').endsWith('#ConditionalCheckFailedException');
+
+/** The single-item operation whose action runs a transaction's entry (a check is validated as a delete). */
+const OPERATIONS: Record<string, string> = {
+  Put: 'PutItem',
+  Update: 'UpdateItem',
+  Delete: 'DeleteItem',
+  ConditionCheck: 'DeleteItem',
+};
+
+/** One entry of a transaction, checked and keyed. */
+interface Step {
+  kind: string;
+  operation: string;
+  spec: Obj;
+  /** The single-item request as dynalite's validations left it (expressions parsed). */
+  data: unknown;
+  table: string;
+  /** Dynalite's key string for the item: its LevelDB key in the table's sublevel and its lock. */
+  itemKey: string;
+}
+
+/**
+ * A view of dynalite's store whose item and index sublevels keep puts and
+ * deletes in memory (reads see them) instead of writing them, and whose locks
+ * are free: the transaction holds the real ones. {@link writes} is what a
+ * commit hands LevelDB, keys prefixed as dynalite's sublevels prefix them.
+ */
+class Overlay {
+  readonly writes = new Map<string, StoreWrite>();
+  readonly store: DynaliteStore;
+
+  constructor(base: DynaliteStore) {
+    const store = Object.create(base) as DynaliteStore;
+    store.getItemDb = (name) => this.sublevel(`item-${name}`, base.getItemDb(name));
+    store.getIndexDb = (type, table, index) =>
+      this.sublevel(`index-${type.toLowerCase()}~${table}~${index}`, base.getIndexDb(type, table, index));
+    this.store = store;
+  }
+
+  private sublevel(name: string, real: DynaliteSubDb): DynaliteSubDb {
+    const prefix = `${name}~`;
+    return {
+      get: (key, cb) => {
+        const kept = this.writes.get(prefix + key);
+        if (!kept) return real.get(key, cb);
+        queueMicrotask(() => cb(null, kept.type === 'put' ? kept.value : undefined));
+      },
+      put: (key, value, cb) => {
+        this.writes.set(prefix + key, { type: 'put', key: prefix + key, value });
+        queueMicrotask(() => cb(null));
+      },
+      del: (key, cb) => {
+        this.writes.set(prefix + key, { type: 'del', key: prefix + key });
+        queueMicrotask(() => cb(null));
+      },
+      lock: (_key, fn) => fn((done) => done),
+    };
+  }
+}
+
+/** Undo images an earlier version of this runner fsynced before a transaction's writes. */
+interface LegacyUndoEntry {
   table: string;
   key: Item;
   old: Item | undefined;
 }
 
-/** A failed single-item step: dynalite's answer, passed on as the transaction's when it is not a condition failure. */
-class StepFailed extends Error {
-  constructor(readonly answer: EngineAnswer) {
-    super(String(answer.body.message ?? answer.body.__type ?? 'failed'));
-  }
-  get conditionFailed(): boolean {
-    return String(this.answer.body.__type ?? '').endsWith('#ConditionalCheckFailedException');
-  }
-}
-
-/**
- * Runs DynamoDB transactions against dynalite's engine, in this process. With an
- * `undoLog` file they are all-or-nothing across a crash too (as in AWS): the
- * images of every item a transaction writes are fsynced there before the
- * first write and the file is removed after the last; `recover()` at boot
- * puts back the images of a transaction a kill -9 cut in half. Condition
- * checks run before the writes, and a transaction that writes one item
- * (however many it checks) is a single put and needs no undo log.
- */
+/** Runs DynamoDB transactions against dynalite's engine, in this process. */
 export class TransactionRunner {
-  private readonly keys = new Map<string, string[]>();
-
+  /**
+   * @param legacyUndoLog where an earlier version of this runner kept the
+   *   undo images of the transaction in flight; {@link recover} rolls back one
+   *   a kill -9 left there. This version writes none.
+   */
   constructor(
-    private readonly engine: DynamoEngine,
-    private readonly undoLog?: string,
+    private readonly engine: DynaliteEngine,
+    private readonly legacyUndoLog?: string,
   ) {}
 
-  /** One single-item operation; a non-200 answer throws {@link StepFailed}. */
-  private async send(operation: string, request: Obj): Promise<Obj> {
-    const answer = await this.engine.call(operation, request);
-    if (answer.status !== 200) throw new StepFailed(answer);
-    return answer.body;
-  }
-
-  /** Roll back a transaction left half-applied by a crash; true when there was one. */
+  /**
+   * Rolls back a transaction an earlier version left half-applied in this
+   * data directory (its undo log still there); true when there was one.
+   * Transactions of this version are one LevelDB batch and never need it.
+   */
   async recover(): Promise<boolean> {
-    if (!this.undoLog || !existsSync(this.undoLog)) return false;
-    let entries: UndoEntry[];
+    if (!this.legacyUndoLog || !existsSync(this.legacyUndoLog)) return false;
+    let entries: LegacyUndoEntry[];
     try {
-      entries = JSON.parse(readFileSync(this.undoLog, 'utf8')) as UndoEntry[];
+      entries = JSON.parse(readFileSync(this.legacyUndoLog, 'utf8')) as LegacyUndoEntry[];
     } catch {
       // Torn while it was being written: no write of that transaction had begun.
-      rmSync(this.undoLog, { force: true });
+      rmSync(this.legacyUndoLog, { force: true });
       return false;
     }
-    await this.rollback(entries);
-    rmSync(this.undoLog, { force: true });
+    for (const u of [...entries].reverse()) {
+      const answer = u.old
+        ? await this.engine.call('PutItem', { TableName: u.table, Item: u.old })
+        : await this.engine.call('DeleteItem', { TableName: u.table, Key: u.key });
+      if (answer.status !== 200)
+        throw new Error(
+          `rolling back the transaction in ${this.legacyUndoLog}: ${String(answer.body.message ?? answer.body.__type)}`,
+        );
+    }
+    rmSync(this.legacyUndoLog, { force: true });
     return true;
   }
 
-  /** Writes and fsyncs the images (off the event loop: only the transaction, holding the lock, waits). */
-  private async logUndo(entries: UndoEntry[]): Promise<void> {
-    if (!this.undoLog) return;
-    const file = await open(this.undoLog, 'w', 0o600);
-    try {
-      await file.writeFile(JSON.stringify(entries));
-      await file.sync();
-    } finally {
-      await file.close();
-    }
+  /** The table and dynalite key string of an item (a `Put`'s item, or a key), or the answer refusing it. */
+  private async locate(
+    tableName: unknown,
+    itemOrKey: unknown,
+    whole: boolean,
+  ): Promise<{ table: string; itemKey: string } | EngineAnswer> {
+    const table = await this.engine.table(String(tableName));
+    if (isAnswer(table)) return table;
+    const invalid = whole
+      ? dynaliteDb.validateItem(itemOrKey, table)
+      : dynaliteDb.validateKey(itemOrKey, table);
+    if (invalid) return answerOf(invalid);
+    return { table: table.TableName, itemKey: dynaliteDb.createKey(itemOrKey, table) };
   }
 
-  private async clearUndo(): Promise<void> {
-    if (!this.undoLog) return;
-    await unlink(this.undoLog).catch((err: NodeJS.ErrnoException) => {
-      if (err.code !== 'ENOENT') throw err;
+  /**
+   * Takes dynalite's lock on every item, all in one go (so two transactions
+   * never wait for each other in a circle); resolves with the release.
+   */
+  private lockItems(items: Array<{ table: string; itemKey: string }>): Promise<() => void> {
+    const byTable = new Map<string, string[]>();
+    for (const { table, itemKey } of items) byTable.set(table, [...(byTable.get(table) ?? []), itemKey]);
+    const store = this.engine.dynaliteStore;
+    return new Promise((resolve) => {
+      const releases: Array<() => void> = [];
+      let waiting = byTable.size;
+      for (const [table, keys] of byTable)
+        store.getItemDb(table).lock(keys, (release) => {
+          releases.push(release(() => undefined));
+          if (--waiting === 0)
+            resolve(() => {
+              for (const r of releases) r();
+            });
+        });
     });
   }
 
-  private async keyOf(table: string, item: Item): Promise<Item> {
-    let names = this.keys.get(table);
-    if (!names) {
-      const out = (await this.send('DescribeTable', { TableName: table })) as {
-        Table?: { KeySchema?: Array<{ AttributeName?: string }> };
-      };
-      names = (out.Table?.KeySchema ?? []).map((k) => k.AttributeName ?? '');
-      this.keys.set(table, names);
-    }
-    const key: Item = {};
-    for (const n of names) {
-      const v = item[n];
-      if (v) key[n] = v;
-    }
-    return key;
+  /** An item as committed (the caller holds its lock). */
+  private read(table: string, itemKey: string): Promise<Item | undefined> {
+    return new Promise((resolve, reject) => {
+      this.engine.dynaliteStore.getItemDb(table).get(itemKey, (err, value) => {
+        if (err && err.name !== 'NotFoundError') reject(err);
+        else resolve(err ? undefined : (value as Item | undefined));
+      });
+    });
   }
 
-  /** `TransactGetItems`. */
+  /** `TransactGetItems`: every item read while no transaction on any of them is half-way. */
   async get(request: Obj): Promise<Obj | DynamoErrorBody> {
     const list = Array.isArray(request.TransactItems) ? (request.TransactItems as Obj[]) : [];
-    const responses: Obj[] = [];
-    for (const entry of list) {
-      const g = (entry.Get ?? {}) as Obj;
-      const answer = await this.engine.call('GetItem', {
-        TableName: g.TableName,
-        Key: g.Key,
-        ...(g.ProjectionExpression !== undefined ? { ProjectionExpression: g.ProjectionExpression } : {}),
-        ...(g.ExpressionAttributeNames !== undefined
-          ? { ExpressionAttributeNames: g.ExpressionAttributeNames }
-          : {}),
-        ConsistentRead: true,
-      });
-      if (answer.status !== 200) return answer;
-      responses.push(answer.body.Item ? { Item: answer.body.Item } : {});
+    const gets = list.map((entry) => (entry.Get ?? {}) as Obj);
+    const items: Array<{ table: string; itemKey: string }> = [];
+    for (const g of gets) {
+      const where = await this.locate(g.TableName, g.Key ?? {}, false);
+      if ('status' in where) return where;
+      items.push(where);
     }
-    return { Responses: responses };
+    const release = await this.lockItems(items);
+    try {
+      const responses: Obj[] = [];
+      for (const g of gets) {
+        const answer = await this.engine.call('GetItem', {
+          TableName: g.TableName,
+          Key: g.Key,
+          ...(g.ProjectionExpression !== undefined ? { ProjectionExpression: g.ProjectionExpression } : {}),
+          ...(g.ExpressionAttributeNames !== undefined
+            ? { ExpressionAttributeNames: g.ExpressionAttributeNames }
+            : {}),
+          ConsistentRead: true,
+        });
+        if (answer.status !== 200) return answer;
+        responses.push(answer.body.Item ? { Item: answer.body.Item } : {});
+      }
+      return { Responses: responses };
+    } finally {
+      release();
+    }
   }
 
-  /** `TransactWriteItems`: all or nothing. */
+  /** `TransactWriteItems`: all or nothing, and nothing seen half-way. */
   async write(request: Obj): Promise<Obj | DynamoErrorBody> {
     const list = Array.isArray(request.TransactItems) ? (request.TransactItems as Obj[]) : [];
     if (list.length === 0 || list.length > 100) {
@@ -185,117 +241,86 @@ export class TransactionRunner {
         '1 validation error detected: Member must have length between 1 and 100 (TransactItems)',
       );
     }
-    const ops: Array<{ kind: string; spec: Obj; table: string; key: Item }> = [];
+    const steps: Step[] = [];
     const seen = new Set<string>();
     for (const entry of list) {
       const [kind, spec] = Object.entries(entry)[0] ?? ['', {}];
       const s = (spec ?? {}) as Obj;
-      const table = String(s.TableName);
-      let key: Item;
-      try {
-        key = kind === 'Put' ? await this.keyOf(table, (s.Item ?? {}) as Item) : ((s.Key ?? {}) as Item);
-      } catch (err) {
-        if (err instanceof StepFailed) return err.answer;
-        throw err;
-      }
-      const id = `${table}|${JSON.stringify(key)}`;
+      const operation = OPERATIONS[kind];
+      if (!operation) return error('ValidationException', `unknown transaction operation ${kind}`);
+      const prepared = this.engine.prepare(operation, single(kind, s));
+      if ('status' in prepared) return prepared;
+      const where = await this.locate(s.TableName, (kind === 'Put' ? s.Item : s.Key) ?? {}, kind === 'Put');
+      if ('status' in where) return where;
+      const id = `${where.table}\u0000${where.itemKey}`;
       if (seen.has(id))
         return error(
           'ValidationException',
           'Transaction request cannot include multiple operations on one item',
         );
       seen.add(id);
-      ops.push({ kind, spec: s, table, key });
+      steps.push({ kind, operation, spec: s, data: prepared.data, ...where });
     }
-
-    // Every image first (fsynced, when there is more than one write), so a crash anywhere below rolls back at the next boot.
-    const images: Array<Item | undefined> = [];
-    for (const op of ops) {
-      const before = await this.engine.call('GetItem', {
-        TableName: op.table,
-        Key: op.key,
-        ConsistentRead: true,
-      });
-      if (before.status !== 200) return before;
-      images.push(before.body.Item as Item | undefined);
-    }
-    // Checks first: a check only rewrites an item as it is, so with them done the writes are all that
-    // is left to undo, and a transaction with one write needs no undo log (a single put is atomic).
-    const order = [...ops.keys()].sort(
-      (a, b) => Number(ops[a]?.kind !== 'ConditionCheck') - Number(ops[b]?.kind !== 'ConditionCheck'),
+    // Checks first, then the writes in request order; the first failure cancels.
+    const order = [...steps.keys()].sort(
+      (a, b) => Number(steps[a]?.kind !== 'ConditionCheck') - Number(steps[b]?.kind !== 'ConditionCheck'),
     );
-    const writes = ops.flatMap((op, i) =>
-      op.kind === 'ConditionCheck' ? [] : [{ table: op.table, key: op.key, old: images[i] }],
-    );
-    const logged = writes.length > 1;
-    if (logged) await this.logUndo(writes);
-    const undo: UndoEntry[] = [];
-    const reasons: Obj[] = ops.map(() => ({ Code: 'None' }));
-    for (const i of order) {
-      const op = ops[i];
-      if (!op) continue;
-      const old = images[i];
-      try {
-        await this.apply(op.kind, op.spec, op.table, op.key, old);
-      } catch (err) {
-        await this.rollback(undo);
-        if (logged) await this.clearUndo();
-        if (err instanceof StepFailed && err.conditionFailed) {
-          const wantsItem = op.spec.ReturnValuesOnConditionCheckFailure === 'ALL_OLD' && old;
-          reasons[i] = {
-            Code: 'ConditionalCheckFailed',
-            Message: 'The conditional request failed',
-            ...(wantsItem ? { Item: old } : {}),
-          };
-          const codes = reasons.map((r) => String(r.Code)).join(', ');
-          return error(
-            'TransactionCanceledException',
-            `Transaction cancelled, please refer cancellation reasons for specific reasons [${codes}]`,
-            {
-              CancellationReasons: reasons,
-            },
-          );
+    const release = await this.lockItems(steps);
+    try {
+      const overlay = new Overlay(this.engine.dynaliteStore);
+      for (const i of order) {
+        const step = steps[i];
+        if (!step) continue;
+        let failed: EngineAnswer | undefined;
+        if (step.kind === 'ConditionCheck') {
+          const invalid = dynaliteDb.checkConditional(step.data, await this.read(step.table, step.itemKey));
+          if (invalid) failed = answerOf(invalid);
+        } else {
+          const answer = await this.engine.act(overlay.store, step.operation, step.data);
+          if (answer.status !== 200) failed = answer;
         }
-        if (err instanceof StepFailed) return err.answer;
-        const e = err instanceof Error ? err : new Error(String(err));
-        return error(e.name === 'Error' ? 'ValidationException' : e.name, e.message);
+        if (!failed) continue;
+        if (!conditionFailed(failed)) return failed;
+        // Each item is named once, so the one that failed is still as committed.
+        const old =
+          step.spec.ReturnValuesOnConditionCheckFailure === 'ALL_OLD'
+            ? await this.read(step.table, step.itemKey)
+            : undefined;
+        const reasons: Obj[] = steps.map(() => ({ Code: 'None' }));
+        reasons[i] = {
+          Code: 'ConditionalCheckFailed',
+          Message: 'The conditional request failed',
+          ...(old ? { Item: old } : {}),
+        };
+        const codes = reasons.map((r) => String(r.Code)).join(', ');
+        return error(
+          'TransactionCanceledException',
+          `Transaction cancelled, please refer cancellation reasons for specific reasons [${codes}]`,
+          { CancellationReasons: reasons },
+        );
       }
-      if (op.kind !== 'ConditionCheck') undo.push({ table: op.table, key: op.key, old });
-    }
-    if (logged) await this.clearUndo();
-    return {};
-  }
-
-  private async apply(kind: string, s: Obj, table: string, key: Item, old: Item | undefined): Promise<void> {
-    const common: Obj = { TableName: table };
-    for (const field of ['ConditionExpression', 'ExpressionAttributeNames', 'ExpressionAttributeValues'])
-      if (s[field] !== undefined) common[field] = s[field];
-    switch (kind) {
-      case 'Put':
-        await this.send('PutItem', { ...common, Item: s.Item });
-        return;
-      case 'Update':
-        await this.send('UpdateItem', { ...common, Key: key, UpdateExpression: s.UpdateExpression });
-        return;
-      case 'Delete':
-        await this.send('DeleteItem', { ...common, Key: key });
-        return;
-      case 'ConditionCheck':
-        // Check the condition by rewriting the item as it is (or deleting nothing).
-        if (old) await this.send('PutItem', { ...common, Item: old });
-        else await this.send('DeleteItem', { ...common, Key: key });
-        return;
-      default:
-        throw Object.assign(new Error(`unknown transaction operation ${kind}`), {
-          name: 'ValidationException',
-        });
+      if (overlay.writes.size > 0) await this.commit([...overlay.writes.values()]);
+      return {};
+    } finally {
+      release();
     }
   }
 
-  private async rollback(undo: UndoEntry[]): Promise<void> {
-    for (const u of [...undo].reverse()) {
-      if (u.old) await this.send('PutItem', { TableName: u.table, Item: u.old });
-      else await this.send('DeleteItem', { TableName: u.table, Key: u.key });
-    }
+  /** Every write of a transaction as one LevelDB batch: one log record, all of it or none. */
+  private commit(writes: StoreWrite[]): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.engine.dynaliteStore.db.batch(writes, (err) => (err ? reject(err) : resolve()));
+    });
   }
+}
+
+/** The single-item request a transaction entry runs as. */
+function single(kind: string, s: Obj): Obj {
+  const request: Obj = { TableName: s.TableName };
+  for (const field of ['ConditionExpression', 'ExpressionAttributeNames', 'ExpressionAttributeValues'])
+    if (s[field] !== undefined) request[field] = s[field];
+  if (kind === 'Put') request.Item = s.Item;
+  else request.Key = s.Key;
+  if (kind === 'Update') request.UpdateExpression = s.UpdateExpression;
+  return request;
 }

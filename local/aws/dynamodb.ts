@@ -21,7 +21,7 @@ import {
   type Projection,
 } from '@aws-sdk/client-dynamodb';
 import { DynaliteEngine } from './dynalite-engine.js';
-import { RwLock, TransactionRunner } from './dynamo-transactions.js';
+import { TransactionRunner } from './dynamo-transactions.js';
 import { readRequestBody } from './http-body.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, type LocalCredentials } from './local-credentials.js';
 import { verifySigV4 } from './sigv4-verify.js';
@@ -66,11 +66,10 @@ export async function startLocalDynamo(options: {
   const transactions = new TransactionRunner(engine, join(options.dataDir, 'transaction-undo.json'));
   let server: Server | undefined;
   try {
-    // A transaction a kill -9 cut in half is rolled back before anyone reads.
+    // A transaction an earlier version's undo log says a kill -9 cut in half is rolled back before anyone reads.
     await transactions.recover();
-    const lock = new RwLock();
     const endpoint = createServer((req, res) => {
-      void answer(req, res, { engine, transactions, lock, credentials }).catch(() => {
+      void answer(req, res, { engine, transactions, credentials }).catch(() => {
         if (res.headersSent) return void res.end();
         send(res, 500, {
           __type: 'com.amazonaws.dynamodb.v20120810#InternalServerError',
@@ -140,7 +139,6 @@ async function answer(
   deps: {
     engine: DynaliteEngine;
     transactions: TransactionRunner;
-    lock: RwLock;
     credentials: LocalCredentials;
   },
 ): Promise<void> {
@@ -189,14 +187,14 @@ async function answer(
   if (operation === 'TransactWriteItems' || operation === 'TransactGetItems') {
     const parsed =
       typeof request === 'object' && request !== null ? (request as Record<string, unknown>) : {};
-    const out = await deps.lock.with(true, () =>
-      operation === 'TransactWriteItems' ? deps.transactions.write(parsed) : deps.transactions.get(parsed),
-    );
+    const out = await (operation === 'TransactWriteItems'
+      ? deps.transactions.write(parsed)
+      : deps.transactions.get(parsed));
     const failed = 'status' in out && typeof out.status === 'number' && 'body' in out;
     send(res, failed ? Number(out.status) : 200, failed ? out.body : out, replyType);
     return;
   }
-  const out = await deps.lock.with(false, () => deps.engine.call(operation, request));
+  const out = await deps.engine.call(operation, request);
   send(res, out.status, out.body, replyType);
 }
 

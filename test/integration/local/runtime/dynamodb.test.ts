@@ -1,9 +1,10 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
+  CreateTableCommand,
   DescribeTableCommand,
   GetItemCommand,
   PutItemCommand,
@@ -129,7 +130,11 @@ describe('a transaction that writes one item and checks another', () => {
 });
 
 describe('a transaction cut in half by kill -9', () => {
-  it('is rolled back at the next boot: neither of its writes is seen', async () => {
+  /**
+   * Runs the crash fixture in `mode`; answers, per writer (suffix), the `n`
+   * each of its items holds after a reboot, and the transactions it printed as committed.
+   */
+  async function crashAndReboot(mode: 'commit' | 'racing', writers: string[]) {
     const dir = mkdtempSync(join(tmpdir(), 'chaperone-txn-crash-'));
     const child = spawn(
       process.execPath,
@@ -138,29 +143,104 @@ describe('a transaction cut in half by kill -9', () => {
         'tsx',
         fileURLToPath(new URL('./fixtures/transaction-crash-child.ts', import.meta.url)),
         dir,
+        mode,
       ],
-      { stdio: 'ignore' },
+      { stdio: ['ignore', 'pipe', 'ignore'] },
     );
+    let printed = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      printed += chunk.toString('utf8');
+    });
     const signal = await new Promise<NodeJS.Signals | null>((resolve) =>
       child.on('exit', (_c, s) => resolve(s)),
     );
-    expect(signal).toBe('SIGKILL');
-    expect(existsSync(join(dir, 'transaction-undo.json'))).toBe(true);
-
     const dynamo = await startLocalDynamo({ dataDir: dir });
     try {
-      const payment = await dynamo.client.send(
-        new GetItemCommand({ TableName: 'Txn', Key: { pk: { S: 'payment' } } }),
-      );
-      const invoice = await dynamo.client.send(
-        new GetItemCommand({ TableName: 'Txn', Key: { pk: { S: 'invoice' } } }),
-      );
-
-      expect(payment.Item).toBeUndefined();
-      expect(invoice.Item).toBeUndefined();
-      expect(existsSync(join(dir, 'transaction-undo.json'))).toBe(false);
+      const held: Array<Record<string, string | undefined>> = [];
+      for (const w of writers) {
+        const items: Record<string, string | undefined> = {};
+        for (const pk of ['payment', 'invoice', 'receipt']) {
+          const got = await dynamo.client.send(
+            new GetItemCommand({ TableName: 'Txn', Key: { pk: { S: `${pk}${w}` } } }),
+          );
+          items[pk] = got.Item?.n?.N;
+        }
+        held.push(items);
+      }
+      const committed = printed.split('\n').filter(Boolean);
+      return { signal, held, committed, undoLog: existsSync(join(dir, 'transaction-undo.json')) };
     } finally {
       await dynamo.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  it('as its writes go to LevelDB leaves all of them or none', async () => {
+    const { signal, held, committed, undoLog } = await crashAndReboot('commit', ['']);
+
+    expect(signal).toBe('SIGKILL');
+    expect(committed).toEqual([' 1']);
+    const [items] = held;
+    expect(['1', '2']).toContain(items?.payment);
+    expect(items?.invoice).toBe(items?.payment);
+    expect(items?.receipt).toBe(items?.payment);
+    expect(undoLog).toBe(false);
+  });
+
+  it('among concurrent transactions leaves every one whole, every committed one kept', async () => {
+    const writers = Array.from({ length: 8 }, (_, w) => `-${w}`);
+    const { signal, held, committed } = await crashAndReboot('racing', writers);
+
+    expect(signal).toBe('SIGKILL');
+    expect(committed.length).toBeGreaterThanOrEqual(40);
+    writers.forEach((w, i) => {
+      const items = held[i];
+      // What a writer saw committed is kept: its last printed n, or the one after it (committed, not yet printed).
+      const last = Math.max(
+        0,
+        ...committed.filter((c) => c.startsWith(`${w} `)).map((c) => Number(c.split(' ')[1])),
+      );
+      expect([String(last), String(last + 1)]).toContain(items?.payment ?? '0');
+      expect(items?.invoice).toBe(items?.payment);
+      expect(items?.receipt).toBe(items?.payment);
+    });
+  });
+});
+
+describe('an undo log an earlier version left behind', () => {
+  it('is rolled back at boot: the images it holds are put back and the file removed', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'chaperone-txn-legacy-'));
+    try {
+      const first = await startLocalDynamo({ dataDir: dir });
+      await first.client.send(
+        new CreateTableCommand({
+          TableName: 'Txn',
+          KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+          AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
+          BillingMode: 'PAY_PER_REQUEST',
+        }),
+      );
+      // The first write of a two-write transaction applied, then the process died.
+      await first.client.send(
+        new PutItemCommand({ TableName: 'Txn', Item: { pk: { S: 'payment' }, amount: { N: '1250' } } }),
+      );
+      await first.close();
+      writeFileSync(
+        join(dir, 'transaction-undo.json'),
+        JSON.stringify([
+          { table: 'Txn', key: { pk: { S: 'payment' } } },
+          { table: 'Txn', key: { pk: { S: 'invoice' } } },
+        ]),
+      );
+      const second = await startLocalDynamo({ dataDir: dir });
+      const payment = await second.client.send(
+        new GetItemCommand({ TableName: 'Txn', Key: { pk: { S: 'payment' } } }),
+      );
+      await second.close();
+
+      expect(payment.Item).toBeUndefined();
+      expect(existsSync(join(dir, 'transaction-undo.json'))).toBe(false);
+    } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   });
