@@ -91,6 +91,21 @@ function parseAmzDate(s: string): number | undefined {
   return Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6]));
 }
 
+/** Derived signing keys by secret, day, region and service: four HMACs a request saves (the SDK caches them too). */
+const signingKeys = new Map<string, Buffer>();
+
+function signingKey(secret: string, day: string, region: string, service: string): Buffer {
+  const id = `${secret}\u0000${day}\u0000${region}\u0000${service}`;
+  const hit = signingKeys.get(id);
+  if (hit) return hit;
+  let key = hmac(`AWS4${secret}`, day);
+  for (const part of [region, service, 'aws4_request']) key = hmac(key, part);
+  // A day's keys for a handful of services: bounded, the oldest dropped first.
+  if (signingKeys.size >= 64) signingKeys.delete(signingKeys.keys().next().value as string);
+  signingKeys.set(id, key);
+  return key;
+}
+
 /**
  * Verifies the request's `Authorization` header against `credentials`;
  * undefined when it is valid, else why it is not.
@@ -145,8 +160,7 @@ export function verifySigV4(
   ].join('\n');
   const scope = `${day}/${region}/${service}/aws4_request`;
   const stringToSign = ['AWS4-HMAC-SHA256', amzDate, scope, sha256(canonicalRequest)].join('\n');
-  let key = hmac(`AWS4${credentials.secretAccessKey}`, day ?? '');
-  for (const part of [region ?? '', service ?? '', 'aws4_request']) key = hmac(key, part);
+  const key = signingKey(credentials.secretAccessKey, day ?? '', region ?? '', service ?? '');
   const expected = Buffer.from(hmac(key, stringToSign).toString('hex'));
   const given = Buffer.from(signature ?? '');
   if (expected.length !== given.length || !timingSafeEqual(expected, given))
