@@ -202,7 +202,10 @@ export function handlerConditions(extra: readonly string[] = []): string[] {
  * hands them to `usePrecompiledValidators` before its first invocation, so a
  * bundle validates without ajv; a schema missing from them (a workflows
  * module not imported yet) still validates: it compiles on first use, with
- * ajv loaded as a chunk of its own.
+ * ajv loaded as a chunk of its own. A process that defines more than one
+ * app's workflows (two Chaperone constructs with different modules in one
+ * synth, or `npm run bench`) gives every function all of their schemas:
+ * correct, only larger (the bench measures bundles in a fresh process).
  */
 export function writeHandlerEntries(
   workflowsModule: string,

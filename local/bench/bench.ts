@@ -7,7 +7,7 @@
  */
 
 import { benchChainCompression } from './chain-compression.js';
-import { benchColdStart } from './cold-start.js';
+import { benchColdStartAlone } from './cold-start.js';
 import { benchConversationWindow } from './conversation-window.js';
 import { benchCost } from './cost.js';
 import { benchGuardrails } from './guardrails.js';
@@ -47,7 +47,7 @@ await section(() => benchConversationWindow());
 await section(() => benchAwsWork());
 await section(() => benchOrchestration({ iterations: 10, runs: 5, concurrent: 10, rounds: 2 }));
 await section(() => benchCost({ iterations: 10, runs: 3 }));
-await section(() => benchColdStart({ runs: 15 }));
+await section(() => benchColdStartAlone({ runs: 15 }));
 await section(() => benchPeer({ iterations: 10, runs: 3, concurrent: 10, rounds: 3 }));
 figures.benchSeconds = Math.round((performance.now() - started) / 100) / 10;
 out(`\nbench finished in ${((performance.now() - started) / 1000).toFixed(1)} s`);
