@@ -37,6 +37,15 @@ const error = (type: string, message: string, extra: Obj = {}): DynamoErrorBody 
   body: { __type: `com.amazonaws.dynamodb.v20120810#${type}`, message, ...extra },
 });
 
+const lengthRefused = (): DynamoErrorBody =>
+  error(
+    'ValidationException',
+    '1 validation error detected: Member must have length between 1 and 100 (TransactItems)',
+  );
+
+const twiceRefused = (): DynamoErrorBody =>
+  error('ValidationException', 'Transaction request cannot include multiple operations on one item');
+
 const answerOf = (err: DynaliteError): EngineAnswer => {
   if (err.statusCode && err.body) return { status: err.statusCode, body: err.body };
   throw err;
@@ -203,11 +212,17 @@ export class TransactionRunner {
   /** `TransactGetItems`: every item read while no transaction on any of them is half-way. */
   async get(request: Obj): Promise<Obj | DynamoErrorBody> {
     const list = Array.isArray(request.TransactItems) ? (request.TransactItems as Obj[]) : [];
+    // Checked before any lock: none to take would never resolve, and one item twice would wait for itself.
+    if (list.length === 0 || list.length > 100) return lengthRefused();
     const gets = list.map((entry) => (entry.Get ?? {}) as Obj);
     const items: Array<{ table: string; itemKey: string }> = [];
+    const seen = new Set<string>();
     for (const g of gets) {
       const where = await this.locate(g.TableName, g.Key ?? {}, false);
       if ('status' in where) return where;
+      const id = `${where.table}\u0000${where.itemKey}`;
+      if (seen.has(id)) return twiceRefused();
+      seen.add(id);
       items.push(where);
     }
     const release = await this.lockItems(items);
@@ -235,12 +250,7 @@ export class TransactionRunner {
   /** `TransactWriteItems`: all or nothing, and nothing seen half-way. */
   async write(request: Obj): Promise<Obj | DynamoErrorBody> {
     const list = Array.isArray(request.TransactItems) ? (request.TransactItems as Obj[]) : [];
-    if (list.length === 0 || list.length > 100) {
-      return error(
-        'ValidationException',
-        '1 validation error detected: Member must have length between 1 and 100 (TransactItems)',
-      );
-    }
+    if (list.length === 0 || list.length > 100) return lengthRefused();
     const steps: Step[] = [];
     const seen = new Set<string>();
     for (const entry of list) {
@@ -253,11 +263,7 @@ export class TransactionRunner {
       const where = await this.locate(s.TableName, (kind === 'Put' ? s.Item : s.Key) ?? {}, kind === 'Put');
       if ('status' in where) return where;
       const id = `${where.table}\u0000${where.itemKey}`;
-      if (seen.has(id))
-        return error(
-          'ValidationException',
-          'Transaction request cannot include multiple operations on one item',
-        );
+      if (seen.has(id)) return twiceRefused();
       seen.add(id);
       steps.push({ kind, operation, spec: s, data: prepared.data, ...where });
     }

@@ -198,6 +198,41 @@ describe('dynalite transactions: one batch, under the items’ own locks', () =>
     expect(await get('y')).toBeUndefined();
   });
 
+  it('refuses a read of one item twice, or of none, as DynamoDB does, and leaves the item free', async () => {
+    await engine.call('PutItem', { TableName: 'Items', Item: { pk: { S: 'a' }, n: { N: '1' } } });
+    const read = { Get: { TableName: 'Items', Key: { pk: { S: 'a' } } } };
+
+    const twice = await transactions.get({ TransactItems: [read, read] });
+    const none = await transactions.get({ TransactItems: [] });
+    const tooMany = await transactions.get({
+      TransactItems: Array.from({ length: 101 }, (_, i) => ({
+        Get: { TableName: 'Items', Key: { pk: { S: `k${i}` } } },
+      })),
+    });
+
+    expect(twice).toMatchObject({
+      status: 400,
+      body: {
+        __type: expect.stringMatching(/#ValidationException$/),
+        message: 'Transaction request cannot include multiple operations on one item',
+      },
+    });
+    for (const refused of [none, tooMany])
+      expect(refused).toMatchObject({
+        status: 400,
+        body: {
+          message: expect.stringMatching(/Member must have length between 1 and 100 \(TransactItems\)/),
+        },
+      });
+    // A write to the item goes through: the refused read holds no lock on it.
+    expect(
+      (await engine.call('PutItem', { TableName: 'Items', Item: { pk: { S: 'a' }, n: { N: '2' } } })).status,
+    ).toBe(200);
+    expect(await transactions.get({ TransactItems: [read] })).toEqual({
+      Responses: [{ Item: { pk: { S: 'a' }, n: { N: '2' } } }],
+    });
+  });
+
   it('reads a transaction’s items all before or all after it', async () => {
     const pair = (n: string) => ({
       TransactItems: ['left', 'right'].map((pk) => ({
