@@ -267,13 +267,17 @@ export class TransactionRunner {
       seen.add(id);
       steps.push({ kind, operation, spec: s, data: prepared.data, ...where });
     }
-    // Checks first, then the writes in request order; the first failure cancels.
+    // Checks first, then the writes in request order. Every item's condition is evaluated, so the
+    // cancellation names each one that failed (as DynamoDB's does); any other failure before one
+    // answers at once, as it did.
     const order = [...steps.keys()].sort(
       (a, b) => Number(steps[a]?.kind !== 'ConditionCheck') - Number(steps[b]?.kind !== 'ConditionCheck'),
     );
     const release = await this.lockItems(steps);
     try {
       const overlay = new Overlay(this.engine.dynaliteStore);
+      const reasons: Obj[] = steps.map(() => ({ Code: 'None' }));
+      let cancelled = false;
       for (const i of order) {
         const step = steps[i];
         if (!step) continue;
@@ -286,18 +290,28 @@ export class TransactionRunner {
           if (answer.status !== 200) failed = answer;
         }
         if (!failed) continue;
-        if (!conditionFailed(failed)) return failed;
+        if (!conditionFailed(failed)) {
+          // Answered as before when nothing cancelled yet; after a failed condition, a reason as DynamoDB gives.
+          if (!cancelled) return failed;
+          reasons[i] = {
+            Code: 'ValidationError',
+            Message: String(failed.body.message ?? failed.body.__type),
+          };
+          continue;
+        }
+        cancelled = true;
         // Each item is named once, so the one that failed is still as committed.
         const old =
           step.spec.ReturnValuesOnConditionCheckFailure === 'ALL_OLD'
             ? await this.read(step.table, step.itemKey)
             : undefined;
-        const reasons: Obj[] = steps.map(() => ({ Code: 'None' }));
         reasons[i] = {
           Code: 'ConditionalCheckFailed',
           Message: 'The conditional request failed',
           ...(old ? { Item: old } : {}),
         };
+      }
+      if (cancelled) {
         const codes = reasons.map((r) => String(r.Code)).join(', ');
         return error(
           'TransactionCanceledException',

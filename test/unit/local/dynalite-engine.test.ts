@@ -172,6 +172,68 @@ describe('dynalite transactions: one batch, under the items’ own locks', () =>
     expect(await get('meta')).toEqual({ pk: { S: 'meta' }, closed: { BOOL: true } });
   });
 
+  it('names every item whose condition failed, as DynamoDB does, not only the first', async () => {
+    await engine.call('PutItem', { TableName: 'Items', Item: { pk: { S: 'meta' }, closed: { BOOL: true } } });
+    const out = await transactions.write({
+      TransactItems: [
+        { Update: bump('meta', '1', 'late') },
+        { Put: { TableName: 'Items', Item: { pk: { S: 'fresh' } } } },
+        {
+          ConditionCheck: {
+            TableName: 'Items',
+            Key: { pk: { S: 'nobody' } },
+            ConditionExpression: 'attribute_exists(pk)',
+          },
+        },
+      ],
+    });
+
+    expect(out).toMatchObject({
+      status: 400,
+      body: {
+        __type: 'com.amazonaws.dynamodb.v20120810#TransactionCanceledException',
+        message:
+          'Transaction cancelled, please refer cancellation reasons for specific reasons [ConditionalCheckFailed, None, ConditionalCheckFailed]',
+        CancellationReasons: [
+          { Code: 'ConditionalCheckFailed', Message: 'The conditional request failed' },
+          { Code: 'None' },
+          { Code: 'ConditionalCheckFailed', Message: 'The conditional request failed' },
+        ],
+      },
+    });
+    expect(await get('fresh')).toBeUndefined();
+    expect(await get('meta')).toEqual({ pk: { S: 'meta' }, closed: { BOOL: true } });
+
+    // An item that cannot be written after a failed condition is one more reason, as in DynamoDB.
+    const both = await transactions.write({
+      TransactItems: [
+        { Update: bump('meta', '1', 'late') },
+        {
+          Update: {
+            TableName: 'Items',
+            Key: { pk: { S: 'fresh' } },
+            UpdateExpression: 'SET #a.#b = :v',
+            ExpressionAttributeNames: { '#a': 'a', '#b': 'b' },
+            ExpressionAttributeValues: { ':v': { S: 'q' } },
+          },
+        },
+      ],
+    });
+    expect(both).toMatchObject({
+      status: 400,
+      body: {
+        CancellationReasons: [
+          { Code: 'ConditionalCheckFailed' },
+          {
+            Code: 'ValidationError',
+            Message: 'The document path provided in the update expression is invalid for update',
+          },
+        ],
+      },
+    });
+    expect(await get('fresh')).toBeUndefined();
+  });
+
   it('refuses two operations on one item and a missing table before writing anything', async () => {
     const twice = await transactions.write({
       TransactItems: [
