@@ -47,16 +47,17 @@ export function precompiledValidatorsModule(schemas: readonly JsonSchema[]): str
   };
   const bodies: string[] = [];
   const seen = new Set<string>();
+  // One instance for all of them, as at definition (`schemaCompiler`): a schema's `$ref` to another's
+  // `$id` resolves here as it does there (and two different schemas with one `$id` fail in both).
+  const ajv = new Ajv({
+    ...AJV_OPTIONS,
+    code: { source: true, esm: true, formats: _`require("ajv-formats/dist/formats").fullFormats` },
+  });
+  addFormats(ajv);
   for (const schema of schemas) {
     const key = schemaKey(schema);
     if (seen.has(key)) continue;
     seen.add(key);
-    // A fresh instance per schema: two schemas with the same `$id` do not collide.
-    const ajv = new Ajv({
-      ...AJV_OPTIONS,
-      code: { source: true, esm: true, formats: _`require("ajv-formats/dist/formats").fullFormats` },
-    });
-    addFormats(ajv);
     const code = standaloneCode(ajv, ajv.compile(schema));
     const entry = /export default (\w+);/.exec(code)?.[1];
     if (!entry) throw new Error(`ajv standalone code without a default export for schema ${key}`);

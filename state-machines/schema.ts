@@ -108,6 +108,12 @@ export async function usePrecompiledValidators(
 }
 
 function compileNow(subject: string, schema: JsonSchema): ValidateFunction {
+  if (!instance && !loadedCompiler && inBundle())
+    throw new WorkflowDefinitionError(
+      subject,
+      "its JSON Schema was defined after the function's entry took the validators generated at synth, " +
+        'and this bundle carries no ajv to compile it: define every schema when the workflows module is imported',
+    );
   try {
     return schemaCompiler().compile(schema);
   } catch (err) {

@@ -37,6 +37,15 @@ const error = (type: string, message: string, extra: Obj = {}): DynamoErrorBody 
   body: { __type: `com.amazonaws.dynamodb.v20120810#${type}`, message, ...extra },
 });
 
+const lengthRefused = (): DynamoErrorBody =>
+  error(
+    'ValidationException',
+    '1 validation error detected: Member must have length between 1 and 100 (TransactItems)',
+  );
+
+const twiceRefused = (): DynamoErrorBody =>
+  error('ValidationException', 'Transaction request cannot include multiple operations on one item');
+
 const answerOf = (err: DynaliteError): EngineAnswer => {
   if (err.statusCode && err.body) return { status: err.statusCode, body: err.body };
   throw err;
@@ -203,11 +212,17 @@ export class TransactionRunner {
   /** `TransactGetItems`: every item read while no transaction on any of them is half-way. */
   async get(request: Obj): Promise<Obj | DynamoErrorBody> {
     const list = Array.isArray(request.TransactItems) ? (request.TransactItems as Obj[]) : [];
+    // Checked before any lock: none to take would never resolve, and one item twice would wait for itself.
+    if (list.length === 0 || list.length > 100) return lengthRefused();
     const gets = list.map((entry) => (entry.Get ?? {}) as Obj);
     const items: Array<{ table: string; itemKey: string }> = [];
+    const seen = new Set<string>();
     for (const g of gets) {
       const where = await this.locate(g.TableName, g.Key ?? {}, false);
       if ('status' in where) return where;
+      const id = `${where.table}\u0000${where.itemKey}`;
+      if (seen.has(id)) return twiceRefused();
+      seen.add(id);
       items.push(where);
     }
     const release = await this.lockItems(items);
@@ -235,12 +250,7 @@ export class TransactionRunner {
   /** `TransactWriteItems`: all or nothing, and nothing seen half-way. */
   async write(request: Obj): Promise<Obj | DynamoErrorBody> {
     const list = Array.isArray(request.TransactItems) ? (request.TransactItems as Obj[]) : [];
-    if (list.length === 0 || list.length > 100) {
-      return error(
-        'ValidationException',
-        '1 validation error detected: Member must have length between 1 and 100 (TransactItems)',
-      );
-    }
+    if (list.length === 0 || list.length > 100) return lengthRefused();
     const steps: Step[] = [];
     const seen = new Set<string>();
     for (const entry of list) {
@@ -253,21 +263,21 @@ export class TransactionRunner {
       const where = await this.locate(s.TableName, (kind === 'Put' ? s.Item : s.Key) ?? {}, kind === 'Put');
       if ('status' in where) return where;
       const id = `${where.table}\u0000${where.itemKey}`;
-      if (seen.has(id))
-        return error(
-          'ValidationException',
-          'Transaction request cannot include multiple operations on one item',
-        );
+      if (seen.has(id)) return twiceRefused();
       seen.add(id);
       steps.push({ kind, operation, spec: s, data: prepared.data, ...where });
     }
-    // Checks first, then the writes in request order; the first failure cancels.
+    // Checks first, then the writes in request order. Every item's condition is evaluated, so the
+    // cancellation names each one that failed (as DynamoDB's does); any other failure before one
+    // answers at once, as it did.
     const order = [...steps.keys()].sort(
       (a, b) => Number(steps[a]?.kind !== 'ConditionCheck') - Number(steps[b]?.kind !== 'ConditionCheck'),
     );
     const release = await this.lockItems(steps);
     try {
       const overlay = new Overlay(this.engine.dynaliteStore);
+      const reasons: Obj[] = steps.map(() => ({ Code: 'None' }));
+      let cancelled = false;
       for (const i of order) {
         const step = steps[i];
         if (!step) continue;
@@ -280,18 +290,28 @@ export class TransactionRunner {
           if (answer.status !== 200) failed = answer;
         }
         if (!failed) continue;
-        if (!conditionFailed(failed)) return failed;
+        if (!conditionFailed(failed)) {
+          // Answered as before when nothing cancelled yet; after a failed condition, a reason as DynamoDB gives.
+          if (!cancelled) return failed;
+          reasons[i] = {
+            Code: 'ValidationError',
+            Message: String(failed.body.message ?? failed.body.__type),
+          };
+          continue;
+        }
+        cancelled = true;
         // Each item is named once, so the one that failed is still as committed.
         const old =
           step.spec.ReturnValuesOnConditionCheckFailure === 'ALL_OLD'
             ? await this.read(step.table, step.itemKey)
             : undefined;
-        const reasons: Obj[] = steps.map(() => ({ Code: 'None' }));
         reasons[i] = {
           Code: 'ConditionalCheckFailed',
           Message: 'The conditional request failed',
           ...(old ? { Item: old } : {}),
         };
+      }
+      if (cancelled) {
         const codes = reasons.map((r) => String(r.Code)).join(', ');
         return error(
           'TransactionCanceledException',

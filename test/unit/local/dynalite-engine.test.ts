@@ -172,6 +172,68 @@ describe('dynalite transactions: one batch, under the items’ own locks', () =>
     expect(await get('meta')).toEqual({ pk: { S: 'meta' }, closed: { BOOL: true } });
   });
 
+  it('names every item whose condition failed, as DynamoDB does, not only the first', async () => {
+    await engine.call('PutItem', { TableName: 'Items', Item: { pk: { S: 'meta' }, closed: { BOOL: true } } });
+    const out = await transactions.write({
+      TransactItems: [
+        { Update: bump('meta', '1', 'late') },
+        { Put: { TableName: 'Items', Item: { pk: { S: 'fresh' } } } },
+        {
+          ConditionCheck: {
+            TableName: 'Items',
+            Key: { pk: { S: 'nobody' } },
+            ConditionExpression: 'attribute_exists(pk)',
+          },
+        },
+      ],
+    });
+
+    expect(out).toMatchObject({
+      status: 400,
+      body: {
+        __type: 'com.amazonaws.dynamodb.v20120810#TransactionCanceledException',
+        message:
+          'Transaction cancelled, please refer cancellation reasons for specific reasons [ConditionalCheckFailed, None, ConditionalCheckFailed]',
+        CancellationReasons: [
+          { Code: 'ConditionalCheckFailed', Message: 'The conditional request failed' },
+          { Code: 'None' },
+          { Code: 'ConditionalCheckFailed', Message: 'The conditional request failed' },
+        ],
+      },
+    });
+    expect(await get('fresh')).toBeUndefined();
+    expect(await get('meta')).toEqual({ pk: { S: 'meta' }, closed: { BOOL: true } });
+
+    // An item that cannot be written after a failed condition is one more reason, as in DynamoDB.
+    const both = await transactions.write({
+      TransactItems: [
+        { Update: bump('meta', '1', 'late') },
+        {
+          Update: {
+            TableName: 'Items',
+            Key: { pk: { S: 'fresh' } },
+            UpdateExpression: 'SET #a.#b = :v',
+            ExpressionAttributeNames: { '#a': 'a', '#b': 'b' },
+            ExpressionAttributeValues: { ':v': { S: 'q' } },
+          },
+        },
+      ],
+    });
+    expect(both).toMatchObject({
+      status: 400,
+      body: {
+        CancellationReasons: [
+          { Code: 'ConditionalCheckFailed' },
+          {
+            Code: 'ValidationError',
+            Message: 'The document path provided in the update expression is invalid for update',
+          },
+        ],
+      },
+    });
+    expect(await get('fresh')).toBeUndefined();
+  });
+
   it('refuses two operations on one item and a missing table before writing anything', async () => {
     const twice = await transactions.write({
       TransactItems: [
@@ -196,6 +258,41 @@ describe('dynalite transactions: one batch, under the items’ own locks', () =>
     });
     expect(await get('x')).toBeUndefined();
     expect(await get('y')).toBeUndefined();
+  });
+
+  it('refuses a read of one item twice, or of none, as DynamoDB does, and leaves the item free', async () => {
+    await engine.call('PutItem', { TableName: 'Items', Item: { pk: { S: 'a' }, n: { N: '1' } } });
+    const read = { Get: { TableName: 'Items', Key: { pk: { S: 'a' } } } };
+
+    const twice = await transactions.get({ TransactItems: [read, read] });
+    const none = await transactions.get({ TransactItems: [] });
+    const tooMany = await transactions.get({
+      TransactItems: Array.from({ length: 101 }, (_, i) => ({
+        Get: { TableName: 'Items', Key: { pk: { S: `k${i}` } } },
+      })),
+    });
+
+    expect(twice).toMatchObject({
+      status: 400,
+      body: {
+        __type: expect.stringMatching(/#ValidationException$/),
+        message: 'Transaction request cannot include multiple operations on one item',
+      },
+    });
+    for (const refused of [none, tooMany])
+      expect(refused).toMatchObject({
+        status: 400,
+        body: {
+          message: expect.stringMatching(/Member must have length between 1 and 100 \(TransactItems\)/),
+        },
+      });
+    // A write to the item goes through: the refused read holds no lock on it.
+    expect(
+      (await engine.call('PutItem', { TableName: 'Items', Item: { pk: { S: 'a' }, n: { N: '2' } } })).status,
+    ).toBe(200);
+    expect(await transactions.get({ TransactItems: [read] })).toEqual({
+      Responses: [{ Item: { pk: { S: 'a' }, n: { N: '2' } } }],
+    });
   });
 
   it('reads a transaction’s items all before or all after it', async () => {

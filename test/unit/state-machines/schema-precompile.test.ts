@@ -84,4 +84,39 @@ describe('precompiled validators', () => {
     expect(describeErrors(generated?.errors)).toContain('unknown property "extra" is not allowed');
     expect(describeErrors(generated?.errors)).toContain('/scheduled_for: must match format "date"');
   });
+
+  it('resolve a schema’s $ref to another schema of the app by its $id, as compiled ajv does', async () => {
+    const money = {
+      $id: 'https://example.com/schemas/money',
+      type: 'object',
+      properties: { cents: { type: 'integer' }, currency: { enum: ['EUR', 'USD'] } },
+      required: ['cents', 'currency'],
+      additionalProperties: false,
+    } as const satisfies JsonSchema;
+    const refund = {
+      type: 'object',
+      properties: { reason: { type: 'string' }, amount: { $ref: 'https://example.com/schemas/money' } },
+      required: ['amount'],
+      additionalProperties: false,
+    } as const satisfies JsonSchema;
+    // Compiled at definition, in the order an app defines them, the reference resolves.
+    const compiledMoney = compileSchema('the money schema', money);
+    const compiledRefund = compileSchema('the refund schema', refund);
+    const file = join(work, 'validators-ref.mjs');
+    writeFileSync(file, precompiledValidatorsModule([money, refund]));
+    const { validators } = (await import(pathToFileURL(file).href)) as {
+      validators: ReadonlyMap<string, ValidateFunction>;
+    };
+    const generated = validators.get(schemaKey(refund));
+    for (const input of [
+      { amount: { cents: 120, currency: 'EUR' } },
+      { reason: 'late', amount: { cents: 1.5, currency: 'GBP', note: 'x' } },
+      { amount: 'twelve' },
+    ]) {
+      expect(generated?.(input)).toBe(compiledRefund(input));
+      expect(generated?.errors ?? null).toEqual(compiledRefund.errors ?? null);
+    }
+    expect(validators.get(schemaKey(money))?.({ cents: 1 })).toBe(compiledMoney({ cents: 1 }));
+    expect(describeErrors(generated?.errors)).toBe('/amount: must be object');
+  });
 });
