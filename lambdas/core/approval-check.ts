@@ -1,7 +1,12 @@
 import type { ToolCallRef, ToolStepResult } from '../../state-machines/contract.js';
 import { worstCaseSeconds } from '../../state-machines/tool.js';
 import type { Workflow } from '../../state-machines/workflow.js';
-import type { ApprovalRecord, ApprovalStatus, ApprovalStore } from './approval-records.js';
+import {
+  type ApprovalRecord,
+  type ApprovalStatus,
+  type ApprovalStore,
+  pendingApproval,
+} from './approval-records.js';
 import { canonicalJson } from './canonical.js';
 import { derivedId, eventIds } from './claims.js';
 import type { CoreDeps } from './deps.js';
@@ -91,18 +96,8 @@ export async function openUnknownOutcome(
         : 60) + 10,
   };
   await deps.approvals.create({
-    approvalId,
+    ...pendingApproval({ approvalId, runId: meta.runId, workflow: workflow.name, step, now }, gate),
     kind: 'unknown_outcome',
-    runId: meta.runId,
-    workflow: workflow.name,
-    step,
-    status: 'pending',
-    createdAt: new Date(now).toISOString(),
-    expiresAt: now + gate.timeoutSeconds * 1000,
-    approvers: [...gate.approvers],
-    escalateTo: [...gate.escalateTo],
-    escalated: false,
-    onTimeout: gate.onTimeout,
     onReject: 'feedback',
     calls: [
       { toolUseId: call.toolUseId, tool: call.tool, access: tool?.access ?? 'unknown', args: call.args },

@@ -2,7 +2,7 @@ import type { AgentAction, ToolCallRef } from '../../state-machines/contract.js'
 import type { AgentStep } from '../../state-machines/steps.js';
 import type { Workflow } from '../../state-machines/workflow.js';
 import type { AgentStepDeps } from './agent-step.js';
-import type { GatedCall } from './approval-records.js';
+import { type GatedCall, pendingApproval } from './approval-records.js';
 import { eventIds } from './claims.js';
 import { ValidationError } from './errors.js';
 import type { KeyedEvent, PendingCall, RunFacts } from './run-records.js';
@@ -35,18 +35,8 @@ export async function openApproval(args: {
   }));
   const gatedIds = new Set(gated.map((c) => c.toolUseId));
   await deps.approvals.create({
-    approvalId,
+    ...pendingApproval({ approvalId, runId: meta.runId, workflow: workflow.name, step: step.id, now }, gate),
     kind: 'tools',
-    runId: meta.runId,
-    workflow: workflow.name,
-    step: step.id,
-    status: 'pending',
-    createdAt: new Date(now).toISOString(),
-    expiresAt: now + gate.timeoutSeconds * 1000,
-    approvers: [...gate.approvers],
-    escalateTo: [...gate.escalateTo],
-    escalated: false,
-    onTimeout: gate.onTimeout,
     onReject: gate.onReject,
     calls,
     ungatedCallIds: refs.filter((r) => !gatedIds.has(r.toolUseId)).map((r) => r.toolUseId),

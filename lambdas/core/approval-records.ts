@@ -70,6 +70,47 @@ export interface ApprovalRecord {
   waiters?: Record<string, string>;
 }
 
+/** Who decides a gate and how long it waits (an approval step, a tool gate, an edge's or a check's gate). */
+export interface GateSettings {
+  readonly timeoutSeconds: number;
+  readonly approvers: readonly string[];
+  readonly escalateTo: readonly string[];
+  readonly onTimeout: 'reject' | 'escalate';
+}
+
+/** The fields every approval record starts with: pending from `now`, for the gate's approvers, until its timeout. */
+export function pendingApproval(
+  at: { approvalId: string; runId: string; workflow: string; step: string; now: number },
+  gate: GateSettings,
+): Pick<
+  ApprovalRecord,
+  | 'approvalId'
+  | 'runId'
+  | 'workflow'
+  | 'step'
+  | 'status'
+  | 'createdAt'
+  | 'expiresAt'
+  | 'approvers'
+  | 'escalateTo'
+  | 'escalated'
+  | 'onTimeout'
+> {
+  return {
+    approvalId: at.approvalId,
+    runId: at.runId,
+    workflow: at.workflow,
+    step: at.step,
+    status: 'pending',
+    createdAt: new Date(at.now).toISOString(),
+    expiresAt: at.now + gate.timeoutSeconds * 1000,
+    approvers: [...gate.approvers],
+    escalateTo: [...gate.escalateTo],
+    escalated: false,
+    onTimeout: gate.onTimeout,
+  };
+}
+
 /** What an `ask` edge asks: counts in the limit's unit (micro-USD for cost, seconds for time). */
 export interface ExtensionAsk {
   limit: LimitName;

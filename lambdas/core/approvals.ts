@@ -3,7 +3,7 @@ import type { ApprovalDecision, ApprovalRequestEvent, ToolCallRef } from '../../
 import { LIMIT_UNIT } from '../../state-machines/edges.js';
 import type { Workflow } from '../../state-machines/workflow.js';
 import { signedLink } from './approval-links.js';
-import type { ApprovalRecord, ApprovalStore } from './approval-records.js';
+import { type ApprovalRecord, type ApprovalStore, pendingApproval } from './approval-records.js';
 import { canonicalJson } from './canonical.js';
 import { eventIds } from './claims.js';
 import type { CoreDeps } from './deps.js';
@@ -174,18 +174,8 @@ async function createStepApproval(
   );
   const now = deps.clock.now();
   const record: ApprovalRecord = {
-    approvalId,
+    ...pendingApproval({ approvalId, runId: event.runId, workflow: workflow.name, step: step.id, now }, step),
     kind: 'step',
-    runId: event.runId,
-    workflow: workflow.name,
-    step: step.id,
-    status: 'pending',
-    createdAt: new Date(now).toISOString(),
-    expiresAt: now + step.timeoutSeconds * 1000,
-    approvers: [...step.approvers],
-    escalateTo: [...step.escalateTo],
-    escalated: false,
-    onTimeout: step.onTimeout,
     onReject: 'stop',
     calls: [],
     ungatedCallIds: [],

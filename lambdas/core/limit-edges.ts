@@ -2,7 +2,7 @@ import type { AgentAction } from '../../state-machines/contract.js';
 import { LIMIT_STOP, LIMIT_UNIT, type LimitName } from '../../state-machines/edges.js';
 import type { AgentStep } from '../../state-machines/steps.js';
 import type { Workflow } from '../../state-machines/workflow.js';
-import type { ApprovalRecord, ApprovalStore } from './approval-records.js';
+import { type ApprovalRecord, type ApprovalStore, pendingApproval } from './approval-records.js';
 import { derivedId, eventIds } from './claims.js';
 import type { CoreDeps } from './deps.js';
 import { ValidationError } from './errors.js';
@@ -101,18 +101,8 @@ export async function askExtension(args: {
   const usedText = limit === 'cost' ? showFigure(limit, used) : used.toLocaleString('en-US');
   const summary = `Run ${meta.runId} has used ${usedText} of ${showFigure(limit, limitValue)} doing "${workflow.description}" (step ${step.id}); extend by ${showFigure(limit, room.by)}?`;
   const record: ApprovalRecord = {
-    approvalId,
+    ...pendingApproval({ approvalId, runId: meta.runId, workflow: workflow.name, step: step.id, now }, gate),
     kind: 'extension',
-    runId: meta.runId,
-    workflow: workflow.name,
-    step: step.id,
-    status: 'pending',
-    createdAt: new Date(now).toISOString(),
-    expiresAt: now + gate.timeoutSeconds * 1000,
-    approvers: [...gate.approvers],
-    escalateTo: [...gate.escalateTo],
-    escalated: false,
-    onTimeout: gate.onTimeout,
     onReject: 'stop',
     calls: [],
     ungatedCallIds: [],
