@@ -1,36 +1,15 @@
 import { transitionsOf } from '../../lambdas/adapters/sfn-engine.js';
 import type { RunCost } from '../../lambdas/core/usage.js';
-import { agent, defineWorkflow } from '../../state-machines/index.js';
 import { AgentHarness, proxyEvent } from '../../test/support/agent-harness.js';
-import { responder, text, toolUse } from '../scripted-model/index.js';
-import { spinner } from './orchestration.js';
+import { loopScript, loopWorkflow } from './orchestration.js';
 import { table } from './table.js';
 
-const costWorkflow = defineWorkflow({
-  name: 'cost-loop',
-  description: 'An agent loop with one no-op tool call per iteration: what each iteration costs.',
-  input: {
-    type: 'object',
-    properties: { iterations: { type: 'integer', minimum: 1, maximum: 40 } },
-    required: ['iterations'],
-    additionalProperties: false,
-  } as const,
-  steps: [
-    agent('loop', {
-      agent: spinner,
-      prompt: ({ input }) => `iterations ${(input as { iterations: number }).iterations}`,
-    }),
-  ],
-  limits: { maxSteps: 50, maxTokens: 50_000_000, maxCostUsd: 1_000, timeLimitSeconds: 600 },
-});
+const costWorkflow = loopWorkflow(
+  'cost-loop',
+  'An agent loop with one no-op tool call per iteration: what each iteration costs.',
+);
 
-const script = responder('cost-loop', (request) => {
-  const first = request.body.messages[0]?.content;
-  const iterations = Number(
-    /iterations (\d+)/.exec(typeof first === 'string' ? first : JSON.stringify(first))?.[1] ?? 1,
-  );
-  return request.turnIndex < iterations - 1 ? toolUse('noop', { i: request.turnIndex }) : text('done');
-});
+const script = loopScript('cost-loop');
 
 /** The services of a run's cost, in the order printed. */
 const SERVICES = ['model', 'stepFunctions', 'lambda', 'dynamodb', 's3'] as const;

@@ -26,33 +26,45 @@ export const spinner = defineAgent({
   maxTokens: 64,
 });
 
-const benchWorkflow = defineWorkflow({
-  name: 'bench-loop',
-  description: 'An agent loop whose model and tool answer at once: what is left is orchestration.',
-  input: {
-    type: 'object',
-    properties: { iterations: { type: 'integer', minimum: 1, maximum: 40 } },
-    required: ['iterations'],
-    additionalProperties: false,
-  } as const,
-  steps: [
-    agent('loop', {
-      agent: spinner,
-      prompt: ({ input }) => `iterations ${(input as { iterations: number }).iterations}`,
-    }),
-  ],
-  limits: { maxSteps: 50, maxTokens: 50_000_000, maxCostUsd: 1_000, timeLimitSeconds: 600 },
-});
+/** A workflow of one `spinner` step, asked for `{ iterations }` (the loop the bench sections drive). */
+export const loopWorkflow = (name: string, description: string) =>
+  defineWorkflow({
+    name,
+    description,
+    input: {
+      type: 'object',
+      properties: { iterations: { type: 'integer', minimum: 1, maximum: 40 } },
+      required: ['iterations'],
+      additionalProperties: false,
+    } as const,
+    steps: [
+      agent('loop', {
+        agent: spinner,
+        prompt: ({ input }) => `iterations ${(input as { iterations: number }).iterations}`,
+      }),
+    ],
+    limits: { maxSteps: 50, maxTokens: 50_000_000, maxCostUsd: 1_000, timeLimitSeconds: 600 },
+  });
+
+const benchWorkflow = loopWorkflow(
+  'bench-loop',
+  'An agent loop whose model and tool answer at once: what is left is orchestration.',
+);
 
 const iterationsAsked = (request: { body: { messages: Array<{ content: unknown }> } }) => {
   const first = request.body.messages[0]?.content;
   return Number(/iterations (\d+)/.exec(typeof first === 'string' ? first : JSON.stringify(first))?.[1] ?? 1);
 };
 
-/** Turn i calls noop until the last of the requested iterations, which answers. */
-const script = responder('bench-loop', (request) =>
-  request.turnIndex < iterationsAsked(request) - 1 ? toolUse('noop', { i: request.turnIndex }) : text('done'),
-);
+/** The model of a loop workflow `name`: turn i calls noop until the last of the requested iterations, which answers. */
+export const loopScript = (name: string) =>
+  responder(name, (request) =>
+    request.turnIndex < iterationsAsked(request) - 1
+      ? toolUse('noop', { i: request.turnIndex })
+      : text('done'),
+  );
+
+const script = loopScript('bench-loop');
 
 /** The same loop with two noop calls in every turn: the Map path. */
 const fanScript = responder('bench-loop', (request) =>

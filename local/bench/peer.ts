@@ -21,7 +21,8 @@ import { SqliteSaver } from '@langchain/langgraph-checkpoint-sqlite';
 import { ulid } from 'ulid';
 import { agent, defineAgent, defineTool, defineWorkflow } from '../../state-machines/index.js';
 import { AgentHarness } from '../../test/support/agent-harness.js';
-import { responder, type ScriptedModel, text, toolUse } from '../scripted-model/index.js';
+import type { ScriptedModel } from '../scripted-model/index.js';
+import { loopScript } from './orchestration.js';
 import { round, stats, table } from './table.js';
 
 const MODEL = 'claude-haiku-4-5';
@@ -63,13 +64,7 @@ const peerWorkflow = defineWorkflow({
 });
 
 /** Turn i calls noop until the last of the requested iterations, which answers: the same for both. */
-const script = responder('peer-loop', (request) => {
-  const first = request.body.messages[0]?.content;
-  const iterations = Number(
-    /iterations (\d+)/.exec(typeof first === 'string' ? first : JSON.stringify(first))?.[1] ?? 1,
-  );
-  return request.turnIndex < iterations - 1 ? toolUse('noop', { i: request.turnIndex }) : text('done');
-});
+const script = loopScript('peer-loop');
 
 /** One side of the comparison: runs one execution of `iterations` turns to its end. */
 interface Contender {
