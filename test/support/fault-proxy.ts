@@ -187,8 +187,7 @@ export class FaultProxy {
       this.fired();
       return 'pass';
     }
-    const update = updateOf(body);
-    const write: SeenWrite = { operation, keys: sortKeys(body), ...(update ? { update } : {}) };
+    const write = seenWrite(operation, body);
     this.writes.push(write);
     if (!fault?.match || fault.match(write)) this.aimed += 1;
     if (!fault || this.aimed !== fault.nth || (fault.match && !fault.match(write))) return 'pass';
@@ -221,14 +220,20 @@ export class FaultProxy {
   }
 }
 
-function updateOf(body: string): string | undefined {
+/** A write as the proxy records it: its sort keys and, for a single-item update, what it does. */
+function seenWrite(operation: string, body: string): SeenWrite {
   const parsed = JSON.parse(body || '{}') as { UpdateExpression?: unknown };
-  return typeof parsed.UpdateExpression === 'string' ? parsed.UpdateExpression : undefined;
+  const update = typeof parsed.UpdateExpression === 'string' ? parsed.UpdateExpression : undefined;
+  return { operation, keys: keysOf(parsed), ...(update ? { update } : {}) };
 }
 
 function sortKeys(body: string): string[] {
+  return keysOf(JSON.parse(body || '{}'));
+}
+
+function keysOf(parsed: unknown): string[] {
   const found: string[] = [];
-  JSON.stringify(JSON.parse(body || '{}'), (k, v: unknown) => {
+  JSON.stringify(parsed, (k, v: unknown) => {
     if (k === 'sk' && v && typeof v === 'object' && typeof (v as { S?: unknown }).S === 'string')
       found.push((v as { S: string }).S);
     return v;
