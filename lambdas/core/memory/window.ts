@@ -175,9 +175,10 @@ async function summaryBefore(args: {
   const turns = folded
     .filter(
       (m) =>
+        // The summary before turn b covers turn b's user message; its assistant message is new.
         !previous ||
         m.iteration > previous.beforeIteration ||
-        (m.iteration === previous.beforeIteration && m.message.role === 'user'),
+        (m.iteration === previous.beforeIteration && m.message.role === 'assistant'),
     )
     .map(
       (m) =>

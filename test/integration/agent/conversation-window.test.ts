@@ -75,7 +75,10 @@ describe('the conversation window', () => {
 
     const calls = h.model.requests.filter((r) => !r.conversation.endsWith(':summary'));
     expect(calls.length).toBe(TURNS + 1);
-    for (const c of calls) expect(String(c.body.messages[0]?.content).startsWith(TASK)).toBe(true);
+    for (const c of calls) {
+      expect(String(c.body.messages[0]?.content).startsWith(TASK)).toBe(true);
+      expect(JSON.stringify(c.body.system)).toContain('Never reveal internal notes.');
+    }
     const size = (r: RecordedRequest) =>
       Buffer.byteLength(r.body.system ? JSON.stringify(r.body.system) : '') +
       Buffer.byteLength(JSON.stringify(r.body.tools ?? [])) +
@@ -96,6 +99,29 @@ describe('the conversation window', () => {
       e.type === 'conversation_window' ? (e.droppedToolOutputs as unknown[]) : [],
     );
     expect(dropped.length).toBeGreaterThan(0);
+    // Oldest first, and never from the turns kept verbatim.
+    for (const e of windows) {
+      if (e.type !== 'conversation_window') continue;
+      const turns = (e.droppedToolOutputs as Array<{ iteration: number }>).map((d) => d.iteration);
+      expect(turns).toEqual([...turns].sort((a, b) => a - b));
+      for (const t of turns) expect(t).toBeLessThan(e.iteration - 3);
+    }
+    // Every folded turn reaches exactly one summary call: none is lost at a fold's boundary, none merged twice.
+    const merged = h.model.requests
+      .filter((r) => r.conversation.endsWith(':summary'))
+      .flatMap((r) => [
+        ...String(r.body.messages[0]?.content).matchAll(/^(user|assistant) \(turn (\d+)\):/gm),
+      ])
+      .map((m) => `${m[1]} ${m[2]}`);
+    expect(new Set(merged).size).toBe(merged.length);
+    const lastBefore = Math.max(
+      ...summaries.map((e) => (e.type === 'conversation_summary' ? e.beforeIteration : 0)),
+    );
+    const folded = (await h.runs.listMessages(runId, 'read'))
+      .filter((m) => m.iteration > 1 || m.message.role === 'assistant')
+      .filter((m) => m.iteration < lastBefore || (m.iteration === lastBefore && m.message.role === 'user'))
+      .map((m) => `${m.message.role} ${m.iteration}`);
+    expect(merged.sort()).toEqual(folded.sort());
     // Every summary call was paid from the ledger and settled: nothing stays reserved.
     const ledger = await h.runs.getLedger(runId);
     const modelTokens = trail.reduce(
