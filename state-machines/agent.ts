@@ -1,3 +1,4 @@
+import { contextOf } from '../lambdas/core/model-context.js';
 import { BEDROCK_GEOGRAPHIES, priceOf } from '../lambdas/core/pricing.js';
 import { checkEdges, type LimitEdge, type LimitName } from './edges.js';
 import { WorkflowDefinitionError } from './errors.js';
@@ -90,7 +91,8 @@ interface AgentBaseOptions {
    * token) old tool outputs are dropped first, oldest first, then older turns
    * are folded into a running summary made by a model call; the last
    * `keepTurns` turns stay verbatim, and the system prompt and the task always.
-   * @default { maxTokens: half the model's context (100,000 for Claude's 200,000), keepTurns: 4 }
+   * `maxTokens` may be at most the model's context less the agent's `maxTokens`.
+   * @default { maxTokens: half the model's context window (`lambdas/core/model-context.ts`: 100,000 for every Claude model it lists), keepTurns: 4 }
    */
   window?: { maxTokens?: number; keepTurns?: number };
 }
@@ -138,7 +140,12 @@ export interface Agent {
   /** The knowledge source retrieved from, with its filter, if any. */
   readonly knowledge: AgentKnowledge | undefined;
   /** The conversation window, defaults applied. */
-  readonly window: { readonly maxTokens: number; readonly keepTurns: number };
+  readonly window: {
+    readonly maxTokens: number;
+    readonly keepTurns: number;
+    /** The model's context window the default came from (`lambdas/core/model-context.ts`). */
+    readonly contextTokens: number;
+  };
   /** Look a tool up by name. */
   tool(name: string): Tool | undefined;
 }
@@ -217,7 +224,7 @@ export function defineAgent(options: AgentOptions): Agent {
     untrustedResults: untrustedResultsOf(subject, options.untrustedResults),
     edges,
     knowledge: options.knowledge ? checkAgentKnowledge(subject, options.knowledge) : undefined,
-    window: checkWindow(subject, options.window ?? {}),
+    window: checkWindow(subject, model, provider, maxTokens, options.window ?? {}),
     tool: (name) => byName.get(name),
   };
 }
@@ -286,15 +293,25 @@ function untrustedResultsOf(subject: string, mode: unknown): 'quarantine' | 'red
   );
 }
 
-/** Claude's context window, in tokens (every model in the price tables has 200,000). */
-export const MODEL_CONTEXT_TOKENS = 200_000;
-
-function checkWindow(subject: string, w: { maxTokens?: number; keepTurns?: number }) {
-  const maxTokens = w.maxTokens ?? MODEL_CONTEXT_TOKENS / 2;
-  if (!Number.isInteger(maxTokens) || maxTokens < 2_000 || maxTokens > MODEL_CONTEXT_TOKENS)
+/**
+ * The window's threshold defaults to half the model's context
+ * (`lambdas/core/model-context.ts`); a threshold must leave room in the
+ * context for the call's output (`maxTokens`).
+ */
+function checkWindow(
+  subject: string,
+  model: string,
+  provider: ModelProvider,
+  outputTokens: number,
+  w: { maxTokens?: number; keepTurns?: number },
+) {
+  const context = contextOf(model, provider.kind);
+  const ceiling = context.tokens - outputTokens;
+  const maxTokens = w.maxTokens ?? Math.floor(context.tokens / 2);
+  if (!Number.isInteger(maxTokens) || maxTokens < 2_000 || maxTokens > ceiling)
     throw new WorkflowDefinitionError(
       subject,
-      `window.maxTokens must be an integer in [2000, ${MODEL_CONTEXT_TOKENS}], got ${maxTokens}`,
+      `window.maxTokens must be an integer in [2000, ${ceiling}] (the ${context.tokens}-token context of ${model}${context.from === 'fallback' ? ', assumed: the model is not in lambdas/core/model-context.ts' : ''} less maxTokens ${outputTokens} for the output), got ${maxTokens}`,
     );
   const keepTurns = w.keepTurns ?? 4;
   if (!Number.isInteger(keepTurns) || keepTurns < 1 || keepTurns > 50)
@@ -302,5 +319,5 @@ function checkWindow(subject: string, w: { maxTokens?: number; keepTurns?: numbe
       subject,
       `window.keepTurns must be an integer in [1, 50], got ${keepTurns}`,
     );
-  return { maxTokens, keepTurns };
+  return { maxTokens, keepTurns, contextTokens: context.tokens };
 }
