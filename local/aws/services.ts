@@ -32,6 +32,8 @@ export type { LocalAlert } from './sns-alerts.js';
 export interface ServicesEvents {
   email: [OutboxEmail];
   alert: [LocalAlert];
+  /** One served memory request: a Titan embedding (`InvokeModel`) or an S3 Vectors operation. */
+  memory: [{ service: 'bedrock' | 's3vectors'; operation: string }];
 }
 
 /** Options of {@link startLocalServices}. */
@@ -128,6 +130,7 @@ async function handle(
   }
 
   if (req.method === 'POST' && isTitanEmbedPath(path)) {
+    events.emit('memory', { service: 'bedrock', operation: 'InvokeModel' });
     const answer = answerTitanEmbed(body);
     res.writeHead(answer.status, { ...answer.headers, 'x-amzn-requestid': requestId });
     res.end(answer.body);
@@ -135,6 +138,7 @@ async function handle(
   }
 
   if (req.method === 'POST' && options.vectors && !target && path !== '/' && /^\/[A-Za-z]+$/.test(path)) {
+    events.emit('memory', { service: 's3vectors', operation: path.slice(1) });
     try {
       return sendJson(res, 200, options.vectors.handle(path.slice(1), parseJson(body)), {
         'x-amzn-requestid': requestId,

@@ -13,6 +13,7 @@ import { benchCost } from './cost.js';
 import { benchGuardrails } from './guardrails.js';
 import { benchLedger } from './ledger-throughput.js';
 import { benchMemory } from './memory.js';
+import { benchMemoryIteration } from './memory-iteration.js';
 import { benchAwsWork, benchOrchestration } from './orchestration.js';
 import { benchPeer } from './peer.js';
 
@@ -42,6 +43,7 @@ await section(async () => ({
   json: {},
 }));
 await section(() => benchMemory());
+await section(() => benchMemoryIteration());
 await section(() => benchChainCompression());
 await section(() => benchConversationWindow());
 await section(() => benchAwsWork());
