@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBedrockEmbedder } from '../../../lambdas/adapters/memory-bedrock-embedder.js';
 import { DynamoEpisodeStore } from '../../../lambdas/adapters/memory-dynamo-episodes.js';
-import { recallEpisodes } from '../../../lambdas/core/memory/episodes.js';
+import { inputText, recallEpisodes } from '../../../lambdas/core/memory/episodes.js';
+import type { Episode, EpisodeStore } from '../../../lambdas/core/memory/ports.js';
 import type { RunMeta } from '../../../lambdas/core/run-records.js';
 import { scenario, text, toolUse } from '../../../local/scripted-model/index.js';
 import { AgentHarness, proxyEvent } from '../../support/agent-harness.js';
@@ -127,6 +128,50 @@ describe('episodic memory', () => {
       proxyEvent('PUT', '/runs/{id}/memory', { id: runId }, JSON.stringify({ example: 'no' })),
     );
     expect(bad.statusCode).toBe(400);
+  });
+
+  it('keeps tenants apart twice: the store lists only the tenant’s partition, and recall drops any other tenant’s episode', async () => {
+    const store = episodes();
+    const input = { question: 'Is the warranty two years long?', orderId: 'ORD-0042' };
+    const [vector] = await embedder().embed([inputText(input)], 512);
+    const episode = (runId: string, tenant: string): Episode => ({
+      runId,
+      workflow: 'support-question',
+      tenant,
+      input,
+      outcome: 'SUCCEEDED',
+      decisions: [`answered for ${tenant || 'no tenant'}`],
+      approvals: [],
+      costUsd: 0.001,
+      tokens: 10,
+      finishedAt: '2026-11-01T00:00:00.000Z',
+      vector: vector ?? [],
+      example: true,
+    });
+    await store.put(episode('01WARRANTYACME000000000000', 'initech'));
+    await store.put(episode('01WARRANTYGLOBEX0000000000', 'umbrella'));
+    await store.put(episode('01WARRANTYNOTENANT00000000', ''));
+    // The store: a tenant's list is its own partition (a key without the tenant fails here).
+    expect((await store.list('support-question', 'initech', 200)).map((e) => e.runId)).toEqual([
+      '01WARRANTYACME000000000000',
+    ]);
+    expect((await store.list('support-question', '', 200)).map((e) => e.tenant)).toEqual(['']);
+    // Recall: even a store that answered with every tenant's episodes gives this tenant only its own.
+    const leaky: EpisodeStore = {
+      ...store,
+      list: async (w, _tenant, limit) =>
+        (await Promise.all(['initech', 'umbrella', ''].map((t) => store.list(w, t, limit)))).flat(),
+    };
+    const recalled = await recallEpisodes(metaFor('umbrella', input), supportWorkflow, {
+      embedder: embedder(),
+      episodes: leaky,
+    });
+    expect(recalled?.kept.map((k) => k.episode.runId)).toEqual(['01WARRANTYGLOBEX0000000000']);
+    const none = await recallEpisodes(metaFor('hooli', input), supportWorkflow, {
+      embedder: embedder(),
+      episodes: leaky,
+    });
+    expect(none?.kept).toEqual([]);
   });
 
   it('a run that failed or stopped is recorded as not-an-example by default', async () => {
