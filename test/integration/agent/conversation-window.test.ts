@@ -146,4 +146,22 @@ describe('the conversation window', () => {
     expect(JSON.stringify(trail.find((e) => e.type === 'run_finished'))).toContain('EmptySummaryError');
     expect(await h.runs.openReservations(runId)).toEqual({});
   });
+
+  it('an empty summary after a good one leaves the good one standing', { timeout: 60_000 }, async () => {
+    let folds = 0;
+    h.model.use(reading(() => (++folds === 1 ? 'Figures so far: page 1 gives 37.' : '   ')));
+    const { runId, execution } = await h.run('long-read', { report: 'R-3' });
+    expect(execution.status).toBe('FAILED');
+    const trail = await h.runs.listEvents(runId);
+    const summaries = trail.filter((e) => e.type === 'conversation_summary');
+    expect(summaries).toHaveLength(1);
+    expect(summaries[0]).toMatchObject({ text: 'Figures so far: page 1 gives 37.' });
+    expect(JSON.stringify(trail.find((e) => e.type === 'run_finished'))).toContain('EmptySummaryError');
+    // Both summary calls were paid: the empty one was settled too, nothing stays reserved.
+    const summaryCalls = h.model.requests.filter(
+      (r) => r.conversation.startsWith(runId) && r.conversation.endsWith(':summary'),
+    );
+    expect(summaryCalls).toHaveLength(2);
+    expect(await h.runs.openReservations(runId)).toEqual({});
+  });
 });
