@@ -158,7 +158,10 @@ describe('episodic memory', () => {
     expect((await store.list('support-question', '', 200)).map((e) => e.tenant)).toEqual(['']);
     // Recall: even a store that answered with every tenant's episodes gives this tenant only its own.
     const leaky: EpisodeStore = {
-      ...store,
+      put: (e) => store.put(e),
+      get: (w, t, id) => store.get(w, t, id),
+      delete: (w, t, id) => store.delete(w, t, id),
+      setExample: (w, t, id, example) => store.setExample(w, t, id, example),
       list: async (w, _tenant, limit) =>
         (await Promise.all(['initech', 'umbrella', ''].map((t) => store.list(w, t, limit)))).flat(),
     };

@@ -1,0 +1,117 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { responder, text, toolUse } from '../../../local/scripted-model/index.js';
+import type { RecordedRequest } from '../../../local/scripted-model/types.js';
+import { agent, defineAgent, defineTool, defineWorkflow } from '../../../state-machines/index.js';
+import { AgentHarness } from '../../support/agent-harness.js';
+import type { FaultKind } from '../../support/fault-proxy.js';
+
+// The running summary is a model call like any other: reserved before, settled after, in the
+// trail once. A process that dies around its trail write must neither fold the same turns
+// into two summaries nor leave anything reserved.
+const TURNS = 12;
+const readPage = defineTool({
+  name: 'read_page',
+  description: 'Read one page of the report.',
+  input: {
+    type: 'object',
+    properties: { page: { type: 'integer', minimum: 1 } },
+    required: ['page'],
+    additionalProperties: false,
+  } as const,
+  access: 'read',
+  run: async ({ page }) =>
+    `Page ${page}: the figure on this page is ${page * 37}. ${'Background text of the page. '.repeat(45)}`,
+});
+const workflow = defineWorkflow({
+  name: 'long-read',
+  description: 'a 12-turn conversation past its window',
+  input: {
+    type: 'object',
+    properties: { report: { type: 'string' } },
+    required: ['report'],
+    additionalProperties: false,
+  } as const,
+  steps: [
+    agent('read', {
+      agent: defineAgent({
+        name: 'reader',
+        model: 'claude-haiku-4-5',
+        system: 'You read reports.',
+        tools: [readPage],
+        window: { maxTokens: 8_000, keepTurns: 3 },
+        maxIdenticalCalls: 1,
+      }),
+      prompt: () => 'Read the report page by page and list every figure it gives.',
+    }),
+  ],
+  limits: { maxSteps: 30, maxTokens: 1_000_000, maxCostUsd: 100 },
+});
+const reading = responder('long-read', (req: RecordedRequest) => {
+  if (req.conversation.endsWith(':summary')) return text('Figures so far: 37 times the page number.');
+  const last = JSON.stringify(req.body.messages.at(-1)?.content ?? '');
+  const page = Number(/Page (\d+):/.exec(last)?.[1] ?? 0) + 1;
+  return page <= TURNS ? toolUse('read_page', { page }) : text('Listed every figure.');
+});
+
+let h: AgentHarness;
+beforeAll(async () => {
+  h = await AgentHarness.start([workflow], {}, { faults: true });
+});
+afterAll(async () => {
+  await h.close();
+});
+
+async function crashAtFirstSummaryWrite(kind: FaultKind, report: string) {
+  const faults = h.faults;
+  if (!faults) throw new Error('the harness has no fault proxy');
+  h.model.use(reading);
+  faults.arm({ kind, nth: 1, match: (w) => w.keys.some((k) => k.startsWith('EVT#conversation_summary#')) });
+  const { runId, execution } = await h.run('long-read', { report });
+  faults.arm(undefined);
+  const trail = await h.runs.listEvents(runId);
+  const summaries = trail.flatMap((e) => (e.type === 'conversation_summary' ? [e] : []));
+  const firstFoldCalls = h.model.requests.filter(
+    (r) =>
+      r.conversation === `${runId}:read:summary` &&
+      String(r.body.messages[0]?.content).startsWith('New turns to merge in:'),
+  );
+  const ledger = await h.runs.getLedger(runId);
+  const paid = trail.reduce(
+    (n, e) =>
+      e.type === 'model_call' || e.type === 'conversation_summary' ? n + e.inputTokens + e.outputTokens : n,
+    0,
+  );
+  return { runId, execution, summaries, firstFoldCalls, ledger, paid, crashes: faults.crashes };
+}
+
+describe('the running summary across a crash', () => {
+  it('dies after its trail write: the retry reads the summary back and calls no model for it', {
+    timeout: 120_000,
+  }, async () => {
+    const before = h.faults?.crashes ?? 0;
+    const r = await crashAtFirstSummaryWrite('crash-after', 'R-after');
+    expect(r.crashes).toBe(before + 1);
+    expect(r.execution.status).toBe('SUCCEEDED');
+    expect(r.firstFoldCalls).toHaveLength(1);
+    const folds = r.summaries.map((s) => s.beforeIteration);
+    expect(new Set(folds).size).toBe(folds.length);
+    expect(r.ledger?.tokensUsed).toBe(r.paid);
+    expect(await h.runs.openReservations(r.runId)).toEqual({});
+  });
+
+  it('dies before its trail write: the retry pays a second call, and the trail still holds one summary per fold', {
+    timeout: 120_000,
+  }, async () => {
+    const before = h.faults?.crashes ?? 0;
+    const r = await crashAtFirstSummaryWrite('crash-before', 'R-before');
+    expect(r.crashes).toBe(before + 1);
+    expect(r.execution.status).toBe('SUCCEEDED');
+    // The dead attempt's call was made and settled: the ledger counts it, the trail has its twin.
+    expect(r.firstFoldCalls).toHaveLength(2);
+    const folds = r.summaries.map((s) => s.beforeIteration);
+    expect(new Set(folds).size).toBe(folds.length);
+    const first = r.summaries.find((s) => s.beforeIteration === Math.min(...folds));
+    expect(r.ledger?.tokensUsed).toBe(r.paid + (first ? first.inputTokens + first.outputTokens : Number.NaN));
+    expect(await h.runs.openReservations(r.runId)).toEqual({});
+  });
+});
