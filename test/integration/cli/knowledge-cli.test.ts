@@ -87,4 +87,51 @@ describe('chaperone knowledge ingest against a running local stack', () => {
     expect(await main(['knowledge', 'ingest', docs, '--source', 'faq', '--data-dir', dataDir], io)).toBe(1);
     expect(lines.at(-1)).toContain('the local stack has no knowledge source "faq" (it has: policies)');
   });
+
+  it('ingests with --vector-bucket <arn> as against the stack in AWS: endpoints and keys from the SDK’s own environment', async () => {
+    // The AWS form takes no local stack: the SDK clients find their endpoints and credentials the
+    // standard way, here pointed at the services server.
+    removeAnnouncement();
+    const credentials = dataDirCredentials(dataDir);
+    const saved = { ...process.env };
+    Object.assign(process.env, {
+      AWS_ENDPOINT_URL_S3VECTORS: services.url,
+      AWS_ENDPOINT_URL_BEDROCK_RUNTIME: services.url,
+      AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+    });
+    try {
+      const lines: string[] = [];
+      const io = { write: (l: string) => lines.push(l), env: {} };
+      const arn = localVectorBucketArn('kb', LOCAL_REGION, '000000000000');
+      expect(
+        await main(['knowledge', 'ingest', docs, '--source', 'policies', '--vector-bucket', arn], io),
+      ).toBe(0);
+      expect(lines.at(-1)).toMatch(
+        new RegExp(
+          `^ingested 2 documents as 2 chunks into "policies" \\(256 dimensions, generation .+\\) in vector bucket ${arn}$`,
+        ),
+      );
+      writeFileSync(join(docs, 'broken.json'), '{ not json');
+      expect(
+        await main(['knowledge', 'ingest', docs, '--source', 'policies', '--vector-bucket', arn], io),
+      ).toBe(1);
+      expect(lines.at(-1)).toMatch(/^KnowledgeDocumentError: broken\.json: is not valid JSON/);
+      const index = createS3VectorsIndex({
+        vectorBucketArn: arn,
+        region: LOCAL_REGION,
+        endpoint: services.url,
+        credentials,
+      });
+      const unit = Array.from({ length: 256 }, (_, i) => (i === 1 ? 1 : 0));
+      expect((await index.query('policies', unit, 10)).map((c) => c.document).sort()).toEqual([
+        'nested/warranty.txt',
+        'returns.md',
+      ]);
+    } finally {
+      for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
+      Object.assign(process.env, saved);
+      removeAnnouncement = () => {};
+    }
+  });
 });
