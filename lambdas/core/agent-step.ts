@@ -419,7 +419,9 @@ async function callModel(args: {
       input_schema: step.passes.schema as { [key: string]: Json },
     });
   const userMessage: StoredMessage = { iteration, message: user };
-  // The conversation window: old tool outputs dropped, older turns folded into a summary.
+  const caps = dailyCapsFor(workflow, meta, clock.now());
+  // The conversation window: old tool outputs dropped, older turns folded into a summary
+  // (paid from the run's ledger and its daily caps, like this call).
   const windowed = await windowOf({
     deps,
     step,
@@ -429,6 +431,7 @@ async function callModel(args: {
     tools,
     history,
     user,
+    caps,
   });
   for (const e of windowed.events) await store.appendEvent(runId, e.id, e.event);
   const sent = windowed.history;
@@ -486,7 +489,6 @@ async function callModel(args: {
       };
     }
   }
-  const caps = dailyCapsFor(workflow, meta, clock.now());
   const capRefusal = await reserveCaps(store, caps, runId, key, reservation);
   if (capRefusal) {
     await store.settle(runId, key, ZERO);

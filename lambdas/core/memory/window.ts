@@ -1,6 +1,7 @@
 import type { AgentStep } from '../../../state-machines/steps.js';
 import type { AgentStepDeps } from '../agent-step.js';
 import { utf8Bytes } from '../canonical.js';
+import { type DailyCap, reserveCaps } from '../daily-caps.js';
 import { ChaperoneError } from '../errors.js';
 import type { ContentBlock, Json, Message, ToolSpec } from '../model.js';
 import { costMicros, MICROS_PER_USD, priceOf, worstCaseCostMicros } from '../pricing.js';
@@ -57,6 +58,8 @@ export async function windowOf(args: {
   tools: readonly ToolSpec[];
   history: readonly StoredMessage[];
   user: Message;
+  /** The run's daily caps: a summary is paid from them too. */
+  caps: readonly DailyCap[];
 }): Promise<Windowed> {
   const { step, iteration, history, user } = args;
   const { maxTokens, keepTurns } = step.agent.window;
@@ -166,6 +169,7 @@ async function summaryBefore(args: {
   before: number;
   folded: readonly StoredMessage[];
   events: Windowed['events'];
+  caps: readonly DailyCap[];
 }): Promise<Summary> {
   const { deps, step, runId, before, folded } = args;
   const cacheKey = `${runId}:${step.id}`;
@@ -200,6 +204,12 @@ async function summaryBefore(args: {
     throw new SummaryRefusedError(
       `the running summary of ${step.id} needs ${wanted.tokens} tokens; the run's ${reserved.limit} budget is spent`,
     );
+  // The daily caps hold it under the same key; settling the run's reservation settles them.
+  const capRefusal = await reserveCaps(deps.store, args.caps, runId, key, reserved.reused ?? wanted);
+  if (capRefusal) {
+    await deps.store.settle(runId, key, { tokens: 0, costMicros: 0 });
+    throw new SummaryRefusedError(`the running summary of ${step.id} is refused: ${capRefusal}`);
+  }
   const started = deps.clock.now();
   const response = await deps.model.call({
     model: agentDef.model,

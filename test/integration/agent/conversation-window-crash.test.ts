@@ -1,3 +1,4 @@
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { responder, text, toolUse } from '../../../local/scripted-model/index.js';
 import type { RecordedRequest } from '../../../local/scripted-model/types.js';
@@ -22,40 +23,47 @@ const readPage = defineTool({
   run: async ({ page }) =>
     `Page ${page}: the figure on this page is ${page * 37}. ${'Background text of the page. '.repeat(45)}`,
 });
-const workflow = defineWorkflow({
-  name: 'long-read',
-  description: 'a 12-turn conversation past its window',
-  input: {
-    type: 'object',
-    properties: { report: { type: 'string' } },
-    required: ['report'],
-    additionalProperties: false,
-  } as const,
-  steps: [
-    agent('read', {
-      agent: defineAgent({
-        name: 'reader',
-        model: 'claude-haiku-4-5',
-        system: 'You read reports.',
-        tools: [readPage],
-        window: { maxTokens: 8_000, keepTurns: 3 },
-        maxIdenticalCalls: 1,
+const longRead = (name: string, dailyCaps?: { tokens: number }) =>
+  defineWorkflow({
+    name,
+    ...(dailyCaps ? { dailyCaps } : {}),
+    description: 'a 12-turn conversation past its window',
+    input: {
+      type: 'object',
+      properties: { report: { type: 'string' } },
+      required: ['report'],
+      additionalProperties: false,
+    } as const,
+    steps: [
+      agent('read', {
+        agent: defineAgent({
+          name: 'reader',
+          model: 'claude-haiku-4-5',
+          system: 'You read reports.',
+          tools: [readPage],
+          window: { maxTokens: 8_000, keepTurns: 3 },
+          maxIdenticalCalls: 1,
+        }),
+        prompt: () => 'Read the report page by page and list every figure it gives.',
       }),
-      prompt: () => 'Read the report page by page and list every figure it gives.',
-    }),
-  ],
-  limits: { maxSteps: 30, maxTokens: 1_000_000, maxCostUsd: 100 },
-});
-const reading = responder('long-read', (req: RecordedRequest) => {
-  if (req.conversation.endsWith(':summary')) return text('Figures so far: 37 times the page number.');
-  const last = JSON.stringify(req.body.messages.at(-1)?.content ?? '');
-  const page = Number(/Page (\d+):/.exec(last)?.[1] ?? 0) + 1;
-  return page <= TURNS ? toolUse('read_page', { page }) : text('Listed every figure.');
-});
+    ],
+    limits: { maxSteps: 30, maxTokens: 1_000_000, maxCostUsd: 100 },
+  });
+const reading = (name = 'long-read') =>
+  responder(name, (req: RecordedRequest) => {
+    if (req.conversation.endsWith(':summary')) return text('Figures so far: 37 times the page number.');
+    const last = JSON.stringify(req.body.messages.at(-1)?.content ?? '');
+    const page = Number(/Page (\d+):/.exec(last)?.[1] ?? 0) + 1;
+    return page <= TURNS ? toolUse('read_page', { page }) : text('Listed every figure.');
+  });
 
 let h: AgentHarness;
 beforeAll(async () => {
-  h = await AgentHarness.start([workflow], {}, { faults: true });
+  h = await AgentHarness.start(
+    [longRead('long-read'), longRead('long-read-capped', { tokens: 5_000_000 })],
+    {},
+    { faults: true },
+  );
 });
 afterAll(async () => {
   await h.close();
@@ -64,7 +72,7 @@ afterAll(async () => {
 async function crashAtFirstSummaryWrite(kind: FaultKind, report: string) {
   const faults = h.faults;
   if (!faults) throw new Error('the harness has no fault proxy');
-  h.model.use(reading);
+  h.model.use(reading());
   faults.arm({ kind, nth: 1, match: (w) => w.keys.some((k) => k.startsWith('EVT#conversation_summary#')) });
   const { runId, execution } = await h.run('long-read', { report });
   faults.arm(undefined);
@@ -83,6 +91,34 @@ async function crashAtFirstSummaryWrite(kind: FaultKind, report: string) {
   );
   return { runId, execution, summaries, firstFoldCalls, ledger, paid, crashes: faults.crashes };
 }
+
+describe('the running summary is paid like any call', () => {
+  it('counts against the workflow’s daily cap too, and leaves nothing held there', {
+    timeout: 120_000,
+  }, async () => {
+    h.model.use(reading('long-read-capped'));
+    const { runId, execution } = await h.run('long-read-capped', { report: 'R-cap' });
+    expect(execution.status).toBe('SUCCEEDED');
+    const trail = await h.runs.listEvents(runId);
+    const summaryTokens = trail.reduce(
+      (n, e) => (e.type === 'conversation_summary' ? n + e.inputTokens + e.outputTokens : n),
+      0,
+    );
+    expect(summaryTokens).toBeGreaterThan(0);
+    const ledger = await h.runs.getLedger(runId);
+    const day = new Date().toISOString().slice(0, 10);
+    const cap = (
+      await h.db.send(
+        new GetCommand({
+          TableName: 'Runs',
+          Key: { pk: `CAP#workflow#long-read-capped#${day}`, sk: 'LEDGER' },
+        }),
+      )
+    ).Item;
+    expect(cap?.tokensUsed).toBe(ledger?.tokensUsed);
+    expect(cap?.open).toEqual({});
+  });
+});
 
 describe('the running summary across a crash', () => {
   it('dies after its trail write: the retry reads the summary back and calls no model for it', {
