@@ -95,6 +95,35 @@ const CONFUSABLES: Readonly<Record<string, string>> = {
   Υ: 'Y',
   Χ: 'X',
 };
+/** Latin small capitals (ɪɢɴᴏʀᴇ), which NFKC leaves alone, as the letters they show. */
+const SMALL_CAPITALS: Readonly<Record<string, string>> = {
+  ᴀ: 'a',
+  ʙ: 'b',
+  ᴄ: 'c',
+  ᴅ: 'd',
+  ᴇ: 'e',
+  ꜰ: 'f',
+  ɢ: 'g',
+  ʜ: 'h',
+  ɪ: 'i',
+  ᴊ: 'j',
+  ᴋ: 'k',
+  ʟ: 'l',
+  ᴍ: 'm',
+  ɴ: 'n',
+  ᴏ: 'o',
+  ᴘ: 'p',
+  ǫ: 'q',
+  ʀ: 'r',
+  ꜱ: 's',
+  ᴛ: 't',
+  ᴜ: 'u',
+  ᴠ: 'v',
+  ᴡ: 'w',
+  ʏ: 'y',
+  ᴢ: 'z',
+};
+const SMALL_CAPITAL = /[ᴀʙᴄᴅᴇꜰɢʜɪᴊᴋʟᴍɴᴏᴘǫʀꜱᴛᴜᴠᴡʏᴢ]/u;
 const LATIN = /\p{Script=Latin}/u;
 const FOREIGN_LOOKALIKE = /[\p{Script=Cyrillic}\p{Script=Greek}\p{Script=Armenian}]/u;
 
@@ -181,13 +210,15 @@ function expand(
 /**
  * Fold look-alike letters in words that mix them with Latin letters ("Ignоre"
  * with a Cyrillic о), and in words made only of look-alikes ("Вураѕѕ") when the
- * text is mostly Latin: a Russian or Greek text is left as it is.
+ * text is mostly Latin: a Russian or Greek text is left as it is. Latin small
+ * capitals ("ɪɢɴᴏʀᴇ") become the letters they show wherever they are.
  */
 export function foldConfusables(text: string): string {
   const latin = (text.match(/\p{Script=Latin}/gu) ?? []).length;
   const foreign = (text.match(/[\p{Script=Cyrillic}\p{Script=Greek}\p{Script=Armenian}]/gu) ?? []).length;
   const mostlyLatin = latin > foreign;
-  return text.replace(/[\p{L}\p{M}]+/gu, (word) => {
+  return text.replace(/[\p{L}\p{M}]+/gu, (raw) => {
+    const word = SMALL_CAPITAL.test(raw) ? [...raw].map((c) => SMALL_CAPITALS[c] ?? c).join('') : raw;
     if (!FOREIGN_LOOKALIKE.test(word)) return word;
     const letters = [...word];
     const mixed = LATIN.test(word);
@@ -201,7 +232,8 @@ export function foldConfusables(text: string): string {
  * Join letters spelled out one at a time with the same separator between
  * them: "I-g-n-o-r-e", "D.i.s.r.e.g.a.r.d", "i g n o r e   a l l" (words then
  * stand apart by a wider gap). Runs of four letters or more only, so "U.S."
- * and "a b c" stay as they are.
+ * and "a b c" stay as they are. A word broken once by `-`, `_` or `*` between
+ * two letters on each side is joined too ("Dis-regard"; "e-mail" stays).
  */
 export function joinSeparatedLetters(text: string): string {
   const spaced = text.replace(/(?:\p{L} ){3,}\p{L}(?:\s{2,}(?:\p{L} ){1,}\p{L})*/gu, (run) =>
@@ -214,8 +246,8 @@ export function joinSeparatedLetters(text: string): string {
     /(?<![\p{L}\p{N}])\p{L}(?:([-._*\u00B7])\p{L})(?:\1\p{L}){2,}(?![\p{L}\p{N}])/gu,
     (run) => run.replace(/[-._*\u00B7]/g, ''),
   );
-  // Words broken by one inner separator ("Ig_nore", "prev_ious").
-  return joined.replace(/(?<=\p{L}{2})[_*](?=\p{L}{2})/gu, '');
+  // Words broken by one inner separator ("Ig_nore", "prev_ious", "instruc-tions").
+  return joined.replace(/(?<=\p{L}{2})[-_*](?=\p{L}{2})/gu, '');
 }
 
 const LEET: Readonly<Record<string, string>> = {
