@@ -116,7 +116,7 @@ describe('function bundles', async () => {
       expect(inputs).not.toContainEqual(expect.stringContaining('/credential-provider-node/'));
       expect(inputs).not.toContainEqual(expect.stringContaining('/credential-provider-ini/'));
       if (CLIENTS[kind].length > 0)
-        expect(inputs).toContainEqual(expect.stringContaining('wire/env-credentials.ts'));
+        expect(inputs).toContainEqual(expect.stringContaining('adapters/aws-credentials.ts'));
       for (const file of result.outputFiles.filter((f) => f.path.endsWith('.mjs')))
         expect(file.text).not.toMatch(/from\s*"@aws-sdk\//);
 
