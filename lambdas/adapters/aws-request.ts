@@ -1,16 +1,14 @@
-import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
 import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import { SignatureV4 } from '@smithy/signature-v4';
 import { credentialsTreatedAsExpired, defaultProvider, type EnvCredentials } from './aws-credentials.js';
+import { signRequest } from './aws-sigv4.js';
 
 /**
- * One signed request to an AWS service's HTTP API: SigV4 with the signer the
- * SDK itself uses (`@smithy/signature-v4`), credentials from the function's
+ * One signed request to an AWS service's HTTP API: SigV4 (`aws-sigv4.ts`, held
+ * to the SDK's signer by its tests), credentials from the function's
  * environment (or the container endpoint, `aws-credentials.ts`), sent over a
  * keep-alive connection pool. This is the transport of the lean DynamoDB and
- * Lambda clients (`dynamo-http.ts`, `lambda-tools.ts`) and of the payload
- * bucket (`s3-payloads.ts`): each service's protocol (its targets, its error
+ * Lambda clients (`dynamo-http.ts`, `lambda-tools.ts`): each service's protocol (its targets, its error
  * shapes, its retries) lives in its client; this only signs, sends and reads.
  */
 export interface AwsRequestOptions {
@@ -44,28 +42,6 @@ export class AwsTransportError extends Error {
   }
 }
 
-/** Node's SHA-256 (or HMAC-SHA-256 with a secret) in the shape the SigV4 signer takes. */
-export class Sha256 {
-  private readonly hash: Hash | Hmac;
-  constructor(secret?: Data) {
-    this.hash = secret === undefined ? createHash('sha256') : createHmac('sha256', bytes(secret));
-  }
-  update(data: Data): void {
-    this.hash.update(bytes(data));
-  }
-  async digest(): Promise<Uint8Array> {
-    return new Uint8Array(this.hash.digest());
-  }
-}
-
-type Data = string | ArrayBuffer | ArrayBufferView;
-const bytes = (d: Data): string | Buffer =>
-  typeof d === 'string'
-    ? d
-    : ArrayBuffer.isView(d)
-      ? Buffer.from(d.buffer, d.byteOffset, d.byteLength)
-      : Buffer.from(d);
-
 /** The regional endpoint of `service` (the `.cn` partition for China's Regions). */
 export function regionalEndpoint(service: string, region: string): URL {
   return new URL(`https://${service}.${region}.amazonaws.com${region.startsWith('cn-') ? '.cn' : ''}`);
@@ -78,24 +54,13 @@ export function regionalEndpoint(service: string, region: string): URL {
  * does.
  */
 export class AwsRequester {
-  private readonly signer: SignatureV4;
+  private readonly provide: () => Promise<EnvCredentials> | EnvCredentials;
   private readonly agent: HttpAgent | HttpsAgent;
   private readonly send: typeof httpRequest;
   private cached: EnvCredentials | undefined;
 
   constructor(private readonly options: AwsRequestOptions) {
-    const provide = options.credentials ?? defaultProvider();
-    this.signer = new SignatureV4({
-      service: options.service,
-      region: options.region,
-      credentials: async () => {
-        if (!this.cached || credentialsTreatedAsExpired(this.cached)) this.cached = await provide();
-        return this.cached;
-      },
-      sha256: Sha256,
-      uriEscapePath: options.uriEscapePath ?? true,
-      applyChecksum: true,
-    });
+    this.provide = options.credentials ?? defaultProvider();
     const https = options.endpoint.protocol === 'https:';
     this.agent = https
       ? new HttpsAgent({ keepAlive: true, maxSockets: 50 })
@@ -126,16 +91,16 @@ export class AwsRequester {
     const path = `${base.pathname.replace(/\/$/, '')}${req.path}`;
     const headers: Record<string, string> = { host: base.host, ...req.headers };
     if (req.body !== undefined) headers['content-length'] = String(Buffer.byteLength(req.body));
-    const signed = await this.signer.sign({
-      method: req.method,
-      protocol: base.protocol,
-      hostname: base.hostname,
-      ...(base.port ? { port: Number(base.port) } : {}),
-      path,
-      headers,
-      query: {},
-      ...(req.body !== undefined ? { body: req.body } : {}),
-    });
+    if (!this.cached || credentialsTreatedAsExpired(this.cached)) this.cached = await this.provide();
+    const signed = signRequest(
+      { method: req.method, path, headers, ...(req.body !== undefined ? { body: req.body } : {}) },
+      this.cached,
+      {
+        service: this.options.service,
+        region: this.options.region,
+        uriEscapePath: this.options.uriEscapePath ?? true,
+      },
+    );
     return new Promise<AwsResponse>((resolve, reject) => {
       const outgoing = this.send(
         {
@@ -144,7 +109,7 @@ export class AwsRequester {
           hostname: base.hostname,
           port: base.port || (base.protocol === 'https:' ? 443 : 80),
           path,
-          headers: signed.headers,
+          headers: signed,
           agent: this.agent,
           ...(req.signal ? { signal: req.signal } : {}),
           ...(req.timeoutMs !== undefined ? { timeout: req.timeoutMs } : {}),
