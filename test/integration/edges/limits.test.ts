@@ -109,6 +109,17 @@ const capped = defineWorkflow({
   approvals: { approvers: [APPROVER], timeoutSeconds: 60 },
 });
 
+/** A token ask whose gate times out in 2 s. */
+const unanswered = defineWorkflow({
+  name: 'e-unanswered',
+  description: 'counting with nobody to ask',
+  input: { type: 'object' } as const,
+  steps: [agent('work', { agent: counter('counter'), prompt: () => 'Look records up until you are done.' })],
+  limits: { maxTokens: 1_300 },
+  edges: { tokens: 'ask' },
+  approvals: { approvers: [APPROVER], timeoutSeconds: 2 },
+});
+
 /** A cost ask under a per-tenant daily cost cap as small as the run's own limit. */
 const tenantCapped = defineWorkflow({
   name: 'e-tenant-capped',
@@ -128,6 +139,7 @@ const workflows = [
   both,
   capped,
   tenantCapped,
+  unanswered,
 ];
 
 /** Tool calls for `turns` turns, then an answer; the last call of a final-answer edge answers at once. */
@@ -308,6 +320,26 @@ describe('extensions', () => {
       /token budget: .*; the extension was rejected by budget-owner@example.com: not worth more/,
     );
     const trail = await h.runs.listEvents(runId);
+    expect(ofType(trail, 'budget_extended')).toHaveLength(0);
+    expect((await h.runs.getLedger(runId))?.tokenLimit).toBe(1_300);
+  });
+
+  it('an extension nobody decides ends in the named stop when the gate times out', async () => {
+    h.model.use(counting(3));
+    const runId = await start('e-unanswered');
+    await extensionLink(runId);
+    const execution = await h.sfn.waitForExecution(arnOf('e-unanswered', runId));
+
+    expect(execution.error).toBe('BudgetExceeded');
+    const run = await h.runs.getRun(runId);
+    expect([run?.status, run?.stopReason]).toEqual(['STOPPED', 'BudgetExceeded']);
+    expect(run?.stopDetail).toMatch(
+      /^token budget: .*; the extension was not decided before the gate timed out$/,
+    );
+    const trail = await h.runs.listEvents(runId);
+    expect(ofType(trail, 'approval_decided').map((e) => [e.decision, e.decidedBy])).toEqual([
+      ['expired', 'timeout'],
+    ]);
     expect(ofType(trail, 'budget_extended')).toHaveLength(0);
     expect((await h.runs.getLedger(runId))?.tokenLimit).toBe(1_300);
   });
