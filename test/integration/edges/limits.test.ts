@@ -404,6 +404,29 @@ describe('extensions', () => {
     expect([ledger?.stepsUsed, ledger?.stepLimit]).toEqual([8, 8]);
   });
 
+  it('two parallel branches at one limit, rejected: both stop by name, one decision, nothing extended', async () => {
+    h.model.use(counting(3));
+    const runId = await start('e-parallel');
+    const { link } = await extensionLink(runId);
+    const approvalId = new URL(link).pathname.split('/').at(-1) ?? '';
+    for (let i = 0; i < 200; i++) {
+      if (Object.keys((await h.approvals.get(approvalId))?.waiters ?? {}).length === 2) break;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    const rejected = await decide(link, { decision: 'reject', comment: 'enough' });
+    expect(rejected.status, rejected.body).toBe(200);
+    const execution = await h.sfn.waitForExecution(arnOf('e-parallel', runId));
+
+    expect(execution.error).toBe('StepLimitExceeded');
+    const run = await h.runs.getRun(runId);
+    expect(run?.stopDetail).toMatch(/the extension was rejected by budget-owner@example\.com: enough$/);
+    const trail = await h.runs.listEvents(runId);
+    expect(ofType(trail, 'approval_decided').map((e) => e.decision)).toEqual(['rejected']);
+    expect(ofType(trail, 'budget_extended')).toHaveLength(0);
+    expect(ofType(trail, 'step_output')).toHaveLength(0);
+    expect((await h.runs.getLedger(runId))?.stepLimit).toBe(4);
+  });
+
   it('an approved extension does not pass the daily cap: the cap still stops the run', async () => {
     h.model.use(counting(3));
     const runId = await start('e-capped');
