@@ -58,7 +58,7 @@ const asking = (name: string, timeoutSeconds: number) =>
   });
 const ask = asking('crash-ask', 120);
 // Its gate times out soon after the approver's request died: the expiry collects the decision.
-const quick = asking('crash-ask-quick', 4);
+const quick = asking('crash-ask-quick', 6);
 
 let h: AgentHarness;
 let outbox: Outbox;
