@@ -7,8 +7,8 @@
  * parallel branches that hit one extension, and an extension larger than the
  * workflow allows.
  */
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GetCommand } from '../../../lambdas/adapters/dynamo-http.js';
 import { forgetWarmState } from '../../../lambdas/core/warm.js';
 import type { RecordedRequest } from '../../../local/scripted-model/index.js';
 import { responder, text, toolUse } from '../../../local/scripted-model/index.js';
