@@ -1,3 +1,4 @@
+import type { ApprovalRecord } from '../approval-records.js';
 import type { Json } from '../model.js';
 import type { StoredTrailEvent } from '../run-records.js';
 import type { ApiAnswer, ConsoleDeps, ListedRun } from './run-list.js';
@@ -146,25 +147,70 @@ function sum(counts: Record<string, number>): number {
   return Object.values(counts).reduce((a, b) => a + b, 0);
 }
 
-/** `GET /console/approvals`: what waits for a human, with what each approver is shown (no link, no token). */
-export async function pendingApprovals(deps: Pick<ConsoleDeps, 'approvals'>): Promise<ApiAnswer> {
-  const items = await deps.approvals.listByStatus('pending', 100);
-  return {
-    status: 200,
-    body: {
-      approvals: items.map((a) => ({
-        approvalId: a.approvalId,
-        kind: a.kind ?? (a.calls.length ? 'tools' : 'step'),
-        runId: a.runId,
-        workflow: a.workflow,
-        step: a.step,
-        summary: a.summary,
-        reason: a.reason,
-        approvers: a.approvers,
-        createdAt: a.createdAt,
-        expiresAt: new Date(a.expiresAt).toISOString(),
-        calls: a.calls.map((c) => ({ tool: c.tool, access: c.access, args: c.args })),
-      })),
-    },
+/**
+ * What the console shows of an approval: what its approvers are shown (the
+ * summary, the model's reason, every gated call with its arguments) and, once
+ * decided, who decided, when and how. Never the task token, a link or its
+ * signature.
+ */
+export function approvalView(a: ApprovalRecord): Record<string, Json> {
+  const view: Record<string, Json> = {
+    approvalId: a.approvalId,
+    kind: a.kind ?? (a.calls.length ? 'tools' : 'step'),
+    status: a.status,
+    runId: a.runId,
+    workflow: a.workflow,
+    step: a.step,
+    summary: a.summary,
+    reason: a.reason,
+    approvers: a.approvers,
+    createdAt: a.createdAt,
+    expiresAt: new Date(a.expiresAt).toISOString(),
+    calls: a.calls.map((c) => ({ tool: c.tool, access: c.access, args: c.args })),
   };
+  if (a.escalated) view.escalatedTo = a.escalateTo;
+  if (a.decidedBy) view.decidedBy = a.decidedBy;
+  if (a.decidedAt) view.decidedAt = a.decidedAt;
+  if (a.comment) view.comment = a.comment;
+  return view;
+}
+
+/** The query `GET /console/approvals` understands. */
+export const APPROVAL_FILTERS = ['id'] as const;
+
+/**
+ * `GET /console/approvals`: what waits for a human, with what each approver
+ * is shown; `?id=<approvalId>` one approval in any status (the run timeline
+ * shows what was asked and who decided). An unknown key or approval is named.
+ */
+export async function consoleApprovals(
+  query: Record<string, string | undefined>,
+  deps: Pick<ConsoleDeps, 'approvals'>,
+): Promise<ApiAnswer> {
+  for (const key of Object.keys(query))
+    if (!(APPROVAL_FILTERS as readonly string[]).includes(key))
+      return {
+        status: 400,
+        body: {
+          error: 'ValidationError',
+          field: `/${key}`,
+          message: `unknown filter "${key}"; the filters are ${APPROVAL_FILTERS.join(', ')}`,
+        },
+      };
+  const { id } = query;
+  if (id !== undefined) {
+    const record = id !== '' && id.length <= 300 ? await deps.approvals.get(id) : undefined;
+    if (!record)
+      return {
+        status: 404,
+        body: {
+          error: 'NotFoundError',
+          field: '/id',
+          message: `approval ${id.slice(0, 120)} does not exist`,
+        },
+      };
+    return { status: 200, body: { approvals: [approvalView(record)] } };
+  }
+  const items = await deps.approvals.listByStatus('pending', 100);
+  return { status: 200, body: { approvals: items.map(approvalView) } };
 }

@@ -182,8 +182,9 @@
         li.append(head(`guardrail ${e.rule}`), el('p', { text: e.message }));
         break;
       case 'approval_requested':
+        li.dataset.approvalId = e.approvalId;
         li.append(
-          head(`approval requested for ${e.tools.join(', ')}`),
+          head(`approval requested${e.tools.length ? ` for ${e.tools.join(', ')}` : ''}`),
           el('p', {
             class: 'approvers',
             text: `asked: ${e.approvers.join(', ')} (approval ${e.approvalId})`,
@@ -276,10 +277,53 @@
     });
     $('#timeline').replaceChildren(...items);
     $('#budget-table tbody').replaceChildren(...rows);
+    await showAsked(run.trail, n);
     view.dataset.runId = runId;
     view.dataset.status = run.status;
     // Live while the run goes on: read it again until it ends (or the view changes).
     if (run.status === 'RUNNING') liveTimer = setTimeout(() => !stale(n) && showRun(runId), 1500);
+  }
+
+  // What each approval of a run asked its approvers (the approval record); a decided one is kept.
+  const asked = new Map();
+  function askedView(a) {
+    return el(
+      'div',
+      { class: 'asked', 'data-status': a.status },
+      el('p', { class: 'summary', text: `shown to the approvers: ${a.summary}` }),
+      a.reason ? el('blockquote', { text: a.reason }) : undefined,
+      ...a.calls.map((c) =>
+        el(
+          'section',
+          { class: 'call' },
+          el('h5', { text: `${c.tool} (${c.access})` }),
+          el('pre', { text: json(c.args) }),
+        ),
+      ),
+      el('p', {
+        class: 'figures',
+        text: `${a.status}${a.decidedBy ? ` by ${a.decidedBy} at ${when(a.decidedAt)}` : ''} · expires ${when(a.expiresAt)}`,
+      }),
+    );
+  }
+  async function showAsked(trail, n) {
+    const ids = trail.filter((e) => e.type === 'approval_requested').map((e) => e.approvalId);
+    for (const id of ids) {
+      let a = asked.get(id);
+      if (!a) {
+        try {
+          a = (await getJson(`console/approvals?id=${encodeURIComponent(id)}`)).approvals[0];
+        } catch (err) {
+          a = { error: err };
+        }
+        if (a && !a.error && a.status !== 'pending') asked.set(id, a);
+      }
+      if (stale(n)) return;
+      const li = document.querySelector(`#timeline li[data-approval-id="${CSS.escape(id)}"]`);
+      if (!li || !a) continue;
+      li.querySelector('.asked, .asked-error')?.remove();
+      li.append(a.error ? el('p', { class: 'error asked-error', text: a.error.message }) : askedView(a));
+    }
   }
 
   // ---- pending approvals, with what each approver is shown
