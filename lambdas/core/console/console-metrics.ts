@@ -56,13 +56,16 @@ interface Bucket {
   tools: Record<string, { calls: number; ok: number }>;
   rejections: Record<string, number>;
   checked: number;
+  /** Cost (USD) and steps of the ended runs that started in the bucket. */
+  costs: number[];
+  steps: number[];
 }
 
 /**
  * `GET /console/metrics`: the seed's four metrics over the newest runs'
- * trails — cost per run and steps per run (distribution and percentiles),
- * tool success rate by tool and guardrail rejection rate by rule per time
- * bucket. The rejection rate is rejections over checked actions (model
+ * trails — cost per run and steps per run (distribution, percentiles, and
+ * percentiles per time bucket of the runs' start), tool success rate by tool
+ * and guardrail rejection rate by rule per time bucket. The rejection rate is rejections over checked actions (model
  * calls, tool calls and the rejections themselves), as on the dashboard.
  */
 export async function consoleMetrics(deps: Pick<ConsoleDeps, 'runList' | 'store'>): Promise<ApiAnswer> {
@@ -79,7 +82,14 @@ export async function consoleMetrics(deps: Pick<ConsoleDeps, 'runList' | 'store'
     const key = Math.floor((t - origin) / size);
     let b = buckets.get(key);
     if (!b) {
-      b = { start: new Date(origin + key * size).toISOString(), tools: {}, rejections: {}, checked: 0 };
+      b = {
+        start: new Date(origin + key * size).toISOString(),
+        tools: {},
+        rejections: {},
+        checked: 0,
+        costs: [],
+        steps: [],
+      };
       buckets.set(key, b);
     }
     return b;
@@ -110,9 +120,19 @@ export async function consoleMetrics(deps: Pick<ConsoleDeps, 'runList' | 'store'
     }
   });
   const ended = runs.filter((r) => r.meta.status !== 'RUNNING' && r.ledger);
-  const costs = ended.map((r) => (r.ledger?.costUsedMicros ?? 0) / 1_000_000).sort((a, b) => a - b);
-  const steps = ended.map((r) => r.ledger?.stepsUsed ?? 0).sort((a, b) => a - b);
-  const pct = (v: number[]) => ({ p50: percentile(v, 50), p90: percentile(v, 90), p99: percentile(v, 99) });
+  const costOf = (r: ListedRun) => (r.ledger?.costUsedMicros ?? 0) / 1_000_000;
+  const stepsOf = (r: ListedRun) => r.ledger?.stepsUsed ?? 0;
+  for (const r of ended) {
+    const b = bucketOf(r.meta.createdAt);
+    b.costs.push(costOf(r));
+    b.steps.push(stepsOf(r));
+  }
+  const costs = ended.map(costOf).sort((a, b) => a - b);
+  const steps = ended.map(stepsOf).sort((a, b) => a - b);
+  const pct = (values: number[]) => {
+    const v = [...values].sort((a, b) => a - b);
+    return { p50: percentile(v, 50), p90: percentile(v, 90), p99: percentile(v, 99) };
+  };
   const body = {
     runs: runs.length,
     bucketMs: size,
@@ -134,6 +154,10 @@ export async function consoleMetrics(deps: Pick<ConsoleDeps, 'runList' | 'store'
           Object.entries(b.rejections).map(([rule, n]) => [rule, b.checked ? n / b.checked : 0]),
         ),
         checked: b.checked,
+        // The distributions over time: percentiles of the runs that started in the bucket.
+        runs: b.costs.length,
+        costPerRun: pct(b.costs),
+        stepsPerRun: pct(b.steps),
       })),
   };
   return { status: 200, body: body as unknown as Json };

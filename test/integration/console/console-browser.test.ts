@@ -114,6 +114,7 @@ describe('the run console in a real Chromium, on the local runtime', () => {
     const decided = page.locator('#timeline li[data-type="approval_decided"]');
     await decided.waitFor({ timeout: 30_000 });
     await page.locator('#run-status.SUCCEEDED').waitFor({ timeout: 30_000 });
+    await page.locator('#timeline li[data-type="run_finished"]').waitFor({ timeout: 30_000 });
     await page.screenshot({ path: join(ARTIFACTS, 'approved-run.png'), fullPage: true });
     const types = await page
       .locator('#timeline li')
@@ -260,7 +261,14 @@ describe('the run console in a real Chromium, on the local runtime', () => {
       return {
         version: Chart.version,
         charts: Object.fromEntries(
-          ['chart-cost', 'chart-steps', 'chart-tools', 'chart-rejections'].map((id) => [
+          [
+            'chart-cost',
+            'chart-cost-time',
+            'chart-steps',
+            'chart-steps-time',
+            'chart-tools',
+            'chart-rejections',
+          ].map((id) => [
             id,
             Chart.getChart(id)?.data.datasets.map((d) => ({ label: d.label, data: d.data })) ?? null,
           ]),
@@ -289,6 +297,18 @@ describe('the run console in a real Chromium, on the local runtime', () => {
       [runs.approved]: '4',
       [runs.budget]: '1',
     });
+    // The distributions over time: p50/p90/p99 per bucket of the runs' start.
+    const series = (id: string, label: string) =>
+      (drawn.charts[id]?.find((d) => d.label === label)?.data ?? []).filter(
+        (v): v is number => typeof v === 'number',
+      );
+    expect(drawn.charts['chart-cost-time']?.map((d) => d.label)).toEqual(['p50', 'p90', 'p99']);
+    expect(drawn.charts['chart-steps-time']?.map((d) => d.label)).toEqual(['p50', 'p90', 'p99']);
+    expect(Math.max(...series('chart-steps-time', 'p99'))).toBe(4);
+    expect(Math.min(...series('chart-steps-time', 'p50'))).toBeGreaterThanOrEqual(1);
+    expect(Math.max(...series('chart-cost-time', 'p99')).toFixed(4)).toBe(
+      Math.max(...costs.map((c) => Number(String(c[2]).slice(1)))).toFixed(4),
+    );
     expect(drawn.charts['chart-tools']?.map((d) => d.label)).toEqual([
       'find_vendor',
       'lookup_invoice',

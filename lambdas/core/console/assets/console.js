@@ -215,10 +215,12 @@
     }
     return li;
   }
+  let settling = 0;
   async function showRun(runId) {
     const n = navigation;
     const view = $('#run-view');
     if (view.dataset.runId !== runId) {
+      settling = 0;
       view.removeAttribute('data-run-id');
       $('#timeline').replaceChildren();
     }
@@ -278,10 +280,15 @@
     $('#timeline').replaceChildren(...items);
     $('#budget-table tbody').replaceChildren(...rows);
     await showAsked(run.trail, n);
+    if (stale(n)) return;
     view.dataset.runId = runId;
     view.dataset.status = run.status;
-    // Live while the run goes on: read it again until it ends (or the view changes).
-    if (run.status === 'RUNNING') liveTimer = setTimeout(() => !stale(n) && showRun(runId), 1500);
+    // Live while the run goes on: read it again until it ends (or the view changes). The run's
+    // status is closed a moment before its last event lands: a few more reads pick that up.
+    const closing = run.status !== 'RUNNING' && !run.trail.some((e) => e.type === 'run_finished');
+    settling = closing ? settling + 1 : 0;
+    if (run.status === 'RUNNING' || (closing && settling <= 5))
+      liveTimer = setTimeout(() => !stale(n) && showRun(runId), 1500);
   }
 
   // What each approval of a run asked its approvers (the approval record); a decided one is kept.
@@ -426,6 +433,25 @@
       m.perRun.map((r) => [r.runId, r.status, String(r.steps ?? 0)]),
     );
     const labels = m.buckets.map((b) => when(b.start));
+    const overTime = (id, key, fmt) =>
+      draw(
+        id,
+        {
+          type: 'line',
+          data: {
+            labels,
+            datasets: ['p50', 'p90', 'p99'].map((p) => ({
+              label: p,
+              data: m.buckets.map((b) => (b.runs ? b[key][p] : null)),
+              spanGaps: true,
+            })),
+          },
+          options: { scales: { y: { min: 0 } } },
+        },
+        m.buckets.filter((b) => b.runs).map((b) => [when(b.start), `${b.runs} run(s)`, pct(b[key], fmt)]),
+      );
+    overTime('chart-cost-time', 'costPerRun', money);
+    overTime('chart-steps-time', 'stepsPerRun', String);
     const tools = Object.keys(m.toolSuccess).sort();
     draw(
       'chart-tools',
