@@ -15,6 +15,7 @@ import {
   CHROMIUM_ARGS,
   chromiumExecutable,
   consoleScenario,
+  MISSING_INVOICE,
   postRun,
   waitForRun,
 } from './support.js';
@@ -234,12 +235,22 @@ describe('the run console in a real Chromium, on the local runtime', () => {
     await page.goto(`${stack.apiUrl}/console#run/${runs.budget}`);
     await page.locator(`#run-view[data-run-id="${runs.budget}"]`).waitFor({ state: 'attached' });
     const refused = await page.locator('#timeline li[data-type="budget_refused"] h4').textContent();
+    const failedTool = page.locator('#timeline li[data-type="tool_call"]');
+    const failedHead = await failedTool.locator('h4').textContent();
+    const failedErrors = await failedTool.locator('p.error').allTextContents();
+    const failedArgs = await failedTool.locator('details pre').first().textContent();
     const summary = await page.locator('#run-summary').textContent();
     await page.screenshot({ path: join(ARTIFACTS, 'budget-run.png'), fullPage: true });
 
     expect(rejected).toContain(`approval rejected by ${APPROVER}`);
     expect(rejected).toContain('Not this month.');
     expect(refused).toContain('budget refused: tokens');
+    // A tool call that failed: its status, the attempt's error, the arguments.
+    expect(failedHead).toContain('tool lookup_invoice: error');
+    expect(failedErrors).toEqual([
+      expect.stringMatching(new RegExp(`^attempt 1: error: .*${MISSING_INVOICE} not found`)),
+    ]);
+    expect(failedArgs).toContain(`"invoice_id": "${MISSING_INVOICE}"`);
     expect(summary).toContain('BudgetExceeded');
   });
 
@@ -315,7 +326,8 @@ describe('the run console in a real Chromium, on the local runtime', () => {
       'schedule_payment',
     ]);
     expect(tools).toContainEqual(['schedule_payment', '1/1', '100%']);
-    expect(tools).toContainEqual(['lookup_invoice', '3/3', '100%']);
+    // The budget run's lookup of an invoice that does not exist failed.
+    expect(tools).toContainEqual(['lookup_invoice', '2/3', '67%']);
     expect(drawn.charts['chart-rejections']?.map((d) => d.label)).toEqual(['budget_tokens']);
     expect(rejections).toContainEqual(['budget_tokens', '1']);
     expect(scripts).toEqual(['console/chart.umd.js', 'console/console.js']);
