@@ -271,6 +271,10 @@ describe('the console in the stack', () => {
         .map(([route, a]) => `${route} ${a}`)
         .sort(),
     ).toEqual(['GET /approvals/{id} NONE', 'POST /approvals/{id} NONE']);
+    expect(
+      methods.find((m) => m.HttpMethod === 'GET' && pathOf(m.ResourceId) === '/console/approvals')
+        ?.RequestParameters,
+    ).toEqual({ 'method.request.querystring.id': false });
     expect(layers).toHaveLength(1);
     expect(JSON.stringify(api?.[1].Properties?.Layers)).toContain(layers[0]?.[0]);
   });
