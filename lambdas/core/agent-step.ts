@@ -671,7 +671,7 @@ function refusal(
   }
   return stop(
     'BudgetExceeded',
-    `cost budget: $${(ledger.costUsedMicros / MICROS_PER_USD).toFixed(4)} of $${(ledger.costLimitMicros / MICROS_PER_USD).toFixed(2)} used; the next call could cost up to $${(want.costMicros / MICROS_PER_USD).toFixed(4)}`,
+    `cost budget: $${(ledger.costUsedMicros / MICROS_PER_USD).toFixed(4)} of $${(ledger.costLimitMicros / MICROS_PER_USD).toFixed(4)} used; the next call could cost up to $${(want.costMicros / MICROS_PER_USD).toFixed(4)}`,
   );
 }
 
