@@ -1,5 +1,11 @@
 import { defineTool } from 'chaperone';
-import { backend } from './backend.js';
+
+/**
+ * The backend (and the AWS SDK client it holds) loads where a tool runs, the
+ * first time it runs: every other function imports these definitions for
+ * their names and schemas only, and keeps the backend out of its cold start.
+ */
+const backend = async () => (await import('./backend.js')).backend;
 
 /** Read: one invoice by id. The pattern is the seed's own example. */
 export const lookupInvoice = defineTool({
@@ -16,7 +22,7 @@ export const lookupInvoice = defineTool({
   timeoutSeconds: 10,
   retry: { maxAttempts: 3, baseDelayMs: 100, maxDelayMs: 2000 },
   trim: { maxBytes: 4096 },
-  run: async ({ invoice_id }, { signal }) => backend.lookupInvoice(invoice_id, signal),
+  run: async ({ invoice_id }, { signal }) => (await backend()).lookupInvoice(invoice_id, signal),
 });
 
 const vendorQuery = {
@@ -38,7 +44,7 @@ export const findVendorCached = defineTool({
   access: 'read',
   timeoutSeconds: 5,
   retry: { maxAttempts: 1 },
-  run: async ({ vendor_id, name }) => backend.findVendorCached({ vendorId: vendor_id, name }),
+  run: async ({ vendor_id, name }) => (await backend()).findVendorCached({ vendorId: vendor_id, name }),
 });
 
 /** Read: the live vendor directory. */
@@ -52,7 +58,8 @@ export const findVendor = defineTool({
   retry: { maxAttempts: 3, baseDelayMs: 100, maxDelayMs: 2000 },
   fallback: 'find_vendor_cached',
   trim: { maxBytes: 2048, fields: ['vendorId', 'name', 'iban', 'country'] },
-  run: async ({ vendor_id, name }, { signal }) => backend.findVendor({ vendorId: vendor_id, name }, signal),
+  run: async ({ vendor_id, name }, { signal }) =>
+    (await backend()).findVendor({ vendorId: vendor_id, name }, signal),
 });
 
 /** Write: moves money, so it waits for a human approval by default. */
@@ -77,7 +84,7 @@ export const schedulePayment = defineTool({
   // The backend deduplicates by the idempotency key, so re-running a call whose outcome is unknown pays once.
   idempotent: true,
   run: async ({ invoice_id, amount, currency, scheduled_for }, { signal, idempotencyKey }) =>
-    backend.schedulePayment(
+    (await backend()).schedulePayment(
       { invoiceId: invoice_id, amount, currency, scheduledFor: scheduled_for },
       { signal, idempotencyKey },
     ),
@@ -95,5 +102,5 @@ export const voidInvoice = defineTool({
   } as const,
   access: 'destructive',
   timeoutSeconds: 10,
-  run: async ({ invoice_id }, { signal }) => backend.voidInvoice(invoice_id, signal),
+  run: async ({ invoice_id }, { signal }) => (await backend()).voidInvoice(invoice_id, signal),
 });

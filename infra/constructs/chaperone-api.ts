@@ -125,7 +125,11 @@ export class ChaperoneApi extends Construct {
     const consolePage = this.api.root.addResource('console');
     consolePage.addMethod('GET', integration, iamAuth);
     consolePage.addResource('metrics').addMethod('GET', integration, iamAuth);
-    consolePage.addResource('approvals').addMethod('GET', integration, iamAuth);
+    // `?id=<approval>`: one approval in any status (what its approvers were shown, who decided).
+    consolePage.addResource('approvals').addMethod('GET', integration, {
+      ...iamAuth,
+      requestParameters: { 'method.request.querystring.id': false },
+    });
     consolePage.addResource('{file}').addMethod('GET', integration, {
       ...iamAuth,
       requestParameters: { 'method.request.path.file': true },

@@ -31,15 +31,20 @@ const HANDLERS_EXT = existsSync(join(HANDLERS_DIR, 'agent-step.ts')) ? 'ts' : 'j
  * `@aws-sdk/credential-provider-node` (the SDK's default Node credential
  * chain: ini files, SSO, process, web identity, IMDS, with the STS and SSO
  * clients they carry) becomes environment variables and the container
- * endpoint (`lambdas/handlers/wire/env-credentials.ts`), the two links Lambda
+ * endpoint (`lambdas/adapters/aws-credentials.ts`), the two links Lambda
  * ever uses; so does `@aws-sdk/credential-providers`, which the Bedrock model
  * SDK imports whole for its default chain. `mnemonist/lru-cache` (DynamoDB's
  * endpoint-discovery cache) becomes a `Map`-based LRU with the same interface
  * (`lambdas/handlers/wire/lru-cache.ts`).
  */
 export const HANDLER_ALIASES: Readonly<Record<string, string>> = {
-  '@aws-sdk/credential-provider-node': join(HANDLERS_DIR, 'wire', `env-credentials.${HANDLERS_EXT}`),
-  '@aws-sdk/credential-providers': join(HANDLERS_DIR, 'wire', `env-credentials.${HANDLERS_EXT}`),
+  '@aws-sdk/credential-provider-node': join(
+    HANDLERS_DIR,
+    '..',
+    'adapters',
+    `aws-credentials.${HANDLERS_EXT}`,
+  ),
+  '@aws-sdk/credential-providers': join(HANDLERS_DIR, '..', 'adapters', `aws-credentials.${HANDLERS_EXT}`),
   'mnemonist/lru-cache': join(HANDLERS_DIR, 'wire', `lru-cache.${HANDLERS_EXT}`),
 };
 

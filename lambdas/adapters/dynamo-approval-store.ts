@@ -1,13 +1,14 @@
+import type { ApprovalRecord, ApprovalStatus, ApprovalStore } from '../core/approval-records.js';
+import { StoreThrottledError } from '../core/errors.js';
+import { isConditionFailure, isThrottle } from './dynamo-client.js';
 import {
-  type DynamoDBDocumentClient,
+  type DocumentClient,
+  type DocumentCommand,
   GetCommand,
   PutCommand,
   QueryCommand,
   UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
-import type { ApprovalRecord, ApprovalStatus, ApprovalStore } from '../core/approval-records.js';
-import { StoreThrottledError } from '../core/errors.js';
-import { isConditionFailure, isThrottle } from './dynamo-client.js';
+} from './dynamo-http.js';
 import { CorruptItemError } from './run-item-parsers.js';
 
 const key = (id: string) => ({ pk: `APPROVAL#${id}`, sk: 'META' });
@@ -16,7 +17,7 @@ const STATUSES: readonly ApprovalStatus[] = ['pending', 'approved', 'rejected', 
 /** The Approvals table: `APPROVAL#id / META`, GSI `byStatus` (status, createdAt). */
 export class DynamoApprovalStore implements ApprovalStore {
   constructor(
-    private readonly db: DynamoDBDocumentClient,
+    private readonly db: DocumentClient,
     private readonly table: string,
   ) {}
 
@@ -182,7 +183,7 @@ export class DynamoApprovalStore implements ApprovalStore {
   }
 
   /** Every call goes through here so throttling surfaces as the retryable StoreThrottledError. */
-  private readonly send = (async (command: Parameters<DynamoDBDocumentClient['send']>[0]) => {
+  private readonly send = (async (command: DocumentCommand<unknown, unknown>) => {
     try {
       return await this.db.send(command);
     } catch (err) {
@@ -190,7 +191,7 @@ export class DynamoApprovalStore implements ApprovalStore {
         throw new StoreThrottledError(`Approvals table throttled: ${(err as Error).message}`, { cause: err });
       throw err;
     }
-  }) as DynamoDBDocumentClient['send'];
+  }) as DocumentClient['send'];
 }
 
 function parseApproval(item: Record<string, unknown>): ApprovalRecord {

@@ -1,13 +1,13 @@
-import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { BreakerState, BreakerStore } from '../core/breakers.js';
 import { StoreThrottledError } from '../core/errors.js';
 import { throttleAs } from './aws-errors.js';
 import { isConditionFailure } from './dynamo-client.js';
+import { type DocumentClient, type DocumentCommand, GetCommand, UpdateCommand } from './dynamo-http.js';
 
 /** Per-tool circuits in the Breakers table (`TOOL#name`), shared by every run. */
 export class DynamoBreakerStore implements BreakerStore {
   constructor(
-    private readonly db: DynamoDBDocumentClient,
+    private readonly db: DocumentClient,
     private readonly table: string,
   ) {}
 
@@ -89,8 +89,6 @@ export class DynamoBreakerStore implements BreakerStore {
   }
 
   /** Every call goes through here so throttling surfaces as the retryable StoreThrottledError. */
-  private readonly send = ((command: Parameters<DynamoDBDocumentClient['send']>[0]) =>
-    throttleAs(StoreThrottledError, 'Breakers table', () =>
-      this.db.send(command),
-    )) as DynamoDBDocumentClient['send'];
+  private readonly send = ((command: DocumentCommand<unknown, unknown>) =>
+    throttleAs(StoreThrottledError, 'Breakers table', () => this.db.send(command))) as DocumentClient['send'];
 }

@@ -1,24 +1,29 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { meterDynamoRequests } from './dynamo-usage.js';
+import { AwsRequester, regionalEndpoint } from './aws-request.js';
+import { DocumentClient } from './dynamo-http.js';
+import { dynamoUsageHooks } from './dynamo-usage.js';
 
-/** A DocumentClient with explicit retry and endpoint settings (endpoint: the local runtime's dynalite). */
+export { DocumentClient } from './dynamo-http.js';
+
+/**
+ * The handlers' DynamoDB client (`dynamo-http.ts`) with explicit retry and
+ * endpoint settings (endpoint: the local runtime's dynalite), its requests
+ * counted by the usage meter.
+ */
 export function createDocumentClient(options: {
   region?: string;
   endpoint?: string;
   maxAttempts?: number;
-}): DynamoDBDocumentClient {
-  const client = new DynamoDBClient({
-    ...(options.region ? { region: options.region } : {}),
-    ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+}): DocumentClient {
+  const region = options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
+  if (!region) throw new Error('createDocumentClient: no region (pass one, or set AWS_REGION)');
+  const endpoint = options.endpoint ? new URL(options.endpoint) : regionalEndpoint('dynamodb', region);
+  return new DocumentClient(new AwsRequester({ service: 'dynamodb', region, endpoint }), {
     maxAttempts: options.maxAttempts ?? 4,
+    hooks: dynamoUsageHooks,
   });
-  // Request units into the invocation's usage meter (lambdas/core/usage.ts).
-  meterDynamoRequests(client);
-  return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
 }
 
-/** Whether an SDK error is a failed condition (a lost race or a refused reservation). */
+/** Whether an error is a failed condition (a lost race or a refused reservation). */
 export function isConditionFailure(err: unknown): boolean {
   return (
     typeof err === 'object' &&
@@ -27,7 +32,7 @@ export function isConditionFailure(err: unknown): boolean {
   );
 }
 
-/** Whether an SDK error is throttling, so callers can raise the retryable StoreThrottledError. */
+/** Whether an error is throttling, so callers can raise the retryable StoreThrottledError. */
 export function isThrottle(err: unknown): boolean {
   const name = typeof err === 'object' && err !== null ? (err as { name?: unknown }).name : undefined;
   return (

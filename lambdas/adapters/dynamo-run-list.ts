@@ -1,7 +1,8 @@
-import { type DynamoDBDocumentClient, ScanCommand, type ScanCommandOutput } from '@aws-sdk/lib-dynamodb';
+import type { ScanCommandOutput } from '@aws-sdk/lib-dynamodb';
 import type { ListedRun, RunLister } from '../core/console/run-list.js';
 import { StoreThrottledError } from '../core/errors.js';
 import { isThrottle } from './dynamo-client.js';
+import { type DocumentClient, ScanCommand } from './dynamo-http.js';
 import { parseLedger, parseRunMeta } from './run-item-parsers.js';
 
 /**
@@ -12,7 +13,7 @@ import { parseLedger, parseRunMeta } from './run-item-parsers.js';
  */
 export class DynamoRunList implements RunLister {
   constructor(
-    private readonly db: DynamoDBDocumentClient,
+    private readonly db: DocumentClient,
     private readonly table: string,
   ) {}
 

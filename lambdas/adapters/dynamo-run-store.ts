@@ -1,13 +1,4 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import {
-  BatchGetCommand,
-  type DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  TransactWriteCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { monotonicFactory } from 'ulid';
 import type { LimitName } from '../../state-machines/edges.js';
@@ -32,6 +23,16 @@ import type {
   TurnReservation,
 } from '../core/run-records.js';
 import { isConditionFailure, isThrottle } from './dynamo-client.js';
+import {
+  BatchGetCommand,
+  type DocumentClient,
+  type DocumentCommand,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+} from './dynamo-http.js';
 import {
   parseClaim,
   parseLedger,
@@ -61,7 +62,7 @@ type TransactItem = NonNullable<
  */
 export class DynamoRunStore implements RunStore {
   constructor(
-    private readonly db: DynamoDBDocumentClient,
+    private readonly db: DocumentClient,
     private readonly table: string,
     private readonly now: () => number = Date.now,
   ) {}
@@ -860,7 +861,7 @@ export class DynamoRunStore implements RunStore {
    * records is not left for a retry to guess about. Plain throttles are the
    * SDK's to retry (`maxAttempts`), then Step Functions'.
    */
-  private readonly send = (async (command: Parameters<DynamoDBDocumentClient['send']>[0]) => {
+  private readonly send = (async (command: DocumentCommand<unknown, unknown>) => {
     for (let attempt = 1; ; attempt++) {
       try {
         return await this.db.send(command);
@@ -878,7 +879,7 @@ export class DynamoRunStore implements RunStore {
         throw err;
       }
     }
-  }) as DynamoDBDocumentClient['send'];
+  }) as DocumentClient['send'];
 }
 
 /** The key a daily cap holds a run's reservation under. */

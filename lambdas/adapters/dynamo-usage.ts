@@ -1,9 +1,10 @@
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { countDynamoRequest, type DynamoUnits, metering } from '../core/usage.js';
+import type { DocumentClientHooks } from './dynamo-http.js';
 
 /**
- * The DynamoDB half of the usage meter (`lambdas/core/usage.ts`): an SDK
- * middleware on the client that counts every request in request units.
+ * The DynamoDB half of the usage meter (`lambdas/core/usage.ts`): hooks on
+ * the handlers' DynamoDB client (`dynamo-http.ts`) that count every request
+ * in request units, once per command whatever its retries.
  *
  * It asks DynamoDB for `ReturnConsumedCapacity: TOTAL` and counts what the
  * answer reports, which is what the bill counts. When an answer reports
@@ -14,40 +15,23 @@ import { countDynamoRequest, type DynamoUnits, metering } from '../core/usage.js
  * counted at the minimum of its kind (a failed conditional write still costs
  * its write unit).
  */
-export function meterDynamoRequests(client: DynamoDBClient): void {
-  client.middlewareStack.add(
-    (next, context) => async (args) => {
-      const op = String(context.commandName ?? '').replace(/Command$/, '');
-      const input = args.input as Record<string, unknown>;
-      // A copy: the caller's input object is never changed.
-      if (metering() && UNITS_REPORTED.has(op) && input.ReturnConsumedCapacity === undefined)
-        return next({ ...args, input: { ...input, ReturnConsumedCapacity: 'TOTAL' } });
-      return next(args);
-    },
-    { step: 'initialize', name: 'chaperoneUsageAsk', priority: 'high' },
-  );
-  client.middlewareStack.add(
-    (next, context) => async (args) => {
-      if (!metering()) return next(args);
-      const op = String(context.commandName ?? '').replace(/Command$/, '');
-      const input = args.input as Record<string, unknown>;
-      try {
-        const out = await next(args);
-        const output = ((out as unknown as { output?: Record<string, unknown> }).output ?? {}) as Record<
-          string,
-          unknown
-        >;
-        countDynamoRequest(reportedUnits(op, output.ConsumedCapacity) ?? estimatedUnits(op, input, output));
-        return out;
-      } catch (err) {
-        countDynamoRequest(minimumUnits(op, input));
-        throw err;
-      }
-    },
-    // Once per command (retries are below, in finalizeRequest), with the input already marshalled.
-    { step: 'build', name: 'chaperoneUsageCount', priority: 'high' },
-  );
-}
+export const dynamoUsageHooks: DocumentClientHooks = {
+  prepare(op, input) {
+    const fields = input as Record<string, unknown>;
+    // A copy: the caller's input object is never changed.
+    return metering() && UNITS_REPORTED.has(op) && fields.ReturnConsumedCapacity === undefined
+      ? { ...fields, ReturnConsumedCapacity: 'TOTAL' }
+      : input;
+  },
+  settled(op, input, output) {
+    if (!metering()) return;
+    countDynamoRequest(
+      output
+        ? (reportedUnits(op, output.ConsumedCapacity) ?? estimatedUnits(op, input, output))
+        : minimumUnits(op, input),
+    );
+  },
+};
 
 const READS = new Set(['GetItem', 'Query', 'Scan', 'BatchGetItem', 'TransactGetItems']);
 const WRITES = new Set(['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem', 'TransactWriteItems']);

@@ -1,8 +1,8 @@
-import { InvokeCommand, type InvokeCommandOutput, LambdaClient } from '@aws-sdk/client-lambda';
 import type { ToolAttemptEvent, ToolAttemptResult } from '../../state-machines/contract.js';
 import { ConfigError } from '../config-error.js';
 import { type ToolExecutor, ToolTimeoutError } from '../core/tool-runner.js';
 import { isAwsThrottle } from './aws-errors.js';
+import { AwsRequester, type AwsResponse, regionalEndpoint } from './aws-request.js';
 
 /**
  * Runs each tool attempt in the tool's own Lambda function (`functions`:
@@ -10,17 +10,24 @@ import { isAwsThrottle } from './aws-errors.js';
  * granted to it and never the tool step's. A failure comes back with what
  * says whether a retry can help; a function that crashed or timed out, or a
  * throttled invoke, is retryable by the tool step's own retry policy.
+ *
+ * The call is Lambda's `Invoke` (`POST /2015-03-31/functions/{name}/invocations`,
+ * RequestResponse) signed and sent as the SDK's `LambdaClient` sends it, over
+ * the shared transport (`aws-request.ts`): one operation does not justify the
+ * client's ~190 KB in the tool step's bundle. It is sent once (the tool step
+ * owns retries); the attempt's abort signal cancels it.
  */
 export function createLambdaToolExecutor(options: {
   functions: Readonly<Record<string, string>>;
   region?: string;
   endpoint?: string;
 }): ToolExecutor {
-  const lambda = new LambdaClient({
-    ...(options.region ? { region: options.region } : {}),
-    ...(options.endpoint ? { endpoint: options.endpoint } : {}),
-    // One owner per retry: the tool step retries attempts itself, with backoff.
-    maxAttempts: 1,
+  const region = options.region ?? process.env.AWS_REGION;
+  if (!region) throw new ConfigError('the tool executor needs a region (AWS_REGION)');
+  const lambda = new AwsRequester({
+    service: 'lambda',
+    region,
+    endpoint: options.endpoint ? new URL(options.endpoint) : regionalEndpoint('lambda', region),
   });
   return async (tool, args, context) => {
     const fn = options.functions[tool.name];
@@ -34,11 +41,16 @@ export function createLambdaToolExecutor(options: {
       ...(context.previousError ? { previousError: context.previousError } : {}),
       timeoutMs: tool.timeoutSeconds * 1000,
     };
-    let out: InvokeCommandOutput;
+    let out: InvokeOutput;
     try {
-      out = await lambda.send(
-        new InvokeCommand({ FunctionName: fn, Payload: new TextEncoder().encode(JSON.stringify(event)) }),
-        { abortSignal: context.signal },
+      out = invokeOutput(
+        await lambda.request({
+          method: 'POST',
+          path: `/2015-03-31/functions/${encodeURIComponent(fn)}/invocations`,
+          headers: { 'content-type': 'application/octet-stream' },
+          body: JSON.stringify(event),
+          signal: context.signal,
+        }),
       );
     } catch (err) {
       if (context.signal.aborted) throw err;
@@ -53,8 +65,8 @@ export function createLambdaToolExecutor(options: {
         `the function of ${tool.name} did not answer: ${(err as Error).message}`,
       );
     }
-    const text = out.Payload ? new TextDecoder().decode(out.Payload) : '';
-    if (out.FunctionError) {
+    const text = out.payload;
+    if (out.functionError) {
       // The function itself failed (crashed, out of memory, timed out) after it may have acted: an
       // idempotent tool is retried, any other goes to a human (tool-step.ts).
       throw unknownOutcome(
@@ -83,4 +95,32 @@ function retryable(name: string, message: string): Error {
 /** A failure after which the tool may or may not have acted. */
 function unknownOutcome(name: string, message: string): Error {
   return Object.assign(new Error(message), { name, retryable: true, outcomeUnknown: true });
+}
+
+interface InvokeOutput {
+  payload: string;
+  /** `Unhandled` (the function crashed, ran out of memory or timed out) or `Handled`. */
+  functionError: string | undefined;
+}
+
+/** An answer of `Invoke`: the payload of a 200, or the service's error, named as the SDK names it. */
+function invokeOutput(res: AwsResponse): InvokeOutput {
+  const payload = res.body.toString('utf8');
+  if (res.status >= 200 && res.status < 300) {
+    const fe = res.headers['x-amz-function-error'];
+    return { payload, functionError: typeof fe === 'string' && fe ? fe : undefined };
+  }
+  let fields: { message?: string; Message?: string; __type?: string } = {};
+  try {
+    fields = JSON.parse(payload) as typeof fields;
+  } catch {
+    // Not JSON: named from the header or the status below.
+  }
+  const header = res.headers['x-amzn-errortype'];
+  const type = (typeof header === 'string' && header.split(':')[0]) || fields.__type || `HTTP ${res.status}`;
+  const name = type.slice(type.lastIndexOf('#') + 1);
+  throw Object.assign(new Error(fields.message ?? fields.Message ?? `Lambda answered HTTP ${res.status}`), {
+    name,
+    $metadata: { httpStatusCode: res.status },
+  });
 }

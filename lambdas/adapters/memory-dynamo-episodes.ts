@@ -1,16 +1,16 @@
-import {
-  DeleteCommand,
-  type DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
 import { CorruptRecordError, StoreThrottledError } from '../core/errors.js';
 import type { Episode, EpisodeStore } from '../core/memory/ports.js';
 import type { Json } from '../core/model.js';
 import { throttleAs } from './aws-errors.js';
 import { isConditionFailure } from './dynamo-client.js';
+import {
+  DeleteCommand,
+  type DocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from './dynamo-http.js';
 
 /**
  * Episodes in the Memory table: `EPI#<workflow>#<tenant> / RUN#<runId>`. The
@@ -21,7 +21,7 @@ import { isConditionFailure } from './dynamo-client.js';
  */
 export class DynamoEpisodeStore implements EpisodeStore {
   constructor(
-    private readonly db: DynamoDBDocumentClient,
+    private readonly db: DocumentClient,
     private readonly table: string,
   ) {}
 

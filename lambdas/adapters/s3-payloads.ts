@@ -1,8 +1,7 @@
-import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
-import { SignatureV4 } from '@smithy/signature-v4';
 import { ChaperoneError, StoreThrottledError } from '../core/errors.js';
 import type { PayloadStore } from '../core/offload.js';
 import { countS3Request } from '../core/usage.js';
+import { signRequest } from './aws-sigv4.js';
 
 /** AWS credentials as the signer takes them. */
 export interface S3Credentials {
@@ -23,28 +22,6 @@ export interface S3PayloadStoreOptions {
   timeoutMs?: number;
 }
 
-/** Node's SHA-256 (or HMAC-SHA-256 with a secret) in the shape the SigV4 signer takes. */
-class Sha256 {
-  private readonly hash: Hash | Hmac;
-  constructor(secret?: Data) {
-    this.hash = secret === undefined ? createHash('sha256') : createHmac('sha256', bytes(secret));
-  }
-  update(data: Data): void {
-    this.hash.update(bytes(data));
-  }
-  async digest(): Promise<Uint8Array> {
-    return new Uint8Array(this.hash.digest());
-  }
-}
-
-type Data = string | ArrayBuffer | ArrayBufferView;
-const bytes = (d: Data): string | Buffer =>
-  typeof d === 'string'
-    ? d
-    : ArrayBuffer.isView(d)
-      ? Buffer.from(d.buffer, d.byteOffset, d.byteLength)
-      : Buffer.from(d);
-
 const fromEnvironment = (): S3Credentials => {
   const { AWS_ACCESS_KEY_ID: id, AWS_SECRET_ACCESS_KEY: secret, AWS_SESSION_TOKEN: token } = process.env;
   if (!id || !secret)
@@ -55,7 +32,7 @@ const fromEnvironment = (): S3Credentials => {
 /**
  * The payload bucket over S3's REST API (PutObject, GetObject), signed with
  * SigV4. Two operations do not justify the S3 client in every bundle (it
- * adds ~195 KB minified): this is the signer the SDK uses and `fetch`. The
+ * adds ~195 KB minified): this is SigV4 (`aws-sigv4.ts`) and `fetch`. The
  * local stand-in (`local/aws/s3.ts`) is tested against the real
  * `@aws-sdk/client-s3` and against this. Throttling and 5xx are the retryable
  * `StoreThrottledError`; a missing object is `undefined`.
@@ -63,14 +40,6 @@ const fromEnvironment = (): S3Credentials => {
 export function createS3PayloadStore(options: S3PayloadStoreOptions): PayloadStore {
   const base = new URL(options.endpoint ?? `https://s3.${options.region}.amazonaws.com`);
   const credentials = options.credentials ?? fromEnvironment;
-  const signer = new SignatureV4({
-    service: 's3',
-    region: options.region,
-    credentials: async () => credentials(),
-    sha256: Sha256,
-    uriEscapePath: false,
-    applyChecksum: true,
-  });
   const send = async (method: 'PUT' | 'GET', key: string, body?: string): Promise<Response> => {
     const path = `${base.pathname.replace(/\/$/, '')}/${options.bucket}/${key.split('/').map(encodeURIComponent).join('/')}`;
     const headers: Record<string, string> = { host: base.host };
@@ -78,16 +47,16 @@ export function createS3PayloadStore(options: S3PayloadStoreOptions): PayloadSto
       headers['content-type'] = 'application/json';
       headers['content-length'] = String(Buffer.byteLength(body));
     }
-    const signed = await signer.sign({
-      method,
-      protocol: base.protocol,
-      hostname: base.hostname,
-      ...(base.port ? { port: Number(base.port) } : {}),
-      path,
-      headers,
-      ...(body !== undefined ? { body } : {}),
-    });
-    const { host: _host, ...sendHeaders } = signed.headers;
+    const signed = signRequest(
+      { method, path, headers, ...(body !== undefined ? { body } : {}) },
+      credentials(),
+      {
+        service: 's3',
+        region: options.region,
+        uriEscapePath: false,
+      },
+    );
+    const { host: _host, ...sendHeaders } = signed;
     countS3Request(method === 'PUT' ? 'put' : 'get');
     try {
       return await fetch(new URL(path, base), {

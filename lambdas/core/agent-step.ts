@@ -137,7 +137,14 @@ export async function runAgentStep(event: AgentStepEvent, deps: AgentStepDeps): 
     // The invocation's usage rides on the first event it completes with (usage.ts).
     if (parts.events?.[0]) stampUsage(parts.events[0].event, pendingCompletion(completion));
     const done = await completeOnce(store, runId, key, completion);
+    if (done.first) countScreened(parts.events);
     return done.first ? action : parseAction(done.result);
+  };
+  // A knowledge chunk memory's screen flagged is counted once, when the turn that carries its event completes.
+  const countScreened = (events: readonly KeyedEvent[] | undefined) => {
+    for (const e of events ?? [])
+      if (memoryEvents.includes(e) && e.event.type === 'guardrail')
+        deps.metrics.count('GuardrailRejections', 1, { rule: e.event.rule });
   };
 
   const offloader = offloaderFor(runId, deps.payloads, deps.offloadThresholdBytes);
@@ -171,7 +178,7 @@ export async function runAgentStep(event: AgentStepEvent, deps: AgentStepDeps): 
     iteration,
     message: opening.message,
   });
-  if (judged.kind === 'stop') return decide(judged.action, { events: judged.events });
+  if (judged.kind === 'stop') return decide(judged.action, { events: [...judged.events, ...memoryEvents] });
   const call = { deps, workflow, step, meta, event, key, history, user: judged.message };
   let turn: Turn | undefined;
   if (clock.now() >= meta.deadline) {
@@ -250,6 +257,7 @@ export async function runAgentStep(event: AgentStepEvent, deps: AgentStepDeps): 
     for (const cap of turn.caps) await store.settleCap(cap, runId, key, turn.record.used);
     if (!first) return recorded();
     deps.metrics.count('ModelCalls', 1, { workflow: workflow.name });
+    countScreened(completion.events);
     rememberConversation(runId, step.id, [...history, turn.record.user, assistant]);
     return action;
   };
@@ -665,7 +673,7 @@ function refusal(
   }
   return stop(
     'BudgetExceeded',
-    `cost budget: $${(ledger.costUsedMicros / MICROS_PER_USD).toFixed(4)} of $${(ledger.costLimitMicros / MICROS_PER_USD).toFixed(2)} used; the next call could cost up to $${(want.costMicros / MICROS_PER_USD).toFixed(4)}`,
+    `cost budget: $${(ledger.costUsedMicros / MICROS_PER_USD).toFixed(4)} of $${(ledger.costLimitMicros / MICROS_PER_USD).toFixed(4)} used; the next call could cost up to $${(want.costMicros / MICROS_PER_USD).toFixed(4)}`,
   );
 }
 

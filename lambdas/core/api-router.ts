@@ -3,7 +3,7 @@ import { verifyLink } from './approval-links.js';
 import { renderApprovalPage } from './approval-page.js';
 import type { ApprovalRecord, ApprovalStatus } from './approval-records.js';
 import { type ApprovalDeps, decideApproval } from './approvals.js';
-import { consoleMetrics, pendingApprovals } from './console/console-metrics.js';
+import { consoleApprovals, consoleMetrics } from './console/console-metrics.js';
 import {
   CONSOLE_CSP,
   CONSOLE_FILES,
@@ -44,7 +44,12 @@ export type ApiDeps = RunsApiDeps & ApprovalDeps & ConsoleRouteDeps & { memory?:
 
 const json = (statusCode: number, body: Json): ApiResponse => ({
   statusCode,
-  headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
+  // nosniff: a page on another site cannot load an answer as a script or style (no CORS either).
+  headers: {
+    'content-type': 'application/json',
+    'cache-control': 'no-store',
+    'x-content-type-options': 'nosniff',
+  },
   body: JSON.stringify(body),
 });
 const html = (statusCode: number, body: string): ApiResponse => ({
@@ -86,7 +91,7 @@ async function consoleRoute(route: string, req: ApiRequest, deps: ApiDeps): Prom
       return json(r.status, r.body);
     }
     case 'GET /console/approvals': {
-      const r = await pendingApprovals(deps);
+      const r = await consoleApprovals(req.query, deps);
       return json(r.status, r.body);
     }
     case 'GET /console/{file}': {

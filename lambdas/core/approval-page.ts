@@ -41,7 +41,7 @@ export function renderApprovalPage(args: {
     })
     .join('');
   const spent = ledger
-    ? `${ledger.tokensUsed.toLocaleString('en-US')} of ${ledger.tokenLimit.toLocaleString('en-US')} tokens, $${(ledger.costUsedMicros / MICROS_PER_USD).toFixed(4)} of $${(ledger.costLimitMicros / MICROS_PER_USD).toFixed(2)}`
+    ? `${ledger.tokensUsed.toLocaleString('en-US')} of ${ledger.tokenLimit.toLocaleString('en-US')} tokens, $${(ledger.costUsedMicros / MICROS_PER_USD).toFixed(4)} of $${(ledger.costLimitMicros / MICROS_PER_USD).toFixed(4)}`
     : 'unknown';
   const action = `?${new URLSearchParams(query).toString()}`;
   // This approver's decision is recorded but the waiting run never heard it: the request that

@@ -60,7 +60,7 @@ export async function reserveCaps(
       const l = out.ledger;
       return out.limit === 'tokens'
         ? `daily token cap of ${cap.label}: ${l.tokensUsed} of ${l.tokenLimit} used (${l.tokensRemaining} left); the next call could use up to ${amount.tokens}`
-        : `daily cost cap of ${cap.label}: $${(l.costUsedMicros / MICROS_PER_USD).toFixed(4)} of $${(l.costLimitMicros / MICROS_PER_USD).toFixed(2)} used`;
+        : `daily cost cap of ${cap.label}: $${(l.costUsedMicros / MICROS_PER_USD).toFixed(4)} of $${(l.costLimitMicros / MICROS_PER_USD).toFixed(4)} used`;
     }
     taken.push(cap);
   }

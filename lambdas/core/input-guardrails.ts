@@ -21,12 +21,19 @@ export function injectionScore(text: string): { score: number; matched: string[]
 
 export { INJECTION_THRESHOLD };
 
-/** Every string in a JSON value with its JSON pointer. */
+/**
+ * Every string in a JSON value with its JSON pointer: the values, and the keys
+ * of objects too (a schema that allows free-form keys lets text reach the
+ * prompt through them).
+ */
 function* strings(value: unknown, path = ''): Generator<[string, string]> {
   if (typeof value === 'string') yield [path || '/', value];
   else if (Array.isArray(value)) for (const [i, v] of value.entries()) yield* strings(v, `${path}/${i}`);
   else if (value && typeof value === 'object')
-    for (const [k, v] of Object.entries(value)) yield* strings(v, `${path}/${k}`);
+    for (const [k, v] of Object.entries(value)) {
+      yield [`${path}/${k}`, k];
+      yield* strings(v, `${path}/${k}`);
+    }
 }
 
 /**

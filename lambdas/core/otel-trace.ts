@@ -2,11 +2,16 @@
  * A run's trail as OpenTelemetry spans, in the OTLP/JSON encoding of an
  * `ExportTraceServiceRequest` (opentelemetry-proto's
  * `collector/trace/v1/trace_service.proto`), following the GenAI semantic
- * conventions: a root `invoke_agent` span for the run, a `chat` span per model
- * call with its token usage, an `execute_tool` span per tool call, an
- * `approval` span for each wait on a human; rejections, budget refusals and
- * guardrails are events on the run's span. Cost is `chaperone.cost_usd`
- * (the conventions have no cost attribute).
+ * conventions (semantic-conventions' `docs/gen-ai`, agent spans and the
+ * Anthropic page of semantic-conventions v1.42): a root `invoke_workflow` span for the run
+ * (a workflow groups agent steps), an `invoke_agent` span per agent step, and
+ * under it a `chat` span per model call and an `execute_tool` span per tool
+ * call, and an `approval` span for each wait on a human; rejections, budget
+ * refusals and guardrails are events on the run's span. Token usage follows
+ * the Anthropic rule: `gen_ai.usage.input_tokens` counts cache reads and
+ * writes too (they are also given apart); a failed operation carries
+ * `error.type`. Cost is `chaperone.cost_usd` (the conventions have no cost
+ * attribute).
  *
  * Ids are derived from the run id and the trail's deterministic event ids,
  * so exporting a run twice sends the same spans.
@@ -96,6 +101,12 @@ export function providerOf(model: string): string {
     : 'anthropic';
 }
 
+/** The low-cardinality class of an error message `Name: message` (its name), for `error.type`. */
+function errorType(message: string | undefined, fallback: string): string {
+  const name = /^([A-Za-z][\w.]*)(?::|$)/.exec(message ?? '')?.[1];
+  return name ?? fallback;
+}
+
 /** A run's trail as one OTLP/JSON trace. */
 export function traceOfRun(run: TracedRun): OtlpTraceRequest {
   const traceId = traceIdOf(run.runId);
@@ -109,8 +120,56 @@ export function traceOfRun(run: TracedRun): OtlpTraceRequest {
   const common = { 'gen_ai.conversation.id': run.runId };
   const spans: OtlpSpan[] = [];
   const rootEvents: OtlpSpan['events'] = [];
+
+  /** One `invoke_agent` span per agent step, spanning its model and tool calls. */
+  interface AgentStep {
+    spanId: string;
+    model: string;
+    startMs: number;
+    endMs: number;
+    input: number;
+    output: number;
+    cacheRead: number;
+    cacheWrite: number;
+    cost: number;
+    calls: number;
+  }
+  const agents = new Map<string, AgentStep>();
+  for (const e of trail) {
+    if (e.type !== 'model_call') continue;
+    const at = msOf(e.at, end);
+    const a = agents.get(e.step) ?? {
+      spanId: spanIdOf(run.runId, `agent:${e.step}`),
+      model: e.model,
+      startMs: at - e.durationMs,
+      endMs: at,
+      input: 0,
+      output: 0,
+      cacheRead: 0,
+      cacheWrite: 0,
+      cost: 0,
+      calls: 0,
+    };
+    a.startMs = Math.min(a.startMs, at - e.durationMs);
+    a.endMs = Math.max(a.endMs, at);
+    a.input += e.inputTokens + e.cacheReadTokens + e.cacheWriteTokens;
+    a.output += e.outputTokens;
+    a.cacheRead += e.cacheReadTokens;
+    a.cacheWrite += e.cacheWriteTokens;
+    a.cost += e.costUsd;
+    a.calls += 1;
+    agents.set(e.step, a);
+  }
+  const parentOf = (step: string | undefined) => (step ? agents.get(step)?.spanId : undefined) ?? rootId;
+  const stretch = (step: string | undefined, startMs: number, endMs: number) => {
+    const a = step ? agents.get(step) : undefined;
+    if (!a) return;
+    a.startMs = Math.min(a.startMs, startMs);
+    a.endMs = Math.max(a.endMs, endMs);
+  };
   const child = (
     key: string,
+    parentSpanId: string,
     name: string,
     kind: number,
     startMs: number,
@@ -122,7 +181,7 @@ export function traceOfRun(run: TracedRun): OtlpTraceRequest {
     spans.push({
       traceId,
       spanId: spanIdOf(run.runId, key),
-      parentSpanId: rootId,
+      parentSpanId,
       name,
       kind,
       startTimeUnixNano: nanos(startMs),
@@ -131,18 +190,22 @@ export function traceOfRun(run: TracedRun): OtlpTraceRequest {
       events,
       status,
     });
-  const requested = new Map<string, number>();
-  let tokens = 0;
+  const requested = new Map<string, { at: number; step: string }>();
+  let input = 0;
+  let output = 0;
   let cost = 0;
 
   for (const e of trail) {
     const at = msOf(e.at, end);
     switch (e.type) {
       case 'model_call': {
-        tokens += e.inputTokens + e.outputTokens + e.cacheReadTokens + e.cacheWriteTokens;
+        const inputTokens = e.inputTokens + e.cacheReadTokens + e.cacheWriteTokens;
+        input += inputTokens;
+        output += e.outputTokens;
         cost += e.costUsd;
         child(
           e.id,
+          parentOf(e.step),
           `chat ${e.model}`,
           SPAN_KIND.client,
           at - e.durationMs,
@@ -151,14 +214,15 @@ export function traceOfRun(run: TracedRun): OtlpTraceRequest {
             'gen_ai.operation.name': 'chat',
             'gen_ai.provider.name': providerOf(e.model),
             'gen_ai.request.model': e.model,
-            'gen_ai.response.model': e.model,
+            'gen_ai.response.model': e.status === 'ok' ? e.model : undefined,
             'gen_ai.agent.name': e.step,
             ...common,
-            'gen_ai.usage.input_tokens': e.inputTokens,
+            'gen_ai.usage.input_tokens': inputTokens,
             'gen_ai.usage.output_tokens': e.outputTokens,
             'gen_ai.usage.cache_read.input_tokens': e.cacheReadTokens,
             'gen_ai.usage.cache_creation.input_tokens': e.cacheWriteTokens,
             'gen_ai.response.finish_reasons': e.stopReason ? [e.stopReason] : undefined,
+            'error.type': e.status === 'ok' ? undefined : errorType(e.error, 'model_call_failed'),
             'chaperone.cost_usd': e.costUsd,
             'chaperone.step': e.step,
             'chaperone.iteration': e.iteration,
@@ -174,8 +238,11 @@ export function traceOfRun(run: TracedRun): OtlpTraceRequest {
       }
       case 'tool_call': {
         const failed = e.status === 'error' || e.status === 'circuit_open';
+        const lastError = e.attempts.findLast((a) => a.status !== 'ok');
+        stretch(e.step, at - e.durationMs, at);
         child(
           e.id,
+          parentOf(e.step),
           `execute_tool ${e.tool}`,
           SPAN_KIND.internal,
           at - e.durationMs,
@@ -186,6 +253,11 @@ export function traceOfRun(run: TracedRun): OtlpTraceRequest {
             'gen_ai.tool.call.id': e.toolUseId,
             'gen_ai.tool.type': 'function',
             ...common,
+            'error.type': failed
+              ? e.status === 'circuit_open'
+                ? 'circuit_open'
+                : (lastError?.status ?? e.status)
+              : undefined,
             'chaperone.step': e.step,
             'chaperone.tool.status': e.status,
             'chaperone.tool.attempts': e.attempts.length,
@@ -212,14 +284,17 @@ export function traceOfRun(run: TracedRun): OtlpTraceRequest {
         break;
       }
       case 'approval_requested':
-        requested.set(e.approvalId, at);
+        requested.set(e.approvalId, { at, step: e.step });
         break;
-      case 'approval_decided':
+      case 'approval_decided': {
+        const from = requested.get(e.approvalId)?.at ?? at;
+        stretch(e.step, from, at);
         child(
           `approval:${e.approvalId}`,
+          parentOf(e.step),
           `approval ${e.approvalId}`,
           SPAN_KIND.internal,
-          requested.get(e.approvalId) ?? at,
+          from,
           at,
           attrs({
             ...common,
@@ -231,6 +306,7 @@ export function traceOfRun(run: TracedRun): OtlpTraceRequest {
           }),
         );
         break;
+      }
       case 'tool_rejected':
         rootEvents.push({
           timeUnixNano: nanos(at),
@@ -261,10 +337,12 @@ export function traceOfRun(run: TracedRun): OtlpTraceRequest {
     }
   }
   // Approvals still waiting: the span runs to the trail's end.
-  for (const [id, at] of requested) {
+  for (const [id, { at, step }] of requested) {
     if (spans.some((s) => s.spanId === spanIdOf(run.runId, `approval:${id}`))) continue;
+    stretch(step, at, end);
     child(
       `approval:${id}`,
+      parentOf(step),
       `approval ${id}`,
       SPAN_KIND.internal,
       at,
@@ -272,28 +350,59 @@ export function traceOfRun(run: TracedRun): OtlpTraceRequest {
       attrs({ ...common, 'chaperone.approval.id': id, 'chaperone.approval.decision': 'pending' }),
     );
   }
-  const failed = run.status === 'FAILED';
-  spans.unshift({
+  const agentSpans: OtlpSpan[] = [...agents].map(([step, a]) => ({
     traceId,
-    spanId: rootId,
-    name: `invoke_agent ${run.workflow}`,
+    spanId: a.spanId,
+    parentSpanId: rootId,
+    name: `invoke_agent ${step}`,
     kind: SPAN_KIND.internal,
-    startTimeUnixNano: nanos(started),
-    endTimeUnixNano: nanos(Math.max(started, end)),
+    startTimeUnixNano: nanos(a.startMs),
+    endTimeUnixNano: nanos(Math.max(a.startMs, a.endMs)),
     attributes: attrs({
       'gen_ai.operation.name': 'invoke_agent',
-      'gen_ai.agent.name': run.workflow,
+      'gen_ai.provider.name': providerOf(a.model),
+      'gen_ai.agent.name': step,
+      'gen_ai.request.model': a.model,
       ...common,
-      'chaperone.run.id': run.runId,
-      'chaperone.run.status': run.status,
-      'chaperone.run.stop_reason': run.stopReason,
-      'chaperone.tenant': run.tenant,
-      'gen_ai.usage.total_tokens': tokens,
-      'chaperone.cost_usd': Math.round(cost * 1e6) / 1e6,
+      'gen_ai.usage.input_tokens': a.input,
+      'gen_ai.usage.output_tokens': a.output,
+      'gen_ai.usage.cache_read.input_tokens': a.cacheRead,
+      'gen_ai.usage.cache_creation.input_tokens': a.cacheWrite,
+      'chaperone.cost_usd': Math.round(a.cost * 1e6) / 1e6,
+      'chaperone.model_calls': a.calls,
     }),
-    events: rootEvents,
-    status: failed ? { code: STATUS.error, message: run.stopReason ?? 'run failed' } : { code: STATUS.unset },
-  });
+    events: [],
+    status: { code: STATUS.unset },
+  }));
+  const failed = run.status === 'FAILED';
+  spans.unshift(
+    {
+      traceId,
+      spanId: rootId,
+      name: `invoke_workflow ${run.workflow}`,
+      kind: SPAN_KIND.internal,
+      startTimeUnixNano: nanos(started),
+      endTimeUnixNano: nanos(Math.max(started, end)),
+      attributes: attrs({
+        'gen_ai.operation.name': 'invoke_workflow',
+        'gen_ai.workflow.name': run.workflow,
+        ...common,
+        'error.type': failed ? (run.stopReason ?? 'RunFailed') : undefined,
+        'chaperone.run.id': run.runId,
+        'chaperone.run.status': run.status,
+        'chaperone.run.stop_reason': run.stopReason,
+        'chaperone.tenant': run.tenant,
+        'gen_ai.usage.input_tokens': input,
+        'gen_ai.usage.output_tokens': output,
+        'chaperone.cost_usd': Math.round(cost * 1e6) / 1e6,
+      }),
+      events: rootEvents,
+      status: failed
+        ? { code: STATUS.error, message: run.stopReason ?? 'run failed' }
+        : { code: STATUS.unset },
+    },
+    ...agentSpans,
+  );
   return {
     resourceSpans: [
       {

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { INJECTION_THRESHOLD } from '../../lambdas/core/guardrails/patterns.js';
 import { scanText } from '../../lambdas/core/guardrails/scan.js';
+import { screenToolResult } from '../../lambdas/core/guardrails/tool-output.js';
 import { round, table } from './table.js';
 
 /** One labelled prompt of `examples/guardrail-samples/prompts.json`. */
@@ -49,6 +50,24 @@ export function loadSample(): Sample[] {
   });
 }
 
+/**
+ * The heuristic tier's verdict on one prompt, the way the product reaches it:
+ * a run input is scanned as it is (every string of the input is, and these are
+ * one string each); a tool result goes through the tool-output screen, which
+ * scans the whole text and each string of a JSON result.
+ */
+export function heuristicFlags(s: Sample): boolean {
+  if (s.channel === 'input') return scanText(s.text).flagged;
+  return screenToolResult({
+    runId: 'bench',
+    step: 'bench',
+    toolUseId: s.id,
+    tool: 'bench_tool',
+    content: s.text,
+    mode: 'quarantine',
+  }).flagged;
+}
+
 /** Recall and false-positive rate of a verdict over labelled samples. */
 export function detection(samples: readonly Sample[], flagged: (s: Sample) => boolean) {
   const bad = samples.filter((s) => s.label === 'malicious');
@@ -76,7 +95,7 @@ export function benchGuardrailQuality(): { text: string; json: Record<string, un
   const sample = loadSample();
   const test = sample.filter((s) => s.split === 'test');
   const dev = sample.filter((s) => s.split === 'dev');
-  const flagged = (s: Sample) => scanText(s.text).flagged;
+  const flagged = heuristicFlags;
   const row = (name: string, of: readonly Sample[]) => {
     const d = detection(of, flagged);
     return [
@@ -108,6 +127,10 @@ export function benchGuardrailQuality(): { text: string; json: Record<string, un
         'test: not English',
         test.filter((s) => s.language !== 'en'),
       ),
+      row(
+        'test: v3 prompts (unseen by every heuristic)',
+        test.filter((s) => s.id.startsWith('v3-')),
+      ),
       row('dev (tuned on; not a figure)', dev),
     ],
   );
@@ -137,9 +160,18 @@ export function benchGuardrailQuality(): { text: string; json: Record<string, un
     }),
   );
   const t = detection(test, flagged);
+  const v3 = detection(
+    test.filter((s) => s.id.startsWith('v3-')),
+    flagged,
+  );
   return {
     text: [summary, byFamily, misclassified].join('\n'),
-    json: { injectionRecall: round(t.recall, 3), injectionFalsePositiveRate: round(t.falsePositiveRate, 3) },
+    json: {
+      injectionRecall: round(t.recall, 3),
+      injectionFalsePositiveRate: round(t.falsePositiveRate, 3),
+      injectionRecallV3Test: round(v3.recall, 3),
+      injectionFalsePositiveRateV3Test: round(v3.falsePositiveRate, 3),
+    },
   };
 }
 

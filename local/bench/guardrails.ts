@@ -31,7 +31,13 @@ import { AgentHarness } from '../../test/support/agent-harness.js';
 import type { LocalAlert } from '../aws/sns-alerts.js';
 import { responder, text, toolUse } from '../scripted-model/index.js';
 import { isJudgeRequest, judgeTurn } from '../scripted-model/judge.js';
-import { benchGuardrailQuality, detection, loadSample, type Sample } from './guardrail-quality.js';
+import {
+  benchGuardrailQuality,
+  detection,
+  heuristicFlags,
+  loadSample,
+  type Sample,
+} from './guardrail-quality.js';
 import { round, stats, table } from './table.js';
 
 const GUARDRAIL_ID = 'benchguard01';
@@ -130,8 +136,8 @@ export async function benchGuardrails(opts: {
       bedrockMs.push(performance.now() - started);
       units += out.textUnits;
     }
-    const both = detection(test, (s) => scanText(s.text).flagged || judged.flagged.has(s.id));
-    const alone = detection(test, (s) => scanText(s.text).flagged);
+    const both = detection(test, (s) => heuristicFlags(s) || judged.flagged.has(s.id));
+    const alone = detection(test, heuristicFlags);
     const judgeName = real
       ? 'claude-haiku-4-5 (real)'
       : 'scripted judge (answers benign to all; a real model needs a key)';
@@ -298,7 +304,7 @@ async function judgeSample(model: ModelClient, samples: readonly Sample[]) {
   const ms: number[] = [];
   let tokens = 0;
   for (const s of samples) {
-    if (scanText(s.text).flagged) continue;
+    if (heuristicFlags(s)) continue;
     const texts = [{ id: s.id, source: s.channel, text: s.text }];
     const request = judgeRequest({
       model: 'claude-haiku-4-5',

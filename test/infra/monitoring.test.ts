@@ -244,8 +244,37 @@ describe('the console in the stack', () => {
       String(f.Metadata?.['chaperone:handler']).endsWith('api.mts'),
     );
 
-    expect(methods.filter((m) => m.HttpMethod === 'GET' && m.AuthorizationType === 'AWS_IAM').length).toBe(7);
-    expect(methods.filter((m) => m.AuthorizationType === 'NONE').length).toBe(2);
+    // Each method by its full path (resources chain PathPart up to the API's root).
+    const resources = Object.fromEntries(ofType(synth.resources, 'AWS::ApiGateway::Resource'));
+    const pathOf = (ref: unknown): string => {
+      const id = (ref as { Ref?: string }).Ref;
+      const r = id ? resources[id] : undefined;
+      if (!r) return '';
+      return `${pathOf(r.Properties?.ParentId)}/${String(r.Properties?.PathPart)}`;
+    };
+    const auth = Object.fromEntries(
+      methods.map((m) => [`${m.HttpMethod} ${pathOf(m.ResourceId) || '/'}`, m.AuthorizationType]),
+    );
+
+    expect(auth).toMatchObject({
+      'GET /runs': 'AWS_IAM',
+      'GET /runs/{id}': 'AWS_IAM',
+      'GET /console': 'AWS_IAM',
+      'GET /console/{file}': 'AWS_IAM',
+      'GET /console/metrics': 'AWS_IAM',
+      'GET /console/approvals': 'AWS_IAM',
+    });
+    // Only the approval links' routes are open (they check the link's HMAC signature themselves).
+    expect(
+      Object.entries(auth)
+        .filter(([, a]) => a !== 'AWS_IAM')
+        .map(([route, a]) => `${route} ${a}`)
+        .sort(),
+    ).toEqual(['GET /approvals/{id} NONE', 'POST /approvals/{id} NONE']);
+    expect(
+      methods.find((m) => m.HttpMethod === 'GET' && pathOf(m.ResourceId) === '/console/approvals')
+        ?.RequestParameters,
+    ).toEqual({ 'method.request.querystring.id': false });
     expect(layers).toHaveLength(1);
     expect(JSON.stringify(api?.[1].Properties?.Layers)).toContain(layers[0]?.[0]);
   });

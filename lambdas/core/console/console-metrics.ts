@@ -1,3 +1,4 @@
+import type { ApprovalRecord } from '../approval-records.js';
 import type { Json } from '../model.js';
 import type { StoredTrailEvent } from '../run-records.js';
 import type { ApiAnswer, ConsoleDeps, ListedRun } from './run-list.js';
@@ -55,13 +56,16 @@ interface Bucket {
   tools: Record<string, { calls: number; ok: number }>;
   rejections: Record<string, number>;
   checked: number;
+  /** Cost (USD) and steps of the ended runs that started in the bucket. */
+  costs: number[];
+  steps: number[];
 }
 
 /**
  * `GET /console/metrics`: the seed's four metrics over the newest runs'
- * trails — cost per run and steps per run (distribution and percentiles),
- * tool success rate by tool and guardrail rejection rate by rule per time
- * bucket. The rejection rate is rejections over checked actions (model
+ * trails — cost per run and steps per run (distribution, percentiles, and
+ * percentiles per time bucket of the runs' start), tool success rate by tool
+ * and guardrail rejection rate by rule per time bucket. The rejection rate is rejections over checked actions (model
  * calls, tool calls and the rejections themselves), as on the dashboard.
  */
 export async function consoleMetrics(deps: Pick<ConsoleDeps, 'runList' | 'store'>): Promise<ApiAnswer> {
@@ -78,7 +82,14 @@ export async function consoleMetrics(deps: Pick<ConsoleDeps, 'runList' | 'store'
     const key = Math.floor((t - origin) / size);
     let b = buckets.get(key);
     if (!b) {
-      b = { start: new Date(origin + key * size).toISOString(), tools: {}, rejections: {}, checked: 0 };
+      b = {
+        start: new Date(origin + key * size).toISOString(),
+        tools: {},
+        rejections: {},
+        checked: 0,
+        costs: [],
+        steps: [],
+      };
       buckets.set(key, b);
     }
     return b;
@@ -109,9 +120,19 @@ export async function consoleMetrics(deps: Pick<ConsoleDeps, 'runList' | 'store'
     }
   });
   const ended = runs.filter((r) => r.meta.status !== 'RUNNING' && r.ledger);
-  const costs = ended.map((r) => (r.ledger?.costUsedMicros ?? 0) / 1_000_000).sort((a, b) => a - b);
-  const steps = ended.map((r) => r.ledger?.stepsUsed ?? 0).sort((a, b) => a - b);
-  const pct = (v: number[]) => ({ p50: percentile(v, 50), p90: percentile(v, 90), p99: percentile(v, 99) });
+  const costOf = (r: ListedRun) => (r.ledger?.costUsedMicros ?? 0) / 1_000_000;
+  const stepsOf = (r: ListedRun) => r.ledger?.stepsUsed ?? 0;
+  for (const r of ended) {
+    const b = bucketOf(r.meta.createdAt);
+    b.costs.push(costOf(r));
+    b.steps.push(stepsOf(r));
+  }
+  const costs = ended.map(costOf).sort((a, b) => a - b);
+  const steps = ended.map(stepsOf).sort((a, b) => a - b);
+  const pct = (values: number[]) => {
+    const v = [...values].sort((a, b) => a - b);
+    return { p50: percentile(v, 50), p90: percentile(v, 90), p99: percentile(v, 99) };
+  };
   const body = {
     runs: runs.length,
     bucketMs: size,
@@ -133,6 +154,10 @@ export async function consoleMetrics(deps: Pick<ConsoleDeps, 'runList' | 'store'
           Object.entries(b.rejections).map(([rule, n]) => [rule, b.checked ? n / b.checked : 0]),
         ),
         checked: b.checked,
+        // The distributions over time: percentiles of the runs that started in the bucket.
+        runs: b.costs.length,
+        costPerRun: pct(b.costs),
+        stepsPerRun: pct(b.steps),
       })),
   };
   return { status: 200, body: body as unknown as Json };
@@ -146,25 +171,70 @@ function sum(counts: Record<string, number>): number {
   return Object.values(counts).reduce((a, b) => a + b, 0);
 }
 
-/** `GET /console/approvals`: what waits for a human, with what each approver is shown (no link, no token). */
-export async function pendingApprovals(deps: Pick<ConsoleDeps, 'approvals'>): Promise<ApiAnswer> {
-  const items = await deps.approvals.listByStatus('pending', 100);
-  return {
-    status: 200,
-    body: {
-      approvals: items.map((a) => ({
-        approvalId: a.approvalId,
-        kind: a.kind ?? (a.calls.length ? 'tools' : 'step'),
-        runId: a.runId,
-        workflow: a.workflow,
-        step: a.step,
-        summary: a.summary,
-        reason: a.reason,
-        approvers: a.approvers,
-        createdAt: a.createdAt,
-        expiresAt: new Date(a.expiresAt).toISOString(),
-        calls: a.calls.map((c) => ({ tool: c.tool, access: c.access, args: c.args })),
-      })),
-    },
+/**
+ * What the console shows of an approval: what its approvers are shown (the
+ * summary, the model's reason, every gated call with its arguments) and, once
+ * decided, who decided, when and how. Never the task token, a link or its
+ * signature.
+ */
+export function approvalView(a: ApprovalRecord): Record<string, Json> {
+  const view: Record<string, Json> = {
+    approvalId: a.approvalId,
+    kind: a.kind ?? (a.calls.length ? 'tools' : 'step'),
+    status: a.status,
+    runId: a.runId,
+    workflow: a.workflow,
+    step: a.step,
+    summary: a.summary,
+    reason: a.reason,
+    approvers: a.approvers,
+    createdAt: a.createdAt,
+    expiresAt: new Date(a.expiresAt).toISOString(),
+    calls: a.calls.map((c) => ({ tool: c.tool, access: c.access, args: c.args })),
   };
+  if (a.escalated) view.escalatedTo = a.escalateTo;
+  if (a.decidedBy) view.decidedBy = a.decidedBy;
+  if (a.decidedAt) view.decidedAt = a.decidedAt;
+  if (a.comment) view.comment = a.comment;
+  return view;
+}
+
+/** The query `GET /console/approvals` understands. */
+export const APPROVAL_FILTERS = ['id'] as const;
+
+/**
+ * `GET /console/approvals`: what waits for a human, with what each approver
+ * is shown; `?id=<approvalId>` one approval in any status (the run timeline
+ * shows what was asked and who decided). An unknown key or approval is named.
+ */
+export async function consoleApprovals(
+  query: Record<string, string | undefined>,
+  deps: Pick<ConsoleDeps, 'approvals'>,
+): Promise<ApiAnswer> {
+  for (const key of Object.keys(query))
+    if (!(APPROVAL_FILTERS as readonly string[]).includes(key))
+      return {
+        status: 400,
+        body: {
+          error: 'ValidationError',
+          field: `/${key}`,
+          message: `unknown filter "${key}"; the filters are ${APPROVAL_FILTERS.join(', ')}`,
+        },
+      };
+  const { id } = query;
+  if (id !== undefined) {
+    const record = id !== '' && id.length <= 300 ? await deps.approvals.get(id) : undefined;
+    if (!record)
+      return {
+        status: 404,
+        body: {
+          error: 'NotFoundError',
+          field: '/id',
+          message: `approval ${id.slice(0, 120)} does not exist`,
+        },
+      };
+    return { status: 200, body: { approvals: [approvalView(record)] } };
+  }
+  const items = await deps.approvals.listByStatus('pending', 100);
+  return { status: 200, body: { approvals: items.map(approvalView) } };
 }

@@ -77,7 +77,9 @@ export function renderConsolePage(): string {
 <p id="charts-summary"></p>
 <div class="charts">
 <figure><figcaption>Cost per run (USD)</figcaption><canvas id="chart-cost" aria-label="Cost per run distribution"></canvas><p class="pct" id="pct-cost"></p></figure>
+<figure><figcaption>Cost per run over time (USD, p50 / p90 / p99)</figcaption><canvas id="chart-cost-time" aria-label="Cost per run percentiles over time"></canvas></figure>
 <figure><figcaption>Steps per run</figcaption><canvas id="chart-steps" aria-label="Steps per run distribution"></canvas><p class="pct" id="pct-steps"></p></figure>
+<figure><figcaption>Steps per run over time (p50 / p90 / p99)</figcaption><canvas id="chart-steps-time" aria-label="Steps per run percentiles over time"></canvas></figure>
 <figure><figcaption>Tool success rate by tool</figcaption><canvas id="chart-tools" aria-label="Tool success rate by tool"></canvas></figure>
 <figure><figcaption>Guardrail rejection rate by rule</figcaption><canvas id="chart-rejections" aria-label="Guardrail rejection rate by rule"></canvas></figure>
 </div>

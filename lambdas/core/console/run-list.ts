@@ -22,7 +22,7 @@ export interface RunLister {
 export interface ConsoleDeps {
   runList: RunLister;
   store: { listEvents(runId: string): Promise<StoredTrailEvent[]> };
-  approvals: Pick<ApprovalStore, 'listByStatus'>;
+  approvals: Pick<ApprovalStore, 'listByStatus' | 'get'>;
 }
 
 /** The filters `GET /runs` understands. */

@@ -9,9 +9,19 @@
  * decoded — each decoded text normalised and decoded again, two levels deep.
  */
 
-/** Zero-width characters, joiners, the soft hyphen, word joiners, invisible operators, the BOM. */
-const INVISIBLE =
-  /\u034F|[\u00AD\u061C\u115F\u1160\u17B4\u17B5\u180E\u200B-\u200F\u2060-\u2064\u206A-\u206F\u3164\uFEFF\uFFA0]/g;
+/**
+ * Invisible characters: Unicode's default-ignorable code points (zero-width
+ * spaces and joiners, the soft hyphen, word joiners, invisible operators,
+ * variation selectors, the BOM, Hangul fillers, the tag characters
+ * U+E0000–E007F), less the bidi controls, which are handled on their own.
+ */
+const INVISIBLE = /(?![\u202A-\u202E\u2066-\u2069])\p{Default_Ignorable_Code_Point}/gu;
+/**
+ * Invisible characters ordinary text has: a variation selector or a zero-width
+ * joiner next to an emoji. Only between letters do they count as hiding something.
+ */
+const EMOJI_INVISIBLE =
+  /(?<![\p{L}\p{M}\p{N}])[\u200D\uFE00-\uFE0F]|[\u200D\uFE00-\uFE0F](?![\p{L}\p{M}\p{N}])/gu;
 /** Bidirectional embeddings, overrides and isolates (the "Trojan Source" controls). */
 const BIDI = /[\u202A-\u202E\u2066-\u2069]/g;
 const BIDI_OVERRIDE = /[\u202D\u202E]/;
@@ -85,6 +95,35 @@ const CONFUSABLES: Readonly<Record<string, string>> = {
   Υ: 'Y',
   Χ: 'X',
 };
+/** Latin small capitals (ɪɢɴᴏʀᴇ), which NFKC leaves alone, as the letters they show. */
+const SMALL_CAPITALS: Readonly<Record<string, string>> = {
+  ᴀ: 'a',
+  ʙ: 'b',
+  ᴄ: 'c',
+  ᴅ: 'd',
+  ᴇ: 'e',
+  ꜰ: 'f',
+  ɢ: 'g',
+  ʜ: 'h',
+  ɪ: 'i',
+  ᴊ: 'j',
+  ᴋ: 'k',
+  ʟ: 'l',
+  ᴍ: 'm',
+  ɴ: 'n',
+  ᴏ: 'o',
+  ᴘ: 'p',
+  ǫ: 'q',
+  ʀ: 'r',
+  ꜱ: 's',
+  ᴛ: 't',
+  ᴜ: 'u',
+  ᴠ: 'v',
+  ᴡ: 'w',
+  ʏ: 'y',
+  ᴢ: 'z',
+};
+const SMALL_CAPITAL = /[ᴀʙᴄᴅᴇꜰɢʜɪᴊᴋʟᴍɴᴏᴘǫʀꜱᴛᴜᴠᴡʏᴢ]/u;
 const LATIN = /\p{Script=Latin}/u;
 const FOREIGN_LOOKALIKE = /[\p{Script=Cyrillic}\p{Script=Greek}\p{Script=Armenian}]/u;
 
@@ -135,7 +174,7 @@ function expand(
   add: (label: string, text: string) => void,
   findings: Set<string>,
 ): void {
-  if (INVISIBLE.test(raw)) findings.add('invisible');
+  if (INVISIBLE.test(raw.replace(EMOJI_INVISIBLE, ''))) findings.add('invisible');
   INVISIBLE.lastIndex = 0;
   if (BIDI_OVERRIDE.test(raw)) findings.add('bidi_override');
   else if (BIDI.test(raw)) findings.add('bidi');
@@ -158,7 +197,8 @@ function expand(
   const unleet = undoLeet(joined);
   if (unleet !== joined) add(`${label}:unleet`, unleet);
   // Text that tells the reader how to decode it: read it that way too.
-  if (/\brot-?13\b/i.test(base)) add(`${label}:rot13`, rot13(base));
+  // ROT13 is read whether or not the text says so: rotated ordinary text is gibberish to every heuristic.
+  if (/[A-Za-z]{3,}/.test(base)) add(`${label}:rot13`, rot13(base));
   if (/\b(backwards|reversed?|in\s+reverse)\b/i.test(base)) add(`${label}:reversed`, reverseOverridden(base));
   if (depth >= MAX_DECODE_DEPTH) return;
   for (const decoded of decodeSegments(base)) {
@@ -167,11 +207,24 @@ function expand(
   }
 }
 
-/** Fold look-alike letters in words that mix them with Latin letters ("Ignоre" with a Cyrillic о). */
+/**
+ * Fold look-alike letters in words that mix them with Latin letters ("Ignоre"
+ * with a Cyrillic о), and in words made only of look-alikes ("Вураѕѕ") when the
+ * text is mostly Latin: a Russian or Greek text is left as it is. Latin small
+ * capitals ("ɪɢɴᴏʀᴇ") become the letters they show wherever they are.
+ */
 export function foldConfusables(text: string): string {
-  return text.replace(/[\p{L}\p{M}]+/gu, (word) => {
-    if (!LATIN.test(word) || !FOREIGN_LOOKALIKE.test(word)) return word;
-    return [...word].map((c) => CONFUSABLES[c] ?? c).join('');
+  const latin = (text.match(/\p{Script=Latin}/gu) ?? []).length;
+  const foreign = (text.match(/[\p{Script=Cyrillic}\p{Script=Greek}\p{Script=Armenian}]/gu) ?? []).length;
+  const mostlyLatin = latin > foreign;
+  return text.replace(/[\p{L}\p{M}]+/gu, (raw) => {
+    const word = SMALL_CAPITAL.test(raw) ? [...raw].map((c) => SMALL_CAPITALS[c] ?? c).join('') : raw;
+    if (!FOREIGN_LOOKALIKE.test(word)) return word;
+    const letters = [...word];
+    const mixed = LATIN.test(word);
+    const allLookalike = letters.length >= 3 && letters.every((c) => c in CONFUSABLES);
+    if (!mixed && !(mostlyLatin && allLookalike)) return word;
+    return letters.map((c) => CONFUSABLES[c] ?? c).join('');
   });
 }
 
@@ -179,7 +232,8 @@ export function foldConfusables(text: string): string {
  * Join letters spelled out one at a time with the same separator between
  * them: "I-g-n-o-r-e", "D.i.s.r.e.g.a.r.d", "i g n o r e   a l l" (words then
  * stand apart by a wider gap). Runs of four letters or more only, so "U.S."
- * and "a b c" stay as they are.
+ * and "a b c" stay as they are. A word broken once by `-`, `_` or `*` between
+ * two letters on each side is joined too ("Dis-regard"; "e-mail" stays).
  */
 export function joinSeparatedLetters(text: string): string {
   const spaced = text.replace(/(?:\p{L} ){3,}\p{L}(?:\s{2,}(?:\p{L} ){1,}\p{L})*/gu, (run) =>
@@ -192,8 +246,8 @@ export function joinSeparatedLetters(text: string): string {
     /(?<![\p{L}\p{N}])\p{L}(?:([-._*\u00B7])\p{L})(?:\1\p{L}){2,}(?![\p{L}\p{N}])/gu,
     (run) => run.replace(/[-._*\u00B7]/g, ''),
   );
-  // Words broken by one inner separator ("Ig_nore", "prev_ious").
-  return joined.replace(/(?<=\p{L}{2})[_*](?=\p{L}{2})/gu, '');
+  // Words broken by one inner separator ("Ig_nore", "prev_ious", "instruc-tions").
+  return joined.replace(/(?<=\p{L}{2})[-_*](?=\p{L}{2})/gu, '');
 }
 
 const LEET: Readonly<Record<string, string>> = {
@@ -297,6 +351,7 @@ function readable(bytes: Buffer): string | undefined {
   const printable = [...text].filter((c) => /[\p{L}\p{N}\p{P}\p{Zs}]/u.test(c)).length;
   const letters = [...text].filter((c) => /\p{L}/u.test(c)).length;
   if (printable / [...text].length < 0.95 || letters / [...text].length < 0.5) return undefined;
-  if (!/\s/.test(text)) return undefined; // instructions have words
+  // Instructions have words; a segment without any is kept only when it is itself encoded (a second layer).
+  if (!/\s/.test(text) && !/^[A-Za-z0-9+/_-]{16,}={0,2}$/.test(text)) return undefined;
   return text;
 }

@@ -40,7 +40,7 @@ const EN: Heuristic[] = [
     name: 'controls-lifted',
     score: 2,
     pattern:
-      /\b(rules?|constraints?|limits?|instructions?|policies|checks)\b[^.]{0,40}\b(no\s+longer\s+apply|were\s+(just\s+)?a\s+test|are\s+(now\s+)?(off|lifted|suspended|disabled))\b/i,
+      /\b(rules?|constraints?|limits?|instructions?|policies|checks|controls|caps?|budgets?)\b[^.]{0,40}\b(no\s+longer\s+apply|were\s+(just\s+)?a\s+test|(is|are)\s+(now\s+)?(off|lifted|suspended|disabled|waived))\b/i,
   },
   {
     name: 'prompt-probe',
@@ -63,13 +63,13 @@ const EN: Heuristic[] = [
     name: 'unlimited-authority',
     score: 1,
     pattern:
-      /\bunlimited\s+(signing\s+)?(authority|access|budget)\b|\bwithout\s+(any\s+)?(review|checks?|checking)\b/i,
+      /\bunlimited\s+(signing\s+)?(authority|access|budget)\b|\bwithout\s+(any\s+)?(review|checks?|checking|limits|restrictions|filters)\b/i,
   },
   {
     name: 'secret-material',
     score: 1,
     pattern:
-      /\b(api\s*keys?|passwords?(?!\s+reset)|secret\s+keys?|access\s+tokens?|credentials|environment\s+variables|card\s+numbers?|cvv)\b/i,
+      /\b(api\s*keys?|passwords?(?!\s+reset)|secret\s+(access\s+)?keys?|access\s+tokens?|credentials|environment\s+variables|card\s+numbers?|cvv)\b/i,
   },
   {
     name: 'personal-destination',
@@ -92,7 +92,8 @@ const EN: Heuristic[] = [
   {
     name: 'verification-bypass',
     score: 1,
-    pattern: /\bno\s+need\s+(to\s+)?(check|verify|ask|for\s+approval)\b|\bdon't\s+tell\s+(finance|anyone)\b/i,
+    pattern:
+      /\bno\s+need\s+(to\s+)?(check|verify|ask|for\s+approval)\b|\b(don't|do\s+not|never)\s+(mention|tell|report|disclose)\b[^.]{0,20}\b(it|this|anyone|finance|the\s+user)\b/i,
   },
   {
     name: 'role-switch',
@@ -134,13 +135,13 @@ const EN: Heuristic[] = [
     name: 'approval-bypass',
     score: 2,
     pattern:
-      /\b(skip|bypass|avoid|disable|without\s+(asking\s+for|an?|the|any)?)\s*(the\s+)?([\w-]+\s+match\s+and\s+the\s+)?(approvals?|approval\s+(step|gate|workflow)|review|second\s+approver)\b(?!\s+flow)|\b(do\s+not|don't|never)\s+(ask|wait)\s+for\s+(an?\s+)?approval\b|\bso\s+(that\s+)?none\s+of\s+them\s+needs?\s+approval\b|\bapprove\s+your\s+own\b|\bmark\s+the\s+approval\b[^.]{0,30}\bgranted\b|\b(change|raise|increase)\s+the\s+amount\b[^.]{0,40}\b(after|without)\b[^.]{0,20}\bapprov/i,
+      /\b(skip|bypass|avoid|disable|without\s+(asking\s+for|an?|the|any)?)\s*(the\s+)?([\w-]+\s+match\s+and\s+the\s+)?(approvals?|approval\s+(step|gate|workflow)|review|second\s+approver)\b(?!\s+flow)|\b(do\s+not|don't|never)\s+(ask|wait)\s+for\s+(an?\s+)?approval\b|\bso\s+(that\s+)?none\s+of\s+them\s+needs?\s+approval\b|\bapprove\s+your\s+own\b|\b(record|mark|log|set|flag|register)\b[^.]{0,30}\bapprovals?\b[^.]{0,20}\b(given|granted|obtained|done|completed?)\b|\b(change|raise|increase)\s+the\s+amount\b[^.]{0,40}\b(after|without)\b[^.]{0,20}\bapprov/i,
   },
   {
     name: 'budget-bypass',
     score: 2,
     pattern:
-      /\b(ignore|disable|raise|remove|lift)\b[^.]{0,20}\b(token\s+budget|spending\s+limit|budget\s+limits?|step\s+limit|cost\s+limit)\b|\b(limit|budget)\s+does\s+not\s+apply\b|\bin\s+a\s+loop\s+forever\b|\b(a\s+hundred|100|\d{3,})\s+times\b|\bretry\b[^.]{0,30}\bforever\b/i,
+      /\b(ignore|disable|raise|remove|lift)\b[^.]{0,20}\b(token\s+budget|spending\s+limit|budget\s+limits?|step\s+limit|cost\s+limit)\b|\b(limit|budget)\s+does\s+not\s+apply\b|\bin\s+a\s+loop\s+forever\b|\b(a\s+hundred|100|\d{3,})\s+times\b|\b(retry\w*|repeat\w*|loop\w*|keep\s+going)\b[^.]{0,30}\bforever\b/i,
   },
   {
     name: 'encoding-trick',
@@ -160,7 +161,11 @@ const EN: Heuristic[] = [
     pattern:
       /\b(forget|ignore|disregard)\s+(everything|all)\s+(above|before|previous|prior|you\s+were\s+told)\b/i,
   },
-  { name: 'from-now-on', score: 1, pattern: /\bfrom\s+(now\s+on|this\s+point)\b[^.]{0,60}\b(you|your)\b/i },
+  {
+    name: 'from-now-on',
+    score: 1,
+    pattern: /\bfrom\s+(now\s+on|this\s+(point|moment)|here\s+on)\b[^.]{0,60}\b(you|your)\b/i,
+  },
   {
     name: 'credential-request',
     score: 1,
@@ -171,7 +176,35 @@ const EN: Heuristic[] = [
     name: 'agent-address',
     score: 1,
     pattern:
-      /\b(ai\s+agents?|note\s+to\s+ai|llms?|language\s+models?)\b[^.]{0,40}\b(reading|ignore|must|should|disregard)\b/i,
+      /\b(ai\s+agents?|note\s+to\s+ai|llms?|language\s+models?)\b[^.]{0,40}\b(reading|ignore|must|should|disregard)\b|\b(any|the|dear|hey|attention|to)\s+(ai|assistants?|bots?|agents?)\s+(reading|processing|handling|parsing)\b/i,
+  },
+  {
+    name: 'authority-claim',
+    score: 1,
+    pattern:
+      /\b(per|according\s+to|on\s+behalf\s+of|on\s+the\s+orders?\s+of|by\s+order\s+of)\s+(the\s+|our\s+)?(cfo|ceo|coo|cto|controller|treasurer|finance\s+director|management|board)\b/i,
+  },
+  {
+    name: 'control-exemption',
+    score: 1,
+    pattern:
+      /\bexempt\s+(from|of)\s+(the\s+)?(usual\s+|normal\s+|standard\s+|regular\s+)?(review|approvals?|checks?|controls?|verification|sign-?off)\b/i,
+  },
+  {
+    name: 'approval-structuring',
+    score: 2,
+    pattern:
+      /\b(split|break|divide|spread)\b[^.]{0,80}\b(under|below|beneath)\s+(the\s+)?(approval|review|sign-?off)\s+(threshold|limit)s?\b/i,
+  },
+  {
+    name: 'unbounded-effort',
+    score: 1,
+    pattern: /\bno\s+matter\s+how\s+(many|much|long)\b/i,
+  },
+  {
+    name: 'persist-until',
+    score: 1,
+    pattern: /\b(keep|continue)\s+(retrying|trying|calling|looping|running|going)\b[^.]{0,40}\buntil\b/i,
   },
   { name: 'long-base64-blob', score: 1, pattern: /[A-Za-z0-9+/]{60,}={0,2}/ },
 ];

@@ -2,6 +2,7 @@ import type { AgentStep } from '../../../state-machines/steps.js';
 import type { Workflow } from '../../../state-machines/workflow.js';
 import type { Log } from '../deps.js';
 import { ChaperoneError } from '../errors.js';
+import { screenRetrieval } from '../guardrails/tool-output.js';
 import type { Json } from '../model.js';
 import type { KeyedEvent, RunFacts, RunStatus, RunStore, TrailEvent } from '../run-records.js';
 import { episodesBlock, recallEpisodes, recallEvent, recordEpisode } from './episodes.js';
@@ -42,12 +43,19 @@ export async function memoryContext(
   const knowledge = step.agent.knowledge;
   if (knowledge && deps?.index) {
     const r = await retrieveKnowledge(task, knowledge, { embedder: deps.embedder, index: deps.index });
-    const block = knowledgeBlock(r);
+    // Retrieved text is untrusted like a tool result: screened and spotlighted before the model reads it.
+    const screened = screenRetrieval(r, {
+      runId: meta.runId,
+      step: step.id,
+      mode: step.agent.untrustedResults,
+    });
+    const block = knowledgeBlock(screened.retrieval);
     if (block) blocks.push(block);
     events.push({
       id: memoryEventIds.semantic(step.id),
       event: retrievalEvent(step.id, r) as unknown as TrailEvent,
     });
+    events.push(...screened.events);
   }
   if (workflow.memory && deps?.episodes) {
     const r = await recallEpisodes(meta, workflow, { embedder: deps.embedder, episodes: deps.episodes });

@@ -1,8 +1,10 @@
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { CONSOLE_CSP } from '../../../lambdas/core/console/console-page.js';
 import type { OutboxEmail } from '../../../local/aws/ses-outbox.js';
 import { decideViaLink } from '../../../local/cli/approve.js';
 import { type LocalStack, startLocalStack } from '../../../local/runtime/stack.js';
@@ -13,6 +15,7 @@ import {
   CHROMIUM_ARGS,
   chromiumExecutable,
   consoleScenario,
+  MISSING_INVOICE,
   postRun,
   waitForRun,
 } from './support.js';
@@ -29,6 +32,10 @@ const emails: OutboxEmail[] = [];
 /** What the page printed: a CSP violation or a script error shows up here. */
 const pageProblems: string[] = [];
 const runs: Record<'approved' | 'rejected' | 'budget', string> = { approved: '', rejected: '', budget: '' };
+/** Every task token the state machines handed a function (the approval gates' among them). */
+const taskTokens = new Set<string>();
+/** `GET /console/approvals` as it answered while an approval was pending. */
+let pendingAnswer = '';
 
 beforeAll(async () => {
   // The Anthropic SDK warns about the example's deprecated model id on console.warn; that is not ours.
@@ -43,6 +50,10 @@ beforeAll(async () => {
     env: {},
   });
   stack.events.on('email', (e) => emails.push(e));
+  stack.events.on('invoke', (r) => {
+    for (const m of JSON.stringify(r.event).matchAll(/"taskToken":"([^"]+)"/g))
+      if (m[1]) taskTokens.add(m[1]);
+  });
   browser = await chromium.launch({ executablePath: await chromiumExecutable(), args: CHROMIUM_ARGS });
   page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
   page.on('console', (m) => {
@@ -70,6 +81,8 @@ afterAll(async () => {
   vi.mocked(console.warn).mockRestore?.();
 });
 
+type RunTrail = { trail: Array<{ type: string; [k: string]: unknown }> };
+
 const rows = () =>
   page.locator('#runs-table tbody tr[data-run-id]').evaluateAll((trs) =>
     trs.map((tr) => ({
@@ -91,6 +104,7 @@ describe('the run console in a real Chromium, on the local runtime', () => {
     const approval = page.locator('#approvals-list article.approval');
     await approval.first().waitFor();
     const pendingText = await approval.first().textContent();
+    pendingAnswer = await (await fetch(`${stack.apiUrl}/console/approvals`)).text();
     await page.screenshot({ path: join(ARTIFACTS, 'approvals.png'), fullPage: true });
 
     await page.goto(`${stack.apiUrl}/console#run/${runs.approved}`);
@@ -101,12 +115,38 @@ describe('the run console in a real Chromium, on the local runtime', () => {
     const decided = page.locator('#timeline li[data-type="approval_decided"]');
     await decided.waitFor({ timeout: 30_000 });
     await page.locator('#run-status.SUCCEEDED').waitFor({ timeout: 30_000 });
+    await page.locator('#timeline li[data-type="run_finished"]').waitFor({ timeout: 30_000 });
     await page.screenshot({ path: join(ARTIFACTS, 'approved-run.png'), fullPage: true });
     const types = await page
       .locator('#timeline li')
       .evaluateAll((lis) => lis.map((li) => li.getAttribute('data-type')));
     const toolCalls = await page.locator('#timeline li[data-type="tool_call"] h4').allTextContents();
     const budgetRows = await page.locator('#budget-table tbody tr').count();
+    const firstModelCall = page.locator('#timeline li[data-type="model_call"]').first();
+    const modelHead = await firstModelCall.locator('h4').textContent();
+    const modelFigures = await firstModelCall.locator('.figures').textContent();
+    const modelText = await page
+      .locator('#timeline li[data-type="model_call"] .model-text')
+      .allTextContents();
+    const lookup = page.locator('#timeline li[data-type="tool_call"]').first();
+    const lookupFigures = await lookup.locator('.figures').textContent();
+    const lookupDetails = await lookup.locator('details pre').allTextContents();
+    // What the approver was shown, from the approval record, next to the request in the timeline.
+    const asked = page.locator('#timeline li[data-type="approval_requested"] .asked');
+    await asked.waitFor();
+    const askedText = await asked.textContent();
+    const approvedRun = (await (await fetch(`${stack.apiUrl}/runs/${runs.approved}`)).json()) as {
+      trail: Array<Record<string, unknown>>;
+    };
+    const firstCall = approvedRun.trail.find((e) => e.type === 'model_call') as {
+      toolsOffered: string[];
+      text?: string;
+    };
+    const lookupEvent = approvedRun.trail.find((e) => e.type === 'tool_call') as {
+      resultBytes: number;
+      originalBytes: number;
+      durationMs: number;
+    };
 
     expect(pendingText).toContain(`run ${runs.approved}`);
     expect(pendingText).toContain('schedule_payment (write)');
@@ -132,6 +172,24 @@ describe('the run console in a real Chromium, on the local runtime', () => {
       'tool find_vendor: ok',
       'tool schedule_payment: ok',
     ]);
+    // Every model call: the tools offered, the one chosen, the model's text.
+    expect(modelHead).toContain('calls lookup_invoice');
+    expect(modelFigures).toContain(`offered: ${firstCall.toolsOffered.join(', ')}`);
+    expect(firstCall.toolsOffered).toContain('schedule_payment');
+    expect(modelText.filter((t) => t !== '').length).toBeGreaterThan(0);
+    expect(modelText).toContain(firstCall.text ?? '');
+    // Every tool call: attempts, duration, result and original size, arguments and result.
+    expect(lookupFigures).toContain('1 attempt(s)');
+    expect(lookupFigures).toContain(
+      `result ${lookupEvent.resultBytes.toLocaleString('en-US')} B of ${lookupEvent.originalBytes.toLocaleString('en-US')} B original`,
+    );
+    expect(lookupFigures).toMatch(/ · \d+(\.\d)? m?s · /);
+    expect(lookupDetails[0]).toContain('"invoice_id": "INV-000101"');
+    expect(lookupDetails[1]).toContain('INV-000101');
+    // The approval: what the approver saw (the gated call and its arguments), who decided and when.
+    expect(askedText).toContain('schedule_payment (write)');
+    expect(askedText).toContain('"invoice_id": "INV-000101"');
+    expect(askedText).toMatch(new RegExp(`approved by ${APPROVER} at \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d`));
     expect(budgetRows).toBe(4);
     expect(await page.locator('#budget-table tbody tr').last().textContent()).toContain('4 / 12');
   });
@@ -177,12 +235,22 @@ describe('the run console in a real Chromium, on the local runtime', () => {
     await page.goto(`${stack.apiUrl}/console#run/${runs.budget}`);
     await page.locator(`#run-view[data-run-id="${runs.budget}"]`).waitFor({ state: 'attached' });
     const refused = await page.locator('#timeline li[data-type="budget_refused"] h4').textContent();
+    const failedTool = page.locator('#timeline li[data-type="tool_call"]');
+    const failedHead = await failedTool.locator('h4').textContent();
+    const failedErrors = await failedTool.locator('p.error').allTextContents();
+    const failedArgs = await failedTool.locator('details pre').first().textContent();
     const summary = await page.locator('#run-summary').textContent();
     await page.screenshot({ path: join(ARTIFACTS, 'budget-run.png'), fullPage: true });
 
     expect(rejected).toContain(`approval rejected by ${APPROVER}`);
     expect(rejected).toContain('Not this month.');
     expect(refused).toContain('budget refused: tokens');
+    // A tool call that failed: its status, the attempt's error, the arguments.
+    expect(failedHead).toContain('tool lookup_invoice: error');
+    expect(failedErrors).toEqual([
+      expect.stringMatching(new RegExp(`^attempt 1: error: .*${MISSING_INVOICE} not found`)),
+    ]);
+    expect(failedArgs).toContain(`"invoice_id": "${MISSING_INVOICE}"`);
     expect(summary).toContain('BudgetExceeded');
   });
 
@@ -204,7 +272,14 @@ describe('the run console in a real Chromium, on the local runtime', () => {
       return {
         version: Chart.version,
         charts: Object.fromEntries(
-          ['chart-cost', 'chart-steps', 'chart-tools', 'chart-rejections'].map((id) => [
+          [
+            'chart-cost',
+            'chart-cost-time',
+            'chart-steps',
+            'chart-steps-time',
+            'chart-tools',
+            'chart-rejections',
+          ].map((id) => [
             id,
             Chart.getChart(id)?.data.datasets.map((d) => ({ label: d.label, data: d.data })) ?? null,
           ]),
@@ -233,13 +308,26 @@ describe('the run console in a real Chromium, on the local runtime', () => {
       [runs.approved]: '4',
       [runs.budget]: '1',
     });
+    // The distributions over time: p50/p90/p99 per bucket of the runs' start.
+    const series = (id: string, label: string) =>
+      (drawn.charts[id]?.find((d) => d.label === label)?.data ?? []).filter(
+        (v): v is number => typeof v === 'number',
+      );
+    expect(drawn.charts['chart-cost-time']?.map((d) => d.label)).toEqual(['p50', 'p90', 'p99']);
+    expect(drawn.charts['chart-steps-time']?.map((d) => d.label)).toEqual(['p50', 'p90', 'p99']);
+    expect(Math.max(...series('chart-steps-time', 'p99'))).toBe(4);
+    expect(Math.min(...series('chart-steps-time', 'p50'))).toBeGreaterThanOrEqual(1);
+    expect(Math.max(...series('chart-cost-time', 'p99')).toFixed(4)).toBe(
+      Math.max(...costs.map((c) => Number(String(c[2]).slice(1)))).toFixed(4),
+    );
     expect(drawn.charts['chart-tools']?.map((d) => d.label)).toEqual([
       'find_vendor',
       'lookup_invoice',
       'schedule_payment',
     ]);
     expect(tools).toContainEqual(['schedule_payment', '1/1', '100%']);
-    expect(tools).toContainEqual(['lookup_invoice', '3/3', '100%']);
+    // The budget run's lookup of an invoice that does not exist failed.
+    expect(tools).toContainEqual(['lookup_invoice', '2/3', '67%']);
     expect(drawn.charts['chart-rejections']?.map((d) => d.label)).toEqual(['budget_tokens']);
     expect(rejections).toContainEqual(['budget_tokens', '1']);
     expect(scripts).toEqual(['console/chart.umd.js', 'console/console.js']);
@@ -266,5 +354,154 @@ describe('the run console in a real Chromium, on the local runtime', () => {
     expect(api.status).toBe(400);
     expect(await api.json()).toMatchObject({ error: 'ValidationError', field: '/colour' });
     expect(after).toEqual(before);
+  });
+
+  it('serves nothing secret: no task token, link signature, HMAC key or AWS secret in any page, script or answer', async () => {
+    const secrets = Object.values(
+      JSON.parse(readFileSync(join(dataDir, 'secrets.json'), 'utf8')) as Record<
+        string,
+        { secretString: string }
+      >,
+    ).map((s) => s.secretString);
+    const signatures = emails
+      .flatMap((e) => e.links)
+      .map((l) => new URL(l).searchParams.get('sig'))
+      .filter((s): s is string => !!s);
+    const approvalIds = (
+      await Promise.all(
+        Object.values(runs).map(async (id) =>
+          ((await (await fetch(`${stack.apiUrl}/runs/${id}`)).json()) as RunTrail).trail.flatMap((e) =>
+            e.type === 'approval_requested' ? [String(e.approvalId)] : [],
+          ),
+        ),
+      )
+    ).flat();
+    const paths = [
+      'console',
+      'console/console.js',
+      'console/console.css',
+      'console/chart.umd.js',
+      'runs',
+      ...Object.values(runs).map((id) => `runs/${id}`),
+      'console/metrics',
+      'console/approvals',
+      ...approvalIds.map((id) => `console/approvals?id=${encodeURIComponent(id)}`),
+    ];
+    const answers = await Promise.all(
+      paths.map(async (p) => {
+        const res = await fetch(`${stack.apiUrl}/${p}`);
+        return { p, status: res.status, body: await res.text() };
+      }),
+    );
+    const served = [pendingAnswer, ...answers.map((a) => a.body)].join('\n');
+    const ours = [pendingAnswer, ...answers.filter((a) => a.p !== 'console/chart.umd.js').map((a) => a.body)];
+    const leaked = [...secrets, ...signatures, ...taskTokens, stack.credentials.secretAccessKey].filter((s) =>
+      served.includes(s),
+    );
+
+    expect(answers.filter((a) => a.status !== 200).map((a) => `${a.p} ${a.status}`)).toEqual([]);
+    expect(approvalIds).toHaveLength(2);
+    expect(secrets.length).toBeGreaterThan(0);
+    expect(signatures.length).toBeGreaterThanOrEqual(2);
+    expect(taskTokens.size).toBeGreaterThanOrEqual(2);
+    expect(pendingAnswer).toContain('schedule_payment');
+    expect(leaked).toEqual([]);
+    for (const body of ours) expect(body).not.toMatch(/sig=|taskToken|"token"|secret/i);
+  });
+
+  it('sends a strict CSP, nosniff and no CORS; the browser enforces the CSP; a foreign Host or Origin is refused', async () => {
+    const headersOf = async (path: string, init?: RequestInit) => {
+      const res = await fetch(`${stack.apiUrl}/${path}`, init);
+      await res.text();
+      const headers: Record<string, string> = {};
+      res.headers.forEach((v, k) => {
+        headers[k] = v;
+      });
+      return { status: res.status, headers };
+    };
+    const files = await Promise.all(
+      ['console', 'console/console.js', 'console/console.css', 'console/chart.umd.js'].map((p) =>
+        headersOf(p),
+      ),
+    );
+    const reads = await Promise.all(
+      ['runs', `runs/${runs.approved}`, 'console/metrics', 'console/approvals'].map((p) =>
+        headersOf(p, { headers: { origin: 'https://evil.example' } }),
+      ),
+    );
+    const preflight = await headersOf('runs', {
+      method: 'OPTIONS',
+      headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' },
+    });
+    const before = ((await (await fetch(`${stack.apiUrl}/runs`)).json()) as { total: number }).total;
+    const crossSite = await headersOf('runs', {
+      method: 'POST',
+      headers: { origin: 'https://evil.example', 'content-type': 'application/json' },
+      body: JSON.stringify({ workflow: 'invoice-reconciliation', input: { invoiceId: 'INV-000101' } }),
+    });
+    const after = ((await (await fetch(`${stack.apiUrl}/runs`)).json()) as { total: number }).total;
+    // DNS rebinding: a page on evil.example whose name now points at 127.0.0.1 sends its own Host.
+    const rebound = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const url = new URL(`${stack.apiUrl}/console`);
+      const req = request(
+        {
+          host: url.hostname,
+          port: url.port,
+          path: '/console',
+          headers: { host: `evil.example:${url.port}` },
+        },
+        (res) => {
+          let body = '';
+          res.on('data', (c: Buffer) => {
+            body += c.toString('utf8');
+          });
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        },
+      );
+      req.on('error', reject);
+      req.end();
+    });
+    // In the page: an injected inline script does not run, a request to another origin is blocked.
+    const probe = await browser.newPage();
+    const violations: string[] = [];
+    probe.on('console', (m) => violations.push(m.text()));
+    await probe.goto(`${stack.apiUrl}/console#charts`);
+    await probe.locator('table.chart-data[data-chart="chart-rejections"]').waitFor();
+    const enforced = await probe.evaluate(async () => {
+      const s = document.createElement('script');
+      s.textContent = 'window.__injected = true';
+      document.body.append(s);
+      let fetched = 'allowed';
+      try {
+        await fetch('http://127.0.0.2:9/steal', { mode: 'no-cors' });
+      } catch {
+        fetched = 'blocked';
+      }
+      return { injected: (window as unknown as { __injected?: boolean }).__injected === true, fetched };
+    });
+    await probe.close();
+
+    for (const f of files) {
+      expect(f.status).toBe(200);
+      expect(f.headers['content-security-policy']).toBe(CONSOLE_CSP);
+      expect(f.headers['x-content-type-options']).toBe('nosniff');
+      expect(f.headers['x-frame-options']).toBe('DENY');
+      expect(f.headers['access-control-allow-origin']).toBeUndefined();
+    }
+    expect(CONSOLE_CSP).toMatch(/script-src 'self';/);
+    expect(CONSOLE_CSP).not.toMatch(/unsafe-inline|unsafe-eval|\*|https?:/);
+    for (const r of reads) {
+      expect(r.status).toBe(200);
+      expect(r.headers['content-type']).toBe('application/json');
+      expect(r.headers['x-content-type-options']).toBe('nosniff');
+      expect(r.headers['access-control-allow-origin']).toBeUndefined();
+    }
+    expect(preflight.headers['access-control-allow-origin']).toBeUndefined();
+    expect(crossSite.status).toBe(403);
+    expect(after).toBe(before);
+    expect(rebound.status).toBe(403);
+    expect(rebound.body).toContain('answers only Host 127.0.0.1, localhost or [::1]');
+    expect(enforced).toEqual({ injected: false, fetched: 'blocked' });
+    expect(violations.some((v) => /Content Security Policy/.test(v))).toBe(true);
   });
 });

@@ -2,7 +2,12 @@ import { existsSync } from 'node:fs';
 import type { OutboxEmail } from '../../../local/aws/ses-outbox.js';
 import { respond } from '../../../local/cli/demo-scenario.js';
 import type { LocalStack } from '../../../local/runtime/stack.js';
-import { type RecordedRequest, responder, type Scenario } from '../../../local/scripted-model/index.js';
+import {
+  type RecordedRequest,
+  responder,
+  type Scenario,
+  toolUse,
+} from '../../../local/scripted-model/index.js';
 
 /** Debian's Chromium when installed; else the one `@sparticuz/chromium` ships inside its npm package. */
 export async function chromiumExecutable(): Promise<string> {
@@ -33,15 +38,23 @@ function firstUserText(request: RecordedRequest): string {
     : first.content.map((b) => ('text' in b && typeof b.text === 'string' ? b.text : '')).join('\n');
 }
 
+/** The invoice the budget run looks up: the backend has none, so that tool call fails. */
+export const MISSING_INVOICE = 'INV-999999';
+
 /**
  * The `npm start` demo clerk, except that a run whose request carries
- * {@link BUDGET_NOTE} gets a first answer that used 59,500 input tokens: the
- * next call cannot be reserved under the 60,000-token limit (BudgetExceeded).
+ * {@link BUDGET_NOTE} first looks up an invoice that does not exist (a failed
+ * tool call) with an answer that used 59,500 input tokens: the next call
+ * cannot be reserved under the 60,000-token limit (BudgetExceeded).
  */
-export const consoleScenario: Scenario = responder('console demo', (request) => {
-  const turn = respond(request);
-  return firstUserText(request).includes(BUDGET_NOTE) ? { ...turn, usage: { inputTokens: 59_500 } } : turn;
-});
+export const consoleScenario: Scenario = responder('console demo', (request) =>
+  firstUserText(request).includes(BUDGET_NOTE)
+    ? {
+        ...toolUse('lookup_invoice', { invoice_id: MISSING_INVOICE }, { text: 'Looking that invoice up.' }),
+        usage: { inputTokens: 59_500 },
+      }
+    : respond(request),
+);
 
 /** POST /runs on the local stack's API. */
 export async function postRun(stack: LocalStack, body: unknown): Promise<string> {

@@ -1,15 +1,15 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDocumentClient } from '../../../lambdas/adapters/dynamo-client.js';
 import {
   GetCommand,
   PutCommand,
   QueryCommand,
   TransactWriteCommand,
   UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDocumentClient } from '../../../lambdas/adapters/dynamo-client.js';
+} from '../../../lambdas/adapters/dynamo-http.js';
 import { metered, usageSnapshot } from '../../../lambdas/core/usage.js';
 import { ensureTables, type LocalDynamo, startLocalDynamo } from '../../../local/aws/dynamodb.js';
 import { TABLES } from '../../support/agent-harness.js';
@@ -37,7 +37,7 @@ const invoke = <R>(fn: () => Promise<R>) =>
     memoryLimitInMB: '1024',
   });
 
-describe('the DynamoDB meter on the real client', () => {
+describe("the DynamoDB meter on the handlers' client", () => {
   it('counts every request in request units, by kind and size', async () => {
     const big = 'x'.repeat(3000);
     const usage = await invoke(async () => {

@@ -8,6 +8,7 @@
  * workflow allows.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GetCommand } from '../../../lambdas/adapters/dynamo-http.js';
 import { forgetWarmState } from '../../../lambdas/core/warm.js';
 import type { RecordedRequest } from '../../../local/scripted-model/index.js';
 import { responder, text, toolUse } from '../../../local/scripted-model/index.js';
@@ -108,9 +109,38 @@ const capped = defineWorkflow({
   approvals: { approvers: [APPROVER], timeoutSeconds: 60 },
 });
 
+/** A token ask whose gate times out in 2 s. */
+const unanswered = defineWorkflow({
+  name: 'e-unanswered',
+  description: 'counting with nobody to ask',
+  input: { type: 'object' } as const,
+  steps: [agent('work', { agent: counter('counter'), prompt: () => 'Look records up until you are done.' })],
+  limits: { maxTokens: 1_300 },
+  edges: { tokens: 'ask' },
+  approvals: { approvers: [APPROVER], timeoutSeconds: 2 },
+});
+
+/** A cost ask under a per-tenant daily cost cap as small as the run's own limit. */
+const tenantCapped = defineWorkflow({
+  name: 'e-tenant-capped',
+  description: 'counting under a tenant cap',
+  input: { type: 'object' } as const,
+  steps: [agent('work', { agent: counter('counter'), prompt: () => 'Look records up until you are done.' })],
+  limits: { maxCostUsd: 0.0023 },
+  dailyCaps: { perTenant: { costUsd: 0.0023 } },
+  edges: { cost: 'ask' },
+  approvals: { approvers: [APPROVER], timeoutSeconds: 60 },
+});
+
 const LIMIT_NAMES: LimitName[] = ['steps', 'tokens', 'cost', 'time'];
 const EDGES: LimitEdge[] = ['fail', 'final-answer', 'ask'];
-const workflows = [...LIMIT_NAMES.flatMap((l) => EDGES.map((e) => workflowFor(l, e))), both, capped];
+const workflows = [
+  ...LIMIT_NAMES.flatMap((l) => EDGES.map((e) => workflowFor(l, e))),
+  both,
+  capped,
+  tenantCapped,
+  unanswered,
+];
 
 /** Tool calls for `turns` turns, then an answer; the last call of a final-answer edge answers at once. */
 function counting(turns: number) {
@@ -153,8 +183,10 @@ afterAll(async () => {
 const arnOf = (workflow: string, runId: string) =>
   `arn:aws:states:us-east-1:000000000000:execution:${workflow}:${runId}`;
 
-async function start(workflow: string, limit?: LimitName): Promise<string> {
-  const res = await h.api()(proxyEvent('POST', '/runs', {}, JSON.stringify({ workflow, input: {} })));
+async function start(workflow: string, limit?: LimitName, tenant?: string): Promise<string> {
+  const res = await h.api()(
+    proxyEvent('POST', '/runs', {}, JSON.stringify({ workflow, input: {}, ...(tenant ? { tenant } : {}) })),
+  );
   expect(res.statusCode, res.body).toBe(201);
   const { runId } = JSON.parse(res.body) as { runId: string };
   if (limit === 'time') expireBeforeThird.add(runId);
@@ -292,6 +324,26 @@ describe('extensions', () => {
     expect((await h.runs.getLedger(runId))?.tokenLimit).toBe(1_300);
   });
 
+  it('an extension nobody decides ends in the named stop when the gate times out', async () => {
+    h.model.use(counting(3));
+    const runId = await start('e-unanswered');
+    await extensionLink(runId);
+    const execution = await h.sfn.waitForExecution(arnOf('e-unanswered', runId));
+
+    expect(execution.error).toBe('BudgetExceeded');
+    const run = await h.runs.getRun(runId);
+    expect([run?.status, run?.stopReason]).toEqual(['STOPPED', 'BudgetExceeded']);
+    expect(run?.stopDetail).toMatch(
+      /^token budget: .*; the extension was not decided before the gate timed out$/,
+    );
+    const trail = await h.runs.listEvents(runId);
+    expect(ofType(trail, 'approval_decided').map((e) => [e.decision, e.decidedBy])).toEqual([
+      ['expired', 'timeout'],
+    ]);
+    expect(ofType(trail, 'budget_extended')).toHaveLength(0);
+    expect((await h.runs.getLedger(runId))?.tokenLimit).toBe(1_300);
+  });
+
   it('refuses an extension larger than the workflow allows, changing nothing', async () => {
     h.model.use(counting(3));
     const runId = await start('e-tokens-ask');
@@ -306,7 +358,12 @@ describe('extensions', () => {
     expect(notANumber.status).toBe(400);
     const [waiting] = (await h.approvals.listByStatus('pending', 100)).filter((a) => a.runId === runId);
     expect(waiting?.status).toBe('pending');
+    expect(waiting?.extendBy).toBeUndefined();
     expect((await h.runs.getLedger(runId))?.tokenLimit).toBe(1_300);
+    const before = await h.runs.listEvents(runId);
+    expect(ofType(before, 'budget_extended')).toHaveLength(0);
+    expect(ofType(before, 'approval_decided')).toHaveLength(0);
+    expect(h.sfn.describeExecution({ executionArn: arnOf('e-tokens-ask', runId) }).status).toBe('RUNNING');
 
     // A grant within the maximum goes through.
     const ok = await decide(link, { decision: 'approve', extendBy: 1_300 });
@@ -347,6 +404,29 @@ describe('extensions', () => {
     expect([ledger?.stepsUsed, ledger?.stepLimit]).toEqual([8, 8]);
   });
 
+  it('two parallel branches at one limit, rejected: both stop by name, one decision, nothing extended', async () => {
+    h.model.use(counting(3));
+    const runId = await start('e-parallel');
+    const { link } = await extensionLink(runId);
+    const approvalId = new URL(link).pathname.split('/').at(-1) ?? '';
+    for (let i = 0; i < 200; i++) {
+      if (Object.keys((await h.approvals.get(approvalId))?.waiters ?? {}).length === 2) break;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    const rejected = await decide(link, { decision: 'reject', comment: 'enough' });
+    expect(rejected.status, rejected.body).toBe(200);
+    const execution = await h.sfn.waitForExecution(arnOf('e-parallel', runId));
+
+    expect(execution.error).toBe('StepLimitExceeded');
+    const run = await h.runs.getRun(runId);
+    expect(run?.stopDetail).toMatch(/the extension was rejected by budget-owner@example\.com: enough$/);
+    const trail = await h.runs.listEvents(runId);
+    expect(ofType(trail, 'approval_decided').map((e) => e.decision)).toEqual(['rejected']);
+    expect(ofType(trail, 'budget_extended')).toHaveLength(0);
+    expect(ofType(trail, 'step_output')).toHaveLength(0);
+    expect((await h.runs.getLedger(runId))?.stepLimit).toBe(4);
+  });
+
   it('an approved extension does not pass the daily cap: the cap still stops the run', async () => {
     h.model.use(counting(3));
     const runId = await start('e-capped');
@@ -361,5 +441,35 @@ describe('extensions', () => {
     );
     expect(ofType(await h.runs.listEvents(runId), 'budget_extended')).toHaveLength(1);
     expect((await h.runs.getLedger(runId))?.tokensUsed).toBeLessThanOrEqual(1_300);
+  });
+
+  it("an approved extension does not pass the tenant's daily cap: the cap still stops the run", async () => {
+    h.model.use(counting(3));
+    const runId = await start('e-tenant-capped', undefined, 'acme');
+    const { link } = await extensionLink(runId);
+    const approved = await decide(link, { decision: 'approve', extendBy: 0.0023 });
+    expect(approved.status, approved.body).toBe(200);
+    const execution = await h.sfn.waitForExecution(arnOf('e-tenant-capped', runId));
+
+    expect(execution.error).toBe('BudgetExceeded');
+    expect((await h.runs.getRun(runId))?.stopDetail).toMatch(
+      /^daily cost cap of tenant acme on \d{4}-\d{2}-\d{2}: \$[\d.]+ of \$0\.0023 used/,
+    );
+    const [extended] = ofType(await h.runs.listEvents(runId), 'budget_extended');
+    expect([extended?.limit, extended?.by]).toEqual(['cost', 0.0023]);
+    const ledger = await h.runs.getLedger(runId);
+    if (!ledger) throw new Error('no ledger');
+    // The run could spend twice the cap; the cap's own counter never passed it.
+    expect(ledger.costLimitMicros).toBe(4_600);
+    const day = new Date().toISOString().slice(0, 10);
+    const cap = await h.db.send(
+      new GetCommand({
+        TableName: 'Runs',
+        Key: { pk: `CAP#tenant#acme#workflow#e-tenant-capped#${day}`, sk: 'LEDGER' },
+      }),
+    );
+    expect(cap.Item?.costLimitMicros).toBe(2_300);
+    expect(cap.Item?.costUsedMicros).toBeLessThanOrEqual(2_300);
+    expect(ledger.costUsedMicros).toBe(cap.Item?.costUsedMicros);
   });
 });

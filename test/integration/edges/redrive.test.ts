@@ -72,6 +72,11 @@ describe('redrive of a run failed by a Lambda crash', () => {
     const early = await redrive(paused.runId);
     expect(early.status).toBe(409);
     expect(String(early.body.message)).toMatch(/still running/);
+    expect(h.sfn.describeExecution({ executionArn: paused.executionArn })).toMatchObject({
+      status: 'RUNNING',
+      redriveCount: 0,
+    });
+    expect(ofType(await h.runs.listEvents(paused.runId), 'run_redriven')).toHaveLength(0);
 
     // The agent step after the payment (iteration 4) dies after it ran, on every attempt.
     crash.iteration = 4;

@@ -5,7 +5,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseApprovalForm } from '../../../local/cli/approve.js';
-import { scenario, text, toolUse } from '../../../local/scripted-model/index.js';
+import {
+  type RecordedRequest,
+  responder,
+  scenario,
+  text,
+  toolUse,
+} from '../../../local/scripted-model/index.js';
 import { agent, approval, defineAgent, defineTool, defineWorkflow } from '../../../state-machines/index.js';
 import { AgentHarness, proxyEvent } from '../../support/agent-harness.js';
 import { eventFor, Outbox, ofType } from '../approvals/support.js';
@@ -62,10 +68,51 @@ const payer = defineWorkflow({
   limits: { timeLimitSeconds: 120 },
 });
 
+const lookup = defineTool({
+  name: 'lookup',
+  description: 'Look a record up by id.',
+  input: {
+    type: 'object',
+    properties: { id: { type: 'string' } },
+    required: ['id'],
+    additionalProperties: false,
+  } as const,
+  access: 'read',
+  run: async ({ id }) => ({ id, name: `record ${id}` }),
+});
+/** A token ask (the third call does not fit) whose gate reminds and escalates. */
+const extender = defineWorkflow({
+  name: 'extender',
+  description: 'counting records',
+  input: { type: 'object' } as const,
+  steps: [
+    agent('work', {
+      agent: defineAgent({
+        name: 'counter',
+        model: 'claude-haiku-4-5',
+        system: 'Look records up.',
+        tools: [lookup],
+        maxTokens: 200,
+      }),
+      prompt: () => 'Look records up until you are done.',
+    }),
+  ],
+  limits: { maxTokens: 1_300, timeLimitSeconds: 120 },
+  edges: { tokens: 'ask' },
+  extensions: { tokens: { by: 1_300, max: 1_300 } },
+  approvals: {
+    approvers: [FIRST],
+    timeoutSeconds: 3,
+    remindBeforeSeconds: 2,
+    onTimeout: 'escalate',
+    escalateTo: [SECOND],
+  },
+});
+
 let h: AgentHarness;
 let outbox: Outbox;
 beforeAll(async () => {
-  h = await AgentHarness.start([signOff, payer]);
+  h = await AgentHarness.start([signOff, payer, extender]);
   outbox = new Outbox(h);
 });
 afterAll(async () => {
@@ -161,5 +208,49 @@ describe('approval reminders and escalation', () => {
       'approval_decided',
     ]);
     expect(ofType(trail, 'tool_call').map((e) => e.status)).toEqual(['ok']);
+  });
+
+  it('does the same for an extension: the second list grants it, in the trail by name', async () => {
+    h.model.use(
+      responder('counting', (req: RecordedRequest) =>
+        req.turnIndex < 3 ? toolUse('lookup', { id: `A-${req.turnIndex}` }) : text('All records done.'),
+      ),
+    );
+    const res = await h.api()(
+      proxyEvent('POST', '/runs', {}, JSON.stringify({ workflow: 'extender', input: {} })),
+    );
+    const { runId } = JSON.parse(res.body) as { runId: string };
+    const mine = (e: { text?: string }) => (e.text ?? '').includes(runId);
+    const reminder = await outbox.waitFor((e) => mine(e) && e.subject.startsWith('Reminder:'), 'reminding');
+    expect(reminder.to).toEqual([FIRST]);
+    expect(reminder.subject).toMatch(
+      /^Reminder: approval needed: Run \S+ has used [\d,]+ of 1,300 tokens doing/,
+    );
+    const escalated = await outbox.waitFor((e) => mine(e) && e.to.includes(SECOND), 'escalating');
+    expect(escalated.text).toMatch(/extend by 1,300 tokens\?/);
+    const link = /https?:\/\/\S+/.exec(escalated.text ?? '')?.[0] ?? '';
+    const page = await h.api()(eventFor('GET', link, null, { accept: 'text/html' }));
+    const form = parseApprovalForm(page.body, link);
+    if (!form) throw new Error('no form on the escalated page');
+    const decided = await h.api()(
+      eventFor('POST', form.action, new URLSearchParams({ ...form.fields, decision: 'approve' }).toString(), {
+        'content-type': 'application/x-www-form-urlencoded',
+      }),
+    );
+    expect(decided.statusCode, decided.body).toBe(200);
+    const execution = await h.sfn.waitForExecution(
+      `arn:aws:states:us-east-1:000000000000:execution:extender:${runId}`,
+    );
+
+    expect(execution.status, `${execution.error ?? ''}: ${execution.cause ?? ''}`).toBe('SUCCEEDED');
+    const trail = await h.runs.listEvents(runId);
+    expect(trail.map((e) => e.type).filter((t) => t.startsWith('approval_'))).toEqual([
+      'approval_requested',
+      'approval_reminded',
+      'approval_escalated',
+      'approval_decided',
+    ]);
+    expect(ofType(trail, 'budget_extended').map((e) => [e.by, e.approvedBy])).toEqual([[1_300, SECOND]]);
+    expect((await h.runs.getLedger(runId))?.tokenLimit).toBe(2_600);
   });
 });

@@ -46,25 +46,39 @@ const taskInput = {
 } as const;
 const prompt = ({ input }: { input: unknown }) => (input as { task: string }).task;
 
-/** Model judge; the agent has a write tool, so a failing judge fails closed by default. */
-const judged = defineWorkflow({
-  name: 'judge-tests',
-  description: 'A clerk behind a model judge.',
-  input: taskInput,
-  steps: [
-    agent('read', {
-      agent: defineAgent({
-        name: 'clerk',
-        model: 'claude-haiku-4-5',
-        system: 'You read pages.',
-        tools: [fetchPage, schedulePayment],
-        maxTokens: 256,
+/**
+ * Model judge; the agent has a write tool, so a failing judge fails closed by
+ * default. The timeout is generous (a loaded CI machine answers late); the
+ * timeout case has a workflow of its own with a short one and a judge that
+ * answers far later still.
+ */
+const judgedWith = (name: string, classifierTimeoutMs: number, onClassifierError?: 'open' | 'closed') =>
+  defineWorkflow({
+    name,
+    description: 'A clerk behind a model judge.',
+    input: taskInput,
+    steps: [
+      agent('read', {
+        agent: defineAgent({
+          name: `${name}-clerk`,
+          model: 'claude-haiku-4-5',
+          system: 'You read pages.',
+          tools: [fetchPage, schedulePayment],
+          maxTokens: 256,
+        }),
+        prompt,
       }),
-      prompt,
-    }),
-  ],
-  guardrails: { classifier: { kind: 'model-judge', model: 'claude-haiku-4-5' }, classifierTimeoutMs: 400 },
-});
+    ],
+    guardrails: {
+      classifier: { kind: 'model-judge', model: 'claude-haiku-4-5' },
+      classifierTimeoutMs,
+      ...(onClassifierError ? { onClassifierError } : {}),
+    },
+  });
+const judged = judgedWith('judge-tests', 15_000);
+const hurried = judgedWith('judge-timeout-tests', 300);
+/** The same write-tool agent, but its workflow chose to fail open. */
+const lenient = judgedWith('judge-open-tests', 15_000, 'open');
 /** Bedrock Guardrails; a read-only agent, so a failing classifier fails open by default. */
 const guarded = defineWorkflow({
   name: 'bedrock-guard-tests',
@@ -107,7 +121,7 @@ const missing = defineWorkflow({
 
 let h: AgentHarness;
 beforeAll(async () => {
-  h = await AgentHarness.start([judged, guarded, missing]);
+  h = await AgentHarness.start([judged, hurried, lenient, guarded, missing]);
   h.model.guardrails.define('gr0000000001', { versions: ['1'], promptAttackStrength: 'MEDIUM' });
 });
 afterAll(async () => {
@@ -158,14 +172,24 @@ describe('the model judge (the scripted model plays it)', () => {
   });
 
   it.each([
-    ['answers outside its schema', (): ScriptedTurn => text('I think it is fine.'), 'ClassifierOutputError'],
-    ['times out', (): ScriptedTurn => ({ ...judgeTurnFor(), delayMs: 2_000 }), 'ClassifierTimeoutError'],
+    [
+      'answers outside its schema',
+      'judge-tests',
+      (): ScriptedTurn => text('I think it is fine.'),
+      'ClassifierOutputError',
+    ],
+    [
+      'times out',
+      'judge-timeout-tests',
+      (): ScriptedTurn => ({ ...judgeTurnFor(), delayMs: 5_000 }),
+      'ClassifierTimeoutError',
+    ],
   ])(
     'a judge that %s is a named error: recorded, and this workflow fails closed',
-    async (_what, judge, name) => {
+    async (_what, workflow, judge, name) => {
       h.model.use(responder('bad-judge', (r) => (isJudgeRequest(r) ? judge() : agentTurn(r))));
 
-      const { runId, execution } = await h.run('judge-tests', { task: 'p1' });
+      const { runId, execution } = await h.run(workflow, { task: 'p1' });
 
       expect(execution.status).toBe('FAILED');
       const meta = await h.runs.getRun(runId);
@@ -178,6 +202,27 @@ describe('the model judge (the scripted model plays it)', () => {
       expect(h.model.requests.filter((r) => r.conversation === `${runId}:read`)).toEqual([]);
     },
   );
+});
+
+describe('fail open, when the workflow says so', () => {
+  it('a write-tool agent whose workflow sets onClassifierError: open goes on, and the error is still recorded', async () => {
+    pages.set('p4', 'Delivery notes: all pallets arrived.');
+    h.model.use(
+      responder('open-judge', (r) => (isJudgeRequest(r) ? text('no verdicts today') : agentTurn(r))),
+    );
+
+    const { runId, execution } = await h.run('judge-open-tests', { task: 'p4' });
+
+    expect(execution.status).toBe('SUCCEEDED');
+    expect((await h.runs.getRun(runId))?.answer).toContain('all pallets arrived');
+    const events = guardrailEvents(await h.runs.listEvents(runId));
+    // One classification per model call (the prompt, then the tool result), each failed and recorded.
+    expect(events.map((e) => e.rule)).toEqual(['classifier_error', 'classifier_error']);
+    for (const e of events) {
+      expect(e.message).toContain('ClassifierOutputError');
+      expect(e.message).toContain('failing open');
+    }
+  });
 });
 
 /** A well-formed verdict for one text (used where the answer is late, not wrong). */

@@ -1,5 +1,5 @@
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ScanCommand } from '../../../lambdas/adapters/dynamo-http.js';
 import { responder, text } from '../../../local/scripted-model/index.js';
 import { agent, defineAgent, defineTool, defineWorkflow } from '../../../state-machines/index.js';
 import { AgentHarness, proxyEvent } from '../../support/agent-harness.js';

@@ -71,9 +71,12 @@ function awsFigures(executionArn: string) {
       : (at?.lambdaFunctionScheduledEventDetails?.resource ?? '');
     failures.set(resource, (failures.get(resource) ?? 0) + 1);
   }
-  const timedOut = h.sfn.describeExecution({ executionArn }).status === 'TIMED_OUT' ? 1 : 0;
+  const status = h.sfn.describeExecution({ executionArn }).status;
+  const timedOut = status === 'TIMED_OUT' ? 1 : 0;
   return (m: { namespace: string; name: string; dimensions: Record<string, string> }): number[] => {
     if (m.namespace === 'AWS/States' && m.name === 'ExecutionsTimedOut') return [timedOut];
+    // What the seed's alarm read: every designed stop ends in a Fail state, so it counts them too.
+    if (m.namespace === 'AWS/States' && m.name === 'ExecutionsFailed') return [status === 'FAILED' ? 1 : 0];
     if (m.namespace === 'AWS/Lambda' && m.name === 'Errors') {
       // The alarm names the function by logical id; its `chaperone:handler` says which handler it runs.
       const handler = resources[m.dimensions.FunctionName ?? '']?.Metadata?.['chaperone:handler'];
@@ -89,12 +92,14 @@ async function runAndEvaluate(): Promise<{
   status?: string;
   error?: string;
   emf: EmfValue[];
+  aws: ReturnType<typeof awsFigures>;
   verdicts: AlarmVerdict[];
 }> {
   const { execution, runId } = await h.run(WORKFLOW, { invoiceId: 'INV-000101' });
   const emf = emfValues(printed);
   const executionArn = `arn:aws:states:us-east-1:000000000000:execution:${WORKFLOW}:${runId}`;
-  return { ...execution, emf, verdicts: evaluateAlarms(resources, emf, awsFigures(executionArn)) };
+  const aws = awsFigures(executionArn);
+  return { ...execution, emf, aws, verdicts: evaluateAlarms(resources, emf, aws) };
 }
 
 const firing = (verdicts: AlarmVerdict[]) => verdicts.filter((v) => v.state === 'ALARM').map((v) => v.id);
@@ -129,6 +134,25 @@ describe("the stack's alarms, evaluated on what a run emits", () => {
       expect.stringMatching(/^AgentsMonitoringCostPerRunAnomaly/),
     ]);
     expect(run.verdicts.length).toBeGreaterThan(10);
+    // The seed's `ExecutionsFailed ≥ 1` alarm, evaluated on the same figures, would have fired.
+    const seedAlarm = evaluateAlarms(
+      {
+        SeedExecutionsFailed: {
+          Type: 'AWS::CloudWatch::Alarm',
+          Properties: {
+            Namespace: 'AWS/States',
+            MetricName: 'ExecutionsFailed',
+            Dimensions: [{ Name: 'StateMachineArn', Value: 'the workflow' }],
+            Statistic: 'Sum',
+            Threshold: 1,
+            ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+          },
+        },
+      },
+      run.emf,
+      run.aws,
+    );
+    expect(seedAlarm.map((v) => v.state)).toEqual(['ALARM']);
   });
 
   it('an injected platform failure (the model API refuses the request: ModelRequestError) raises RunsFailed and the agent step’s errors alarm', async () => {
@@ -176,5 +200,36 @@ describe("the stack's alarms, evaluated on what a run emits", () => {
     ]);
     const rate = run.verdicts.find((v) => v.id.startsWith('AgentsMonitoringToolSuccessRateLookupInvoice'));
     expect(rate).toMatchObject({ value: 0, threshold: 90 });
+  });
+
+  it('the rejection-spike alarm reads the rate over checked actions, and needs at least five rejections', () => {
+    // Five minutes of EMF as the handlers print it (service alone: the totals the alarm reads).
+    const period = (rejections: number, models: number, toolCalls: number): EmfValue[] =>
+      (
+        [
+          ['GuardrailRejections', rejections],
+          ['ModelCalls', models],
+          ['ToolCalls', toolCalls],
+        ] as const
+      ).flatMap(([name, n]) =>
+        Array.from({ length: n }, () => ({
+          namespace: 'Chaperone',
+          name,
+          dimensions: { service: 'chaperone' },
+          value: 1,
+        })),
+      );
+    const spike = (emf: EmfValue[]) =>
+      evaluateAlarms(resources, emf, () => [0]).find((v) =>
+        v.id.startsWith('AgentsMonitoringGuardrailRejectionSpike'),
+      );
+
+    // 6 of 6 + 10 + 10 checked actions = 23%: a spike.
+    expect(spike(period(6, 10, 10))).toMatchObject({ state: 'ALARM', threshold: 20 });
+    expect(spike(period(6, 10, 10))?.value).toBeCloseTo(23.08, 2);
+    // 4 of 4 + 2 + 0 = 67%, but four rejections say little.
+    expect(spike(period(4, 2, 0))).toMatchObject({ state: 'OK', value: 0 });
+    // 6 of 6 + 40 + 30 = 8%: under the threshold.
+    expect(spike(period(6, 40, 30))?.state).toBe('OK');
   });
 });

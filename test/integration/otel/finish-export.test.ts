@@ -57,7 +57,8 @@ describe('the finish function with OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', () => {
     expect(received.map((r) => r.path)).toEqual(['/v1/traces']);
     expect(validate(traces[0])).toBe(true);
     expect(spans.map((s) => s.name)).toEqual([
-      'invoke_agent invoice-reconciliation',
+      'invoke_workflow invoice-reconciliation',
+      'invoke_agent reconcile',
       'chat claude-sonnet-4-6',
       'execute_tool lookup_invoice',
       'chat claude-sonnet-4-6',

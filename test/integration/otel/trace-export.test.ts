@@ -9,7 +9,7 @@ import { backend } from '../../../examples/invoice/backend.js';
 import { invoiceWorkflow } from '../../../examples/invoice/workflow.js';
 import type { OtlpSpan, OtlpTraceRequest } from '../../../lambdas/core/otel-trace.js';
 import { main } from '../../../local/cli/chaperone.js';
-import { scenario, text, toolUse } from '../../../local/scripted-model/index.js';
+import { scenario, text, toolUse, withUsage } from '../../../local/scripted-model/index.js';
 import { AgentHarness } from '../../support/agent-harness.js';
 import { otlpTraceRequestSchema } from '../../support/otlp-schema.js';
 import { serveApi } from '../approvals/support.js';
@@ -47,6 +47,30 @@ async function cli(...argv: string[]): Promise<{ code: number; out: string }> {
   return { code, out: lines.join('\n') };
 }
 
+/**
+ * Every attribute the GenAI semantic conventions define (semantic-conventions
+ * v1.42, `model/gen-ai/registry.yaml`) that the export may use, and `error.type`
+ * from the general registry: a `gen_ai.*` key not among them is made up.
+ */
+const SEMCONV_KEYS = new Set([
+  'gen_ai.operation.name',
+  'gen_ai.provider.name',
+  'gen_ai.request.model',
+  'gen_ai.response.model',
+  'gen_ai.response.finish_reasons',
+  'gen_ai.usage.input_tokens',
+  'gen_ai.usage.output_tokens',
+  'gen_ai.usage.cache_read.input_tokens',
+  'gen_ai.usage.cache_creation.input_tokens',
+  'gen_ai.conversation.id',
+  'gen_ai.agent.name',
+  'gen_ai.workflow.name',
+  'gen_ai.tool.name',
+  'gen_ai.tool.call.id',
+  'gen_ai.tool.type',
+  'error.type',
+]);
+
 const attrOf = (span: OtlpSpan, key: string) => {
   const v = span.attributes.find((a) => a.key === key)?.value;
   if (!v) return undefined;
@@ -65,7 +89,12 @@ beforeAll(async () => {
   await backend.reset();
   h.model.use(
     scenario('trace', [
-      toolUse('lookup_invoice', { invoice_id: 'INV-000101' }, { text: 'Looking up INV-000101.' }),
+      withUsage(toolUse('lookup_invoice', { invoice_id: 'INV-000101' }, { text: 'Looking up INV-000101.' }), {
+        inputTokens: 900,
+        outputTokens: 40,
+        cacheReadInputTokens: 1200,
+        cacheCreationInputTokens: 300,
+      }),
       toolUse('lookup_vendor_by_magic', { vendor_id: 'V-100' }),
       toolUse('find_vendor', { vendor_id: 'V-100' }),
       text('INV-000101 is open and V-100 is known; not paying in this test.'),
@@ -88,15 +117,29 @@ describe('chaperone runs trace', () => {
     const trace = JSON.parse(readFileSync(file, 'utf8')) as OtlpTraceRequest;
     const spans = trace.resourceSpans[0]?.scopeSpans[0]?.spans ?? [];
     const [root, ...children] = spans;
-    const chats = children.filter((s) => attrOf(s, 'gen_ai.operation.name') === 'chat');
-    const tools = children.filter((s) => attrOf(s, 'gen_ai.operation.name') === 'execute_tool');
+    const op = (name: string) => children.filter((s) => attrOf(s, 'gen_ai.operation.name') === name);
+    const chats = op('chat');
+    const tools = op('execute_tool');
+    const agents = op('invoke_agent');
+    const steps = [...new Set(trail.map((e) => e.step))];
+    const keys = new Set(spans.flatMap((s) => s.attributes.map((a) => a.key)));
 
     expect(code).toBe(0);
-    expect(out).toMatch(new RegExp(`^wrote 7 spans of run ${runId} to ${file} \\(trace [0-9a-f]{32}`));
+    expect(out).toMatch(new RegExp(`^wrote 8 spans of run ${runId} to ${file} \\(trace [0-9a-f]{32}`));
     expect(validate(trace), JSON.stringify(validate.errors)).toBe(true);
-    expect(root?.name).toBe('invoke_agent invoice-reconciliation');
+    // A workflow run groups agent steps: invoke_workflow, then invoke_agent per step, its calls under it.
+    expect(root?.name).toBe('invoke_workflow invoice-reconciliation');
+    expect(attrOf(root as OtlpSpan, 'gen_ai.operation.name')).toBe('invoke_workflow');
+    expect(attrOf(root as OtlpSpan, 'gen_ai.workflow.name')).toBe('invoice-reconciliation');
     expect(root?.parentSpanId).toBeUndefined();
-    expect(children.every((s) => s.parentSpanId === root?.spanId && s.traceId === root?.traceId)).toBe(true);
+    expect(steps).toHaveLength(1);
+    expect(agents.map((s) => [s.name, s.parentSpanId, attrOf(s, 'gen_ai.provider.name')])).toEqual([
+      [`invoke_agent ${steps[0]}`, root?.spanId, 'anthropic'],
+    ]);
+    expect(
+      [...chats, ...tools].every((s) => s.parentSpanId === agents[0]?.spanId && s.traceId === root?.traceId),
+    ).toBe(true);
+    expect([...keys].filter((k) => /^(gen_ai|error)\./.test(k) && !SEMCONV_KEYS.has(k))).toEqual([]);
     expect(root?.events.map((e) => e.name)).toEqual(['chaperone.tool_rejected']);
     expect(chats.map((s) => s.name)).toEqual(Array(4).fill('chat claude-sonnet-4-6'));
     expect(chats.map((s) => s.kind)).toEqual([3, 3, 3, 3]);
@@ -105,6 +148,8 @@ describe('chaperone runs trace', () => {
         provider: attrOf(s, 'gen_ai.provider.name'),
         model: attrOf(s, 'gen_ai.request.model'),
         input: attrOf(s, 'gen_ai.usage.input_tokens'),
+        cacheRead: attrOf(s, 'gen_ai.usage.cache_read.input_tokens'),
+        cacheWrite: attrOf(s, 'gen_ai.usage.cache_creation.input_tokens'),
         output: attrOf(s, 'gen_ai.usage.output_tokens'),
         cost: attrOf(s, 'chaperone.cost_usd'),
         conversation: attrOf(s, 'gen_ai.conversation.id'),
@@ -113,11 +158,21 @@ describe('chaperone runs trace', () => {
       trail.map((e) => ({
         provider: 'anthropic',
         model: 'claude-sonnet-4-6',
-        input: e.inputTokens,
+        // Anthropic reports cache reads and writes apart; the conventions count them in input_tokens.
+        input: e.inputTokens + e.cacheReadTokens + e.cacheWriteTokens,
+        cacheRead: e.cacheReadTokens,
+        cacheWrite: e.cacheWriteTokens,
         output: e.outputTokens,
         cost: e.costUsd,
         conversation: runId,
       })),
+    );
+    expect(attrOf(chats[0] as OtlpSpan, 'gen_ai.usage.input_tokens')).toBe(900 + 1200 + 300);
+    expect(attrOf(agents[0] as OtlpSpan, 'gen_ai.usage.input_tokens')).toBe(
+      trail.reduce((n, e) => n + e.inputTokens + e.cacheReadTokens + e.cacheWriteTokens, 0),
+    );
+    expect(attrOf(root as OtlpSpan, 'gen_ai.usage.output_tokens')).toBe(
+      trail.reduce((n, e) => n + e.outputTokens, 0),
     );
     expect(attrOf(chats[3] as OtlpSpan, 'gen_ai.response.finish_reasons')).toEqual(['end_turn']);
     expect(
@@ -137,7 +192,7 @@ describe('chaperone runs trace', () => {
       const sent = JSON.parse(c.received[0]?.body ?? '{}') as OtlpTraceRequest;
 
       expect(code).toBe(0);
-      expect(out).toContain(`sent 7 spans of run ${runId} to ${c.url}/v1/traces`);
+      expect(out).toContain(`sent 8 spans of run ${runId} to ${c.url}/v1/traces`);
       expect(c.received.map((r) => [r.path, r.type])).toEqual([['/v1/traces', 'application/json']]);
       expect(validate(sent)).toBe(true);
       expect(sent).toEqual(JSON.parse(readFileSync(join(dir, 'trace.json'), 'utf8')));

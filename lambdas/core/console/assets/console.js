@@ -182,8 +182,9 @@
         li.append(head(`guardrail ${e.rule}`), el('p', { text: e.message }));
         break;
       case 'approval_requested':
+        li.dataset.approvalId = e.approvalId;
         li.append(
-          head(`approval requested for ${e.tools.join(', ')}`),
+          head(`approval requested${e.tools.length ? ` for ${e.tools.join(', ')}` : ''}`),
           el('p', {
             class: 'approvers',
             text: `asked: ${e.approvers.join(', ')} (approval ${e.approvalId})`,
@@ -214,10 +215,12 @@
     }
     return li;
   }
+  let settling = 0;
   async function showRun(runId) {
     const n = navigation;
     const view = $('#run-view');
     if (view.dataset.runId !== runId) {
+      settling = 0;
       view.removeAttribute('data-run-id');
       $('#timeline').replaceChildren();
     }
@@ -276,10 +279,58 @@
     });
     $('#timeline').replaceChildren(...items);
     $('#budget-table tbody').replaceChildren(...rows);
+    await showAsked(run.trail, n);
+    if (stale(n)) return;
     view.dataset.runId = runId;
     view.dataset.status = run.status;
-    // Live while the run goes on: read it again until it ends (or the view changes).
-    if (run.status === 'RUNNING') liveTimer = setTimeout(() => !stale(n) && showRun(runId), 1500);
+    // Live while the run goes on: read it again until it ends (or the view changes). The run's
+    // status is closed a moment before its last event lands: a few more reads pick that up.
+    const closing = run.status !== 'RUNNING' && !run.trail.some((e) => e.type === 'run_finished');
+    settling = closing ? settling + 1 : 0;
+    if (run.status === 'RUNNING' || (closing && settling <= 5))
+      liveTimer = setTimeout(() => !stale(n) && showRun(runId), 1500);
+  }
+
+  // What each approval of a run asked its approvers (the approval record); a decided one is kept.
+  const asked = new Map();
+  function askedView(a) {
+    return el(
+      'div',
+      { class: 'asked', 'data-status': a.status },
+      el('p', { class: 'summary', text: `shown to the approvers: ${a.summary}` }),
+      a.reason ? el('blockquote', { text: a.reason }) : undefined,
+      ...a.calls.map((c) =>
+        el(
+          'section',
+          { class: 'call' },
+          el('h5', { text: `${c.tool} (${c.access})` }),
+          el('pre', { text: json(c.args) }),
+        ),
+      ),
+      el('p', {
+        class: 'figures',
+        text: `${a.status}${a.decidedBy ? ` by ${a.decidedBy} at ${when(a.decidedAt)}` : ''} · expires ${when(a.expiresAt)}`,
+      }),
+    );
+  }
+  async function showAsked(trail, n) {
+    const ids = trail.filter((e) => e.type === 'approval_requested').map((e) => e.approvalId);
+    for (const id of ids) {
+      let a = asked.get(id);
+      if (!a) {
+        try {
+          a = (await getJson(`console/approvals?id=${encodeURIComponent(id)}`)).approvals[0];
+        } catch (err) {
+          a = { error: err };
+        }
+        if (a && !a.error && a.status !== 'pending') asked.set(id, a);
+      }
+      if (stale(n)) return;
+      const li = document.querySelector(`#timeline li[data-approval-id="${CSS.escape(id)}"]`);
+      if (!li || !a) continue;
+      li.querySelector('.asked, .asked-error')?.remove();
+      li.append(a.error ? el('p', { class: 'error asked-error', text: a.error.message }) : askedView(a));
+    }
   }
 
   // ---- pending approvals, with what each approver is shown
@@ -382,6 +433,25 @@
       m.perRun.map((r) => [r.runId, r.status, String(r.steps ?? 0)]),
     );
     const labels = m.buckets.map((b) => when(b.start));
+    const overTime = (id, key, fmt) =>
+      draw(
+        id,
+        {
+          type: 'line',
+          data: {
+            labels,
+            datasets: ['p50', 'p90', 'p99'].map((p) => ({
+              label: p,
+              data: m.buckets.map((b) => (b.runs ? b[key][p] : null)),
+              spanGaps: true,
+            })),
+          },
+          options: { scales: { y: { min: 0 } } },
+        },
+        m.buckets.filter((b) => b.runs).map((b) => [when(b.start), `${b.runs} run(s)`, pct(b[key], fmt)]),
+      );
+    overTime('chart-cost-time', 'costPerRun', money);
+    overTime('chart-steps-time', 'stepsPerRun', String);
     const tools = Object.keys(m.toolSuccess).sort();
     draw(
       'chart-tools',

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { consoleMetrics, histogram, percentile } from '../../../../lambdas/core/console/console-metrics.js';
+import type { ApprovalRecord } from '../../../../lambdas/core/approval-records.js';
+import {
+  consoleApprovals,
+  consoleMetrics,
+  histogram,
+  percentile,
+} from '../../../../lambdas/core/console/console-metrics.js';
 import { type ListedRun, listRuns, parseRunFilter } from '../../../../lambdas/core/console/run-list.js';
 import type { Ledger, RunMeta, StoredTrailEvent } from '../../../../lambdas/core/run-records.js';
 
@@ -126,6 +132,11 @@ describe('the charts’ figures', () => {
       rejections: { byRule: Record<string, number>; checked: number; rate: number };
       perRun: unknown[];
       costPerRun: { p50: number };
+      buckets: Array<{
+        runs: number;
+        costPerRun: { p50: number | null };
+        stepsPerRun: { p99: number | null };
+      }>;
     };
 
     expect(m.toolSuccess).toEqual({ t: { calls: 2, ok: 1, rate: 0.5 } });
@@ -134,5 +145,85 @@ describe('the charts’ figures', () => {
     expect(m.rejections.rate).toBe(0.4);
     expect(m.perRun).toHaveLength(2);
     expect(m.costPerRun.p50).toBe(0.002);
+    // Over time, per minute of the runs' start: B22 at 10:01, A3 at 10:02 (the running C333 is not counted).
+    const withRuns = m.buckets.filter((b) => b.runs > 0);
+    expect(withRuns.map((b) => [b.runs, b.costPerRun.p50, b.stepsPerRun.p99])).toEqual([
+      [1, 0.003, 3],
+      [1, 0.002, 2],
+    ]);
+  });
+});
+
+describe('GET /console/approvals', () => {
+  const record: ApprovalRecord = {
+    approvalId: 'R1-pay',
+    runId: 'R1',
+    workflow: 'w',
+    step: 'pay',
+    status: 'approved',
+    createdAt: '2026-12-01T10:00:00.000Z',
+    expiresAt: Date.parse('2026-12-02T10:00:00.000Z'),
+    approvers: ['ap@example.com'],
+    escalateTo: [],
+    escalated: false,
+    onTimeout: 'reject',
+    onReject: 'feedback',
+    calls: [{ toolUseId: 'tu1', tool: 'pay', access: 'write', args: { amount: 10 } }],
+    ungatedCallIds: [],
+    refs: [],
+    summary: 'Pay 10',
+    reason: 'the invoice is due',
+    taskToken: 'TASK-TOKEN-SECRET',
+    decidedBy: 'ap@example.com',
+    decidedAt: '2026-12-01T10:05:00.000Z',
+    comment: 'ok',
+  };
+  const approvals = {
+    get: async (id: string) => (id === record.approvalId ? record : undefined),
+    listByStatus: async (status: string) =>
+      status === 'pending' ? [{ ...record, status: 'pending' as const }] : [],
+  };
+
+  it('one approval by id with what was shown and who decided when, never its task token', async () => {
+    const answer = await consoleApprovals({ id: 'R1-pay' }, { approvals });
+
+    expect(answer.status).toBe(200);
+    expect(answer.body).toEqual({
+      approvals: [
+        {
+          approvalId: 'R1-pay',
+          kind: 'tools',
+          status: 'approved',
+          runId: 'R1',
+          workflow: 'w',
+          step: 'pay',
+          summary: 'Pay 10',
+          reason: 'the invoice is due',
+          approvers: ['ap@example.com'],
+          createdAt: '2026-12-01T10:00:00.000Z',
+          expiresAt: '2026-12-02T10:00:00.000Z',
+          calls: [{ tool: 'pay', access: 'write', args: { amount: 10 } }],
+          decidedBy: 'ap@example.com',
+          decidedAt: '2026-12-01T10:05:00.000Z',
+          comment: 'ok',
+        },
+      ],
+    });
+    expect(JSON.stringify(await consoleApprovals({}, { approvals }))).not.toContain('TASK-TOKEN');
+  });
+
+  it('names an unknown filter and an approval that does not exist', async () => {
+    expect(await consoleApprovals({ status: 'approved' }, { approvals })).toEqual({
+      status: 400,
+      body: {
+        error: 'ValidationError',
+        field: '/status',
+        message: 'unknown filter "status"; the filters are id',
+      },
+    });
+    expect(await consoleApprovals({ id: 'nope' }, { approvals })).toEqual({
+      status: 404,
+      body: { error: 'NotFoundError', field: '/id', message: 'approval nope does not exist' },
+    });
   });
 });

@@ -11,7 +11,7 @@ import {
   createCredentialChain,
   defaultProvider,
   fromEnv,
-} from '../../../lambdas/handlers/wire/env-credentials.js';
+} from '../../../lambdas/adapters/aws-credentials.js';
 
 const NAMES = [
   'AWS_ACCESS_KEY_ID',

@@ -1,0 +1,135 @@
+import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { credentialsTreatedAsExpired, defaultProvider, type EnvCredentials } from './aws-credentials.js';
+import { signRequest } from './aws-sigv4.js';
+
+/**
+ * One signed request to an AWS service's HTTP API: SigV4 (`aws-sigv4.ts`, held
+ * to the SDK's signer by its tests), credentials from the function's
+ * environment (or the container endpoint, `aws-credentials.ts`), sent over a
+ * keep-alive connection pool. This is the transport of the lean DynamoDB and
+ * Lambda clients (`dynamo-http.ts`, `lambda-tools.ts`): each service's protocol (its targets, its error
+ * shapes, its retries) lives in its client; this only signs, sends and reads.
+ */
+export interface AwsRequestOptions {
+  /** The signing name: `dynamodb`, `lambda`, `s3`. */
+  readonly service: string;
+  readonly region: string;
+  /** Where requests go: the service's regional endpoint, or a local stand-in. */
+  readonly endpoint: URL;
+  /** @default the function's role, from the environment (Lambda sets `AWS_ACCESS_KEY_ID`, …) */
+  readonly credentials?: () => Promise<EnvCredentials> | EnvCredentials;
+  /** S3 signs the path as given; every other service escapes it again. @default true */
+  readonly uriEscapePath?: boolean;
+}
+
+/** What an AWS API answered: its status, headers and the whole body. */
+export interface AwsResponse {
+  readonly status: number;
+  readonly headers: IncomingHttpHeaders;
+  readonly body: Buffer;
+}
+
+/** A request that never got an answer (refused, reset, aborted): the SDK calls these transient. */
+export class AwsTransportError extends Error {
+  override readonly name: string;
+  readonly code: string | undefined;
+  constructor(cause: unknown) {
+    const err = cause as { name?: string; code?: string; message?: string };
+    super(err?.message ?? String(cause), { cause });
+    this.code = err?.code;
+    this.name = err?.name === 'AbortError' ? 'AbortError' : 'TimeoutError';
+  }
+}
+
+/** The regional endpoint of `service` (the `.cn` partition for China's Regions). */
+export function regionalEndpoint(service: string, region: string): URL {
+  return new URL(`https://${service}.${region}.amazonaws.com${region.startsWith('cn-') ? '.cn' : ''}`);
+}
+
+/**
+ * Signs and sends requests for one service. Credentials are read once and
+ * kept until five minutes before they expire (environment credentials carry
+ * no expiry); sockets are kept alive and reused, as the SDK's HTTP handler
+ * does.
+ */
+export class AwsRequester {
+  private readonly provide: () => Promise<EnvCredentials> | EnvCredentials;
+  private readonly agent: HttpAgent | HttpsAgent;
+  private readonly send: typeof httpRequest;
+  private cached: EnvCredentials | undefined;
+
+  constructor(private readonly options: AwsRequestOptions) {
+    this.provide = options.credentials ?? defaultProvider();
+    const https = options.endpoint.protocol === 'https:';
+    this.agent = https
+      ? new HttpsAgent({ keepAlive: true, maxSockets: 50 })
+      : new HttpAgent({ keepAlive: true, maxSockets: 50 });
+    this.send = https ? httpsRequest : httpRequest;
+  }
+
+  /** The endpoint requests go to. */
+  get endpoint(): URL {
+    return this.options.endpoint;
+  }
+
+  /**
+   * Sign and send one request; resolves with whatever status came back.
+   * Rejects only with {@link AwsTransportError} (no answer) or the signer's
+   * credentials error.
+   */
+  async request(req: {
+    method: 'GET' | 'POST' | 'PUT';
+    /** Path below the endpoint's, unescaped segments already encoded by the caller. */
+    path: string;
+    headers?: Record<string, string>;
+    body?: string | Uint8Array;
+    signal?: AbortSignal;
+    timeoutMs?: number;
+  }): Promise<AwsResponse> {
+    const base = this.options.endpoint;
+    const path = `${base.pathname.replace(/\/$/, '')}${req.path}`;
+    const headers: Record<string, string> = { host: base.host, ...req.headers };
+    if (req.body !== undefined) headers['content-length'] = String(Buffer.byteLength(req.body));
+    if (!this.cached || credentialsTreatedAsExpired(this.cached)) this.cached = await this.provide();
+    const signed = signRequest(
+      { method: req.method, path, headers, ...(req.body !== undefined ? { body: req.body } : {}) },
+      this.cached,
+      {
+        service: this.options.service,
+        region: this.options.region,
+        uriEscapePath: this.options.uriEscapePath ?? true,
+      },
+    );
+    return new Promise<AwsResponse>((resolve, reject) => {
+      const outgoing = this.send(
+        {
+          method: req.method,
+          protocol: base.protocol,
+          hostname: base.hostname,
+          port: base.port || (base.protocol === 'https:' ? 443 : 80),
+          path,
+          headers: signed,
+          agent: this.agent,
+          ...(req.signal ? { signal: req.signal } : {}),
+          ...(req.timeoutMs !== undefined ? { timeout: req.timeoutMs } : {}),
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('error', (err) => reject(new AwsTransportError(err)));
+          res.on('end', () =>
+            resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }),
+          );
+        },
+      );
+      outgoing.on('timeout', () =>
+        outgoing.destroy(
+          Object.assign(new Error(`no answer within ${req.timeoutMs} ms`), { code: 'ETIMEDOUT' }),
+        ),
+      );
+      outgoing.on('error', (err) => reject(new AwsTransportError(err)));
+      outgoing.end(req.body);
+    });
+  }
+}

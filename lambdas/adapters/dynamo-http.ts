@@ -1,0 +1,326 @@
+import type {
+  BatchGetCommandInput,
+  BatchGetCommandOutput,
+  DeleteCommandInput,
+  DeleteCommandOutput,
+  GetCommandInput,
+  GetCommandOutput,
+  PutCommandInput,
+  PutCommandOutput,
+  QueryCommandInput,
+  QueryCommandOutput,
+  ScanCommandInput,
+  ScanCommandOutput,
+  TransactGetCommandInput,
+  TransactGetCommandOutput,
+  TransactWriteCommandInput,
+  TransactWriteCommandOutput,
+  UpdateCommandInput,
+  UpdateCommandOutput,
+} from '@aws-sdk/lib-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import { type AwsRequester, type AwsResponse, AwsTransportError } from './aws-request.js';
+
+/**
+ * DynamoDB's JSON API, spoken directly: what the handlers send to their
+ * tables, in the shapes of `@aws-sdk/lib-dynamodb` (plain values in, plain
+ * values out, `removeUndefinedValues`), with the SDK's own error names and
+ * its standard retry policy, at a fraction of its size and per-request work.
+ *
+ * Why not the SDK client here: `@aws-sdk/client-dynamodb` with
+ * `@aws-sdk/lib-dynamodb` is ~220 KB of every bundle (more than half of a
+ * cold start's code; `@smithy/core` alone is 110 KB) and most of the CPU a
+ * request costs a handler (middleware stack, endpoint rules, schema serde).
+ * The protocol itself is small: a signed POST with an `X-Amz-Target`, a JSON
+ * body, a JSON answer. The signer is the SDK's (`@smithy/signature-v4`), the
+ * marshalling is the SDK's (`@aws-sdk/util-dynamodb`). The local runtime,
+ * the CLI and the tests keep the SDK client, and every handler test runs
+ * this client against the real local DynamoDB (dynalite), so both are held
+ * to the same answers.
+ *
+ * Retries are the SDK's standard mode: throttles (base 500 ms) and transient
+ * failures (no answer, 500/502/503/504; base 100 ms) are retried with full
+ * jitter up to `maxAttempts` attempts in all, under a retry quota of 500
+ * (5 per retry, 10 after a timeout, 1 back per success); anything else is
+ * thrown at once.
+ */
+export class DocumentClient {
+  private quota = RETRY_QUOTA;
+
+  constructor(
+    private readonly http: AwsRequester,
+    private readonly options: {
+      /** Attempts in all, the first included. @default 4 */
+      maxAttempts?: number;
+      /** Observes every command once (after its retries), for the usage meter (`dynamo-usage.ts`). */
+      hooks?: DocumentClientHooks;
+    } = {},
+  ) {}
+
+  /** Send one command; its output, or the service's error with the SDK's name and fields. */
+  async send<I, O>(command: DocumentCommand<I, O>): Promise<O> {
+    const op = command.operation;
+    const hooks = this.options.hooks;
+    const input = marshalInput(op, hooks?.prepare?.(op, command.input) ?? command.input);
+    const body = JSON.stringify(input, binaryAsBase64);
+    const maxAttempts = this.options.maxAttempts ?? 4;
+    let totalRetryDelay = 0;
+    for (let attempt = 1; ; attempt++) {
+      let failure: DynamoServiceError | AwsTransportError;
+      try {
+        const res = await this.http.request({
+          method: 'POST',
+          path: '/',
+          headers: {
+            'content-type': 'application/x-amz-json-1.0',
+            'x-amz-target': `DynamoDB_20120810.${op}`,
+          },
+          body,
+        });
+        const metadata = {
+          httpStatusCode: res.status,
+          requestId: requestIdOf(res),
+          attempts: attempt,
+          totalRetryDelay,
+        };
+        if (res.status >= 200 && res.status < 300) {
+          this.quota = Math.min(RETRY_QUOTA, this.quota + 1);
+          const raw = parseBody(res.body) ?? {};
+          hooks?.settled?.(op, input, raw, undefined);
+          return { ...unmarshalOutput(op, raw), $metadata: metadata } as O;
+        }
+        failure = serviceError(res, metadata);
+      } catch (err) {
+        if (!(err instanceof AwsTransportError)) throw err;
+        failure = err;
+      }
+      const kind = retryKind(failure);
+      const cost = kind === 'timeout' ? 10 : 5;
+      if (kind === undefined || attempt >= maxAttempts || this.quota < cost) {
+        hooks?.settled?.(op, input, undefined, failure);
+        throw failure;
+      }
+      this.quota -= cost;
+      const delay = Math.floor(
+        Math.min(20_000, Math.random() * 2 ** (attempt - 1) * (kind === 'throttle' ? 500 : 100)),
+      );
+      totalRetryDelay += delay;
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
+}
+
+/** What the usage meter sees of each command. */
+export interface DocumentClientHooks {
+  /** Before marshalling: may return a copy of the input with fields added (never change the caller's). */
+  prepare?(operation: DynamoOperation, input: unknown): unknown;
+  /** Once, after the last attempt: the marshalled input and the raw answer, or the error thrown. */
+  settled?(
+    operation: DynamoOperation,
+    input: Record<string, unknown>,
+    output: Record<string, unknown> | undefined,
+    error: unknown,
+  ): void;
+}
+
+/** An error DynamoDB answered, named as the SDK names it (`ConditionalCheckFailedException`, …). */
+export class DynamoServiceError extends Error {
+  override readonly name: string;
+  readonly $fault: 'client' | 'server';
+  readonly $metadata: DynamoMetadata;
+  /** Per item of a cancelled transaction, in order (`TransactionCanceledException`). */
+  readonly CancellationReasons?: Array<{ Code?: string; Message?: string; Item?: Record<string, unknown> }>;
+  /** The item a failed condition saw (`ReturnValuesOnConditionCheckFailure: 'ALL_OLD'`). */
+  readonly Item?: Record<string, unknown>;
+  constructor(name: string, message: string, metadata: DynamoMetadata, fields: Record<string, unknown>) {
+    super(message);
+    this.name = name;
+    this.$fault = metadata.httpStatusCode >= 500 ? 'server' : 'client';
+    this.$metadata = metadata;
+    if (Array.isArray(fields.CancellationReasons))
+      this.CancellationReasons = fields.CancellationReasons as DynamoServiceError['CancellationReasons'];
+    if (fields.Item && typeof fields.Item === 'object') this.Item = fields.Item as Record<string, unknown>;
+  }
+}
+
+interface DynamoMetadata {
+  httpStatusCode: number;
+  requestId: string | undefined;
+  attempts: number;
+  totalRetryDelay: number;
+}
+
+/** The operations the handlers use. */
+export type DynamoOperation =
+  | 'GetItem'
+  | 'PutItem'
+  | 'UpdateItem'
+  | 'DeleteItem'
+  | 'Query'
+  | 'Scan'
+  | 'BatchGetItem'
+  | 'TransactWriteItems'
+  | 'TransactGetItems';
+
+/** One request: its operation, its input (lib-dynamodb's shape) and the output type it answers with. */
+export interface DocumentCommand<I, O> {
+  readonly operation: DynamoOperation;
+  readonly input: I;
+  /** Type only: the output this command resolves to. */
+  readonly __output?: O;
+}
+
+const command = <I, O>(operation: DynamoOperation) =>
+  class implements DocumentCommand<I, O> {
+    readonly operation = operation;
+    declare readonly __output?: O;
+    constructor(readonly input: I) {}
+  };
+
+export const GetCommand = command<GetCommandInput, GetCommandOutput>('GetItem');
+export const PutCommand = command<PutCommandInput, PutCommandOutput>('PutItem');
+export const UpdateCommand = command<UpdateCommandInput, UpdateCommandOutput>('UpdateItem');
+export const DeleteCommand = command<DeleteCommandInput, DeleteCommandOutput>('DeleteItem');
+export const QueryCommand = command<QueryCommandInput, QueryCommandOutput>('Query');
+export const ScanCommand = command<ScanCommandInput, ScanCommandOutput>('Scan');
+export const BatchGetCommand = command<BatchGetCommandInput, BatchGetCommandOutput>('BatchGetItem');
+export const TransactWriteCommand = command<TransactWriteCommandInput, TransactWriteCommandOutput>(
+  'TransactWriteItems',
+);
+export const TransactGetCommand = command<TransactGetCommandInput, TransactGetCommandOutput>(
+  'TransactGetItems',
+);
+
+const RETRY_QUOTA = 500;
+
+/** The SDK's throttling error codes (`@smithy/service-error-classification`). */
+const THROTTLES = new Set([
+  'BandwidthLimitExceeded',
+  'EC2ThrottledException',
+  'LimitExceededException',
+  'PriorRequestNotComplete',
+  'ProvisionedThroughputExceededException',
+  'RequestLimitExceeded',
+  'RequestThrottled',
+  'RequestThrottledException',
+  'SlowDown',
+  'ThrottledException',
+  'Throttling',
+  'ThrottlingException',
+  'TooManyRequestsException',
+  'TransactionInProgressException',
+]);
+const TRANSIENT_NAMES = new Set(['TimeoutError', 'RequestTimeout', 'RequestTimeoutException']);
+const TRANSIENT_STATUS = new Set([500, 502, 503, 504]);
+
+function retryKind(
+  err: DynamoServiceError | AwsTransportError,
+): 'throttle' | 'transient' | 'timeout' | undefined {
+  if (err instanceof AwsTransportError) return err.name === 'AbortError' ? undefined : 'timeout';
+  if (THROTTLES.has(err.name) || err.$metadata.httpStatusCode === 429) return 'throttle';
+  if (TRANSIENT_NAMES.has(err.name) || TRANSIENT_STATUS.has(err.$metadata.httpStatusCode)) return 'transient';
+  return undefined;
+}
+
+function requestIdOf(res: AwsResponse): string | undefined {
+  const id = res.headers['x-amzn-requestid'] ?? res.headers['x-amz-request-id'];
+  return typeof id === 'string' ? id : undefined;
+}
+
+function parseBody(body: Buffer): Record<string, unknown> | undefined {
+  if (body.length === 0) return undefined;
+  const text = body.toString('utf8');
+  // Binary attributes travel as base64; the SDK hands them over as bytes.
+  const parsed = text.includes('"B') ? JSON.parse(text, base64AsBinary) : JSON.parse(text);
+  return parsed && typeof parsed === 'object' ? (parsed as Record<string, unknown>) : undefined;
+}
+
+function serviceError(res: AwsResponse, metadata: DynamoMetadata): DynamoServiceError {
+  let fields: Record<string, unknown> = {};
+  try {
+    fields = parseBody(res.body) ?? {};
+  } catch {
+    // Not JSON (a proxy's page): the status alone names it below.
+  }
+  const header = res.headers['x-amzn-errortype'];
+  const type =
+    (typeof fields.__type === 'string' ? fields.__type : undefined) ??
+    (typeof header === 'string' ? header.split(':')[0] : undefined) ??
+    (res.status >= 500 ? 'InternalServerError' : 'UnknownError');
+  const name = type.slice(type.lastIndexOf('#') + 1);
+  const message =
+    (typeof fields.message === 'string' ? fields.message : undefined) ??
+    (typeof fields.Message === 'string' ? fields.Message : undefined) ??
+    `DynamoDB answered HTTP ${res.status}`;
+  return new DynamoServiceError(name, message, metadata, fields);
+}
+
+/** JSON.stringify replacer: bytes as base64, as the JSON protocol carries them. */
+function binaryAsBase64(this: unknown, key: string, value: unknown): unknown {
+  const original = (this as Record<string, unknown>)[key];
+  return original instanceof Uint8Array ? Buffer.from(original).toString('base64') : value;
+}
+
+/** JSON.parse reviver: `B` and `BS` values back to bytes. */
+function base64AsBinary(key: string, value: unknown): unknown {
+  if (key === 'B' && typeof value === 'string') return new Uint8Array(Buffer.from(value, 'base64'));
+  if (key === 'BS' && Array.isArray(value))
+    return value.map((v) => (typeof v === 'string' ? new Uint8Array(Buffer.from(v, 'base64')) : v));
+  return value;
+}
+
+const MARSHALL = { removeUndefinedValues: true } as const;
+type Plain = Record<string, unknown>;
+const m = (v: unknown) => (v && typeof v === 'object' ? marshall(v as Plain, MARSHALL) : v);
+const u = (v: unknown) => (v && typeof v === 'object' ? unmarshall(v as never) : v);
+
+/** The fields of one item-level request that carry values: marshalled, the rest as given. */
+function marshalRequest(req: Plain): Plain {
+  const out: Plain = { ...req };
+  for (const field of ['Key', 'Item', 'ExpressionAttributeValues', 'ExclusiveStartKey'])
+    if (out[field] !== undefined) out[field] = m(out[field]);
+  return out;
+}
+
+function marshalInput(op: DynamoOperation, input: unknown): Plain {
+  const plain = input as Plain;
+  switch (op) {
+    case 'BatchGetItem': {
+      const requests = (plain.RequestItems ?? {}) as Record<string, Plain>;
+      const RequestItems: Record<string, Plain> = {};
+      for (const [table, r] of Object.entries(requests))
+        RequestItems[table] = { ...r, Keys: ((r.Keys ?? []) as unknown[]).map(m) };
+      return { ...plain, RequestItems };
+    }
+    case 'TransactWriteItems':
+    case 'TransactGetItems': {
+      const items = (plain.TransactItems ?? []) as Array<Record<string, Plain>>;
+      return {
+        ...plain,
+        TransactItems: items.map((item) =>
+          Object.fromEntries(Object.entries(item).map(([kind, req]) => [kind, marshalRequest(req)])),
+        ),
+      };
+    }
+    default:
+      return marshalRequest(plain);
+  }
+}
+
+function unmarshalOutput(op: DynamoOperation, raw: Plain): Plain {
+  const out: Plain = { ...raw };
+  for (const field of ['Item', 'Attributes', 'LastEvaluatedKey'])
+    if (out[field] !== undefined) out[field] = u(out[field]);
+  if (Array.isArray(out.Items)) out.Items = out.Items.map(u);
+  if (op === 'BatchGetItem') {
+    const responses = (raw.Responses ?? {}) as Record<string, unknown[]>;
+    out.Responses = Object.fromEntries(Object.entries(responses).map(([t, items]) => [t, items.map(u)]));
+    const unprocessed = (raw.UnprocessedKeys ?? {}) as Record<string, Plain>;
+    out.UnprocessedKeys = Object.fromEntries(
+      Object.entries(unprocessed).map(([t, r]) => [t, { ...r, Keys: ((r.Keys ?? []) as unknown[]).map(u) }]),
+    );
+  }
+  if (op === 'TransactGetItems' && Array.isArray(raw.Responses))
+    out.Responses = (raw.Responses as Plain[]).map((r) => ({ ...r, ...(r.Item ? { Item: u(r.Item) } : {}) }));
+  return out;
+}
