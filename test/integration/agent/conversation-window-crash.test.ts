@@ -1,5 +1,5 @@
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GetCommand } from '../../../lambdas/adapters/dynamo-http.js';
 import { responder, text, toolUse } from '../../../local/scripted-model/index.js';
 import type { RecordedRequest } from '../../../local/scripted-model/types.js';
 import { agent, defineAgent, defineTool, defineWorkflow } from '../../../state-machines/index.js';
