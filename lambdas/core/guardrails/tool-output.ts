@@ -24,6 +24,9 @@ export interface ScreenedResult {
 }
 
 export const TOOL_OUTPUT_RULE = 'tool_output_injection';
+/** The rule a flagged past run (episodic memory) is recorded and counted under. */
+export const RECALLED_RULE = 'recalled_injection';
+
 /** The rule a flagged knowledge chunk is recorded and counted under. */
 export const RETRIEVED_RULE = 'retrieved_injection';
 
@@ -80,6 +83,35 @@ export function screenRetrievedChunk(args: {
     origin: `The knowledge source ${source}`,
     noun: `the retrieved chunk ${chunk} of ${source}`,
     title: `knowledge chunk ${chunk} of ${source}`,
+    content,
+    mode,
+  });
+}
+
+/**
+ * Screen one recalled past run (episodic memory) before it joins the step's
+ * context, as a tool result is: its input, tool calls and answer came from
+ * users, tools and a model, so it is untrusted data too. Scanned,
+ * quarantined or redacted per the agent's `untrustedResults`, spotlighted
+ * with the run's tag, and a `guardrail` event under {@link RECALLED_RULE}
+ * when flagged. Pure: the caller writes the event.
+ */
+export function screenRecalledRun(args: {
+  runId: string;
+  step: string;
+  pastRun: string;
+  content: string;
+  mode: UntrustedResultMode;
+}): ScreenedResult {
+  const { runId, step, pastRun, content, mode } = args;
+  return screenUntrusted({
+    runId,
+    step,
+    subject: `episode#${pastRun}`,
+    rule: RECALLED_RULE,
+    origin: `The past run ${pastRun}`,
+    noun: `the past run ${pastRun}`,
+    title: `past run ${pastRun}`,
     content,
     mode,
   });

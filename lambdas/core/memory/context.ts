@@ -2,7 +2,7 @@ import type { AgentStep } from '../../../state-machines/steps.js';
 import type { Workflow } from '../../../state-machines/workflow.js';
 import type { Log } from '../deps.js';
 import { ChaperoneError } from '../errors.js';
-import { screenRetrieval } from '../guardrails/tool-output.js';
+import { screenRecalledRun, screenRetrieval } from '../guardrails/tool-output.js';
 import type { Json } from '../model.js';
 import type { KeyedEvent, RunFacts, RunStatus, RunStore, TrailEvent } from '../run-records.js';
 import { episodesBlock, recallEpisodes, recallEvent, recordEpisode } from './episodes.js';
@@ -60,12 +60,25 @@ export async function memoryContext(
   if (workflow.memory && deps?.episodes) {
     const r = await recallEpisodes(meta, workflow, { embedder: deps.embedder, episodes: deps.episodes });
     if (r) {
-      const block = episodesBlock(r);
+      // A past run's input, tool calls and answer are untrusted like a tool result: screened too.
+      const flagged: KeyedEvent[] = [];
+      const block = episodesBlock(r, (episode, text) => {
+        const screened = screenRecalledRun({
+          runId: meta.runId,
+          step: step.id,
+          pastRun: episode.runId,
+          content: text,
+          mode: step.agent.untrustedResults,
+        });
+        flagged.push(...screened.events);
+        return screened.content;
+      });
       if (block) blocks.push(block);
       events.push({
         id: memoryEventIds.episodic(step.id),
         event: recallEvent(step.id, r) as unknown as TrailEvent,
       });
+      events.push(...flagged);
     }
   }
   return { text: blocks.join('\n\n'), events };
