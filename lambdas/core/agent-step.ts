@@ -140,7 +140,7 @@ export async function runAgentStep(event: AgentStepEvent, deps: AgentStepDeps): 
     if (done.first) countScreened(parts.events);
     return done.first ? action : parseAction(done.result);
   };
-  // A knowledge chunk memory's screen flagged is counted once, when the turn that carries its event completes.
+  // A knowledge chunk or past run memory's screen flagged is counted once, when the turn that carries its event completes.
   const countScreened = (events: readonly KeyedEvent[] | undefined) => {
     for (const e of events ?? [])
       if (memoryEvents.includes(e) && e.event.type === 'guardrail')
