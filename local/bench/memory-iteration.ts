@@ -23,7 +23,7 @@ import { agent, defineAgent, defineKnowledge, defineWorkflow } from '../../state
 import type { AgentStep } from '../../state-machines/steps.js';
 import { AgentHarness } from '../../test/support/agent-harness.js';
 import { localVectorBucketArn } from '../memory/s3vectors-store.js';
-import { loopScript, noop } from './orchestration.js';
+import { loopInput, loopScript, noop } from './orchestration.js';
 import { round, stats, table } from './table.js';
 
 const SAMPLES = fileURLToPath(new URL('../../examples/memory-samples/knowledge/', import.meta.url));
@@ -33,12 +33,7 @@ const loop = (name: string, memory: boolean) =>
   defineWorkflow({
     name,
     description: memory ? 'the bench loop with knowledge and episodic memory' : 'the bench loop, no memory',
-    input: {
-      type: 'object',
-      properties: { iterations: { type: 'integer', minimum: 1, maximum: 40 } },
-      required: ['iterations'],
-      additionalProperties: false,
-    } as const,
+    input: loopInput,
     steps: [
       agent('loop', {
         agent: defineAgent({

@@ -26,17 +26,20 @@ export const spinner = defineAgent({
   maxTokens: 64,
 });
 
+/** The input of every bench loop: how many iterations the scripted model runs before it answers. */
+export const loopInput = {
+  type: 'object',
+  properties: { iterations: { type: 'integer', minimum: 1, maximum: 40 } },
+  required: ['iterations'],
+  additionalProperties: false,
+} as const;
+
 /** A workflow of one `spinner` step, asked for `{ iterations }` (the loop the bench sections drive). */
 export const loopWorkflow = (name: string, description: string) =>
   defineWorkflow({
     name,
     description,
-    input: {
-      type: 'object',
-      properties: { iterations: { type: 'integer', minimum: 1, maximum: 40 } },
-      required: ['iterations'],
-      additionalProperties: false,
-    } as const,
+    input: loopInput,
     steps: [
       agent('loop', {
         agent: spinner,

@@ -22,7 +22,7 @@ import { ulid } from 'ulid';
 import { agent, defineAgent, defineTool, defineWorkflow } from '../../state-machines/index.js';
 import { AgentHarness } from '../../test/support/agent-harness.js';
 import type { ScriptedModel } from '../scripted-model/index.js';
-import { loopScript } from './orchestration.js';
+import { loopInput, loopScript } from './orchestration.js';
 import { round, stats, table } from './table.js';
 
 const MODEL = 'claude-haiku-4-5';
@@ -48,12 +48,7 @@ const noop = defineTool({
 const peerWorkflow = defineWorkflow({
   name: 'peer-loop',
   description: 'The peer comparison: an agent loop whose model and tool answer at once.',
-  input: {
-    type: 'object',
-    properties: { iterations: { type: 'integer', minimum: 1, maximum: 40 } },
-    required: ['iterations'],
-    additionalProperties: false,
-  } as const,
+  input: loopInput,
   steps: [
     agent('loop', {
       agent: defineAgent({ name: 'spinner', model: MODEL, system: SYSTEM, tools: [noop], maxTokens: 64 }),
