@@ -107,8 +107,10 @@ export async function finishRun(
     const all = [...trail.filter((e) => e.id !== eventIds.runFinished()), finished];
     const { cost } = runCost(all, deps.pricingRegion ?? 'us-east-1');
     deps.metrics.count('RunCostUsd', cost.total, dims, 'None');
+    // `billedService`, not `service`: every metric's `service` dimension is `chaperone` (observability.ts).
     for (const [service, usd] of Object.entries(cost))
-      if (service !== 'total') deps.metrics.count('RunServiceCostUsd', usd, { ...dims, service }, 'None');
+      if (service !== 'total')
+        deps.metrics.count('RunServiceCostUsd', usd, { ...dims, billedService: service }, 'None');
   } catch (err) {
     // An unpriced Region (an environment-agnostic stack deployed where the table has no prices)
     // leaves the figure out; it never fails the run.

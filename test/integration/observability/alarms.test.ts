@@ -124,6 +124,12 @@ describe("the stack's alarms, evaluated on what a run emits", () => {
       { dimensions: { service: 'chaperone' }, value: 1 },
     ]);
     expect(emitted(run.emf, 'RunsFailed')).toEqual([]);
+    // The cost by billed service keeps the service dimension every alarm reads.
+    const byService = emitted(run.emf, 'RunServiceCostUsd').filter((v) => 'billedService' in v.dimensions);
+    expect(byService.map((v) => v.dimensions.billedService).sort()).toEqual(
+      expect.arrayContaining(['dynamodb', 'lambda', 'model', 'stepFunctions']),
+    );
+    for (const v of byService) expect(v.dimensions.service).toBe('chaperone');
     expect(emitted(run.emf, 'GuardrailRejections')).toContainEqual({
       dimensions: { service: 'chaperone', rule: 'budget_tokens' },
       value: 1,
