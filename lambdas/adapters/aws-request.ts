@@ -42,6 +42,29 @@ export class AwsTransportError extends Error {
   }
 }
 
+/**
+ * The name and message of an error a JSON-protocol AWS API answered, as the
+ * SDK names it: the part after `#` of the body's `__type`, else the
+ * `x-amzn-errortype` header's before `:`, else by status; the body's
+ * `message` (or `Message`), else the status.
+ */
+export function serviceErrorName(
+  res: AwsResponse,
+  fields: Record<string, unknown>,
+  service: string,
+): { name: string; message: string } {
+  const header = res.headers['x-amzn-errortype'];
+  const type =
+    (typeof fields.__type === 'string' ? fields.__type : undefined) ??
+    (typeof header === 'string' && header ? header.split(':')[0] : undefined) ??
+    (res.status >= 500 ? 'InternalServerError' : 'UnknownError');
+  const message =
+    (typeof fields.message === 'string' ? fields.message : undefined) ??
+    (typeof fields.Message === 'string' ? fields.Message : undefined) ??
+    `${service} answered HTTP ${res.status}`;
+  return { name: type.slice(type.lastIndexOf('#') + 1), message };
+}
+
 /** The regional endpoint of `service` (the `.cn` partition for China's Regions). */
 export function regionalEndpoint(service: string, region: string): URL {
   return new URL(`https://${service}.${region}.amazonaws.com${region.startsWith('cn-') ? '.cn' : ''}`);

@@ -19,7 +19,7 @@ import type {
   UpdateCommandOutput,
 } from '@aws-sdk/lib-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
-import { type AwsRequester, type AwsResponse, AwsTransportError } from './aws-request.js';
+import { type AwsRequester, type AwsResponse, AwsTransportError, serviceErrorName } from './aws-request.js';
 
 /**
  * DynamoDB's JSON API, spoken directly: what the handlers send to their
@@ -242,16 +242,7 @@ function serviceError(res: AwsResponse, metadata: DynamoMetadata): DynamoService
   } catch {
     // Not JSON (a proxy's page): the status alone names it below.
   }
-  const header = res.headers['x-amzn-errortype'];
-  const type =
-    (typeof fields.__type === 'string' ? fields.__type : undefined) ??
-    (typeof header === 'string' ? header.split(':')[0] : undefined) ??
-    (res.status >= 500 ? 'InternalServerError' : 'UnknownError');
-  const name = type.slice(type.lastIndexOf('#') + 1);
-  const message =
-    (typeof fields.message === 'string' ? fields.message : undefined) ??
-    (typeof fields.Message === 'string' ? fields.Message : undefined) ??
-    `DynamoDB answered HTTP ${res.status}`;
+  const { name, message } = serviceErrorName(res, fields, 'DynamoDB');
   return new DynamoServiceError(name, message, metadata, fields);
 }
 

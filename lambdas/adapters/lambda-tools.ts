@@ -2,7 +2,7 @@ import type { ToolAttemptEvent, ToolAttemptResult } from '../../state-machines/c
 import { ConfigError } from '../config-error.js';
 import { type ToolExecutor, ToolTimeoutError } from '../core/tool-runner.js';
 import { isAwsThrottle } from './aws-errors.js';
-import { AwsRequester, type AwsResponse, regionalEndpoint } from './aws-request.js';
+import { AwsRequester, type AwsResponse, regionalEndpoint, serviceErrorName } from './aws-request.js';
 
 /**
  * Runs each tool attempt in the tool's own Lambda function (`functions`:
@@ -110,17 +110,13 @@ function invokeOutput(res: AwsResponse): InvokeOutput {
     const fe = res.headers['x-amz-function-error'];
     return { payload, functionError: typeof fe === 'string' && fe ? fe : undefined };
   }
-  let fields: { message?: string; Message?: string; __type?: string } = {};
+  let fields: Record<string, unknown> = {};
   try {
-    fields = JSON.parse(payload) as typeof fields;
+    const parsed: unknown = JSON.parse(payload);
+    if (parsed && typeof parsed === 'object') fields = parsed as Record<string, unknown>;
   } catch {
-    // Not JSON: named from the header or the status below.
+    // Not JSON: named from the header or the status.
   }
-  const header = res.headers['x-amzn-errortype'];
-  const type = (typeof header === 'string' && header.split(':')[0]) || fields.__type || `HTTP ${res.status}`;
-  const name = type.slice(type.lastIndexOf('#') + 1);
-  throw Object.assign(new Error(fields.message ?? fields.Message ?? `Lambda answered HTTP ${res.status}`), {
-    name,
-    $metadata: { httpStatusCode: res.status },
-  });
+  const { name, message } = serviceErrorName(res, fields, 'Lambda');
+  throw Object.assign(new Error(message), { name, $metadata: { httpStatusCode: res.status } });
 }

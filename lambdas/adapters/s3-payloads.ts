@@ -1,7 +1,7 @@
 import { ChaperoneError, StoreThrottledError } from '../core/errors.js';
 import type { PayloadStore } from '../core/offload.js';
 import { countS3Request } from '../core/usage.js';
-import { signRequest } from './aws-sigv4.js';
+import { AwsRequester, type AwsResponse, regionalEndpoint } from './aws-request.js';
 
 /** AWS credentials as the signer takes them. */
 export interface S3Credentials {
@@ -16,61 +16,45 @@ export interface S3PayloadStoreOptions {
   region: string;
   /** Path-style endpoint (the local stand-in). @default `https://s3.<region>.amazonaws.com` */
   endpoint?: string;
-  /** @default the function's role, from the Lambda environment (`AWS_ACCESS_KEY_ID`, …) */
+  /** @default the function's role (`aws-credentials.ts`: the Lambda environment, then the container endpoint) */
   credentials?: () => S3Credentials;
   /** Per request. @default 10,000 ms */
   timeoutMs?: number;
 }
 
-const fromEnvironment = (): S3Credentials => {
-  const { AWS_ACCESS_KEY_ID: id, AWS_SECRET_ACCESS_KEY: secret, AWS_SESSION_TOKEN: token } = process.env;
-  if (!id || !secret)
-    throw new StoreThrottledError('no AWS credentials in the environment for the payload bucket');
-  return { accessKeyId: id, secretAccessKey: secret, ...(token ? { sessionToken: token } : {}) };
-};
-
 /**
  * The payload bucket over S3's REST API (PutObject, GetObject), signed with
  * SigV4. Two operations do not justify the S3 client in every bundle (it
- * adds ~195 KB minified): this is SigV4 (`aws-sigv4.ts`) and `fetch`. The
+ * adds ~195 KB minified): this is the handlers' signed transport (`aws-request.ts`). The
  * local stand-in (`local/aws/s3.ts`) is tested against the real
  * `@aws-sdk/client-s3` and against this. Throttling and 5xx are the retryable
  * `StoreThrottledError`; a missing object is `undefined`.
  */
 export function createS3PayloadStore(options: S3PayloadStoreOptions): PayloadStore {
-  const base = new URL(options.endpoint ?? `https://s3.${options.region}.amazonaws.com`);
-  const credentials = options.credentials ?? fromEnvironment;
-  const send = async (method: 'PUT' | 'GET', key: string, body?: string): Promise<Response> => {
-    const path = `${base.pathname.replace(/\/$/, '')}/${options.bucket}/${key.split('/').map(encodeURIComponent).join('/')}`;
-    const headers: Record<string, string> = { host: base.host };
-    if (body !== undefined) {
-      headers['content-type'] = 'application/json';
-      headers['content-length'] = String(Buffer.byteLength(body));
-    }
-    const signed = signRequest(
-      { method, path, headers, ...(body !== undefined ? { body } : {}) },
-      credentials(),
-      {
-        service: 's3',
-        region: options.region,
-        uriEscapePath: false,
-      },
-    );
-    const { host: _host, ...sendHeaders } = signed;
+  const s3 = new AwsRequester({
+    service: 's3',
+    region: options.region,
+    endpoint: options.endpoint ? new URL(options.endpoint) : regionalEndpoint('s3', options.region),
+    ...(options.credentials ? { credentials: options.credentials } : {}),
+    uriEscapePath: false,
+  });
+  const send = async (method: 'PUT' | 'GET', key: string, body?: string): Promise<AwsResponse> => {
+    const path = `/${options.bucket}/${key.split('/').map(encodeURIComponent).join('/')}`;
     countS3Request(method === 'PUT' ? 'put' : 'get');
     try {
-      return await fetch(new URL(path, base), {
+      return await s3.request({
         method,
-        headers: sendHeaders,
-        ...(body !== undefined ? { body } : {}),
+        path,
+        ...(body !== undefined ? { headers: { 'content-type': 'application/json' }, body } : {}),
         signal: AbortSignal.timeout(options.timeoutMs ?? 10_000),
       });
     } catch (err) {
+      // No answer, or no credentials to sign with: retryable, as a throttle is.
       throw new StoreThrottledError(`S3 ${method} ${key} failed: ${(err as Error).message}`, { cause: err });
     }
   };
-  const failure = async (res: Response, what: string): Promise<Error> => {
-    const text = await res.text();
+  const failure = (res: AwsResponse, what: string): Error => {
+    const text = res.body.toString('utf8');
     const code = /<Code>([^<]+)<\/Code>/.exec(text)?.[1] ?? `HTTP ${res.status}`;
     const detail = /<Message>([^<]+)<\/Message>/.exec(text)?.[1];
     const message = `S3 ${what}: ${code}${detail ? ` (${detail})` : ''}`;
@@ -81,17 +65,13 @@ export function createS3PayloadStore(options: S3PayloadStoreOptions): PayloadSto
   return {
     async put(key, body) {
       const res = await send('PUT', key, body);
-      if (!res.ok) throw await failure(res, `PutObject ${key}`);
-      await res.arrayBuffer();
+      if (res.status >= 300) throw failure(res, `PutObject ${key}`);
     },
     async get(key) {
       const res = await send('GET', key);
-      if (res.status === 404) {
-        await res.arrayBuffer();
-        return undefined;
-      }
-      if (!res.ok) throw await failure(res, `GetObject ${key}`);
-      return res.text();
+      if (res.status === 404) return undefined;
+      if (res.status >= 300) throw failure(res, `GetObject ${key}`);
+      return res.body.toString('utf8');
     },
   };
 }
