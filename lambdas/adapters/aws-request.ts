@@ -8,8 +8,10 @@ import { signRequest } from './aws-sigv4.js';
  * to the SDK's signer by its tests), credentials from the function's
  * environment (or the container endpoint, `aws-credentials.ts`), sent over a
  * keep-alive connection pool. This is the transport of the lean DynamoDB and
- * Lambda clients (`dynamo-http.ts`, `lambda-tools.ts`): each service's protocol (its targets, its error
- * shapes, its retries) lives in its client; this only signs, sends and reads.
+ * Lambda clients and of the payload bucket (`dynamo-http.ts`,
+ * `lambda-tools.ts`, `s3-payloads.ts`): each service's protocol (its targets,
+ * its error shapes, its retries) lives in its client; this only signs, sends
+ * and reads.
  */
 export interface AwsRequestOptions {
   /** The signing name: `dynamodb`, `lambda`, `s3`. */

@@ -32,8 +32,9 @@ import { type AwsRequester, type AwsResponse, AwsTransportError, serviceErrorNam
  * cold start's code; `@smithy/core` alone is 110 KB) and most of the CPU a
  * request costs a handler (middleware stack, endpoint rules, schema serde).
  * The protocol itself is small: a signed POST with an `X-Amz-Target`, a JSON
- * body, a JSON answer. The signer is the SDK's (`@smithy/signature-v4`), the
- * marshalling is the SDK's (`@aws-sdk/util-dynamodb`). The local runtime,
+ * body, a JSON answer. The signature is the SDK signer's to the byte
+ * (`aws-sigv4.ts` and its tests), the marshalling is the SDK's
+ * (`@aws-sdk/util-dynamodb`). The local runtime,
  * the CLI and the tests keep the SDK client, and every handler test runs
  * this client against the real local DynamoDB (dynalite), so both are held
  * to the same answers.

@@ -1,7 +1,7 @@
 /**
  * The Lambda `Invoke` API on loopback (`POST /2015-03-31/functions/{name}/invocations`),
- * so the tool step's real `@aws-sdk/client-lambda` reaches each tool's own
- * function as it does in AWS. Requests must be SigV4-signed with the data
+ * so the tool step's Invoke (`lambdas/adapters/lambda-tools.ts`) reaches each
+ * tool's own function as it does in AWS. Requests must be SigV4-signed with the data
  * directory's key pair; answers are shaped as Lambda's: the payload, and
  * `X-Amz-Function-Error: Unhandled` with `{ errorType, errorMessage }` for a
  * function error.
