@@ -2,6 +2,7 @@ import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders } 
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { credentialsTreatedAsExpired, defaultProvider, type EnvCredentials } from './aws-credentials.js';
 import { signRequest } from './aws-sigv4.js';
+import { type InProcessEndpoint, inProcessEndpoint } from './in-process-endpoints.js';
 
 /**
  * One signed request to an AWS service's HTTP API: SigV4 (`aws-sigv4.ts`, held
@@ -116,6 +117,8 @@ export class AwsRequester {
     const path = `${base.pathname.replace(/\/$/, '')}${req.path}`;
     const headers: Record<string, string> = { host: base.host, ...req.headers };
     if (req.body !== undefined) headers['content-length'] = String(Buffer.byteLength(req.body));
+    const local = inProcessEndpoint(base);
+    if (local) return answerInProcess(local, { ...req, path, headers });
     if (!this.cached || credentialsTreatedAsExpired(this.cached)) this.cached = await this.provide();
     const signed = signRequest(
       { method: req.method, path, headers, ...(req.body !== undefined ? { body: req.body } : {}) },
@@ -157,4 +160,59 @@ export class AwsRequester {
       outgoing.end(req.body);
     });
   }
+}
+
+/**
+ * A request to an endpoint this thread serves (`in-process-endpoints.ts`):
+ * the same bytes in and out, unsigned, with the abort signal and the timeout
+ * failing it as they fail a socket.
+ */
+async function answerInProcess(
+  endpoint: InProcessEndpoint,
+  req: {
+    method: string;
+    path: string;
+    headers: Record<string, string>;
+    body?: string | Uint8Array;
+    signal?: AbortSignal;
+    timeoutMs?: number;
+  },
+): Promise<AwsResponse> {
+  const abort = () =>
+    new AwsTransportError(Object.assign(new Error('The operation was aborted'), { name: 'AbortError' }));
+  if (req.signal?.aborted) throw abort();
+  const lower: Record<string, string> = {};
+  for (const [k, v] of Object.entries(req.headers)) lower[k.toLowerCase()] = v;
+  const answer = endpoint({
+    method: req.method,
+    path: req.path,
+    headers: lower,
+    body: req.body === undefined ? Buffer.alloc(0) : Buffer.from(req.body),
+  });
+  if (!req.signal && req.timeoutMs === undefined)
+    return answer.catch((err: unknown) => {
+      throw new AwsTransportError(err);
+    });
+  return new Promise<AwsResponse>((resolve, reject) => {
+    const onAbort = () => reject(abort());
+    const timer =
+      req.timeoutMs === undefined
+        ? undefined
+        : setTimeout(
+            () =>
+              reject(
+                new AwsTransportError(
+                  Object.assign(new Error(`no answer within ${req.timeoutMs} ms`), { code: 'ETIMEDOUT' }),
+                ),
+              ),
+            req.timeoutMs,
+          );
+    req.signal?.addEventListener('abort', onAbort, { once: true });
+    answer
+      .then(resolve, (err: unknown) => reject(new AwsTransportError(err)))
+      .finally(() => {
+        clearTimeout(timer);
+        req.signal?.removeEventListener('abort', onAbort);
+      });
+  });
 }

@@ -20,6 +20,7 @@ import {
   type LocalSecondaryIndex,
   type Projection,
 } from '@aws-sdk/client-dynamodb';
+import { serveInProcess } from '../../lambdas/adapters/in-process-endpoints.js';
 import { DynaliteEngine } from './dynalite-engine.js';
 import { TransactionRunner } from './dynamo-transactions.js';
 import { readRequestBody } from './http-body.js';
@@ -53,28 +54,31 @@ const MAX_REQUEST_BYTES = 16 * 1024 * 1024;
  * Starts dynalite's engine with LevelDB files in `dataDir`, behind a server
  * on 127.0.0.1 that accepts only requests signed with `credentials` and adds
  * the transactions dynalite lacks (see `dynamo-transactions.ts`). Port 0
- * picks a free one.
+ * picks a free one. Unless `inProcess` is false, the handlers' client in this
+ * same thread reaches it by a call instead of a socket
+ * (`lambdas/adapters/in-process-endpoints.ts`): the same request bytes and
+ * the same answers, without loopback HTTP and the signature both ways.
  */
 export async function startLocalDynamo(options: {
   dataDir: string;
   port?: number;
   /** The only key pair whose signatures are accepted. @default {@link LOCAL_CREDENTIALS} */
   credentials?: LocalCredentials;
+  /** Serve this thread's lean clients without a socket. @default true */
+  inProcess?: boolean;
 }): Promise<LocalDynamo> {
   const credentials = options.credentials ?? LOCAL_CREDENTIALS;
   const engine = await DynaliteEngine.open(options.dataDir);
   const transactions = new TransactionRunner(engine, join(options.dataDir, 'transaction-undo.json'));
+  const deps: Deps = { engine, transactions, credentials };
   let server: Server | undefined;
   try {
     // A transaction an earlier version's undo log says a kill -9 cut in half is rolled back before anyone reads.
     await transactions.recover();
     const endpoint = createServer((req, res) => {
-      void answer(req, res, { engine, transactions, credentials }).catch(() => {
+      void answer(req, res, deps).catch(() => {
         if (res.headersSent) return void res.end();
-        send(res, 500, {
-          __type: 'com.amazonaws.dynamodb.v20120810#InternalServerError',
-          message: 'internal failure',
-        });
+        send(res, reply(500, INTERNAL_FAILURE));
       });
     });
     // Idle keep-alive sockets outlive the SDK's, so a client never reuses one the server is closing.
@@ -90,11 +94,26 @@ export async function startLocalDynamo(options: {
   const port = (endpoint.address() as AddressInfo).port;
   const url = `http://127.0.0.1:${port}`;
   const client = new DynamoDBClient({ endpoint: url, region: LOCAL_REGION, credentials });
+  const stopInProcess =
+    options.inProcess === false
+      ? () => undefined
+      : serveInProcess(url, (req) => {
+          if (req.body.length > MAX_REQUEST_BYTES)
+            return Promise.resolve({ status: 413, headers: {}, body: Buffer.alloc(0) });
+          return operate(
+            req.method,
+            req.headers['content-type'] ?? '',
+            req.headers['x-amz-target'] ?? '',
+            req.body,
+            deps,
+          ).catch(() => reply(500, INTERNAL_FAILURE));
+        });
   return {
     url,
     port,
     client,
     async close() {
+      stopInProcess();
       client.destroy();
       await new Promise<void>((resolve) => {
         endpoint.close(() => resolve());
@@ -115,33 +134,44 @@ function listen(server: Server, port: number): Promise<void> {
   });
 }
 
-function send(
-  res: ServerResponse,
+const INTERNAL_FAILURE = {
+  __type: 'com.amazonaws.dynamodb.v20120810#InternalServerError',
+  message: 'internal failure',
+};
+
+/** An answer as bytes, with the headers DynamoDB (and dynalite) send. */
+function reply(
   status: number,
   body: unknown,
   contentType = 'application/x-amz-json-1.0',
-): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    'content-type': contentType,
-    'content-length': Buffer.byteLength(text),
-    'x-amzn-requestid': randomUUID(),
-  });
-  res.end(text);
+): { status: number; headers: Record<string, string>; body: Buffer } {
+  const bytes = Buffer.from(JSON.stringify(body));
+  return {
+    status,
+    headers: {
+      'content-type': contentType,
+      'content-length': String(bytes.length),
+      'x-amzn-requestid': randomUUID(),
+    },
+    body: bytes,
+  };
+}
+
+function send(res: ServerResponse, answer: ReturnType<typeof reply>): void {
+  res.writeHead(answer.status, answer.headers);
+  res.end(answer.body);
 }
 
 const API = 'DynamoDB_20120810';
 
-/** One request: signature, then the operation, answered as DynamoDB (and dynalite) answers it. */
-async function answer(
-  req: IncomingMessage,
-  res: ServerResponse,
-  deps: {
-    engine: DynaliteEngine;
-    transactions: TransactionRunner;
-    credentials: LocalCredentials;
-  },
-): Promise<void> {
+interface Deps {
+  engine: DynaliteEngine;
+  transactions: TransactionRunner;
+  credentials: LocalCredentials;
+}
+
+/** One HTTP request: size, signature, then the operation. */
+async function answer(req: IncomingMessage, res: ServerResponse, deps: Deps): Promise<void> {
   const declared = Number(req.headers['content-length'] ?? 0);
   if (declared > MAX_REQUEST_BYTES) {
     res.writeHead(413, { connection: 'close' });
@@ -155,35 +185,60 @@ async function answer(
     deps.credentials,
   );
   if (refused) {
-    send(res, 403, { __type: `com.amazon.coral.service#${refused.code}`, message: refused.message });
+    send(res, reply(403, { __type: `com.amazon.coral.service#${refused.code}`, message: refused.message }));
     return;
   }
-  const contentType =
-    String(req.headers['content-type'] ?? '')
-      .split(';')[0]
-      ?.trim() ?? '';
-  if (
-    req.method !== 'POST' ||
-    (contentType !== 'application/json' && contentType !== 'application/x-amz-json-1.0')
-  ) {
+  const out = await operate(
+    req.method ?? '',
+    header(req.headers['content-type']),
+    header(req.headers['x-amz-target']),
+    body,
+    deps,
+  );
+  if (out.status === 404) {
     res.writeHead(404, { 'content-type': 'text/xml' });
     res.end('<UnknownOperationException/>\n');
     return;
   }
+  send(res, out);
+}
+
+const header = (value: string | string[] | undefined): string =>
+  Array.isArray(value) ? value.join(',') : (value ?? '');
+
+/**
+ * One signed (or in-process) request's operation, answered as DynamoDB (and
+ * dynalite) answers it; status 404 for a request that is not DynamoDB's JSON
+ * API at all (the HTTP endpoint answers it as dynalite does).
+ */
+async function operate(
+  method: string,
+  contentTypeHeader: string,
+  target: string,
+  body: Buffer,
+  deps: Deps,
+): Promise<ReturnType<typeof reply>> {
+  const contentType = contentTypeHeader.split(';')[0]?.trim() ?? '';
+  if (
+    method !== 'POST' ||
+    (contentType !== 'application/json' && contentType !== 'application/x-amz-json-1.0')
+  )
+    return {
+      status: 404,
+      headers: { 'content-type': 'text/xml' },
+      body: Buffer.from('<UnknownOperationException/>\n'),
+    };
   // Dynalite answers in the content type it was asked in.
   const replyType = contentType === 'application/json' ? 'application/json' : 'application/x-amz-json-1.0';
   let request: unknown;
   try {
     request = JSON.parse(body.toString('utf8'));
   } catch {
-    send(res, 400, { __type: 'com.amazon.coral.service#SerializationException' }, replyType);
-    return;
+    return reply(400, { __type: 'com.amazon.coral.service#SerializationException' }, replyType);
   }
-  const [api, operation = ''] = String(req.headers['x-amz-target'] ?? '').split('.');
-  if (api !== API) {
-    send(res, 400, { __type: 'com.amazon.coral.service#UnknownOperationException' }, replyType);
-    return;
-  }
+  const [api, operation = ''] = target.split('.');
+  if (api !== API)
+    return reply(400, { __type: 'com.amazon.coral.service#UnknownOperationException' }, replyType);
   if (operation === 'TransactWriteItems' || operation === 'TransactGetItems') {
     const parsed =
       typeof request === 'object' && request !== null ? (request as Record<string, unknown>) : {};
@@ -191,11 +246,10 @@ async function answer(
       ? deps.transactions.write(parsed)
       : deps.transactions.get(parsed));
     const failed = 'status' in out && typeof out.status === 'number' && 'body' in out;
-    send(res, failed ? Number(out.status) : 200, failed ? out.body : out, replyType);
-    return;
+    return reply(failed ? Number(out.status) : 200, failed ? out.body : out, replyType);
   }
   const out = await deps.engine.call(operation, request);
-  send(res, out.status, out.body, replyType);
+  return reply(out.status, out.body, replyType);
 }
 
 /**
