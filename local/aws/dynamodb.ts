@@ -195,11 +195,6 @@ async function answer(req: IncomingMessage, res: ServerResponse, deps: Deps): Pr
     body,
     deps,
   );
-  if (out.status === 404) {
-    res.writeHead(404, { 'content-type': 'text/xml' });
-    res.end('<UnknownOperationException/>\n');
-    return;
-  }
   send(res, out);
 }
 
