@@ -1,5 +1,6 @@
 import { ulid } from 'ulid';
 import { ConfigError } from './config-error.js';
+import { pooledPrng } from './core/id-random.js';
 
 /**
  * A handler's environment, read once at cold start.
@@ -63,4 +64,6 @@ export function lazily<T>(build: () => T): () => T {
   };
 }
 
-export const newId = (): string => ulid();
+const idPrng = pooledPrng();
+
+export const newId = (): string => ulid(undefined, idPrng);

@@ -3,6 +3,7 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { monotonicFactory } from 'ulid';
 import type { LimitName } from '../../state-machines/edges.js';
 import { StoreThrottledError } from '../core/errors.js';
+import { pooledPrng } from '../core/id-random.js';
 import type { Json } from '../core/model.js';
 import type {
   Claim,
@@ -42,7 +43,7 @@ import {
   parseTrailEvent,
 } from './run-item-parsers.js';
 
-const ulid = monotonicFactory();
+const ulid = monotonicFactory(pooledPrng());
 const pad = (n: number) => String(n).padStart(6, '0');
 const pk = (runId: string) => `RUN#${runId}`;
 const LEDGER = 'LEDGER';

@@ -8,6 +8,7 @@ import type {
   StartExecutionOutput,
 } from '@aws-sdk/client-sfn';
 import { ulid } from 'ulid';
+import { pooledPrng } from '../../lambdas/core/id-random.js';
 import { systemClock } from './clock.js';
 import { parseDefinition } from './definition.js';
 import { driveExecution } from './driver.js';
@@ -27,6 +28,8 @@ import {
 import { describeRun, pageOf, redriveRefusal } from './service-views.js';
 import { decodeToken } from './task-token.js';
 import type { Clock } from './types.js';
+
+const idPrng = pooledPrng();
 
 /**
  * The embedded Step Functions service: registers state machines, runs
@@ -194,7 +197,7 @@ export class LocalStepFunctions {
     input: StartExecutionInput,
   ): StartExecutionOutput & { executionArn: string; startDate: Date } {
     const m = this.machine(input.stateMachineArn);
-    const name = input.name ?? ulid();
+    const name = input.name ?? ulid(undefined, idPrng);
     if (!NAME_RE.test(name)) throw new SfnApiError('InvalidName', `Invalid Name: '${name}'`);
     const inputText = input.input ?? '{}';
     try {
@@ -219,7 +222,7 @@ export class LocalStepFunctions {
     }
     const startDate = new Date(this.clock.now());
     const journal = this.store.create({
-      id: `${ulid(startDate.getTime())}`,
+      id: `${ulid(startDate.getTime(), idPrng)}`,
       executionArn,
       stateMachineArn: m.arn,
       name,

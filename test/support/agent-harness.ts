@@ -308,9 +308,17 @@ export class AgentHarness {
     );
   }
 
-  /** The API handler, as API Gateway would call it. */
+  private apiHandler:
+    | ((
+        event: Parameters<ReturnType<typeof api>>[0],
+        context?: unknown,
+      ) => ReturnType<ReturnType<typeof api>>)
+    | undefined;
+
+  /** The API handler, as API Gateway would call it: built once, as one warm container serves every request. */
   api() {
-    const handler = metered(api(this.env, this.workflows), this.env);
+    this.apiHandler ??= metered(api(this.env, this.workflows), this.env);
+    const handler = this.apiHandler;
     const faults = this.faults;
     return (event: Parameters<ReturnType<typeof api>>[0]) =>
       crashAware(faults, () => handler(event, { functionName: 'api', memoryLimitInMB: '512' }));
