@@ -19,6 +19,7 @@ import type {
   UpdateCommandOutput,
 } from '@aws-sdk/lib-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import { AwsJsonProtocol, type AwsMetadata } from './aws-json.js';
 import { type AwsRequester, type AwsResponse, AwsTransportError, serviceErrorName } from './aws-request.js';
 
 /**
@@ -39,14 +40,14 @@ import { type AwsRequester, type AwsResponse, AwsTransportError, serviceErrorNam
  * this client against the real local DynamoDB (dynalite), so both are held
  * to the same answers.
  *
- * Retries are the SDK's standard mode: throttles (base 500 ms) and transient
+ * Retries are the SDK's standard mode (`aws-json.ts`): throttles (base 500 ms) and transient
  * failures (no answer, 500/502/503/504; base 100 ms) are retried with full
  * jitter up to `maxAttempts` attempts in all, under a retry quota of 500
  * (5 per retry, 10 after a timeout, 1 back per success); anything else is
  * thrown at once.
  */
 export class DocumentClient {
-  private quota = RETRY_QUOTA;
+  private readonly protocol: AwsJsonProtocol;
 
   constructor(
     private readonly http: AwsRequester,
@@ -56,7 +57,12 @@ export class DocumentClient {
       /** Observes every command once (after its retries), for the usage meter (`dynamo-usage.ts`). */
       hooks?: DocumentClientHooks;
     } = {},
-  ) {}
+  ) {
+    this.protocol = new AwsJsonProtocol(this.http, {
+      maxAttempts: options.maxAttempts ?? 4,
+      toError: serviceError,
+    });
+  }
 
   /** Send one command; its output, or the service's error with the SDK's name and fields. */
   async send<I, O>(command: DocumentCommand<I, O>): Promise<O> {
@@ -64,50 +70,17 @@ export class DocumentClient {
     const hooks = this.options.hooks;
     const input = marshalInput(op, hooks?.prepare?.(op, command.input) ?? command.input);
     const body = JSON.stringify(input, binaryAsBase64);
-    const maxAttempts = this.options.maxAttempts ?? 4;
-    let totalRetryDelay = 0;
-    for (let attempt = 1; ; attempt++) {
-      let failure: DynamoServiceError | AwsTransportError;
-      try {
-        const res = await this.http.request({
-          method: 'POST',
-          path: '/',
-          headers: {
-            'content-type': 'application/x-amz-json-1.0',
-            'x-amz-target': `DynamoDB_20120810.${op}`,
-          },
-          body,
-        });
-        const metadata = {
-          httpStatusCode: res.status,
-          requestId: requestIdOf(res),
-          attempts: attempt,
-          totalRetryDelay,
-        };
-        if (res.status >= 200 && res.status < 300) {
-          this.quota = Math.min(RETRY_QUOTA, this.quota + 1);
-          const raw = parseBody(res.body) ?? {};
-          hooks?.settled?.(op, input, raw, undefined);
-          return { ...unmarshalOutput(op, raw), $metadata: metadata } as O;
-        }
-        failure = serviceError(res, metadata);
-      } catch (err) {
-        if (!(err instanceof AwsTransportError)) throw err;
-        failure = err;
-      }
-      const kind = retryKind(failure);
-      const cost = kind === 'timeout' ? 10 : 5;
-      if (kind === undefined || attempt >= maxAttempts || this.quota < cost) {
-        hooks?.settled?.(op, input, undefined, failure);
-        throw failure;
-      }
-      this.quota -= cost;
-      const delay = Math.floor(
-        Math.min(20_000, Math.random() * 2 ** (attempt - 1) * (kind === 'throttle' ? 500 : 100)),
-      );
-      totalRetryDelay += delay;
-      await new Promise((r) => setTimeout(r, delay));
+    let answer: Awaited<ReturnType<AwsJsonProtocol['post']>>;
+    try {
+      answer = await this.protocol.post(`DynamoDB_20120810.${op}`, body);
+    } catch (err) {
+      if (err instanceof DynamoServiceError || err instanceof AwsTransportError)
+        hooks?.settled?.(op, input, undefined, err);
+      throw err;
     }
+    const raw = parseBody(answer.res.body) ?? {};
+    hooks?.settled?.(op, input, raw, undefined);
+    return { ...unmarshalOutput(op, raw), $metadata: answer.metadata } as O;
   }
 }
 
@@ -144,12 +117,7 @@ export class DynamoServiceError extends Error {
   }
 }
 
-interface DynamoMetadata {
-  httpStatusCode: number;
-  requestId: string | undefined;
-  attempts: number;
-  totalRetryDelay: number;
-}
+type DynamoMetadata = AwsMetadata;
 
 /** The operations the handlers use. */
 export type DynamoOperation =
@@ -191,42 +159,6 @@ export const TransactWriteCommand = command<TransactWriteCommandInput, TransactW
 export const TransactGetCommand = command<TransactGetCommandInput, TransactGetCommandOutput>(
   'TransactGetItems',
 );
-
-const RETRY_QUOTA = 500;
-
-/** The SDK's throttling error codes (`@smithy/service-error-classification`). */
-const THROTTLES = new Set([
-  'BandwidthLimitExceeded',
-  'EC2ThrottledException',
-  'LimitExceededException',
-  'PriorRequestNotComplete',
-  'ProvisionedThroughputExceededException',
-  'RequestLimitExceeded',
-  'RequestThrottled',
-  'RequestThrottledException',
-  'SlowDown',
-  'ThrottledException',
-  'Throttling',
-  'ThrottlingException',
-  'TooManyRequestsException',
-  'TransactionInProgressException',
-]);
-const TRANSIENT_NAMES = new Set(['TimeoutError', 'RequestTimeout', 'RequestTimeoutException']);
-const TRANSIENT_STATUS = new Set([500, 502, 503, 504]);
-
-function retryKind(
-  err: DynamoServiceError | AwsTransportError,
-): 'throttle' | 'transient' | 'timeout' | undefined {
-  if (err instanceof AwsTransportError) return err.name === 'AbortError' ? undefined : 'timeout';
-  if (THROTTLES.has(err.name) || err.$metadata.httpStatusCode === 429) return 'throttle';
-  if (TRANSIENT_NAMES.has(err.name) || TRANSIENT_STATUS.has(err.$metadata.httpStatusCode)) return 'transient';
-  return undefined;
-}
-
-function requestIdOf(res: AwsResponse): string | undefined {
-  const id = res.headers['x-amzn-requestid'] ?? res.headers['x-amz-request-id'];
-  return typeof id === 'string' ? id : undefined;
-}
 
 function parseBody(body: Buffer): Record<string, unknown> | undefined {
   if (body.length === 0) return undefined;

@@ -1,30 +1,68 @@
-import {
-  DescribeExecutionCommand,
-  GetExecutionHistoryCommand,
-  RedriveExecutionCommand,
-  SendTaskFailureCommand,
-  SendTaskSuccessCommand,
-  SFNClient,
-  StartExecutionCommand,
-} from '@aws-sdk/client-sfn';
+import { ConfigError } from '../config-error.js';
 import { EngineThrottledError } from '../core/errors.js';
 import type { WorkflowEngine } from '../core/ports.js';
 import { throttleAs } from './aws-errors.js';
+import { AwsJsonProtocol, type AwsMetadata } from './aws-json.js';
+import { AwsRequester, type AwsResponse, regionalEndpoint, serviceErrorName } from './aws-request.js';
 
-/** Step Functions through the real SDK client (endpoint override: the local runtime). */
+/** An error Step Functions answered, named as the SDK names it (`ExecutionAlreadyExists`, …). */
+export class SfnServiceError extends Error {
+  override readonly name: string;
+  readonly $fault: 'client' | 'server';
+  constructor(
+    name: string,
+    message: string,
+    readonly $metadata: AwsMetadata,
+  ) {
+    super(message);
+    this.name = name;
+    this.$fault = $metadata.httpStatusCode >= 500 ? 'server' : 'client';
+  }
+}
+
+function serviceError(res: AwsResponse, metadata: AwsMetadata): SfnServiceError {
+  let fields: Record<string, unknown> = {};
+  try {
+    const parsed: unknown = JSON.parse(res.body.toString('utf8'));
+    if (parsed && typeof parsed === 'object') fields = parsed as Record<string, unknown>;
+  } catch {
+    // Not JSON (a proxy's page): the status alone names it.
+  }
+  const { name, message } = serviceErrorName(res, fields, 'Step Functions');
+  return new SfnServiceError(name, message, metadata);
+}
+
+/**
+ * Step Functions' JSON API (AWS JSON 1.0, `AWSStepFunctions.<Operation>`),
+ * spoken over the shared transport (`aws-request.ts`) with the SDK's standard
+ * retries (`aws-json.ts`, 3 attempts as the SDK client had): the six
+ * operations the handlers call do not justify `@aws-sdk/client-sfn`'s
+ * middleware stack and serde in the api, approval and finish bundles. The
+ * local runtime serves the same protocol (`local/sfn/api-server.ts`), and the
+ * CLI and the tests keep the SDK client against it.
+ */
 export function createSfnEngine(options: { region?: string; endpoint?: string }): WorkflowEngine {
-  const sfn = new SFNClient({
-    ...(options.region ? { region: options.region } : {}),
-    ...(options.endpoint ? { endpoint: options.endpoint } : {}),
-    maxAttempts: 3,
+  const region = options.region ?? process.env.AWS_REGION;
+  if (!region) throw new ConfigError('the Step Functions client needs a region (AWS_REGION)');
+  const http = new AwsRequester({
+    service: 'states',
+    region,
+    endpoint: options.endpoint ? new URL(options.endpoint) : regionalEndpoint('states', region),
   });
-  const send: typeof sfn.send = ((command: Parameters<typeof sfn.send>[0]) =>
-    throttleAs(EngineThrottledError, 'Step Functions', () => sfn.send(command))) as typeof sfn.send;
+  const protocol = new AwsJsonProtocol(http, { maxAttempts: 3, toError: serviceError });
+  const send = (operation: string, input: Record<string, unknown>): Promise<Record<string, unknown>> =>
+    throttleAs(EngineThrottledError, 'Step Functions', async () => {
+      const { res } = await protocol.post(`AWSStepFunctions.${operation}`, JSON.stringify(input));
+      const text = res.body.toString('utf8');
+      const parsed: unknown = text ? JSON.parse(text) : {};
+      return parsed && typeof parsed === 'object' ? (parsed as Record<string, unknown>) : {};
+    });
+  const text = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
   return {
     async startExecution(stateMachineArn, name, input) {
       try {
-        const out = await send(new StartExecutionCommand({ stateMachineArn, name, input }));
-        return out.executionArn ?? '';
+        const out = await send('StartExecution', { stateMachineArn, name, input });
+        return text(out.executionArn) ?? '';
       } catch (err) {
         // Same name: the execution exists already (a retried request). Resolve its ARN.
         if ((err as { name?: string }).name === 'ExecutionAlreadyExists') {
@@ -35,11 +73,13 @@ export function createSfnEngine(options: { region?: string; endpoint?: string })
     },
     async describeExecution(executionArn) {
       try {
-        const out = await send(new DescribeExecutionCommand({ executionArn }));
+        const out = await send('DescribeExecution', { executionArn });
+        const error = text(out.error);
+        const cause = text(out.cause);
         return {
-          status: out.status ?? 'UNKNOWN',
-          ...(out.error ? { error: out.error } : {}),
-          ...(out.cause ? { cause: out.cause } : {}),
+          status: text(out.status) ?? 'UNKNOWN',
+          ...(error ? { error } : {}),
+          ...(cause ? { cause } : {}),
         };
       } catch (err) {
         if ((err as { name?: string }).name === 'ExecutionDoesNotExist') return undefined;
@@ -48,8 +88,10 @@ export function createSfnEngine(options: { region?: string; endpoint?: string })
     },
     async redriveExecution(executionArn) {
       try {
-        const out = await send(new RedriveExecutionCommand({ executionArn }));
-        return { redriveDate: (out.redriveDate ?? new Date()).toISOString() };
+        const out = await send('RedriveExecution', { executionArn });
+        // AWS JSON 1.0 carries timestamps as epoch seconds.
+        const at = typeof out.redriveDate === 'number' ? new Date(out.redriveDate * 1000) : new Date();
+        return { redriveDate: at.toISOString() };
       } catch (err) {
         if ((err as { name?: string }).name === 'ExecutionNotRedrivable')
           return { refused: (err as Error).message };
@@ -57,26 +99,25 @@ export function createSfnEngine(options: { region?: string; endpoint?: string })
       }
     },
     async sendTaskSuccess(taskToken, output) {
-      await send(new SendTaskSuccessCommand({ taskToken, output }));
+      await send('SendTaskSuccess', { taskToken, output });
     },
     async sendTaskFailure(taskToken, error, cause) {
-      await send(new SendTaskFailureCommand({ taskToken, error, cause }));
+      await send('SendTaskFailure', { taskToken, error, cause });
     },
     async historyFigures(executionArn) {
       const types: string[] = [];
       let nextToken: string | undefined;
       try {
         do {
-          const page = await send(
-            new GetExecutionHistoryCommand({
-              executionArn,
-              maxResults: 1000,
-              includeExecutionData: false,
-              ...(nextToken ? { nextToken } : {}),
-            }),
-          );
-          for (const e of page.events ?? []) types.push(e.type ?? '');
-          nextToken = page.nextToken;
+          const page = await send('GetExecutionHistory', {
+            executionArn,
+            maxResults: 1000,
+            includeExecutionData: false,
+            ...(nextToken ? { nextToken } : {}),
+          });
+          const events = Array.isArray(page.events) ? (page.events as Array<{ type?: unknown }>) : [];
+          for (const e of events) types.push(text(e.type) ?? '');
+          nextToken = text(page.nextToken);
         } while (nextToken);
       } catch (err) {
         if ((err as { name?: string }).name === 'ExecutionDoesNotExist') return undefined;

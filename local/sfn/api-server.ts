@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { serveInProcess } from '../../lambdas/adapters/in-process-endpoints.js';
 import { readRequestBody } from '../aws/http-body.js';
 import { LOCAL_CREDENTIALS, type LocalCredentials } from '../aws/local-credentials.js';
 import { verifySigV4 } from '../aws/sigv4-verify.js';
@@ -19,6 +20,12 @@ export interface SfnApiServerOptions {
    * changes nothing. @default {@link LOCAL_CREDENTIALS}
    */
   credentials?: LocalCredentials;
+  /**
+   * Also answer this thread's handlers by a call instead of a socket
+   * (`lambdas/adapters/in-process-endpoints.ts`): the same request and answer
+   * bytes, unsigned, as the local DynamoDB does. @default true
+   */
+  inProcess?: boolean;
 }
 
 /** A running API server. */
@@ -51,12 +58,16 @@ function optNum(body: Record<string, unknown>, key: string): number | undefined 
 }
 
 const ops: Record<string, Op> = {
-  StartExecution: (s, b) =>
-    s.startExecution({
+  // Answered once the new execution's meta.json is on disk: the caller may act on the answer.
+  StartExecution: async (s, b) => {
+    const started = s.startExecution({
       stateMachineArn: str(b, 'stateMachineArn'),
       name: optStr(b, 'name'),
       input: optStr(b, 'input'),
-    }),
+    });
+    await s.durable();
+    return started;
+  },
   DescribeExecution: (s, b) => s.describeExecution({ executionArn: str(b, 'executionArn') }),
   GetExecutionHistory: (s, b) =>
     s.getExecutionHistory({
@@ -112,18 +123,61 @@ function toWire(value: unknown): unknown {
   return value;
 }
 
-function send(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    'Content-Type': 'application/x-amz-json-1.0',
-    'Content-Length': Buffer.byteLength(text),
-    'x-amzn-RequestId': crypto.randomUUID(),
-  });
-  res.end(text);
+/** An answer before it is written: its status and JSON body. */
+interface Answer {
+  status: number;
+  body: unknown;
 }
 
-function sendError(res: ServerResponse, code: string, message: string, status = 400): void {
-  send(res, status, { __type: `com.amazonaws.swf.service.v2.model#${code}`, message });
+const failure = (code: string, message: string, status = 400): Answer => ({
+  status,
+  body: { __type: `com.amazonaws.swf.service.v2.model#${code}`, message },
+});
+
+/** One API call, whichever way it came (HTTP after its signature check, or a call in this process). */
+async function operate(
+  sfn: LocalStepFunctions,
+  method: string,
+  target: string,
+  raw: Buffer,
+): Promise<Answer> {
+  const op = target.startsWith('AWSStepFunctions.')
+    ? ops[target.slice('AWSStepFunctions.'.length)]
+    : undefined;
+  if (method !== 'POST' || !op) return failure('UnknownOperationException', `Unknown operation ${target}`);
+  let body: unknown;
+  try {
+    const text = raw.toString('utf8');
+    body = text ? JSON.parse(text) : {};
+  } catch {
+    return failure('SerializationException', 'Request body is not valid JSON');
+  }
+  if (!isObject(body)) return failure('SerializationException', 'Request body must be a JSON object');
+  try {
+    return { status: 200, body: toWire(await op(sfn, body)) };
+  } catch (err) {
+    if (err instanceof SfnApiError) return failure(err.code, err.message);
+    // An unexpected failure's message may name server paths: the caller gets only its kind.
+    return failure('InternalFailure', 'internal failure', 500);
+  }
+}
+
+function wire(answer: Answer): { headers: Record<string, string | number>; text: string } {
+  const text = JSON.stringify(answer.body);
+  return {
+    text,
+    headers: {
+      'content-type': 'application/x-amz-json-1.0',
+      'content-length': Buffer.byteLength(text),
+      'x-amzn-requestid': crypto.randomUUID(),
+    },
+  };
+}
+
+function send(res: ServerResponse, answer: Answer): void {
+  const { headers, text } = wire(answer);
+  res.writeHead(answer.status, headers);
+  res.end(text);
 }
 
 async function handle(
@@ -137,28 +191,8 @@ async function handle(
     { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body: raw },
     credentials,
   );
-  if (refused) return sendError(res, refused.code, refused.message, 403);
-  const target = String(req.headers['x-amz-target'] ?? '');
-  const op = target.startsWith('AWSStepFunctions.')
-    ? ops[target.slice('AWSStepFunctions.'.length)]
-    : undefined;
-  if (req.method !== 'POST' || !op)
-    return sendError(res, 'UnknownOperationException', `Unknown operation ${target}`);
-  let body: unknown;
-  try {
-    const text = raw.toString('utf8');
-    body = text ? JSON.parse(text) : {};
-  } catch {
-    return sendError(res, 'SerializationException', 'Request body is not valid JSON');
-  }
-  if (!isObject(body)) return sendError(res, 'SerializationException', 'Request body must be a JSON object');
-  try {
-    send(res, 200, toWire(await op(sfn, body)));
-  } catch (err) {
-    if (err instanceof SfnApiError) return sendError(res, err.code, err.message);
-    // An unexpected failure's message may name server paths: the caller gets only its kind.
-    sendError(res, 'InternalFailure', 'internal failure', 500);
-  }
+  if (refused) return send(res, failure(refused.code, refused.message, 403));
+  send(res, await operate(sfn, req.method ?? 'GET', String(req.headers['x-amz-target'] ?? ''), raw));
 }
 
 /** Serves the Step Functions API (AWS JSON 1.0) for `sfn` on localhost. */
@@ -168,7 +202,7 @@ export async function startSfnApiServer(
 ): Promise<SfnApiServer> {
   const server = createServer((req, res) => {
     handle(sfn, req, res, opts.credentials ?? LOCAL_CREDENTIALS).catch(() =>
-      sendError(res, 'InternalFailure', 'internal failure', 500),
+      send(res, failure('InternalFailure', 'internal failure', 500)),
     );
   });
   const host = opts.host ?? '127.0.0.1';
@@ -177,10 +211,24 @@ export async function startSfnApiServer(
     server.listen(opts.port ?? 0, host, () => resolve());
   });
   const { port } = server.address() as AddressInfo;
+  const url = `http://${host}:${port}`;
+  const stopInProcess =
+    opts.inProcess === false
+      ? undefined
+      : serveInProcess(url, async (req) => {
+          const answer = await operate(sfn, req.method, req.headers['x-amz-target'] ?? '', req.body);
+          const { headers, text } = wire(answer);
+          return {
+            status: answer.status,
+            headers: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, String(v)])),
+            body: Buffer.from(text),
+          };
+        });
   return {
-    url: `http://${host}:${port}`,
+    url,
     close: () =>
       new Promise<void>((resolve, reject) => {
+        stopInProcess?.();
         server.closeAllConnections();
         server.close((err) => (err ? reject(err) : resolve()));
       }),

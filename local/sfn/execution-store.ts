@@ -147,6 +147,10 @@ export interface ExecutionStore {
   durable(): Promise<void>;
   /** {@link durable}, blocking: for an answer that acknowledges a change (SendTaskSuccess). */
   durableSync(): void;
+  /** Writes every pending line, without an fsync: before an answer that shows what a kill -9 must not take back. */
+  writePending(): void;
+  /** Commits what is left and lets go of open files. */
+  close(): Promise<void>;
 }
 
 /** Keeps journals in memory only (conformance runs, throwaway tests). */
@@ -162,6 +166,8 @@ export class MemoryExecutionStore implements ExecutionStore {
   }
   async durable(): Promise<void> {}
   durableSync(): void {}
+  writePending(): void {}
+  async close(): Promise<void> {}
 }
 
 /** How a store syncs a file descriptor: the real `fs.fsync`/`fs.fsyncSync`, or a test's disk that records what a power cut would keep. */
@@ -173,12 +179,21 @@ export interface JournalDisk {
 const REAL_DISK: JournalDisk = { fsync: fsyncCallback, fsyncSync };
 
 /**
- * One journal file's group commit: lines are written at once (one `write`
- * each, so order holds and a killed process loses none), and fsynced in
- * batches: {@link durable} syncs everything written before it was called,
- * sharing an fsync already under way and starting at most one more.
+ * One journal file's group commit. Appended lines are written together in
+ * order, one `write` for all the lines a burst of work appended (at the end
+ * of the event-loop turn, or at once when a commit comes first), so a kill -9
+ * loses only lines nothing has acted on yet. A commit ({@link durable},
+ * {@link durableSync}) writes what is pending and fsyncs everything appended
+ * before it was called, sharing an fsync already under way and starting at
+ * most one more; the service commits before it invokes, sends or answers. A
+ * new execution's `meta.json` is written at once and fsynced, with its
+ * directory, in its first commit. Under `inline` (a virtual clock) each line
+ * is written as it is appended and the fsync runs on the event loop.
  */
 class JournalFile {
+  private pending: string[] = [];
+  /** A write of the pending lines is queued (`setImmediate`). */
+  private flushing = false;
   private written = 0;
   private synced = 0;
   private syncing: Promise<void> | undefined;
@@ -188,24 +203,55 @@ class JournalFile {
     readonly file: string,
     private readonly disk: JournalDisk,
     private readonly inline: boolean,
+    /** The directory whose `meta.json` the first commit makes durable, while it has not. */
+    private metaDir: string | undefined,
   ) {}
 
   get dirty(): boolean {
-    return this.synced < this.written;
+    return this.pending.length > 0 || this.synced < this.written || this.metaDir !== undefined;
   }
 
   append(text: string): void {
-    this.fd ??= openSync(this.file, 'a', FILE_MODE);
-    writeSync(this.fd, text);
-    this.written += 1;
+    this.pending.push(text);
+    if (this.inline) {
+      this.flush();
+      return;
+    }
+    if (this.flushing) return;
+    this.flushing = true;
+    setImmediate(() => {
+      this.flushing = false;
+      try {
+        this.flush();
+      } catch {
+        // Left pending: the next commit writes them again and fails with this error where it is awaited.
+      }
+    });
+  }
+
+  /** Writes the pending lines in one `write`; returns how many lines are written in all. */
+  flush(): number {
+    if (this.pending.length > 0) {
+      this.fd ??= openSync(this.file, 'a', FILE_MODE);
+      const lines = this.pending.length;
+      writeSync(this.fd, lines === 1 ? (this.pending[0] as string) : this.pending.join(''));
+      this.written += lines;
+      this.pending = [];
+    }
+    return this.written;
   }
 
   async durable(): Promise<void> {
     if (this.inline) return this.durableSync();
-    const target = this.written;
+    const target = this.flush();
+    const metaDir = this.metaDir;
+    if (metaDir !== undefined) {
+      await syncMeta(metaDir);
+      this.metaDir = undefined;
+    }
     while (this.synced < target) {
       if (!this.syncing) {
-        const upTo = this.written;
+        const upTo = this.flush();
         const fd = this.fd;
         this.syncing = new Promise<void>((resolve, reject) => {
           if (fd === undefined) return resolve();
@@ -223,16 +269,46 @@ class JournalFile {
   }
 
   durableSync(): void {
-    if (!this.dirty || this.fd === undefined) return;
+    this.flush();
+    if (this.metaDir !== undefined) {
+      syncMetaSync(this.metaDir);
+      this.metaDir = undefined;
+    }
+    if (this.synced >= this.written || this.fd === undefined) return;
     this.disk.fsyncSync(this.fd);
     this.synced = this.written;
   }
 
-  /** Closes the descriptor once everything is synced (an idle journal holds none). */
+  /** Closes the descriptor once everything is synced. */
   closeIfSynced(): void {
     if (this.dirty || this.syncing || this.fd === undefined) return;
     closeSync(this.fd);
     this.fd = undefined;
+  }
+}
+
+/** A new execution's `meta.json` and the directory entries naming it and its journal, on disk. */
+async function syncMeta(dir: string): Promise<void> {
+  for (const path of [join(dir, 'meta.json'), dir]) {
+    const fd = openSync(path, 'r');
+    try {
+      await new Promise<void>((resolve, reject) =>
+        fsyncCallback(fd, (err) => (err ? reject(err) : resolve())),
+      );
+    } finally {
+      closeSync(fd);
+    }
+  }
+}
+
+function syncMetaSync(dir: string): void {
+  for (const path of [join(dir, 'meta.json'), dir]) {
+    const fd = openSync(path, 'r');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
   }
 }
 
@@ -246,7 +322,10 @@ class JournalFile {
  */
 export class FileExecutionStore implements ExecutionStore {
   private readonly root: string;
-  private readonly files = new Map<string, JournalFile>();
+  /** Journals with lines (or a `meta.json`) not yet committed. */
+  private readonly dirty = new Set<JournalFile>();
+  /** Journals whose descriptor is open. */
+  private readonly open = new Set<JournalFile>();
 
   private readonly disk: JournalDisk;
   private readonly inline: boolean;
@@ -263,24 +342,52 @@ export class FileExecutionStore implements ExecutionStore {
     mkdirSync(this.root, { recursive: true });
   }
 
+  /**
+   * Commits every journal appended to since the last commit. A journal's
+   * descriptor stays open while each batch has lines for it, and is closed
+   * after a whole batch without one (an idle journal holds none).
+   */
   async durable(): Promise<void> {
-    const dirty = [...this.files.values()].filter((f) => f.dirty);
+    const dirty = [...this.dirty];
     await Promise.all(dirty.map((f) => f.durable()));
-    for (const f of dirty) f.closeIfSynced();
+    this.settle(dirty);
   }
 
   durableSync(): void {
-    for (const f of this.files.values()) {
-      f.durableSync();
+    const dirty = [...this.dirty];
+    for (const f of dirty) f.durableSync();
+    this.settle(dirty);
+  }
+
+  /** After a commit of `committed`: the clean ones leave the dirty set; open ones idle for the whole batch are closed. */
+  private settle(committed: readonly JournalFile[]): void {
+    const active = new Set(committed);
+    for (const f of this.open) {
+      if (active.has(f) || f.dirty) continue;
       f.closeIfSynced();
+      this.open.delete(f);
     }
+    for (const f of committed) {
+      if (!f.dirty) this.dirty.delete(f);
+      this.open.add(f);
+    }
+  }
+
+  writePending(): void {
+    for (const f of this.dirty) f.flush();
+  }
+
+  async close(): Promise<void> {
+    await this.durable();
+    for (const f of this.open) f.closeIfSynced();
+    this.open.clear();
   }
 
   create(meta: ExecutionMeta): ExecutionJournal {
     const dir = join(this.root, meta.id);
     mkdirSync(dir, { recursive: true });
-    writeDurably(join(dir, 'meta.json'), JSON.stringify(meta));
-    return new ExecutionJournal(meta, this.sinkFor(dir));
+    writeAtomically(join(dir, 'meta.json'), JSON.stringify(meta));
+    return new ExecutionJournal(meta, this.sinkFor(dir, dir));
   }
 
   /**
@@ -347,20 +454,24 @@ export class FileExecutionStore implements ExecutionStore {
     return out;
   }
 
-  private sinkFor(dir: string): (line: JournalLine) => void {
+  /** `newMetaDir`: a new execution's directory, whose `meta.json` the first commit syncs. */
+  private sinkFor(dir: string, newMetaDir?: string): (line: JournalLine) => void {
     const file = join(dir, 'journal.jsonl');
-    const journal = new JournalFile(file, this.disk, this.inline);
-    this.files.set(file, journal);
-    return (line) => journal.append(`${JSON.stringify(line)}\n`);
+    const journal = new JournalFile(file, this.disk, this.inline, newMetaDir);
+    if (journal.dirty) this.dirty.add(journal);
+    return (line) => {
+      journal.append(`${JSON.stringify(line)}\n`);
+      this.dirty.add(journal);
+    };
   }
 }
 
-function writeDurably(file: string, text: string): void {
+/** Whole or not at all, even to a kill -9 mid-write: a temporary file, then a rename. */
+function writeAtomically(file: string, text: string): void {
   const tmp = `${file}.tmp`;
   const fd = openSync(tmp, 'w', FILE_MODE);
   try {
     writeSync(fd, text);
-    fsyncSync(fd);
   } finally {
     closeSync(fd);
   }

@@ -265,6 +265,7 @@ export class LocalStepFunctions {
   /** ListExecutions, newest first, optionally filtered by state machine and status. */
   listExecutions(input: ListExecutionsInput = {}): ListExecutionsOutput {
     if (input.stateMachineArn) this.machineOrKnown(input.stateMachineArn);
+    this.store.writePending();
     const items: ExecutionListItem[] = [];
     for (const run of this.runs.values()) {
       if (input.stateMachineArn && run.meta.stateMachineArn !== input.stateMachineArn) continue;
@@ -403,7 +404,12 @@ export class LocalStepFunctions {
       if (!run.controller.signal.aborted) run.controller.abort(new ExecutionAbortedError('closed'));
     }
     await Promise.allSettled(this.drives.values());
-    await this.store.durable();
+    await this.store.close();
+  }
+
+  /** Resolves once everything every execution has appended so far is on disk (the journals' group commit). */
+  durable(): Promise<void> {
+    return this.store.durable();
   }
 
   /** Terminal status of an execution, for callers that only need that. */
