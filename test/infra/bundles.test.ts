@@ -42,28 +42,21 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 /** The SDK clients each handler's ports need, and nothing more. */
 const CLIENTS: Record<HandlerKind, string[]> = {
   // Memory (episodes: forget, mark) reaches S3 Vectors and the Titan embeddings through Bedrock's runtime.
-  api: [
-    'client-bedrock-runtime',
-    'client-s3vectors',
-    'client-secrets-manager',
-    'client-sesv2',
-    'client-sfn',
-    'client-sns',
-  ],
+  api: ['client-bedrock-runtime', 'client-s3vectors', 'client-secrets-manager', 'client-sesv2', 'client-sns'],
   // Bedrock's runtime client: the Bedrock model SDK's (and ApplyGuardrail, the embeddings), on first use.
   'agent-step': ['client-bedrock-runtime', 'client-s3vectors', 'client-secrets-manager', 'client-sns'],
   'tool-step': ['client-sns'],
   'tool-runner': [],
   'code-step': [],
-  // The execution's history (the run's cost) and the episode it records (memory).
-  finish: ['client-bedrock-runtime', 'client-s3vectors', 'client-sfn'],
-  'approval-request': ['client-secrets-manager', 'client-sesv2', 'client-sfn'],
+  // The episode it records (memory); the execution's history (the run's cost) is read without the SDK.
+  finish: ['client-bedrock-runtime', 'client-s3vectors'],
+  'approval-request': ['client-secrets-manager', 'client-sesv2'],
 };
 
 /**
  * What a cold start may load at most (bytes of JavaScript: `index.mjs` and its static chunks): the
- * issue's 250 KB. DynamoDB and Lambda are spoken directly (`lambdas/adapters/dynamo-http.ts`,
- * `lambda-tools.ts`), so no SDK client and none of `@smithy/core` is loaded before first use.
+ * issue's 250 KB. DynamoDB, Lambda and Step Functions are spoken directly (`lambdas/adapters/dynamo-http.ts`,
+ * `lambda-tools.ts`, `sfn-engine.ts`), so no SDK client and none of `@smithy/core` is loaded before first use.
  */
 const COLD_START_BUDGET = 250 * 1024;
 
