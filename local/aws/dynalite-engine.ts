@@ -6,7 +6,9 @@
  * signature and calls this, so no request crosses a second socket and no
  * transaction step goes through an SDK client's serialisation and signing.
  */
+import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { type LogOpened, openLoggedStore } from './dynamo-log.js';
 
 const require = createRequire(import.meta.url);
 
@@ -235,12 +237,15 @@ const fault = (type: string, message?: string): EngineAnswer => ({
   body: { __type: `com.amazon.coral.service#${type}`, ...(message ? { message } : {}) },
 });
 
-/** Dynalite's store and actions, opened on a LevelDB directory. */
+/** Dynalite's store and actions, opened on a data directory (`dynamo-log.ts`). */
 export class DynaliteEngine implements DynamoEngine {
   /** ACTIVE table descriptions the data-plane actions read on every call; dropped by any table operation. */
   private readonly tables = new Map<string, DynaliteTable>();
 
-  private constructor(private readonly store: Store) {
+  private constructor(
+    private readonly store: Store,
+    private readonly log: LogOpened,
+  ) {
     // Reads straight from LevelDB on this thread: a get through the thread pool cost more in handing
     // over than the read itself. Writes stay asynchronous.
     const level = store.db;
@@ -269,13 +274,20 @@ export class DynaliteEngine implements DynamoEngine {
   }
 
   /**
-   * Opens (or creates) the LevelDB store in `path`; tables become ACTIVE at
+   * Opens (or creates) the store in `path`; tables become ACTIVE at
    * once. Rejects when the store cannot be opened (another process holds its lock).
    */
   static async open(path: string): Promise<DynaliteEngine> {
-    const store = db.create({ path, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+    mkdirSync(path, { recursive: true });
+    // In memory, every write logged to `path` first (`dynamo-log.ts`).
+    const store = db.create({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
     await store.db.open();
-    return new DynaliteEngine(store);
+    const log = await openLoggedStore(store, path).catch(async (err: unknown) => {
+      await new Promise((resolve) => store.db.close(resolve));
+      throw err;
+    });
+    for (const warning of log.warnings) process.stderr.write(`${warning}\n`);
+    return new DynaliteEngine(store, log);
   }
 
   /**
@@ -363,7 +375,11 @@ export class DynaliteEngine implements DynamoEngine {
   /** Waits for pending LevelDB operations, then closes the store. */
   close(): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      const done = (err?: Error | null) => (err ? reject(err) : resolve());
+      const done = (err?: Error | null) => {
+        this.log.close();
+        if (err) reject(err);
+        else resolve();
+      };
       if (this.store.lifecycleManager) this.store.lifecycleManager.gracefulClose(done);
       else this.store.db.close(done);
     });

@@ -3,9 +3,9 @@
  * holds dynalite's own per-item locks on every item it names, runs dynalite's
  * actions for its operations (validations, condition checks and update
  * expressions all stay dynalite's) against a view of the store that keeps
- * their writes in memory, and commits every write with one LevelDB batch:
- * LevelDB writes a batch to its log as one record, so a kill -9 leaves all of
- * it or none, and no undo log is needed. A transaction that fails writes
+ * their writes in memory, and commits every write with one batch of the
+ * store: the store logs a batch as one line (`dynamo-log.ts`), so a kill -9
+ * leaves all of it or none, and no undo log is needed. A transaction that fails writes
  * nothing and is answered as DynamoDB answers it (`TransactionCanceledException`
  * with `CancellationReasons`). Only requests on the same items wait for a
  * transaction; `TransactGetItems` takes the same locks, so it never sees half of one.
@@ -72,7 +72,7 @@ interface Step {
   /** The single-item request as dynalite's validations left it (expressions parsed). */
   data: unknown;
   table: string;
-  /** Dynalite's key string for the item: its LevelDB key in the table's sublevel and its lock. */
+  /** Dynalite's key string for the item: its store key in the table's sublevel and its lock. */
   itemKey: string;
 }
 
@@ -80,7 +80,7 @@ interface Step {
  * A view of dynalite's store whose item and index sublevels keep puts and
  * deletes in memory (reads see them) instead of writing them, and whose locks
  * are free: the transaction holds the real ones. {@link writes} is what a
- * commit hands LevelDB, keys prefixed as dynalite's sublevels prefix them.
+ * commit hands the store, keys prefixed as dynalite's sublevels prefix them.
  */
 class Overlay {
   readonly writes = new Map<string, StoreWrite>();
@@ -137,7 +137,7 @@ export class TransactionRunner {
   /**
    * Rolls back a transaction an earlier version left half-applied in this
    * data directory (its undo log still there); true when there was one.
-   * Transactions of this version are one LevelDB batch and never need it.
+   * Transactions of this version are one batch of the store and never need it.
    */
   async recover(): Promise<boolean> {
     if (!this.legacyUndoLog || !existsSync(this.legacyUndoLog)) return false;
@@ -326,7 +326,7 @@ export class TransactionRunner {
     }
   }
 
-  /** Every write of a transaction as one LevelDB batch: one log record, all of it or none. */
+  /** Every write of a transaction as one batch of the store: one log line, all of it or none. */
   private commit(writes: StoreWrite[]): Promise<void> {
     return new Promise((resolve, reject) => {
       this.engine.dynaliteStore.db.batch(writes, (err) => (err ? reject(err) : resolve()));

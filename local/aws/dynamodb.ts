@@ -1,7 +1,7 @@
 /**
  * Local DynamoDB: one HTTP server on 127.0.0.1 that checks every request's
  * SigV4 signature and answers it with dynalite's engine in this process (its
- * data on disk, LevelDB), plus the transactions dynalite lacks; and the
+ * data in memory with every write logged to disk first, `dynamo-log.ts`), plus the transactions dynalite lacks; and the
  * template's tables created through the real SDK when they do not exist yet.
  * A request is read and parsed once: no second hop to a dynalite server, no
  * SDK client between the transactions and the store.
@@ -43,7 +43,7 @@ export interface LocalDynamo {
   port: number;
   /** A client on this endpoint (the endpoint's credentials, us-east-1). */
   client: DynamoDBClient;
-  /** Stops the server and closes the LevelDB store. */
+  /** Stops the server and closes the store and its log. */
   close(): Promise<void>;
 }
 
@@ -51,7 +51,7 @@ export interface LocalDynamo {
 const MAX_REQUEST_BYTES = 16 * 1024 * 1024;
 
 /**
- * Starts dynalite's engine with LevelDB files in `dataDir`, behind a server
+ * Starts dynalite's engine with its data in `dataDir` (`dynamo-log.ts`), behind a server
  * on 127.0.0.1 that accepts only requests signed with `credentials` and adds
  * the transactions dynalite lacks (see `dynamo-transactions.ts`). Port 0
  * picks a free one. Unless `inProcess` is false, the handlers' client in this

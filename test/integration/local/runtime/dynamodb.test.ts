@@ -175,7 +175,7 @@ describe('a transaction cut in half by kill -9', () => {
     }
   }
 
-  it('as its writes go to LevelDB leaves all of them or none', async () => {
+  it('as its writes go to the store leaves all of them or none', async () => {
     const { signal, held, committed, undoLog } = await crashAndReboot('commit', ['']);
 
     expect(signal).toBe('SIGKILL');

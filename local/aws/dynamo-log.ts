@@ -1,0 +1,281 @@
+/**
+ * Where the local DynamoDB keeps its data: dynalite's store in memory
+ * (`memory-level`, the backend dynalite itself uses without a path), with
+ * every write appended first to one log file, `store.jsonl`, as one line per
+ * put, delete or batch. A request is answered after its line is written, so
+ * a kill -9 loses nothing that was answered, as with LevelDB's unsynced log
+ * before; a torn last line (a kill mid-write) is cut off at the next open.
+ * Opening replays the log and, once it has grown to several times the data it
+ * holds, rewrites it as one snapshot (a temporary file, fsynced, renamed).
+ *
+ * Why not LevelDB on disk (dynalite's default with a path): every write went
+ * through the thread pool and back, and a profile of the agent loop spent more
+ * there, and in the fsyncs of the execution journal that its dirty pages
+ * slowed, than in the writes themselves. A data directory an earlier version
+ * left in LevelDB is read once into the log on first open, and its files are
+ * left as they were.
+ */
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  ftruncateSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import type { DynaliteStore, StoreWrite } from './dynalite-engine.js';
+
+const require = createRequire(import.meta.url);
+
+const FILE_MODE = 0o600;
+/** Puts per line of a snapshot. */
+const SNAPSHOT_BATCH = 256;
+/** A log is rewritten at open once it has this many lines per live key, and at least this many lines. */
+const COMPACT_RATIO = 4;
+const COMPACT_MIN_LINES = 10_000;
+
+/** The log cannot be read back: which file, which line, and why. Nothing was changed. */
+export class DynamoLogCorruptError extends Error {
+  override readonly name = 'DynamoLogCorruptError';
+  constructor(
+    readonly file: string,
+    readonly line: number,
+    reason: string,
+  ) {
+    super(`the local DynamoDB's log ${file} is damaged at line ${line}: ${reason}; it was left as it is`);
+  }
+}
+
+/** One logged change: `[key, value]` puts, `[key]` deletes. */
+type LoggedOp = [string, unknown] | [string];
+
+type Level = DynaliteStore['db'] & {
+  put(key: string, value: unknown, cb?: (err?: Error | null) => void): Promise<void> | undefined;
+  del(key: string, cb?: (err?: Error | null) => void): Promise<void> | undefined;
+  batch(ops: StoreWrite[], cb?: (err?: Error | null) => void): Promise<void> | undefined;
+  iterator(): AsyncIterable<[string, unknown]>;
+};
+
+/** What {@link openLoggedStore} found and did, for the caller to tell a person. */
+export interface LogOpened {
+  /** Lines replayed. */
+  lines: number;
+  warnings: string[];
+  /** Stops logging and closes the file (the store itself is closed by its owner). */
+  close(): void;
+}
+
+/**
+ * Loads `dir`'s log into `store` (an open, empty, in-memory dynalite store)
+ * and logs every later write there. Throws {@link DynamoLogCorruptError} when
+ * a line other than the last cannot be read.
+ */
+export async function openLoggedStore(store: DynaliteStore, dir: string): Promise<LogOpened> {
+  const db = store.db as Level;
+  const file = join(dir, 'store.jsonl');
+  const warnings: string[] = [];
+  const unlock = lock(join(dir, 'store.lock'));
+  try {
+    return await openLocked(db, dir, file, warnings, unlock);
+  } catch (err) {
+    unlock();
+    throw err;
+  }
+}
+
+async function openLocked(
+  db: Level,
+  dir: string,
+  file: string,
+  warnings: string[],
+  unlock: () => void,
+): Promise<LogOpened> {
+  if (!existsSync(file) && existsSync(join(dir, 'CURRENT'))) {
+    await snapshot(file, await readLevelDb(dir));
+    warnings.push(
+      `local DynamoDB: read the LevelDB data in ${dir} into ${file}; the LevelDB files are no longer used`,
+    );
+  }
+  const { ops, lines, goodBytes, tornBytes } = readLog(file);
+  if (tornBytes > 0) {
+    warnings.push(
+      `local DynamoDB: ${file}: cut off a torn last line (${tornBytes} bytes, a crash mid-write)`,
+    );
+    const fd = openSync(file, 'r+');
+    try {
+      ftruncateSync(fd, goodBytes);
+    } finally {
+      closeSync(fd);
+    }
+  }
+  const live = new Map<string, unknown>();
+  for (const op of ops) {
+    if (op.length === 2) live.set(op[0], op[1]);
+    else live.delete(op[0]);
+  }
+  const writes: StoreWrite[] = [...live].map(([key, value]) => ({ type: 'put', key, value }));
+  for (let i = 0; i < writes.length; i += SNAPSHOT_BATCH)
+    await callback((cb) => db.batch(writes.slice(i, i + SNAPSHOT_BATCH), cb));
+  if (lines >= COMPACT_MIN_LINES && lines > COMPACT_RATIO * Math.max(1, live.size))
+    await snapshot(file, live);
+
+  const fd = openSync(file, 'a', FILE_MODE);
+  let open = true;
+  const log = (changes: LoggedOp[]): void => {
+    if (!open) throw new Error('the local DynamoDB is closed');
+    writeSync(fd, `${JSON.stringify(changes)}\n`);
+  };
+  const put = db.put.bind(db);
+  const del = db.del.bind(db);
+  const batch = db.batch.bind(db);
+  type Done = ((err?: Error | null) => void) | undefined;
+  /** Logs first; a write that cannot be logged fails as the store's own failure would, and changes nothing. */
+  const logged = (changes: LoggedOp[], done: Done, apply: () => Promise<void> | undefined) => {
+    try {
+      log(changes);
+    } catch (err) {
+      if (typeof done === 'function') return void setImmediate(done, err as Error);
+      return Promise.reject(err);
+    }
+    return apply();
+  };
+  db.put = (key: string, value: unknown, done?: Done) =>
+    logged([[key, value]], done, () => put(key, value, done));
+  db.del = (key: string, done?: Done) => logged([[key]], done, () => del(key, done));
+  db.batch = (ops: StoreWrite[], done?: Done) =>
+    logged(
+      ops.map((op): LoggedOp => (op.type === 'put' ? [op.key, op.value] : [op.key])),
+      done,
+      () => batch(ops, done),
+    );
+  return {
+    lines,
+    warnings,
+    close() {
+      if (!open) return;
+      open = false;
+      closeSync(fd);
+      unlock();
+    },
+  };
+}
+
+/** The data directory is this process's until the returned function is called; refused while a live process holds it. */
+function lock(file: string): () => void {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const fd = openSync(file, 'wx', FILE_MODE);
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
+      return () => rmSync(file, { force: true });
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'EEXIST' || attempt > 0) throw err;
+      const holder = Number(readFileSync(file, 'utf8'));
+      if (Number.isInteger(holder) && holder > 0 && alive(holder))
+        throw new Error(`the local DynamoDB in ${join(file, '..')} is open in process ${holder}`);
+      // Left by a process that is gone (a kill -9): take it.
+      rmSync(file, { force: true });
+    }
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as { code?: string }).code === 'EPERM';
+  }
+}
+
+function callback(run: (cb: (err?: Error | null) => void) => void): Promise<void> {
+  return new Promise((resolve, reject) => run((err) => (err ? reject(err) : resolve())));
+}
+
+/** The log's changes in order; a torn last line is reported, not read. */
+function readLog(file: string): { ops: LoggedOp[]; lines: number; goodBytes: number; tornBytes: number } {
+  if (!existsSync(file)) return { ops: [], lines: 0, goodBytes: 0, tornBytes: 0 };
+  const bytes = readFileSync(file);
+  const ops: LoggedOp[] = [];
+  let start = 0;
+  let lines = 0;
+  while (start < bytes.length) {
+    const end = bytes.indexOf(0x0a, start);
+    // No newline: the last line, torn by a crash mid-write.
+    if (end === -1) return { ops, lines, goodBytes: start, tornBytes: bytes.length - start };
+    lines += 1;
+    const text = bytes.toString('utf8', start, end);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      throw new DynamoLogCorruptError(file, lines, `not JSON: ${JSON.stringify(text.slice(0, 80))}`);
+    }
+    if (!Array.isArray(parsed)) throw new DynamoLogCorruptError(file, lines, 'not a list of changes');
+    for (const op of parsed) {
+      if (!Array.isArray(op) || typeof op[0] !== 'string' || op.length < 1 || op.length > 2)
+        throw new DynamoLogCorruptError(file, lines, 'a change is not [key, value] or [key]');
+      ops.push(op as LoggedOp);
+    }
+    start = end + 1;
+  }
+  return { ops, lines, goodBytes: start, tornBytes: 0 };
+}
+
+/** Replaces the log with `entries` as puts, whole or not at all. */
+async function snapshot(file: string, entries: Map<string, unknown>): Promise<void> {
+  const tmp = `${file}.tmp`;
+  rmSync(tmp, { force: true });
+  const fd = openSync(tmp, 'w', FILE_MODE);
+  try {
+    let batch: LoggedOp[] = [];
+    for (const [key, value] of entries) {
+      batch.push([key, value]);
+      if (batch.length === SNAPSHOT_BATCH) {
+        writeSync(fd, `${JSON.stringify(batch)}\n`);
+        batch = [];
+      }
+    }
+    if (batch.length > 0) writeSync(fd, `${JSON.stringify(batch)}\n`);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, file);
+  syncDirectory(join(file, '..'));
+}
+
+function syncDirectory(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Every entry of an earlier version's LevelDB store in `dir`. */
+async function readLevelDb(dir: string): Promise<Map<string, unknown>> {
+  // dynalite's own `level` (it is dynalite's dependency, not ours), as dynalite opened it with a path.
+  const fromDynalite = createRequire(require.resolve('dynalite/package.json'));
+  const { Level } = fromDynalite('level') as {
+    Level: new (
+      path: string,
+      o: { valueEncoding: 'json' },
+    ) => { open(): Promise<void>; close(): Promise<void>; iterator(): AsyncIterable<[string, unknown]> };
+  };
+  const old = new Level(dir, { valueEncoding: 'json' });
+  await old.open();
+  try {
+    const out = new Map<string, unknown>();
+    for await (const [key, value] of old.iterator()) out.set(key, value);
+    return out;
+  } finally {
+    await old.close();
+  }
+}

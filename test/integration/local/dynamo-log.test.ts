@@ -1,0 +1,217 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import {
+  appendFileSync,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CreateTableCommand, DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { createDocumentClient } from '../../../lambdas/adapters/dynamo-client.js';
+import { GetCommand, PutCommand, QueryCommand } from '../../../lambdas/adapters/dynamo-http.js';
+import { DynamoLogCorruptError } from '../../../local/aws/dynamo-log.js';
+import { ensureTables, startLocalDynamo } from '../../../local/aws/dynamodb.js';
+import { TABLES } from '../../support/agent-harness.js';
+
+/**
+ * The local DynamoDB's data directory (`local/aws/dynamo-log.ts`): dynalite
+ * in memory, every write logged first. What was answered is there after a
+ * kill -9, a torn last line is cut off, damage elsewhere is named and left
+ * alone, an earlier version's LevelDB data is carried over, and one process
+ * at a time holds the directory.
+ */
+const dirs: string[] = [];
+const children: ChildProcess[] = [];
+const tempDir = () => {
+  const d = mkdtempSync(join(tmpdir(), 'chaperone-dynamo-log-'));
+  dirs.push(d);
+  return d;
+};
+afterEach(() => {
+  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+process.env.AWS_ACCESS_KEY_ID = 'local';
+process.env.AWS_SECRET_ACCESS_KEY = 'local';
+
+async function open(dataDir: string) {
+  const dynamo = await startLocalDynamo({ dataDir });
+  await ensureTables(dynamo.client, TABLES.slice(0, 1));
+  return { dynamo, db: createDocumentClient({ region: 'us-east-1', endpoint: dynamo.url }) };
+}
+
+async function items(db: ReturnType<typeof createDocumentClient>, prefix: string): Promise<number[]> {
+  const out: number[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page = await db.send(
+      new QueryCommand({
+        TableName: 'Runs',
+        KeyConditionExpression: 'pk = :p AND begins_with(sk, :s)',
+        ExpressionAttributeValues: { ':p': 'W', ':s': prefix },
+        ...(start ? { ExclusiveStartKey: start } : {}),
+      }),
+    );
+    for (const i of page.Items ?? []) out.push(i.i as number);
+    start = page.LastEvaluatedKey;
+  } while (start);
+  return out.sort((a, b) => a - b);
+}
+
+describe('the local DynamoDB on disk', () => {
+  it('keeps every answered write, and each transaction whole, across a kill -9 at a random moment, three times over', async () => {
+    const dataDir = join(tempDir(), 'dynamo');
+    const script = fileURLToPath(new URL('./fixtures/dynamo-writer.ts', import.meta.url));
+    let answered = -1;
+    for (let round = 0; round < 3; round++) {
+      const child = spawn(process.execPath, ['--import', 'tsx', script, dataDir], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      children.push(child);
+      const target = 40 + Math.floor(Math.random() * 80);
+      let seen = 0;
+      await new Promise<void>((resolve, reject) => {
+        child.once('exit', (code) => reject(new Error(`the writer exited (${code}) before it was killed`)));
+        child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+          const lines = chunk.split('\n').filter(Boolean);
+          seen += lines.length;
+          answered = Number(lines.at(-1));
+          if (seen >= target) resolve();
+        });
+      });
+      child.removeAllListeners('exit');
+      child.kill('SIGKILL');
+      await new Promise((r) => child.once('exit', r));
+      // The next round's writer starts again from 0: the last round's items are overwritten, not lost.
+      const { dynamo, db } = await open(dataDir);
+      const got = await items(db, 'I#');
+      const pairs = await items(db, 'T#');
+      await dynamo.close();
+      // Everything answered is there (a write in flight at the kill may be too).
+      expect(got.slice(0, answered + 1)).toEqual(Array.from({ length: answered + 1 }, (_, i) => i));
+      // Both items of each transaction, or neither.
+      expect(pairs).toEqual(got.filter((i) => i % 2 === 1));
+    }
+  }, 90_000);
+
+  it('cuts off a torn last line with a warning and keeps the rest', async () => {
+    const dataDir = join(tempDir(), 'dynamo');
+    const first = await open(dataDir);
+    await first.db.send(new PutCommand({ TableName: 'Runs', Item: { pk: 'W', sk: 'I#1', i: 1 } }));
+    await first.dynamo.close();
+    const file = join(dataDir, 'store.jsonl');
+    const size = statSync(file).size;
+    appendFileSync(file, '[["item-Runs~half');
+    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    const again = await open(dataDir);
+    const warned = stderr.mock.calls.map((c) => String(c[0])).join('');
+    stderr.mockRestore();
+    expect(warned).toContain('cut off a torn last line');
+    expect(statSync(file).size).toBeGreaterThanOrEqual(size);
+    expect(readFileSync(file, 'utf8').includes('half')).toBe(false);
+    const got = await again.db.send(new GetCommand({ TableName: 'Runs', Key: { pk: 'W', sk: 'I#1' } }));
+    expect(got.Item).toEqual({ pk: 'W', sk: 'I#1', i: 1 });
+    await again.dynamo.close();
+  });
+
+  it('refuses a log damaged before its last line, naming the file and line, and leaves it as it was', async () => {
+    const dataDir = join(tempDir(), 'dynamo');
+    const first = await open(dataDir);
+    await first.db.send(new PutCommand({ TableName: 'Runs', Item: { pk: 'W', sk: 'I#1', i: 1 } }));
+    await first.dynamo.close();
+    const file = join(dataDir, 'store.jsonl');
+    const lines = readFileSync(file, 'utf8').split('\n');
+    lines.splice(1, 0, 'garbage');
+    writeFileSync(file, lines.join('\n'));
+    const before = readFileSync(file);
+    const err = await startLocalDynamo({ dataDir }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DynamoLogCorruptError);
+    expect(err).toMatchObject({ file, line: 2 });
+    expect((err as Error).message).toContain(`${file} is damaged at line 2`);
+    expect(readFileSync(file).equals(before)).toBe(true);
+    // Refused, not held: the directory is free for a repaired log.
+    expect(existsSync(join(dataDir, 'store.lock'))).toBe(false);
+  });
+
+  it("carries an earlier version's LevelDB data over on first open", async () => {
+    const dataDir = join(tempDir(), 'dynamo');
+    // dynalite with a path: LevelDB on disk, as the local DynamoDB kept it before.
+    const require = createRequire(import.meta.url);
+    const dynalite = require('dynalite') as (o: Record<string, unknown>) => {
+      listen(port: number, host: string, cb: () => void): void;
+      address(): { port: number };
+      close(cb: () => void): void;
+    };
+    const old = dynalite({ path: dataDir, createTableMs: 0 });
+    await new Promise<void>((r) => old.listen(0, '127.0.0.1', r));
+    const client = new DynamoDBClient({
+      endpoint: `http://127.0.0.1:${old.address().port}`,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
+    await client.send(
+      new CreateTableCommand({
+        TableName: 'Runs',
+        KeySchema: TABLES[0]?.keySchema,
+        AttributeDefinitions: TABLES[0]?.attributeDefinitions,
+        BillingMode: 'PAY_PER_REQUEST',
+      }),
+    );
+    await new Promise((r) => setTimeout(r, 50));
+    await client.send(
+      new PutItemCommand({ TableName: 'Runs', Item: { pk: { S: 'W' }, sk: { S: 'OLD' }, i: { N: '7' } } }),
+    );
+    client.destroy();
+    await new Promise<void>((r) => old.close(r));
+    expect(existsSync(join(dataDir, 'CURRENT'))).toBe(true);
+
+    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    const now = await open(dataDir);
+    const warned = stderr.mock.calls.map((c) => String(c[0])).join('');
+    stderr.mockRestore();
+    expect(warned).toContain('read the LevelDB data');
+    const got = await now.db.send(new GetCommand({ TableName: 'Runs', Key: { pk: 'W', sk: 'OLD' } }));
+    expect(got.Item).toEqual({ pk: 'W', sk: 'OLD', i: 7 });
+    await now.dynamo.close();
+  });
+
+  it('rewrites a log grown far past its data as one snapshot when it opens, and keeps the data', async () => {
+    const dataDir = join(tempDir(), 'dynamo');
+    const first = await open(dataDir);
+    // The same two items written over and over: 10,400 lines for two live items.
+    for (let round = 0; round < 104; round++)
+      await Promise.all(
+        Array.from({ length: 100 }, (_, k) =>
+          first.db.send(
+            new PutCommand({ TableName: 'Runs', Item: { pk: 'W', sk: `I#${k % 2}`, i: round * 100 + k } }),
+          ),
+        ),
+      );
+    const before = await items(first.db, 'I#');
+    await first.dynamo.close();
+    const file = join(dataDir, 'store.jsonl');
+    const grown = statSync(file).size;
+    const again = await open(dataDir);
+    expect(statSync(file).size).toBeLessThan(grown / 100);
+    expect(readFileSync(file, 'utf8').trim().split('\n').length).toBe(1);
+    expect(before).toHaveLength(2);
+    expect(await items(again.db, 'I#')).toEqual(before);
+    await again.dynamo.close();
+  });
+
+  it('is held by one process at a time', async () => {
+    const dataDir = join(tempDir(), 'dynamo');
+    const first = await open(dataDir);
+    await expect(startLocalDynamo({ dataDir })).rejects.toThrow(`is open in process ${process.pid}`);
+    await first.dynamo.close();
+    const second = await open(dataDir);
+    await second.dynamo.close();
+  });
+});
