@@ -3,13 +3,12 @@
  * checkpointer, on the same workload. Both run an agent that calls one no-op
  * tool per turn for N turns, against the same scripted model on loopback
  * through the real Anthropic SDK, and both keep what they need to resume on
- * disk at every step (Chaperone: the fsynced execution journal and dynalite's
- * LevelDB; LangGraph: a checkpoint per super-step in a WAL-mode SQLite file
- * with `durability: 'sync'`). Both survive a kill -9 at any step; only the
- * journal is fsynced (better-sqlite3 builds SQLite with WAL `synchronous`
- * NORMAL, which syncs at WAL checkpoints; dynalite's LevelDB writes are not
- * synced either), an fsync here costs about 0.2 ms and both sides are
- * CPU-bound. The two alternate in every round (A B A B) so a change in
+ * disk at every step (Chaperone: the fsynced execution journal and the local
+ * DynamoDB's write log; LangGraph: a checkpoint per super-step in a WAL-mode
+ * SQLite file with `durability: 'sync'`). Both survive a kill -9 at any step;
+ * only the journal is fsynced, at each group commit before an invocation
+ * (better-sqlite3 builds SQLite with WAL `synchronous` NORMAL, which syncs at
+ * WAL checkpoints; the DynamoDB log is not synced either). The two alternate in every round (A B A B) so a change in
  * machine load hits both.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
