@@ -81,7 +81,7 @@ export async function openLoggedStore(store: DynaliteStore, dir: string): Promis
   const warnings: string[] = [];
   const unlock = lock(join(dir, 'store.lock'));
   try {
-    return await openLocked(db, dir, file, warnings, unlock);
+    return await openLocked(store, db, dir, file, warnings, unlock);
   } catch (err) {
     unlock();
     throw err;
@@ -89,6 +89,7 @@ export async function openLoggedStore(store: DynaliteStore, dir: string): Promis
 }
 
 async function openLocked(
+  store: DynaliteStore,
   db: Level,
   dir: string,
   file: string,
@@ -126,8 +127,11 @@ async function openLocked(
 
   const fd = openSync(file, 'a', FILE_MODE);
   let open = true;
+  const lifecycle = store.lifecycleManager as { getState?(): string } | undefined;
   const log = (changes: LoggedOp[]): void => {
-    if (!open) throw new Error('the local DynamoDB is closed');
+    // A write the store would refuse is not logged either: the log holds only what was applied.
+    if (!open || lifecycle?.getState?.() === 'closed' || (db as { status?: string }).status !== 'open')
+      throw new Error('Database is closed');
     writeSync(fd, `${JSON.stringify(changes)}\n`);
   };
   const put = db.put.bind(db);
