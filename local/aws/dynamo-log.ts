@@ -6,7 +6,9 @@
  * a kill -9 loses nothing that was answered, as with LevelDB's unsynced log
  * before; a torn last line (a kill mid-write) is cut off at the next open.
  * Opening replays the log and, once it has grown to several times the data it
- * holds, rewrites it as one snapshot (a temporary file, fsynced, renamed).
+ * holds (or past 64 MiB with more lines than keys), rewrites it as one
+ * snapshot (a temporary file, fsynced, renamed). It is only rewritten at open:
+ * a long session's log grows until the next start.
  *
  * Why not LevelDB on disk (dynalite's default with a path): every write went
  * through the thread pool and back, and a profile of the agent loop spent more
@@ -20,14 +22,18 @@ import {
   existsSync,
   fsyncSync,
   ftruncateSync,
+  linkSync,
   openSync,
   readFileSync,
   renameSync,
   rmSync,
+  statSync,
+  writeFileSync,
   writeSync,
 } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { appendWhole } from '../fs-append.js';
 import type { DynaliteStore, StoreWrite } from './dynalite-engine.js';
 
 const require = createRequire(import.meta.url);
@@ -38,6 +44,8 @@ const SNAPSHOT_BATCH = 256;
 /** A log is rewritten at open once it has this many lines per live key, and at least this many lines. */
 const COMPACT_RATIO = 4;
 const COMPACT_MIN_LINES = 10_000;
+/** …or once it is this large and has more lines than live keys. */
+const COMPACT_BYTES = 64 * 1024 * 1024;
 
 /** The log cannot be read back: which file, which line, and why. Nothing was changed. */
 export class DynamoLogCorruptError extends Error {
@@ -122,17 +130,22 @@ async function openLocked(
   const writes: StoreWrite[] = [...live].map(([key, value]) => ({ type: 'put', key, value }));
   for (let i = 0; i < writes.length; i += SNAPSHOT_BATCH)
     await callback((cb) => db.batch(writes.slice(i, i + SNAPSHOT_BATCH), cb));
-  if (lines >= COMPACT_MIN_LINES && lines > COMPACT_RATIO * Math.max(1, live.size))
-    await snapshot(file, live);
+  // Many lines per live key, or a large log with more lines than keys (a snapshot has far fewer).
+  const grown =
+    (lines >= COMPACT_MIN_LINES && lines > COMPACT_RATIO * Math.max(1, live.size)) ||
+    (goodBytes > COMPACT_BYTES && lines > live.size);
+  if (grown) await snapshot(file, live);
 
   const fd = openSync(file, 'a', FILE_MODE);
+  /** The log's length: every line before it whole. */
+  let logBytes = statSync(file).size;
   let open = true;
   const lifecycle = store.lifecycleManager as { getState?(): string } | undefined;
   const log = (changes: LoggedOp[]): void => {
     // A write the store would refuse is not logged either: the log holds only what was applied.
     if (!open || lifecycle?.getState?.() === 'closed' || (db as { status?: string }).status !== 'open')
       throw new Error('Database is closed');
-    writeSync(fd, `${JSON.stringify(changes)}\n`);
+    logBytes = appendWhole(fd, Buffer.from(`${JSON.stringify(changes)}\n`), logBytes);
   };
   const put = db.put.bind(db);
   const del = db.del.bind(db);
@@ -169,31 +182,95 @@ async function openLocked(
   };
 }
 
-/** The data directory is this process's until the returned function is called; refused while a live process holds it. */
-function lock(file: string): () => void {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      const fd = openSync(file, 'wx', FILE_MODE);
-      writeSync(fd, String(process.pid));
-      closeSync(fd);
-      return () => rmSync(file, { force: true });
-    } catch (err) {
-      if ((err as { code?: string }).code !== 'EEXIST' || attempt > 0) throw err;
-      const holder = Number(readFileSync(file, 'utf8'));
-      if (Number.isInteger(holder) && holder > 0 && alive(holder))
-        throw new Error(`the local DynamoDB in ${join(file, '..')} is open in process ${holder}`);
-      // Left by a process that is gone (a kill -9): take it.
-      rmSync(file, { force: true });
-    }
+/** Who holds a data directory: the process, and when it started (a reused pid is another process). */
+interface Holder {
+  pid: number;
+  /** `performance.timeOrigin` of the holding process: tells this process from an earlier one with its pid. */
+  origin: number;
+  /** The process's start in clock ticks since boot (`/proc/<pid>/stat`), where there is one. */
+  ticks?: number;
+}
+
+/** Field 22 of `/proc/<pid>/stat`: when the process started, in clock ticks since boot. */
+function startTicks(pid: number | 'self'): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[19]);
+    return Number.isFinite(ticks) ? ticks : undefined;
+  } catch {
+    return undefined;
   }
 }
 
-function alive(pid: number): boolean {
+function parseHolder(text: string): Holder | undefined {
   try {
-    process.kill(pid, 0);
-    return true;
+    const h = JSON.parse(text) as Partial<Holder>;
+    return typeof h.pid === 'number' && typeof h.origin === 'number' ? (h as Holder) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** True while the process that wrote `holder` is still running. */
+function holds(holder: Holder): boolean {
+  if (holder.pid === process.pid) return holder.origin === performance.timeOrigin;
+  try {
+    process.kill(holder.pid, 0);
   } catch (err) {
-    return (err as { code?: string }).code === 'EPERM';
+    if ((err as { code?: string }).code !== 'EPERM') return false;
+  }
+  // Alive: the same process, unless its start time says the pid was reused.
+  const now = startTicks(holder.pid);
+  return holder.ticks === undefined || now === undefined || now === holder.ticks;
+}
+
+/**
+ * The data directory is this process's until the returned function is
+ * called; refused while a running process holds it. The lock file is created
+ * whole (written aside, then hard-linked into place), and one left by a
+ * process that is gone (a kill -9, or a pid now someone else's) is taken
+ * over only if it is still the one read.
+ */
+function lock(file: string): () => void {
+  const ticks = startTicks('self');
+  const mine = JSON.stringify({
+    pid: process.pid,
+    origin: performance.timeOrigin,
+    ...(ticks !== undefined ? { ticks } : {}),
+  });
+  const aside = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}`;
+  writeFileSync(aside, mine, { mode: FILE_MODE });
+  try {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      try {
+        linkSync(aside, file);
+        return () => {
+          // Only our own: a lock taken over after us is not ours to remove.
+          if (existsSync(file) && readFileSync(file, 'utf8') === mine) rmSync(file, { force: true });
+        };
+      } catch (err) {
+        if ((err as { code?: string }).code !== 'EEXIST') throw err;
+      }
+      let seen: string;
+      try {
+        seen = readFileSync(file, 'utf8');
+      } catch {
+        continue; // Removed meanwhile: try again.
+      }
+      const holder = parseHolder(seen);
+      if (holder && holds(holder))
+        throw new Error(`the local DynamoDB in ${join(file, '..')} is open in process ${holder.pid}`);
+      // Gone (or unreadable): take it over, unless someone else did first.
+      try {
+        if (readFileSync(file, 'utf8') === seen) rmSync(file, { force: true });
+      } catch {
+        // Removed meanwhile: try again.
+      }
+    }
+    throw new Error(`the local DynamoDB in ${join(file, '..')}: could not take its lock ${file}`);
+  } finally {
+    rmSync(aside, { force: true });
   }
 }
 

@@ -1,6 +1,7 @@
 import {
   closeSync,
   existsSync,
+  fstatSync,
   fsync as fsyncCallback,
   fsyncSync,
   mkdirSync,
@@ -9,9 +10,9 @@ import {
   readFileSync,
   renameSync,
   statSync,
-  writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import { appendWhole } from '../fs-append.js';
 import { type HistoryEvent, type JournalLine, toHistoryEvent } from './history.js';
 import { JournalCorruptError } from './journal-errors.js';
 import { readJournalFile } from './journal-file.js';
@@ -187,7 +188,8 @@ const REAL_DISK: JournalDisk = { fsync: fsyncCallback, fsyncSync };
  * before it was called, sharing an fsync already under way and starting at
  * most one more; the service commits before it invokes, sends or answers. A
  * new execution's `meta.json` is written at once and fsynced, with its
- * directory, in its first commit. Under `inline` (a virtual clock) each line
+ * directory and the one above, in its first commit, and its lines wait for
+ * that commit so none is on disk without it. Under `inline` (a virtual clock) each line
  * is written as it is appended and the fsync runs on the event loop.
  */
 class JournalFile {
@@ -195,6 +197,8 @@ class JournalFile {
   /** A write of the pending lines is queued (`setImmediate`). */
   private flushing = false;
   private written = 0;
+  /** The file's length while it is open. */
+  private bytes = 0;
   private synced = 0;
   private syncing: Promise<void> | undefined;
   private fd: number | undefined;
@@ -213,6 +217,8 @@ class JournalFile {
 
   append(text: string): void {
     this.pending.push(text);
+    // A new execution's lines wait for its first commit, which puts meta.json on disk before them.
+    if (this.metaDir !== undefined) return;
     if (this.inline) {
       this.flush();
       return;
@@ -232,9 +238,14 @@ class JournalFile {
   /** Writes the pending lines in one `write`; returns how many lines are written in all. */
   flush(): number {
     if (this.pending.length > 0) {
-      this.fd ??= openSync(this.file, 'a', FILE_MODE);
+      if (this.fd === undefined) {
+        this.fd = openSync(this.file, 'a', FILE_MODE);
+        this.bytes = fstatSync(this.fd).size;
+      }
       const lines = this.pending.length;
-      writeSync(this.fd, lines === 1 ? (this.pending[0] as string) : this.pending.join(''));
+      const text = lines === 1 ? (this.pending[0] as string) : this.pending.join('');
+      // Whole or not at all (a full disk): the lines stay pending for the next commit to report.
+      this.bytes = appendWhole(this.fd, Buffer.from(text), this.bytes);
       this.written += lines;
       this.pending = [];
     }
@@ -243,12 +254,12 @@ class JournalFile {
 
   async durable(): Promise<void> {
     if (this.inline) return this.durableSync();
-    const target = this.flush();
     const metaDir = this.metaDir;
     if (metaDir !== undefined) {
       await syncMeta(metaDir);
       this.metaDir = undefined;
     }
+    const target = this.flush();
     while (this.synced < target) {
       if (!this.syncing) {
         const upTo = this.flush();
@@ -269,11 +280,11 @@ class JournalFile {
   }
 
   durableSync(): void {
-    this.flush();
     if (this.metaDir !== undefined) {
       syncMetaSync(this.metaDir);
       this.metaDir = undefined;
     }
+    this.flush();
     if (this.synced >= this.written || this.fd === undefined) return;
     this.disk.fsyncSync(this.fd);
     this.synced = this.written;
@@ -287,9 +298,9 @@ class JournalFile {
   }
 }
 
-/** A new execution's `meta.json` and the directory entries naming it and its journal, on disk. */
+/** A new execution's `meta.json`, its directory and the entry naming that directory, on disk. */
 async function syncMeta(dir: string): Promise<void> {
-  for (const path of [join(dir, 'meta.json'), dir]) {
+  for (const path of [join(dir, 'meta.json'), dir, join(dir, '..')]) {
     const fd = openSync(path, 'r');
     try {
       await new Promise<void>((resolve, reject) =>
@@ -302,7 +313,7 @@ async function syncMeta(dir: string): Promise<void> {
 }
 
 function syncMetaSync(dir: string): void {
-  for (const path of [join(dir, 'meta.json'), dir]) {
+  for (const path of [join(dir, 'meta.json'), dir, join(dir, '..')]) {
     const fd = openSync(path, 'r');
     try {
       fsyncSync(fd);
@@ -471,7 +482,7 @@ function writeAtomically(file: string, text: string): void {
   const tmp = `${file}.tmp`;
   const fd = openSync(tmp, 'w', FILE_MODE);
   try {
-    writeSync(fd, text);
+    appendWhole(fd, Buffer.from(text), 0);
   } finally {
     closeSync(fd);
   }

@@ -329,6 +329,7 @@ export class LocalStepFunctions {
     // finishes before the new drive replays, so nothing of the old one writes into the new one.
     const drive = previous
       .then(() => driveExecution(run))
+      .then(() => this.store.durable())
       .catch((err: unknown) => {
         this.opts.logger?.error?.('execution driver crashed', {
           executionArn: run.meta.executionArn,
@@ -336,6 +337,8 @@ export class LocalStepFunctions {
         });
       });
     this.drives.set(run.meta.id, drive);
+    // The answer acknowledges the redrive: on disk first, as SendTaskSuccess's.
+    this.store.durableSync();
     return { redriveDate: out.redriveDate };
   }
 

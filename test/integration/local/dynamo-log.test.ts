@@ -211,7 +211,45 @@ describe('the local DynamoDB on disk', () => {
     const first = await open(dataDir);
     await expect(startLocalDynamo({ dataDir })).rejects.toThrow(`is open in process ${process.pid}`);
     await first.dynamo.close();
+    expect(existsSync(join(dataDir, 'store.lock'))).toBe(false);
     const second = await open(dataDir);
     await second.dynamo.close();
+  });
+
+  it('refuses while another running process holds it, and takes over a lock whose holder is gone or its pid reused', async () => {
+    const dataDir = join(tempDir(), 'dynamo');
+    await (await open(dataDir)).dynamo.close();
+    const lockFile = join(dataDir, 'store.lock');
+    const ticksOf = (pid: number) => {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+    };
+    const other = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' });
+    children.push(other);
+    await new Promise((r) => other.once('spawn', r));
+    const pid = other.pid as number;
+    const canReadProc = existsSync(`/proc/${pid}/stat`);
+    // A running process's lock: refused.
+    writeFileSync(
+      lockFile,
+      JSON.stringify({ pid, origin: 1, ...(canReadProc ? { ticks: ticksOf(pid) } : {}) }),
+    );
+    await expect(startLocalDynamo({ dataDir })).rejects.toThrow(`is open in process ${pid}`);
+    // This process's pid, written by an earlier process that had it (a container's pid 1 after a kill -9): taken.
+    writeFileSync(lockFile, JSON.stringify({ pid: process.pid, origin: performance.timeOrigin - 1 }));
+    await (await open(dataDir)).dynamo.close();
+    if (canReadProc) {
+      // A live pid that started at another moment than the holder did: reused, so taken.
+      writeFileSync(lockFile, JSON.stringify({ pid, origin: 1, ticks: ticksOf(pid) - 1 }));
+      await (await open(dataDir)).dynamo.close();
+    }
+    // A process that is gone: taken.
+    other.kill('SIGKILL');
+    await new Promise((r) => other.once('exit', r));
+    writeFileSync(lockFile, JSON.stringify({ pid, origin: 1 }));
+    const last = await open(dataDir);
+    expect(JSON.parse(readFileSync(lockFile, 'utf8'))).toMatchObject({ pid: process.pid });
+    await last.dynamo.close();
+    expect(existsSync(lockFile)).toBe(false);
   });
 });

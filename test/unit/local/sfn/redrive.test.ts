@@ -1,4 +1,5 @@
-import { rmSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { DescribeExecutionCommand, RedriveExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { afterEach, describe, expect, it } from 'vitest';
 import { VirtualClock } from '../../../../local/sfn/clock.js';
@@ -181,6 +182,35 @@ describe('RedriveExecution in the local runtime', () => {
     expect(() => local.redriveExecution({ executionArn: `${executionArn}-nope` })).toThrow(
       'Execution Does Not Exist',
     );
+  });
+
+  it('has the redrive in the journal file when it answers, and the new end when the drive ends (a kill -9 takes back neither)', async () => {
+    const dir = tempDir();
+    const t = threeSteps();
+    // The system clock: journal lines are written at the end of the turn, not as they are appended.
+    sfn = new LocalStepFunctions({ invoker: new MapLambdaInvoker(t.handlers), dataDir: dir });
+    try {
+      await sfn.start();
+      const arn = sfn.stateMachineArn('three');
+      sfn.registerStateMachine(arn, t.definition);
+      const { executionArn } = sfn.startExecution({ stateMachineArn: arn, input: '{}' });
+      await sfn.waitForExecution(executionArn);
+      const root = join(dir, 'executions');
+      const journal = () =>
+        readdirSync(root)
+          .map((id) => readFileSync(join(root, id, 'journal.jsonl'), 'utf8'))
+          .join('');
+      t.state.broken = false;
+      sfn.redriveExecution({ executionArn, clientToken: 'tok-disk' });
+      expect(journal()).toContain('"ExecutionRedriven"');
+      expect(journal()).toContain('redrive-token/tok-disk');
+      const done = await sfn.waitForExecution(executionArn);
+      expect(done.status).toBe('SUCCEEDED');
+      expect(journal()).toContain('"ExecutionSucceeded"');
+    } finally {
+      await sfn.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('serves RedriveExecution to the real SDK client, idempotent on the client token, and survives a restart', async () => {
