@@ -237,6 +237,8 @@ class JournalFile {
 
   /** Writes the pending lines in one `write`; returns how many lines are written in all. */
   flush(): number {
+    // Not before meta.json is on disk (the commit that syncs it clears metaDir, then writes).
+    if (this.metaDir !== undefined) return this.written;
     if (this.pending.length > 0) {
       if (this.fd === undefined) {
         this.fd = openSync(this.file, 'a', FILE_MODE);
@@ -325,11 +327,11 @@ function syncMetaSync(dir: string): void {
 
 /**
  * One directory per execution under `<dataDir>/executions/`: `meta.json`
- * (written atomically) and `journal.jsonl`. Every append is one `write` at
- * once, so a kill -9 loses at most the line being written; the fsync that
- * makes lines survive a power cut is a group commit ({@link durable}), which
- * the service awaits before it acts on them (invokes a Lambda function,
- * answers an API call, reports an execution ended).
+ * (written atomically) and `journal.jsonl`. A burst's lines are written
+ * together at the end of the turn, so a kill -9 loses only lines nothing has
+ * acted on; the fsync that makes lines survive a power cut is a group commit
+ * ({@link durable}), which the service awaits before it acts on them (invokes
+ * a Lambda function, answers an API call, reports an execution ended).
  */
 export class FileExecutionStore implements ExecutionStore {
   private readonly root: string;
