@@ -9,8 +9,18 @@ export interface AwsMetadata {
 }
 
 /** An error a JSON-protocol service answered: named as the SDK names it, with its `$metadata`. */
-export interface AwsServiceFailure extends Error {
-  readonly $metadata: AwsMetadata;
+export class AwsServiceError extends Error {
+  override readonly name: string;
+  readonly $fault: 'client' | 'server';
+  constructor(
+    name: string,
+    message: string,
+    readonly $metadata: AwsMetadata,
+  ) {
+    super(message);
+    this.name = name;
+    this.$fault = $metadata.httpStatusCode >= 500 ? 'server' : 'client';
+  }
 }
 
 const RETRY_QUOTA = 500;
@@ -36,7 +46,7 @@ const TRANSIENT_NAMES = new Set(['TimeoutError', 'RequestTimeout', 'RequestTimeo
 const TRANSIENT_STATUS = new Set([500, 502, 503, 504]);
 
 function retryKind(
-  err: AwsServiceFailure | AwsTransportError,
+  err: AwsServiceError | AwsTransportError,
 ): 'throttle' | 'transient' | 'timeout' | undefined {
   if (err instanceof AwsTransportError) return err.name === 'AbortError' ? undefined : 'timeout';
   if (THROTTLES.has(err.name) || err.$metadata.httpStatusCode === 429) return 'throttle';
@@ -67,7 +77,7 @@ export class AwsJsonProtocol {
       /** Attempts in all, the first included. */
       maxAttempts: number;
       /** The error a non-2xx answer becomes. */
-      toError(res: AwsResponse, metadata: AwsMetadata): AwsServiceFailure;
+      toError(res: AwsResponse, metadata: AwsMetadata): AwsServiceError;
     },
   ) {}
 
@@ -75,7 +85,7 @@ export class AwsJsonProtocol {
   async post(target: string, body: string): Promise<{ res: AwsResponse; metadata: AwsMetadata }> {
     let totalRetryDelay = 0;
     for (let attempt = 1; ; attempt++) {
-      let failure: AwsServiceFailure | AwsTransportError;
+      let failure: AwsServiceError | AwsTransportError;
       try {
         const res = await this.http.request({
           method: 'POST',

@@ -19,7 +19,7 @@ import type {
   UpdateCommandOutput,
 } from '@aws-sdk/lib-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
-import { AwsJsonProtocol, type AwsMetadata } from './aws-json.js';
+import { AwsJsonProtocol, type AwsMetadata, AwsServiceError } from './aws-json.js';
 import { type AwsRequester, type AwsResponse, AwsTransportError, serviceErrorName } from './aws-request.js';
 
 /**
@@ -98,26 +98,18 @@ export interface DocumentClientHooks {
 }
 
 /** An error DynamoDB answered, named as the SDK names it (`ConditionalCheckFailedException`, …). */
-export class DynamoServiceError extends Error {
-  override readonly name: string;
-  readonly $fault: 'client' | 'server';
-  readonly $metadata: DynamoMetadata;
+export class DynamoServiceError extends AwsServiceError {
   /** Per item of a cancelled transaction, in order (`TransactionCanceledException`). */
   readonly CancellationReasons?: Array<{ Code?: string; Message?: string; Item?: Record<string, unknown> }>;
   /** The item a failed condition saw (`ReturnValuesOnConditionCheckFailure: 'ALL_OLD'`). */
   readonly Item?: Record<string, unknown>;
-  constructor(name: string, message: string, metadata: DynamoMetadata, fields: Record<string, unknown>) {
-    super(message);
-    this.name = name;
-    this.$fault = metadata.httpStatusCode >= 500 ? 'server' : 'client';
-    this.$metadata = metadata;
+  constructor(name: string, message: string, metadata: AwsMetadata, fields: Record<string, unknown>) {
+    super(name, message, metadata);
     if (Array.isArray(fields.CancellationReasons))
       this.CancellationReasons = fields.CancellationReasons as DynamoServiceError['CancellationReasons'];
     if (fields.Item && typeof fields.Item === 'object') this.Item = fields.Item as Record<string, unknown>;
   }
 }
-
-type DynamoMetadata = AwsMetadata;
 
 /** The operations the handlers use. */
 export type DynamoOperation =
@@ -168,7 +160,7 @@ function parseBody(body: Buffer): Record<string, unknown> | undefined {
   return parsed && typeof parsed === 'object' ? (parsed as Record<string, unknown>) : undefined;
 }
 
-function serviceError(res: AwsResponse, metadata: DynamoMetadata): DynamoServiceError {
+function serviceError(res: AwsResponse, metadata: AwsMetadata): DynamoServiceError {
   let fields: Record<string, unknown> = {};
   try {
     fields = parseBody(res.body) ?? {};

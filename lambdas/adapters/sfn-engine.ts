@@ -2,25 +2,11 @@ import { ConfigError } from '../config-error.js';
 import { EngineThrottledError } from '../core/errors.js';
 import type { WorkflowEngine } from '../core/ports.js';
 import { throttleAs } from './aws-errors.js';
-import { AwsJsonProtocol, type AwsMetadata } from './aws-json.js';
+import { AwsJsonProtocol, type AwsMetadata, AwsServiceError } from './aws-json.js';
 import { AwsRequester, type AwsResponse, regionalEndpoint, serviceErrorName } from './aws-request.js';
 
 /** An error Step Functions answered, named as the SDK names it (`ExecutionAlreadyExists`, …). */
-export class SfnServiceError extends Error {
-  override readonly name: string;
-  readonly $fault: 'client' | 'server';
-  constructor(
-    name: string,
-    message: string,
-    readonly $metadata: AwsMetadata,
-  ) {
-    super(message);
-    this.name = name;
-    this.$fault = $metadata.httpStatusCode >= 500 ? 'server' : 'client';
-  }
-}
-
-function serviceError(res: AwsResponse, metadata: AwsMetadata): SfnServiceError {
+function serviceError(res: AwsResponse, metadata: AwsMetadata): AwsServiceError {
   let fields: Record<string, unknown> = {};
   try {
     const parsed: unknown = JSON.parse(res.body.toString('utf8'));
@@ -29,7 +15,7 @@ function serviceError(res: AwsResponse, metadata: AwsMetadata): SfnServiceError 
     // Not JSON (a proxy's page): the status alone names it.
   }
   const { name, message } = serviceErrorName(res, fields, 'Step Functions');
-  return new SfnServiceError(name, message, metadata);
+  return new AwsServiceError(name, message, metadata);
 }
 
 /**
