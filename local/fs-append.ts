@@ -1,4 +1,4 @@
-import { ftruncateSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, ftruncateSync, openSync, writeSync } from 'node:fs';
 
 /**
  * Appends `bytes` to `fd`, whose file is `length` bytes long, all of it or
@@ -21,4 +21,14 @@ export function appendWhole(
     throw err;
   }
   return length + bytes.length;
+}
+
+/** fsyncs the file or directory at `path` (a directory: the entries naming what is in it). */
+export function fsyncPath(path: string): void {
+  const fd = openSync(path, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
 }

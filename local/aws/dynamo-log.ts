@@ -29,11 +29,10 @@ import {
   rmSync,
   statSync,
   writeFileSync,
-  writeSync,
 } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { appendWhole } from '../fs-append.js';
+import { appendWhole, fsyncPath } from '../fs-append.js';
 import type { DynaliteStore, StoreWrite } from './dynalite-engine.js';
 
 const require = createRequire(import.meta.url);
@@ -71,8 +70,6 @@ type Level = DynaliteStore['db'] & {
 
 /** What {@link openLoggedStore} found and did, for the caller to tell a person. */
 export interface LogOpened {
-  /** Lines replayed. */
-  lines: number;
   warnings: string[];
   /** Stops logging and closes the file (the store itself is closed by its owner). */
   close(): void;
@@ -171,7 +168,6 @@ async function openLocked(
       () => batch(ops, done),
     );
   return {
-    lines,
     warnings,
     close() {
       if (!open) return;
@@ -314,30 +310,25 @@ async function snapshot(file: string, entries: Map<string, unknown>): Promise<vo
   rmSync(tmp, { force: true });
   const fd = openSync(tmp, 'w', FILE_MODE);
   try {
+    let length = 0;
+    const line = (ops: LoggedOp[]) => {
+      length = appendWhole(fd, Buffer.from(`${JSON.stringify(ops)}\n`), length);
+    };
     let batch: LoggedOp[] = [];
     for (const [key, value] of entries) {
       batch.push([key, value]);
       if (batch.length === SNAPSHOT_BATCH) {
-        writeSync(fd, `${JSON.stringify(batch)}\n`);
+        line(batch);
         batch = [];
       }
     }
-    if (batch.length > 0) writeSync(fd, `${JSON.stringify(batch)}\n`);
+    if (batch.length > 0) line(batch);
     fsyncSync(fd);
   } finally {
     closeSync(fd);
   }
   renameSync(tmp, file);
-  syncDirectory(join(file, '..'));
-}
-
-function syncDirectory(dir: string): void {
-  const fd = openSync(dir, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
+  fsyncPath(join(file, '..'));
 }
 
 /** Every entry of an earlier version's LevelDB store in `dir`. */

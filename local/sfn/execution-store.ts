@@ -12,7 +12,7 @@ import {
   statSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { appendWhole } from '../fs-append.js';
+import { appendWhole, fsyncPath } from '../fs-append.js';
 import { type HistoryEvent, type JournalLine, toHistoryEvent } from './history.js';
 import { JournalCorruptError } from './journal-errors.js';
 import { readJournalFile } from './journal-file.js';
@@ -300,9 +300,11 @@ class JournalFile {
   }
 }
 
-/** A new execution's `meta.json`, its directory and the entry naming that directory, on disk. */
+/** What a new execution's first commit puts on disk: its `meta.json`, its directory and the entry naming that directory. */
+const metaPaths = (dir: string) => [join(dir, 'meta.json'), dir, join(dir, '..')];
+
 async function syncMeta(dir: string): Promise<void> {
-  for (const path of [join(dir, 'meta.json'), dir, join(dir, '..')]) {
+  for (const path of metaPaths(dir)) {
     const fd = openSync(path, 'r');
     try {
       await new Promise<void>((resolve, reject) =>
@@ -315,14 +317,7 @@ async function syncMeta(dir: string): Promise<void> {
 }
 
 function syncMetaSync(dir: string): void {
-  for (const path of [join(dir, 'meta.json'), dir, join(dir, '..')]) {
-    const fd = openSync(path, 'r');
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-  }
+  for (const path of metaPaths(dir)) fsyncPath(path);
 }
 
 /**
