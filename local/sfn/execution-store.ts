@@ -1,9 +1,10 @@
 import {
   closeSync,
   existsSync,
+  fdatasync,
+  fdatasyncSync,
   fstatSync,
   fsync as fsyncCallback,
-  fsyncSync,
   mkdirSync,
   openSync,
   readdirSync,
@@ -171,13 +172,19 @@ export class MemoryExecutionStore implements ExecutionStore {
   async close(): Promise<void> {}
 }
 
-/** How a store syncs a file descriptor: the real `fs.fsync`/`fs.fsyncSync`, or a test's disk that records what a power cut would keep. */
+/** How a store syncs a journal's descriptor: the real `fs.fdatasync`/`fs.fdatasyncSync`, or a test's disk that records what a power cut would keep. */
 export interface JournalDisk {
   fsync(fd: number, done: (err: NodeJS.ErrnoException | null) => void): void;
   fsyncSync(fd: number): void;
 }
 
-const REAL_DISK: JournalDisk = { fsync: fsyncCallback, fsyncSync };
+/**
+ * A journal is only appended to, and `fdatasync` flushes its data with the
+ * metadata needed to read it back (its length), skipping the rest (times):
+ * an append's commit costs less than with `fsync`, for the same lines after a
+ * power cut. `meta.json` and the directories are still `fsync`ed.
+ */
+const REAL_DISK: JournalDisk = { fsync: fdatasync, fsyncSync: fdatasyncSync };
 
 /**
  * One journal file's group commit. Appended lines are written together in
@@ -303,17 +310,20 @@ class JournalFile {
 /** What a new execution's first commit puts on disk: its `meta.json`, its directory and the entry naming that directory. */
 const metaPaths = (dir: string) => [join(dir, 'meta.json'), dir, join(dir, '..')];
 
+/** fsyncs a new execution's {@link metaPaths} at once: its lines wait for all three, in no order among them. */
 async function syncMeta(dir: string): Promise<void> {
-  for (const path of metaPaths(dir)) {
-    const fd = openSync(path, 'r');
-    try {
-      await new Promise<void>((resolve, reject) =>
-        fsyncCallback(fd, (err) => (err ? reject(err) : resolve())),
-      );
-    } finally {
-      closeSync(fd);
-    }
-  }
+  await Promise.all(
+    metaPaths(dir).map(async (path) => {
+      const fd = openSync(path, 'r');
+      try {
+        await new Promise<void>((resolve, reject) =>
+          fsyncCallback(fd, (err) => (err ? reject(err) : resolve())),
+        );
+      } finally {
+        closeSync(fd);
+      }
+    }),
+  );
 }
 
 function syncMetaSync(dir: string): void {
