@@ -60,12 +60,21 @@ function requestIdOf(res: AwsResponse): string | undefined {
 }
 
 /**
+ * How long an attempt's connection may stay silent before it is dropped and
+ * retried. DynamoDB and Step Functions answer these calls in milliseconds;
+ * without a limit a dead connection (a half-open socket after a network
+ * fault) would hold the handler until its Lambda timeout, with no retry.
+ */
+export const ATTEMPT_IDLE_TIMEOUT_MS = 5_000;
+
+/**
  * One client's requests to an AWS JSON-protocol API (AWS JSON 1.0: a signed
  * POST to `/` with an `X-Amz-Target` and a JSON body), retried as the SDK's
  * standard mode retries them: throttles (base 500 ms) and transient failures
  * (no answer, 500/502/503/504; base 100 ms) with full jitter up to
  * `maxAttempts` attempts in all, under a retry quota of 500 (5 per retry, 10
- * after a timeout, 1 back per success); anything else is thrown at once. The
+ * after a timeout, 1 back per success); anything else is thrown at once. An
+ * attempt whose connection is silent for `attemptTimeoutMs` is a timeout. The
  * service's own error shape is the caller's (`toError`).
  */
 export class AwsJsonProtocol {
@@ -76,6 +85,12 @@ export class AwsJsonProtocol {
     private readonly options: {
       /** Attempts in all, the first included. */
       maxAttempts: number;
+      /**
+       * An attempt whose connection stays silent this long is dropped and
+       * retried as a timeout (over the network only: see `AwsRequester.request`'s
+       * `idleTimeoutMs`). @default {@link ATTEMPT_IDLE_TIMEOUT_MS}
+       */
+      attemptTimeoutMs?: number;
       /** The error a non-2xx answer becomes. */
       toError(res: AwsResponse, metadata: AwsMetadata): AwsServiceError;
     },
@@ -92,6 +107,7 @@ export class AwsJsonProtocol {
           path: '/',
           headers: { 'content-type': 'application/x-amz-json-1.0', 'x-amz-target': target },
           body,
+          idleTimeoutMs: this.options.attemptTimeoutMs ?? ATTEMPT_IDLE_TIMEOUT_MS,
         });
         const metadata = {
           httpStatusCode: res.status,

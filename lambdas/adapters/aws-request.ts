@@ -112,6 +112,13 @@ export class AwsRequester {
     body?: string | Uint8Array;
     signal?: AbortSignal;
     timeoutMs?: number;
+    /**
+     * Over the network, a connection silent this long (no byte of the answer)
+     * is dropped and the request rejected as a timeout: a dead socket or a
+     * half-open TCP connection, which an in-process answer cannot have.
+     * `timeoutMs`, when given, wins.
+     */
+    idleTimeoutMs?: number;
   }): Promise<AwsResponse> {
     const base = this.options.endpoint;
     const path = `${base.pathname.replace(/\/$/, '')}${req.path}`;
@@ -119,6 +126,7 @@ export class AwsRequester {
     if (req.body !== undefined) headers['content-length'] = String(Buffer.byteLength(req.body));
     const local = inProcessEndpoint(base);
     if (local) return answerInProcess(local, { ...req, path, headers });
+    const timeoutMs = req.timeoutMs ?? req.idleTimeoutMs;
     if (!this.cached || credentialsTreatedAsExpired(this.cached)) this.cached = await this.provide();
     const signed = signRequest(
       { method: req.method, path, headers, ...(req.body !== undefined ? { body: req.body } : {}) },
@@ -140,7 +148,7 @@ export class AwsRequester {
           headers: signed,
           agent: this.agent,
           ...(req.signal ? { signal: req.signal } : {}),
-          ...(req.timeoutMs !== undefined ? { timeout: req.timeoutMs } : {}),
+          ...(timeoutMs !== undefined ? { timeout: timeoutMs } : {}),
         },
         (res) => {
           const chunks: Buffer[] = [];
@@ -152,9 +160,7 @@ export class AwsRequester {
         },
       );
       outgoing.on('timeout', () =>
-        outgoing.destroy(
-          Object.assign(new Error(`no answer within ${req.timeoutMs} ms`), { code: 'ETIMEDOUT' }),
-        ),
+        outgoing.destroy(Object.assign(new Error(`no answer within ${timeoutMs} ms`), { code: 'ETIMEDOUT' })),
       );
       outgoing.on('error', (err) => reject(new AwsTransportError(err)));
       outgoing.end(req.body);

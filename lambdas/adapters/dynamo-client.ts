@@ -13,12 +13,15 @@ export function createDocumentClient(options: {
   region?: string;
   endpoint?: string;
   maxAttempts?: number;
+  /** An attempt whose connection is silent this long is retried as a timeout. @default 5,000 */
+  attemptTimeoutMs?: number;
 }): DocumentClient {
   const region = options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
   if (!region) throw new Error('createDocumentClient: no region (pass one, or set AWS_REGION)');
   const endpoint = options.endpoint ? new URL(options.endpoint) : regionalEndpoint('dynamodb', region);
   return new DocumentClient(new AwsRequester({ service: 'dynamodb', region, endpoint }), {
     maxAttempts: options.maxAttempts ?? 4,
+    ...(options.attemptTimeoutMs !== undefined ? { attemptTimeoutMs: options.attemptTimeoutMs } : {}),
     hooks: dynamoUsageHooks,
   });
 }

@@ -44,7 +44,8 @@ import { type AwsRequester, type AwsResponse, AwsTransportError, serviceErrorNam
  * failures (no answer, 500/502/503/504; base 100 ms) are retried with full
  * jitter up to `maxAttempts` attempts in all, under a retry quota of 500
  * (5 per retry, 10 after a timeout, 1 back per success); anything else is
- * thrown at once.
+ * thrown at once. An attempt whose connection stays silent for
+ * `attemptTimeoutMs` (5 s) is dropped and counts as a timeout.
  */
 export class DocumentClient {
   private readonly protocol: AwsJsonProtocol;
@@ -54,12 +55,15 @@ export class DocumentClient {
     private readonly options: {
       /** Attempts in all, the first included. @default 4 */
       maxAttempts?: number;
+      /** An attempt whose connection is silent this long is retried as a timeout. @default 5,000 (`ATTEMPT_IDLE_TIMEOUT_MS`) */
+      attemptTimeoutMs?: number;
       /** Observes every command once (after its retries), for the usage meter (`dynamo-usage.ts`). */
       hooks?: DocumentClientHooks;
     } = {},
   ) {
     this.protocol = new AwsJsonProtocol(this.http, {
       maxAttempts: options.maxAttempts ?? 4,
+      ...(options.attemptTimeoutMs !== undefined ? { attemptTimeoutMs: options.attemptTimeoutMs } : {}),
       toError: serviceError,
     });
   }

@@ -277,4 +277,56 @@ describe("the handlers' DynamoDB client under faults", () => {
     expect(err.name).toBe('TimeoutError');
     expect(err.code).toBe('ECONNREFUSED');
   });
+
+  it('drops a connection that goes silent and retries it, then names one that stays silent a TimeoutError', async () => {
+    // Takes each request and answers none of the first `silent`: a dead socket, as a network fault leaves one.
+    const silentServer = async (silent: number) => {
+      let seen = 0;
+      const server: Server = createServer((req, res) => {
+        req.resume();
+        if (++seen <= silent) return;
+        res.writeHead(200, { 'content-type': 'application/x-amz-json-1.0' });
+        res.end(JSON.stringify({ Item: { pk: { S: 'p' } } }));
+      });
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+      const { port } = server.address() as AddressInfo;
+      return {
+        url: `http://127.0.0.1:${port}`,
+        seen: () => seen,
+        close: () =>
+          new Promise<void>((r) => {
+            server.closeAllConnections();
+            server.close(() => r());
+          }),
+      };
+    };
+    const once = await silentServer(1);
+    try {
+      const db = createDocumentClient({ region: 'us-east-1', endpoint: once.url, attemptTimeoutMs: 100 });
+      const out = await db.send(new GetCommand({ TableName: 'Runs', Key: { pk: 'p' } }));
+      expect(out.Item).toEqual({ pk: 'p' });
+      expect(out.$metadata.attempts).toBe(2);
+      expect(once.seen()).toBe(2);
+    } finally {
+      await once.close();
+    }
+    const never = await silentServer(Number.POSITIVE_INFINITY);
+    try {
+      const db = createDocumentClient({
+        region: 'us-east-1',
+        endpoint: never.url,
+        maxAttempts: 3,
+        attemptTimeoutMs: 100,
+      });
+      const err = (await db
+        .send(new GetCommand({ TableName: 'Runs', Key: { pk: 'p' } }))
+        .catch((e: unknown) => e)) as Error & { code?: string; $metadata?: unknown };
+      expect(err.name).toBe('TimeoutError');
+      expect(err.code).toBe('ETIMEDOUT');
+      expect(err.message).toBe('no answer within 100 ms');
+      expect(never.seen()).toBe(3);
+    } finally {
+      await never.close();
+    }
+  });
 });
