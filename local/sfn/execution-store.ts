@@ -405,6 +405,9 @@ export class FileExecutionStore implements ExecutionStore {
     const dir = join(this.root, meta.id);
     mkdirSync(dir, { recursive: true });
     writeAtomically(join(dir, 'meta.json'), JSON.stringify(meta));
+    // Created empty now, so the first commit's sync of the directory names it too: fdatasync of
+    // its lines later does not promise the directory entry of a file it created.
+    closeSync(openSync(join(dir, 'journal.jsonl'), 'a', FILE_MODE));
     return new ExecutionJournal(meta, this.sinkFor(dir, dir));
   }
 
