@@ -27,7 +27,8 @@ export type Opening = { kind: 'message'; message: Message } | { kind: 'redrive';
  * What opens this iteration: the task on the first one, the tool results of
  * the previous turn afterwards. Derived from what is recorded, so it comes out
  * the same on every retry. A call with no result that never began is answered
- * "it did not run"; one that began (its outcome unknown) is never guessed at:
+ * "it did not run" (an ungated read call, which is not claimed, "did not
+ * complete: nothing changed"); one that began (its outcome unknown) is never guessed at:
  * it goes back to the tool step, which runs it again only when that is safe
  * and asks a human otherwise. Results that arrived with the iteration
  * (`arrived`, as the tool steps recorded them) are not read again.
@@ -88,11 +89,17 @@ export async function openingOf(
       redrive.push(pending);
       continue;
     }
+    // An ungated read tool is not claimed before it runs (tool-step.ts): no claim means no result
+    // was recorded, not that it never started; it only reads, so nothing changed either way.
+    const tool = step.agent.tool(use.name);
     blocks.push({
       type: 'tool_result',
       tool_use_id: use.id,
       is_error: true,
-      content: `The ${use.name} call did not run: the platform failed before the tool was started, so nothing happened. You may call it again.`,
+      content:
+        tool?.access === 'read' && !tool.approval
+          ? `The ${use.name} call did not complete: the platform failed before its result was recorded. It only reads, so nothing changed. You may call it again.`
+          : `The ${use.name} call did not run: the platform failed before the tool was started, so nothing happened. You may call it again.`,
     });
   }
   if (redrive.length > 0) return { kind: 'redrive', calls: redrive };

@@ -42,7 +42,9 @@ export interface ToolStepDeps extends CoreDeps {
  * against the run's breaker.
  *
  * Claim-first (see `claims.ts`): the call's claim is begun right before the
- * tool runs and completed with its result and trail event in one write. A
+ * tool runs and completed with its result and trail event in one write (a
+ * read tool's ungated call, which has no effect to fence, skips the begin:
+ * one write per call, and a retry runs it again until it is complete). A
  * retry returns a completed claim's result. One that finds an attempt begun
  * and not completed knows the tool may have acted: an idempotent tool runs
  * again with the same idempotency key; any other is not run again until a
@@ -89,6 +91,11 @@ export async function runToolStep(event: ToolStepEvent, deps: ToolStepDeps): Pro
     const trialMs = (worstCaseSeconds(tool) + 5) * 1000;
     if (!(await breakers.claimTrial(tool.name, clock.now(), clock.now() + trialMs))) circuit = 'open';
   }
+  // A read tool has no effect to fence: with no gate and the circuit closed its call is not
+  // claimed before it runs. A retry that finds no completion runs it again, as one that found a
+  // begun claim would (read tools are idempotent), and the completion is still written once.
+  if (tool.access === 'read' && !tool.approval && circuit === 'closed')
+    return runClaimed(ctx, { unclaimed: true });
   // The first attempt claims in the same request that tells it about an earlier one.
   const claimed =
     circuit === 'open'
@@ -172,12 +179,13 @@ async function resolveUnknownOutcome(ctx: CallContext, claim: Claim): Promise<To
 }
 
 /**
- * Run the tool (and its fallback) under a begun claim, or record that its
- * circuit is open; complete the claim with what happened.
+ * Run the tool (and its fallback) under a begun claim (or none, for a read
+ * tool), or record that its circuit is open; complete the claim with what
+ * happened.
  */
 async function runClaimed(
   ctx: CallContext,
-  state: { began: Claim } | { circuitOpen: true },
+  state: { began: Claim } | { unclaimed: true } | { circuitOpen: true },
 ): Promise<ToolStepResult> {
   const { deps, meta, agent, tool, pending, stepId, key } = ctx;
   const { store, clock } = deps;
@@ -215,7 +223,7 @@ async function runClaimed(
         tool.breaker.failureThreshold,
         clock.now() + tool.breaker.cooldownSeconds * 1000,
       );
-      if (outcome.unknown) {
+      if (outcome.unknown && 'began' in state) {
         // It may have acted: no fallback, no "failed" for the model; the claim stays acting and a
         // human says whether it happened.
         const asked = await resolveUnknownOutcome(ctx, state.began);

@@ -205,6 +205,23 @@ describe('exactly once under a fault at every write', () => {
     const clean = await runWith(undefined);
 
     expectExactlyOnce(clean, 0, 'no fault');
+    // The payment is claimed before it runs and completed after; a read tool, with no effect to
+    // fence, is only completed: one write of its claim.
+    const claimWrites = Object.fromEntries(
+      clean.trail.flatMap((e) =>
+        e.type === 'tool_call'
+          ? [
+              [
+                e.tool,
+                clean.writes.filter((w) =>
+                  w.keys.some((k) => k.startsWith('CLAIM#tool#') && k.endsWith(`#${e.toolUseId}`)),
+                ).length,
+              ],
+            ]
+          : [],
+      ),
+    );
+    expect(claimWrites).toEqual({ lookup_invoice: 1, find_vendor: 1, schedule_payment: 2 });
     writes = clean.writes;
     expect(writes.length).toBeGreaterThan(15);
   });
