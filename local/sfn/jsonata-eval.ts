@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import jsonata from 'jsonata';
 import { EvaluationError, StatesError } from './errors.js';
+import { compileFast, FALLBACK, type FastExpression } from './jsonata-fast.js';
 import { isObject } from './types.js';
 
 /** What a JSONata expression sees: `$states` plus the variables in scope. */
@@ -15,6 +16,17 @@ export interface JsonataEnv {
 }
 
 const cache = new Map<string, jsonata.Expression>();
+/** Each expression's synchronous evaluator (`jsonata-fast.ts`), or null when it uses more than that handles. */
+const fastCache = new Map<string, FastExpression | null>();
+
+function fastOf(text: string, expr: jsonata.Expression): FastExpression | null {
+  let fast = fastCache.get(text);
+  if (fast === undefined) {
+    fast = compileFast(expr.ast()) ?? null;
+    fastCache.set(text, fast);
+  }
+  return fast;
+}
 const fromMillis = jsonata('$fromMillis($ms, $p, $t)');
 
 /** True for a string of the form `{% expr %}`. */
@@ -142,10 +154,19 @@ export async function evaluateExpression(
 ): Promise<unknown> {
   const text = expressionText(source);
   const expr = compile(text, field);
-  const bindings: Record<string, unknown> = { ...env.variables, states: env.states, ...sfnFunctions(env) };
-  let result: unknown;
+  const fast = fastOf(text, expr);
+  let result: unknown = fast
+    ? fast({ states: env.states, variables: env.variables, input: env.states.input })
+    : FALLBACK;
   try {
-    result = await expr.evaluate(env.states.input, bindings);
+    if (result === FALLBACK) {
+      const bindings: Record<string, unknown> = {
+        ...env.variables,
+        states: env.states,
+        ...sfnFunctions(env),
+      };
+      result = await expr.evaluate(env.states.input, bindings);
+    }
   } catch (err) {
     if (err instanceof StatesError) throw err;
     throw new EvaluationError(
