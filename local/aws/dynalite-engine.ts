@@ -8,6 +8,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { checkTypesFast } from './dynalite-types.js';
 import { type LogOpened, openLoggedStore } from './dynamo-log.js';
 
 const require = createRequire(import.meta.url);
@@ -327,7 +328,10 @@ export class DynaliteEngine implements DynamoEngine {
     if (!handler) return fault('UnknownOperationException');
     if (request === undefined || request === null) return fault('SerializationException');
     try {
-      const data = validations.checkTypes(request, handler.validation.types);
+      // Dynalite's own check where the fast one gives up (a value to convert, or to refuse by name).
+      const data =
+        checkTypesFast(request, handler.validation.types) ??
+        validations.checkTypes(request, handler.validation.types);
       validations.checkValidations(data, handler.validation.types, handler.validation.custom, this.store);
       return { data };
     } catch (err) {
