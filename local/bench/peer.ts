@@ -199,14 +199,19 @@ export async function benchPeer(options: {
   runs: number;
   concurrent: number;
   rounds: number;
+  /** Runs of each side before the first round. @default 5 */
+  warmupRuns?: number;
 }): Promise<{ text: string; json: Record<string, unknown> }> {
   const load = loadavg();
   const { contender: ours, model } = await chaperone();
   const peer = langGraph(model.url);
   try {
-    // Warm-up: module loading, first connections, table and statement caches.
-    await ours.run(options.iterations);
-    await peer.run(options.iterations);
+    // Warm-up, alike on both sides: module loading, first connections, table and statement
+    // caches, and the JIT (both keep getting faster for their first few dozen iterations).
+    for (let i = 0; i < (options.warmupRuns ?? 5); i++) {
+      await ours.run(options.iterations);
+      await peer.run(options.iterations);
+    }
     const rounds: Array<{ chaperone: Round; langgraph: Round }> = [];
     for (let r = 0; r < options.rounds; r++) {
       const chaperoneRound = await measure(ours, options);
@@ -244,7 +249,7 @@ export async function benchPeer(options: {
     };
     const n = options.iterations;
     const perRound = table(
-      `Against LangGraph JS (SQLite checkpointer, durability 'sync'): ${n} iterations per run, ${options.runs} sequential runs and ${options.concurrent} concurrent runs per side per round, ${options.rounds} rounds alternating; same scripted model, same Anthropic SDK; load average ${load.map((l) => l.toFixed(2)).join(' ')}`,
+      `Against LangGraph JS (SQLite checkpointer, durability 'sync'): ${n} iterations per run, ${options.runs} sequential runs and ${options.concurrent} concurrent runs per side per round, ${options.rounds} rounds alternating after ${options.warmupRuns ?? 5} warm-up runs per side; same scripted model, same Anthropic SDK; load average ${load.map((l) => l.toFixed(2)).join(' ')}`,
       [
         'round',
         'Chaperone ms/iter',
