@@ -25,6 +25,7 @@ import {
   linkSync,
   openSync,
   readFileSync,
+  readSync,
   renameSync,
   rmSync,
   statSync,
@@ -107,7 +108,11 @@ async function openLocked(
       `local DynamoDB: read the LevelDB data in ${dir} into ${file}; the LevelDB files are no longer used`,
     );
   }
-  const { ops, lines, goodBytes, tornBytes } = readLog(file);
+  const live = new Map<string, unknown>();
+  const { lines, goodBytes, tornBytes } = readLog(file, (op) => {
+    if (op.length === 2) live.set(op[0], op[1]);
+    else live.delete(op[0]);
+  });
   if (tornBytes > 0) {
     warnings.push(
       `local DynamoDB: ${file}: cut off a torn last line (${tornBytes} bytes, a crash mid-write)`,
@@ -118,11 +123,6 @@ async function openLocked(
     } finally {
       closeSync(fd);
     }
-  }
-  const live = new Map<string, unknown>();
-  for (const op of ops) {
-    if (op.length === 2) live.set(op[0], op[1]);
-    else live.delete(op[0]);
   }
   const writes: StoreWrite[] = [...live].map(([key, value]) => ({ type: 'put', key, value }));
   for (let i = 0; i < writes.length; i += SNAPSHOT_BATCH)
@@ -274,34 +274,74 @@ function callback(run: (cb: (err?: Error | null) => void) => void): Promise<void
   return new Promise((resolve, reject) => run((err) => (err ? reject(err) : resolve())));
 }
 
-/** The log's changes in order; a torn last line is reported, not read. */
-function readLog(file: string): { ops: LoggedOp[]; lines: number; goodBytes: number; tornBytes: number } {
-  if (!existsSync(file)) return { ops: [], lines: 0, goodBytes: 0, tornBytes: 0 };
-  const bytes = readFileSync(file);
-  const ops: LoggedOp[] = [];
-  let start = 0;
-  let lines = 0;
-  while (start < bytes.length) {
-    const end = bytes.indexOf(0x0a, start);
-    // No newline: the last line, torn by a crash mid-write.
-    if (end === -1) return { ops, lines, goodBytes: start, tornBytes: bytes.length - start };
-    lines += 1;
-    const text = bytes.toString('utf8', start, end);
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      throw new DynamoLogCorruptError(file, lines, `not JSON: ${JSON.stringify(text.slice(0, 80))}`);
+/** How much of the log is read at a time when it is opened. */
+export const LOG_READ_CHUNK_BYTES = 4 * 1024 * 1024;
+/** A longer line is damage: a real one holds at most a transaction's 100 items of 400 KB, or a snapshot batch. */
+export const LOG_MAX_LINE_BYTES = 256 * 1024 * 1024;
+
+/**
+ * Applies the log's changes in order, read a chunk at a time (so a log of any
+ * size opens, in the memory of its live data); a torn last line is reported,
+ * not read.
+ */
+function readLog(
+  file: string,
+  apply: (op: LoggedOp) => void,
+): { lines: number; goodBytes: number; tornBytes: number } {
+  if (!existsSync(file)) return { lines: 0, goodBytes: 0, tornBytes: 0 };
+  const fd = openSync(file, 'r');
+  try {
+    const chunk = Buffer.allocUnsafe(LOG_READ_CHUNK_BYTES);
+    /** The start of a line read so far, in pieces (each a copy: the chunk is read into again). */
+    let head: Buffer[] = [];
+    let headBytes = 0;
+    /** Where in the file that line starts. */
+    let lineAt = 0;
+    let lines = 0;
+    for (;;) {
+      const n = readSync(fd, chunk, 0, chunk.length, null);
+      if (n === 0) break;
+      const bytes = chunk.subarray(0, n);
+      let start = 0;
+      for (let end = bytes.indexOf(0x0a); end !== -1; end = bytes.indexOf(0x0a, start)) {
+        lines += 1;
+        const text =
+          headBytes > 0
+            ? Buffer.concat([...head, bytes.subarray(start, end)]).toString('utf8')
+            : bytes.toString('utf8', start, end);
+        for (const op of parseLine(file, lines, text)) apply(op);
+        lineAt += headBytes + end - start + 1;
+        head = [];
+        headBytes = 0;
+        start = end + 1;
+      }
+      if (start < n) {
+        head.push(Buffer.from(bytes.subarray(start)));
+        headBytes += n - start;
+        if (headBytes > LOG_MAX_LINE_BYTES)
+          throw new DynamoLogCorruptError(file, lines + 1, `a line longer than ${LOG_MAX_LINE_BYTES} bytes`);
+      }
     }
-    if (!Array.isArray(parsed)) throw new DynamoLogCorruptError(file, lines, 'not a list of changes');
-    for (const op of parsed) {
-      if (!Array.isArray(op) || typeof op[0] !== 'string' || op.length < 1 || op.length > 2)
-        throw new DynamoLogCorruptError(file, lines, 'a change is not [key, value] or [key]');
-      ops.push(op as LoggedOp);
-    }
-    start = end + 1;
+    // No newline after the last bytes: the last line, torn by a crash mid-write.
+    return { lines, goodBytes: lineAt, tornBytes: headBytes };
+  } finally {
+    closeSync(fd);
   }
-  return { ops, lines, goodBytes: start, tornBytes: 0 };
+}
+
+/** One line's changes, or the error naming the line. */
+function parseLine(file: string, line: number, text: string): LoggedOp[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new DynamoLogCorruptError(file, line, `not JSON: ${JSON.stringify(text.slice(0, 80))}`);
+  }
+  if (!Array.isArray(parsed)) throw new DynamoLogCorruptError(file, line, 'not a list of changes');
+  for (const op of parsed)
+    if (!Array.isArray(op) || typeof op[0] !== 'string' || op.length < 1 || op.length > 2)
+      throw new DynamoLogCorruptError(file, line, 'a change is not [key, value] or [key]');
+  return parsed as LoggedOp[];
 }
 
 /** Replaces the log with `entries` as puts, whole or not at all. */

@@ -6,6 +6,7 @@ import {
   readFileSync,
   rmSync,
   statSync,
+  truncateSync,
   writeFileSync,
 } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -15,8 +16,17 @@ import { fileURLToPath } from 'node:url';
 import { CreateTableCommand, DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createDocumentClient } from '../../../lambdas/adapters/dynamo-client.js';
-import { GetCommand, PutCommand, QueryCommand } from '../../../lambdas/adapters/dynamo-http.js';
-import { DynamoLogCorruptError } from '../../../local/aws/dynamo-log.js';
+import {
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  TransactWriteCommand,
+} from '../../../lambdas/adapters/dynamo-http.js';
+import {
+  DynamoLogCorruptError,
+  LOG_MAX_LINE_BYTES,
+  LOG_READ_CHUNK_BYTES,
+} from '../../../local/aws/dynamo-log.js';
 import { ensureTables, startLocalDynamo } from '../../../local/aws/dynamodb.js';
 import { TABLES } from '../../support/agent-harness.js';
 
@@ -204,6 +214,53 @@ describe('the local DynamoDB on disk', () => {
     expect(before).toHaveLength(2);
     expect(await items(again.db, 'I#')).toEqual(before);
     await again.dynamo.close();
+  });
+
+  it('opens a log read in many chunks, lines across their edges and one longer than a chunk, whole', async () => {
+    const dataDir = join(tempDir(), 'dynamo');
+    const first = await open(dataDir);
+    // 100 KB items: about 40 lines per read chunk, most of them split across two chunks.
+    const big = (k: number) => `${k}:`.padEnd(100_000, 'x');
+    for (let k = 0; k < 100; k++)
+      await first.db.send(
+        new PutCommand({ TableName: 'Runs', Item: { pk: 'W', sk: `I#${k}`, i: k, big: big(k) } }),
+      );
+    // One transaction, one line of about 5 MB: longer than a chunk.
+    await first.db.send(
+      new TransactWriteCommand({
+        TransactItems: Array.from({ length: 50 }, (_, k) => ({
+          Put: { TableName: 'Runs', Item: { pk: 'W', sk: `T#${k}`, i: k, big: big(k) } },
+        })),
+      }),
+    );
+    await first.dynamo.close();
+    const file = join(dataDir, 'store.jsonl');
+    const lines = readFileSync(file, 'utf8').trim().split('\n');
+    expect(statSync(file).size).toBeGreaterThan(3 * LOG_READ_CHUNK_BYTES);
+    expect(Math.max(...lines.map((l) => Buffer.byteLength(l)))).toBeGreaterThan(LOG_READ_CHUNK_BYTES);
+    const again = await open(dataDir);
+    expect(await items(again.db, 'I#')).toEqual(Array.from({ length: 100 }, (_, k) => k));
+    expect(await items(again.db, 'T#')).toEqual(Array.from({ length: 50 }, (_, k) => k));
+    const one = await again.db.send(new GetCommand({ TableName: 'Runs', Key: { pk: 'W', sk: 'I#57' } }));
+    expect(one.Item?.big).toBe(big(57));
+    await again.dynamo.close();
+  });
+
+  it('refuses a log whose last line runs on past any real line, by name, instead of reading it all in', async () => {
+    const dataDir = join(tempDir(), 'dynamo');
+    const first = await open(dataDir);
+    await first.db.send(new PutCommand({ TableName: 'Runs', Item: { pk: 'W', sk: 'I#1', i: 1 } }));
+    await first.dynamo.close();
+    const file = join(dataDir, 'store.jsonl');
+    // A hole past the end: 300 MiB of zero bytes with no newline, as a damaged disk might leave.
+    const size = statSync(file).size;
+    const written = readFileSync(file, 'utf8').trim().split('\n').length;
+    truncateSync(file, size + 300 * 1024 * 1024);
+    const err = await startLocalDynamo({ dataDir }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DynamoLogCorruptError);
+    expect(err).toMatchObject({ file, line: written + 1 });
+    expect((err as Error).message).toContain(`longer than ${LOG_MAX_LINE_BYTES} bytes`);
+    expect(statSync(file).size).toBe(size + 300 * 1024 * 1024);
   });
 
   it('is held by one process at a time', async () => {
