@@ -64,6 +64,8 @@ export const toolStepEventSchema = {
     runId: { type: 'string', minLength: 1 },
     step: { type: 'string', minLength: 1 },
     call: toolCallRefSchema,
+    /** The Task's retry count (`$states.context.State.RetryCount`): above 0, an earlier attempt may have completed the call. */
+    retry: { type: 'integer', minimum: 0 },
   },
   required: ['runId', 'step', 'call'],
   additionalProperties: false,

@@ -91,10 +91,11 @@ export async function runToolStep(event: ToolStepEvent, deps: ToolStepDeps): Pro
     const trialMs = (worstCaseSeconds(tool) + 5) * 1000;
     if (!(await breakers.claimTrial(tool.name, clock.now(), clock.now() + trialMs))) circuit = 'open';
   }
-  // A read tool has no effect to fence: with no gate and the circuit closed its call is not
-  // claimed before it runs. A retry that finds no completion runs it again, as one that found a
-  // begun claim would (read tools are idempotent), and the completion is still written once.
-  if (tool.access === 'read' && !tool.approval && circuit === 'closed')
+  // A read tool has no effect to fence: with no gate and the circuit closed, its first attempt
+  // does not claim the call before it runs, and the completion is still written once. A Task
+  // retry (an earlier attempt may have completed it) claims first, so a completed call is not
+  // run again; one that finds a begun claim runs it again (read tools are idempotent).
+  if (tool.access === 'read' && !tool.approval && circuit === 'closed' && !event.retry)
     return runClaimed(ctx, { unclaimed: true });
   // The first attempt claims in the same request that tells it about an earlier one.
   const claimed =

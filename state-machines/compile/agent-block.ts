@@ -140,7 +140,12 @@ export function compileAgentStep(ctx: BlockContext, step: AgentStep, next: strin
     names.tool,
     lambdaTask(
       arns.toolStep,
-      { runId: jsonata('$runId'), step: id, call: jsonata('$states.input.calls[0]') },
+      {
+        runId: jsonata('$runId'),
+        step: id,
+        call: jsonata('$states.input.calls[0]'),
+        retry: jsonata('$states.context.State.RetryCount'),
+      },
       {
         Comment: 'The one requested tool call, with a Task timeout as the backstop.',
         TimeoutSeconds: jsonata('$states.input.calls[0].timeoutSeconds'),
@@ -169,7 +174,12 @@ export function compileAgentStep(ctx: BlockContext, step: AgentStep, next: strin
       States: {
         'Tool call': lambdaTask(
           arns.toolStep,
-          jsonata('$states.input') as unknown as Record<string, unknown>,
+          {
+            runId: jsonata('$states.input.runId'),
+            step: jsonata('$states.input.step'),
+            call: jsonata('$states.input.call'),
+            retry: jsonata('$states.context.State.RetryCount'),
+          },
           {
             TimeoutSeconds: jsonata('$states.input.call.timeoutSeconds'),
             Retry: platformRetry(),

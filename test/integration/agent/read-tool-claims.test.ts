@@ -66,6 +66,8 @@ const workflow = defineWorkflow({
 
 /** The tool call ids whose tool step dies on every invocation (after running the tool, for `lookup`). */
 const dying = new Set<string>();
+/** The tool call ids whose tool step dies once, after its handler ran (the completion written). */
+const diesOnceAfter = new Set<string>();
 let h: AgentHarness;
 beforeAll(async () => {
   h = await AgentHarness.start(
@@ -75,6 +77,12 @@ beforeAll(async () => {
       retryJitter: () => 0.002,
       inject: async (fn, event, run) => {
         const call = (event as { call?: { toolUseId?: string; tool?: string; args?: { id: string } } }).call;
+        if (fn === 'toolStep' && call?.toolUseId && diesOnceAfter.delete(call.toolUseId)) {
+          await run();
+          const died = new Error('the function process died after its handler ran (injected)');
+          died.name = 'Lambda.Unknown';
+          throw died;
+        }
         if (fn !== 'toolStep' || !call?.toolUseId || !dying.has(call.toolUseId)) return run();
         // The read ran, then its process died before the result was written; the write never started.
         if (call.tool === 'lookup') ran.push(`lookup ${call.args?.id}`);
@@ -119,6 +127,27 @@ async function runWithDyingFirstCall(tool: 'lookup' | 'note') {
 }
 
 describe("an ungated read tool's call", () => {
+  it('is not run again by a Task retry after an attempt that completed it', async () => {
+    runs += 1;
+    ran.length = 0;
+    dying.clear();
+    const id = `toolu_completed_${runs}`;
+    diesOnceAfter.add(id);
+    h.model.use(
+      responder('read-claims', (request) =>
+        request.turnIndex === 0 ? toolUse('lookup', { id: 'once' }, { id }) : text('done'),
+      ),
+    );
+    const { execution } = await h.run('read-claims', { tool: 'lookup' });
+    expect(execution.status).toBe('SUCCEEDED');
+    expect(diesOnceAfter.has(id)).toBe(false);
+    expect(ran).toEqual(['lookup once']);
+    const asked = h.model.requests.find(
+      (r) => r.turnIndex === 1 && JSON.stringify(r.body.messages).includes(id),
+    );
+    expect(JSON.stringify(asked?.body.messages.at(-1)?.content)).toContain('found');
+  });
+
   it('whose step died past its retries is told "did not complete, nothing changed", and runs again', async () => {
     const out = await runWithDyingFirstCall('lookup');
     expect(out.execution.status).toBe('SUCCEEDED');

@@ -23,6 +23,7 @@ const WORKFLOW_EXPRESSIONS = [
   '$states.input.calls[0]',
   '{ "kind": "toolResults", "results": [$states.result.Payload] }',
   '$states.input.runId',
+  '$states.context.State.RetryCount',
 ];
 
 const EDGE_EXPRESSIONS = [
@@ -70,6 +71,7 @@ const SCOPES: FastScope[] = [
         results: [{ content: 'c' }],
       },
       result: { Payload: { kind: 'final', passThrough: false } },
+      context: { State: { Name: 'Tool', RetryCount: 0 } },
     },
     variables: { runId: 'r1', step: 3, x: 1, y: 2 },
     input: undefined,
