@@ -1,6 +1,6 @@
 import type { ApprovalRecord, ApprovalStatus, ApprovalStore } from '../core/approval-records.js';
-import { StoreThrottledError } from '../core/errors.js';
-import { isConditionFailure, isThrottle } from './dynamo-client.js';
+import { StoreThrottledError, StoreUnavailableError } from '../core/errors.js';
+import { isConditionFailure, isThrottle, isUnreachable } from './dynamo-client.js';
 import {
   type DocumentClient,
   type DocumentCommand,
@@ -189,6 +189,10 @@ export class DynamoApprovalStore implements ApprovalStore {
     } catch (err) {
       if (isThrottle(err))
         throw new StoreThrottledError(`Approvals table throttled: ${(err as Error).message}`, { cause: err });
+      if (isUnreachable(err))
+        throw new StoreUnavailableError(`Approvals table unreachable: ${(err as Error).message}`, {
+          cause: err,
+        });
       throw err;
     }
   }) as DocumentClient['send'];

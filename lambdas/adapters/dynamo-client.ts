@@ -1,4 +1,4 @@
-import { AwsRequester, regionalEndpoint } from './aws-request.js';
+import { AwsRequester, AwsTransportError, regionalEndpoint } from './aws-request.js';
 import { DocumentClient } from './dynamo-http.js';
 import { dynamoUsageHooks } from './dynamo-usage.js';
 
@@ -33,6 +33,15 @@ export function isConditionFailure(err: unknown): boolean {
     err !== null &&
     (err as { name?: unknown }).name === 'ConditionalCheckFailedException'
   );
+}
+
+/**
+ * Whether an error is the client giving up on reaching DynamoDB at all (a
+ * transport failure on every attempt, not an abort), so callers can raise the
+ * retryable StoreUnavailableError.
+ */
+export function isUnreachable(err: unknown): boolean {
+  return err instanceof AwsTransportError && err.name !== 'AbortError';
 }
 
 /** Whether an error is throttling, so callers can raise the retryable StoreThrottledError. */

@@ -2,7 +2,7 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { monotonicFactory } from 'ulid';
 import type { LimitName } from '../../state-machines/edges.js';
-import { StoreThrottledError } from '../core/errors.js';
+import { StoreThrottledError, StoreUnavailableError } from '../core/errors.js';
 import { pooledPrng } from '../core/id-random.js';
 import type { Json } from '../core/model.js';
 import type {
@@ -23,7 +23,7 @@ import type {
   TurnRecord,
   TurnReservation,
 } from '../core/run-records.js';
-import { isConditionFailure, isThrottle } from './dynamo-client.js';
+import { isConditionFailure, isThrottle, isUnreachable } from './dynamo-client.js';
 import {
   BatchGetCommand,
   type DocumentClient,
@@ -877,6 +877,10 @@ export class DynamoRunStore implements RunStore {
         }
         if (isThrottle(err) || contended)
           throw new StoreThrottledError(`Runs table throttled: ${(err as Error).message}`, { cause: err });
+        if (isUnreachable(err))
+          throw new StoreUnavailableError(`Runs table unreachable: ${(err as Error).message}`, {
+            cause: err,
+          });
         throw err;
       }
     }

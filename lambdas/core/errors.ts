@@ -70,6 +70,17 @@ export class StoreThrottledError extends ChaperoneError {
   readonly retryable = true;
 }
 
+/**
+ * A store could not be reached: the connection failed or stayed silent on
+ * every one of the client's attempts (a reset, a refused or dropped
+ * connection). Retryable: every write is claim-first, so sending it again
+ * later writes nothing twice.
+ */
+export class StoreUnavailableError extends ChaperoneError {
+  override readonly name = 'StoreUnavailableError';
+  readonly retryable = true;
+}
+
 /** SNS or SES throttled us. Retryable. */
 export class MessagingThrottledError extends ChaperoneError {
   override readonly name = 'MessagingThrottledError';
@@ -87,6 +98,7 @@ export const RETRYABLE_ERROR_NAMES = [
   'ModelThrottledError',
   'ModelUnavailableError',
   'StoreThrottledError',
+  'StoreUnavailableError',
   'ClaimBusyError',
   'MessagingThrottledError',
   'EngineThrottledError',

@@ -44,6 +44,7 @@ export const STEP_RETRYABLE = [
   'Runtime.ExitError',
   'Sandbox.Timedout',
   'StoreThrottledError',
+  'StoreUnavailableError',
   'ClaimBusyError',
   'MessagingThrottledError',
   'EngineThrottledError',
