@@ -1,6 +1,5 @@
 import type { ApprovalRecord, ApprovalStatus, ApprovalStore } from '../core/approval-records.js';
-import { StoreThrottledError, StoreUnavailableError } from '../core/errors.js';
-import { isConditionFailure, isThrottle, isUnreachable } from './dynamo-client.js';
+import { isConditionFailure, storeError } from './dynamo-client.js';
 import {
   type DocumentClient,
   type DocumentCommand,
@@ -182,18 +181,12 @@ export class DynamoApprovalStore implements ApprovalStore {
     return (out.Items ?? []).map(parseApproval);
   }
 
-  /** Every call goes through here so throttling surfaces as the retryable StoreThrottledError. */
+  /** Every call goes through here so a throttle or an unreachable table surfaces as a retryable error (`storeError`). */
   private readonly send = (async (command: DocumentCommand<unknown, unknown>) => {
     try {
       return await this.db.send(command);
     } catch (err) {
-      if (isThrottle(err))
-        throw new StoreThrottledError(`Approvals table throttled: ${(err as Error).message}`, { cause: err });
-      if (isUnreachable(err))
-        throw new StoreUnavailableError(`Approvals table unreachable: ${(err as Error).message}`, {
-          cause: err,
-        });
-      throw err;
+      throw storeError(err, 'Approvals table');
     }
   }) as DocumentClient['send'];
 }

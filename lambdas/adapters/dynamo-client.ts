@@ -1,3 +1,4 @@
+import { StoreThrottledError, StoreUnavailableError } from '../core/errors.js';
 import { AwsRequester, AwsTransportError, regionalEndpoint } from './aws-request.js';
 import { DocumentClient } from './dynamo-http.js';
 import { dynamoUsageHooks } from './dynamo-usage.js';
@@ -36,16 +37,23 @@ export function isConditionFailure(err: unknown): boolean {
 }
 
 /**
- * Whether an error is the client giving up on reaching DynamoDB at all (a
- * transport failure on every attempt, not an abort), so callers can raise the
- * retryable StoreUnavailableError.
+ * What a store raises for a failed DynamoDB request: the retryable
+ * StoreThrottledError for a throttle (or a transaction `contended` by
+ * another), the retryable StoreUnavailableError when the client could not
+ * reach DynamoDB on any attempt (a transport failure, not an abort), and the
+ * error itself otherwise. `table` names the store in the message.
  */
-export function isUnreachable(err: unknown): boolean {
-  return err instanceof AwsTransportError && err.name !== 'AbortError';
+export function storeError(err: unknown, table: string, contended = false): unknown {
+  const message = (err as Error).message;
+  if (contended || isThrottle(err))
+    return new StoreThrottledError(`${table} throttled: ${message}`, { cause: err });
+  if (err instanceof AwsTransportError && err.name !== 'AbortError')
+    return new StoreUnavailableError(`${table} unreachable: ${message}`, { cause: err });
+  return err;
 }
 
-/** Whether an error is throttling, so callers can raise the retryable StoreThrottledError. */
-export function isThrottle(err: unknown): boolean {
+/** Whether an error is throttling. */
+function isThrottle(err: unknown): boolean {
   const name = typeof err === 'object' && err !== null ? (err as { name?: unknown }).name : undefined;
   return (
     name === 'ProvisionedThroughputExceededException' ||

@@ -1,7 +1,6 @@
 import type { ScanCommandOutput } from '@aws-sdk/lib-dynamodb';
 import type { ListedRun, RunLister } from '../core/console/run-list.js';
-import { StoreThrottledError, StoreUnavailableError } from '../core/errors.js';
-import { isThrottle, isUnreachable } from './dynamo-client.js';
+import { storeError } from './dynamo-client.js';
 import { type DocumentClient, ScanCommand } from './dynamo-http.js';
 import { parseLedger, parseRunMeta } from './run-item-parsers.js';
 
@@ -33,12 +32,7 @@ export class DynamoRunList implements RunLister {
           }),
         );
       } catch (err) {
-        if (isThrottle(err)) throw new StoreThrottledError('the runs list was throttled', { cause: err });
-        if (isUnreachable(err))
-          throw new StoreUnavailableError(`the runs list is unreachable: ${(err as Error).message}`, {
-            cause: err,
-          });
-        throw err;
+        throw storeError(err, 'Runs table (the runs list)');
       }
       for (const item of out.Items ?? []) {
         const runKey = String(item.pk);

@@ -2,7 +2,7 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { monotonicFactory } from 'ulid';
 import type { LimitName } from '../../state-machines/edges.js';
-import { StoreThrottledError, StoreUnavailableError } from '../core/errors.js';
+import { StoreThrottledError } from '../core/errors.js';
 import { pooledPrng } from '../core/id-random.js';
 import type { Json } from '../core/model.js';
 import type {
@@ -23,7 +23,7 @@ import type {
   TurnRecord,
   TurnReservation,
 } from '../core/run-records.js';
-import { isConditionFailure, isThrottle, isUnreachable } from './dynamo-client.js';
+import { isConditionFailure, storeError } from './dynamo-client.js';
 import {
   BatchGetCommand,
   type DocumentClient,
@@ -854,7 +854,8 @@ export class DynamoRunStore implements RunStore {
 
   /**
    * Every call goes through here so throttling surfaces as the retryable
-   * StoreThrottledError. A transaction cancelled by a conflict or a throttle
+   * StoreThrottledError, and an unreachable table as StoreUnavailableError
+   * (`storeError`). A transaction cancelled by a conflict or a throttle
    * of one of its items (parallel tool calls of one turn completing together,
    * a sibling branch reserving on the same ledger) — which the SDK does not
    * retry — is sent again up to 3 times first: every part of one is
@@ -875,13 +876,7 @@ export class DynamoRunStore implements RunStore {
           await new Promise((r) => setTimeout(r, Math.round(Math.random() * 25 * 2 ** attempt)));
           continue;
         }
-        if (isThrottle(err) || contended)
-          throw new StoreThrottledError(`Runs table throttled: ${(err as Error).message}`, { cause: err });
-        if (isUnreachable(err))
-          throw new StoreUnavailableError(`Runs table unreachable: ${(err as Error).message}`, {
-            cause: err,
-          });
-        throw err;
+        throw storeError(err, 'Runs table', contended);
       }
     }
   }) as DocumentClient['send'];
