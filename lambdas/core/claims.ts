@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { Tool } from '../../state-machines/tool.js';
 import { CorruptRecordError } from './errors.js';
 import type { Json } from './model.js';
 import type { Completion, RunStore } from './run-records.js';
@@ -26,6 +27,16 @@ import type { Completion, RunStore } from './run-records.js';
 const pad = (n: number) => String(n).padStart(6, '0');
 
 /** Claim keys: what each acting step is. */
+/**
+ * Whether a tool's call skips its claim on the Task's first attempt: an
+ * ungated read tool, which has no effect to fence (`tool-step.ts`). Such a
+ * call leaves no record until it completes, so a missing claim does not say
+ * that it never started (`conversation.ts`).
+ */
+export function unclaimedFirstAttempt(tool: Pick<Tool, 'access' | 'approval'>): boolean {
+  return tool.access === 'read' && !tool.approval;
+}
+
 export const claimKeys = {
   model: (step: string, iteration: number) => `model#${step}#${pad(iteration)}`,
   tool: (step: string, toolUseId: string) => `tool#${step}#${toolUseId}`,

@@ -1,5 +1,5 @@
 import { type AgentStep, PASS_ON_TOOL } from '../../state-machines/steps.js';
-import { claimKeys } from './claims.js';
+import { claimKeys, unclaimedFirstAttempt } from './claims.js';
 import type { ContentBlock, Message, ToolResultBlock, ToolUseBlock } from './model.js';
 import { type Offloader, offloaderFor, resolveOutputs } from './offload.js';
 import type { PendingCall, RunFacts, RunStore, StoredMessage, ToolResultRecord } from './run-records.js';
@@ -89,15 +89,15 @@ export async function openingOf(
       redrive.push(pending);
       continue;
     }
-    // An ungated read tool is not claimed before it runs (tool-step.ts): no claim means no result
-    // was recorded, not that it never started; it only reads, so nothing changed either way.
+    // No claim means no result was recorded, not that it never started; it only reads, so nothing
+    // changed either way.
     const tool = step.agent.tool(use.name);
     blocks.push({
       type: 'tool_result',
       tool_use_id: use.id,
       is_error: true,
       content:
-        tool?.access === 'read' && !tool.approval
+        tool && unclaimedFirstAttempt(tool)
           ? `The ${use.name} call did not complete: the platform failed before its result was recorded. It only reads, so nothing changed. You may call it again.`
           : `The ${use.name} call did not run: the platform failed before the tool was started, so nothing happened. You may call it again.`,
     });

@@ -13,7 +13,7 @@ import { type ApprovalCheck, checkApproval, openUnknownOutcome } from './approva
 import type { ApprovalStore } from './approval-records.js';
 import { type BreakerStore, circuitOf, warmBreakers } from './breakers.js';
 import { utf8Bytes } from './canonical.js';
-import { claimKeys, completeOnce, eventIds } from './claims.js';
+import { claimKeys, completeOnce, eventIds, unclaimedFirstAttempt } from './claims.js';
 import type { AlertPublisher, CoreDeps } from './deps.js';
 import { ClaimBusyError, CorruptRecordError, NotFoundError, ValidationError } from './errors.js';
 import { screenToolResult } from './guardrails/tool-output.js';
@@ -95,7 +95,7 @@ export async function runToolStep(event: ToolStepEvent, deps: ToolStepDeps): Pro
   // does not claim the call before it runs, and the completion is still written once. A Task
   // retry (an earlier attempt may have completed it) claims first, so a completed call is not
   // run again; one that finds a begun claim runs it again (read tools are idempotent).
-  if (tool.access === 'read' && !tool.approval && circuit === 'closed' && !event.retry)
+  if (unclaimedFirstAttempt(tool) && circuit === 'closed' && !event.retry)
     return runClaimed(ctx, { unclaimed: true });
   // The first attempt claims in the same request that tells it about an earlier one.
   const claimed =

@@ -203,12 +203,13 @@ export async function benchPeer(options: {
   warmupRuns?: number;
 }): Promise<{ text: string; json: Record<string, unknown> }> {
   const load = loadavg();
+  const warmupRuns = options.warmupRuns ?? 5;
   const { contender: ours, model } = await chaperone();
   const peer = langGraph(model.url);
   try {
     // Warm-up, alike on both sides: module loading, first connections, table and statement
     // caches, and the JIT (both keep getting faster for their first few dozen iterations).
-    for (let i = 0; i < (options.warmupRuns ?? 5); i++) {
+    for (let i = 0; i < warmupRuns; i++) {
       await ours.run(options.iterations);
       await peer.run(options.iterations);
     }
@@ -249,7 +250,7 @@ export async function benchPeer(options: {
     };
     const n = options.iterations;
     const perRound = table(
-      `Against LangGraph JS (SQLite checkpointer, durability 'sync'): ${n} iterations per run, ${options.runs} sequential runs and ${options.concurrent} concurrent runs per side per round, ${options.rounds} rounds alternating after ${options.warmupRuns ?? 5} warm-up runs per side; same scripted model, same Anthropic SDK; load average ${load.map((l) => l.toFixed(2)).join(' ')}`,
+      `Against LangGraph JS (SQLite checkpointer, durability 'sync'): ${n} iterations per run, ${options.runs} sequential runs and ${options.concurrent} concurrent runs per side per round, ${options.rounds} rounds alternating after ${warmupRuns} warm-up runs per side; same scripted model, same Anthropic SDK; load average ${load.map((l) => l.toFixed(2)).join(' ')}`,
       [
         'round',
         'Chaperone ms/iter',

@@ -68,9 +68,8 @@ export function compileFast(ast: jsonata.ExprNode): FastExpression | undefined {
   return (scope) => {
     try {
       return compiled(scope);
-    } catch (err) {
-      if (err === GIVE_UP) return FALLBACK;
-      // Anything unforeseen is jsonata's to answer, with its own error if it has one.
+    } catch {
+      // A node gave up, or met something unforeseen: jsonata's to answer, with its own error if any.
       return FALLBACK;
     }
   };

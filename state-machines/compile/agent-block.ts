@@ -15,6 +15,17 @@ import {
 const MODEL_RETRYABLE = ['ModelThrottledError', 'ModelUnavailableError'];
 
 /**
+ * A tool step's event (`ToolStepEvent`), with the Task's own retry count: a
+ * retry may find the call completed by an earlier attempt.
+ */
+const toolStepPayload = (runId: unknown, step: unknown, call: unknown): Record<string, unknown> => ({
+  runId,
+  step,
+  call,
+  retry: jsonata('$states.context.State.RetryCount'),
+});
+
+/**
  * The agent loop of one agent step:
  *
  * ```
@@ -138,29 +149,20 @@ export function compileAgentStep(ctx: BlockContext, step: AgentStep, next: strin
   addState(
     ctx,
     names.tool,
-    lambdaTask(
-      arns.toolStep,
-      {
-        runId: jsonata('$runId'),
-        step: id,
-        call: jsonata('$states.input.calls[0]'),
-        retry: jsonata('$states.context.State.RetryCount'),
-      },
-      {
-        Comment: 'The one requested tool call, with a Task timeout as the backstop.',
-        TimeoutSeconds: jsonata('$states.input.calls[0].timeoutSeconds'),
-        Retry: platformRetry(),
-        Catch: [
-          {
-            ErrorEquals: ['States.ALL'],
-            Next: names.call,
-            Output: { kind: 'toolResults', results: [failedCall] },
-          },
-        ],
-        Output: jsonata(`{ "kind": "toolResults", "results": [$states.result.Payload] }`),
-        Next: names.call,
-      },
-    ),
+    lambdaTask(arns.toolStep, toolStepPayload(jsonata('$runId'), id, jsonata('$states.input.calls[0]')), {
+      Comment: 'The one requested tool call, with a Task timeout as the backstop.',
+      TimeoutSeconds: jsonata('$states.input.calls[0].timeoutSeconds'),
+      Retry: platformRetry(),
+      Catch: [
+        {
+          ErrorEquals: ['States.ALL'],
+          Next: names.call,
+          Output: { kind: 'toolResults', results: [failedCall] },
+        },
+      ],
+      Output: jsonata(`{ "kind": "toolResults", "results": [$states.result.Payload] }`),
+      Next: names.call,
+    }),
   );
   addState(ctx, names.tools, {
     Type: 'Map',
@@ -174,12 +176,11 @@ export function compileAgentStep(ctx: BlockContext, step: AgentStep, next: strin
       States: {
         'Tool call': lambdaTask(
           arns.toolStep,
-          {
-            runId: jsonata('$states.input.runId'),
-            step: jsonata('$states.input.step'),
-            call: jsonata('$states.input.call'),
-            retry: jsonata('$states.context.State.RetryCount'),
-          },
+          toolStepPayload(
+            jsonata('$states.input.runId'),
+            jsonata('$states.input.step'),
+            jsonata('$states.input.call'),
+          ),
           {
             TimeoutSeconds: jsonata('$states.input.call.timeoutSeconds'),
             Retry: platformRetry(),
