@@ -75,6 +75,15 @@ async function items(db: ReturnType<typeof createDocumentClient>, prefix: string
   return out.sort((a, b) => a - b);
 }
 
+/** A closed data directory whose log holds one item (`W`, `I#1`), and that log's path. */
+async function logOfOneItem(): Promise<{ dataDir: string; file: string }> {
+  const dataDir = join(tempDir(), 'dynamo');
+  const first = await open(dataDir);
+  await first.db.send(new PutCommand({ TableName: 'Runs', Item: { pk: 'W', sk: 'I#1', i: 1 } }));
+  await first.dynamo.close();
+  return { dataDir, file: join(dataDir, 'store.jsonl') };
+}
+
 describe('the local DynamoDB on disk', () => {
   it('keeps every answered write, and each transaction whole, across a kill -9 at a random moment, three times over', async () => {
     const dataDir = join(tempDir(), 'dynamo');
@@ -112,11 +121,7 @@ describe('the local DynamoDB on disk', () => {
   }, 90_000);
 
   it('cuts off a torn last line with a warning and keeps the rest', async () => {
-    const dataDir = join(tempDir(), 'dynamo');
-    const first = await open(dataDir);
-    await first.db.send(new PutCommand({ TableName: 'Runs', Item: { pk: 'W', sk: 'I#1', i: 1 } }));
-    await first.dynamo.close();
-    const file = join(dataDir, 'store.jsonl');
+    const { dataDir, file } = await logOfOneItem();
     const size = statSync(file).size;
     appendFileSync(file, '[["item-Runs~half');
     const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
@@ -132,11 +137,7 @@ describe('the local DynamoDB on disk', () => {
   });
 
   it('refuses a log damaged before its last line, naming the file and line, and leaves it as it was', async () => {
-    const dataDir = join(tempDir(), 'dynamo');
-    const first = await open(dataDir);
-    await first.db.send(new PutCommand({ TableName: 'Runs', Item: { pk: 'W', sk: 'I#1', i: 1 } }));
-    await first.dynamo.close();
-    const file = join(dataDir, 'store.jsonl');
+    const { dataDir, file } = await logOfOneItem();
     const lines = readFileSync(file, 'utf8').split('\n');
     lines.splice(1, 0, 'garbage');
     writeFileSync(file, lines.join('\n'));
@@ -247,11 +248,7 @@ describe('the local DynamoDB on disk', () => {
   });
 
   it('refuses a log whose last line runs on past any real line, by name, instead of reading it all in', async () => {
-    const dataDir = join(tempDir(), 'dynamo');
-    const first = await open(dataDir);
-    await first.db.send(new PutCommand({ TableName: 'Runs', Item: { pk: 'W', sk: 'I#1', i: 1 } }));
-    await first.dynamo.close();
-    const file = join(dataDir, 'store.jsonl');
+    const { dataDir, file } = await logOfOneItem();
     // A hole past the end: 300 MiB of zero bytes with no newline, as a damaged disk might leave.
     const size = statSync(file).size;
     const written = readFileSync(file, 'utf8').trim().split('\n').length;
