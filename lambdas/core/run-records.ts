@@ -269,6 +269,28 @@ export type TrailEventBody =
       comment?: string;
     }
   | { type: 'guardrail'; rule: string; message: string; step?: string }
+  | {
+      /**
+       * One classification before a model call (`classifier-tier.ts`), settled on
+       * the run's ledger: the run's cost counts it, under the model for a model
+       * judge and under guardrails for Bedrock Guardrails.
+       */
+      type: 'classifier_call';
+      step: string;
+      tier: 'model-judge' | 'bedrock-guardrails';
+      /** Texts judged (the prompt, or each new tool result). */
+      texts: number;
+      status: 'ok' | 'error';
+      tokens: number;
+      costUsd: number;
+      /** A model judge's usage, when it answered. */
+      inputTokens?: number;
+      outputTokens?: number;
+      cacheReadTokens?: number;
+      cacheWriteTokens?: number;
+      /** Bedrock Guardrails' billed text units. */
+      textUnits?: number;
+    }
   | { type: 'step_output'; step: string; output: Json }
   | {
       /** What memory retrieved for a step: every candidate, kept or dropped by the threshold, with its score. */

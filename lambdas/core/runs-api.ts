@@ -267,11 +267,15 @@ export async function getRun(runId: string | undefined, deps: RunsApiDeps): Prom
   }
   try {
     const { usage, cost } = runCost(trail, deps.pricingRegion ?? 'us-east-1');
-    // USD by service (model tokens, Step Functions, Lambda, DynamoDB, S3) and the units priced.
+    // USD by service (model tokens, Bedrock Guardrails, Step Functions, Lambda, DynamoDB, S3) and the units priced.
     body.cost = {
       usd: { ...cost },
       usage: {
         modelTokens: usage.modelTokens,
+        guardrails: {
+          classifications: usage.guardrails.classifications,
+          textUnits: usage.guardrails.textUnits,
+        },
         lambda: {
           requests: usage.lambdaRequests,
           billedMs: usage.lambdaBilledMs,

@@ -224,10 +224,16 @@ export interface RunUsage {
   sfnTransitions?: number;
   /** History events of the execution, as counted at finish. */
   historyEvents?: number;
-  /** Sum of the `model_call` events' cost (priced per model id when each call settled). */
+  /**
+   * What the run's model calls cost (priced per model id when each settled):
+   * its turns (`model_call`), the summaries of its older turns
+   * (`conversation_summary`) and its model judge (`classifier_call`).
+   */
   modelUsd: number;
-  /** Model tokens by kind, for the figures. */
+  /** Model tokens by kind, for the figures: the same calls. */
   modelTokens: { input: number; output: number; cacheRead: number; cacheWrite: number };
+  /** Bedrock Guardrails' classifications (`classifier_call`), their billed text units and their cost. */
+  guardrails: { classifications: number; textUnits: number; usd: number };
   /** The Regions the snapshots name (one, unless the stack moved). */
   regions: string[];
 }
@@ -250,6 +256,7 @@ export function runUsage(trail: readonly UsageEvent[]): RunUsage {
     s3: { puts: 0, gets: 0 },
     modelUsd: 0,
     modelTokens: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 },
+    guardrails: { classifications: 0, textUnits: 0, usd: 0 },
     regions: [],
   };
   for (const e of trail) {
@@ -259,7 +266,12 @@ export function runUsage(trail: readonly UsageEvent[]): RunUsage {
       if (!seen || u.seq > seen.seq || (u.seq === seen.seq && u.billedMs > seen.billedMs))
         latest.set(u.invocation, u);
     }
-    if (e.type === 'model_call') {
+    // Everything the ledger was charged for is on the trail with its cost, so the two agree.
+    if (e.type === 'classifier_call' && e.tier === 'bedrock-guardrails') {
+      total.guardrails.classifications += 1;
+      total.guardrails.textUnits += num(e.textUnits);
+      total.guardrails.usd += num(e.costUsd);
+    } else if (e.type === 'model_call' || e.type === 'conversation_summary' || e.type === 'classifier_call') {
       total.modelUsd += num(e.costUsd);
       total.modelTokens.input += num(e.inputTokens);
       total.modelTokens.output += num(e.outputTokens);
@@ -292,6 +304,8 @@ export function runUsage(trail: readonly UsageEvent[]): RunUsage {
 /** A run's cost in USD by service, and the total: what the bill shows for it. */
 export interface RunCost {
   model: number;
+  /** Amazon Bedrock Guardrails (the classifier tier's `bedrock-guardrails`). */
+  guardrails: number;
   stepFunctions: number;
   lambda: number;
   dynamodb: number;
@@ -300,7 +314,7 @@ export interface RunCost {
 }
 
 /**
- * Price a run's usage (pure). Model calls are already priced per model id;
+ * Price a run's usage (pure). Model calls and guardrail classifications are already priced (when each settled on the ledger);
  * the services are priced at `prices` (one Region's, {@link servicePricesFor}).
  * Transitions not counted yet (a running run) cost nothing here: the figure
  * grows when the run finishes.
@@ -315,12 +329,13 @@ export function costOf(usage: RunUsage, prices: ServicePrices): RunCost {
     usage.dynamodb.readUnits * prices.dynamodbReadUnit + usage.dynamodb.writeUnits * prices.dynamodbWriteUnit;
   const s3 = usage.s3.puts * prices.s3Put + usage.s3.gets * prices.s3Get;
   const model = usage.modelUsd;
-  const parts = { model, stepFunctions, lambda, dynamodb, s3 };
+  const guardrails = usage.guardrails.usd;
+  const parts = { model, guardrails, stepFunctions, lambda, dynamodb, s3 };
   const rounded = Object.fromEntries(Object.entries(parts).map(([k, v]) => [k, round(v)])) as Omit<
     RunCost,
     'total'
   >;
-  return { ...rounded, total: round(model + stepFunctions + lambda + dynamodb + s3) };
+  return { ...rounded, total: round(model + guardrails + stepFunctions + lambda + dynamodb + s3) };
 }
 
 /**

@@ -25,8 +25,17 @@ export interface RunView {
 
 /** The run's cost as `GET /runs/{id}` shows it. */
 export interface RunCostView {
-  usd: { model: number; stepFunctions: number; lambda: number; dynamodb: number; s3: number; total: number };
+  usd: {
+    model: number;
+    guardrails?: number;
+    stepFunctions: number;
+    lambda: number;
+    dynamodb: number;
+    s3: number;
+    total: number;
+  };
   usage?: {
+    guardrails?: { classifications: number; textUnits: number };
     lambda?: { requests: number; billedMs: number; gbSeconds: number };
     dynamodb?: { requests: number; readUnits: number; writeUnits: number };
     s3?: { puts: number; gets: number };
@@ -78,8 +87,12 @@ export function costLine(run: RunView): string | undefined {
     : '';
   const s3 =
     usage?.s3 && usage.s3.puts + usage.s3.gets > 0 ? ` (${usage.s3.puts} PUT, ${usage.s3.gets} GET)` : '';
+  const guarded = usage?.guardrails && usage.guardrails.classifications > 0 ? usage.guardrails : undefined;
+  const guardrails = guarded
+    ? ` · Bedrock Guardrails ${usd6(usd.guardrails ?? 0)} (${num(guarded.classifications)} classifications, ${num(guarded.textUnits)} text units)`
+    : '';
   return (
-    `${usd6(usd.total)} — model ${usd6(usd.model)} · Step Functions ${usd6(usd.stepFunctions)}${sfn}` +
+    `${usd6(usd.total)} — model ${usd6(usd.model)}${guardrails} · Step Functions ${usd6(usd.stepFunctions)}${sfn}` +
     ` · Lambda ${usd6(usd.lambda)}${lambda} · DynamoDB ${usd6(usd.dynamodb)}${ddb}` +
     (usd.s3 > 0 || s3 ? ` · S3 ${usd6(usd.s3)}${s3}` : '') +
     (cost.region ? ` · ${cost.region} prices` : '')

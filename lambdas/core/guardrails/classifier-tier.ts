@@ -40,6 +40,16 @@ export const GUARDRAIL_MICROS_PER_TEXT_UNIT = 150;
 /** A text unit is up to 1,000 characters. */
 export const GUARDRAIL_CHARS_PER_UNIT = 1000;
 
+/** What one classification used: settled on the ledger and put on its `classifier_call` event. */
+interface Used {
+  tokens: number;
+  costMicros: number;
+  /** A model judge's usage, when it answered. */
+  usage?: Usage;
+  /** Bedrock Guardrails' billed text units, when it answered. */
+  textUnits?: number;
+}
+
 /** The recorded outcome of one classification (the claim's result). */
 type Recorded =
   | { kind: 'verdicts'; tier: string; verdicts: TextVerdict[] }
@@ -106,7 +116,7 @@ export async function classifyBeforeModelCall(args: {
     }
     if (!(await store.beginClaim(runId, key, claim)))
       throw new ClaimBusyError(`classification ${key} of run ${runId}: another attempt got there first`);
-    let used = { tokens: 0, costMicros: 0 };
+    let used: Used = { tokens: 0, costMicros: 0 };
     try {
       const out = await withTimeout(settings.classifierTimeoutMs, (signal) => plan.run(signal));
       used = out.used;
@@ -116,12 +126,12 @@ export async function classifyBeforeModelCall(args: {
       // What the call cost is unknown after a timeout: settle the worst case. An answer outside the schema was paid for.
       const usage = (err as { usage?: Usage }).usage;
       used = usage
-        ? plan.costOf(usage)
+        ? { ...plan.costOf(usage), usage }
         : { tokens: plan.worstCase.tokens, costMicros: plan.worstCase.costMicros };
       recorded = { kind: 'error', tier: plan.tier, error: err.name, message: err.message };
     }
-    await store.settle(runId, key, used);
-    events = eventsOf(recorded, step.id, iteration, failMode, used);
+    await store.settle(runId, key, { tokens: used.tokens, costMicros: used.costMicros });
+    events = eventsOf(recorded, step.id, iteration, failMode, { used, texts: texts.length });
     const first = await store.completeClaim(runId, key, { result: recorded as unknown as Json, events });
     if (!first) {
       const stored = (await store.getClaim(runId, key))?.result;
@@ -161,12 +171,10 @@ export async function classifyBeforeModelCall(args: {
 }
 
 interface Plan {
-  tier: string;
+  tier: 'model-judge' | 'bedrock-guardrails';
   worstCase: { tokens: number; costMicros: number };
   costOf(usage: Usage): { tokens: number; costMicros: number };
-  run(
-    signal: AbortSignal,
-  ): Promise<{ verdicts: TextVerdict[]; used: { tokens: number; costMicros: number } }>;
+  run(signal: AbortSignal): Promise<{ verdicts: TextVerdict[]; used: Used }>;
 }
 
 function planOf(
@@ -192,7 +200,7 @@ function planOf(
       costOf,
       run: async (signal) => {
         const out = await runModelJudge(deps.model, request, texts, signal);
-        return { verdicts: out.verdicts, used: costOf(out.usage) };
+        return { verdicts: out.verdicts, used: { ...costOf(out.usage), usage: out.usage } };
       },
     };
   }
@@ -233,7 +241,10 @@ function planOf(
           };
         }),
       );
-      return { verdicts, used: { tokens: 0, costMicros: billed * GUARDRAIL_MICROS_PER_TEXT_UNIT } };
+      return {
+        verdicts,
+        used: { tokens: 0, costMicros: billed * GUARDRAIL_MICROS_PER_TEXT_UNIT, textUnits: billed },
+      };
     },
   };
 }
@@ -274,17 +285,25 @@ function quarantine(message: Message, flagged: ReadonlySet<string>, why: string,
   return { ...message, content };
 }
 
+/**
+ * The trail events of one classification: its rejection or failure, if any,
+ * and, when it was just made (`made`), the `classifier_call` that puts what it
+ * cost on the trail (a retry that reads the recorded verdict wrote it already).
+ */
 function eventsOf(
   recorded: Recorded,
   step: string,
   iteration: number,
   failMode: 'closed' | 'open',
-  used?: { tokens: number; costMicros: number },
+  made?: { used: Used; texts: number },
 ): KeyedEvent[] {
+  const used = made?.used;
   const cost = used ? ` (${used.tokens} tokens, $${(used.costMicros / MICROS_PER_USD).toFixed(6)})` : '';
   const subject = `${pad(iteration)}`;
+  const call: KeyedEvent[] = made ? [classifierCall(recorded, step, subject, made)] : [];
   if (recorded.kind === 'error') {
     return [
+      ...call,
       {
         id: `guardrail#classifier_error#${step}#${subject}`,
         event: {
@@ -296,7 +315,7 @@ function eventsOf(
       },
     ];
   }
-  return recorded.verdicts
+  const flagged = recorded.verdicts
     .filter((v) => v.injection)
     .map((v) => ({
       id: `guardrail#classifier_flagged#${step}#${subject}#${v.id}`,
@@ -307,6 +326,38 @@ function eventsOf(
         step,
       },
     }));
+  return [...call, ...flagged];
+}
+
+/** The `classifier_call` event of a classification just made: its tier, outcome and what the ledger was charged. */
+function classifierCall(
+  recorded: Recorded,
+  step: string,
+  subject: string,
+  { used, texts }: { used: Used; texts: number },
+): KeyedEvent {
+  const u = used.usage;
+  return {
+    id: `classifier_call#${step}#${subject}`,
+    event: {
+      type: 'classifier_call',
+      step,
+      tier: recorded.tier === 'model-judge' ? 'model-judge' : 'bedrock-guardrails',
+      texts,
+      status: recorded.kind === 'error' ? 'error' : 'ok',
+      tokens: used.tokens,
+      costUsd: used.costMicros / MICROS_PER_USD,
+      ...(u
+        ? {
+            inputTokens: u.inputTokens,
+            outputTokens: u.outputTokens,
+            cacheReadTokens: u.cacheReadInputTokens,
+            cacheWriteTokens: u.cacheCreationInputTokens,
+          }
+        : {}),
+      ...(used.textUnits !== undefined ? { textUnits: used.textUnits } : {}),
+    },
+  };
 }
 
 function parseRecorded(value: Json | undefined): Recorded {

@@ -119,6 +119,37 @@ describe('a run usage over its trail', () => {
   });
 });
 
+describe('runUsage: every call the ledger paid for', () => {
+  it('counts conversation summaries and a model judge as model cost, and Bedrock Guardrails apart', () => {
+    const u = runUsage([
+      { type: 'model_call', costUsd: 0.01, inputTokens: 100, outputTokens: 10 },
+      { type: 'conversation_summary', costUsd: 0.002, inputTokens: 900, outputTokens: 60 },
+      {
+        type: 'classifier_call',
+        tier: 'model-judge',
+        costUsd: 0.0005,
+        inputTokens: 300,
+        outputTokens: 20,
+        cacheReadTokens: 5,
+        cacheWriteTokens: 1,
+      },
+      { type: 'classifier_call', tier: 'bedrock-guardrails', costUsd: 0.00045, textUnits: 3 },
+      { type: 'classifier_call', tier: 'bedrock-guardrails', costUsd: 0.00015, textUnits: 1 },
+      // A rejection names its cost in words only: counted once, by its classifier_call.
+      { type: 'guardrail', rule: 'classifier_flagged', message: '… ($0.000150)' },
+    ]);
+    expect(u.modelUsd).toBeCloseTo(0.0125, 12);
+    expect(u.modelTokens).toEqual({ input: 1300, output: 90, cacheRead: 5, cacheWrite: 1 });
+    expect(u.guardrails.classifications).toBe(2);
+    expect(u.guardrails.textUnits).toBe(4);
+    expect(u.guardrails.usd).toBeCloseTo(0.0006, 12);
+    const cost = costOf(u, US);
+    expect(cost.model).toBeCloseTo(0.0125, 9);
+    expect(cost.guardrails).toBeCloseTo(0.0006, 9);
+    expect(cost.total).toBeCloseTo(0.0131, 9);
+  });
+});
+
 describe('costOf', () => {
   it('prices each service at the table: transitions, GB-seconds by architecture, requests, request units', () => {
     const cost = costOf(
@@ -131,6 +162,7 @@ describe('costOf', () => {
         sfnTransitions: 1_000_000,
         modelUsd: 1.5,
         modelTokens: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 },
+        guardrails: { classifications: 4, textUnits: 2_000, usd: 0.3 },
         regions: ['us-east-1'],
       },
       US,
@@ -142,7 +174,8 @@ describe('costOf', () => {
     expect(cost.dynamodb).toBe(0.25 + 0.625);
     expect(cost.s3).toBeCloseTo(0.005 + 0.004, 9);
     expect(cost.model).toBe(1.5);
-    expect(cost.total).toBeCloseTo(25 + 0.2300001 + 0.875 + 0.009 + 1.5, 8);
+    expect(cost.guardrails).toBe(0.3);
+    expect(cost.total).toBeCloseTo(25 + 0.2300001 + 0.875 + 0.009 + 1.5 + 0.3, 8);
   });
 
   it('a transition not counted yet costs nothing rather than a guess', () => {
