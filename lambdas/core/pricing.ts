@@ -22,8 +22,9 @@ const price = (input: number, output: number): ModelPrice => ({
 const ceilMicros = (micros: number): number => Math.max(0, Math.ceil(micros - 1e-6));
 
 /**
- * List prices per model family, USD per million tokens. A model id matches the
- * longest key it starts with, so dated ids (`claude-sonnet-4-5-20250929`) work.
+ * List prices per model, USD per million tokens. A model id matches a key
+ * that is the id, or the id without its snapshot date or alias suffix
+ * (`claude-sonnet-4-5-20250929`, `claude-3-5-haiku-latest`, `claude-opus-4-0`).
  */
 export const PRICE_TABLE: Readonly<Record<string, ModelPrice>> = {
   'claude-opus-4-1': price(15, 75),
@@ -77,6 +78,12 @@ export const BEDROCK_PRICE_TABLE: Readonly<Record<string, BedrockModelPrice>> = 
 };
 
 const VERSION_SUFFIX = /^(-v[0-9]+(:[0-9]+)?)?$/;
+/**
+ * What an Anthropic model id may add to its table key: a snapshot date, or the
+ * `-latest` / `-0` alias. Nothing else: `claude-opus-4-6` is not `claude-opus-4`
+ * (a newer model at another price), and a typo is not its neighbour.
+ */
+const ANTHROPIC_SUFFIX = /^(-[0-9]{8}|-latest|-0)?$/;
 
 /** A Bedrock id split into its inference-profile geography (if any) and foundation-model id. */
 export function parseBedrockModelId(id: string): { geography?: string; foundationModel: string } {
@@ -99,8 +106,9 @@ function bedrockPriceOf(id: string): ModelPrice | undefined {
 
 /**
  * The price of a model id on a provider, or undefined when the table does not
- * know it. Anthropic ids match the longest key they start with, so dated ids
- * (`claude-sonnet-4-5-20250929`) work; Bedrock ids are looked up in
+ * know it (so `defineAgent` refuses the model by name). Anthropic ids match
+ * their key with at most a snapshot date or alias after it
+ * (`claude-sonnet-4-5-20250929`); Bedrock ids are looked up in
  * {@link BEDROCK_PRICE_TABLE} at the rate of their endpoint (global or not).
  */
 export function priceOf(
@@ -108,11 +116,10 @@ export function priceOf(
   provider: 'anthropic' | 'bedrock' = 'anthropic',
 ): ModelPrice | undefined {
   if (provider === 'bedrock') return bedrockPriceOf(model);
-  let best: string | undefined;
-  for (const key of Object.keys(PRICE_TABLE)) {
-    if (model.startsWith(key) && (best === undefined || key.length > best.length)) best = key;
-  }
-  return best === undefined ? undefined : PRICE_TABLE[best];
+  const key = Object.keys(PRICE_TABLE).find(
+    (k) => model.startsWith(k) && ANTHROPIC_SUFFIX.test(model.slice(k.length)),
+  );
+  return key === undefined ? undefined : PRICE_TABLE[key];
 }
 
 /** Micro-dollars (integers) keep the ledger's arithmetic exact. */

@@ -18,10 +18,22 @@ describe('priceOf', () => {
     expect(priceOf('claude-sonnet-4-6')).toMatchObject({ inputPerMTok: 3, outputPerMTok: 15 });
   });
 
-  it('takes the longest matching family, so Opus 4.5 is not priced as Opus 4', () => {
+  it('prices each model at its own key, so Opus 4.5 is not priced as Opus 4', () => {
     expect(priceOf('claude-opus-4-5-20251101')).toMatchObject({ inputPerMTok: 5, outputPerMTok: 25 });
     expect(priceOf('claude-opus-4-1-20250805')).toMatchObject({ inputPerMTok: 15, outputPerMTok: 75 });
     expect(priceOf('claude-opus-4-20250514')).toMatchObject({ inputPerMTok: 15, outputPerMTok: 75 });
+    expect(priceOf('claude-opus-4-0')).toMatchObject({ inputPerMTok: 15, outputPerMTok: 75 });
+    expect(priceOf('claude-3-7-sonnet-latest')).toMatchObject({ inputPerMTok: 3, outputPerMTok: 15 });
+  });
+
+  it('does not price a model the table lacks as the family it starts with, nor a typo as its neighbour', () => {
+    // A newer Opus at another price would be priced 3x too high as Opus 4, and its budget cut short.
+    expect(priceOf('claude-opus-4-6')).toBeUndefined();
+    expect(priceOf('claude-opus-4-7-20260101')).toBeUndefined();
+    expect(priceOf('claude-sonnet-4-5-typo')).toBeUndefined();
+    expect(priceOf('claude-haiku-4-5-nonsense')).toBeUndefined();
+    expect(priceOf('claude-haiku-4-5-2025')).toBeUndefined();
+    expect(priceOf('claude-haiku-4-5-')).toBeUndefined();
   });
 
   it('knows nothing about a model that is not in the table', () => {
