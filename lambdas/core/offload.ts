@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { OffloadedPayloadMissingError } from './errors.js';
+import { ChaperoneError, OffloadedPayloadMissingError } from './errors.js';
 import type { Json, Message } from './model.js';
 
 /**
@@ -96,6 +96,8 @@ export function offloaderFor(
     try {
       body = await store.get(ref.key);
     } catch (err) {
+      // A throttle or a 5xx is the bucket's moment, not the payload's loss: the step's Retry takes it.
+      if (err instanceof ChaperoneError && err.retryable) throw err;
       throw new OffloadedPayloadMissingError(
         `${ref.key} of run ${runId} could not be read: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`,
         { cause: err },

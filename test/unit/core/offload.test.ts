@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { OffloadedPayloadMissingError } from '../../../lambdas/core/errors.js';
+import { OffloadedPayloadMissingError, StoreThrottledError } from '../../../lambdas/core/errors.js';
 import { isOffloaded, offloaderFor, type PayloadStore, refOf } from '../../../lambdas/core/offload.js';
 
 /** A payload store in memory: the pure logic's only dependency (S3 itself: test/integration/cost/local-s3.test.ts). */
@@ -75,6 +75,17 @@ describe('offload', () => {
     await expect(offloaderFor('run-1', broken).resolve(ref)).rejects.toThrow(
       /could not be read: Error: AccessDenied/,
     );
+
+    // A throttle or a 5xx is the bucket's moment, not a lost payload: retryable as it came, for the step's Retry.
+    const throttled: PayloadStore = {
+      put: async () => {},
+      get: async () => Promise.reject(new StoreThrottledError('S3 GetObject: SlowDown')),
+    };
+    const failure = await offloaderFor('run-1', throttled)
+      .resolve(ref)
+      .catch((err: unknown) => err);
+    expect(failure).toBeInstanceOf(StoreThrottledError);
+    expect((failure as StoreThrottledError).retryable).toBe(true);
 
     // Another run's reference is not read from this run.
     await expect(offloaderFor('run-2', store).resolve(ref)).rejects.toThrow(/not under run run-2/);
