@@ -5,14 +5,23 @@ import type { FromSchema } from 'json-schema-to-ts';
  * stay small: ids, counters and names, plus an accepted call's arguments on
  * its way to the tool step and a tool result of at most
  * {@link INLINE_RESULT_MAX_BYTES} on its way back to the agent step (so the
- * next iteration needs no read to learn it). DynamoDB holds the conversation,
- * the arguments and every result as the source of truth; a larger result
- * travels only there, so the 256 KiB state payload limit never comes near.
+ * next iteration needs no read to learn it), and of at most its share of
+ * {@link INLINE_TURN_MAX_BYTES} when the model asked for several tools at once
+ * (the Map gathers every result into one payload). DynamoDB holds the
+ * conversation, the arguments and every result as the source of truth; a
+ * larger result travels only there, so the 256 KiB state payload limit never
+ * comes near.
  * The schemas are the source of truth; handlers parse events with them.
  */
 
-/** The largest tool result (UTF-8 bytes) that rides in the state payload besides the Runs table. */
+/** The largest tool result (JSON-encoded UTF-8 bytes) that rides in the state payload besides the Runs table. */
 export const INLINE_RESULT_MAX_BYTES = 16_384;
+/** What all the results of one turn together may carry inline: half the 256 KiB payload limit. */
+export const INLINE_TURN_MAX_BYTES = 131_072;
+
+/** The inline allowance of each of a turn's `calls` results: {@link INLINE_RESULT_MAX_BYTES}, or its share of the turn's. */
+export const inlineShare = (calls: number): number =>
+  Math.min(INLINE_RESULT_MAX_BYTES, Math.floor(INLINE_TURN_MAX_BYTES / Math.max(1, calls)));
 
 export const toolCallRefSchema = {
   type: 'object',
@@ -28,6 +37,8 @@ export const toolCallRefSchema = {
      * record instead: those are what its approver saw.
      */
     args: {},
+    /** How large a result may be and still ride back inline ({@link inlineShare}); absent: {@link INLINE_RESULT_MAX_BYTES}. */
+    inlineMaxBytes: { type: 'integer', minimum: 0 },
   },
   required: ['toolUseId', 'tool', 'turn', 'timeoutSeconds'],
   additionalProperties: false,

@@ -1,8 +1,9 @@
-import type {
-  AgentAction,
-  AgentStepEvent,
-  ToolCallRef,
-  ToolStepResult,
+import {
+  type AgentAction,
+  type AgentStepEvent,
+  inlineShare,
+  type ToolCallRef,
+  type ToolStepResult,
 } from '../../state-machines/contract.js';
 import type { LimitName } from '../../state-machines/edges.js';
 import { describeErrors } from '../../state-machines/schema.js';
@@ -632,6 +633,7 @@ function refsOf(step: AgentStep, calls: readonly PendingCall[]): ToolCallRef[] {
       turn: call.turn,
       timeoutSeconds: (tool ? worstCaseSeconds(tool, fallback) : 60) + TASK_TIMEOUT_MARGIN_SECONDS,
       args: call.args,
+      inlineMaxBytes: inlineShare(calls.length),
     };
   });
 }

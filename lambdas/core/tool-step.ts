@@ -334,7 +334,10 @@ async function runClaimed(
   deps.metrics.count('ToolCalls', 1, { tool: tool.name });
   if (screened.rule) deps.metrics.count('GuardrailRejections', 1, { rule: screened.rule });
   if (!succeeded) deps.metrics.count('ToolCallFailures', 1, { tool: tool.name });
-  const travels = utf8Bytes(screened.content) <= INLINE_RESULT_MAX_BYTES && !isOffloaded(recorded);
+  // At most this call's share of the turn's inline bytes, so a Map of many results stays far under 256 KiB.
+  const travels =
+    utf8Bytes(JSON.stringify(screened.content)) <= (ctx.ref.inlineMaxBytes ?? INLINE_RESULT_MAX_BYTES) &&
+    !isOffloaded(recorded);
   return afterDone(
     travels
       ? { ...result, toolUseId: pending.toolUseId, content: screened.content, isError: !succeeded }
