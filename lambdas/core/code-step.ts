@@ -2,6 +2,7 @@ import type { CodeStepEvent, CodeStepResult } from '../../state-machines/contrac
 import { claimKeys, completeOnce, eventIds } from './claims.js';
 import type { CoreDeps } from './deps.js';
 import { CorruptRecordError, NotFoundError, ValidationError } from './errors.js';
+import { jsonOf } from './json-value.js';
 import type { Json } from './model.js';
 import { offloaderFor, resolveOutputs } from './offload.js';
 import type { Completion } from './run-records.js';
@@ -43,7 +44,7 @@ export async function runCodeStep(event: CodeStepEvent, deps: CoreDeps): Promise
     const branch = await step.choose(context);
     return complete({ kind: 'done', branch }, { branch });
   }
-  return complete({ kind: 'done' }, toJson(await step.run(context)));
+  return complete({ kind: 'done' }, jsonOf(await step.run(context), `code step ${step.id}'s output`));
 }
 
 function parseResult(value: Json | undefined): CodeStepResult {
@@ -52,8 +53,4 @@ function parseResult(value: Json | undefined): CodeStepResult {
       `the recorded code step result ${JSON.stringify(value)} is not { kind: "done" }`,
     );
   return typeof value.branch === 'string' ? { kind: 'done', branch: value.branch } : { kind: 'done' };
-}
-
-function toJson(value: unknown): Json {
-  return JSON.parse(JSON.stringify(value ?? null)) as Json;
 }

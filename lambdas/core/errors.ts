@@ -144,3 +144,14 @@ export class OffloadedPayloadMissingError extends ChaperoneError {
   override readonly name = 'OffloadedPayloadMissingError';
   readonly retryable = false;
 }
+
+/**
+ * A tool's result or a code step's output that JSON cannot carry whole (a
+ * `Map`, a `Set`, an `Error`, a `BigInt`, a circular object, `NaN`…): it would
+ * be recorded as `{}` or fail to serialise, so it is refused by name instead.
+ * Terminal: the same code returns the same value.
+ */
+export class NotJsonError extends ChaperoneError {
+  override readonly name = 'NotJsonError';
+  readonly retryable = false;
+}

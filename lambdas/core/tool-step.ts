@@ -17,6 +17,7 @@ import { claimKeys, completeOnce, eventIds, unclaimedFirstAttempt } from './clai
 import type { AlertPublisher, CoreDeps } from './deps.js';
 import { ClaimBusyError, CorruptRecordError, NotFoundError, ValidationError } from './errors.js';
 import { screenToolResult } from './guardrails/tool-output.js';
+import { jsonOf } from './json-value.js';
 import type { Json } from './model.js';
 import { isOffloaded, offloaderFor } from './offload.js';
 import type { Claim, Completion, PendingCall, RunFacts } from './run-records.js';
@@ -296,7 +297,10 @@ async function runClaimed(
   );
   const fullResult =
     succeeded && content.trimmed && deps.payloads
-      ? await offloader.keep(`full#${eventIds.toolCall(stepId, pending.toolUseId)}`, toJson(value))
+      ? await offloader.keep(
+          `full#${eventIds.toolCall(stepId, pending.toolUseId)}`,
+          jsonOf(value, `${tool.name}'s result`),
+        )
       : undefined;
   const completion: Completion = {
     result,
@@ -449,9 +453,4 @@ function parseToolResult(value: Json | undefined): ToolStepResult {
 export function idempotencyKeyOf(runId: string, step: string, toolUseId: string, fallback?: string): string {
   const h = createHash('sha256').update(`${runId}\u0000${step}\u0000${toolUseId}\u0000${fallback ?? ''}`);
   return `chp_${h.digest('base64url').slice(0, 32)}`;
-}
-
-/** A tool's value as JSON (what JSON.stringify keeps of it). */
-function toJson(value: unknown): Json {
-  return JSON.parse(JSON.stringify(value ?? null)) as Json;
 }

@@ -106,8 +106,10 @@ export const TERMINAL_ERRORS = [
   'CorruptRecordError',
   'ModelRequestError',
   // A payload reference that cannot be read back, a summary the model returned empty, an
-  // embedding of the wrong dimension: no retry or redrive changes them.
+  // embedding of the wrong dimension, a code step's output JSON cannot carry: no retry or
+  // redrive changes them.
   'OffloadedPayloadMissingError',
+  'NotJsonError',
   'EmptySummaryError',
   'EmbeddingDimensionError',
   'States.DataLimitExceeded',
