@@ -60,6 +60,7 @@ interface Meter {
   invocation: string;
   fn: string;
   region: string;
+  arch: InvocationUsage['arch'];
   memoryMb: number;
   startedAt: number;
   initMs: number;
@@ -71,12 +72,19 @@ interface Meter {
 const current = new AsyncLocalStorage<Meter>();
 let coldStart = true;
 
-const ARCH: InvocationUsage['arch'] = process.arch === 'arm64' ? 'arm64' : 'x86_64';
+/** The architecture a function is billed at: the local runtime's is the template's (`CHAPERONE_LAMBDA_ARCHITECTURE`), Lambda's is the process's. */
+function architectureOf(env: Record<string, string | undefined>): InvocationUsage['arch'] {
+  const named = env.CHAPERONE_LAMBDA_ARCHITECTURE;
+  if (named === 'arm64' || named === 'x86_64') return named;
+  return process.arch === 'arm64' ? 'arm64' : 'x86_64';
+}
 
 /**
  * Wrap a handler so each invocation is metered. `env` gives the Region whose
- * prices apply (`CHAPERONE_PRICING_REGION`, else `AWS_REGION`) and, when the
- * context does not, the memory size (`AWS_LAMBDA_FUNCTION_MEMORY_SIZE`).
+ * prices apply (`CHAPERONE_PRICING_REGION`, else `AWS_REGION`), the
+ * architecture (`CHAPERONE_LAMBDA_ARCHITECTURE`, set by the local runtime from
+ * the template; in Lambda, the process's) and, when the context does not, the
+ * memory size (`AWS_LAMBDA_FUNCTION_MEMORY_SIZE`).
  */
 export function metered<E, R>(
   handler: (event: E, context?: unknown) => Promise<R>,
@@ -84,6 +92,7 @@ export function metered<E, R>(
   now: () => number = () => performance.now(),
 ): (event: E, context?: unknown) => Promise<R> {
   const region = env.CHAPERONE_PRICING_REGION ?? env.AWS_REGION ?? 'unknown';
+  const arch = architectureOf(env);
   return (event, context) => {
     const ctx = (typeof context === 'object' && context !== null ? context : {}) as InvocationContext;
     const startedAt = now();
@@ -95,6 +104,7 @@ export function metered<E, R>(
       invocation: ctx.awsRequestId ?? randomUUID(),
       fn: ctx.functionName ?? env.AWS_LAMBDA_FUNCTION_NAME ?? 'unknown',
       region,
+      arch,
       memoryMb: Number(ctx.memoryLimitInMB ?? env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE ?? 128),
       startedAt,
       initMs,
@@ -142,7 +152,7 @@ export function usageSnapshot(
     invocation: meter.invocation,
     fn: meter.fn,
     region: meter.region,
-    arch: ARCH,
+    arch: meter.arch,
     memoryMb: meter.memoryMb,
     billedMs: Math.ceil(meter.initMs + now() - meter.startedAt),
     seq: meter.seq + carry,

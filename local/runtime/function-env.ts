@@ -53,6 +53,8 @@ export function localFunctionEnv(fn: LocalFunction, endpoints: LocalEndpoints): 
     AWS_LAMBDA_FUNCTION_NAME: fn.name,
     AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
     AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(fn.memoryMb),
+    // What Lambda would bill it at: the template's architecture, not this machine's.
+    CHAPERONE_LAMBDA_ARCHITECTURE: fn.architecture,
     AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${fn.name}`,
     ANTHROPIC_API_KEY: endpoints.anthropicApiKey,
     POWERTOOLS_LOG_LEVEL: endpoints.logLevel ?? 'SILENT',

@@ -37,6 +37,8 @@ export interface LocalFunction {
   timeoutSeconds: number;
   /** @default 128, as in Lambda */
   memoryMb: number;
+  /** `Architectures[0]`. @default x86_64, as in Lambda */
+  architecture: 'arm64' | 'x86_64';
   /** The function's `Environment.Variables`, intrinsics resolved. */
   env: Record<string, string>;
 }
@@ -224,6 +226,8 @@ export function readLocalApp(template: CfnTemplate, options: ResolveOptions = {}
           handlerPath,
           timeoutSeconds: typeof props.Timeout === 'number' ? props.Timeout : 3,
           memoryMb: typeof props.MemorySize === 'number' ? props.MemorySize : 128,
+          architecture:
+            Array.isArray(props.Architectures) && props.Architectures[0] === 'arm64' ? 'arm64' : 'x86_64',
           env,
         });
         break;

@@ -243,6 +243,8 @@ export class AgentHarness {
     }
     const env: Record<string, string> = {
       AWS_REGION: 'us-east-1',
+      // The stack's functions run on arm64: priced so, whatever this machine is.
+      CHAPERONE_LAMBDA_ARCHITECTURE: 'arm64',
       AWS_ACCESS_KEY_ID: 'local',
       AWS_SECRET_ACCESS_KEY: 'local',
       AWS_ENDPOINT_URL_DYNAMODB: dynamoUrl,

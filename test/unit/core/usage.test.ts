@@ -54,6 +54,14 @@ describe('the usage meter', () => {
     expect(warm?.memoryMb).toBe(1024);
   });
 
+  it("bills the function's architecture: the template's when the local runtime names it, else this process's", async () => {
+    const arch = async (env: Record<string, string>) =>
+      (await metered(async () => usageSnapshot(), { AWS_REGION: 'us-east-1', ...env })({}))?.arch;
+    expect(await arch({ CHAPERONE_LAMBDA_ARCHITECTURE: 'arm64' })).toBe('arm64');
+    expect(await arch({ CHAPERONE_LAMBDA_ARCHITECTURE: 'x86_64' })).toBe('x86_64');
+    expect(await arch({})).toBe(process.arch === 'arm64' ? 'arm64' : 'x86_64');
+  });
+
   it('keeps concurrent invocations apart and counts nothing outside one', async () => {
     countDynamoRequest({ readUnits: 9, writeUnits: 9 });
     expect(usageSnapshot()).toBeUndefined();
