@@ -161,6 +161,7 @@ export class DynamoRunStore implements RunStore {
     iteration: number,
     key: string,
     amount: Reservation,
+    historyEvents = 0,
   ): Promise<TurnReservation> {
     const held: OpenReservation = { ...amount, caps: [] };
     try {
@@ -169,7 +170,7 @@ export class DynamoRunStore implements RunStore {
           TableName: this.table,
           Key: { pk: pk(runId), sk: LEDGER },
           UpdateExpression:
-            'SET tokensRemaining = tokensRemaining - :t, costRemainingMicros = costRemainingMicros - :c, stepsRemaining = stepsRemaining - :s, #open.#k = :held ADD stepsUsed :s',
+            'SET tokensRemaining = tokensRemaining - :t, costRemainingMicros = costRemainingMicros - :c, stepsRemaining = stepsRemaining - :s, #open.#k = :held ADD stepsUsed :s, historyEvents :h',
           ConditionExpression:
             'attribute_not_exists(#open.#k) AND (attribute_not_exists(#turns.#step) OR #turns.#step < :n) AND tokensRemaining >= :t AND costRemainingMicros >= :c AND stepsRemaining >= :s',
           ExpressionAttributeNames: { '#open': 'open', '#k': key, '#turns': 'turns', '#step': step },
@@ -179,6 +180,7 @@ export class DynamoRunStore implements RunStore {
             ':s': amount.steps,
             ':n': iteration,
             ':held': held,
+            ':h': historyEvents,
           },
           ReturnValues: 'ALL_NEW',
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',

@@ -70,7 +70,7 @@ export function parseLedger(item: Record<string, unknown>): Ledger {
     stepsUsed: num(item, 'stepsUsed'),
     toolFailureLimit: num(item, 'toolFailureLimit'),
     toolFailures: num(item, 'toolFailures'),
-    ...optionalNumbers(item, ['marginTokens', 'marginCostMicros', 'marginSteps']),
+    ...optionalNumbers(item, ['marginTokens', 'marginCostMicros', 'marginSteps', 'historyEvents']),
     ...(isRecord(item.extended)
       ? {
           extended: {

@@ -25,7 +25,7 @@ import {
   ValidationError,
 } from './errors.js';
 import { type ClassifierDeps, classifyBeforeModelCall } from './guardrails/classifier-tier.js';
-import { historyLimitStop } from './history-limit.js';
+import { estimatedHistoryEvents, historyLimitStop, iterationHistoryEvents } from './history-limit.js';
 import {
   askExtension,
   cutShortAnswer,
@@ -167,9 +167,6 @@ export async function runAgentStep(event: AgentStepEvent, deps: AgentStepDeps): 
     // sees anything about them.
     return decide({ kind: 'tools', calls: refsOf(step, opening.calls) });
   }
-  // A named stop before Step Functions' history limit would fail the execution mid-iteration.
-  const nearLimit = historyLimitStop(history, deps.historyEventLimit);
-  if (nearLimit) return decide(stop('HistoryLimitApproaching', nearLimit));
   // The classifier tier judges what is new (the prompt, the tool results) before the model sees it.
   const judged = await classifyBeforeModelCall({
     deps,
@@ -238,6 +235,7 @@ export async function runAgentStep(event: AgentStepEvent, deps: AgentStepDeps): 
     turn = await callModel({ ...call, final: held });
     if (turn.kind === 'limit') return decide(turn.action, { events: turn.event ? [turn.event] : [] });
   }
+  if (turn.kind === 'stopped') return decide(turn.action);
   if (turn.kind === 'settled') return recorded();
   if (turn.kind === 'refused') return decide(turn.action, { events: [turn.event, ...memoryEvents] });
   const assistant = turn.record.assistant;
@@ -384,6 +382,8 @@ type Turn =
   | { kind: 'refused'; action: AgentAction; event: KeyedEvent }
   /** The next call would pass a run limit: its edge decides (see `limit-edges.ts`). */
   | { kind: 'limit'; limit: LimitName; ledger: Ledger | undefined; action: AgentAction; event?: KeyedEvent }
+  /** A named stop before the call (the execution's history is near its limit). */
+  | { kind: 'stopped'; action: AgentAction }
   | { kind: 'settled' };
 
 /**
@@ -453,7 +453,14 @@ async function callModel(args: {
   let reservation: OpenReservation;
   if (args.final) reservation = args.final;
   else {
-    const reserved = await store.reserveTurn(runId, step.id, iteration, key, wanted);
+    const reserved = await store.reserveTurn(
+      runId,
+      step.id,
+      iteration,
+      key,
+      wanted,
+      iterationHistoryEvents(history),
+    );
     if (reserved.kind === 'settled') return { kind: 'settled' };
     if (reserved.kind === 'refused') {
       deps.metrics.count('GuardrailRejections', 1, { rule: `budget_${reserved.limit}` });
@@ -475,6 +482,17 @@ async function callModel(args: {
       };
     }
     reservation = reserved.held;
+    // A named stop before Step Functions' history limit would fail the execution mid-iteration:
+    // the ledger counts every step's and branch's iterations (this one included); a run from
+    // before the count began has its step's own estimate.
+    const nearLimit = historyLimitStop(
+      Math.max(reserved.ledger.historyEvents ?? 0, estimatedHistoryEvents(history)),
+      deps.historyEventLimit,
+    );
+    if (nearLimit) {
+      await store.settle(runId, key, ZERO);
+      return { kind: 'stopped', action: stop('HistoryLimitApproaching', nearLimit) };
+    }
   }
   // The last call of a final-answer edge (a retry finds its margin reservation under the key).
   const finalAt = reservation.margin;

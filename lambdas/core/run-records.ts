@@ -61,6 +61,12 @@ export interface Ledger {
   marginSteps?: number;
   /** What approved extensions added to each limit (cost in micro-USD, time in seconds). */
   extended?: LedgerExtensions;
+  /**
+   * The execution's history events so far, estimated high: every agent
+   * iteration of the run adds its own at its reservation, whichever step or
+   * parallel branch it is in (`history-limit.ts`).
+   */
+  historyEvents?: number;
 }
 
 /** The totals approved extensions added, by limit. */
@@ -445,7 +451,9 @@ export interface RunStore {
   /**
    * Reserve a model turn: held under the turn's claim `key`, refused once the
    * turn `iteration` of `step` is recorded (`settled`). One request: the
-   * reservation is the turn's claim.
+   * reservation is the turn's claim. It adds `historyEvents` (what the
+   * iteration costs the execution's history) to the ledger's count once, with
+   * the reservation: a retry that reuses it adds nothing.
    */
   reserveTurn(
     runId: string,
@@ -453,6 +461,7 @@ export interface RunStore {
     iteration: number,
     key: string,
     amount: Reservation,
+    historyEvents?: number,
   ): Promise<TurnReservation>;
   /**
    * Record a model turn and complete its claim in one write: the messages, the

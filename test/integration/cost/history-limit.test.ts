@@ -1,8 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { estimatedHistoryEvents, historyLimitStop } from '../../../lambdas/core/history-limit.js';
+import {
+  estimatedHistoryEvents,
+  historyLimitStop,
+  iterationHistoryEvents,
+} from '../../../lambdas/core/history-limit.js';
 import type { StoredMessage } from '../../../lambdas/core/run-records.js';
-import { responder, toolUse } from '../../../local/scripted-model/index.js';
-import { agent, defineAgent, defineTool, defineWorkflow } from '../../../state-machines/index.js';
+import { responder, toolUse, toolUses } from '../../../local/scripted-model/index.js';
+import { agent, defineAgent, defineTool, defineWorkflow, parallel } from '../../../state-machines/index.js';
 import { AgentHarness, proxyEvent } from '../../support/agent-harness.js';
 
 const ping = defineTool({
@@ -32,6 +36,40 @@ const forever = defineWorkflow({
   limits: { maxSteps: 40, maxTokens: 10_000_000, maxCostUsd: 100, timeLimitSeconds: 300 },
 });
 
+const branches = defineWorkflow({
+  name: 'branches',
+  description: 'Two agent branches in parallel, sharing one execution history.',
+  input: { type: 'object', properties: {}, additionalProperties: false } as const,
+  steps: [
+    parallel(
+      'both',
+      agent('x', {
+        agent: defineAgent({
+          name: 'px',
+          model: 'claude-haiku-4-5',
+          system: 'Ping.',
+          tools: [ping],
+          maxTokens: 32,
+          maxIdenticalCalls: 1000,
+        }),
+        prompt: () => 'x',
+      }),
+      agent('y', {
+        agent: defineAgent({
+          name: 'py',
+          model: 'claude-haiku-4-5',
+          system: 'Ping.',
+          tools: [ping],
+          maxTokens: 32,
+          maxIdenticalCalls: 1000,
+        }),
+        prompt: () => 'y',
+      }),
+    ),
+  ],
+  limits: { maxSteps: 60, maxTokens: 10_000_000, maxCostUsd: 100, timeLimitSeconds: 300 },
+});
+
 const turn = (iteration: number, calls: number): StoredMessage => ({
   iteration,
   message: {
@@ -48,23 +86,26 @@ const turn = (iteration: number, calls: number): StoredMessage => ({
 describe('the history limit', () => {
   it('estimates each iteration and tool call high, and names the stop with the figures', () => {
     expect(estimatedHistoryEvents([turn(1, 1), turn(2, 3)])).toBe(16 + 8 + 16 + 24);
-    expect(historyLimitStop([turn(1, 1)])).toBeUndefined();
-    const many = Array.from({ length: 900 }, (_, i) => turn(i + 1, 1));
-    expect(historyLimitStop(many)).toMatch(/limit of 25,000 events \(about 21,600 so far\)/);
+    // The iteration about to run: its own events and the last turn's calls, whose results it brings.
+    expect(iterationHistoryEvents([])).toBe(16);
+    expect(iterationHistoryEvents([turn(1, 1), turn(2, 3)])).toBe(16 + 24);
+    expect(historyLimitStop(19_999)).toBeUndefined();
+    expect(historyLimitStop(21_600)).toMatch(/limit of 25,000 events \(about 21,600 so far\)/);
   });
 
   describe('on a run', () => {
     let h: AgentHarness;
-    // 5,100 leaves 100 events under the margin: the fifth iteration's estimate crosses it.
+    // 5,130 leaves 130 events under the margin: the count with the sixth iteration (16 × 6 + 8 × 5
+    // = 136) crosses it, the fifth's (112) does not.
     beforeAll(async () => {
-      h = await AgentHarness.start([forever], { CHAPERONE_HISTORY_EVENT_LIMIT: '5100' });
-      h.model.use(responder('forever', (r) => toolUse('ping', { i: r.turnIndex })));
+      h = await AgentHarness.start([forever, branches], { CHAPERONE_HISTORY_EVENT_LIMIT: '5130' });
     });
     afterAll(async () => {
       await h?.close();
     });
 
     it('stops with HistoryLimitApproaching before the execution would fail', async () => {
+      h.model.use(responder('forever', (r) => toolUse('ping', { i: r.turnIndex })));
       const { runId, execution } = await h.run('forever', {});
       expect(execution.status).toBe('FAILED');
       expect(execution.error).toBe('HistoryLimitApproaching');
@@ -77,6 +118,27 @@ describe('the history limit', () => {
       expect(run.status).toBe('STOPPED');
       expect(run.stopReason).toBe('HistoryLimitApproaching');
       expect(run.trail.filter((e) => e.type === 'model_call')).toHaveLength(5);
+    });
+
+    it('counts every parallel branch: two branches each under the limit on their own stop the run together', async () => {
+      // Each turn asks for three pings: 16 + 8 × 3 = 40 events an iteration after the first.
+      h.model.use(
+        responder('branches', (r) =>
+          toolUses(
+            ...Array.from({ length: 3 }, (_, k) => ({ name: 'ping', input: { i: r.turnIndex * 10 + k } })),
+          ),
+        ),
+      );
+      const { runId, execution } = await h.run('branches', {});
+      expect(execution.status).toBe('FAILED');
+      expect(execution.error).toBe('HistoryLimitApproaching');
+      const stepOf = (id: string) => h.runs.listMessages(runId, id);
+      const alone = [estimatedHistoryEvents(await stepOf('x')), estimatedHistoryEvents(await stepOf('y'))];
+      // Neither branch came near the stop by its own count; together they did.
+      for (const events of alone) expect(events).toBeLessThan(130);
+      expect((alone[0] ?? 0) + (alone[1] ?? 0)).toBeGreaterThanOrEqual(130 - 2 * 40);
+      const ledger = await h.runs.getLedger(runId);
+      expect(ledger?.historyEvents).toBeGreaterThanOrEqual(130);
     });
   });
 });
