@@ -2,27 +2,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GetCommand } from '../../../lambdas/adapters/dynamo-http.js';
 import { responder, text, toolUse } from '../../../local/scripted-model/index.js';
 import type { RecordedRequest } from '../../../local/scripted-model/types.js';
-import { agent, defineAgent, defineTool, defineWorkflow } from '../../../state-machines/index.js';
+import { agent, defineAgent, defineWorkflow } from '../../../state-machines/index.js';
 import { AgentHarness } from '../../support/agent-harness.js';
 import type { FaultKind } from '../../support/fault-proxy.js';
+import { readPage } from './fixtures.js';
 
 // The running summary is a model call like any other: reserved before, settled after, in the
 // trail once. A process that dies around its trail write must neither fold the same turns
 // into two summaries nor leave anything reserved.
 const TURNS = 12;
-const readPage = defineTool({
-  name: 'read_page',
-  description: 'Read one page of the report.',
-  input: {
-    type: 'object',
-    properties: { page: { type: 'integer', minimum: 1 } },
-    required: ['page'],
-    additionalProperties: false,
-  } as const,
-  access: 'read',
-  run: async ({ page }) =>
-    `Page ${page}: the figure on this page is ${page * 37}. ${'Background text of the page. '.repeat(45)}`,
-});
 const longRead = (name: string, dailyCaps?: { tokens: number }) =>
   defineWorkflow({
     name,

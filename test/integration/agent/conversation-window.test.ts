@@ -1,24 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { responder, text, toolUse } from '../../../local/scripted-model/index.js';
 import type { RecordedRequest } from '../../../local/scripted-model/types.js';
-import { agent, defineAgent, defineTool, defineWorkflow } from '../../../state-machines/index.js';
+import { agent, defineAgent, defineWorkflow } from '../../../state-machines/index.js';
 import { AgentHarness } from '../../support/agent-harness.js';
+import { readPage } from './fixtures.js';
 
 const THRESHOLD = 8_000;
 const TASK = 'Read the report page by page and list every figure it gives.';
-const readPage = defineTool({
-  name: 'read_page',
-  description: 'Read one page of the report.',
-  input: {
-    type: 'object',
-    properties: { page: { type: 'integer', minimum: 1 } },
-    required: ['page'],
-    additionalProperties: false,
-  } as const,
-  access: 'read',
-  run: async ({ page }) =>
-    `Page ${page}: the figure on this page is ${page * 37}. ${'Background text of the page. '.repeat(45)}`,
-});
 const reader = defineAgent({
   name: 'reader',
   model: 'claude-haiku-4-5',

@@ -20,6 +20,21 @@ const idInput = {
   additionalProperties: false,
 } as const;
 
+/** One page of a long report: about 1,400 characters, a figure of its own, the rest filler (the conversation-window tests). */
+export const readPage = defineTool({
+  name: 'read_page',
+  description: 'Read one page of the report.',
+  input: {
+    type: 'object',
+    properties: { page: { type: 'integer', minimum: 1 } },
+    required: ['page'],
+    additionalProperties: false,
+  } as const,
+  access: 'read',
+  run: async ({ page }) =>
+    `Page ${page}: the figure on this page is ${page * 37}. ${'Background text of the page. '.repeat(45)}`,
+});
+
 export const lookup = defineTool({
   name: 'lookup',
   description: 'Look a record up by id (like A-1).',

@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lastToolResults, responder, text, toolUse } from '../../../local/scripted-model/index.js';
 import { isJudgeRequest, judgeTurn } from '../../../local/scripted-model/judge.js';
-import { agent, defineAgent, defineTool, defineWorkflow } from '../../../state-machines/index.js';
+import { agent, defineAgent, defineWorkflow } from '../../../state-machines/index.js';
 import { AgentHarness, proxyEvent } from '../../support/agent-harness.js';
+import { readPage } from '../agent/fixtures.js';
 
 /**
  * The run's cost by service (`GET /runs/{id}` → `cost`) against what its
@@ -11,19 +12,6 @@ import { AgentHarness, proxyEvent } from '../../support/agent-harness.js';
  * turns) is on the trail with its cost, so model + guardrails is the ledger's
  * figure, to the micro-dollar the ledger keeps.
  */
-const readPage = defineTool({
-  name: 'read_page',
-  description: 'Read one page of a report.',
-  input: {
-    type: 'object',
-    properties: { page: { type: 'integer', minimum: 1 } },
-    required: ['page'],
-    additionalProperties: false,
-  } as const,
-  access: 'read',
-  run: async ({ page }) =>
-    `Page ${page}: the figure on this page is ${page * 37}. ${'Background text of the page. '.repeat(45)}`,
-});
 const input = { type: 'object', properties: {}, additionalProperties: false } as const;
 const reader = (name: string, window?: { maxTokens: number; keepTurns: number }) =>
   defineAgent({
