@@ -227,9 +227,15 @@ export async function getRun(runId: string | undefined, deps: RunsApiDeps): Prom
   let stopReason = meta.stopReason;
   let stopDetail = meta.stopDetail;
   let redrivable = false;
+  /** What Step Functions billed an execution that ended without the finish task (which counts them otherwise). */
+  let unfinished: Json | undefined;
   if (meta.status === 'RUNNING' && meta.executionArn) {
     // The execution can end without our finish task: an execution timeout or a manual stop.
     const execution = await deps.engine.describeExecution(meta.executionArn);
+    if (execution && execution.status !== 'RUNNING') {
+      const figures = await deps.engine.historyFigures(meta.executionArn);
+      if (figures) unfinished = { transitions: figures.transitions, historyEvents: figures.events };
+    }
     if (execution?.status === 'TIMED_OUT') {
       status = 'STOPPED';
       stopReason = 'TimeLimitExceeded';
@@ -266,7 +272,11 @@ export async function getRun(runId: string | undefined, deps: RunsApiDeps): Prom
     body.toolFailures = { count: ledger.toolFailures, limit: ledger.toolFailureLimit };
   }
   try {
-    const { usage, cost } = runCost(trail, deps.pricingRegion ?? 'us-east-1');
+    // An execution that ended without the finish task: its transitions from its history, as finish counts them.
+    const priced = unfinished
+      ? [...trail, { type: 'run_finished', execution: unfinished } as (typeof trail)[number]]
+      : trail;
+    const { usage, cost } = runCost(priced, deps.pricingRegion ?? 'us-east-1');
     // USD by service (model tokens, Bedrock Guardrails, Step Functions, Lambda, DynamoDB, S3) and the units priced.
     body.cost = {
       usd: { ...cost },

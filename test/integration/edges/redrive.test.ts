@@ -9,6 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backend } from '../../../examples/invoice/backend.js';
 import { invoiceWorkflow } from '../../../examples/invoice/workflow.js';
+import { transitionsOf } from '../../../lambdas/adapters/sfn-engine.js';
 import { parseApprovalForm } from '../../../local/cli/approve.js';
 import { responder, text, toolUse } from '../../../local/scripted-model/index.js';
 import { agent, defineWorkflow } from '../../../state-machines/index.js';
@@ -96,6 +97,14 @@ describe('redrive of a run failed by a Lambda crash', () => {
     const shown = await getRun(paused.runId);
     expect([shown.status, shown.redrivable]).toEqual(['FAILED', true]);
     expect(String(shown.stopDetail)).toMatch(/Lambda\.Unknown: the function process died/);
+    // Ended without the finish task, which counts transitions: they are priced from the history.
+    const history = h.sfn.getExecutionHistory({ executionArn: paused.executionArn, maxResults: 1000 }).events;
+    const cost = shown.cost as { usd: { stepFunctions: number }; usage: { stepFunctions: unknown } };
+    expect(cost.usage.stepFunctions).toEqual({
+      transitions: transitionsOf(history.map((e) => e.type)),
+      historyEvents: history.length,
+    });
+    expect(cost.usd.stepFunctions).toBeCloseTo(transitionsOf(history.map((e) => e.type)) * 0.000025, 12);
     expect(await backend.listPayments()).toHaveLength(1);
 
     // The cause is gone: redrive, from the API.
