@@ -228,7 +228,7 @@ export async function getRun(runId: string | undefined, deps: RunsApiDeps): Prom
   let stopDetail = meta.stopDetail;
   let redrivable = false;
   /** What Step Functions billed an execution that ended without the finish task (which counts them otherwise). */
-  let unfinished: Json | undefined;
+  let unfinished: { transitions: number; historyEvents: number } | undefined;
   if (meta.status === 'RUNNING' && meta.executionArn) {
     // The execution can end without our finish task: an execution timeout or a manual stop.
     const execution = await deps.engine.describeExecution(meta.executionArn);
@@ -273,10 +273,7 @@ export async function getRun(runId: string | undefined, deps: RunsApiDeps): Prom
   }
   try {
     // An execution that ended without the finish task: its transitions from its history, as finish counts them.
-    const priced = unfinished
-      ? [...trail, { type: 'run_finished', execution: unfinished } as (typeof trail)[number]]
-      : trail;
-    const { usage, cost } = runCost(priced, deps.pricingRegion ?? 'us-east-1');
+    const { usage, cost } = runCost(trail, deps.pricingRegion ?? 'us-east-1', unfinished);
     // USD by service (model tokens, Bedrock Guardrails, Step Functions, Lambda, DynamoDB, S3) and the units priced.
     body.cost = {
       usd: { ...cost },

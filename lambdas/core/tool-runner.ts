@@ -1,5 +1,6 @@
 import type { Tool, ToolContext } from '../../state-machines/tool.js';
 import type { Clock } from './deps.js';
+import { NotJsonError } from './errors.js';
 import { notJson } from './json-value.js';
 
 /** One attempt of a tool call, as the trail records it. */
@@ -83,18 +84,12 @@ export async function runWithRetries(
         timeout,
       ]);
       const problem = notJson(value);
-      if (problem) {
-        // It ran, so it is not run again (its effect, if any, happened), and it would return the same.
-        const error = `${tool.name} ran, but its result is not JSON: ${problem} (a tool returns strings, numbers, booleans, null, arrays and plain objects); whatever it did is done, and its result is lost`;
-        attempts.push({
-          attempt,
-          status: 'error',
-          error,
-          durationMs: ctx.clock.now() - started,
-          delayMsBefore: delay,
-        });
-        return { ok: false, error, retryable: false, attempts };
-      }
+      // It ran, so it is not run again (NotJsonError is not retryable: its effect, if any, happened,
+      // and it would return the same); the catch below records the attempt as any failure.
+      if (problem)
+        throw new NotJsonError(
+          `${tool.name} ran, but its result is not JSON: ${problem} (a tool returns strings, numbers, booleans, null, arrays and plain objects); whatever it did is done, and its result is lost`,
+        );
       attempts.push({ attempt, status: 'ok', durationMs: ctx.clock.now() - started, delayMsBefore: delay });
       return { ok: true, value, attempts };
     } catch (err) {

@@ -350,14 +350,22 @@ export function costOf(usage: RunUsage, prices: ServicePrices): RunCost {
 
 /**
  * The run's cost from its trail, at the prices of the Region its invocations
- * ran in (`fallbackRegion` when none is metered yet). A Region missing from the
+ * ran in (`fallbackRegion` when none is metered yet). `execution`: the
+ * transitions and history events of an execution that ended without the
+ * finish task (which records them on `run_finished`), counted from its
+ * history; what the trail records comes first. A Region missing from the
  * table is the named `PriceTableError`.
  */
 export function runCost(
   trail: readonly UsageEvent[],
   fallbackRegion: string,
+  execution?: { transitions: number; historyEvents: number },
 ): { usage: RunUsage; cost: RunCost } {
   const usage = runUsage(trail);
+  if (usage.sfnTransitions === undefined && execution) {
+    usage.sfnTransitions = execution.transitions;
+    usage.historyEvents = execution.historyEvents;
+  }
   const region = usage.regions[0] ?? fallbackRegion;
   return { usage, cost: costOf(usage, servicePricesFor(region)) };
 }

@@ -50,6 +50,13 @@ interface Used {
   textUnits?: number;
 }
 
+/** A classification just made: what it used, how many texts it judged, and by which tier. */
+interface Made {
+  used: Used;
+  texts: number;
+  tier: Plan['tier'];
+}
+
 /** The recorded outcome of one classification (the claim's result). */
 type Recorded =
   | { kind: 'verdicts'; tier: string; verdicts: TextVerdict[] }
@@ -131,7 +138,7 @@ export async function classifyBeforeModelCall(args: {
       recorded = { kind: 'error', tier: plan.tier, error: err.name, message: err.message };
     }
     await store.settle(runId, key, { tokens: used.tokens, costMicros: used.costMicros });
-    events = eventsOf(recorded, step.id, iteration, failMode, { used, texts: texts.length });
+    events = eventsOf(recorded, step.id, iteration, failMode, { used, texts: texts.length, tier: plan.tier });
     const first = await store.completeClaim(runId, key, { result: recorded as unknown as Json, events });
     if (!first) {
       const stored = (await store.getClaim(runId, key))?.result;
@@ -295,7 +302,7 @@ function eventsOf(
   step: string,
   iteration: number,
   failMode: 'closed' | 'open',
-  made?: { used: Used; texts: number },
+  made?: Made,
 ): KeyedEvent[] {
   const used = made?.used;
   const cost = used ? ` (${used.tokens} tokens, $${(used.costMicros / MICROS_PER_USD).toFixed(6)})` : '';
@@ -334,7 +341,7 @@ function classifierCall(
   recorded: Recorded,
   step: string,
   subject: string,
-  { used, texts }: { used: Used; texts: number },
+  { used, texts, tier }: Made,
 ): KeyedEvent {
   const u = used.usage;
   return {
@@ -342,7 +349,7 @@ function classifierCall(
     event: {
       type: 'classifier_call',
       step,
-      tier: recorded.tier === 'model-judge' ? 'model-judge' : 'bedrock-guardrails',
+      tier,
       texts,
       status: recorded.kind === 'error' ? 'error' : 'ok',
       tokens: used.tokens,
