@@ -9,7 +9,7 @@
 import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { checkTypesFast } from './dynalite-types.js';
-import { type LogOpened, openLoggedStore } from './dynamo-log.js';
+import { type LogOpened, type LogOptions, openLoggedStore } from './dynamo-log.js';
 
 const require = createRequire(import.meta.url);
 
@@ -278,12 +278,12 @@ export class DynaliteEngine implements DynamoEngine {
    * Opens (or creates) the store in `path`; tables become ACTIVE at
    * once. Rejects when the store cannot be opened (another process holds its lock).
    */
-  static async open(path: string): Promise<DynaliteEngine> {
+  static async open(path: string, options: LogOptions = {}): Promise<DynaliteEngine> {
     mkdirSync(path, { recursive: true });
     // In memory, every write logged to `path` first (`dynamo-log.ts`).
     const store = db.create({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
     await store.db.open();
-    const log = await openLoggedStore(store, path).catch(async (err: unknown) => {
+    const log = await openLoggedStore(store, path, options).catch(async (err: unknown) => {
       await new Promise((resolve) => store.db.close(resolve));
       throw err;
     });

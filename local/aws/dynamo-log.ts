@@ -4,7 +4,9 @@
  * every write appended first to one log file, `store.jsonl`, as one line per
  * put, delete or batch. A request is answered after its line is written, so
  * a kill -9 loses nothing that was answered, as with LevelDB's unsynced log
- * before; a torn last line (a kill mid-write) is cut off at the next open.
+ * before; under `machine` durability (`local/durability.ts`) only after the
+ * line is also fdatasynced, in a group commit, so a power cut loses nothing
+ * answered either. A torn last line (a kill mid-write) is cut off at the next open.
  * Opening replays the log and, once it has grown to several times the data it
  * holds (or past 64 MiB with more lines than keys), rewrites it as one
  * snapshot (a temporary file, fsynced, renamed). It is only rewritten at open:
@@ -20,6 +22,7 @@
 import {
   closeSync,
   existsSync,
+  fdatasync,
   fsyncSync,
   ftruncateSync,
   linkSync,
@@ -33,6 +36,7 @@ import {
 } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { DEFAULT_DURABILITY, type Durability } from '../durability.js';
 import { appendWhole, fsyncPath } from '../fs-append.js';
 import type { DynaliteStore, StoreWrite } from './dynalite-engine.js';
 
@@ -76,18 +80,40 @@ export interface LogOpened {
   close(): void;
 }
 
+/** How the log syncs its file: `fs.fdatasync`, or a test's disk that records what a power cut would keep. */
+export interface LogDisk {
+  fsync(fd: number, done: (err: NodeJS.ErrnoException | null) => void): void;
+}
+
+/** Options of {@link openLoggedStore}. */
+export interface LogOptions {
+  /**
+   * `machine` (`local/durability.ts`): a write's callback waits until its line
+   * is fdatasynced (a group commit: one sync for every line written while the
+   * one before it ran), so no write is answered that a power cut could take
+   * back. `process`: it is called once the line is written. @default 'process'
+   */
+  durability?: Durability;
+  /** @default `fs.fdatasync` */
+  disk?: LogDisk;
+}
+
 /**
  * Loads `dir`'s log into `store` (an open, empty, in-memory dynalite store)
  * and logs every later write there. Throws {@link DynamoLogCorruptError} when
  * a line other than the last cannot be read.
  */
-export async function openLoggedStore(store: DynaliteStore, dir: string): Promise<LogOpened> {
+export async function openLoggedStore(
+  store: DynaliteStore,
+  dir: string,
+  options: LogOptions = {},
+): Promise<LogOpened> {
   const db = store.db as Level;
   const file = join(dir, 'store.jsonl');
   const warnings: string[] = [];
   const unlock = lock(join(dir, 'store.lock'));
   try {
-    return await openLocked(store, db, dir, file, warnings, unlock);
+    return await openLocked(store, db, dir, file, warnings, unlock, options);
   } catch (err) {
     unlock();
     throw err;
@@ -101,6 +127,7 @@ async function openLocked(
   file: string,
   warnings: string[],
   unlock: () => void,
+  options: LogOptions,
 ): Promise<LogOpened> {
   if (!existsSync(file) && existsSync(join(dir, 'CURRENT'))) {
     await snapshot(file, await readLevelDb(dir));
@@ -143,29 +170,67 @@ async function openLocked(
     if (!open || lifecycle?.getState?.() === 'closed' || (db as { status?: string }).status !== 'open')
       throw new Error('Database is closed');
     logBytes = appendWhole(fd, Buffer.from(`${JSON.stringify(changes)}\n`), logBytes);
+    linesWritten += 1;
+  };
+  const sync = (options.durability ?? DEFAULT_DURABILITY) === 'machine';
+  const disk = options.disk ?? { fsync: fdatasync };
+  let linesWritten = 0;
+  let linesSynced = 0;
+  let syncing: Promise<void> | undefined;
+  /** Resolves once the first `upTo` lines are synced: joins the sync under way, then starts at most one for the rest. */
+  const synced = async (upTo: number): Promise<void> => {
+    while (linesSynced < upTo) {
+      if (!syncing) {
+        const target = linesWritten;
+        syncing = new Promise<void>((resolve, reject) =>
+          disk.fsync(fd, (err) => (err ? reject(err) : resolve())),
+        )
+          .then(() => {
+            linesSynced = Math.max(linesSynced, target);
+          })
+          .finally(() => {
+            syncing = undefined;
+          });
+      }
+      await syncing;
+    }
   };
   const put = db.put.bind(db);
   const del = db.del.bind(db);
   const batch = db.batch.bind(db);
   type Done = ((err?: Error | null) => void) | undefined;
   /** Logs first; a write that cannot be logged fails as the store's own failure would, and changes nothing. */
-  const logged = (changes: LoggedOp[], done: Done, apply: () => Promise<void> | undefined) => {
+  const logged = (
+    changes: LoggedOp[],
+    done: Done,
+    apply: (done: Done) => Promise<void> | undefined,
+  ): Promise<void> | undefined => {
     try {
       log(changes);
     } catch (err) {
       if (typeof done === 'function') return void setImmediate(done, err as Error);
       return Promise.reject(err);
     }
-    return apply();
+    if (!sync) return apply(done);
+    // Under `machine` durability the write is answered once its line is on the disk.
+    const upTo = linesWritten;
+    if (typeof done !== 'function') return apply(undefined)?.then(() => synced(upTo));
+    return apply((err) => {
+      if (err) return done(err);
+      synced(upTo).then(
+        () => done(null),
+        (syncErr: Error) => done(syncErr),
+      );
+    });
   };
   db.put = (key: string, value: unknown, done?: Done) =>
-    logged([[key, value]], done, () => put(key, value, done));
-  db.del = (key: string, done?: Done) => logged([[key]], done, () => del(key, done));
+    logged([[key, value]], done, (cb) => put(key, value, cb));
+  db.del = (key: string, done?: Done) => logged([[key]], done, (cb) => del(key, cb));
   db.batch = (ops: StoreWrite[], done?: Done) =>
     logged(
       ops.map((op): LoggedOp => (op.type === 'put' ? [op.key, op.value] : [op.key])),
       done,
-      () => batch(ops, done),
+      (cb) => batch(ops, cb),
     );
   return {
     warnings,

@@ -21,7 +21,9 @@ import {
   type Projection,
 } from '@aws-sdk/client-dynamodb';
 import { serveInProcess } from '../../lambdas/adapters/in-process-endpoints.js';
+import type { Durability } from '../durability.js';
 import { DynaliteEngine } from './dynalite-engine.js';
+import type { LogDisk } from './dynamo-log.js';
 import { TransactionRunner } from './dynamo-transactions.js';
 import { readRequestBody } from './http-body.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, type LocalCredentials } from './local-credentials.js';
@@ -66,9 +68,16 @@ export async function startLocalDynamo(options: {
   credentials?: LocalCredentials;
   /** Serve this thread's lean clients without a socket. @default true */
   inProcess?: boolean;
+  /** What an answered write survives (`local/durability.ts`). @default 'process' */
+  durability?: Durability;
+  /** How the log is synced under `machine` durability (a test's recording disk). @default `fs.fdatasync` */
+  logDisk?: LogDisk;
 }): Promise<LocalDynamo> {
   const credentials = options.credentials ?? LOCAL_CREDENTIALS;
-  const engine = await DynaliteEngine.open(options.dataDir);
+  const engine = await DynaliteEngine.open(options.dataDir, {
+    ...(options.durability ? { durability: options.durability } : {}),
+    ...(options.logDisk ? { disk: options.logDisk } : {}),
+  });
   const transactions = new TransactionRunner(engine, join(options.dataDir, 'transaction-undo.json'));
   const deps: Deps = { engine, transactions, credentials };
   let server: Server | undefined;

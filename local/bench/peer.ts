@@ -3,12 +3,18 @@
  * checkpointer, on the same workload. Both run an agent that calls one no-op
  * tool per turn for N turns, against the same scripted model on loopback
  * through the real Anthropic SDK, and both keep what they need to resume on
- * disk at every step (Chaperone: the fsynced execution journal and the local
+ * disk at every step (Chaperone: the execution journal and the local
  * DynamoDB's write log; LangGraph: a checkpoint per super-step in a WAL-mode
- * SQLite file with `durability: 'sync'`). Both survive a kill -9 at any step;
- * only the journal is fsynced, at each group commit before an invocation
- * (better-sqlite3 builds SQLite with WAL `synchronous` NORMAL, which syncs at
- * WAL checkpoints; the DynamoDB log is not synced either). The two alternate in every round (A B A B) so a change in
+ * SQLite file with `durability: 'sync'`), at equal durability, compared at
+ * both levels (`local/durability.ts`):
+ * - `process` (both sides' defaults): every step written before the next acts
+ *   on it, nothing synced per step; both survive a kill -9 at any step.
+ *   better-sqlite3 builds SQLite with WAL `synchronous` NORMAL, which syncs only
+ *   at WAL checkpoints. The headline figures.
+ * - `machine`: every step also on the disk before the next acts on it
+ *   (Chaperone `durability: 'machine'`; SQLite `synchronous` FULL, a WAL sync per
+ *   commit); both survive a power cut. Fewer, shorter rounds.
+ * The two alternate in every round (A B A B) so a change in
  * machine load hits both.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -20,6 +26,7 @@ import { SqliteSaver } from '@langchain/langgraph-checkpoint-sqlite';
 import { ulid } from 'ulid';
 import { agent, defineAgent, defineTool, defineWorkflow } from '../../state-machines/index.js';
 import { AgentHarness } from '../../test/support/agent-harness.js';
+import type { Durability } from '../durability.js';
 import type { ScriptedModel } from '../scripted-model/index.js';
 import { loopInput, loopScript } from './orchestration.js';
 import { round, stats, table } from './table.js';
@@ -67,8 +74,8 @@ interface Contender {
   close(): Promise<void>;
 }
 
-async function chaperone(): Promise<{ contender: Contender; model: ScriptedModel }> {
-  const h = await AgentHarness.start([peerWorkflow], {}, { durableExecutions: true });
+async function chaperone(durability: Durability): Promise<{ contender: Contender; model: ScriptedModel }> {
+  const h = await AgentHarness.start([peerWorkflow], {}, { durableExecutions: true, durability });
   h.model.use(script);
   return {
     model: h.model,
@@ -91,9 +98,11 @@ async function chaperone(): Promise<{ contender: Contender; model: ScriptedModel
  * an `agent` node calling the model, a `tools` node running the tool calls,
  * and a conditional edge between them; a checkpoint per step in SQLite.
  */
-function langGraph(modelUrl: string): Contender {
+function langGraph(modelUrl: string, durability: Durability): Contender {
   const dir = mkdtempSync(join(tmpdir(), 'chaperone-peer-'));
   const checkpointer = SqliteSaver.fromConnString(join(dir, 'checkpoints.sqlite'));
+  // NORMAL is better-sqlite3's build default; FULL syncs the WAL at every commit.
+  checkpointer.db.pragma(`synchronous = ${durability === 'machine' ? 'FULL' : 'NORMAL'}`);
   const client = new Anthropic({ apiKey: 'scripted-model-key', baseURL: modelUrl, maxRetries: 0 });
   const State = Annotation.Root({
     messages: Annotation<Anthropic.MessageParam[]>({
@@ -188,28 +197,17 @@ async function measure(
   };
 }
 
-/**
- * `npm run bench`'s peer section: ms per iteration (sequential runs) and
- * throughput (`concurrent` runs at once) of Chaperone and LangGraph, each
- * round running both, with the ratios Chaperone ÷ LangGraph (below 1 for ms
- * and above 1 for throughput is Chaperone ahead). Figures are medians over rounds.
- */
-export async function benchPeer(options: {
-  iterations: number;
-  runs: number;
-  concurrent: number;
-  rounds: number;
-  /** Runs of each side before the first round. @default 5 */
-  warmupRuns?: number;
-}): Promise<{ text: string; json: Record<string, unknown> }> {
-  const load = loadavg();
-  const warmupRuns = options.warmupRuns ?? 5;
-  const { contender: ours, model } = await chaperone();
-  const peer = langGraph(model.url);
+/** Both sides at one durability level: their rounds, alternating, and the medians. */
+async function compare(
+  durability: Durability,
+  options: { iterations: number; runs: number; concurrent: number; rounds: number; warmupRuns: number },
+) {
+  const { contender: ours, model } = await chaperone(durability);
+  const peer = langGraph(model.url, durability);
   try {
     // Warm-up, alike on both sides: module loading, first connections, table and statement
     // caches, and the JIT (both keep getting faster for their first few dozen iterations).
-    for (let i = 0; i < warmupRuns; i++) {
+    for (let i = 0; i < options.warmupRuns; i++) {
       await ours.run(options.iterations);
       await peer.run(options.iterations);
     }
@@ -221,77 +219,152 @@ export async function benchPeer(options: {
     }
     const median = (side: 'chaperone' | 'langgraph', k: keyof Round) =>
       stats(rounds.map((x) => x[side][k])).p50;
-    const ms = {
-      chaperone: median('chaperone', 'msPerIteration'),
-      langgraph: median('langgraph', 'msPerIteration'),
+    return {
+      rounds,
+      ms: {
+        chaperone: median('chaperone', 'msPerIteration'),
+        langgraph: median('langgraph', 'msPerIteration'),
+      },
+      cpu: {
+        chaperone: median('chaperone', 'cpuMsPerIteration'),
+        langgraph: median('langgraph', 'cpuMsPerIteration'),
+      },
+      eps: {
+        chaperone: median('chaperone', 'executionsPerSecond'),
+        langgraph: median('langgraph', 'executionsPerSecond'),
+      },
     };
-    const eps = {
-      chaperone: median('chaperone', 'executionsPerSecond'),
-      langgraph: median('langgraph', 'executionsPerSecond'),
-    };
-    const json = {
-      peerRatioMsPerIteration: round(ms.chaperone / ms.langgraph, 2),
-      peerRatioThroughput: round(eps.chaperone / eps.langgraph, 2),
-      peerChaperoneMsPerIteration: round(ms.chaperone, 2),
-      peerLangGraphMsPerIteration: round(ms.langgraph, 2),
-      peerChaperoneExecutionsPerSecond: round(eps.chaperone, 2),
-      peerLangGraphExecutionsPerSecond: round(eps.langgraph, 2),
-      peerChaperoneCpuMsPerIteration: round(median('chaperone', 'cpuMsPerIteration'), 2),
-      peerLangGraphCpuMsPerIteration: round(median('langgraph', 'cpuMsPerIteration'), 2),
-      peerRounds: rounds.map((x) => ({
-        chaperoneMsPerIteration: round(x.chaperone.msPerIteration, 2),
-        langgraphMsPerIteration: round(x.langgraph.msPerIteration, 2),
-        chaperoneCpuMsPerIteration: round(x.chaperone.cpuMsPerIteration, 2),
-        langgraphCpuMsPerIteration: round(x.langgraph.cpuMsPerIteration, 2),
-        chaperoneExecutionsPerSecond: round(x.chaperone.executionsPerSecond, 2),
-        langgraphExecutionsPerSecond: round(x.langgraph.executionsPerSecond, 2),
-      })),
-      peerLoadAverage: load.map((l) => round(l, 2)),
-    };
-    const n = options.iterations;
-    const perRound = table(
-      `Against LangGraph JS (SQLite checkpointer, durability 'sync'): ${n} iterations per run, ${options.runs} sequential runs and ${options.concurrent} concurrent runs per side per round, ${options.rounds} rounds alternating after ${warmupRuns} warm-up runs per side; same scripted model, same Anthropic SDK; load average ${load.map((l) => l.toFixed(2)).join(' ')}`,
-      [
-        'round',
-        'Chaperone ms/iter',
-        'LangGraph ms/iter',
-        'Chaperone CPU ms/iter',
-        'LangGraph CPU ms/iter',
-        `Chaperone ${options.concurrent}×${n} exec/s`,
-        `LangGraph ${options.concurrent}×${n} exec/s`,
-      ],
-      rounds.map((x, i) => [
-        i + 1,
-        round(x.chaperone.msPerIteration, 1),
-        round(x.langgraph.msPerIteration, 1),
-        round(x.chaperone.cpuMsPerIteration, 1),
-        round(x.langgraph.cpuMsPerIteration, 1),
-        round(x.chaperone.executionsPerSecond, 2),
-        round(x.langgraph.executionsPerSecond, 2),
-      ]),
-    );
-    const summary = table(
-      'Chaperone ÷ LangGraph (medians over rounds; ms ≤ 1.0 and throughput ≥ 1.0 is at least as fast)',
-      ['measure', 'Chaperone', 'LangGraph', 'ratio'],
-      [
-        ['ms per iteration', round(ms.chaperone, 1), round(ms.langgraph, 1), json.peerRatioMsPerIteration],
-        [
-          'CPU ms per iteration (this process)',
-          json.peerChaperoneCpuMsPerIteration,
-          json.peerLangGraphCpuMsPerIteration,
-          round(json.peerChaperoneCpuMsPerIteration / json.peerLangGraphCpuMsPerIteration, 2),
-        ],
-        [
-          `${options.concurrent}×${n} throughput (executions/s)`,
-          round(eps.chaperone, 2),
-          round(eps.langgraph, 2),
-          json.peerRatioThroughput,
-        ],
-      ],
-    );
-    return { text: [perRound, summary].join('\n'), json };
   } finally {
     await peer.close();
     await ours.close();
   }
+}
+
+/**
+ * `npm run bench`'s peer section: ms per iteration (sequential runs) and
+ * throughput (`concurrent` runs at once) of Chaperone and LangGraph, each
+ * round running both, with the ratios Chaperone ÷ LangGraph (below 1 for ms
+ * and above 1 for throughput is Chaperone ahead). Figures are medians over
+ * rounds. The headline figures are at `process` durability, both sides'
+ * defaults; `machineRounds` more rounds (of `machineRuns` runs) compare them
+ * at `machine` durability, under `peerMachine`.
+ */
+export async function benchPeer(options: {
+  iterations: number;
+  runs: number;
+  concurrent: number;
+  rounds: number;
+  /** Runs of each side before the first round. @default 5 */
+  warmupRuns?: number;
+  /** Rounds at `machine` durability (0: none). @default 3 */
+  machineRounds?: number;
+  /** Sequential runs per side in each of those rounds. @default 3 */
+  machineRuns?: number;
+}): Promise<{ text: string; json: Record<string, unknown> }> {
+  const load = loadavg();
+  const warmupRuns = options.warmupRuns ?? 5;
+  const machineRounds = options.machineRounds ?? 3;
+  const { rounds, ms, cpu, eps } = await compare('process', { ...options, warmupRuns });
+  const machine =
+    machineRounds > 0
+      ? await compare('machine', {
+          ...options,
+          runs: options.machineRuns ?? 3,
+          rounds: machineRounds,
+          warmupRuns: 2,
+        })
+      : undefined;
+  const json = {
+    peerRatioMsPerIteration: round(ms.chaperone / ms.langgraph, 2),
+    peerRatioThroughput: round(eps.chaperone / eps.langgraph, 2),
+    peerChaperoneMsPerIteration: round(ms.chaperone, 2),
+    peerLangGraphMsPerIteration: round(ms.langgraph, 2),
+    peerChaperoneExecutionsPerSecond: round(eps.chaperone, 2),
+    peerLangGraphExecutionsPerSecond: round(eps.langgraph, 2),
+    peerChaperoneCpuMsPerIteration: round(cpu.chaperone, 2),
+    peerLangGraphCpuMsPerIteration: round(cpu.langgraph, 2),
+    peerDurability:
+      'process: each step written before it is acted on (Chaperone) / SQLite WAL synchronous=NORMAL (LangGraph); both survive a kill -9',
+    peerRounds: rounds.map((x) => ({
+      chaperoneMsPerIteration: round(x.chaperone.msPerIteration, 2),
+      langgraphMsPerIteration: round(x.langgraph.msPerIteration, 2),
+      chaperoneCpuMsPerIteration: round(x.chaperone.cpuMsPerIteration, 2),
+      langgraphCpuMsPerIteration: round(x.langgraph.cpuMsPerIteration, 2),
+      chaperoneExecutionsPerSecond: round(x.chaperone.executionsPerSecond, 2),
+      langgraphExecutionsPerSecond: round(x.langgraph.executionsPerSecond, 2),
+    })),
+    ...(machine
+      ? {
+          peerMachine: {
+            durability:
+              'machine: each step fdatasynced before it is acted on (Chaperone) / SQLite WAL synchronous=FULL (LangGraph); both survive a power cut',
+            ratioMsPerIteration: round(machine.ms.chaperone / machine.ms.langgraph, 2),
+            ratioThroughput: round(machine.eps.chaperone / machine.eps.langgraph, 2),
+            chaperoneMsPerIteration: round(machine.ms.chaperone, 2),
+            langgraphMsPerIteration: round(machine.ms.langgraph, 2),
+            chaperoneExecutionsPerSecond: round(machine.eps.chaperone, 2),
+            langgraphExecutionsPerSecond: round(machine.eps.langgraph, 2),
+          },
+        }
+      : {}),
+    peerLoadAverage: load.map((l) => round(l, 2)),
+  };
+  const n = options.iterations;
+  const perRound = table(
+    `Against LangGraph JS (SQLite checkpointer, durability 'sync'), both at process durability (each step written, not synced; both survive a kill -9): ${n} iterations per run, ${options.runs} sequential runs and ${options.concurrent} concurrent runs per side per round, ${options.rounds} rounds alternating after ${warmupRuns} warm-up runs per side; same scripted model, same Anthropic SDK; load average ${load.map((l) => l.toFixed(2)).join(' ')}`,
+    [
+      'round',
+      'Chaperone ms/iter',
+      'LangGraph ms/iter',
+      'Chaperone CPU ms/iter',
+      'LangGraph CPU ms/iter',
+      `Chaperone ${options.concurrent}×${n} exec/s`,
+      `LangGraph ${options.concurrent}×${n} exec/s`,
+    ],
+    rounds.map((x, i) => [
+      i + 1,
+      round(x.chaperone.msPerIteration, 1),
+      round(x.langgraph.msPerIteration, 1),
+      round(x.chaperone.cpuMsPerIteration, 1),
+      round(x.langgraph.cpuMsPerIteration, 1),
+      round(x.chaperone.executionsPerSecond, 2),
+      round(x.langgraph.executionsPerSecond, 2),
+    ]),
+  );
+  const rows: Array<Array<string | number>> = [
+    ['ms per iteration', round(ms.chaperone, 1), round(ms.langgraph, 1), json.peerRatioMsPerIteration],
+    [
+      'CPU ms per iteration (this process)',
+      json.peerChaperoneCpuMsPerIteration,
+      json.peerLangGraphCpuMsPerIteration,
+      round(cpu.chaperone / cpu.langgraph, 2),
+    ],
+    [
+      `${options.concurrent}×${n} throughput (executions/s)`,
+      round(eps.chaperone, 2),
+      round(eps.langgraph, 2),
+      json.peerRatioThroughput,
+    ],
+  ];
+  if (machine)
+    rows.push(
+      [
+        `ms per iteration, machine durability (${machineRounds} rounds)`,
+        round(machine.ms.chaperone, 1),
+        round(machine.ms.langgraph, 1),
+        round(machine.ms.chaperone / machine.ms.langgraph, 2),
+      ],
+      [
+        `${options.concurrent}×${n} throughput, machine durability`,
+        round(machine.eps.chaperone, 2),
+        round(machine.eps.langgraph, 2),
+        round(machine.eps.chaperone / machine.eps.langgraph, 2),
+      ],
+    );
+  const summary = table(
+    'Chaperone ÷ LangGraph (medians over rounds; ms ≤ 1.0 and throughput ≥ 1.0 is at least as fast; machine durability: both sync every step, SQLite synchronous=FULL)',
+    ['measure', 'Chaperone', 'LangGraph', 'ratio'],
+    rows,
+  );
+  return { text: [perRound, summary].join('\n'), json };
 }

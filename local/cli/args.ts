@@ -50,6 +50,11 @@ Options:
   --input <json>     input of the demo run (default {"invoiceId":"INV-000101"})
   --verbose          show the handlers' logs, failures' stack traces and every request
   --help             this text
+
+Environment:
+  CHAPERONE_DURABILITY  process (default): journals and tables survive a kill -9 of
+                     this process; machine: a power cut too (every step waits for
+                     an fdatasync)
 `;
 
 /** Thrown for flags that make no sense; the message is for the user. */

@@ -5,6 +5,7 @@
 import { rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { type Durability, DurabilityError, durabilityFromEnv } from '../durability.js';
 import type { LocalStack } from '../runtime/stack.js';
 import { loadScenario } from '../scripted-model/load-scenario.js';
 import { type Answers, answersFrom } from './answers.js';
@@ -27,10 +28,12 @@ export async function main(
   io?: StartIo,
 ): Promise<number> {
   let args: ReturnType<typeof parseStartArgs>;
+  let durability: Durability;
   try {
     args = parseStartArgs(argv);
+    durability = durabilityFromEnv(env);
   } catch (err) {
-    if (err instanceof UsageError) {
+    if (err instanceof UsageError || err instanceof DurabilityError) {
       write(`npm start: ${err.message}`);
       return 2;
     }
@@ -57,6 +60,7 @@ export async function main(
     model,
     scenario: args.scenario ? await loadScenario(args.scenario) : demoScenario,
     env,
+    durability,
     ...(args.verbose ? { handlerLogLevel: 'INFO' } : {}),
     ...(args.allowHost ? { allowedHostName: args.allowHost } : {}),
   });

@@ -26,6 +26,7 @@ import {
   type OutboxEmail,
   startLocalServices,
 } from '../aws/services.js';
+import { type Durability, durabilityFromEnv } from '../durability.js';
 import { LocalVectorStore, vectorIndexesOf } from '../memory/s3vectors-store.js';
 import type { Scenario } from '../scripted-model/index.js';
 import { ScriptedModel } from '../scripted-model/index.js';
@@ -71,6 +72,12 @@ export interface LocalStackOptions {
   env?: Record<string, string | undefined>;
   /** A host name the API answers besides loopback (see `startApiGateway`). @default none */
   allowedHostName?: string;
+  /**
+   * What the journals and tables survive (`local/durability.ts`): `process`
+   * (a kill -9) or `machine` (a power cut too, at a sync's wait per step).
+   * @default `CHAPERONE_DURABILITY` from `env`, else 'process'
+   */
+  durability?: Durability;
 }
 
 /** A running local stack. */
@@ -110,6 +117,8 @@ export interface LocalStack {
 /** Boots the local stack in `options.dataDir`. */
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
   const env = options.env ?? process.env;
+  // Refused by name before anything starts: a misspelt level must not quietly mean the default.
+  const durability = options.durability ?? durabilityFromEnv(env);
   const dataDir = resolve(options.dataDir);
   const outboxDir = join(dataDir, 'outbox');
   const alertsFile = join(dataDir, 'alerts.jsonl');
@@ -173,6 +182,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const dynamo: LocalDynamo = await startLocalDynamo({
       dataDir: join(dataDir, 'dynamodb'),
       credentials,
+      durability,
     }).catch((err: unknown) => {
       throw new LocalRuntimeError(
         `cannot open the local DynamoDB in ${dataDir} (is another local stack using it?)`,
@@ -210,6 +220,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
     const sfn = new LocalStepFunctions({
       dataDir: join(dataDir, 'executions'),
+      durability,
       invoker: deferred,
       ...(options.clock ? { clock: options.clock } : {}),
     });

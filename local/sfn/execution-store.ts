@@ -13,6 +13,7 @@ import {
   statSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import { DEFAULT_DURABILITY, type Durability } from '../durability.js';
 import { appendWhole, fsyncPath } from '../fs-append.js';
 import { type HistoryEvent, type JournalLine, toHistoryEvent } from './history.js';
 import { JournalCorruptError } from './journal-errors.js';
@@ -142,9 +143,11 @@ export interface ExecutionStore {
   /** Every execution found in the store, journals loaded. */
   loadAll(): LoadedExecutions;
   /**
-   * Resolves when every line appended so far, in every journal, is on disk
-   * (group commit: one fsync per journal for all the lines since its last one,
-   * off the event loop). Await it before acting on what was appended.
+   * Resolves when every line appended so far, in every journal, is as durable
+   * as the store's level (`local/durability.ts`): written under `process`;
+   * written and synced under `machine` (group commit: one fsync per journal
+   * for all the lines since its last one, off the event loop). Await it before
+   * acting on what was appended.
    */
   durable(): Promise<void>;
   /** {@link durable}, blocking: for an answer that acknowledges a change (SendTaskSuccess). */
@@ -216,6 +219,8 @@ class JournalFile {
     private readonly inline: boolean,
     /** The directory whose `meta.json` the first commit makes durable, while it has not. */
     private metaDir: string | undefined,
+    /** `machine` durability: a commit fsyncs; under `process` it only writes (see `local/durability.ts`). */
+    private readonly sync: boolean,
   ) {}
 
   get dirty(): boolean {
@@ -262,7 +267,7 @@ class JournalFile {
   }
 
   async durable(): Promise<void> {
-    if (this.inline) return this.durableSync();
+    if (this.inline || !this.sync) return this.durableSync();
     const metaDir = this.metaDir;
     if (metaDir !== undefined) {
       await syncMeta(metaDir);
@@ -289,6 +294,11 @@ class JournalFile {
   }
 
   durableSync(): void {
+    if (!this.sync) {
+      // Written is as far as `process` durability goes: the kernel has it, a kill -9 cannot take it back.
+      this.synced = this.flush();
+      return;
+    }
     if (this.metaDir !== undefined) {
       syncMetaSync(this.metaDir);
       this.metaDir = undefined;
@@ -334,9 +344,10 @@ function syncMetaSync(dir: string): void {
  * One directory per execution under `<dataDir>/executions/`: `meta.json`
  * (written atomically) and `journal.jsonl`. A burst's lines are written
  * together at the end of the turn, so a kill -9 loses only lines nothing has
- * acted on; the fsync that makes lines survive a power cut is a group commit
- * ({@link durable}), which the service awaits before it acts on them (invokes
- * a Lambda function, answers an API call, reports an execution ended).
+ * acted on; a commit ({@link durable}), which the service awaits before it
+ * acts on them (invokes a Lambda function, answers an API call, reports an
+ * execution ended), writes every pending line, and under `machine`
+ * durability is the group commit whose fsync makes them survive a power cut.
  */
 export class FileExecutionStore implements ExecutionStore {
   private readonly root: string;
@@ -347,15 +358,22 @@ export class FileExecutionStore implements ExecutionStore {
 
   private readonly disk: JournalDisk;
   private readonly inline: boolean;
+  private readonly sync: boolean;
 
   /**
    * `inline`: fsync on the event loop at each {@link durable} (still one per
    * batch): for a virtual clock, which reads an idle event loop as "nothing
    * pending" and would fire timers while an fsync is in flight on the thread pool.
+   * `durability` (`local/durability.ts`): under `process` a commit writes the
+   * pending lines and syncs nothing; under `machine` it fsyncs as described above.
    */
-  constructor(dataDir: string, options: { disk?: JournalDisk; inline?: boolean } = {}) {
+  constructor(
+    dataDir: string,
+    options: { disk?: JournalDisk; inline?: boolean; durability?: Durability } = {},
+  ) {
     this.disk = options.disk ?? REAL_DISK;
     this.inline = options.inline ?? false;
+    this.sync = (options.durability ?? DEFAULT_DURABILITY) === 'machine';
     this.root = join(dataDir, 'executions');
     mkdirSync(this.root, { recursive: true });
   }
@@ -478,7 +496,14 @@ export class FileExecutionStore implements ExecutionStore {
   /** `newMetaDir`: a new execution's directory, whose `meta.json` the first commit syncs. */
   private sinkFor(dir: string, newMetaDir?: string): (line: JournalLine) => void {
     const file = join(dir, 'journal.jsonl');
-    const journal = new JournalFile(file, this.disk, this.inline, newMetaDir);
+    // Under `process` durability meta.json needs no sync before the lines: it was renamed into place before any was written.
+    const journal = new JournalFile(
+      file,
+      this.disk,
+      this.inline,
+      this.sync ? newMetaDir : undefined,
+      this.sync,
+    );
     if (journal.dirty) this.dirty.add(journal);
     return (line) => {
       journal.append(`${JSON.stringify(line)}\n`);

@@ -1,3 +1,4 @@
+import type { Durability } from '../durability.js';
 import type { CallbackMessage } from './execution.js';
 import type { JournalDisk } from './execution-store.js';
 import type { LambdaInvoker } from './lambda-invoker.js';
@@ -28,6 +29,11 @@ export interface LocalStepFunctionsOptions {
    * records what a power cut would keep). @default `fs.fsync` and `fs.fsyncSync`
    */
   journalDisk?: JournalDisk;
+  /**
+   * What the journals survive (`local/durability.ts`): `process` writes every
+   * line before it is acted on; `machine` also fsyncs it. @default 'process'
+   */
+  durability?: Durability;
   /** Accept Task resources the interpreter cannot run (they fail at run time). @default false */
   allowUnsupportedResources?: boolean;
 }

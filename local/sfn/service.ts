@@ -52,6 +52,7 @@ export class LocalStepFunctions {
       ? new FileExecutionStore(opts.dataDir, {
           inline: opts.clock !== undefined && opts.clock !== systemClock,
           ...(opts.journalDisk ? { disk: opts.journalDisk } : {}),
+          ...(opts.durability ? { durability: opts.durability } : {}),
         })
       : new MemoryExecutionStore();
     this.clock = opts.clock ?? systemClock;

@@ -16,6 +16,7 @@ import { ensureTables, type LocalDynamo, startLocalDynamo } from '../../local/aw
 import { LOCAL_CREDENTIALS } from '../../local/aws/local-credentials.js';
 import { LocalSecrets } from '../../local/aws/secrets.js';
 import { type LocalServices, startLocalServices } from '../../local/aws/services.js';
+import type { Durability } from '../../local/durability.js';
 import {
   type LocalVectorIndexSpec,
   LocalVectorStore,
@@ -101,10 +102,12 @@ export interface HarnessOptions {
   /** The Step Functions interpreter's FULL-jitter draw for Retry delays. @default Math.random */
   retryJitter?: () => number;
   /**
-   * Keep the Step Functions journals on disk (fsynced, as `npm start` does) in
-   * the harness's temporary folder instead of in memory. @default false
+   * Keep the Step Functions journals on disk (as `npm start` does) in the
+   * harness's temporary folder instead of in memory. @default false
    */
   durableExecutions?: boolean;
+  /** What the journals and the DynamoDB log survive (`local/durability.ts`). @default 'process' */
+  durability?: Durability;
   /**
    * Wraps every invocation of the named functions (`agentStep`, `toolStep`, …):
    * a test injects a fault a real part cannot produce on demand, such as a
@@ -169,7 +172,8 @@ export class AgentHarness {
     options: HarnessOptions = {},
   ): Promise<AgentHarness> {
     const dir = mkdtempSync(join(tmpdir(), 'chaperone-test-'));
-    const dynamo = await startLocalDynamo({ dataDir: join(dir, 'dynamo') });
+    const durability = options.durability ? { durability: options.durability } : {};
+    const dynamo = await startLocalDynamo({ dataDir: join(dir, 'dynamo'), ...durability });
     await ensureTables(dynamo.client, TABLES);
     const faults = options.faults ? await FaultProxy.start(dynamo.url) : undefined;
     const dynamoUrl = faults?.url ?? dynamo.url;
@@ -220,7 +224,7 @@ export class AgentHarness {
     );
     const sfn = new LocalStepFunctions({
       invoker,
-      ...(options.durableExecutions ? { dataDir: join(dir, 'executions') } : {}),
+      ...(options.durableExecutions ? { dataDir: join(dir, 'executions'), ...durability } : {}),
       ...(options.retryJitter ? { retryJitter: options.retryJitter } : {}),
     });
     await sfn.start();

@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import {
   appendFileSync,
   existsSync,
+  fdatasync,
   mkdtempSync,
   readFileSync,
   rmSync,
@@ -21,13 +22,16 @@ import {
   PutCommand,
   QueryCommand,
   TransactWriteCommand,
+  UpdateCommand,
 } from '../../../lambdas/adapters/dynamo-http.js';
 import {
   DynamoLogCorruptError,
   LOG_MAX_LINE_BYTES,
   LOG_READ_CHUNK_BYTES,
+  type LogDisk,
 } from '../../../local/aws/dynamo-log.js';
 import { ensureTables, startLocalDynamo } from '../../../local/aws/dynamodb.js';
+import type { Durability } from '../../../local/durability.js';
 import { TABLES } from '../../support/agent-harness.js';
 
 /**
@@ -83,6 +87,87 @@ async function logOfOneItem(): Promise<{ dataDir: string; file: string }> {
   await first.dynamo.close();
   return { dataDir, file: join(dataDir, 'store.jsonl') };
 }
+
+/**
+ * A log disk that remembers what a power cut would keep: the log's text when
+ * an fdatasync of it began, once that fdatasync has finished.
+ */
+function recordingLogDisk(file: string) {
+  let kept = '';
+  let syncs = 0;
+  const disk: LogDisk = {
+    fsync(fd, done) {
+      syncs += 1;
+      const taken = readFileSync(file, 'utf8');
+      fdatasync(fd, (err) => {
+        if (!err) kept = taken;
+        done(err);
+      });
+    },
+  };
+  return { disk, kept: () => kept, syncs: () => syncs };
+}
+
+describe('durability of an answered write', () => {
+  async function openWith(durability: Durability) {
+    const dataDir = join(tempDir(), 'dynamo');
+    const recording = recordingLogDisk(join(dataDir, 'store.jsonl'));
+    const dynamo = await startLocalDynamo({ dataDir, durability, logDisk: recording.disk });
+    await ensureTables(dynamo.client, TABLES.slice(0, 1));
+    const db = createDocumentClient({ region: 'us-east-1', endpoint: dynamo.url });
+    return { dynamo, db, ...recording };
+  }
+
+  it('machine: a put, an update and a transaction are answered only once their lines are fdatasynced; concurrent writes share syncs', async () => {
+    const { dynamo, db, kept, syncs } = await openWith('machine');
+    const before = syncs();
+    const notKeptAtAnswer: string[] = [];
+    const check = (what: string, mark: string) => {
+      if (!kept().includes(mark)) notKeptAtAnswer.push(what);
+    };
+    await Promise.all(
+      Array.from({ length: 20 }, async (_, i) => {
+        await db.send(
+          new PutCommand({ TableName: 'Runs', Item: { pk: 'W', sk: `I#${i}`, i, mark: `put-${i}` } }),
+        );
+        check(`put ${i}`, `put-${i}`);
+      }),
+    );
+    await db.send(
+      new UpdateCommand({
+        TableName: 'Runs',
+        Key: { pk: 'W', sk: 'I#0' },
+        UpdateExpression: 'SET mark = :m',
+        ExpressionAttributeValues: { ':m': 'updated-0' },
+      }),
+    );
+    check('update', 'updated-0');
+    await db.send(
+      new TransactWriteCommand({
+        TransactItems: [
+          { Put: { TableName: 'Runs', Item: { pk: 'W', sk: 'T#1', mark: 'tx-a' } } },
+          { Put: { TableName: 'Runs', Item: { pk: 'W', sk: 'T#2', mark: 'tx-b' } } },
+        ],
+      }),
+    );
+    check('transaction', 'tx-b');
+    const used = syncs() - before;
+    await dynamo.close();
+    expect(notKeptAtAnswer).toEqual([]);
+    // Twenty puts at once, one update, one transaction: group commits, not one sync per write.
+    expect(used).toBeGreaterThanOrEqual(3);
+    expect(used).toBeLessThan(22);
+  });
+
+  it('process (the default): writes are answered once written, without waiting for a sync', async () => {
+    const { dynamo, db, syncs } = await openWith('process');
+    await db.send(new PutCommand({ TableName: 'Runs', Item: { pk: 'W', sk: 'I#1', i: 1 } }));
+    const got = await db.send(new GetCommand({ TableName: 'Runs', Key: { pk: 'W', sk: 'I#1' } }));
+    await dynamo.close();
+    expect(got.Item?.i).toBe(1);
+    expect(syncs()).toBe(0);
+  });
+});
 
 describe('the local DynamoDB on disk', () => {
   it('keeps every answered write, and each transaction whole, across a kill -9 at a random moment, three times over', async () => {
