@@ -10,6 +10,7 @@ import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { checkTypesFast } from './dynalite-types.js';
 import { type LogOpened, type LogOptions, openLoggedStore } from './dynamo-log.js';
+import { installSortedStore } from './sorted-store.js';
 
 const require = createRequire(import.meta.url);
 
@@ -247,20 +248,6 @@ export class DynaliteEngine implements DynamoEngine {
     private readonly store: Store,
     private readonly log: LogOpened,
   ) {
-    // Reads straight from LevelDB on this thread: a get through the thread pool cost more in handing
-    // over than the read itself. Writes stay asynchronous.
-    const level = store.db;
-    level.get = (key, cb) => {
-      let value: unknown;
-      try {
-        value = level.getSync(key);
-      } catch (err) {
-        const e = err as Error & { code?: string };
-        const failure = e.code === 'LEVEL_DATABASE_NOT_OPEN' ? new Error('Database is closed') : e;
-        return void queueMicrotask(() => cb(failure));
-      }
-      queueMicrotask(() => cb(null, value));
-    };
     const read = store.getTable.bind(store);
     // Only table operations change a description, and they read it with checkStatus false (uncached).
     store.getTable = (name, checkStatus, cb) => {
@@ -283,6 +270,8 @@ export class DynaliteEngine implements DynamoEngine {
     // In memory, every write logged to `path` first (`dynamo-log.ts`).
     const store = db.create({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
     await store.db.open();
+    // Its reads and writes go to a sorted map of JSON texts instead of memory-level's (`sorted-store.ts`).
+    installSortedStore(store.db as unknown as Parameters<typeof installSortedStore>[0]);
     const log = await openLoggedStore(store, path, options).catch(async (err: unknown) => {
       await new Promise((resolve) => store.db.close(resolve));
       throw err;

@@ -1,6 +1,6 @@
 /**
  * Where the local DynamoDB keeps its data: dynalite's store in memory
- * (`memory-level`, the backend dynalite itself uses without a path), with
+ * (`sorted-store.ts`, in place of the `memory-level` dynalite uses without a path), with
  * every write appended first to one log file, `store.jsonl`, as one line per
  * put, delete or batch. A request is answered after its line is written, so
  * a kill -9 loses nothing that was answered, as with LevelDB's unsynced log

@@ -1,0 +1,95 @@
+import { describe, expect, it } from 'vitest';
+import { compareKeys, type RangeOptions, SortedStore } from '../../../../local/aws/sorted-store.js';
+
+/** A seeded PRNG, so a failure repeats. */
+function prng(seed: number) {
+  let s = seed >>> 0;
+  return () => {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+const ALPHABET = ['a', 'b', 'z', '/', '~', '\xFF', 'é', '\uE000', '\uFFFD', '😀', '𝄞', '0', '9'];
+const byBytes = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
+
+describe('the sorted store under dynalite', () => {
+  it('orders keys by their UTF-8 bytes, as memory-level does, characters above U+FFFF included', () => {
+    const rand = prng(7);
+    const word = () =>
+      Array.from(
+        { length: 1 + Math.floor(rand() * 5) },
+        () => ALPHABET[Math.floor(rand() * ALPHABET.length)],
+      ).join('');
+    const keys = Array.from({ length: 2_000 }, word);
+    expect([...keys].sort(compareKeys)).toEqual([...keys].sort(byBytes));
+    // Where UTF-16 order and byte order disagree: U+1F600 is above U+E000 in bytes, below it in code units.
+    expect(compareKeys('😀', '\uE000')).toBeGreaterThan(0);
+    expect('😀' < '\uE000').toBe(true);
+  });
+
+  it('answers every range (gt, gte, lt, lte, reverse, limit) as a filter of the sorted keys would, through puts and deletes', () => {
+    const rand = prng(11);
+    const store = new SortedStore();
+    const truth = new Map<string, number>();
+    const key = () => `item-T~${Math.floor(rand() * 400)}/${ALPHABET[Math.floor(rand() * ALPHABET.length)]}`;
+    const bound = () => (rand() < 0.3 ? undefined : key());
+    store.range({}); // sorted from here on: later writes keep it sorted in place
+    for (let step = 0; step < 3_000; step++) {
+      const k = key();
+      if (rand() < 0.3) {
+        store.del(k);
+        truth.delete(k);
+      } else {
+        store.put(k, { n: step });
+        truth.set(k, step);
+      }
+      if (step % 50 !== 0) continue;
+      const o: RangeOptions = {};
+      const lower = bound();
+      const upper = bound();
+      if (lower !== undefined) o[rand() < 0.5 ? 'gt' : 'gte'] = lower;
+      if (upper !== undefined) o[rand() < 0.5 ? 'lt' : 'lte'] = upper;
+      if (rand() < 0.5) o.reverse = true;
+      if (rand() < 0.5) o.limit = Math.floor(rand() * 20);
+      let expected = [...truth.keys()].sort(byBytes).filter((x) => {
+        if (o.gt !== undefined && byBytes(x, o.gt) <= 0) return false;
+        if (o.gte !== undefined && byBytes(x, o.gte) < 0) return false;
+        if (o.lt !== undefined && byBytes(x, o.lt) >= 0) return false;
+        if (o.lte !== undefined && byBytes(x, o.lte) > 0) return false;
+        return true;
+      });
+      if (o.reverse) expected = expected.reverse();
+      if (o.limit !== undefined && o.limit >= 0) expected = expected.slice(0, o.limit);
+      const got = store.range(o);
+      expect(got.map(([k]) => k)).toEqual(expected);
+      expect(got.map(([, text]) => JSON.parse(text).n)).toEqual(expected.map((k) => truth.get(k)));
+    }
+  });
+
+  it('hands out a fresh copy on every read, and a range as the store was when it was taken', () => {
+    const store = new SortedStore();
+    store.put('k', { L: [{ S: 'a' }] });
+    const first = store.get('k') as { L: unknown[] };
+    first.L.push({ S: 'changed by the reader' });
+    expect(store.get('k')).toEqual({ L: [{ S: 'a' }] });
+    const taken = store.range({ gte: 'k', lte: 'k~' });
+    store.put('k', { changed: true });
+    store.put('k2', {});
+    expect(taken).toEqual([['k', '{"L":[{"S":"a"}]}']]);
+  });
+
+  it('applies a batch whole or not at all: a value JSON cannot carry fails it before anything changes', () => {
+    const store = new SortedStore();
+    store.put('a', 1);
+    expect(() =>
+      store.batch([
+        { type: 'del', key: 'a' },
+        { type: 'put', key: 'b', value: undefined },
+      ]),
+    ).toThrow('sorted store: the value at b is not JSON');
+    expect(store.get('a')).toBe(1);
+    expect(store.get('b')).toBeUndefined();
+    expect(store.size).toBe(1);
+  });
+});
