@@ -207,6 +207,81 @@ export class DynamoRunStore implements RunStore {
     }
   }
 
+  async chargeLostTurn(
+    runId: string,
+    key: string,
+    held: OpenReservation,
+    event: KeyedEvent,
+  ): Promise<
+    | { kind: 'reserved'; ledger: Ledger }
+    | { kind: 'refused'; limit: 'tokens' | 'cost'; ledger: Ledger }
+    | { kind: 'gone' }
+  > {
+    const ledgerKey = { pk: pk(runId), sk: LEDGER };
+    const names = { '#open': 'open', '#k': key };
+    const write = async (update: {
+      UpdateExpression: string;
+      ConditionExpression: string;
+      ExpressionAttributeValues: Record<string, number>;
+    }): Promise<'ok' | 'ledger' | 'event'> => {
+      try {
+        await this.send(
+          new TransactWriteCommand({
+            TransactItems: [
+              {
+                Update: { TableName: this.table, Key: ledgerKey, ExpressionAttributeNames: names, ...update },
+              },
+              { Put: this.eventPut(runId, event) },
+            ],
+          }),
+        );
+        return 'ok';
+      } catch (err) {
+        const reasons = cancellationCodes(err);
+        if (!reasons) throw err;
+        if (reasons[0] === 'ConditionalCheckFailed') return 'ledger';
+        if (reasons[1] === 'ConditionalCheckFailed') return 'event';
+        throw err;
+      }
+    };
+    const current = async () => {
+      const item = await this.get(pk(runId), LEDGER);
+      return item ? { ledger: parseLedger(item), open: parseOpenReservations(item)[key] } : undefined;
+    };
+    // The lost attempt's hold becomes used, and as much again is held for this one.
+    const again = await write({
+      UpdateExpression: 'ADD tokensUsed :t, costUsedMicros :c, tokensRemaining :nt, costRemainingMicros :nc',
+      ConditionExpression:
+        'attribute_exists(#open.#k) AND tokensRemaining >= :t AND costRemainingMicros >= :c',
+      ExpressionAttributeValues: {
+        ':t': held.tokens,
+        ':c': held.costMicros,
+        ':nt': -held.tokens,
+        ':nc': -held.costMicros,
+      },
+    });
+    const now = await current();
+    if (!now?.open) return { kind: 'gone' };
+    // 'event': this very event is written, so this attempt's charge is made already.
+    if (again !== 'ledger') return { kind: 'reserved', ledger: now.ledger };
+    // No room to hold it again: the lost attempt is charged all the same, and nothing stays held.
+    const closed = await write({
+      UpdateExpression:
+        'REMOVE #open.#k ADD tokensUsed :t, costUsedMicros :c, stepsRemaining :s, stepsUsed :ns',
+      ConditionExpression: 'attribute_exists(#open.#k)',
+      ExpressionAttributeValues: {
+        ':t': held.tokens,
+        ':c': held.costMicros,
+        ':s': held.steps,
+        ':ns': -held.steps,
+      },
+    });
+    if (closed === 'ledger') return { kind: 'gone' };
+    const after = await current();
+    const ledger = after?.ledger ?? now.ledger;
+    return { kind: 'refused', limit: now.ledger.tokensRemaining < held.tokens ? 'tokens' : 'cost', ledger };
+  }
+
   async reserveMargin(runId: string, key: string, limit: LimitName): Promise<OpenReservation | undefined> {
     const item = await this.get(pk(runId), LEDGER);
     if (!item) return undefined;
@@ -373,17 +448,18 @@ export class DynamoRunStore implements RunStore {
     runId: string,
     key: string,
     used: { tokens: number; costMicros: number },
+    options: { giveBackSteps?: boolean } = {},
   ): Promise<Ledger | undefined> {
     const open = (await this.openReservations(runId))[key];
     if (!open) return undefined;
     for (const cap of open.caps) await this.settleCap(cap, runId, key, used);
+    const update = settleUpdate({ pk: pk(runId), sk: LEDGER }, key, open, used);
+    if (options.giveBackSteps && open.steps > 0) {
+      update.UpdateExpression += ', stepsRemaining :rs, stepsUsed :us';
+      Object.assign(update.ExpressionAttributeValues, { ':rs': open.steps, ':us': -open.steps });
+    }
     try {
-      const out = await this.send(
-        new UpdateCommand({
-          TableName: this.table,
-          ...settleUpdate({ pk: pk(runId), sk: LEDGER }, key, open, used),
-        }),
-      );
+      const out = await this.send(new UpdateCommand({ TableName: this.table, ...update }));
       return parseLedger(out.Attributes ?? {});
     } catch (err) {
       if (isConditionFailure(err)) return undefined;

@@ -19,6 +19,7 @@ import { dailyCapsFor, reserveCaps } from './daily-caps.js';
 import type { AlertPublisher, CoreDeps } from './deps.js';
 import {
   ChaperoneError,
+  ClaimBusyError,
   CorruptRecordError,
   NotFoundError,
   StoreThrottledError,
@@ -482,6 +483,44 @@ async function callModel(args: {
       };
     }
     reservation = reserved.held;
+    if (reserved.kind === 'reused') {
+      // An earlier attempt held this and vanished (killed, timed out, or its record's write failed):
+      // its call may be billed, so it is charged in full and as much is held again for this one.
+      const lost = await store.chargeLostTurn(runId, key, reserved.held, {
+        id: eventIds.modelLost(step.id, iteration, clock.now()),
+        event: {
+          type: 'model_call_lost',
+          step: step.id,
+          iteration,
+          model: agentDef.model,
+          chargedTokens: reserved.held.tokens,
+          costUsd: reserved.held.costMicros / MICROS_PER_USD,
+        },
+      });
+      if (lost.kind === 'gone')
+        throw new ClaimBusyError(
+          `turn ${iteration} of ${step.id} was recorded or released by another attempt`,
+        );
+      if (lost.kind === 'refused') {
+        deps.metrics.count('GuardrailRejections', 1, { rule: `budget_${lost.limit}` });
+        return {
+          kind: 'limit',
+          limit: lost.limit,
+          ledger: lost.ledger,
+          action: refusal(lost.limit, lost.ledger, wanted),
+          event: {
+            id: eventIds.budgetRefused(step.id, iteration),
+            event: {
+              type: 'budget_refused',
+              step: step.id,
+              limit: lost.limit,
+              requested: { tokens: wanted.tokens, costUsd: wanted.costMicros / MICROS_PER_USD },
+              ledger: ledgerFigures(lost.ledger),
+            },
+          },
+        };
+      }
+    }
     // A named stop before Step Functions' history limit would fail the execution mid-iteration:
     // the ledger counts every step's and branch's iterations (this one included); a run from
     // before the count began has its step's own estimate.
@@ -494,150 +533,159 @@ async function callModel(args: {
       return { kind: 'stopped', action: stop('HistoryLimitApproaching', nearLimit) };
     }
   }
-  // The last call of a final-answer edge (a retry finds its margin reservation under the key).
-  const finalAt = reservation.margin;
-  let maxTokens = agentDef.maxTokens;
-  let note: string | undefined;
-  if (finalAt) {
-    note = finalNote(finalAt, await store.getLedger(runId), meta, workflow, clock.now());
-    user = finalUserMessage(args.user, note);
-    const bound = estimateInputTokens(agentDef.system, tools, history, [user]);
-    maxTokens = finalMaxTokens(price, bound, reservation, agentDef.maxTokens);
-    if (maxTokens < 1) {
+  try {
+    // The last call of a final-answer edge (a retry finds its margin reservation under the key).
+    const finalAt = reservation.margin;
+    let maxTokens = agentDef.maxTokens;
+    let note: string | undefined;
+    if (finalAt) {
+      note = finalNote(finalAt, await store.getLedger(runId), meta, workflow, clock.now());
+      user = finalUserMessage(args.user, note);
+      const bound = estimateInputTokens(agentDef.system, tools, history, [user]);
+      maxTokens = finalMaxTokens(price, bound, reservation, agentDef.maxTokens);
+      if (maxTokens < 1) {
+        await store.settle(runId, key, ZERO);
+        return {
+          kind: 'limit',
+          limit: finalAt,
+          ledger: undefined,
+          action: stop(
+            LIMIT_STOP[finalAt],
+            `${note} No room left for a final answer: the conversation needs about ${bound} tokens, the final-answer margin holds ${reservation.tokens}`,
+          ),
+        };
+      }
+    }
+    const capRefusal = await reserveCaps(store, caps, runId, key, reservation);
+    if (capRefusal) {
       await store.settle(runId, key, ZERO);
+      deps.metrics.count('GuardrailRejections', 1, { rule: 'budget_daily_cap' });
       return {
-        kind: 'limit',
-        limit: finalAt,
-        ledger: undefined,
-        action: stop(
-          LIMIT_STOP[finalAt],
-          `${note} No room left for a final answer: the conversation needs about ${bound} tokens, the final-answer margin holds ${reservation.tokens}`,
-        ),
+        kind: 'refused',
+        action: stop('BudgetExceeded', capRefusal),
+        event: {
+          id: eventIds.budgetRefused(step.id, iteration),
+          event: {
+            type: 'budget_refused',
+            step: step.id,
+            limit: capRefusal.includes('token') ? 'tokens' : 'cost',
+            requested: { tokens: reservation.tokens, costUsd: reservation.costMicros / MICROS_PER_USD },
+            ledger: { dailyCap: capRefusal },
+          },
+        },
       };
     }
-  }
-  const capRefusal = await reserveCaps(store, caps, runId, key, reservation);
-  if (capRefusal) {
-    await store.settle(runId, key, ZERO);
-    deps.metrics.count('GuardrailRejections', 1, { rule: 'budget_daily_cap' });
-    return {
-      kind: 'refused',
-      action: stop('BudgetExceeded', capRefusal),
-      event: {
-        id: eventIds.budgetRefused(step.id, iteration),
-        event: {
-          type: 'budget_refused',
-          step: step.id,
-          limit: capRefusal.includes('token') ? 'tokens' : 'cost',
-          requested: { tokens: reservation.tokens, costUsd: reservation.costMicros / MICROS_PER_USD },
-          ledger: { dailyCap: capRefusal },
-        },
-      },
-    };
-  }
 
-  const request: ModelRequest = {
-    model: agentDef.model,
-    // The client is chosen per agent: the Anthropic API or Bedrock (in its Region).
-    provider:
-      agentDef.provider.kind === 'bedrock'
-        ? { kind: 'bedrock', ...(agentDef.provider.region ? { region: agentDef.provider.region } : {}) }
-        : { kind: 'anthropic' },
-    system: agentDef.system,
-    // Offloaded tool results are read back for the model; the stored turns keep the references.
-    messages: await resolveMessages(
-      [...sent.map((h) => h.message), user],
-      offloaderFor(runId, deps.payloads, deps.offloadThresholdBytes),
-    ),
-    tools,
-    maxTokens,
-    ...(finalAt ? { toolChoice: 'none' as const } : {}),
-    // One conversation per agent step: parallel agents of one run are told apart.
-    runId: `${runId}:${step.id}`,
-  };
-  const started = clock.now();
-  let response: Awaited<ReturnType<ModelClient['call']>>;
-  try {
-    response = await deps.model.call(request);
-  } catch (err) {
-    // Each failed attempt is its own event; the reservation stays with the claim for the retry.
-    const failed: TrailEvent = {
-      type: 'model_call',
-      step: step.id,
-      iteration,
+    const request: ModelRequest = {
       model: agentDef.model,
-      status: 'error',
-      toolsOffered: tools.map((t) => t.name),
-      toolsChosen: [],
-      inputTokens: 0,
-      outputTokens: 0,
-      cacheReadTokens: 0,
-      cacheWriteTokens: 0,
-      costUsd: 0,
-      reservedTokens: reservation.tokens,
-      durationMs: clock.now() - started,
-      error: err instanceof Error ? `${err.name}: ${err.message}` : String(err),
+      // The client is chosen per agent: the Anthropic API or Bedrock (in its Region).
+      provider:
+        agentDef.provider.kind === 'bedrock'
+          ? { kind: 'bedrock', ...(agentDef.provider.region ? { region: agentDef.provider.region } : {}) }
+          : { kind: 'anthropic' },
+      system: agentDef.system,
+      // Offloaded tool results are read back for the model; the stored turns keep the references.
+      messages: await resolveMessages(
+        [...sent.map((h) => h.message), user],
+        offloaderFor(runId, deps.payloads, deps.offloadThresholdBytes),
+      ),
+      tools,
+      maxTokens,
+      ...(finalAt ? { toolChoice: 'none' as const } : {}),
+      // One conversation per agent step: parallel agents of one run are told apart.
+      runId: `${runId}:${step.id}`,
     };
-    // A failed invocation is billed too: its usage rides on its error event.
-    stampUsage(failed, pendingWrite(failed));
-    await store.appendEvent(runId, eventIds.modelError(step.id, iteration, started), failed);
-    // Named errors go to Step Functions, which retries only the retryable ones.
-    if (err instanceof ChaperoneError) throw err;
-    throw new ValidationError(`model call failed: ${err instanceof Error ? err.message : String(err)}`);
-  }
-  const inputTokens =
-    response.usage.inputTokens +
-    response.usage.cacheReadInputTokens +
-    response.usage.cacheCreationInputTokens;
-  const used = {
-    tokens: inputTokens + response.usage.outputTokens,
-    costMicros: costMicros(price, response.usage),
-  };
-  const assistant: StoredMessage = {
-    iteration,
-    message: { role: 'assistant', content: response.content },
-    inputTokens,
-    outputTokens: response.usage.outputTokens,
-    caps: caps.map((c) => c.key),
-    used,
-    ...(finalAt && note ? { finalAnswer: { limit: finalAt, note } } : {}),
-  };
-  const uses = toolUsesOf(assistant.message);
-  return {
-    kind: 'answered',
-    caps: caps.map((c) => c.key),
-    record: {
-      step: step.id,
+    const started = clock.now();
+    let response: Awaited<ReturnType<ModelClient['call']>>;
+    try {
+      response = await deps.model.call(request);
+    } catch (err) {
+      // Each failed attempt is its own event; its hold is given back below, and the retry reserves afresh.
+      const failed: TrailEvent = {
+        type: 'model_call',
+        step: step.id,
+        iteration,
+        model: agentDef.model,
+        status: 'error',
+        toolsOffered: tools.map((t) => t.name),
+        toolsChosen: [],
+        inputTokens: 0,
+        outputTokens: 0,
+        cacheReadTokens: 0,
+        cacheWriteTokens: 0,
+        costUsd: 0,
+        reservedTokens: reservation.tokens,
+        durationMs: clock.now() - started,
+        error: err instanceof Error ? `${err.name}: ${err.message}` : String(err),
+      };
+      // A failed invocation is billed too: its usage rides on its error event.
+      stampUsage(failed, pendingWrite(failed));
+      await store.appendEvent(runId, eventIds.modelError(step.id, iteration, started), failed);
+      // Named errors go to Step Functions, which retries only the retryable ones.
+      if (err instanceof ChaperoneError) throw err;
+      throw new ValidationError(`model call failed: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    const inputTokens =
+      response.usage.inputTokens +
+      response.usage.cacheReadInputTokens +
+      response.usage.cacheCreationInputTokens;
+    const used = {
+      tokens: inputTokens + response.usage.outputTokens,
+      costMicros: costMicros(price, response.usage),
+    };
+    const assistant: StoredMessage = {
       iteration,
-      user: userMessage,
-      assistant,
-      held: reservation,
+      message: { role: 'assistant', content: response.content },
+      inputTokens,
+      outputTokens: response.usage.outputTokens,
+      caps: caps.map((c) => c.key),
       used,
-      event: {
-        id: eventIds.modelCall(step.id, iteration),
+      ...(finalAt && note ? { finalAnswer: { limit: finalAt, note } } : {}),
+    };
+    const uses = toolUsesOf(assistant.message);
+    return {
+      kind: 'answered',
+      caps: caps.map((c) => c.key),
+      record: {
+        step: step.id,
+        iteration,
+        user: userMessage,
+        assistant,
+        held: reservation,
+        used,
         event: {
-          type: 'model_call',
-          step: step.id,
-          iteration,
-          model: response.model,
-          status: 'ok',
-          toolsOffered: tools.map((t) => t.name),
-          toolsChosen: uses.map((u) => u.name),
-          ...(finalAt ? { edge: 'final-answer' as const } : {}),
-          stopReason: response.stopReason,
-          text: textOf(assistant.message).slice(0, 2000),
-          inputTokens: response.usage.inputTokens,
-          outputTokens: response.usage.outputTokens,
-          cacheReadTokens: response.usage.cacheReadInputTokens,
-          cacheWriteTokens: response.usage.cacheCreationInputTokens,
-          costUsd: used.costMicros / MICROS_PER_USD,
-          reservedTokens: reservation.tokens,
-          durationMs: clock.now() - started,
-          response: response.content as unknown as Json,
+          id: eventIds.modelCall(step.id, iteration),
+          event: {
+            type: 'model_call',
+            step: step.id,
+            iteration,
+            model: response.model,
+            status: 'ok',
+            toolsOffered: tools.map((t) => t.name),
+            toolsChosen: uses.map((u) => u.name),
+            ...(finalAt ? { edge: 'final-answer' as const } : {}),
+            stopReason: response.stopReason,
+            text: textOf(assistant.message).slice(0, 2000),
+            inputTokens: response.usage.inputTokens,
+            outputTokens: response.usage.outputTokens,
+            cacheReadTokens: response.usage.cacheReadInputTokens,
+            cacheWriteTokens: response.usage.cacheCreationInputTokens,
+            costUsd: used.costMicros / MICROS_PER_USD,
+            reservedTokens: reservation.tokens,
+            durationMs: clock.now() - started,
+            response: response.content as unknown as Json,
+          },
         },
       },
-    },
-  };
+    };
+  } catch (err) {
+    // Failed where it can tell (before the call, or the call answered an error, recorded as its event):
+    // nothing was billed, so the hold is given back and the retry reserves afresh. Only an attempt
+    // that vanishes leaves it held, and the retry charges it (`chargeLostTurn`). A margin's hold stays.
+    if (!reservation.margin)
+      await store.settle(runId, key, ZERO, { giveBackSteps: true }).catch(() => undefined);
+    throw err;
+  }
 }
 
 /** The tool calls as the state machine runs them, each with its arguments and its Task timeout backstop. */

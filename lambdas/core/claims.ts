@@ -53,6 +53,7 @@ export const eventIds = {
   modelCall: (step: string, iteration: number) => `model_call#${step}#${pad(iteration)}`,
   modelError: (step: string, iteration: number, attempt: number) =>
     `model_error#${step}#${pad(iteration)}#${attempt}`,
+  modelLost: (step: string, iteration: number, at: number) => `model_lost#${step}#${pad(iteration)}#${at}`,
   budgetRefused: (step: string, iteration: number) => `budget_refused#${step}#${pad(iteration)}`,
   toolCall: (step: string, toolUseId: string) => `tool_call#${step}#${toolUseId}`,
   toolRejected: (step: string, toolUseId: string) => `tool_rejected#${step}#${toolUseId}`,

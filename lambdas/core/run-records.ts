@@ -227,6 +227,21 @@ export type TrailEventBody =
       response?: Json;
     }
   | {
+      /**
+       * An earlier attempt of this turn reserved and ended without recording its
+       * call (killed, timed out, or its record's write failed after the model
+       * answered): the provider may have billed it, so its reservation is
+       * charged in full (`costUsd`, at most what it could have cost) and the
+       * retry reserves afresh.
+       */
+      type: 'model_call_lost';
+      step: string;
+      iteration: number;
+      model: string;
+      chargedTokens: number;
+      costUsd: number;
+    }
+  | {
       type: 'tool_call';
       step: string;
       toolUseId: string;
@@ -400,12 +415,15 @@ export interface RunStore {
   /**
    * Settle the reservation held under `key` once: return the unused part, add
    * what was used, release the daily caps it holds. Undefined when it was
-   * settled already.
+   * settled already. `giveBackSteps`: the steps it holds are returned too (a
+   * turn that never happened, such as a model call that failed before it
+   * could be billed: its retry reserves the step again).
    */
   settle(
     runId: string,
     key: string,
     used: { tokens: number; costMicros: number },
+    options?: { giveBackSteps?: boolean },
   ): Promise<Ledger | undefined>;
   /**
    * Take the `final-answer` margin for the last call, held under `key` like
@@ -463,6 +481,24 @@ export interface RunStore {
     amount: Reservation,
     historyEvents?: number,
   ): Promise<TurnReservation>;
+  /**
+   * Charge the reservation an earlier attempt of a turn held and did not
+   * record (`reserveTurn` answered `reused`) in full, and hold as much again
+   * for this attempt, with `event` (a `model_call_lost`) in the same write.
+   * `refused` when the budget left cannot hold it again: the lost attempt is
+   * still charged and nothing stays held. `gone` when the reservation is no
+   * longer held (another attempt recorded or released it meanwhile).
+   */
+  chargeLostTurn(
+    runId: string,
+    key: string,
+    held: OpenReservation,
+    event: KeyedEvent,
+  ): Promise<
+    | { kind: 'reserved'; ledger: Ledger }
+    | { kind: 'refused'; limit: 'tokens' | 'cost'; ledger: Ledger }
+    | { kind: 'gone' }
+  >;
   /**
    * Record a model turn and complete its claim in one write: the messages, the
    * turn's event, the settlement (and the turn mark that makes `reserveTurn`

@@ -281,6 +281,9 @@ export function runUsage(trail: readonly UsageEvent[]): RunUsage {
       total.guardrails.classifications += 1;
       total.guardrails.textUnits += num(e.textUnits);
       total.guardrails.usd += num(e.costUsd);
+    } else if (e.type === 'model_call_lost') {
+      // Charged at its reservation: no tokens are known, only the most it could have cost.
+      total.modelUsd += num(e.costUsd);
     } else if (e.type === 'model_call' || e.type === 'conversation_summary' || e.type === 'classifier_call') {
       total.modelUsd += num(e.costUsd);
       total.modelTokens.input += num(e.inputTokens);

@@ -134,6 +134,10 @@ export function eventLine(e: TrailItem, run: RunView, totals: Totals = noTotals(
           : '';
       return `  🤖 model: ${status}${said}\n     ${num(tokens)} tokens, ${usd(Number(e.costUsd ?? 0))}${limits}`;
     }
+    case 'model_call_lost': {
+      totals.costUsd += Number(e.costUsd ?? 0);
+      return `  ⚠ model: an attempt ended without recording its call; its reservation is charged (${num(Number(e.chargedTokens ?? 0))} tokens, ${usd(Number(e.costUsd ?? 0))} at most)`;
+    }
     case 'tool_call': {
       const mark = e.status === 'ok' ? '✓' : e.status === 'fallback' ? '↪' : '✗';
       const tries =

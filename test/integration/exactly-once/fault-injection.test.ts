@@ -69,6 +69,8 @@ interface Outcome {
   unsettledTokens: number;
   openReservations: number;
   stepsUsed: number;
+  /** What the ledger counts as spent, in micro-USD. */
+  costUsedMicros: number;
 }
 
 let runs = 0;
@@ -143,6 +145,7 @@ async function runWith(fault: Fault | undefined): Promise<Outcome> {
     unsettledTokens: ledger ? ledger.tokenLimit - ledger.tokensRemaining - ledger.tokensUsed : Number.NaN,
     openReservations: Object.keys(open).length,
     stepsUsed: ledger?.stepsUsed ?? Number.NaN,
+    costUsedMicros: ledger?.costUsedMicros ?? Number.NaN,
   };
 }
 
@@ -170,6 +173,19 @@ function expectExactlyOnce(o: Outcome, repeatsAllowed: number, what: string): vo
   expect(o.unsettledTokens, `${what}: tokens reserved and never settled`).toBe(0);
   expect(o.openReservations, `${what}: reservations left open`).toBe(0);
   expect(o.stepsUsed, `${what}: steps counted`).toBe(4);
+  // A call whose answer was lost may have been billed: its attempt's hold is charged in full, on
+  // the ledger and on the trail alike, so the budget never counts less than was spent.
+  const lost = o.trail.filter((e) => e.type === 'model_call_lost');
+  expect(lost.length, `${what}: lost calls charged`).toBeGreaterThanOrEqual(repeatsAllowed);
+  const trailMicros = o.trail.reduce(
+    (sum, e) =>
+      sum + (e.type === 'model_call' || e.type === 'model_call_lost' ? Math.round(e.costUsd * 1e6) : 0),
+    0,
+  );
+  expect(
+    Math.abs(o.costUsedMicros - trailMicros),
+    `${what}: ledger against trail (micro-USD)`,
+  ).toBeLessThanOrEqual(o.trail.length);
   // Every event exactly once.
   expect(count('run_started'), `${what}: run_started`).toBe(1);
   expect(

@@ -1,0 +1,126 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { responder, scenario, status, text, withFaults } from '../../../local/scripted-model/index.js';
+import { agent, defineAgent, defineWorkflow } from '../../../state-machines/index.js';
+import { AgentHarness } from '../../support/agent-harness.js';
+
+/**
+ * "Reserved before each call, never overshot" when a call's answer is lost:
+ * the attempt dies after the model answered (its record's write never
+ * happens), so the provider may have billed a call the run has no record of.
+ * The retry charges the vanished attempt's reservation in full; when the
+ * budget cannot hold another, the run stops on its budget instead of paying
+ * for the call twice.
+ */
+const answerer = (name: string, maxTokens: number) =>
+  defineWorkflow({
+    name,
+    description: 'one question, one answer',
+    input: {
+      type: 'object',
+      properties: { q: { type: 'string' } },
+      required: ['q'],
+      additionalProperties: false,
+    } as const,
+    steps: [
+      agent('answer', {
+        agent: defineAgent({
+          name: 'answerer',
+          model: 'claude-haiku-4-5',
+          system: 'You answer.',
+          tools: [],
+          maxTokens: 512,
+        }),
+        prompt: ({ input }) => (input as { q: string }).q,
+      }),
+    ],
+    limits: { maxSteps: 10, maxTokens, maxCostUsd: 100 },
+  });
+
+const harnesses: AgentHarness[] = [];
+afterAll(async () => {
+  for (const h of harnesses) await h.close();
+});
+
+/** Runs `workflow` with the first write that records a model turn dropped, as a crash just before it would. */
+async function loseFirstAnswer(h: AgentHarness, workflow: string) {
+  const faults = h.faults;
+  if (!faults) throw new Error('the harness has no fault proxy');
+  h.model.use(responder(workflow, () => text('42.')));
+  faults.arm({
+    kind: 'crash-before',
+    nth: 1,
+    match: (w) => w.operation === 'TransactWriteItems' && w.keys.some((k) => k.startsWith('MSG#')),
+  });
+  const { runId, execution } = await h.run(workflow, { q: 'What is six times seven?' });
+  faults.arm(undefined);
+  const [run, ledger, trail] = await Promise.all([
+    h.runs.getRun(runId),
+    h.runs.getLedger(runId),
+    h.runs.listEvents(runId),
+  ]);
+  const calls = h.model.requests.filter((r) => r.conversation.startsWith(`${runId}:`)).length;
+  return { runId, execution, run, ledger, trail, calls, crashes: faults.crashes };
+}
+
+describe('a model call whose answer was lost', () => {
+  it('is charged at its reservation, and the budget stops a second call it cannot hold', async () => {
+    // What one turn of this agent reserves, from a clean run.
+    const probe = await AgentHarness.start([answerer('probe', 1_000_000)], {}, {});
+    harnesses.push(probe);
+    probe.model.use(responder('probe', () => text('42.')));
+    const clean = await probe.run('probe', { q: 'What is six times seven?' });
+    const reserved = (await probe.runs.listEvents(clean.runId)).find((e) => e.type === 'model_call');
+    if (reserved?.type !== 'model_call') throw new Error('the probe run made no model call');
+    const perTurn = reserved.reservedTokens;
+
+    // Room for one turn's reservation and a half: the lost call and its retry cannot both fit.
+    const h = await AgentHarness.start(
+      [answerer('tight', Math.floor(perTurn * 1.5)), answerer('roomy', perTurn * 10)],
+      {},
+      { faults: true, retryJitter: () => 0.002 },
+    );
+    harnesses.push(h);
+
+    const tight = await loseFirstAnswer(h, 'tight');
+    expect(tight.crashes).toBeGreaterThanOrEqual(1);
+    // Asked once: the retry found the lost attempt's hold, charged it, and had no room for another.
+    expect(tight.calls).toBe(1);
+    expect(tight.trail.filter((e) => e.type === 'model_call_lost')).toEqual([
+      expect.objectContaining({ step: 'answer', iteration: 1, chargedTokens: perTurn }),
+    ]);
+    expect(tight.trail.some((e) => e.type === 'budget_refused' && e.limit === 'tokens')).toBe(true);
+    expect(tight.ledger?.tokensUsed).toBe(perTurn);
+    expect(tight.ledger?.tokensUsed).toBeLessThanOrEqual(tight.ledger?.tokenLimit ?? 0);
+    expect(tight.run?.status).not.toBe('SUCCEEDED');
+
+    // With room for both: asked again, answered, and both calls counted.
+    const roomy = await loseFirstAnswer(h, 'roomy');
+    expect(roomy.execution.status).toBe('SUCCEEDED');
+    expect(roomy.calls).toBe(2);
+    const ok = roomy.trail.find((e) => e.type === 'model_call' && e.status === 'ok');
+    const lost = roomy.trail.filter((e) => e.type === 'model_call_lost');
+    expect(lost).toHaveLength(1);
+    if (ok?.type !== 'model_call') throw new Error('the roomy run recorded no answer');
+    expect(roomy.ledger?.tokensUsed).toBe(perTurn + ok.inputTokens + ok.outputTokens);
+    expect(
+      roomy.ledger ? roomy.ledger.tokenLimit - roomy.ledger.tokensRemaining - roomy.ledger.tokensUsed : -1,
+    ).toBe(0);
+  });
+
+  it('an answered error (a 429) is not one: its hold and its step are given back, and the retry reserves afresh', async () => {
+    const h = harnesses.at(-1);
+    if (!h) throw new Error('no harness');
+    h.model.use(scenario('roomy', [withFaults(text('42.'), status(429, { retryAfterSeconds: 0 }))]));
+    const { runId, execution } = await h.run('roomy', { q: 'What is six times seven?' });
+    const [ledger, trail] = await Promise.all([h.runs.getLedger(runId), h.runs.listEvents(runId)]);
+    expect(execution.status).toBe('SUCCEEDED');
+    expect(
+      trail.filter((e) => e.type === 'model_call').map((e) => e.type === 'model_call' && e.status),
+    ).toEqual(['error', 'ok']);
+    expect(trail.some((e) => e.type === 'model_call_lost')).toBe(false);
+    const ok = trail.find((e) => e.type === 'model_call' && e.status === 'ok');
+    if (ok?.type !== 'model_call') throw new Error('no answer recorded');
+    expect(ledger?.tokensUsed).toBe(ok.inputTokens + ok.outputTokens);
+    expect(ledger?.stepsUsed).toBe(1);
+  });
+});
