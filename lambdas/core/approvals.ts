@@ -11,7 +11,9 @@ import { NotFoundError, ValidationError } from './errors.js';
 import { offloaderFor, resolveOutputs } from './offload.js';
 import type { Mailer, WorkflowEngine } from './ports.js';
 import { MICROS_PER_USD } from './pricing.js';
+import type { TrailEvent } from './run-records.js';
 import { outputsFor } from './step-outputs.js';
+import { pendingWrite, stampUsage } from './usage.js';
 
 export interface ApprovalDeps extends CoreDeps {
   approvals: ApprovalStore;
@@ -98,7 +100,8 @@ export async function handleApprovalRequest(
   }
   // Each is in the trail once (a retried task writes nothing twice, and mails again at most).
   if (reminding)
-    mail = await deps.store.appendEvent(
+    mail = await appendMetered(
+      deps,
       event.runId,
       eventIds.approvalReminded(approvalId, record.escalated ? 'escalated' : 'first'),
       {
@@ -109,7 +112,7 @@ export async function handleApprovalRequest(
       },
     );
   if (escalating)
-    mail = await deps.store.appendEvent(event.runId, eventIds.approvalEscalated(approvalId), {
+    mail = await appendMetered(deps, event.runId, eventIds.approvalEscalated(approvalId), {
       type: 'approval_escalated',
       step: record.step,
       approvalId,
@@ -119,6 +122,15 @@ export async function handleApprovalRequest(
     deps.log.info('approval shared by another gate', { approvalId, runId: event.runId, step: event.step });
     return { ok: true };
   }
+  // The first request's mails are in the trail too, before they leave (reminders and escalations
+  // have their own events): who is sent a link, and what this invocation cost, which rides on it.
+  if (event.phase === 'request')
+    await appendMetered(deps, event.runId, eventIds.approvalSent(approvalId), {
+      type: 'approval_sent',
+      step: record.step,
+      approvalId,
+      approvers: [...approvers],
+    });
   const expires = Math.floor(expiresAt / 1000);
   for (const approver of approvers) {
     const link = signedLink(deps.baseUrl, deps.linkSecret, { approvalId, approver, expires });
@@ -143,6 +155,15 @@ export async function handleApprovalRequest(
     phase: event.phase,
   });
   return { ok: true };
+}
+
+/**
+ * A trail event with this invocation's usage on it (`usage.ts`): the approval
+ * paths' Lambda time and requests (the request task, the decision POST) are
+ * in the run's cost through the events they write anyway.
+ */
+function appendMetered(deps: { store: ApprovalDeps['store'] }, runId: string, id: string, event: TrailEvent) {
+  return deps.store.appendEvent(runId, id, stampUsage(event, pendingWrite(event)));
 }
 
 /** SendTaskSuccess, when the token already has its answer there is nothing left to deliver. */
@@ -188,7 +209,7 @@ async function createStepApproval(
     const existing = await deps.approvals.get(approvalId);
     if (existing) return existing;
   }
-  await deps.store.appendEvent(event.runId, eventIds.approvalRequested(approvalId), {
+  await appendMetered(deps, event.runId, eventIds.approvalRequested(approvalId), {
     type: 'approval_requested',
     step: step.id,
     approvalId,
@@ -258,7 +279,7 @@ async function rejection(
       content: message,
       isError: true,
     });
-    await deps.store.appendEvent(record.runId, eventIds.toolRejected(record.step, call.toolUseId), {
+    await appendMetered(deps, record.runId, eventIds.toolRejected(record.step, call.toolUseId), {
       type: 'tool_rejected',
       step: record.step,
       toolUseId: call.toolUseId,
@@ -268,7 +289,7 @@ async function rejection(
       message,
     });
   }
-  await deps.store.appendEvent(record.runId, eventIds.approvalDecided(record.approvalId), {
+  await appendMetered(deps, record.runId, eventIds.approvalDecided(record.approvalId), {
     type: 'approval_decided',
     step: record.step,
     approvalId: record.approvalId,
@@ -456,7 +477,7 @@ async function decisionOutput(
 ): Promise<ApprovalDecision> {
   if (record.kind === 'extension') return extensionOutcome(record, approver, comment, deps);
   if (record.status !== 'approved') return rejection(record, approver, comment, deps);
-  await deps.store.appendEvent(record.runId, eventIds.approvalDecided(record.approvalId), {
+  await appendMetered(deps, record.runId, eventIds.approvalDecided(record.approvalId), {
     type: 'approval_decided',
     step: record.step,
     approvalId: record.approvalId,
@@ -502,7 +523,7 @@ async function extensionOutcome(
       },
     );
   }
-  await deps.store.appendEvent(record.runId, eventIds.approvalDecided(record.approvalId), {
+  await appendMetered(deps, record.runId, eventIds.approvalDecided(record.approvalId), {
     type: 'approval_decided',
     step: record.step,
     approvalId: record.approvalId,

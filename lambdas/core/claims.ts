@@ -59,6 +59,7 @@ export const eventIds = {
   toolRejected: (step: string, toolUseId: string) => `tool_rejected#${step}#${toolUseId}`,
   guardrail: (rule: string, step: string, subject: string) => `guardrail#${rule}#${step}#${subject}`,
   approvalRequested: (approvalId: string) => `approval_requested#${approvalId}`,
+  approvalSent: (approvalId: string) => `approval_sent#${approvalId}`,
   approvalDecided: (approvalId: string) => `approval_decided#${approvalId}`,
   stepOutput: (step: string) => `step_output#${step}`,
   runRedriven: (redriveDate: string) => `run_redriven#${redriveDate}`,

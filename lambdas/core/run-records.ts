@@ -281,6 +281,8 @@ export type TrailEventBody =
       ledger: Json;
     }
   | { type: 'approval_requested'; step: string; approvalId: string; approvers: string[]; tools: string[] }
+  /** The approvers were emailed their signed links (the first request; reminders and escalations have their own). */
+  | { type: 'approval_sent'; step: string; approvalId: string; approvers: string[] }
   | {
       type: 'approval_decided';
       step: string;

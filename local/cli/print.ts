@@ -151,6 +151,8 @@ export function eventLine(e: TrailItem, run: RunView, totals: Totals = noTotals(
       return `  ⛔ budget: ${str(e.limit)} limit reached`;
     case 'approval_requested':
       return `  ⏸ approval requested for ${Array.isArray(e.tools) ? e.tools.map(str).join(', ') : '?'} from ${Array.isArray(e.approvers) ? e.approvers.map(str).join(', ') : '?'}`;
+    case 'approval_sent':
+      return `  ✉ approval link sent to ${Array.isArray(e.approvers) ? e.approvers.map(str).join(', ') : '?'}`;
     case 'approval_decided':
       return `  ${e.decision === 'approved' ? '✅' : '❎'} approval ${str(e.decision)} by ${str(e.decidedBy)}${typeof e.comment === 'string' ? `: ${e.comment}` : ''}`;
     case 'guardrail':

@@ -165,6 +165,7 @@ describe('approval reminders and escalation', () => {
     const trail = await h.runs.listEvents(runId);
     expect(trail.map((e) => e.type).filter((t) => t.startsWith('approval_'))).toEqual([
       'approval_requested',
+      'approval_sent',
       'approval_reminded',
       'approval_escalated',
       'approval_decided',
@@ -203,6 +204,7 @@ describe('approval reminders and escalation', () => {
     const trail = await h.runs.listEvents(runId);
     expect(trail.map((e) => e.type).filter((t) => t.startsWith('approval_'))).toEqual([
       'approval_requested',
+      'approval_sent',
       'approval_reminded',
       'approval_escalated',
       'approval_decided',
@@ -246,6 +248,7 @@ describe('approval reminders and escalation', () => {
     const trail = await h.runs.listEvents(runId);
     expect(trail.map((e) => e.type).filter((t) => t.startsWith('approval_'))).toEqual([
       'approval_requested',
+      'approval_sent',
       'approval_reminded',
       'approval_escalated',
       'approval_decided',
