@@ -191,7 +191,7 @@ export function toModelError(err: unknown, ctx: { timeout: number; now: () => nu
       return new ModelThrottledError(detail, retryAfterSeconds(err.headers, ctx.now), { cause: err });
     }
     if (status === undefined || status === 408 || status >= 500) {
-      return new ModelUnavailableError(detail, { cause: err });
+      return new ModelUnavailableError(detail, { cause: err, answered: status !== undefined });
     }
     return new ModelRequestError(detail, status, { cause: err });
   }

@@ -138,7 +138,7 @@ export function toBedrockModelError(
       return new ModelThrottledError(detail, retryAfterSeconds(err.headers, ctx.now), { cause: err });
     }
     if (UNAVAILABLE.has(type ?? '') || status === undefined || status === 408 || status >= 500) {
-      return new ModelUnavailableError(detail, { cause: err });
+      return new ModelUnavailableError(detail, { cause: err, answered: status !== undefined });
     }
     return new ModelRequestError(detail, status, { cause: err });
   }

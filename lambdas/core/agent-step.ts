@@ -21,6 +21,7 @@ import {
   ChaperoneError,
   ClaimBusyError,
   CorruptRecordError,
+  modelCallAnswered,
   NotFoundError,
   StoreThrottledError,
   ValidationError,
@@ -483,7 +484,8 @@ async function callModel(args: {
       };
     }
     reservation = reserved.held;
-    if (reserved.kind === 'reused') {
+    // A margin's hold is the final-answer edge's, taken again by its retry (`reserveMargin`): not charged here.
+    if (reserved.kind === 'reused' && !reserved.held.margin) {
       // An earlier attempt held this and vanished (killed, timed out, or its record's write failed):
       // its call may be billed, so it is charged in full and as much is held again for this one.
       const lost = await store.chargeLostTurn(runId, key, reserved.held, {
@@ -533,6 +535,8 @@ async function callModel(args: {
       return { kind: 'stopped', action: stop('HistoryLimitApproaching', nearLimit) };
     }
   }
+  /** The model call failed in a way that may still have been billed. */
+  let mayBeBilled = false;
   try {
     // The last call of a final-answer edge (a retry finds its margin reservation under the key).
     const finalAt = reservation.margin;
@@ -600,6 +604,9 @@ async function callModel(args: {
     try {
       response = await deps.model.call(request);
     } catch (err) {
+      // A timeout or a lost connection may have been processed and billed: its hold stays for the
+      // retry to charge. Only an answered error status says nothing was billed.
+      mayBeBilled = !modelCallAnswered(err);
       // Each failed attempt is its own event; its hold is given back below, and the retry reserves afresh.
       const failed: TrailEvent = {
         type: 'model_call',
@@ -679,10 +686,11 @@ async function callModel(args: {
       },
     };
   } catch (err) {
-    // Failed where it can tell (before the call, or the call answered an error, recorded as its event):
-    // nothing was billed, so the hold is given back and the retry reserves afresh. Only an attempt
-    // that vanishes leaves it held, and the retry charges it (`chargeLostTurn`). A margin's hold stays.
-    if (!reservation.margin)
+    // Failed where it can tell nothing was billed (before the call, or the provider answered an error
+    // status, recorded as its event): the hold is given back and the retry reserves afresh. An attempt
+    // that vanishes, or whose call may have been billed (a timeout), leaves it held, and the retry
+    // charges it (`chargeLostTurn`). A margin's hold stays: its retry takes it again.
+    if (!reservation.margin && !mayBeBilled)
       await store.settle(runId, key, ZERO, { giveBackSteps: true }).catch(() => undefined);
     throw err;
   }

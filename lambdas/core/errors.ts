@@ -30,6 +30,27 @@ export class ModelThrottledError extends ChaperoneError {
 export class ModelUnavailableError extends ChaperoneError {
   override readonly name = 'ModelUnavailableError';
   readonly retryable = true;
+  /**
+   * The provider answered with an error status (a 5xx, 408): the call was not
+   * billed. False for a timeout, an abort or a lost connection, where it may
+   * have been processed (and billed) all the same.
+   */
+  readonly answered: boolean;
+  constructor(message: string, options?: { cause?: unknown; answered?: boolean }) {
+    super(message, options);
+    this.answered = options?.answered ?? false;
+  }
+}
+
+/**
+ * True when a model call's failure says the provider answered it with an
+ * error, so nothing was billed: a 429, a 4xx or 5xx status. A timeout, an
+ * abort, a lost connection or anything else may have been billed.
+ */
+export function modelCallAnswered(err: unknown): boolean {
+  if (err instanceof ModelThrottledError) return true;
+  if (err instanceof ModelUnavailableError) return err.answered;
+  return err instanceof ModelRequestError && err.status !== undefined;
 }
 
 /** The provider refused the request itself (4xx other than 429): retrying cannot help. */

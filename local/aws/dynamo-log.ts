@@ -212,16 +212,16 @@ async function openLocked(
       return Promise.reject(err);
     }
     if (!sync) return apply(done);
-    // Under `machine` durability the write is answered once its line is on the disk.
+    // Under `machine` durability the write is applied, so readers see it, and answered only once
+    // its line is on the disk: nobody can act on what a power cut would take back. (Writers of
+    // the same item wait anyway: dynalite holds the item's lock until the answer.)
     const upTo = linesWritten;
-    if (typeof done !== 'function') return apply(undefined)?.then(() => synced(upTo));
-    return apply((err) => {
-      if (err) return done(err);
-      synced(upTo).then(
-        () => done(null),
-        (syncErr: Error) => done(syncErr),
-      );
-    });
+    if (typeof done !== 'function') return synced(upTo).then(() => apply(undefined));
+    synced(upTo).then(
+      () => apply(done),
+      (syncErr: Error) => done(syncErr),
+    );
+    return undefined;
   };
   db.put = (key: string, value: unknown, done?: Done) =>
     logged([[key, value]], done, (cb) => put(key, value, cb));

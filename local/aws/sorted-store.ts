@@ -106,12 +106,12 @@ export class SortedStore {
       from = this.indexOf(options.gt);
       if (keys[from] === options.gt) from += 1;
     }
+    // Given both, `lte` wins over `lt` and `gte` over `gt`, as in abstract-level's range options.
     let to = keys.length;
-    if (options.lt !== undefined) to = this.indexOf(options.lt);
-    else if (options.lte !== undefined) {
+    if (options.lte !== undefined) {
       to = this.indexOf(options.lte);
       if (keys[to] === options.lte) to += 1;
-    }
+    } else if (options.lt !== undefined) to = this.indexOf(options.lt);
     const out: Array<[string, string]> = [];
     const limit = options.limit === undefined || options.limit < 0 ? Number.POSITIVE_INFINITY : options.limit;
     if (options.reverse) {

@@ -1,6 +1,16 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { responder, scenario, status, text, withFaults } from '../../../local/scripted-model/index.js';
-import { agent, defineAgent, defineWorkflow } from '../../../state-machines/index.js';
+import {
+  hang,
+  type RecordedRequest,
+  responder,
+  scenario,
+  status,
+  text,
+  toolUse,
+  withFaults,
+  withUsage,
+} from '../../../local/scripted-model/index.js';
+import { agent, defineAgent, defineTool, defineWorkflow } from '../../../state-machines/index.js';
 import { AgentHarness } from '../../support/agent-harness.js';
 
 /**
@@ -122,5 +132,95 @@ describe('a model call whose answer was lost', () => {
     if (ok?.type !== 'model_call') throw new Error('no answer recorded');
     expect(ledger?.tokensUsed).toBe(ok.inputTokens + ok.outputTokens);
     expect(ledger?.stepsUsed).toBe(1);
+  });
+});
+
+describe('a model call that failed', () => {
+  it('by a timeout may have been billed: its hold is charged, and the retry answers', async () => {
+    const h = await AgentHarness.start(
+      [answerer('slow', 1_000_000)],
+      { CHAPERONE_MODEL_TIMEOUT_MS: '300' },
+      {
+        retryJitter: () => 0.002,
+      },
+    );
+    harnesses.push(h);
+    h.model.use(scenario('slow', [withFaults(text('late but fine'), hang(1_000))]));
+    const { runId, execution } = await h.run('slow', { q: 'hi' });
+    const [ledger, trail] = await Promise.all([h.runs.getLedger(runId), h.runs.listEvents(runId)]);
+    expect(execution.status).toBe('SUCCEEDED');
+    expect(trail.map((e) => e.type).filter((t) => t.startsWith('model_call'))).toEqual([
+      'model_call',
+      'model_call_lost',
+      'model_call',
+    ]);
+    const lost = trail.find((e) => e.type === 'model_call_lost');
+    const ok = trail.find((e) => e.type === 'model_call' && e.status === 'ok');
+    if (lost?.type !== 'model_call_lost' || ok?.type !== 'model_call') throw new Error('trail incomplete');
+    expect(ledger?.tokensUsed).toBe(lost.chargedTokens + ok.inputTokens + ok.outputTokens);
+    expect(ledger?.stepsUsed).toBe(1);
+  });
+
+  it("answered with a 429 on a final-answer edge's last call is not charged: the retry takes the margin again", async () => {
+    const lookup = defineTool({
+      name: 'lookup',
+      description: 'Look a record up by id.',
+      input: {
+        type: 'object',
+        properties: { id: { type: 'string' } },
+        required: ['id'],
+        additionalProperties: false,
+      } as const,
+      access: 'read',
+      run: async ({ id }) => ({
+        id,
+        lines: Array.from({ length: 60 }, (_, i) => `line ${i} of record ${id}: ok`),
+      }),
+    });
+    const wf = defineWorkflow({
+      name: 'margin-429',
+      description: 'a token limit with a final-answer edge',
+      input: { type: 'object' } as const,
+      steps: [
+        agent('work', {
+          agent: defineAgent({
+            name: 'counter',
+            model: 'claude-haiku-4-5',
+            system: 'Look records up.',
+            tools: [lookup],
+            maxTokens: 4000,
+          }),
+          prompt: () => 'Look records up until you are done.',
+        }),
+      ],
+      limits: { maxTokens: 13_000 },
+      edges: { tokens: 'final-answer' },
+      finalAnswerMargin: { tokens: 7_000 },
+    });
+    const h = await AgentHarness.start([wf], {}, { retryJitter: () => 0.002 });
+    harnesses.push(h);
+    h.model.use(
+      responder('margin-429', (req: RecordedRequest) => {
+        const body = req.body as { tool_choice?: { type?: string }; max_tokens: number };
+        if (body.tool_choice?.type !== 'none') return toolUse('lookup', { id: `A-${req.turnIndex}` });
+        const last = withUsage(
+          { ...text('Partial answer.'), stopReason: 'max_tokens' },
+          { outputTokens: body.max_tokens },
+        );
+        return withFaults(last, status(429, { retryAfterSeconds: 0 }));
+      }),
+    );
+    const { runId, execution } = await h.run('margin-429', {});
+    const [ledger, trail] = await Promise.all([h.runs.getLedger(runId), h.runs.listEvents(runId)]);
+    expect(execution.status).toBe('SUCCEEDED');
+    expect(trail.some((e) => e.type === 'model_call_lost')).toBe(false);
+    expect(trail.some((e) => e.type === 'model_call' && e.status === 'ok' && e.edge === 'final-answer')).toBe(
+      true,
+    );
+    const paid = trail.reduce(
+      (n, e) => (e.type === 'model_call' ? n + e.inputTokens + e.outputTokens : n),
+      0,
+    );
+    expect(ledger?.tokensUsed).toBe(paid);
   });
 });

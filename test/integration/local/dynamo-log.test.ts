@@ -159,6 +159,46 @@ describe('durability of an answered write', () => {
     expect(used).toBeLessThan(22);
   });
 
+  it('machine: no reader sees a write before its line is fdatasynced', async () => {
+    const dataDir = join(tempDir(), 'dynamo');
+    let release: () => void = () => undefined;
+    let holding = false;
+    const disk: LogDisk = {
+      fsync(fd, done) {
+        if (!holding) return fdatasync(fd, done);
+        release = () => fdatasync(fd, done);
+      },
+    };
+    const dynamo = await startLocalDynamo({ dataDir, durability: 'machine', logDisk: disk });
+    await ensureTables(dynamo.client, TABLES.slice(0, 1));
+    const db = createDocumentClient({ region: 'us-east-1', endpoint: dynamo.url });
+    holding = true;
+    let answered = false;
+    const put = db
+      .send(new PutCommand({ TableName: 'Runs', Item: { pk: 'W', sk: 'I#held', i: 1 } }))
+      .then(() => {
+        answered = true;
+      });
+    await new Promise((r) => setTimeout(r, 50));
+    const during = await db.send(
+      new GetCommand({ TableName: 'Runs', Key: { pk: 'W', sk: 'I#held' }, ConsistentRead: true }),
+    );
+    const listed = await items(db, 'I#');
+    const answeredDuring = answered;
+    holding = false;
+    release();
+    await put;
+    const after = await db.send(new GetCommand({ TableName: 'Runs', Key: { pk: 'W', sk: 'I#held' } }));
+    await dynamo.close();
+    expect({ answeredDuring, during: during.Item, listed }).toEqual({
+      answeredDuring: false,
+      during: undefined,
+      listed: [],
+    });
+    expect(answered).toBe(true);
+    expect(after.Item?.i).toBe(1);
+  });
+
   it('process (the default): writes are answered once written, without waiting for a sync', async () => {
     const { dynamo, db, syncs } = await openWith('process');
     await db.send(new PutCommand({ TableName: 'Runs', Item: { pk: 'W', sk: 'I#1', i: 1 } }));

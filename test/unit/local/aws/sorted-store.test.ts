@@ -67,6 +67,15 @@ describe('the sorted store under dynalite', () => {
     }
   });
 
+  it('given both bounds of a side, takes lte over lt and gte over gt, as abstract-level does', () => {
+    const store = new SortedStore();
+    for (const k of ['a', 'b', 'c', 'd', 'e']) store.put(k, k);
+    const keys = (o: RangeOptions) => store.range(o).map(([k]) => k);
+    expect(keys({ gte: 'a', lt: 'b', lte: 'd' })).toEqual(['a', 'b', 'c', 'd']);
+    expect(keys({ gt: 'a', gte: 'c' })).toEqual(['c', 'd', 'e']);
+    expect(keys({ reverse: true, lt: 'b', lte: 'd' })).toEqual(['d', 'c', 'b', 'a']);
+  });
+
   it('hands out a fresh copy on every read, and a range as the store was when it was taken', () => {
     const store = new SortedStore();
     store.put('k', { L: [{ S: 'a' }] });
