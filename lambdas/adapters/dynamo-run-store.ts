@@ -214,33 +214,71 @@ export class DynamoRunStore implements RunStore {
     event: KeyedEvent,
   ): Promise<
     | { kind: 'reserved'; ledger: Ledger }
-    | { kind: 'refused'; limit: 'tokens' | 'cost'; ledger: Ledger }
+    | { kind: 'refused'; limit: 'tokens' | 'cost'; ledger: Ledger; cap?: string }
     | { kind: 'gone' }
   > {
     const ledgerKey = { pk: pk(runId), sk: LEDGER };
-    const names = { '#open': 'open', '#k': key };
-    const write = async (update: {
-      UpdateExpression: string;
-      ConditionExpression: string;
-      ExpressionAttributeValues: Record<string, number>;
-    }): Promise<'ok' | 'ledger' | 'event'> => {
-      try {
-        await this.send(
-          new TransactWriteCommand({
-            TransactItems: [
-              {
-                Update: { TableName: this.table, Key: ledgerKey, ExpressionAttributeNames: names, ...update },
+    // The daily caps the lost attempt held under this turn are charged alike (each its own hold).
+    const caps: Array<{ cap: string; held: Reservation }> = [];
+    for (const cap of held.caps) {
+      const item = await this.get(`CAP#${cap}`, LEDGER);
+      const open = item ? parseOpenReservations(item)[holderKey(runId, key)] : undefined;
+      if (open) caps.push({ cap, held: open });
+    }
+    const charge = (
+      item: { pk: string; sk: string },
+      openKey: string,
+      amount: Reservation,
+      how: 'again' | 'close',
+      steps = 0,
+    ): TransactItem => ({
+      Update: {
+        TableName: this.table,
+        Key: item,
+        ExpressionAttributeNames: { '#open': 'open', '#k': openKey },
+        ...(how === 'again'
+          ? {
+              // The lost attempt's hold becomes used, and as much again is held for this one.
+              UpdateExpression:
+                'ADD tokensUsed :t, costUsedMicros :c, tokensRemaining :nt, costRemainingMicros :nc',
+              ConditionExpression:
+                'attribute_exists(#open.#k) AND tokensRemaining >= :t AND costRemainingMicros >= :c',
+              ExpressionAttributeValues: {
+                ':t': amount.tokens,
+                ':c': amount.costMicros,
+                ':nt': -amount.tokens,
+                ':nc': -amount.costMicros,
               },
-              { Put: this.eventPut(runId, event) },
-            ],
-          }),
-        );
+            }
+          : {
+              // The lost attempt's hold becomes used, and nothing stays held (its steps go back).
+              UpdateExpression: `REMOVE #open.#k ADD tokensUsed :t, costUsedMicros :c${steps ? ', stepsRemaining :s, stepsUsed :ns' : ''}`,
+              ConditionExpression: 'attribute_exists(#open.#k)',
+              ExpressionAttributeValues: {
+                ':t': amount.tokens,
+                ':c': amount.costMicros,
+                ...(steps ? { ':s': steps, ':ns': -steps } : {}),
+              },
+            }),
+      },
+    });
+    const items = (how: 'again' | 'close'): TransactItem[] => [
+      charge(ledgerKey, key, held, how, held.steps),
+      { Put: this.eventPut(runId, event) },
+      ...caps.map((c) => charge({ pk: `CAP#${c.cap}`, sk: LEDGER }, holderKey(runId, key), c.held, how)),
+    ];
+    /** 'ok', 'event' (this very event is written: this attempt's charge is made already), or what refused. */
+    const write = async (how: 'again' | 'close'): Promise<'ok' | 'event' | 'ledger' | { cap: string }> => {
+      try {
+        await this.send(new TransactWriteCommand({ TransactItems: items(how) }));
         return 'ok';
       } catch (err) {
         const reasons = cancellationCodes(err);
         if (!reasons) throw err;
         if (reasons[0] === 'ConditionalCheckFailed') return 'ledger';
         if (reasons[1] === 'ConditionalCheckFailed') return 'event';
+        const capAt = reasons.slice(2).indexOf('ConditionalCheckFailed');
+        if (capAt >= 0) return { cap: caps[capAt]?.cap ?? '' };
         throw err;
       }
     };
@@ -248,38 +286,21 @@ export class DynamoRunStore implements RunStore {
       const item = await this.get(pk(runId), LEDGER);
       return item ? { ledger: parseLedger(item), open: parseOpenReservations(item)[key] } : undefined;
     };
-    // The lost attempt's hold becomes used, and as much again is held for this one.
-    const again = await write({
-      UpdateExpression: 'ADD tokensUsed :t, costUsedMicros :c, tokensRemaining :nt, costRemainingMicros :nc',
-      ConditionExpression:
-        'attribute_exists(#open.#k) AND tokensRemaining >= :t AND costRemainingMicros >= :c',
-      ExpressionAttributeValues: {
-        ':t': held.tokens,
-        ':c': held.costMicros,
-        ':nt': -held.tokens,
-        ':nc': -held.costMicros,
-      },
-    });
+    const again = await write('again');
     const now = await current();
     if (!now?.open) return { kind: 'gone' };
-    // 'event': this very event is written, so this attempt's charge is made already.
-    if (again !== 'ledger') return { kind: 'reserved', ledger: now.ledger };
-    // No room to hold it again: the lost attempt is charged all the same, and nothing stays held.
-    const closed = await write({
-      UpdateExpression:
-        'REMOVE #open.#k ADD tokensUsed :t, costUsedMicros :c, stepsRemaining :s, stepsUsed :ns',
-      ConditionExpression: 'attribute_exists(#open.#k)',
-      ExpressionAttributeValues: {
-        ':t': held.tokens,
-        ':c': held.costMicros,
-        ':s': held.steps,
-        ':ns': -held.steps,
-      },
-    });
-    if (closed === 'ledger') return { kind: 'gone' };
-    const after = await current();
-    const ledger = after?.ledger ?? now.ledger;
-    return { kind: 'refused', limit: now.ledger.tokensRemaining < held.tokens ? 'tokens' : 'cost', ledger };
+    if (again === 'ok' || again === 'event') return { kind: 'reserved', ledger: now.ledger };
+    // No room to hold it again (the run's budget or a daily cap): the lost attempt is charged all
+    // the same, and nothing stays held.
+    const closed = await write('close');
+    if (closed !== 'ok' && closed !== 'event') return { kind: 'gone' };
+    const ledger = (await current())?.ledger ?? now.ledger;
+    if (again === 'ledger')
+      return { kind: 'refused', limit: now.ledger.tokensRemaining < held.tokens ? 'tokens' : 'cost', ledger };
+    const capItem = await this.get(`CAP#${again.cap}`, LEDGER);
+    const capLedger = capItem ? parseLedger(capItem) : undefined;
+    const short = capLedger && capLedger.tokensRemaining < held.tokens ? 'tokens' : 'cost';
+    return { kind: 'refused', limit: short, ledger, cap: again.cap };
   }
 
   async reserveMargin(runId: string, key: string, limit: LimitName): Promise<OpenReservation | undefined> {

@@ -503,6 +503,24 @@ async function callModel(args: {
         throw new ClaimBusyError(
           `turn ${iteration} of ${step.id} was recorded or released by another attempt`,
         );
+      if (lost.kind === 'refused' && lost.cap) {
+        const detail = `daily ${lost.limit === 'tokens' ? 'token' : 'cost'} cap ${lost.cap}: a call whose answer was lost is charged to it, and it cannot hold the retry (up to ${reserved.held.tokens} tokens)`;
+        deps.metrics.count('GuardrailRejections', 1, { rule: 'budget_daily_cap' });
+        return {
+          kind: 'refused',
+          action: stop('BudgetExceeded', detail),
+          event: {
+            id: eventIds.budgetRefused(step.id, iteration),
+            event: {
+              type: 'budget_refused',
+              step: step.id,
+              limit: lost.limit,
+              requested: { tokens: reserved.held.tokens, costUsd: reserved.held.costMicros / MICROS_PER_USD },
+              ledger: { dailyCap: detail },
+            },
+          },
+        };
+      }
       if (lost.kind === 'refused') {
         deps.metrics.count('GuardrailRejections', 1, { rule: `budget_${lost.limit}` });
         return {

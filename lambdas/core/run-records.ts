@@ -486,9 +486,10 @@ export interface RunStore {
   /**
    * Charge the reservation an earlier attempt of a turn held and did not
    * record (`reserveTurn` answered `reused`) in full, and hold as much again
-   * for this attempt, with `event` (a `model_call_lost`) in the same write.
-   * `refused` when the budget left cannot hold it again: the lost attempt is
-   * still charged and nothing stays held. `gone` when the reservation is no
+   * for this attempt, with `event` (a `model_call_lost`) in the same write,
+   * on the run's ledger and on every daily cap the attempt held. `refused`
+   * when the budget left (or a daily cap, named in `cap`) cannot hold it
+   * again: the lost attempt is still charged and nothing stays held. `gone` when the reservation is no
    * longer held (another attempt recorded or released it meanwhile).
    */
   chargeLostTurn(
@@ -498,7 +499,7 @@ export interface RunStore {
     event: KeyedEvent,
   ): Promise<
     | { kind: 'reserved'; ledger: Ledger }
-    | { kind: 'refused'; limit: 'tokens' | 'cost'; ledger: Ledger }
+    | { kind: 'refused'; limit: 'tokens' | 'cost'; ledger: Ledger; cap?: string }
     | { kind: 'gone' }
   >;
   /**

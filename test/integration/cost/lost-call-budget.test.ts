@@ -1,3 +1,5 @@
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   hang,
@@ -21,9 +23,10 @@ import { AgentHarness } from '../../support/agent-harness.js';
  * budget cannot hold another, the run stops on its budget instead of paying
  * for the call twice.
  */
-const answerer = (name: string, maxTokens: number) =>
+const answerer = (name: string, maxTokens: number, dailyTokens?: number) =>
   defineWorkflow({
     name,
+    ...(dailyTokens ? { dailyCaps: { tokens: dailyTokens } } : {}),
     description: 'one question, one answer',
     input: {
       type: 'object',
@@ -85,7 +88,11 @@ describe('a model call whose answer was lost', () => {
 
     // Room for one turn's reservation and a half: the lost call and its retry cannot both fit.
     const h = await AgentHarness.start(
-      [answerer('tight', Math.floor(perTurn * 1.5)), answerer('roomy', perTurn * 10)],
+      [
+        answerer('tight', Math.floor(perTurn * 1.5)),
+        answerer('roomy', perTurn * 10),
+        answerer('capped', perTurn * 10, Math.floor(perTurn * 1.5)),
+      ],
       {},
       { faults: true, retryJitter: () => 0.002 },
     );
@@ -102,6 +109,24 @@ describe('a model call whose answer was lost', () => {
     expect(tight.ledger?.tokensUsed).toBe(perTurn);
     expect(tight.ledger?.tokensUsed).toBeLessThanOrEqual(tight.ledger?.tokenLimit ?? 0);
     expect(tight.run?.status).not.toBe('SUCCEEDED');
+
+    // The same under a daily cap: the cap is charged the lost call too, and stops the retry.
+    const capped = await loseFirstAnswer(h, 'capped');
+    expect(capped.calls).toBe(1);
+    expect(capped.trail.filter((e) => e.type === 'model_call_lost')).toHaveLength(1);
+    expect(capped.trail.some((e) => e.type === 'budget_refused')).toBe(true);
+    const day = new Date().toISOString().slice(0, 10);
+    const cap = await h.dynamo.client.send(
+      new GetItemCommand({
+        TableName: 'Runs',
+        ConsistentRead: true,
+        Key: { pk: { S: `CAP#workflow#capped#${day}` }, sk: { S: 'LEDGER' } },
+      }),
+    );
+    const capLedger = cap.Item ? unmarshall(cap.Item) : undefined;
+    expect(capLedger?.tokensUsed).toBe(perTurn);
+    expect(capLedger?.tokensUsed).toBeLessThanOrEqual(capLedger?.tokenLimit);
+    expect(capLedger?.open).toEqual({});
 
     // With room for both: asked again, answered, and both calls counted.
     const roomy = await loseFirstAnswer(h, 'roomy');
