@@ -28,6 +28,7 @@ import {
   ModelUnavailableError,
 } from '../core/errors.js';
 import type { ContentBlock, Json, Message, ModelClient, ModelRequest, ModelResponse } from '../core/model.js';
+import { nodeFetch } from './http-fetch.js';
 
 /** Options of the Anthropic adapter; read once at cold start by the handler, never from env here. */
 export interface AnthropicModelOptions {
@@ -78,6 +79,8 @@ export function createAnthropicModel(options: AnthropicModelOptions): ModelClien
     baseURL: options.baseURL ?? ANTHROPIC_MODEL_DEFAULTS.baseURL,
     maxRetries: options.maxRetries ?? ANTHROPIC_MODEL_DEFAULTS.maxRetries,
     timeout,
+    // Its transport: a keep-alive request per call, without the global fetch's streams (http-fetch.ts).
+    fetch: nodeFetch,
   });
   return {
     async call(request, callOptions) {

@@ -25,6 +25,7 @@ import {
 } from '../core/errors.js';
 import type { ModelClient } from '../core/model.js';
 import { retryAfterSeconds, toCreateParams, toModelResponse } from './anthropic-model.js';
+import { nodeFetch } from './http-fetch.js';
 
 /**
  * The Messages API version InvokeModel accepts for Claude. Sent explicitly:
@@ -73,6 +74,8 @@ export function createBedrockModel(options: BedrockModelOptions): ModelClient {
     timeout,
     // No bearer token from AWS_BEARER_TOKEN_BEDROCK: the function signs with its role.
     apiKey: null,
+    // A keep-alive request per call, without the global fetch's streams (http-fetch.ts).
+    fetch: nodeFetch,
   };
   const creds = options.credentials;
   const client = creds
