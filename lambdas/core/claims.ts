@@ -53,7 +53,8 @@ export const eventIds = {
   modelCall: (step: string, iteration: number) => `model_call#${step}#${pad(iteration)}`,
   modelError: (step: string, iteration: number, attempt: number) =>
     `model_error#${step}#${pad(iteration)}#${attempt}`,
-  modelLost: (step: string, iteration: number, at: number) => `model_lost#${step}#${pad(iteration)}#${at}`,
+  modelLost: (step: string, iteration: number, at: number, call?: 'summary' | 'classifier') =>
+    `model_lost#${step}#${pad(iteration)}#${call ? `${call}#` : ''}${at}`,
   budgetRefused: (step: string, iteration: number) => `budget_refused#${step}#${pad(iteration)}`,
   toolCall: (step: string, toolUseId: string) => `tool_call#${step}#${toolUseId}`,
   toolRejected: (step: string, toolUseId: string) => `tool_rejected#${step}#${toolUseId}`,

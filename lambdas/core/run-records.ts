@@ -228,8 +228,8 @@ export type TrailEventBody =
     }
   | {
       /**
-       * An earlier attempt of this turn reserved and ended without recording its
-       * call (killed, timed out, or its record's write failed after the model
+       * An earlier attempt of this turn (or of its summary or classifier call)
+       * reserved and ended without recording its call (killed, timed out, or its record's write failed after the model
        * answered): the provider may have billed it, so its reservation is
        * charged in full (`costUsd`, at most what it could have cost) and the
        * retry reserves afresh.
@@ -240,6 +240,8 @@ export type TrailEventBody =
       model: string;
       chargedTokens: number;
       costUsd: number;
+      /** Which call was lost: absent for the turn's own, `summary` for the running summary's (before `iteration`), `classifier` for the input classifier's. */
+      call?: 'summary' | 'classifier';
     }
   | {
       type: 'tool_call';

@@ -283,7 +283,8 @@ export function runUsage(trail: readonly UsageEvent[]): RunUsage {
       total.guardrails.usd += num(e.costUsd);
     } else if (e.type === 'model_call_lost') {
       // Charged at its reservation: no tokens are known, only the most it could have cost.
-      total.modelUsd += num(e.costUsd);
+      if (e.call === 'classifier' && e.model === 'bedrock-guardrails') total.guardrails.usd += num(e.costUsd);
+      else total.modelUsd += num(e.costUsd);
     } else if (e.type === 'model_call' || e.type === 'conversation_summary' || e.type === 'classifier_call') {
       total.modelUsd += num(e.costUsd);
       total.modelTokens.input += num(e.inputTokens);

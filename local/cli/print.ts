@@ -136,7 +136,7 @@ export function eventLine(e: TrailItem, run: RunView, totals: Totals = noTotals(
     }
     case 'model_call_lost': {
       totals.costUsd += Number(e.costUsd ?? 0);
-      return `  ⚠ model: an attempt ended without recording its call; its reservation is charged (${num(Number(e.chargedTokens ?? 0))} tokens, ${usd(Number(e.costUsd ?? 0))} at most)`;
+      return `  ⚠ model${e.call ? ` (${str(e.call)})` : ''}: an attempt ended without recording its call; its reservation is charged (${num(Number(e.chargedTokens ?? 0))} tokens, ${usd(Number(e.costUsd ?? 0))} at most)`;
     }
     case 'tool_call': {
       const mark = e.status === 'ok' ? '✓' : e.status === 'fallback' ? '↪' : '✗';

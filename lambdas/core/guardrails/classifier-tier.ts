@@ -3,6 +3,7 @@ import type { AgentStep } from '../../../state-machines/steps.js';
 import type { Workflow } from '../../../state-machines/workflow.js';
 import type { CoreDeps } from '../deps.js';
 import { ClaimBusyError, CorruptRecordError } from '../errors.js';
+import { chargeLostCall } from '../lost-calls.js';
 import type { ContentBlock, Json, Message, ModelClient, Usage } from '../model.js';
 import { costMicros, MICROS_PER_USD, priceOf, worstCaseCostMicros } from '../pricing.js';
 import type { KeyedEvent, RunFacts } from '../run-records.js';
@@ -120,6 +121,32 @@ export async function classifyBeforeModelCall(args: {
         },
         events: [],
       };
+    }
+    if (reserved.reused) {
+      // An earlier attempt held this and vanished before settling: its check may be billed, so
+      // it is charged in full and as much is held again (as a lost model turn is).
+      const c = settings.classifier;
+      const lost = await chargeLostCall(store, {
+        runId,
+        key,
+        step: step.id,
+        iteration,
+        model: c?.kind === 'model-judge' ? c.model : plan.tier,
+        call: 'classifier',
+        now: deps.clock.now(),
+      });
+      if (lost.kind === 'gone')
+        throw new ClaimBusyError(`classification ${key} of run ${runId} was settled by another attempt`);
+      if (lost.kind === 'refused')
+        return {
+          kind: 'stop',
+          action: {
+            kind: 'stop',
+            reason: 'BudgetExceeded',
+            detail: `the ${plan.tier} classifier's lost check is charged, and the run's ${lost.why} cannot hold another`,
+          },
+          events: [],
+        };
     }
     if (!(await store.beginClaim(runId, key, claim)))
       throw new ClaimBusyError(`classification ${key} of run ${runId}: another attempt got there first`);

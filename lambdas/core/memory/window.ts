@@ -2,7 +2,8 @@ import type { AgentStep } from '../../../state-machines/steps.js';
 import type { AgentStepDeps } from '../agent-step.js';
 import { utf8Bytes } from '../canonical.js';
 import { type DailyCap, reserveCaps } from '../daily-caps.js';
-import { ChaperoneError } from '../errors.js';
+import { ChaperoneError, ClaimBusyError, modelCallAnswered } from '../errors.js';
+import { chargeLostCall } from '../lost-calls.js';
 import type { ContentBlock, Json, Message, ToolSpec } from '../model.js';
 import { costMicros, MICROS_PER_USD, priceOf, worstCaseCostMicros } from '../pricing.js';
 import type { StoredMessage, TrailEvent } from '../run-records.js';
@@ -204,6 +205,27 @@ async function summaryBefore(args: {
     throw new SummaryRefusedError(
       `the running summary of ${step.id} needs ${wanted.tokens} tokens; the run's ${reserved.limit} budget is spent`,
     );
+  if (reserved.reused) {
+    // An earlier attempt held this and vanished (killed, timed out, its settle failed): its
+    // summary call may be billed, so it is charged in full and as much is held again.
+    const lost = await chargeLostCall(deps.store, {
+      runId,
+      key,
+      step: step.id,
+      iteration: before,
+      model: agentDef.model,
+      call: 'summary',
+      now: deps.clock.now(),
+    });
+    if (lost.kind === 'gone')
+      throw new ClaimBusyError(
+        `the running summary of ${step.id} (turns before ${before}) was settled by another attempt`,
+      );
+    if (lost.kind === 'refused')
+      throw new SummaryRefusedError(
+        `the running summary of ${step.id}: an earlier call whose answer was lost is charged, and the run's ${lost.why} cannot hold another (${wanted.tokens} tokens)`,
+      );
+  }
   // The daily caps hold it under the same key; settling the run's reservation settles them.
   const capRefusal = await reserveCaps(deps.store, args.caps, runId, key, reserved.reused ?? wanted);
   if (capRefusal) {
@@ -211,18 +233,26 @@ async function summaryBefore(args: {
     throw new SummaryRefusedError(`the running summary of ${step.id} is refused: ${capRefusal}`);
   }
   const started = deps.clock.now();
-  const response = await deps.model.call({
-    model: agentDef.model,
-    provider:
-      agentDef.provider.kind === 'bedrock'
-        ? { kind: 'bedrock', ...(agentDef.provider.region ? { region: agentDef.provider.region } : {}) }
-        : { kind: 'anthropic' },
-    system: SUMMARY_SYSTEM,
-    messages: [{ role: 'user', content: prompt }],
-    tools: [],
-    maxTokens: SUMMARY_MAX_TOKENS,
-    runId: `${runId}:${step.id}:summary`,
-  });
+  let response: Awaited<ReturnType<typeof deps.model.call>>;
+  try {
+    response = await deps.model.call({
+      model: agentDef.model,
+      provider:
+        agentDef.provider.kind === 'bedrock'
+          ? { kind: 'bedrock', ...(agentDef.provider.region ? { region: agentDef.provider.region } : {}) }
+          : { kind: 'anthropic' },
+      system: SUMMARY_SYSTEM,
+      messages: [{ role: 'user', content: prompt }],
+      tools: [],
+      maxTokens: SUMMARY_MAX_TOKENS,
+      runId: `${runId}:${step.id}:summary`,
+    });
+  } catch (err) {
+    // An error the provider answered (a 429, a 5xx) was not billed: the hold goes back and the
+    // retry reserves afresh. A timeout or a lost connection keeps it, for the retry to charge.
+    if (modelCallAnswered(err)) await deps.store.settle(runId, key, { tokens: 0, costMicros: 0 });
+    throw err;
+  }
   const inputTokens =
     response.usage.inputTokens +
     response.usage.cacheReadInputTokens +

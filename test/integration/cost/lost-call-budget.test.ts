@@ -12,8 +12,10 @@ import {
   withFaults,
   withUsage,
 } from '../../../local/scripted-model/index.js';
+import { isJudgeRequest, judgeTurn } from '../../../local/scripted-model/judge.js';
 import { agent, defineAgent, defineTool, defineWorkflow } from '../../../state-machines/index.js';
 import { AgentHarness } from '../../support/agent-harness.js';
+import { readPage } from '../agent/fixtures.js';
 
 /**
  * "Reserved before each call, never overshot" when a call's answer is lost:
@@ -247,5 +249,129 @@ describe('a model call that failed', () => {
       0,
     );
     expect(ledger?.tokensUsed).toBe(paid);
+  });
+});
+
+describe('a running summary call', () => {
+  // A conversation past its window: turns are folded into a summary, itself a model call.
+  const longRead = defineWorkflow({
+    name: 'long-read',
+    description: 'a conversation past its window',
+    input: { type: 'object' } as const,
+    steps: [
+      agent('read', {
+        agent: defineAgent({
+          name: 'reader',
+          model: 'claude-haiku-4-5',
+          system: 'You read reports.',
+          tools: [readPage],
+          window: { maxTokens: 8_000, keepTurns: 3 },
+        }),
+        prompt: () => 'Read the report page by page and list every figure it gives.',
+      }),
+    ],
+    limits: { maxSteps: 30, maxTokens: 1_000_000, maxCostUsd: 100 },
+  });
+  /** Reads 10 pages; the first summary request is answered `first` (a fault), the rest at once. */
+  const reading = (first: ReturnType<typeof hang>) =>
+    responder('long-read', (req: RecordedRequest) => {
+      if (req.conversation.endsWith(':summary'))
+        return withFaults(text('Figures so far: 37 times the page number.'), first);
+      const last = JSON.stringify(req.body.messages.at(-1)?.content ?? '');
+      const page = Number(/Page (\d+):/.exec(last)?.[1] ?? 0) + 1;
+      return page <= 10 ? toolUse('read_page', { page }) : text('Listed every figure.');
+    });
+  const paid = (trail: Awaited<ReturnType<AgentHarness['runs']['listEvents']>>) =>
+    trail.reduce(
+      (n, e) =>
+        e.type === 'model_call' || e.type === 'conversation_summary'
+          ? n + e.inputTokens + e.outputTokens
+          : e.type === 'model_call_lost'
+            ? n + e.chargedTokens
+            : n,
+      0,
+    );
+
+  it('that timed out may have been billed: the retry charges its hold, and the ledger matches the trail', async () => {
+    const h = await AgentHarness.start(
+      [longRead],
+      { CHAPERONE_MODEL_TIMEOUT_MS: '300' },
+      { retryJitter: () => 0.002 },
+    );
+    harnesses.push(h);
+    h.model.use(reading(hang(1_000)));
+    const { runId, execution } = await h.run('long-read', {});
+    const [ledger, trail] = await Promise.all([h.runs.getLedger(runId), h.runs.listEvents(runId)]);
+    expect(execution.status).toBe('SUCCEEDED');
+    const lost = trail.filter((e) => e.type === 'model_call_lost');
+    expect(lost).toEqual([expect.objectContaining({ call: 'summary', step: 'read' })]);
+    expect(lost[0]?.type === 'model_call_lost' && lost[0].chargedTokens).toBeGreaterThan(1_024);
+    expect(ledger?.tokensUsed).toBe(paid(trail));
+    expect(await h.runs.openReservations(runId)).toEqual({});
+  });
+
+  it('answered with a 429 was not billed: its hold is given back, nothing is charged for it', async () => {
+    const h = await AgentHarness.start([longRead], {}, { retryJitter: () => 0.002 });
+    harnesses.push(h);
+    h.model.use(reading(status(429, { retryAfterSeconds: 0 })));
+    const { runId, execution } = await h.run('long-read', {});
+    const [ledger, trail] = await Promise.all([h.runs.getLedger(runId), h.runs.listEvents(runId)]);
+    expect(execution.status).toBe('SUCCEEDED');
+    expect(
+      h.model.requests.filter((r) => r.conversation.endsWith(':summary') && r.attempt === 1),
+    ).toHaveLength(1);
+    expect(trail.some((e) => e.type === 'model_call_lost')).toBe(false);
+    expect(ledger?.tokensUsed).toBe(paid(trail));
+  });
+});
+
+describe("an input classifier's judge call", () => {
+  it('whose attempt died before its settle is charged on the retry, and the ledger matches the trail', async () => {
+    const judged = defineWorkflow({
+      name: 'judged',
+      description: 'an answerer behind a model judge',
+      input: { type: 'object', properties: { q: { type: 'string' } }, required: ['q'] } as const,
+      steps: [
+        agent('answer', {
+          agent: defineAgent({
+            name: 'answerer',
+            model: 'claude-haiku-4-5',
+            system: 'You answer.',
+            tools: [],
+          }),
+          prompt: ({ input }) => (input as { q: string }).q,
+        }),
+      ],
+      guardrails: { classifier: { kind: 'model-judge', model: 'claude-haiku-4-5' } },
+    });
+    const h = await AgentHarness.start([judged], {}, { faults: true, retryJitter: () => 0.002 });
+    harnesses.push(h);
+    h.model.use(responder('judged', (r) => (isJudgeRequest(r) ? judgeTurn(r, () => false) : text('42.'))));
+    // The process dies just before the first settle of a run ledger's hold: the judge's, after it answered.
+    h.faults?.arm({
+      kind: 'crash-before',
+      nth: 1,
+      match: (w) =>
+        w.operation === 'UpdateItem' && w.keys.includes('LEDGER') && /REMOVE #open/.test(w.update ?? ''),
+    });
+    const { runId, execution } = await h.run('judged', { q: 'What is six times seven?' });
+    h.faults?.arm(undefined);
+    const [ledger, trail] = await Promise.all([h.runs.getLedger(runId), h.runs.listEvents(runId)]);
+    expect(h.faults?.crashes).toBe(1);
+    expect(execution.status).toBe('SUCCEEDED');
+    expect(h.model.requests.filter((r) => isJudgeRequest(r))).toHaveLength(2);
+    const lost = trail.filter((e) => e.type === 'model_call_lost');
+    expect(lost).toEqual([expect.objectContaining({ call: 'classifier', step: 'answer', iteration: 1 })]);
+    const paid = trail.reduce(
+      (n, e) =>
+        e.type === 'model_call' || e.type === 'classifier_call'
+          ? n + (e.inputTokens ?? 0) + (e.outputTokens ?? 0)
+          : e.type === 'model_call_lost'
+            ? n + e.chargedTokens
+            : n,
+      0,
+    );
+    expect(ledger?.tokensUsed).toBe(paid);
+    expect(await h.runs.openReservations(runId)).toEqual({});
   });
 });
