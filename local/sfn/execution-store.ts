@@ -309,13 +309,23 @@ class JournalFile {
     this.synced = this.written;
   }
 
-  /** Closes the descriptor once everything is synced. */
-  closeIfSynced(): void {
-    if (this.dirty || this.syncing || this.fd === undefined) return;
+  /** Closes the descriptor once everything is synced; whether none is open now. */
+  closeIfSynced(): boolean {
+    if (this.fd === undefined) return true;
+    if (this.dirty || this.syncing) return false;
     closeSync(this.fd);
     this.fd = undefined;
+    return true;
   }
 }
+
+/**
+ * Most journal descriptors a store keeps open between commits. Before, one
+ * was closed after a single batch without a line for it, which under 10
+ * concurrent executions reopened nearly every journal at every line (an
+ * open and a close, about 1% of the agent loop's CPU).
+ */
+export const MAX_OPEN_JOURNALS = 64;
 
 /** What a new execution's first commit puts on disk: its `meta.json`, its directory and the entry naming that directory. */
 const metaPaths = (dir: string) => [join(dir, 'meta.json'), dir, join(dir, '..')];
@@ -353,7 +363,7 @@ export class FileExecutionStore implements ExecutionStore {
   private readonly root: string;
   /** Journals with lines (or a `meta.json`) not yet committed. */
   private readonly dirty = new Set<JournalFile>();
-  /** Journals whose descriptor is open. */
+  /** Journals whose descriptor may be open, least recently committed first. */
   private readonly open = new Set<JournalFile>();
 
   private readonly disk: JournalDisk;
@@ -380,8 +390,9 @@ export class FileExecutionStore implements ExecutionStore {
 
   /**
    * Commits every journal appended to since the last commit. A journal's
-   * descriptor stays open while each batch has lines for it, and is closed
-   * after a whole batch without one (an idle journal holds none).
+   * descriptor stays open between its lines, so running executions append
+   * without reopening their files; at most {@link MAX_OPEN_JOURNALS} stay
+   * open, the least recently written closed first.
    */
   async durable(): Promise<void> {
     const dirty = [...this.dirty];
@@ -395,17 +406,21 @@ export class FileExecutionStore implements ExecutionStore {
     this.settle(dirty);
   }
 
-  /** After a commit of `committed`: the clean ones leave the dirty set; open ones idle for the whole batch are closed. */
+  /**
+   * After a commit of `committed`: the clean ones leave the dirty set and become the most
+   * recently used open journals; past {@link MAX_OPEN_JOURNALS}, the least recently used clean
+   * ones are closed (reopened by their next line).
+   */
   private settle(committed: readonly JournalFile[]): void {
-    const active = new Set(committed);
-    for (const f of this.open) {
-      if (active.has(f) || f.dirty) continue;
-      f.closeIfSynced();
-      this.open.delete(f);
-    }
     for (const f of committed) {
       if (!f.dirty) this.dirty.delete(f);
+      this.open.delete(f);
       this.open.add(f);
+    }
+    if (this.open.size <= MAX_OPEN_JOURNALS) return;
+    for (const f of this.open) {
+      if (this.open.size <= MAX_OPEN_JOURNALS) break;
+      if (f.closeIfSynced()) this.open.delete(f);
     }
   }
 
