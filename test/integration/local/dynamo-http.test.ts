@@ -66,6 +66,9 @@ describe("the handlers' DynamoDB client", () => {
       map: { nested: { deep: ['x'] } },
       tags: new Set(['a', 'b']),
       bytes: new Uint8Array([0, 1, 254, 255]),
+      byteSet: new Set([new Uint8Array([1, 2]), new Uint8Array([3])]),
+      // Keys named like the binary types, holding no binary: they come back as they went.
+      letters: { B: 'bee', BS: ['b', 's'], BOOL: 'no' },
       gone: undefined,
     };
     await ours.send(new PutCommand({ TableName: 'Runs', Item: item }));
@@ -74,6 +77,8 @@ describe("the handlers' DynamoDB client", () => {
     const b = await theirs.send(new sdk.GetCommand({ TableName: 'Runs', Key: key, ConsistentRead: true }));
     expect(a.Item).toEqual(b.Item);
     expect(a.Item?.bytes).toBeInstanceOf(Uint8Array);
+    expect([...(a.Item?.byteSet as Set<Uint8Array>)].map((b) => [...b])).toEqual([[1, 2], [3]]);
+    expect(a.Item?.letters).toEqual({ B: 'bee', BS: ['b', 's'], BOOL: 'no' });
     expect(a.Item?.gone).toBeUndefined();
     expect(a.$metadata.httpStatusCode).toBe(200);
 
