@@ -50,7 +50,7 @@ await section(() => benchAwsWork());
 await section(() => benchOrchestration({ iterations: 10, runs: 5, concurrent: 10, rounds: 2 }));
 await section(() => benchCost({ iterations: 10, runs: 3 }));
 await section(() => benchColdStartAlone({ runs: 15 }));
-await section(() => benchPeer({ iterations: 10, runs: 5, concurrent: 10, rounds: 5, warmupRuns: 5 }));
+await section(() => benchPeer({ iterations: 10, runs: 5, concurrent: 10, rounds: 9, warmupRuns: 5 }));
 figures.benchSeconds = Math.round((performance.now() - started) / 100) / 10;
 out(`\nbench finished in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 if (asJson) process.stdout.write(`${JSON.stringify(figures)}\n`);

@@ -14,8 +14,9 @@
  * - `machine`: every step also on the disk before the next acts on it
  *   (Chaperone `durability: 'machine'`; SQLite `synchronous` FULL, a WAL sync per
  *   commit); both survive a power cut. Fewer, shorter rounds.
- * The two alternate in every round (A B A B) so a change in
- * machine load hits both.
+ * The two alternate in every round, in turns (A B, then B A), so a change in
+ * machine load hits both and neither always runs on what the other left
+ * behind; each ratio is the median of the rounds' own (paired) ratios.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -175,10 +176,8 @@ interface Round {
   executionsPerSecond: number;
 }
 
-async function measure(
-  c: Contender,
-  o: { iterations: number; runs: number; concurrent: number },
-): Promise<Round> {
+/** Sequential runs of one side: ms per iteration, and this process's CPU per iteration. */
+async function sequential(c: Contender, o: { iterations: number; runs: number }) {
   const each: number[] = [];
   const cpu = process.cpuUsage();
   for (let i = 0; i < o.runs; i++) {
@@ -187,14 +186,17 @@ async function measure(
     each.push((performance.now() - started) / o.iterations);
   }
   const used = process.cpuUsage(cpu);
-  const started = performance.now();
-  await Promise.all(Array.from({ length: o.concurrent }, () => c.run(o.iterations)));
-  const seconds = (performance.now() - started) / 1000;
   return {
     msPerIteration: stats(each).mean,
     cpuMsPerIteration: (used.user + used.system) / 1000 / (o.runs * o.iterations),
-    executionsPerSecond: o.concurrent / seconds,
   };
+}
+
+/** `concurrent` runs of one side at once: executions per second. */
+async function concurrently(c: Contender, o: { iterations: number; concurrent: number }): Promise<number> {
+  const started = performance.now();
+  await Promise.all(Array.from({ length: o.concurrent }, () => c.run(o.iterations)));
+  return o.concurrent / ((performance.now() - started) / 1000);
 }
 
 /** Both sides at one durability level: their rounds, alternating, and the medians. */
@@ -213,12 +215,24 @@ async function compare(
     }
     const rounds: Array<{ chaperone: Round; langgraph: Round }> = [];
     for (let r = 0; r < options.rounds; r++) {
-      const chaperoneRound = await measure(ours, options);
-      const langgraphRound = await measure(peer, options);
-      rounds.push({ chaperone: chaperoneRound, langgraph: langgraphRound });
+      // The order alternates (A B, then B A) so neither side always runs on what the other
+      // left behind (garbage to collect, a warm or cold cache, a change in the machine's load),
+      // and each side's concurrent batch runs next to the other's.
+      const [first, second] = r % 2 === 0 ? [ours, peer] : [peer, ours];
+      const seq = new Map<Contender, { msPerIteration: number; cpuMsPerIteration: number }>();
+      const eps = new Map<Contender, number>();
+      for (const c of [first, second]) seq.set(c, await sequential(c, options));
+      for (const c of [second, first]) eps.set(c, await concurrently(c, options));
+      const of = (c: Contender): Round => ({
+        ...(seq.get(c) as { msPerIteration: number; cpuMsPerIteration: number }),
+        executionsPerSecond: eps.get(c) as number,
+      });
+      rounds.push({ chaperone: of(ours), langgraph: of(peer) });
     }
     const median = (side: 'chaperone' | 'langgraph', k: keyof Round) =>
       stats(rounds.map((x) => x[side][k])).p50;
+    /** The median over rounds of each round's own ratio: paired, so a change in load between rounds cancels out. */
+    const ratio = (k: keyof Round) => stats(rounds.map((x) => x.chaperone[k] / x.langgraph[k])).p50;
     return {
       rounds,
       ms: {
@@ -232,6 +246,11 @@ async function compare(
       eps: {
         chaperone: median('chaperone', 'executionsPerSecond'),
         langgraph: median('langgraph', 'executionsPerSecond'),
+      },
+      ratios: {
+        ms: ratio('msPerIteration'),
+        cpu: ratio('cpuMsPerIteration'),
+        eps: ratio('executionsPerSecond'),
       },
     };
   } finally {
@@ -264,7 +283,7 @@ export async function benchPeer(options: {
   const load = loadavg();
   const warmupRuns = options.warmupRuns ?? 5;
   const machineRounds = options.machineRounds ?? 3;
-  const { rounds, ms, cpu, eps } = await compare('process', { ...options, warmupRuns });
+  const { rounds, ms, cpu, eps, ratios } = await compare('process', { ...options, warmupRuns });
   const machine =
     machineRounds > 0
       ? await compare('machine', {
@@ -275,8 +294,8 @@ export async function benchPeer(options: {
         })
       : undefined;
   const json = {
-    peerRatioMsPerIteration: round(ms.chaperone / ms.langgraph, 2),
-    peerRatioThroughput: round(eps.chaperone / eps.langgraph, 2),
+    peerRatioMsPerIteration: round(ratios.ms, 2),
+    peerRatioThroughput: round(ratios.eps, 2),
     peerChaperoneMsPerIteration: round(ms.chaperone, 2),
     peerLangGraphMsPerIteration: round(ms.langgraph, 2),
     peerChaperoneExecutionsPerSecond: round(eps.chaperone, 2),
@@ -298,8 +317,8 @@ export async function benchPeer(options: {
           peerMachine: {
             durability:
               'machine: each step fdatasynced before it is acted on (Chaperone) / SQLite WAL synchronous=FULL (LangGraph); both survive a power cut',
-            ratioMsPerIteration: round(machine.ms.chaperone / machine.ms.langgraph, 2),
-            ratioThroughput: round(machine.eps.chaperone / machine.eps.langgraph, 2),
+            ratioMsPerIteration: round(machine.ratios.ms, 2),
+            ratioThroughput: round(machine.ratios.eps, 2),
             chaperoneMsPerIteration: round(machine.ms.chaperone, 2),
             langgraphMsPerIteration: round(machine.ms.langgraph, 2),
             chaperoneExecutionsPerSecond: round(machine.eps.chaperone, 2),
@@ -311,7 +330,7 @@ export async function benchPeer(options: {
   };
   const n = options.iterations;
   const perRound = table(
-    `Against LangGraph JS (SQLite checkpointer, durability 'sync'), both at process durability (each step written, not synced; both survive a kill -9): ${n} iterations per run, ${options.runs} sequential runs and ${options.concurrent} concurrent runs per side per round, ${options.rounds} rounds alternating after ${warmupRuns} warm-up runs per side; same scripted model, same Anthropic SDK; load average ${load.map((l) => l.toFixed(2)).join(' ')}`,
+    `Against LangGraph JS (SQLite checkpointer, durability 'sync'), both at process durability (each step written, not synced; both survive a kill -9): ${n} iterations per run, ${options.runs} sequential runs and ${options.concurrent} concurrent runs per side per round, ${options.rounds} rounds, the order alternating (A B, B A), after ${warmupRuns} warm-up runs per side; same scripted model, same Anthropic SDK; load average ${load.map((l) => l.toFixed(2)).join(' ')}`,
     [
       'round',
       'Chaperone ms/iter',
@@ -337,7 +356,7 @@ export async function benchPeer(options: {
       'CPU ms per iteration (this process)',
       json.peerChaperoneCpuMsPerIteration,
       json.peerLangGraphCpuMsPerIteration,
-      round(cpu.chaperone / cpu.langgraph, 2),
+      round(ratios.cpu, 2),
     ],
     [
       `${options.concurrent}×${n} throughput (executions/s)`,
@@ -352,17 +371,17 @@ export async function benchPeer(options: {
         `ms per iteration, machine durability (${machineRounds} rounds)`,
         round(machine.ms.chaperone, 1),
         round(machine.ms.langgraph, 1),
-        round(machine.ms.chaperone / machine.ms.langgraph, 2),
+        round(machine.ratios.ms, 2),
       ],
       [
         `${options.concurrent}×${n} throughput, machine durability`,
         round(machine.eps.chaperone, 2),
         round(machine.eps.langgraph, 2),
-        round(machine.eps.chaperone / machine.eps.langgraph, 2),
+        round(machine.ratios.eps, 2),
       ],
     );
   const summary = table(
-    'Chaperone ÷ LangGraph (medians over rounds; ms ≤ 1.0 and throughput ≥ 1.0 is at least as fast; machine durability: both sync every step, SQLite synchronous=FULL)',
+    "Chaperone ÷ LangGraph (figures: medians over rounds; ratios: the median of each round's own ratio; ms ≤ 1.0 and throughput ≥ 1.0 is at least as fast; machine durability: both sync every step, SQLite synchronous=FULL)",
     ['measure', 'Chaperone', 'LangGraph', 'ratio'],
     rows,
   );
