@@ -41,3 +41,17 @@ export function durabilityFromEnv(env: Record<string, string | undefined>): Dura
     `CHAPERONE_DURABILITY=${JSON.stringify(raw)} is not a durability level: use ${DURABILITIES.map((d) => `'${d}'`).join(' or ')}`,
   );
 }
+
+/**
+ * A `durability` option as a level (undefined: the default). A value the
+ * types would refuse, from JavaScript or a parsed config, is refused here
+ * naming `option`, not taken silently as `process`.
+ */
+export function durabilityOption(value: unknown, option: string): Durability {
+  if (value === undefined) return DEFAULT_DURABILITY;
+  if (typeof value === 'string' && (DURABILITIES as readonly string[]).includes(value))
+    return value as Durability;
+  throw new DurabilityError(
+    `${option} ${JSON.stringify(value)} is not a durability level: use ${DURABILITIES.map((d) => `'${d}'`).join(' or ')}`,
+  );
+}

@@ -36,7 +36,7 @@ import {
 } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { DEFAULT_DURABILITY, type Durability } from '../durability.js';
+import { DEFAULT_DURABILITY, type Durability, durabilityOption } from '../durability.js';
 import { appendWhole, fsyncPath } from '../fs-append.js';
 import type { DynaliteStore, StoreWrite } from './dynalite-engine.js';
 
@@ -108,6 +108,7 @@ export async function openLoggedStore(
   dir: string,
   options: LogOptions = {},
 ): Promise<LogOpened> {
+  durabilityOption(options.durability, 'the local DynamoDB option durability');
   const db = store.db as Level;
   const file = join(dir, 'store.jsonl');
   const warnings: string[] = [];

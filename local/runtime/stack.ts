@@ -26,7 +26,7 @@ import {
   type OutboxEmail,
   startLocalServices,
 } from '../aws/services.js';
-import { type Durability, durabilityFromEnv } from '../durability.js';
+import { type Durability, durabilityFromEnv, durabilityOption } from '../durability.js';
 import { LocalVectorStore, vectorIndexesOf } from '../memory/s3vectors-store.js';
 import type { Scenario } from '../scripted-model/index.js';
 import { ScriptedModel } from '../scripted-model/index.js';
@@ -118,7 +118,10 @@ export interface LocalStack {
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
   const env = options.env ?? process.env;
   // Refused by name before anything starts: a misspelt level must not quietly mean the default.
-  const durability = options.durability ?? durabilityFromEnv(env);
+  const durability =
+    options.durability === undefined
+      ? durabilityFromEnv(env)
+      : durabilityOption(options.durability, 'the local stack option durability');
   const dataDir = resolve(options.dataDir);
   const outboxDir = join(dataDir, 'outbox');
   const alertsFile = join(dataDir, 'alerts.jsonl');

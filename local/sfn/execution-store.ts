@@ -13,7 +13,7 @@ import {
   statSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { DEFAULT_DURABILITY, type Durability } from '../durability.js';
+import { type Durability, durabilityOption } from '../durability.js';
 import { appendWhole, fsyncPath } from '../fs-append.js';
 import { type HistoryEvent, type JournalLine, toHistoryEvent } from './history.js';
 import { JournalCorruptError } from './journal-errors.js';
@@ -383,7 +383,8 @@ export class FileExecutionStore implements ExecutionStore {
   ) {
     this.disk = options.disk ?? REAL_DISK;
     this.inline = options.inline ?? false;
-    this.sync = (options.durability ?? DEFAULT_DURABILITY) === 'machine';
+    this.sync =
+      durabilityOption(options.durability, 'the local Step Functions option durability') === 'machine';
     this.root = join(dataDir, 'executions');
     mkdirSync(this.root, { recursive: true });
   }

@@ -9,6 +9,7 @@ import type {
 } from '@aws-sdk/client-sfn';
 import { ulid } from 'ulid';
 import { pooledPrng } from '../../lambdas/core/id-random.js';
+import { durabilityOption } from '../durability.js';
 import { systemClock } from './clock.js';
 import { parseDefinition } from './definition.js';
 import { driveExecution } from './driver.js';
@@ -47,12 +48,15 @@ export class LocalStepFunctions {
   readonly accountId: string;
 
   constructor(private readonly opts: LocalStepFunctionsOptions) {
+    // A level the types would refuse (from JavaScript) is refused by name, with or without a dataDir.
+    if (opts.durability !== undefined)
+      durabilityOption(opts.durability, 'the local Step Functions option durability');
     // Under an injected clock (tests' virtual time) the journal's group commit syncs inline: see FileExecutionStore.
     this.store = opts.dataDir
       ? new FileExecutionStore(opts.dataDir, {
           inline: opts.clock !== undefined && opts.clock !== systemClock,
           ...(opts.journalDisk ? { disk: opts.journalDisk } : {}),
-          ...(opts.durability ? { durability: opts.durability } : {}),
+          ...(opts.durability !== undefined ? { durability: opts.durability } : {}),
         })
       : new MemoryExecutionStore();
     this.clock = opts.clock ?? systemClock;

@@ -2,8 +2,12 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { startLocalDynamo } from '../../../local/aws/dynamodb.js';
 import { main } from '../../../local/cli/start.js';
-import { DurabilityError, durabilityFromEnv } from '../../../local/durability.js';
+import { type Durability, DurabilityError, durabilityFromEnv } from '../../../local/durability.js';
+import { startLocalStack } from '../../../local/runtime/stack.js';
+import { FileExecutionStore } from '../../../local/sfn/execution-store.js';
+import { LocalStepFunctions, MapLambdaInvoker } from '../../../local/sfn/index.js';
 
 describe('CHAPERONE_DURABILITY', () => {
   it('is process when unset or empty, and either level by name', () => {
@@ -34,6 +38,37 @@ describe('CHAPERONE_DURABILITY', () => {
       expect(() => readdirSync(dataDir)).toThrow(/ENOENT/);
     } finally {
       rmSync(join(dataDir, '..'), { recursive: true, force: true });
+    }
+  });
+});
+
+describe('the durability option, from JavaScript', () => {
+  const dirs: string[] = [];
+  const dir = () => {
+    const d = mkdtempSync(join(tmpdir(), 'chaperone-durability-opt-'));
+    dirs.push(d);
+    return d;
+  };
+  it('refuses a level the types would refuse, naming the option, at every entry point', async () => {
+    try {
+      const bad = 'mashine' as unknown as Durability;
+      expect(() => new LocalStepFunctions({ invoker: new MapLambdaInvoker({}), durability: bad })).toThrow(
+        `the local Step Functions option durability "mashine" is not a durability level: use 'process' or 'machine'`,
+      );
+      expect(() => new FileExecutionStore(dir(), { durability: bad })).toThrow(DurabilityError);
+      await expect(startLocalDynamo({ dataDir: join(dir(), 'dynamo'), durability: bad })).rejects.toThrow(
+        `the local DynamoDB option durability "mashine" is not a durability level`,
+      );
+      await expect(
+        startLocalStack({ template: {} as never, dataDir: join(dir(), 'stack'), durability: bad } as never),
+      ).rejects.toThrow(`the local stack option durability "mashine" is not a durability level`);
+      // Either level by name is taken.
+      const store = new FileExecutionStore(dir(), { durability: 'machine' });
+      await store.close();
+      const dynamo = await startLocalDynamo({ dataDir: join(dir(), 'ok'), durability: 'process' });
+      await dynamo.close();
+    } finally {
+      for (const d of dirs) rmSync(d, { recursive: true, force: true });
     }
   });
 });
