@@ -37,7 +37,7 @@ import {
   LIMIT_STOP,
 } from './limit-edges.js';
 import { type MemoryDeps, memoryContext, withMemory } from './memory/context.js';
-import { windowOf } from './memory/window.js';
+import { SummaryRefusedError, windowOf } from './memory/window.js';
 import type { Json, Message, ModelClient, ModelRequest, ToolSpec, ToolUseBlock } from './model.js';
 import { type Offloader, offloaderFor, resolveMessages } from './offload.js';
 import { costMicros, MICROS_PER_USD, priceOf, worstCaseCostMicros } from './pricing.js';
@@ -433,17 +433,46 @@ async function callModel(args: {
   const caps = dailyCapsFor(workflow, meta, clock.now());
   // The conversation window: old tool outputs dropped, older turns folded into a summary
   // (paid from the run's ledger and its daily caps, like this call).
-  const windowed = await windowOf({
-    deps,
-    step,
-    runId,
-    iteration,
-    system: agentDef.system,
-    tools,
-    history,
-    user,
-    caps,
-  });
+  let windowed: Awaited<ReturnType<typeof windowOf>>;
+  try {
+    windowed = await windowOf({
+      deps,
+      step,
+      runId,
+      iteration,
+      system: agentDef.system,
+      tools,
+      history,
+      user,
+      caps,
+    });
+  } catch (err) {
+    if (!(err instanceof SummaryRefusedError)) throw err;
+    // The budget cannot pay for the summary this call needs: a budget stop like a refused turn
+    // (through the limit's edge), not a failed execution.
+    deps.metrics.count('GuardrailRejections', 1, {
+      rule: err.limit ? `budget_${err.limit}` : 'budget_daily_cap',
+    });
+    const ledger = err.limit ? await store.getLedger(runId) : undefined;
+    const event: KeyedEvent = {
+      id: eventIds.budgetRefused(step.id, iteration),
+      event: {
+        type: 'budget_refused',
+        step: step.id,
+        limit: err.limit ?? 'tokens',
+        requested: {
+          tokens: err.wanted.tokens,
+          costUsd: err.wanted.costMicros / MICROS_PER_USD,
+          call: 'summary',
+        },
+        ledger: ledger ? ledgerFigures(ledger) : { dailyCap: err.message },
+      },
+    };
+    const action = stop('BudgetExceeded', err.message);
+    return err.limit
+      ? { kind: 'limit', limit: err.limit, ledger, action, event }
+      : { kind: 'refused', action, event };
+  }
   for (const e of windowed.events) await store.appendEvent(runId, e.id, e.event);
   const sent = windowed.history;
   const inputBound = estimateInputTokens(agentDef.system, tools, sent, [user]);

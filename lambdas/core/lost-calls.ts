@@ -8,8 +8,11 @@ export type LostCallCharge =
   | { kind: 'gone' }
   /** The lost call is charged, and as much again is held for this attempt's. */
   | { kind: 'reserved' }
-  /** The lost call is charged, and `why` (the run's token or cost budget, or a daily cap) cannot hold this attempt's. */
-  | { kind: 'refused'; why: string };
+  /**
+   * The lost call is charged, and `why` (the run's token or cost budget, or a daily cap) cannot
+   * hold this attempt's; `limit` names the run's limit (undefined for a daily cap).
+   */
+  | { kind: 'refused'; why: string; limit: 'tokens' | 'cost' | undefined };
 
 /**
  * A side call of a turn (the running summary's, the input classifier's) whose
@@ -49,5 +52,7 @@ export async function chargeLostCall(
   });
   if (out.kind !== 'refused') return out.kind === 'gone' ? { kind: 'gone' } : { kind: 'reserved' };
   const limit = out.limit === 'tokens' ? 'token' : 'cost';
-  return { kind: 'refused', why: out.cap ? `daily ${limit} cap ${out.cap}` : `${limit} budget` };
+  return out.cap
+    ? { kind: 'refused', why: `daily ${limit} cap ${out.cap}`, limit: undefined }
+    : { kind: 'refused', why: `${limit} budget`, limit: out.limit };
 }

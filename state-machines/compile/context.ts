@@ -112,6 +112,15 @@ export const TERMINAL_ERRORS = [
   'NotJsonError',
   'EmptySummaryError',
   'EmbeddingDimensionError',
+  // Refusals no retry can change (S3 refusing a request, a memory request the service refuses,
+  // an unreadable knowledge document, a price table without the Region, a summary the budget
+  // cannot pay for where the agent step does not turn it into a stop): recorded as the run's
+  // failure, never left as a failed execution whose run still reads RUNNING.
+  'S3RequestError',
+  'MemoryRequestError',
+  'KnowledgeDocumentError',
+  'PriceTableError',
+  'SummaryRefusedError',
   'States.DataLimitExceeded',
 ];
 

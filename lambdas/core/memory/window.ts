@@ -204,6 +204,8 @@ async function summaryBefore(args: {
   if (!reserved.ok)
     throw new SummaryRefusedError(
       `the running summary of ${step.id} needs ${wanted.tokens} tokens; the run's ${reserved.limit} budget is spent`,
+      reserved.limit === 'cost' ? 'cost' : 'tokens',
+      wanted,
     );
   if (reserved.reused) {
     // An earlier attempt held this and vanished (killed, timed out, its settle failed): its
@@ -224,13 +226,19 @@ async function summaryBefore(args: {
     if (lost.kind === 'refused')
       throw new SummaryRefusedError(
         `the running summary of ${step.id}: an earlier call whose answer was lost is charged, and the run's ${lost.why} cannot hold another (${wanted.tokens} tokens)`,
+        lost.limit,
+        wanted,
       );
   }
   // The daily caps hold it under the same key; settling the run's reservation settles them.
   const capRefusal = await reserveCaps(deps.store, args.caps, runId, key, reserved.reused ?? wanted);
   if (capRefusal) {
     await deps.store.settle(runId, key, { tokens: 0, costMicros: 0 });
-    throw new SummaryRefusedError(`the running summary of ${step.id} is refused: ${capRefusal}`);
+    throw new SummaryRefusedError(
+      `the running summary of ${step.id} is refused: ${capRefusal}`,
+      undefined,
+      wanted,
+    );
   }
   const started = deps.clock.now();
   let response: Awaited<ReturnType<typeof deps.model.call>>;
@@ -295,8 +303,21 @@ async function summaryBefore(args: {
   return first ? summary : ((await summaryBefore(args)) ?? summary);
 }
 
-/** The run's budget cannot pay for the running summary. Terminal. */
+/**
+ * The run's budget (or a daily cap) cannot pay for the running summary. The
+ * agent step turns it into a budget stop (`BudgetExceeded`, through the
+ * limit's edge); escaping a handler it is terminal.
+ */
 export class SummaryRefusedError extends ChaperoneError {
   override readonly name = 'SummaryRefusedError';
   readonly retryable = false;
+  constructor(
+    message: string,
+    /** The run limit that refused it; undefined for a daily cap. */
+    readonly limit: 'tokens' | 'cost' | undefined,
+    /** What the summary call asked to reserve. */
+    readonly wanted: { tokens: number; costMicros: number },
+  ) {
+    super(message);
+  }
 }

@@ -375,3 +375,61 @@ describe("an input classifier's judge call", () => {
     expect(await h.runs.openReservations(runId)).toEqual({});
   });
 });
+
+describe('a budget that cannot pay for the running summary', () => {
+  it('stops the run with BudgetExceeded, closed and settled, like a refused turn', async () => {
+    // Budgets around the first fold: some run out on a turn, some on the summary that turn needs.
+    const budgets = Array.from({ length: 13 }, (_, i) => 6_000 + 250 * i);
+    const reader = (maxTokens: number) =>
+      defineWorkflow({
+        name: `fold-${maxTokens}`,
+        description: 'a conversation past its window, on a small budget',
+        input: { type: 'object' } as const,
+        steps: [
+          agent('read', {
+            agent: defineAgent({
+              name: 'reader',
+              model: 'claude-haiku-4-5',
+              system: 'You read reports.',
+              tools: [readPage],
+              window: { maxTokens: 8_000, keepTurns: 3 },
+            }),
+            prompt: () => 'Read the report page by page and list every figure it gives.',
+          }),
+        ],
+        limits: { maxSteps: 30, maxTokens, maxCostUsd: 100 },
+      });
+    const h = await AgentHarness.start(budgets.map(reader), {}, {});
+    harnesses.push(h);
+    const refusedOn: string[] = [];
+    for (const b of budgets) {
+      h.model.use(
+        responder(`fold-${b}`, (req: RecordedRequest) => {
+          if (req.conversation.endsWith(':summary')) return text('Figures so far: 37 times the page number.');
+          const last = JSON.stringify(req.body.messages.at(-1)?.content ?? '');
+          const page = Number(/Page (\d+):/.exec(last)?.[1] ?? 0) + 1;
+          return page <= 12 ? toolUse('read_page', { page }) : text('Listed every figure.');
+        }),
+      );
+      const { runId, execution } = await h.run(`fold-${b}`, {});
+      const [run, trail, open] = await Promise.all([
+        h.runs.getRun(runId),
+        h.runs.listEvents(runId),
+        h.runs.openReservations(runId),
+      ]);
+      expect({ budget: b, execution: execution.error, run: run?.status, reason: run?.stopReason }).toEqual({
+        budget: b,
+        execution: 'BudgetExceeded',
+        run: 'STOPPED',
+        reason: 'BudgetExceeded',
+      });
+      expect(open).toEqual({});
+      const refused = trail.find((e) => e.type === 'budget_refused');
+      if (refused?.type === 'budget_refused')
+        refusedOn.push((refused.requested as { call?: string }).call ?? 'turn');
+    }
+    // The range holds both kinds, so the summary's refusal is the one under test.
+    expect(refusedOn).toContain('summary');
+    expect(refusedOn).toContain('turn');
+  });
+});
