@@ -112,16 +112,24 @@ export const TERMINAL_ERRORS = [
   'NotJsonError',
   'EmptySummaryError',
   'EmbeddingDimensionError',
-  // Refusals no retry can change (S3 refusing a request, a memory request the service refuses,
-  // an unreadable knowledge document, a price table without the Region, a summary the budget
-  // cannot pay for where the agent step does not turn it into a stop): recorded as the run's
-  // failure, never left as a failed execution whose run still reads RUNNING.
+  // A summary the budget cannot pay for, where the agent step does not turn it into a stop.
+  'SummaryRefusedError',
+  'States.DataLimitExceeded',
+];
+
+/**
+ * Errors a handler throws as not retryable that are left uncaught on purpose:
+ * a service's refusal an operator can fix (S3 or a memory service refusing a
+ * request, AccessDenied among them; a price table without the Region; a
+ * knowledge document it cannot read), after which a redrive resumes the
+ * execution where it failed. Every not-retryable error class is in this list
+ * or in {@link TERMINAL_ERRORS} (`test/unit/state-machines/terminal-errors.test.ts`).
+ */
+export const REDRIVABLE_REFUSALS = [
   'S3RequestError',
   'MemoryRequestError',
   'KnowledgeDocumentError',
   'PriceTableError',
-  'SummaryRefusedError',
-  'States.DataLimitExceeded',
 ];
 
 /** Catch the terminal errors and hand `{ error, cause }` to the failure recorder. */
