@@ -17,10 +17,52 @@ import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
 
-/** Kept per container: a warm invocation reuses the connection of the last one. */
-const agents = {
-  http: new HttpAgent({ keepAlive: true }),
-  https: new HttpsAgent({ keepAlive: true }),
+/** How long an idle connection is trusted when the server does not say: under the usual 5 s. */
+const IDLE_TRUST_MS = 4_000;
+
+/**
+ * One protocol's keep-alive connections, kept per container so a warm
+ * invocation reuses the last one's. Whether an idle connection is still open
+ * is decided by the clock when a request starts, as undici does, not by a
+ * timer: a container frozen between invocations (Lambda) runs no timers, and
+ * on thaw would send on a connection the server closed meanwhile (a reset on
+ * the first call after every long pause). Idle longer than the server's
+ * `Keep-Alive: timeout` less a second (or {@link IDLE_TRUST_MS}), the
+ * connections are dropped and the request opens a new one.
+ */
+class Connections {
+  private agent: HttpAgent;
+  private inFlight = 0;
+  /** When the last request in flight ended (0: never used). */
+  private idleSince = 0;
+  private trustMs = IDLE_TRUST_MS;
+
+  constructor(private readonly make: () => HttpAgent) {
+    this.agent = make();
+  }
+
+  take(now: number): HttpAgent {
+    if (this.inFlight === 0 && this.idleSince > 0 && now - this.idleSince >= this.trustMs) {
+      this.agent.destroy();
+      this.agent = this.make();
+    }
+    this.inFlight += 1;
+    return this.agent;
+  }
+
+  /** A request ended; `keepAlive` is its answer's `Keep-Alive` header, if any. */
+  release(now: number, keepAlive?: string): void {
+    this.inFlight -= 1;
+    if (this.inFlight === 0) this.idleSince = now;
+    const hint = keepAlive ? /timeout=(\d+)/i.exec(keepAlive)?.[1] : undefined;
+    if (hint !== undefined) this.trustMs = Math.max(0, Math.min(IDLE_TRUST_MS, Number(hint) * 1000 - 1000));
+  }
+}
+
+const AGENT = { keepAlive: true, timeout: 5_000, scheduling: 'lifo' } as const;
+const pools = {
+  http: new Connections(() => new HttpAgent(AGENT)),
+  https: new Connections(() => new HttpsAgent(AGENT)),
 };
 
 /** Statuses whose answer has no body (the `Response` constructor refuses one). */
@@ -41,24 +83,24 @@ function bodyOf(body: RequestInit['body']): string | Uint8Array | null | undefin
   return undefined;
 }
 
+/**
+ * The answer's bytes with its content-encodings undone, last applied first,
+ * as fetch does; an encoding it does not know leaves the bytes as they came
+ * (fetch's choice too), so an answered request is never made a failed one.
+ */
 function decoded(body: Buffer, encoding: string | undefined): Buffer {
-  switch (encoding?.trim().toLowerCase()) {
-    case undefined:
-    case '':
-    case 'identity':
-      return body;
-    case 'gzip':
-    case 'x-gzip':
-      return gunzipSync(body);
-    case 'deflate':
-      return inflateSync(body);
-    case 'br':
-      return brotliDecompressSync(body);
-    default:
-      throw new TypeError(
-        `fetch: the answer's content-encoding ${JSON.stringify(encoding)} is not supported`,
-      );
+  const codings = (encoding ?? '')
+    .split(',')
+    .map((c) => c.trim().toLowerCase())
+    .filter((c) => c !== '' && c !== 'identity');
+  let out = body;
+  for (const coding of codings.reverse()) {
+    if (coding === 'gzip' || coding === 'x-gzip') out = gunzipSync(out);
+    else if (coding === 'deflate') out = inflateSync(out);
+    else if (coding === 'br') out = brotliDecompressSync(out);
+    else return body;
   }
+  return out;
 }
 
 /**
@@ -80,11 +122,15 @@ export async function nodeFetch(input: string | URL | Request, init: RequestInit
     headers[name] = value;
   });
   const https = url.protocol === 'https:';
+  const pool = https ? pools.https : pools.http;
+  const agent = pool.take(Date.now());
   return new Promise<Response>((resolve, reject) => {
     let settled = false;
+    let keepAlive: string | undefined;
     const done = (err: unknown, response?: Response) => {
       if (settled) return;
       settled = true;
+      pool.release(Date.now(), keepAlive);
       signal?.removeEventListener('abort', onAbort);
       if (response) resolve(response);
       else reject(err);
@@ -97,8 +143,10 @@ export async function nodeFetch(input: string | URL | Request, init: RequestInit
     const failed = (cause: unknown) => done(new TypeError('fetch failed', { cause }));
     const req = (https ? httpsRequest : httpRequest)(
       url,
-      { method: (init.method ?? 'GET').toUpperCase(), headers, agent: https ? agents.https : agents.http },
+      { method: (init.method ?? 'GET').toUpperCase(), headers, agent },
       (res: IncomingMessage) => {
+        const hint = res.headers['keep-alive'];
+        keepAlive = Array.isArray(hint) ? hint[0] : hint;
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
         res.on('error', failed);

@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
@@ -101,7 +102,7 @@ describe('nodeFetch', () => {
     expect(seen.map((s) => s.port)).toEqual([seen[0]?.port, seen[0]?.port]);
   });
 
-  it('decodes a gzip answer, and hands a streamed request body to the global fetch', async () => {
+  it('decodes a gzip answer (stacked too, an unknown coding left as it came), and hands a streamed request body to the global fetch', async () => {
     const { url, seen } = await serve((_req, res, body) => {
       res.writeHead(200, { 'content-type': 'text/plain', 'content-encoding': 'gzip' });
       res.end(gzipSync(`got ${body}`));
@@ -113,6 +114,16 @@ describe('nodeFetch', () => {
         c.close();
       },
     });
+    const odd = await serve((_req, res) => {
+      const coding = _req.headers['x-coding'] as string;
+      res.writeHead(200, { 'content-type': 'text/plain', 'content-encoding': coding });
+      res.end(coding === 'zstd-weird' ? 'raw bytes' : gzipSync(gzipSync('twice')));
+    });
+    // An encoding it does not know leaves the bytes as they came (an answer, not a failure).
+    const unknown = await nodeFetch(odd.url, { headers: { 'x-coding': 'zstd-weird' } });
+    expect([unknown.status, await unknown.text()]).toEqual([200, 'raw bytes']);
+    const stacked = await nodeFetch(odd.url, { headers: { 'x-coding': 'identity, gzip, gzip' } });
+    expect(await stacked.text()).toBe('twice');
     const streamed = await nodeFetch(url, { method: 'POST', body: stream, duplex: 'half' } as RequestInit);
     expect(await streamed.text()).toBe('got streamed');
     expect(seen.map((s) => s.body)).toEqual(['plain', 'streamed']);
@@ -152,6 +163,52 @@ describe('nodeFetch', () => {
       setTimeout(() => res.socket?.destroy(), 20);
     });
     await expect(nodeFetch(url)).rejects.toBeInstanceOf(TypeError);
+  });
+});
+
+describe('nodeFetch keep-alive', () => {
+  it('does not send on a connection the server closed while this process was frozen (a thawed Lambda container)', {
+    timeout: 20_000,
+  }, async () => {
+    // The server in a process of its own, so it closes the idle connection while this one is
+    // blocked: 2 s keep-alive, as it announces in Keep-Alive: timeout=2.
+    const child = spawn(
+      process.execPath,
+      [
+        '-e',
+        `const s = require('node:http').createServer((q, r) => { q.resume(); q.on('end', () => r.end('ok')); });
+         s.keepAliveTimeout = 2000;
+         s.listen(0, '127.0.0.1', () => console.log(s.address().port));`,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    try {
+      const port = await new Promise<string>((r) => child.stdout?.once('data', (d) => r(String(d).trim())));
+      const url = `http://127.0.0.1:${port}/`;
+      const outcomes: string[] = [];
+      for (let i = 0; i < 2; i++) {
+        await (await nodeFetch(url, { method: 'POST', body: 'a' })).text();
+        await new Promise((r) => setTimeout(r, 10));
+        // Frozen past the server's keep-alive: it closes the socket meanwhile.
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 3_500);
+        outcomes.push(
+          await nodeFetch(url, { method: 'POST', body: 'b' }).then(
+            (r) => r.text(),
+            (e: { cause?: { code?: string } }) => `failed: ${e.cause?.code}`,
+          ),
+        );
+      }
+      expect(outcomes).toEqual(['ok', 'ok']);
+    } finally {
+      child.kill();
+    }
+  });
+
+  it('keeps waiting for an answer slower than the idle timeout', { timeout: 15_000 }, async () => {
+    const { url } = await serve((_req, res) => {
+      setTimeout(() => res.end('late'), 5_500);
+    });
+    expect(await (await nodeFetch(url, { method: 'POST', body: 'x' })).text()).toBe('late');
   });
 });
 
