@@ -488,6 +488,33 @@ export class DynamoRunStore implements RunStore {
     }
   }
 
+  async settleRecorded(
+    runId: string,
+    key: string,
+    used: { tokens: number; costMicros: number },
+    event: KeyedEvent,
+  ): Promise<boolean> {
+    const open = (await this.openReservations(runId))[key];
+    if (!open) return false;
+    for (const cap of open.caps) await this.settleCap(cap, runId, key, used);
+    const update = settleUpdate({ pk: pk(runId), sk: LEDGER }, key, open, used);
+    try {
+      await this.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            { Update: { TableName: this.table, ...update } },
+            { Put: this.eventPut(runId, event) },
+          ],
+        }),
+      );
+      return true;
+    } catch (err) {
+      // The hold is gone or the event is there: another attempt settled and recorded it.
+      if (cancellationCodes(err)?.includes('ConditionalCheckFailed')) return false;
+      throw err;
+    }
+  }
+
   async settleCap(
     cap: string,
     runId: string,

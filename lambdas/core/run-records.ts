@@ -430,6 +430,18 @@ export interface RunStore {
     options?: { giveBackSteps?: boolean },
   ): Promise<Ledger | undefined>;
   /**
+   * {@link settle}, with the trail event that records the call (written once
+   * under its id) in the same transaction, so the ledger never counts a call
+   * the trail lacks. True when this call settled it and wrote `event`; false
+   * when it was settled already (by another attempt, whose event stands).
+   */
+  settleRecorded(
+    runId: string,
+    key: string,
+    used: { tokens: number; costMicros: number },
+    event: KeyedEvent,
+  ): Promise<boolean>;
+  /**
    * Take the `final-answer` margin for the last call, held under `key` like
    * any reservation (settling it gives back the unused part). Once per run:
    * `undefined` when the margin was taken already (or there is none); the

@@ -75,7 +75,7 @@ export async function startLocalDynamo(options: {
 }): Promise<LocalDynamo> {
   const credentials = options.credentials ?? LOCAL_CREDENTIALS;
   const engine = await DynaliteEngine.open(options.dataDir, {
-    ...(options.durability ? { durability: options.durability } : {}),
+    ...(options.durability !== undefined ? { durability: options.durability } : {}),
     ...(options.logDisk ? { disk: options.logDisk } : {}),
   });
   const transactions = new TransactionRunner(engine, join(options.dataDir, 'transaction-undo.json'));

@@ -172,7 +172,7 @@ export class AgentHarness {
     options: HarnessOptions = {},
   ): Promise<AgentHarness> {
     const dir = mkdtempSync(join(tmpdir(), 'chaperone-test-'));
-    const durability = options.durability ? { durability: options.durability } : {};
+    const durability = options.durability !== undefined ? { durability: options.durability } : {};
     const dynamo = await startLocalDynamo({ dataDir: join(dir, 'dynamo'), ...durability });
     await ensureTables(dynamo.client, TABLES);
     const faults = options.faults ? await FaultProxy.start(dynamo.url) : undefined;

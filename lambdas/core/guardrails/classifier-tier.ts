@@ -122,9 +122,10 @@ export async function classifyBeforeModelCall(args: {
         events: [],
       };
     }
-    if (reserved.reused) {
-      // An earlier attempt held this and vanished before settling: its check may be billed, so
-      // it is charged in full and as much is held again (as a lost model turn is).
+    if (reserved.reused && claim) {
+      // An earlier attempt held this, began its check (the claim) and vanished before settling:
+      // the check may be billed, so it is charged in full and as much is held again (as a lost
+      // model turn is). One that died before beginning made no call: its hold is simply reused.
       const c = settings.classifier;
       const lost = await chargeLostCall(store, {
         runId,

@@ -269,16 +269,17 @@ async function summaryBefore(args: {
     tokens: inputTokens + response.usage.outputTokens,
     costMicros: price ? costMicros(price, response.usage) : 0,
   };
-  await deps.store.settle(runId, key, used);
   const text = response.content
     .filter((b): b is Extract<typeof b, { type: 'text' }> => b.type === 'text')
     .map((b) => b.text)
     .join('\n')
     .trim();
-  if (!text)
+  if (!text) {
+    await deps.store.settle(runId, key, used);
     throw new EmptySummaryError(
       `the summary model call for ${step.id} (turns before ${before}) returned no text; the earlier window stands`,
     );
+  }
   const summary = { beforeIteration: before, text };
   const event: TrailEvent = {
     type: 'conversation_summary',
@@ -291,8 +292,12 @@ async function summaryBefore(args: {
     reservedTokens: wanted.tokens,
     droppedToolOutputs: [],
   };
-  // Written once: a retry that finds it reads it back instead of calling the model again.
-  const first = await deps.store.appendEvent(runId, key.replace('summary#', 'conversation_summary#'), event);
+  // Settled with its event in one write, so the ledger never counts a summary the trail lacks;
+  // written once: a retry that finds it reads it back instead of calling the model again.
+  const first = await deps.store.settleRecorded(runId, key, used, {
+    id: key.replace('summary#', 'conversation_summary#'),
+    event,
+  });
   if (!first) summaries.delete(cacheKey);
   else {
     // A warm container serves many runs: keep the newest few hundred summaries only.

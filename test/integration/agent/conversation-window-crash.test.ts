@@ -72,12 +72,18 @@ async function crashAtFirstSummaryWrite(kind: FaultKind, report: string) {
       String(r.body.messages[0]?.content).startsWith('New turns to merge in:'),
   );
   const ledger = await h.runs.getLedger(runId);
+  // What the trail accounts for: every call's tokens, and a lost call at its reservation.
   const paid = trail.reduce(
     (n, e) =>
-      e.type === 'model_call' || e.type === 'conversation_summary' ? n + e.inputTokens + e.outputTokens : n,
+      e.type === 'model_call' || e.type === 'conversation_summary'
+        ? n + e.inputTokens + e.outputTokens
+        : e.type === 'model_call_lost'
+          ? n + e.chargedTokens
+          : n,
     0,
   );
-  return { runId, execution, summaries, firstFoldCalls, ledger, paid, crashes: faults.crashes };
+  const lost = trail.filter((e) => e.type === 'model_call_lost');
+  return { runId, execution, summaries, firstFoldCalls, ledger, paid, lost, crashes: faults.crashes };
 }
 
 describe('the running summary is paid like any call', () => {
@@ -123,19 +129,20 @@ describe('the running summary across a crash', () => {
     expect(await h.runs.openReservations(r.runId)).toEqual({});
   });
 
-  it('dies before its trail write: the retry pays a second call, and the trail still holds one summary per fold', {
+  it('dies before its trail write: the retry charges the lost call, pays a second, and the trail accounts for both', {
     timeout: 120_000,
   }, async () => {
     const before = h.faults?.crashes ?? 0;
     const r = await crashAtFirstSummaryWrite('crash-before', 'R-before');
     expect(r.crashes).toBe(before + 1);
     expect(r.execution.status).toBe('SUCCEEDED');
-    // The dead attempt's call was made and settled: the ledger counts it, the trail has its twin.
+    // The dead attempt's call was made and never settled (its settle is its trail write): the
+    // retry charges it as lost, at its reservation, and calls again.
     expect(r.firstFoldCalls).toHaveLength(2);
+    expect(r.lost).toEqual([expect.objectContaining({ call: 'summary', step: 'read' })]);
     const folds = r.summaries.map((s) => s.beforeIteration);
     expect(new Set(folds).size).toBe(folds.length);
-    const first = r.summaries.find((s) => s.beforeIteration === Math.min(...folds));
-    expect(r.ledger?.tokensUsed).toBe(r.paid + (first ? first.inputTokens + first.outputTokens : Number.NaN));
+    expect(r.ledger?.tokensUsed).toBe(r.paid);
     expect(await h.runs.openReservations(r.runId)).toEqual({});
   });
 });

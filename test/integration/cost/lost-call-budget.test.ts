@@ -376,6 +376,54 @@ describe("an input classifier's judge call", () => {
   });
 });
 
+describe("an input classifier's check that was never sent", () => {
+  it('is not charged: an attempt that died between its reservation and its claim made no call', async () => {
+    const judged = defineWorkflow({
+      name: 'judged-unsent',
+      description: 'an answerer behind a model judge',
+      input: { type: 'object', properties: { q: { type: 'string' } }, required: ['q'] } as const,
+      steps: [
+        agent('answer', {
+          agent: defineAgent({
+            name: 'answerer',
+            model: 'claude-haiku-4-5',
+            system: 'You answer.',
+            tools: [],
+          }),
+          prompt: ({ input }) => (input as { q: string }).q,
+        }),
+      ],
+      guardrails: { classifier: { kind: 'model-judge', model: 'claude-haiku-4-5' } },
+    });
+    const h = await AgentHarness.start([judged], {}, { faults: true, retryJitter: () => 0.002 });
+    harnesses.push(h);
+    h.model.use(
+      responder('judged-unsent', (r) => (isJudgeRequest(r) ? judgeTurn(r, () => false) : text('42.'))),
+    );
+    // The process dies on the write that begins the check's claim: after its reservation, before any call.
+    h.faults?.arm({
+      kind: 'crash-before',
+      nth: 1,
+      match: (w) => w.keys.some((k) => k.startsWith('CLAIM#guardrail#')),
+    });
+    const { runId, execution } = await h.run('judged-unsent', { q: 'What is six times seven?' });
+    h.faults?.arm(undefined);
+    const [ledger, trail] = await Promise.all([h.runs.getLedger(runId), h.runs.listEvents(runId)]);
+    expect(h.faults?.crashes).toBe(1);
+    expect(execution.status).toBe('SUCCEEDED');
+    expect(h.model.requests.filter((r) => isJudgeRequest(r))).toHaveLength(1);
+    expect(trail.filter((e) => e.type === 'model_call_lost')).toEqual([]);
+    const paid = trail.reduce(
+      (n, e) =>
+        e.type === 'model_call' || e.type === 'classifier_call'
+          ? n + (e.inputTokens ?? 0) + (e.outputTokens ?? 0)
+          : n,
+      0,
+    );
+    expect(ledger?.tokensUsed).toBe(paid);
+  });
+});
+
 describe('a budget that cannot pay for the running summary', () => {
   it('stops the run with BudgetExceeded, closed and settled, like a refused turn', async () => {
     // Budgets around the first fold: some run out on a turn, some on the summary that turn needs.

@@ -59,6 +59,11 @@ describe('the durability option, from JavaScript', () => {
       await expect(startLocalDynamo({ dataDir: join(dir(), 'dynamo'), durability: bad })).rejects.toThrow(
         `the local DynamoDB option durability "mashine" is not a durability level`,
       );
+      // Falsy values too: none of them quietly means the default.
+      for (const falsy of ['', null, false] as unknown as Durability[])
+        await expect(startLocalDynamo({ dataDir: join(dir(), 'dynamo'), durability: falsy })).rejects.toThrow(
+          DurabilityError,
+        );
       await expect(
         startLocalStack({ template: {} as never, dataDir: join(dir(), 'stack'), durability: bad } as never),
       ).rejects.toThrow(`the local stack option durability "mashine" is not a durability level`);
