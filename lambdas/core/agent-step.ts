@@ -379,6 +379,31 @@ async function conversationOf(
 
 const ZERO = { tokens: 0, costMicros: 0 };
 
+/** The trail's `budget_refused` for a call of turn `iteration` (`call`: a side call's, such as the summary's). */
+function budgetRefused(
+  step: string,
+  iteration: number,
+  limit: 'tokens' | 'cost' | 'steps' | 'time',
+  requested: { tokens: number; costMicros: number },
+  ledger: Json,
+  call?: 'summary',
+): KeyedEvent {
+  return {
+    id: eventIds.budgetRefused(step, iteration),
+    event: {
+      type: 'budget_refused',
+      step,
+      limit,
+      requested: {
+        tokens: requested.tokens,
+        costUsd: requested.costMicros / MICROS_PER_USD,
+        ...(call ? { call } : {}),
+      },
+      ledger,
+    },
+  };
+}
+
 type Turn =
   | { kind: 'answered'; record: TurnRecord; caps: string[] }
   | { kind: 'refused'; action: AgentAction; event: KeyedEvent }
@@ -454,20 +479,14 @@ async function callModel(args: {
       rule: err.limit ? `budget_${err.limit}` : 'budget_daily_cap',
     });
     const ledger = err.limit ? await store.getLedger(runId) : undefined;
-    const event: KeyedEvent = {
-      id: eventIds.budgetRefused(step.id, iteration),
-      event: {
-        type: 'budget_refused',
-        step: step.id,
-        limit: err.limit ?? 'tokens',
-        requested: {
-          tokens: err.wanted.tokens,
-          costUsd: err.wanted.costMicros / MICROS_PER_USD,
-          call: 'summary',
-        },
-        ledger: ledger ? ledgerFigures(ledger) : { dailyCap: err.message },
-      },
-    };
+    const event = budgetRefused(
+      step.id,
+      iteration,
+      err.limit ?? 'tokens',
+      err.wanted,
+      ledger ? ledgerFigures(ledger) : { dailyCap: err.message },
+      'summary',
+    );
     const action = stop('BudgetExceeded', err.message);
     return err.limit
       ? { kind: 'limit', limit: err.limit, ledger, action, event }
@@ -500,16 +519,7 @@ async function callModel(args: {
         limit: reserved.limit,
         ledger: reserved.ledger,
         action: refusal(reserved.limit, reserved.ledger, wanted),
-        event: {
-          id: eventIds.budgetRefused(step.id, iteration),
-          event: {
-            type: 'budget_refused',
-            step: step.id,
-            limit: reserved.limit,
-            requested: { tokens: wanted.tokens, costUsd: wanted.costMicros / MICROS_PER_USD },
-            ledger: ledgerFigures(reserved.ledger),
-          },
-        },
+        event: budgetRefused(step.id, iteration, reserved.limit, wanted, ledgerFigures(reserved.ledger)),
       };
     }
     reservation = reserved.held;
@@ -538,16 +548,7 @@ async function callModel(args: {
         return {
           kind: 'refused',
           action: stop('BudgetExceeded', detail),
-          event: {
-            id: eventIds.budgetRefused(step.id, iteration),
-            event: {
-              type: 'budget_refused',
-              step: step.id,
-              limit: lost.limit,
-              requested: { tokens: reserved.held.tokens, costUsd: reserved.held.costMicros / MICROS_PER_USD },
-              ledger: { dailyCap: detail },
-            },
-          },
+          event: budgetRefused(step.id, iteration, lost.limit, reserved.held, { dailyCap: detail }),
         };
       }
       if (lost.kind === 'refused') {
@@ -557,16 +558,7 @@ async function callModel(args: {
           limit: lost.limit,
           ledger: lost.ledger,
           action: refusal(lost.limit, lost.ledger, wanted),
-          event: {
-            id: eventIds.budgetRefused(step.id, iteration),
-            event: {
-              type: 'budget_refused',
-              step: step.id,
-              limit: lost.limit,
-              requested: { tokens: wanted.tokens, costUsd: wanted.costMicros / MICROS_PER_USD },
-              ledger: ledgerFigures(lost.ledger),
-            },
-          },
+          event: budgetRefused(step.id, iteration, lost.limit, wanted, ledgerFigures(lost.ledger)),
         };
       }
     }
@@ -614,16 +606,15 @@ async function callModel(args: {
       return {
         kind: 'refused',
         action: stop('BudgetExceeded', capRefusal),
-        event: {
-          id: eventIds.budgetRefused(step.id, iteration),
-          event: {
-            type: 'budget_refused',
-            step: step.id,
-            limit: capRefusal.includes('token') ? 'tokens' : 'cost',
-            requested: { tokens: reservation.tokens, costUsd: reservation.costMicros / MICROS_PER_USD },
-            ledger: { dailyCap: capRefusal },
+        event: budgetRefused(
+          step.id,
+          iteration,
+          capRefusal.includes('token') ? 'tokens' : 'cost',
+          reservation,
+          {
+            dailyCap: capRefusal,
           },
-        },
+        ),
       };
     }
 

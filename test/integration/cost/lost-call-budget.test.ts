@@ -5,6 +5,7 @@ import {
   hang,
   type RecordedRequest,
   responder,
+  type ScriptedTurn,
   scenario,
   status,
   text,
@@ -55,6 +56,64 @@ const harnesses: AgentHarness[] = [];
 afterAll(async () => {
   for (const h of harnesses) await h.close();
 });
+
+/** Tokens the trail accounts for: every call's, and a lost call's at its reservation. */
+const paidOf = (trail: Awaited<ReturnType<AgentHarness['runs']['listEvents']>>) =>
+  trail.reduce(
+    (n, e) =>
+      e.type === 'model_call' || e.type === 'conversation_summary' || e.type === 'classifier_call'
+        ? n + (e.inputTokens ?? 0) + (e.outputTokens ?? 0)
+        : e.type === 'model_call_lost'
+          ? n + e.chargedTokens
+          : n,
+    0,
+  );
+
+/** A conversation past its window (8,000 tokens): turns fold into a summary, itself a model call. */
+const longRead = (name: string, maxTokens = 1_000_000) =>
+  defineWorkflow({
+    name,
+    description: 'a conversation past its window',
+    input: { type: 'object' } as const,
+    steps: [
+      agent('read', {
+        agent: defineAgent({
+          name: 'reader',
+          model: 'claude-haiku-4-5',
+          system: 'You read reports.',
+          tools: [readPage],
+          window: { maxTokens: 8_000, keepTurns: 3 },
+        }),
+        prompt: () => 'Read the report page by page and list every figure it gives.',
+      }),
+    ],
+    limits: { maxSteps: 30, maxTokens, maxCostUsd: 100 },
+  });
+
+/** Reads `pages` pages; a summary request gets `summary`. */
+const reading = (name: string, pages: number, summary: ScriptedTurn) =>
+  responder(name, (req: RecordedRequest) => {
+    if (req.conversation.endsWith(':summary')) return summary;
+    const last = JSON.stringify(req.body.messages.at(-1)?.content ?? '');
+    const page = Number(/Page (\d+):/.exec(last)?.[1] ?? 0) + 1;
+    return page <= pages ? toolUse('read_page', { page }) : text('Listed every figure.');
+  });
+const SUMMARY = text('Figures so far: 37 times the page number.');
+
+/** An answerer behind a model judge (the input classifier). */
+const judgedAnswerer = (name: string) =>
+  defineWorkflow({
+    name,
+    description: 'an answerer behind a model judge',
+    input: { type: 'object', properties: { q: { type: 'string' } }, required: ['q'] } as const,
+    steps: [
+      agent('answer', {
+        agent: defineAgent({ name: 'answerer', model: 'claude-haiku-4-5', system: 'You answer.', tools: [] }),
+        prompt: ({ input }) => (input as { q: string }).q,
+      }),
+    ],
+    guardrails: { classifier: { kind: 'model-judge', model: 'claude-haiku-4-5' } },
+  });
 
 /** Runs `workflow` with the first write that records a model turn dropped, as a crash just before it would. */
 async function loseFirstAnswer(h: AgentHarness, workflow: string) {
@@ -253,67 +312,28 @@ describe('a model call that failed', () => {
 });
 
 describe('a running summary call', () => {
-  // A conversation past its window: turns are folded into a summary, itself a model call.
-  const longRead = defineWorkflow({
-    name: 'long-read',
-    description: 'a conversation past its window',
-    input: { type: 'object' } as const,
-    steps: [
-      agent('read', {
-        agent: defineAgent({
-          name: 'reader',
-          model: 'claude-haiku-4-5',
-          system: 'You read reports.',
-          tools: [readPage],
-          window: { maxTokens: 8_000, keepTurns: 3 },
-        }),
-        prompt: () => 'Read the report page by page and list every figure it gives.',
-      }),
-    ],
-    limits: { maxSteps: 30, maxTokens: 1_000_000, maxCostUsd: 100 },
-  });
-  /** Reads 10 pages; the first summary request is answered `first` (a fault), the rest at once. */
-  const reading = (first: ReturnType<typeof hang>) =>
-    responder('long-read', (req: RecordedRequest) => {
-      if (req.conversation.endsWith(':summary'))
-        return withFaults(text('Figures so far: 37 times the page number.'), first);
-      const last = JSON.stringify(req.body.messages.at(-1)?.content ?? '');
-      const page = Number(/Page (\d+):/.exec(last)?.[1] ?? 0) + 1;
-      return page <= 10 ? toolUse('read_page', { page }) : text('Listed every figure.');
-    });
-  const paid = (trail: Awaited<ReturnType<AgentHarness['runs']['listEvents']>>) =>
-    trail.reduce(
-      (n, e) =>
-        e.type === 'model_call' || e.type === 'conversation_summary'
-          ? n + e.inputTokens + e.outputTokens
-          : e.type === 'model_call_lost'
-            ? n + e.chargedTokens
-            : n,
-      0,
-    );
-
   it('that timed out may have been billed: the retry charges its hold, and the ledger matches the trail', async () => {
     const h = await AgentHarness.start(
-      [longRead],
+      [longRead('long-read')],
       { CHAPERONE_MODEL_TIMEOUT_MS: '300' },
       { retryJitter: () => 0.002 },
     );
     harnesses.push(h);
-    h.model.use(reading(hang(1_000)));
+    h.model.use(reading('long-read', 10, withFaults(SUMMARY, hang(1_000))));
     const { runId, execution } = await h.run('long-read', {});
     const [ledger, trail] = await Promise.all([h.runs.getLedger(runId), h.runs.listEvents(runId)]);
     expect(execution.status).toBe('SUCCEEDED');
     const lost = trail.filter((e) => e.type === 'model_call_lost');
     expect(lost).toEqual([expect.objectContaining({ call: 'summary', step: 'read' })]);
     expect(lost[0]?.type === 'model_call_lost' && lost[0].chargedTokens).toBeGreaterThan(1_024);
-    expect(ledger?.tokensUsed).toBe(paid(trail));
+    expect(ledger?.tokensUsed).toBe(paidOf(trail));
     expect(await h.runs.openReservations(runId)).toEqual({});
   });
 
   it('answered with a 429 was not billed: its hold is given back, nothing is charged for it', async () => {
-    const h = await AgentHarness.start([longRead], {}, { retryJitter: () => 0.002 });
+    const h = await AgentHarness.start([longRead('long-read')], {}, { retryJitter: () => 0.002 });
     harnesses.push(h);
-    h.model.use(reading(status(429, { retryAfterSeconds: 0 })));
+    h.model.use(reading('long-read', 10, withFaults(SUMMARY, status(429, { retryAfterSeconds: 0 }))));
     const { runId, execution } = await h.run('long-read', {});
     const [ledger, trail] = await Promise.all([h.runs.getLedger(runId), h.runs.listEvents(runId)]);
     expect(execution.status).toBe('SUCCEEDED');
@@ -321,29 +341,13 @@ describe('a running summary call', () => {
       h.model.requests.filter((r) => r.conversation.endsWith(':summary') && r.attempt === 1),
     ).toHaveLength(1);
     expect(trail.some((e) => e.type === 'model_call_lost')).toBe(false);
-    expect(ledger?.tokensUsed).toBe(paid(trail));
+    expect(ledger?.tokensUsed).toBe(paidOf(trail));
   });
 });
 
 describe("an input classifier's judge call", () => {
   it('whose attempt died before its settle is charged on the retry, and the ledger matches the trail', async () => {
-    const judged = defineWorkflow({
-      name: 'judged',
-      description: 'an answerer behind a model judge',
-      input: { type: 'object', properties: { q: { type: 'string' } }, required: ['q'] } as const,
-      steps: [
-        agent('answer', {
-          agent: defineAgent({
-            name: 'answerer',
-            model: 'claude-haiku-4-5',
-            system: 'You answer.',
-            tools: [],
-          }),
-          prompt: ({ input }) => (input as { q: string }).q,
-        }),
-      ],
-      guardrails: { classifier: { kind: 'model-judge', model: 'claude-haiku-4-5' } },
-    });
+    const judged = judgedAnswerer('judged');
     const h = await AgentHarness.start([judged], {}, { faults: true, retryJitter: () => 0.002 });
     harnesses.push(h);
     h.model.use(responder('judged', (r) => (isJudgeRequest(r) ? judgeTurn(r, () => false) : text('42.'))));
@@ -362,39 +366,14 @@ describe("an input classifier's judge call", () => {
     expect(h.model.requests.filter((r) => isJudgeRequest(r))).toHaveLength(2);
     const lost = trail.filter((e) => e.type === 'model_call_lost');
     expect(lost).toEqual([expect.objectContaining({ call: 'classifier', step: 'answer', iteration: 1 })]);
-    const paid = trail.reduce(
-      (n, e) =>
-        e.type === 'model_call' || e.type === 'classifier_call'
-          ? n + (e.inputTokens ?? 0) + (e.outputTokens ?? 0)
-          : e.type === 'model_call_lost'
-            ? n + e.chargedTokens
-            : n,
-      0,
-    );
-    expect(ledger?.tokensUsed).toBe(paid);
+    expect(ledger?.tokensUsed).toBe(paidOf(trail));
     expect(await h.runs.openReservations(runId)).toEqual({});
   });
 });
 
 describe("an input classifier's check that was never sent", () => {
   it('is not charged: an attempt that died between its reservation and its claim made no call', async () => {
-    const judged = defineWorkflow({
-      name: 'judged-unsent',
-      description: 'an answerer behind a model judge',
-      input: { type: 'object', properties: { q: { type: 'string' } }, required: ['q'] } as const,
-      steps: [
-        agent('answer', {
-          agent: defineAgent({
-            name: 'answerer',
-            model: 'claude-haiku-4-5',
-            system: 'You answer.',
-            tools: [],
-          }),
-          prompt: ({ input }) => (input as { q: string }).q,
-        }),
-      ],
-      guardrails: { classifier: { kind: 'model-judge', model: 'claude-haiku-4-5' } },
-    });
+    const judged = judgedAnswerer('judged-unsent');
     const h = await AgentHarness.start([judged], {}, { faults: true, retryJitter: () => 0.002 });
     harnesses.push(h);
     h.model.use(
@@ -413,14 +392,7 @@ describe("an input classifier's check that was never sent", () => {
     expect(execution.status).toBe('SUCCEEDED');
     expect(h.model.requests.filter((r) => isJudgeRequest(r))).toHaveLength(1);
     expect(trail.filter((e) => e.type === 'model_call_lost')).toEqual([]);
-    const paid = trail.reduce(
-      (n, e) =>
-        e.type === 'model_call' || e.type === 'classifier_call'
-          ? n + (e.inputTokens ?? 0) + (e.outputTokens ?? 0)
-          : n,
-      0,
-    );
-    expect(ledger?.tokensUsed).toBe(paid);
+    expect(ledger?.tokensUsed).toBe(paidOf(trail));
   });
 });
 
@@ -428,37 +400,15 @@ describe('a budget that cannot pay for the running summary', () => {
   it('stops the run with BudgetExceeded, closed and settled, like a refused turn', async () => {
     // Budgets around the first fold: some run out on a turn, some on the summary that turn needs.
     const budgets = Array.from({ length: 13 }, (_, i) => 6_000 + 250 * i);
-    const reader = (maxTokens: number) =>
-      defineWorkflow({
-        name: `fold-${maxTokens}`,
-        description: 'a conversation past its window, on a small budget',
-        input: { type: 'object' } as const,
-        steps: [
-          agent('read', {
-            agent: defineAgent({
-              name: 'reader',
-              model: 'claude-haiku-4-5',
-              system: 'You read reports.',
-              tools: [readPage],
-              window: { maxTokens: 8_000, keepTurns: 3 },
-            }),
-            prompt: () => 'Read the report page by page and list every figure it gives.',
-          }),
-        ],
-        limits: { maxSteps: 30, maxTokens, maxCostUsd: 100 },
-      });
-    const h = await AgentHarness.start(budgets.map(reader), {}, {});
+    const h = await AgentHarness.start(
+      budgets.map((b) => longRead(`fold-${b}`, b)),
+      {},
+      {},
+    );
     harnesses.push(h);
     const refusedOn: string[] = [];
     for (const b of budgets) {
-      h.model.use(
-        responder(`fold-${b}`, (req: RecordedRequest) => {
-          if (req.conversation.endsWith(':summary')) return text('Figures so far: 37 times the page number.');
-          const last = JSON.stringify(req.body.messages.at(-1)?.content ?? '');
-          const page = Number(/Page (\d+):/.exec(last)?.[1] ?? 0) + 1;
-          return page <= 12 ? toolUse('read_page', { page }) : text('Listed every figure.');
-        }),
-      );
+      h.model.use(reading(`fold-${b}`, 12, SUMMARY));
       const { runId, execution } = await h.run(`fold-${b}`, {});
       const [run, trail, open] = await Promise.all([
         h.runs.getRun(runId),
