@@ -669,6 +669,17 @@ export class DynamoRunStore implements RunStore {
   async completeClaim(runId: string, key: string, completion: Completion): Promise<boolean> {
     const claim = this.claimDone(runId, key, completion.result);
     const parts = this.completionItems(runId, completion);
+    if (completion.settle) {
+      const { key: held, used } = completion.settle;
+      const open = (await this.openReservations(runId))[held];
+      // Settled already (an earlier attempt's completion got that far): nothing more to settle.
+      if (open) {
+        for (const cap of open.caps) await this.settleCap(cap, runId, held, used);
+        parts.push({
+          Update: { TableName: this.table, ...settleUpdate({ pk: pk(runId), sk: LEDGER }, held, open, used) },
+        });
+      }
+    }
     if (parts.length + 1 <= MAX_TRANSACTION_ITEMS) {
       try {
         await this.send(new TransactWriteCommand({ TransactItems: [...parts, claim] }));

@@ -191,6 +191,12 @@ export interface Completion {
   output?: { step: string; value: Json };
   /** Count a failed tool call against the run's breaker (idempotent per call). */
   failedCall?: string;
+  /**
+   * Settle the reservation held under `key` in the same write (its daily caps
+   * just before), so the ledger never counts a call whose events are not
+   * written. Not with `failedCall` (both change the run's ledger).
+   */
+  settle?: { key: string; used: { tokens: number; costMicros: number } };
 }
 
 /**

@@ -165,9 +165,14 @@ export async function classifyBeforeModelCall(args: {
         : { tokens: plan.worstCase.tokens, costMicros: plan.worstCase.costMicros };
       recorded = { kind: 'error', tier: plan.tier, error: err.name, message: err.message };
     }
-    await store.settle(runId, key, { tokens: used.tokens, costMicros: used.costMicros });
     events = eventsOf(recorded, step.id, iteration, failMode, { used, texts: texts.length, tier: plan.tier });
-    const first = await store.completeClaim(runId, key, { result: recorded as unknown as Json, events });
+    // Settled in the same write as its classifier_call event: the ledger never counts a check the
+    // trail lacks (a crash before it leaves the hold, which the retry charges as lost).
+    const first = await store.completeClaim(runId, key, {
+      result: recorded as unknown as Json,
+      events,
+      settle: { key, used: { tokens: used.tokens, costMicros: used.costMicros } },
+    });
     if (!first) {
       const stored = (await store.getClaim(runId, key))?.result;
       recorded = parseRecorded(stored);

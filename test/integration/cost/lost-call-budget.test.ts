@@ -346,17 +346,18 @@ describe('a running summary call', () => {
 });
 
 describe("an input classifier's judge call", () => {
-  it('whose attempt died before its settle is charged on the retry, and the ledger matches the trail', async () => {
+  it('whose attempt died before its settle is charged on the retry, and the ledger matches the trail (settled with its event in one write)', async () => {
     const judged = judgedAnswerer('judged');
     const h = await AgentHarness.start([judged], {}, { faults: true, retryJitter: () => 0.002 });
     harnesses.push(h);
     h.model.use(responder('judged', (r) => (isJudgeRequest(r) ? judgeTurn(r, () => false) : text('42.'))));
-    // The process dies just before the first settle of a run ledger's hold: the judge's, after it answered.
+    // The process dies just before the write that settles the judge's hold with its verdict
+    // (one transaction: the ledger, the classifier_call event, the claim done), after it answered.
     h.faults?.arm({
       kind: 'crash-before',
       nth: 1,
       match: (w) =>
-        w.operation === 'UpdateItem' && w.keys.includes('LEDGER') && /REMOVE #open/.test(w.update ?? ''),
+        w.operation === 'TransactWriteItems' && w.keys.some((k) => k.startsWith('CLAIM#guardrail#')),
     });
     const { runId, execution } = await h.run('judged', { q: 'What is six times seven?' });
     h.faults?.arm(undefined);
