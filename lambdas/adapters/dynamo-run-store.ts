@@ -231,6 +231,8 @@ export class DynamoRunStore implements RunStore {
       amount: Reservation,
       how: 'again' | 'close',
       steps = 0,
+      /** The run's hold only: its count of charges after this one (names the next charge's event). */
+      charged?: number,
     ): TransactItem => ({
       Update: {
         TableName: this.table,
@@ -239,8 +241,7 @@ export class DynamoRunStore implements RunStore {
         ...(how === 'again'
           ? {
               // The lost attempt's hold becomes used, and as much again is held for this one.
-              UpdateExpression:
-                'ADD tokensUsed :t, costUsedMicros :c, tokensRemaining :nt, costRemainingMicros :nc',
+              UpdateExpression: `${charged !== undefined ? 'SET #open.#k.charged = :n ' : ''}ADD tokensUsed :t, costUsedMicros :c, tokensRemaining :nt, costRemainingMicros :nc`,
               ConditionExpression:
                 'attribute_exists(#open.#k) AND tokensRemaining >= :t AND costRemainingMicros >= :c',
               ExpressionAttributeValues: {
@@ -248,6 +249,7 @@ export class DynamoRunStore implements RunStore {
                 ':c': amount.costMicros,
                 ':nt': -amount.tokens,
                 ':nc': -amount.costMicros,
+                ...(charged !== undefined ? { ':n': charged } : {}),
               },
             }
           : {
@@ -263,7 +265,7 @@ export class DynamoRunStore implements RunStore {
       },
     });
     const items = (how: 'again' | 'close'): TransactItem[] => [
-      charge(ledgerKey, key, held, how, held.steps),
+      charge(ledgerKey, key, held, how, held.steps, (held.charged ?? 0) + 1),
       { Put: this.eventPut(runId, event) },
       ...caps.map((c) => charge({ pk: `CAP#${c.cap}`, sk: LEDGER }, holderKey(runId, key), c.held, how)),
     ];

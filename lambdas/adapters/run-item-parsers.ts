@@ -154,6 +154,7 @@ export function parseOpenReservations(item: Record<string, unknown>): Record<str
       costMicros: num(v, 'costMicros'),
       steps: num(v, 'steps'),
       caps: Array.isArray(v.caps) ? v.caps.map(String) : [],
+      ...(typeof v.charged === 'number' ? { charged: v.charged } : {}),
       ...(typeof v.margin === 'string' ? { margin: v.margin as NonNullable<OpenReservation['margin']> } : {}),
     };
   }

@@ -528,7 +528,7 @@ async function callModel(args: {
       // An earlier attempt held this and vanished (killed, timed out, or its record's write failed):
       // its call may be billed, so it is charged in full and as much is held again for this one.
       const lost = await store.chargeLostTurn(runId, key, reserved.held, {
-        id: eventIds.modelLost(step.id, iteration, clock.now()),
+        id: eventIds.modelLost(step.id, iteration, reserved.held.charged ?? 0),
         event: {
           type: 'model_call_lost',
           step: step.id,

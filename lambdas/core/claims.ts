@@ -53,8 +53,9 @@ export const eventIds = {
   modelCall: (step: string, iteration: number) => `model_call#${step}#${pad(iteration)}`,
   modelError: (step: string, iteration: number, attempt: number) =>
     `model_error#${step}#${pad(iteration)}#${attempt}`,
-  modelLost: (step: string, iteration: number, at: number, call?: 'summary' | 'classifier') =>
-    `model_lost#${step}#${pad(iteration)}#${call ? `${call}#` : ''}${at}`,
+  /** The `n`th lost use of one hold (its `charged` count before this charge): one event per charge, whoever makes it. */
+  modelLost: (step: string, iteration: number, n: number, call?: 'summary' | 'classifier') =>
+    `model_lost#${step}#${pad(iteration)}#${call ? `${call}#` : ''}${n}`,
   budgetRefused: (step: string, iteration: number) => `budget_refused#${step}#${pad(iteration)}`,
   toolCall: (step: string, toolUseId: string) => `tool_call#${step}#${toolUseId}`,
   toolRejected: (step: string, toolUseId: string) => `tool_rejected#${step}#${toolUseId}`,

@@ -39,7 +39,7 @@ export async function chargeLostCall(
   if (!held) return { kind: 'gone' };
   if (held.tokens === 0 && held.costMicros === 0) return { kind: 'reserved' };
   const out = await store.chargeLostTurn(lost.runId, lost.key, held, {
-    id: eventIds.modelLost(lost.step, lost.iteration, lost.now, lost.call),
+    id: eventIds.modelLost(lost.step, lost.iteration, held.charged ?? 0, lost.call),
     event: {
       type: 'model_call_lost',
       step: lost.step,

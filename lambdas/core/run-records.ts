@@ -149,6 +149,8 @@ export interface ToolResultRecord {
 /** A reservation held open on the ledger under a claim's key, with the daily caps it also holds. */
 export interface OpenReservation extends Reservation {
   caps: string[];
+  /** How many times a lost attempt's use of this hold was charged (`chargeLostTurn`): names the next charge's event. */
+  charged?: number;
   /** Taken from the `final-answer` margin at this limit: the turn under this key is the last call. */
   margin?: LimitName;
 }
@@ -510,7 +512,9 @@ export interface RunStore {
    * on the run's ledger and on every daily cap the attempt held. `refused`
    * when the budget left (or a daily cap, named in `cap`) cannot hold it
    * again: the lost attempt is still charged and nothing stays held. `gone` when the reservation is no
-   * longer held (another attempt recorded or released it meanwhile).
+   * longer held (another attempt recorded or released it meanwhile). The event's id names
+   * the charge (`eventIds.modelLost` with `held.charged`, which the charge counts up): two
+   * attempts that find the same lost hold at once write one event and charge it once.
    */
   chargeLostTurn(
     runId: string,
