@@ -32,7 +32,6 @@ export async function chargeLostCall(
     iteration: number;
     model: string;
     call: 'summary' | 'classifier';
-    now: number;
   },
 ): Promise<LostCallCharge> {
   const held = (await store.openReservations(lost.runId))[lost.key];

@@ -134,7 +134,6 @@ export async function classifyBeforeModelCall(args: {
         iteration,
         model: c?.kind === 'model-judge' ? c.model : plan.tier,
         call: 'classifier',
-        now: deps.clock.now(),
       });
       if (lost.kind === 'gone')
         throw new ClaimBusyError(`classification ${key} of run ${runId} was settled by another attempt`);

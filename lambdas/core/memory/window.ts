@@ -217,7 +217,6 @@ async function summaryBefore(args: {
       iteration: before,
       model: agentDef.model,
       call: 'summary',
-      now: deps.clock.now(),
     });
     if (lost.kind === 'gone')
       throw new ClaimBusyError(
