@@ -14,9 +14,10 @@ import {
   withUsage,
 } from '../../../local/scripted-model/index.js';
 import { isJudgeRequest, judgeTurn } from '../../../local/scripted-model/judge.js';
-import { agent, defineAgent, defineTool, defineWorkflow } from '../../../state-machines/index.js';
+import { agent, defineAgent, defineWorkflow } from '../../../state-machines/index.js';
 import { AgentHarness } from '../../support/agent-harness.js';
 import { readPage } from '../agent/fixtures.js';
+import { recordLookup } from '../edges/fixtures.js';
 
 /**
  * "Reserved before each call, never overshot" when a call's answer is lost:
@@ -248,21 +249,6 @@ describe('a model call that failed', () => {
   });
 
   it("answered with a 429 on a final-answer edge's last call is not charged: the retry takes the margin again", async () => {
-    const lookup = defineTool({
-      name: 'lookup',
-      description: 'Look a record up by id.',
-      input: {
-        type: 'object',
-        properties: { id: { type: 'string' } },
-        required: ['id'],
-        additionalProperties: false,
-      } as const,
-      access: 'read',
-      run: async ({ id }) => ({
-        id,
-        lines: Array.from({ length: 60 }, (_, i) => `line ${i} of record ${id}: ok`),
-      }),
-    });
     const wf = defineWorkflow({
       name: 'margin-429',
       description: 'a token limit with a final-answer edge',
@@ -273,7 +259,7 @@ describe('a model call that failed', () => {
             name: 'counter',
             model: 'claude-haiku-4-5',
             system: 'Look records up.',
-            tools: [lookup],
+            tools: [recordLookup],
             maxTokens: 4000,
           }),
           prompt: () => 'Look records up until you are done.',

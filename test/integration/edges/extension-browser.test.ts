@@ -8,9 +8,10 @@ import { existsSync } from 'node:fs';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RecordedRequest, responder, text, toolUse } from '../../../local/scripted-model/index.js';
-import { agent, defineAgent, defineTool, defineWorkflow } from '../../../state-machines/index.js';
+import { agent, defineAgent, defineWorkflow } from '../../../state-machines/index.js';
 import { AgentHarness, proxyEvent } from '../../support/agent-harness.js';
 import { Outbox, ofType, serveApi } from '../approvals/support.js';
+import { lookup } from './fixtures.js';
 
 const SYSTEM_CHROMIUM = '/usr/bin/chromium';
 const APPROVER = 'budget-owner@example.com';
@@ -21,18 +22,6 @@ async function chromiumExecutable(): Promise<string> {
   return packaged.executablePath();
 }
 
-const lookup = defineTool({
-  name: 'lookup',
-  description: 'Look a record up by id.',
-  input: {
-    type: 'object',
-    properties: { id: { type: 'string' } },
-    required: ['id'],
-    additionalProperties: false,
-  } as const,
-  access: 'read',
-  run: async ({ id }) => ({ id, name: `record ${id}` }),
-});
 const tokensAsk = defineWorkflow({
   name: 'tokens-ask',
   description: 'counting records',

@@ -11,27 +11,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseApprovalForm } from '../../../local/cli/approve.js';
 import { type RecordedRequest, responder, text, toolUse } from '../../../local/scripted-model/index.js';
-import { agent, defineAgent, defineTool, defineWorkflow } from '../../../state-machines/index.js';
+import { agent, defineAgent, defineWorkflow } from '../../../state-machines/index.js';
 import { AgentHarness, proxyEvent } from '../../support/agent-harness.js';
 import type { SeenWrite } from '../../support/fault-proxy.js';
 import { digestOnPage, eventFor, Outbox, ofType } from '../approvals/support.js';
+import { lookup } from './fixtures.js';
 
 const APPROVER = 'budget-owner@example.com';
 const LIMIT = 1_300;
 const BY = 1_300;
-
-const lookup = defineTool({
-  name: 'lookup',
-  description: 'Look a record up by id.',
-  input: {
-    type: 'object',
-    properties: { id: { type: 'string' } },
-    required: ['id'],
-    additionalProperties: false,
-  } as const,
-  access: 'read',
-  run: async ({ id }) => ({ id, name: `record ${id}` }),
-});
 
 /** A token limit the third call does not fit (a call reserves about 1,100-1,200 tokens): the run asks. */
 const asking = (name: string, timeoutSeconds: number) =>

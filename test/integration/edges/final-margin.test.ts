@@ -14,28 +14,15 @@ import {
   toolUse,
   withUsage,
 } from '../../../local/scripted-model/index.js';
-import { agent, defineAgent, defineTool, defineWorkflow } from '../../../state-machines/index.js';
+import { agent, defineAgent, defineWorkflow } from '../../../state-machines/index.js';
 import { AgentHarness } from '../../support/agent-harness.js';
 import { ofType } from '../approvals/support.js';
+import { recordLookup } from './fixtures.js';
 
 const AGENT_MAX_TOKENS = 4_000;
 
 /** A record of about 3,000 bytes: the second call's input is that much larger than the first's. */
-const lookup = defineTool({
-  name: 'lookup',
-  description: 'Look a record up by id.',
-  input: {
-    type: 'object',
-    properties: { id: { type: 'string' } },
-    required: ['id'],
-    additionalProperties: false,
-  } as const,
-  access: 'read',
-  run: async ({ id }) => ({
-    id,
-    lines: Array.from({ length: 60 }, (_, i) => `line ${i} of record ${id}: ok`),
-  }),
-});
+const lookup = recordLookup;
 const counter = defineAgent({
   name: 'counter',
   model: 'claude-haiku-4-5',

@@ -15,7 +15,6 @@ import { responder, text, toolUse } from '../../../local/scripted-model/index.js
 import {
   agent,
   defineAgent,
-  defineTool,
   defineWorkflow,
   type LimitEdge,
   type LimitName,
@@ -24,21 +23,10 @@ import {
 } from '../../../state-machines/index.js';
 import { AgentHarness, proxyEvent } from '../../support/agent-harness.js';
 import { call, digestOnPage, Outbox, ofType } from '../approvals/support.js';
+import { lookup } from './fixtures.js';
 
 const APPROVER = 'budget-owner@example.com';
 
-const lookup = defineTool({
-  name: 'lookup',
-  description: 'Look a record up by id.',
-  input: {
-    type: 'object',
-    properties: { id: { type: 'string' } },
-    required: ['id'],
-    additionalProperties: false,
-  } as const,
-  access: 'read',
-  run: async ({ id }) => ({ id, name: `record ${id}` }),
-});
 const counter = (name: string) =>
   defineAgent({
     name,
