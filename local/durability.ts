@@ -36,11 +36,14 @@ export class DurabilityError extends Error {
 export function durabilityFromEnv(env: Record<string, string | undefined>): Durability {
   const raw = env.CHAPERONE_DURABILITY?.trim();
   if (!raw) return DEFAULT_DURABILITY;
-  if ((DURABILITIES as readonly string[]).includes(raw)) return raw as Durability;
-  throw new DurabilityError(
-    `CHAPERONE_DURABILITY=${JSON.stringify(raw)} is not a durability level: use ${DURABILITIES.map((d) => `'${d}'`).join(' or ')}`,
-  );
+  if (isDurability(raw)) return raw;
+  throw new DurabilityError(`CHAPERONE_DURABILITY=${JSON.stringify(raw)} ${NOT_A_LEVEL}`);
 }
+
+const isDurability = (value: unknown): value is Durability =>
+  typeof value === 'string' && (DURABILITIES as readonly string[]).includes(value);
+
+const NOT_A_LEVEL = `is not a durability level: use ${DURABILITIES.map((d) => `'${d}'`).join(' or ')}`;
 
 /**
  * A `durability` option as a level (undefined: the default). A value the
@@ -49,9 +52,6 @@ export function durabilityFromEnv(env: Record<string, string | undefined>): Dura
  */
 export function durabilityOption(value: unknown, option: string): Durability {
   if (value === undefined) return DEFAULT_DURABILITY;
-  if (typeof value === 'string' && (DURABILITIES as readonly string[]).includes(value))
-    return value as Durability;
-  throw new DurabilityError(
-    `${option} ${JSON.stringify(value)} is not a durability level: use ${DURABILITIES.map((d) => `'${d}'`).join(' or ')}`,
-  );
+  if (isDurability(value)) return value;
+  throw new DurabilityError(`${option} ${JSON.stringify(value)} ${NOT_A_LEVEL}`);
 }

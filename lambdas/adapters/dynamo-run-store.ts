@@ -473,10 +473,9 @@ export class DynamoRunStore implements RunStore {
     used: { tokens: number; costMicros: number },
     options: { giveBackSteps?: boolean } = {},
   ): Promise<Ledger | undefined> {
-    const open = (await this.openReservations(runId))[key];
-    if (!open) return undefined;
-    for (const cap of open.caps) await this.settleCap(cap, runId, key, used);
-    const update = settleUpdate({ pk: pk(runId), sk: LEDGER }, key, open, used);
+    const settling = await this.settling(runId, key, used);
+    if (!settling) return undefined;
+    const { open, update } = settling;
     if (options.giveBackSteps && open.steps > 0) {
       update.UpdateExpression += ', stepsRemaining :rs, stepsUsed :us';
       Object.assign(update.ExpressionAttributeValues, { ':rs': open.steps, ':us': -open.steps });
@@ -496,15 +495,13 @@ export class DynamoRunStore implements RunStore {
     used: { tokens: number; costMicros: number },
     event: KeyedEvent,
   ): Promise<boolean> {
-    const open = (await this.openReservations(runId))[key];
-    if (!open) return false;
-    for (const cap of open.caps) await this.settleCap(cap, runId, key, used);
-    const update = settleUpdate({ pk: pk(runId), sk: LEDGER }, key, open, used);
+    const settling = await this.settling(runId, key, used);
+    if (!settling) return false;
     try {
       await this.send(
         new TransactWriteCommand({
           TransactItems: [
-            { Update: { TableName: this.table, ...update } },
+            { Update: { TableName: this.table, ...settling.update } },
             { Put: this.eventPut(runId, event) },
           ],
         }),
@@ -515,6 +512,22 @@ export class DynamoRunStore implements RunStore {
       if (cancellationCodes(err)?.includes('ConditionalCheckFailed')) return false;
       throw err;
     }
+  }
+
+  /**
+   * The first half of settling the hold under `key`: its daily caps are settled, and the run
+   * ledger's update is built for the caller to send (alone or in a transaction). Undefined
+   * when nothing is held under `key`.
+   */
+  private async settling(
+    runId: string,
+    key: string,
+    used: { tokens: number; costMicros: number },
+  ): Promise<{ open: OpenReservation; update: ReturnType<typeof settleUpdate> } | undefined> {
+    const open = (await this.openReservations(runId))[key];
+    if (!open) return undefined;
+    for (const cap of open.caps) await this.settleCap(cap, runId, key, used);
+    return { open, update: settleUpdate({ pk: pk(runId), sk: LEDGER }, key, open, used) };
   }
 
   async settleCap(
@@ -672,15 +685,9 @@ export class DynamoRunStore implements RunStore {
     const claim = this.claimDone(runId, key, completion.result);
     const parts = this.completionItems(runId, completion);
     if (completion.settle) {
-      const { key: held, used } = completion.settle;
-      const open = (await this.openReservations(runId))[held];
-      // Settled already (an earlier attempt's completion got that far): nothing more to settle.
-      if (open) {
-        for (const cap of open.caps) await this.settleCap(cap, runId, held, used);
-        parts.push({
-          Update: { TableName: this.table, ...settleUpdate({ pk: pk(runId), sk: LEDGER }, held, open, used) },
-        });
-      }
+      // Undefined when settled already (an earlier attempt's completion got that far).
+      const settling = await this.settling(runId, completion.settle.key, completion.settle.used);
+      if (settling) parts.push({ Update: { TableName: this.table, ...settling.update } });
     }
     if (parts.length + 1 <= MAX_TRANSACTION_ITEMS) {
       try {

@@ -36,6 +36,7 @@ import {
   finalUserMessage,
   LIMIT_STOP,
 } from './limit-edges.js';
+import { lostCallEvent } from './lost-calls.js';
 import { type MemoryDeps, memoryContext, withMemory } from './memory/context.js';
 import { SummaryRefusedError, windowOf } from './memory/window.js';
 import type { Json, Message, ModelClient, ModelRequest, ToolSpec, ToolUseBlock } from './model.js';
@@ -527,17 +528,12 @@ async function callModel(args: {
     if (reserved.kind === 'reused' && !reserved.held.margin) {
       // An earlier attempt held this and vanished (killed, timed out, or its record's write failed):
       // its call may be billed, so it is charged in full and as much is held again for this one.
-      const lost = await store.chargeLostTurn(runId, key, reserved.held, {
-        id: eventIds.modelLost(step.id, iteration, reserved.held.charged ?? 0),
-        event: {
-          type: 'model_call_lost',
-          step: step.id,
-          iteration,
-          model: agentDef.model,
-          chargedTokens: reserved.held.tokens,
-          costUsd: reserved.held.costMicros / MICROS_PER_USD,
-        },
-      });
+      const lost = await store.chargeLostTurn(
+        runId,
+        key,
+        reserved.held,
+        lostCallEvent(step.id, iteration, agentDef.model, reserved.held),
+      );
       if (lost.kind === 'gone')
         throw new ClaimBusyError(
           `turn ${iteration} of ${step.id} was recorded or released by another attempt`,

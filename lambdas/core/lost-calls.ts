@@ -1,6 +1,6 @@
 import { eventIds } from './claims.js';
 import { MICROS_PER_USD } from './pricing.js';
-import type { RunStore } from './run-records.js';
+import type { KeyedEvent, OpenReservation, RunStore } from './run-records.js';
 
 /** What charging a lost call came to. */
 export type LostCallCharge =
@@ -13,6 +13,32 @@ export type LostCallCharge =
    * hold this attempt's; `limit` names the run's limit (undefined for a daily cap).
    */
   | { kind: 'refused'; why: string; limit: 'tokens' | 'cost' | undefined };
+
+/**
+ * The `model_call_lost` event that charges `held` once more: its id names the
+ * charge (the hold's count of charges so far), so two attempts that find the
+ * same lost hold write one event. `call` names a side call (absent: the turn's own).
+ */
+export function lostCallEvent(
+  step: string,
+  iteration: number,
+  model: string,
+  held: OpenReservation,
+  call?: 'summary' | 'classifier',
+): KeyedEvent {
+  return {
+    id: eventIds.modelLost(step, iteration, held.charged ?? 0, call),
+    event: {
+      type: 'model_call_lost',
+      step,
+      iteration,
+      model,
+      chargedTokens: held.tokens,
+      costUsd: held.costMicros / MICROS_PER_USD,
+      ...(call ? { call } : {}),
+    },
+  };
+}
 
 /**
  * A side call of a turn (the running summary's, the input classifier's) whose
@@ -37,18 +63,12 @@ export async function chargeLostCall(
   const held = (await store.openReservations(lost.runId))[lost.key];
   if (!held) return { kind: 'gone' };
   if (held.tokens === 0 && held.costMicros === 0) return { kind: 'reserved' };
-  const out = await store.chargeLostTurn(lost.runId, lost.key, held, {
-    id: eventIds.modelLost(lost.step, lost.iteration, held.charged ?? 0, lost.call),
-    event: {
-      type: 'model_call_lost',
-      step: lost.step,
-      iteration: lost.iteration,
-      model: lost.model,
-      chargedTokens: held.tokens,
-      costUsd: held.costMicros / MICROS_PER_USD,
-      call: lost.call,
-    },
-  });
+  const out = await store.chargeLostTurn(
+    lost.runId,
+    lost.key,
+    held,
+    lostCallEvent(lost.step, lost.iteration, lost.model, held, lost.call),
+  );
   if (out.kind !== 'refused') return out.kind === 'gone' ? { kind: 'gone' } : { kind: 'reserved' };
   const limit = out.limit === 'tokens' ? 'token' : 'cost';
   return out.cap

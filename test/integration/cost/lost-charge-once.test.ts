@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventIds } from '../../../lambdas/core/claims.js';
+import { lostCallEvent } from '../../../lambdas/core/lost-calls.js';
 import type { Ledger, OpenReservation } from '../../../lambdas/core/run-records.js';
 import { AgentHarness } from '../../support/agent-harness.js';
 
@@ -30,17 +30,7 @@ const LEDGER: Ledger = {
   toolFailures: 0,
 };
 
-const lostEvent = (held: OpenReservation) => ({
-  id: eventIds.modelLost('answer', 1, held.charged ?? 0),
-  event: {
-    type: 'model_call_lost' as const,
-    step: 'answer',
-    iteration: 1,
-    model: 'claude-haiku-4-5',
-    chargedTokens: held.tokens,
-    costUsd: held.costMicros / 1e6,
-  },
-});
+const lostEvent = (held: OpenReservation) => lostCallEvent('answer', 1, 'claude-haiku-4-5', held);
 
 describe('a lost hold found by two attempts at once', () => {
   it('is charged once; a later loss of the same hold is charged again', async () => {
