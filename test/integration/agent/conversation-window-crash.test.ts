@@ -1,54 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GetCommand } from '../../../lambdas/adapters/dynamo-http.js';
-import { responder, text, toolUse } from '../../../local/scripted-model/index.js';
-import type { RecordedRequest } from '../../../local/scripted-model/types.js';
-import { agent, defineAgent, defineWorkflow } from '../../../state-machines/index.js';
 import { AgentHarness } from '../../support/agent-harness.js';
 import type { FaultKind } from '../../support/fault-proxy.js';
-import { readPage } from './fixtures.js';
+import { longRead, reading } from './fixtures.js';
 
 // The running summary is a model call like any other: reserved before, settled after, in the
 // trail once. A process that dies around its trail write must neither fold the same turns
 // into two summaries nor leave anything reserved.
-const TURNS = 12;
-const longRead = (name: string, dailyCaps?: { tokens: number }) =>
-  defineWorkflow({
-    name,
-    ...(dailyCaps ? { dailyCaps } : {}),
-    description: 'a 12-turn conversation past its window',
-    input: {
-      type: 'object',
-      properties: { report: { type: 'string' } },
-      required: ['report'],
-      additionalProperties: false,
-    } as const,
-    steps: [
-      agent('read', {
-        agent: defineAgent({
-          name: 'reader',
-          model: 'claude-haiku-4-5',
-          system: 'You read reports.',
-          tools: [readPage],
-          window: { maxTokens: 8_000, keepTurns: 3 },
-          maxIdenticalCalls: 1,
-        }),
-        prompt: () => 'Read the report page by page and list every figure it gives.',
-      }),
-    ],
-    limits: { maxSteps: 30, maxTokens: 1_000_000, maxCostUsd: 100 },
-  });
-const reading = (name = 'long-read') =>
-  responder(name, (req: RecordedRequest) => {
-    if (req.conversation.endsWith(':summary')) return text('Figures so far: 37 times the page number.');
-    const last = JSON.stringify(req.body.messages.at(-1)?.content ?? '');
-    const page = Number(/Page (\d+):/.exec(last)?.[1] ?? 0) + 1;
-    return page <= TURNS ? toolUse('read_page', { page }) : text('Listed every figure.');
-  });
-
 let h: AgentHarness;
 beforeAll(async () => {
   h = await AgentHarness.start(
-    [longRead('long-read'), longRead('long-read-capped', { tokens: 5_000_000 })],
+    [longRead('long-read'), longRead('long-read-capped', { dailyCaps: { tokens: 5_000_000 } })],
     {},
     { faults: true },
   );
@@ -60,7 +22,7 @@ afterAll(async () => {
 async function crashAtFirstSummaryWrite(kind: FaultKind, report: string) {
   const faults = h.faults;
   if (!faults) throw new Error('the harness has no fault proxy');
-  h.model.use(reading());
+  h.model.use(reading('long-read'));
   faults.arm({ kind, nth: 1, match: (w) => w.keys.some((k) => k.startsWith('EVT#conversation_summary#')) });
   const { runId, execution } = await h.run('long-read', { report });
   faults.arm(undefined);

@@ -1,3 +1,5 @@
+import { responder, text, toolUse } from '../../../local/scripted-model/index.js';
+import type { RecordedRequest, ScriptedTurn } from '../../../local/scripted-model/types.js';
 import type { BedrockProvider } from '../../../state-machines/agent.js';
 import { agent, defineAgent, defineTool, defineWorkflow } from '../../../state-machines/index.js';
 
@@ -34,6 +36,52 @@ export const readPage = defineTool({
   run: async ({ page }) =>
     `Page ${page}: the figure on this page is ${page * 37}. ${'Background text of the page. '.repeat(45)}`,
 });
+
+/**
+ * A conversation past its window (8,000 tokens, the last 3 turns kept) that reads `readPage`
+ * page by page: its turns fold into a running summary, itself a model call.
+ */
+export const longRead = (
+  name: string,
+  options: { maxTokens?: number; dailyCaps?: { tokens: number } } = {},
+) =>
+  defineWorkflow({
+    name,
+    ...(options.dailyCaps ? { dailyCaps: options.dailyCaps } : {}),
+    description: 'a conversation past its window',
+    input: {
+      type: 'object',
+      properties: { report: { type: 'string' } },
+      required: ['report'],
+      additionalProperties: false,
+    } as const,
+    steps: [
+      agent('read', {
+        agent: defineAgent({
+          name: 'reader',
+          model: 'claude-haiku-4-5',
+          system: 'You read reports.',
+          tools: [readPage],
+          window: { maxTokens: 8_000, keepTurns: 3 },
+          maxIdenticalCalls: 1,
+        }),
+        prompt: () => 'Read the report page by page and list every figure it gives.',
+      }),
+    ],
+    limits: { maxSteps: 30, maxTokens: options.maxTokens ?? 1_000_000, maxCostUsd: 100 },
+  });
+
+/** The running summary the scripted model writes for {@link longRead}. */
+export const SUMMARY = text('Figures so far: 37 times the page number.');
+
+/** The scripted reader of {@link longRead}: the next page until `pages`, then its answer; `summary` to a summary request. */
+export const reading = (name: string, pages = 12, summary: ScriptedTurn = SUMMARY) =>
+  responder(name, (req: RecordedRequest) => {
+    if (req.conversation.endsWith(':summary')) return summary;
+    const last = JSON.stringify(req.body.messages.at(-1)?.content ?? '');
+    const page = Number(/Page (\d+):/.exec(last)?.[1] ?? 0) + 1;
+    return page <= pages ? toolUse('read_page', { page }) : text('Listed every figure.');
+  });
 
 export const lookup = defineTool({
   name: 'lookup',

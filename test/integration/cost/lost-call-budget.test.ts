@@ -5,7 +5,6 @@ import {
   hang,
   type RecordedRequest,
   responder,
-  type ScriptedTurn,
   scenario,
   status,
   text,
@@ -16,7 +15,7 @@ import {
 import { isJudgeRequest, judgeTurn } from '../../../local/scripted-model/judge.js';
 import { agent, defineAgent, defineWorkflow } from '../../../state-machines/index.js';
 import { AgentHarness } from '../../support/agent-harness.js';
-import { readPage } from '../agent/fixtures.js';
+import { longRead, reading, SUMMARY } from '../agent/fixtures.js';
 import { recordLookup } from '../edges/fixtures.js';
 
 /**
@@ -69,37 +68,6 @@ const paidOf = (trail: Awaited<ReturnType<AgentHarness['runs']['listEvents']>>) 
           : n,
     0,
   );
-
-/** A conversation past its window (8,000 tokens): turns fold into a summary, itself a model call. */
-const longRead = (name: string, maxTokens = 1_000_000) =>
-  defineWorkflow({
-    name,
-    description: 'a conversation past its window',
-    input: { type: 'object' } as const,
-    steps: [
-      agent('read', {
-        agent: defineAgent({
-          name: 'reader',
-          model: 'claude-haiku-4-5',
-          system: 'You read reports.',
-          tools: [readPage],
-          window: { maxTokens: 8_000, keepTurns: 3 },
-        }),
-        prompt: () => 'Read the report page by page and list every figure it gives.',
-      }),
-    ],
-    limits: { maxSteps: 30, maxTokens, maxCostUsd: 100 },
-  });
-
-/** Reads `pages` pages; a summary request gets `summary`. */
-const reading = (name: string, pages: number, summary: ScriptedTurn) =>
-  responder(name, (req: RecordedRequest) => {
-    if (req.conversation.endsWith(':summary')) return summary;
-    const last = JSON.stringify(req.body.messages.at(-1)?.content ?? '');
-    const page = Number(/Page (\d+):/.exec(last)?.[1] ?? 0) + 1;
-    return page <= pages ? toolUse('read_page', { page }) : text('Listed every figure.');
-  });
-const SUMMARY = text('Figures so far: 37 times the page number.');
 
 /** An answerer behind a model judge (the input classifier). */
 const judgedAnswerer = (name: string) =>
@@ -306,7 +274,7 @@ describe('a running summary call', () => {
     );
     harnesses.push(h);
     h.model.use(reading('long-read', 10, withFaults(SUMMARY, hang(1_000))));
-    const { runId, execution } = await h.run('long-read', {});
+    const { runId, execution } = await h.run('long-read', { report: 'R-1' });
     const [ledger, trail] = await Promise.all([h.runs.getLedger(runId), h.runs.listEvents(runId)]);
     expect(execution.status).toBe('SUCCEEDED');
     const lost = trail.filter((e) => e.type === 'model_call_lost');
@@ -320,7 +288,7 @@ describe('a running summary call', () => {
     const h = await AgentHarness.start([longRead('long-read')], {}, { retryJitter: () => 0.002 });
     harnesses.push(h);
     h.model.use(reading('long-read', 10, withFaults(SUMMARY, status(429, { retryAfterSeconds: 0 }))));
-    const { runId, execution } = await h.run('long-read', {});
+    const { runId, execution } = await h.run('long-read', { report: 'R-1' });
     const [ledger, trail] = await Promise.all([h.runs.getLedger(runId), h.runs.listEvents(runId)]);
     expect(execution.status).toBe('SUCCEEDED');
     expect(
@@ -388,15 +356,15 @@ describe('a budget that cannot pay for the running summary', () => {
     // Budgets around the first fold: some run out on a turn, some on the summary that turn needs.
     const budgets = Array.from({ length: 13 }, (_, i) => 6_000 + 250 * i);
     const h = await AgentHarness.start(
-      budgets.map((b) => longRead(`fold-${b}`, b)),
+      budgets.map((b) => longRead(`fold-${b}`, { maxTokens: b })),
       {},
       {},
     );
     harnesses.push(h);
     const refusedOn: string[] = [];
     for (const b of budgets) {
-      h.model.use(reading(`fold-${b}`, 12, SUMMARY));
-      const { runId, execution } = await h.run(`fold-${b}`, {});
+      h.model.use(reading(`fold-${b}`));
+      const { runId, execution } = await h.run(`fold-${b}`, { report: 'R-1' });
       const [run, trail, open] = await Promise.all([
         h.runs.getRun(runId),
         h.runs.listEvents(runId),
