@@ -8,6 +8,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { type DynaliteSizing, installFastSizes } from './dynalite-sizes.js';
 import { checkTypesFast } from './dynalite-types.js';
 import { type LogOpened, type LogOptions, openLoggedStore } from './dynamo-log.js';
 import { installSortedStore } from './sorted-store.js';
@@ -38,7 +39,9 @@ export interface DynaliteSubDb {
   lock(key: string | string[], fn: (release: ReleaseCallback) => void): void;
 }
 /** A LevelDB batch operation on the whole store (keys with their sublevel's prefix). */
-export type StoreWrite = { type: 'put'; key: string; value: unknown } | { type: 'del'; key: string };
+export type StoreWrite =
+  /** `text`: the value's JSON, when the log has encoded it already (the store then keeps that text). */
+  { type: 'put'; key: string; value: unknown; text?: string } | { type: 'del'; key: string };
 /** Dynalite's store: the object its actions read tables and items through. */
 export interface DynaliteStore {
   options: Record<string, unknown>;
@@ -66,6 +69,8 @@ export const dynaliteDb = require('dynalite/db') as {
   validateItem(item: unknown, table: DynaliteTable): DynaliteError | null | undefined;
   checkConditional(data: unknown, existing: unknown): DynaliteError | null | undefined;
 };
+// Item sizes without big.js and key prefixes without an MD5 per key (`dynalite-sizes.ts`).
+installFastSizes(dynaliteDb as unknown as DynaliteSizing);
 /** An error dynalite answers with: its status and DynamoDB JSON body. */
 export type DynaliteError = Error & { statusCode?: number; body?: Record<string, unknown> };
 type ExpressionRequest = Record<string, unknown> & {

@@ -72,12 +72,35 @@ export function checkTypesFast(data: unknown, types: unknown): Record<string, un
 function fields(data: Record<string, unknown>, types: Types): Record<string, unknown> {
   // As dynalite: fields it does not know, and null ones, leave the request.
   for (const key in data) if (!types[key] || data[key] == null) delete data[key];
+  return inTypeOrder(data, types);
+}
+
+function inTypeOrder(data: Record<string, unknown>, types: Types): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const key of Object.keys(types)) {
     const v = value(data[key], types[key] as TypeSpec);
     if (v != null) out[key] = v;
   }
   return out;
+}
+
+/**
+ * {@link fields} of an attribute value: one field nearly always, checked
+ * alone instead of walking the ten types an attribute value may hold.
+ */
+function attributeValue(data: Record<string, unknown>): Record<string, unknown> {
+  let only: string | undefined;
+  let count = 0;
+  for (const key in data) {
+    if (!ATTRIBUTE_VALUE[key] || data[key] == null) delete data[key];
+    else {
+      only = key;
+      count++;
+    }
+  }
+  if (count !== 1 || only === undefined) return inTypeOrder(data, ATTRIBUTE_VALUE);
+  const v = value(data[only], ATTRIBUTE_VALUE[only] as TypeSpec);
+  return v != null ? { [only]: v } : {};
 }
 
 function value(val: unknown, spec: TypeSpec): unknown {
@@ -87,7 +110,7 @@ function value(val: unknown, spec: TypeSpec): unknown {
   if (typeof name !== 'string') return giveUp();
   switch (baseOf(name)) {
     case 'AttrStruct':
-      return isStruct(val) ? fields(val, ATTRIBUTE_VALUE) : giveUp();
+      return isStruct(val) ? attributeValue(val) : giveUp();
     case 'Boolean':
       return typeof val === 'boolean' ? val : giveUp();
     case 'Short':

@@ -166,11 +166,11 @@ async function openLocked(
   let logBytes = statSync(file).size;
   let open = true;
   const lifecycle = store.lifecycleManager as { getState?(): string } | undefined;
-  const log = (changes: LoggedOp[]): void => {
+  const log = (line: string): void => {
     // A write the store would refuse is not logged either: the log holds only what was applied.
     if (!open || lifecycle?.getState?.() === 'closed' || (db as { status?: string }).status !== 'open')
       throw new Error('Database is closed');
-    logBytes = appendWhole(fd, Buffer.from(`${JSON.stringify(changes)}\n`), logBytes);
+    logBytes = appendWhole(fd, Buffer.from(line), logBytes);
     linesWritten += 1;
   };
   const sync = (options.durability ?? DEFAULT_DURABILITY) === 'machine';
@@ -196,22 +196,25 @@ async function openLocked(
       await syncing;
     }
   };
-  const put = db.put.bind(db);
-  const del = db.del.bind(db);
   const batch = db.batch.bind(db);
   type Done = ((err?: Error | null) => void) | undefined;
-  /** Logs first; a write that cannot be logged fails as the store's own failure would, and changes nothing. */
-  const logged = (
-    changes: LoggedOp[],
-    done: Done,
-    apply: (done: Done) => Promise<void> | undefined,
-  ): Promise<void> | undefined => {
+  /**
+   * Logs first, then applies the writes to the store with the values' JSON
+   * the line was made of (each value encoded once); a write that cannot be
+   * logged (or whose value is not JSON) fails as the store's own failure
+   * would, and changes nothing.
+   */
+  const logged = (ops: StoreWrite[], done: Done): Promise<void> | undefined => {
+    let encoded: StoreWrite[];
     try {
-      log(changes);
+      const line = logLine(ops);
+      log(line.text);
+      encoded = line.ops;
     } catch (err) {
       if (typeof done === 'function') return void setImmediate(done, err as Error);
       return Promise.reject(err);
     }
+    const apply = (cb: Done) => batch(encoded, cb);
     if (!sync) return apply(done);
     // Under `machine` durability the write is applied, so readers see it, and answered only once
     // its line is on the disk: nobody can act on what a power cut would take back. (Writers of
@@ -224,15 +227,10 @@ async function openLocked(
     );
     return undefined;
   };
-  db.put = (key: string, value: unknown, done?: Done) =>
-    logged([[key, value]], done, (cb) => put(key, value, cb));
-  db.del = (key: string, done?: Done) => logged([[key]], done, (cb) => del(key, cb));
-  db.batch = (ops: StoreWrite[], done?: Done) =>
-    logged(
-      ops.map((op): LoggedOp => (op.type === 'put' ? [op.key, op.value] : [op.key])),
-      done,
-      (cb) => batch(ops, cb),
-    );
+  // A put or a delete is applied as a batch of one: the same change, answered the same way.
+  db.put = (key: string, value: unknown, done?: Done) => logged([{ type: 'put', key, value }], done);
+  db.del = (key: string, done?: Done) => logged([{ type: 'del', key }], done);
+  db.batch = (ops: StoreWrite[], done?: Done) => logged(ops, done);
   return {
     warnings,
     close() {
@@ -242,6 +240,28 @@ async function openLocked(
       unlock();
     },
   };
+}
+
+/**
+ * A batch's log line, `[[key, value], [key]…]` as `JSON.stringify` writes
+ * it, built from each value's JSON text, and the writes carrying those texts
+ * for the store to keep. Throws when a value is not JSON (the store refuses it too).
+ */
+export function logLine(ops: readonly StoreWrite[]): { text: string; ops: StoreWrite[] } {
+  const parts: string[] = [];
+  const out: StoreWrite[] = [];
+  for (const op of ops) {
+    if (op.type === 'del') {
+      parts.push(`[${JSON.stringify(op.key)}]`);
+      out.push(op);
+      continue;
+    }
+    const text = op.text ?? JSON.stringify(op.value);
+    if (text === undefined) throw new TypeError(`local DynamoDB: the value at ${op.key} is not JSON`);
+    parts.push(`[${JSON.stringify(op.key)},${text}]`);
+    out.push({ type: 'put', key: op.key, value: op.value, text });
+  }
+  return { text: `[${parts.join(',')}]\n`, ops: out };
 }
 
 /** Who holds a data directory: the process, and when it started (a reused pid is another process). */

@@ -52,10 +52,23 @@ export function compareKeys(a: string, b: string): number {
   return a.length - b.length;
 }
 
-/** Every key and its JSON text; the keys sorted on the first range read and kept sorted after it. */
+/** A code unit at or above U+D800: where UTF-16 order and code point order can disagree. */
+const HIGH_UNIT = /[\uD800-\uFFFF]/;
+
+/** UTF-16 order: code point order too for keys without a {@link HIGH_UNIT}. */
+const compareUnits = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/**
+ * Every key and its JSON text; the keys sorted on the first range read and
+ * kept sorted after it. While no key has a code unit at or above U+D800
+ * (dynalite's keys are hex and ASCII), they are compared by the engine's own
+ * string order, which is then code point order; from the first such key on,
+ * by {@link compareKeys}.
+ */
 export class SortedStore {
   private readonly texts = new Map<string, string>();
   private sorted: string[] | undefined;
+  private compare: (a: string, b: string) => number = compareUnits;
 
   get size(): number {
     return this.texts.size;
@@ -74,7 +87,10 @@ export class SortedStore {
   }
 
   private set(key: string, text: string): void {
-    if (!this.texts.has(key) && this.sorted) this.sorted.splice(this.indexOf(key), 0, key);
+    if (!this.texts.has(key)) {
+      if (this.compare === compareUnits && HIGH_UNIT.test(key)) this.compare = compareKeys;
+      if (this.sorted) this.sorted.splice(this.indexOf(key), 0, key);
+    }
     this.texts.set(key, text);
   }
 
@@ -85,7 +101,7 @@ export class SortedStore {
 
   /** Every write of the batch, or none: values are encoded before the first is applied. */
   batch(ops: readonly StoreWrite[]): void {
-    const texts = ops.map((op) => (op.type === 'put' ? JSON.stringify(op.value) : undefined));
+    const texts = ops.map((op) => (op.type === 'put' ? (op.text ?? JSON.stringify(op.value)) : undefined));
     ops.forEach((op, i) => {
       if (op.type === 'put' && texts[i] === undefined)
         throw new TypeError(`sorted store: the value at ${op.key} is not JSON`);
@@ -98,7 +114,7 @@ export class SortedStore {
 
   /** The keys (and their texts) in the range, in order, as they are now. */
   range(options: RangeOptions): Array<[string, string]> {
-    this.sorted ??= [...this.texts.keys()].sort(compareKeys);
+    this.sorted ??= [...this.texts.keys()].sort(this.compare);
     const keys = this.sorted;
     let from = 0;
     if (options.gte !== undefined) from = this.indexOf(options.gte);
@@ -135,7 +151,7 @@ export class SortedStore {
     let hi = keys.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (compareKeys(keys[mid] as string, key) < 0) lo = mid + 1;
+      if (this.compare(keys[mid] as string, key) < 0) lo = mid + 1;
       else hi = mid;
     }
     return lo;

@@ -29,6 +29,7 @@ import {
   LOG_MAX_LINE_BYTES,
   LOG_READ_CHUNK_BYTES,
   type LogDisk,
+  logLine,
 } from '../../../local/aws/dynamo-log.js';
 import { ensureTables, startLocalDynamo } from '../../../local/aws/dynamodb.js';
 import type { Durability } from '../../../local/durability.js';
@@ -206,6 +207,32 @@ describe('durability of an answered write', () => {
     await dynamo.close();
     expect(got.Item?.i).toBe(1);
     expect(syncs()).toBe(0);
+  });
+});
+
+describe('a log line', () => {
+  it('is what JSON.stringify writes for the batch, built from the texts the store then keeps; a value that is not JSON is refused', () => {
+    const ops = [
+      {
+        type: 'put' as const,
+        key: 'item-Runs~abc/\u00e9/',
+        value: { pk: { S: 'RUN#1 "quoted" \u{1F600}' }, n: { N: '1.50' } },
+      },
+      { type: 'del' as const, key: 'item-Runs~abd/' },
+      { type: 'put' as const, key: 'index~x', value: [1, null, { a: [true, 'line\nbreak'] }] },
+    ];
+    const line = logLine(ops);
+    expect(line.text).toBe(
+      `${JSON.stringify(ops.map((op) => (op.type === 'put' ? [op.key, op.value] : [op.key])))}\n`,
+    );
+    expect(line.ops.map((op) => (op.type === 'put' ? op.text : undefined))).toEqual([
+      JSON.stringify(ops[0]?.value),
+      undefined,
+      JSON.stringify(ops[2]?.value),
+    ]);
+    expect(() => logLine([{ type: 'put', key: 'k', value: undefined }])).toThrow(
+      /the value at k is not JSON/,
+    );
   });
 });
 

@@ -11,6 +11,8 @@ function prng(seed: number) {
 }
 
 const ALPHABET = ['a', 'b', 'z', '/', '~', '\xFF', 'é', '\uE000', '\uFFFD', '😀', '𝄞', '0', '9'];
+/** Below U+D800 only: UTF-16 order is byte order. */
+const PLAIN = ['a', 'b', 'z', '/', '~', '\xFF', 'é', '0', '9', 'A'];
 const byBytes = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
 
 describe('the sorted store under dynalite', () => {
@@ -28,44 +30,54 @@ describe('the sorted store under dynalite', () => {
     expect('😀' < '\uE000').toBe(true);
   });
 
-  it('answers every range (gt, gte, lt, lte, reverse, limit) as a filter of the sorted keys would, through puts and deletes', () => {
-    const rand = prng(11);
-    const store = new SortedStore();
-    const truth = new Map<string, number>();
-    const key = () => `item-T~${Math.floor(rand() * 400)}/${ALPHABET[Math.floor(rand() * ALPHABET.length)]}`;
-    const bound = () => (rand() < 0.3 ? undefined : key());
-    store.range({}); // sorted from here on: later writes keep it sorted in place
-    for (let step = 0; step < 3_000; step++) {
-      const k = key();
-      if (rand() < 0.3) {
-        store.del(k);
-        truth.delete(k);
-      } else {
-        store.put(k, { n: step });
-        truth.set(k, step);
+  // Dynalite's own keys (hex, ASCII) are compared as UTF-16 until the first key with a unit at or above U+D800.
+  for (const [keys, alphabet, astralAfter] of [
+    ['any characters', ALPHABET, 0],
+    ['ASCII and Latin-1 keys', PLAIN, Number.POSITIVE_INFINITY],
+    ['ASCII keys, then characters above U+FFFF from step 1,500 on', PLAIN, 1_500],
+  ] as const)
+    it(`answers every range (gt, gte, lt, lte, reverse, limit) as a filter of the sorted keys would, through puts and deletes: ${keys}`, () => {
+      const rand = prng(11);
+      const store = new SortedStore();
+      const truth = new Map<string, number>();
+      let step = 0;
+      const key = () => {
+        const from = step >= astralAfter ? ALPHABET : alphabet;
+        return `item-T~${Math.floor(rand() * 400)}/${from[Math.floor(rand() * from.length)]}`;
+      };
+      const bound = () => (rand() < 0.3 ? undefined : key());
+      store.range({}); // sorted from here on: later writes keep it sorted in place
+      for (; step < 3_000; step++) {
+        const k = key();
+        if (rand() < 0.3) {
+          store.del(k);
+          truth.delete(k);
+        } else {
+          store.put(k, { n: step });
+          truth.set(k, step);
+        }
+        if (step % 50 !== 0) continue;
+        const o: RangeOptions = {};
+        const lower = bound();
+        const upper = bound();
+        if (lower !== undefined) o[rand() < 0.5 ? 'gt' : 'gte'] = lower;
+        if (upper !== undefined) o[rand() < 0.5 ? 'lt' : 'lte'] = upper;
+        if (rand() < 0.5) o.reverse = true;
+        if (rand() < 0.5) o.limit = Math.floor(rand() * 20);
+        let expected = [...truth.keys()].sort(byBytes).filter((x) => {
+          if (o.gt !== undefined && byBytes(x, o.gt) <= 0) return false;
+          if (o.gte !== undefined && byBytes(x, o.gte) < 0) return false;
+          if (o.lt !== undefined && byBytes(x, o.lt) >= 0) return false;
+          if (o.lte !== undefined && byBytes(x, o.lte) > 0) return false;
+          return true;
+        });
+        if (o.reverse) expected = expected.reverse();
+        if (o.limit !== undefined && o.limit >= 0) expected = expected.slice(0, o.limit);
+        const got = store.range(o);
+        expect(got.map(([k]) => k)).toEqual(expected);
+        expect(got.map(([, text]) => JSON.parse(text).n)).toEqual(expected.map((k) => truth.get(k)));
       }
-      if (step % 50 !== 0) continue;
-      const o: RangeOptions = {};
-      const lower = bound();
-      const upper = bound();
-      if (lower !== undefined) o[rand() < 0.5 ? 'gt' : 'gte'] = lower;
-      if (upper !== undefined) o[rand() < 0.5 ? 'lt' : 'lte'] = upper;
-      if (rand() < 0.5) o.reverse = true;
-      if (rand() < 0.5) o.limit = Math.floor(rand() * 20);
-      let expected = [...truth.keys()].sort(byBytes).filter((x) => {
-        if (o.gt !== undefined && byBytes(x, o.gt) <= 0) return false;
-        if (o.gte !== undefined && byBytes(x, o.gte) < 0) return false;
-        if (o.lt !== undefined && byBytes(x, o.lt) >= 0) return false;
-        if (o.lte !== undefined && byBytes(x, o.lte) > 0) return false;
-        return true;
-      });
-      if (o.reverse) expected = expected.reverse();
-      if (o.limit !== undefined && o.limit >= 0) expected = expected.slice(0, o.limit);
-      const got = store.range(o);
-      expect(got.map(([k]) => k)).toEqual(expected);
-      expect(got.map(([, text]) => JSON.parse(text).n)).toEqual(expected.map((k) => truth.get(k)));
-    }
-  });
+    });
 
   it('given both bounds of a side, takes lte over lt and gte over gt, as abstract-level does', () => {
     const store = new SortedStore();
