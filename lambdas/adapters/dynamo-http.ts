@@ -73,7 +73,8 @@ export class DocumentClient {
     const op = command.operation;
     const hooks = this.options.hooks;
     const input = marshalInput(op, hooks?.prepare?.(op, command.input) ?? command.input);
-    const body = JSON.stringify(input, binaryAsBase64);
+    // A replacer makes JSON.stringify about twice as slow: only a request with bytes in it gets one.
+    const body = holdsBytes(input) ? JSON.stringify(input, binaryAsBase64) : JSON.stringify(input);
     let answer: Awaited<ReturnType<AwsJsonProtocol['post']>>;
     try {
       answer = await this.protocol.post(`DynamoDB_20120810.${op}`, body);
@@ -176,6 +177,18 @@ function serviceError(res: AwsResponse, metadata: AwsMetadata): DynamoServiceErr
   }
   const { name, message } = serviceErrorName(res, fields, 'DynamoDB');
   return new DynamoServiceError(name, message, metadata, fields);
+}
+
+/** True when a marshalled request carries a binary value (a `Uint8Array`) anywhere. */
+function holdsBytes(value: unknown): boolean {
+  if (value === null || typeof value !== 'object') return false;
+  if (value instanceof Uint8Array) return true;
+  if (Array.isArray(value)) {
+    for (const v of value) if (holdsBytes(v)) return true;
+    return false;
+  }
+  for (const key in value) if (holdsBytes((value as Record<string, unknown>)[key])) return true;
+  return false;
 }
 
 /** JSON.stringify replacer: bytes as base64, as the JSON protocol carries them. */
