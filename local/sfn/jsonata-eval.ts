@@ -156,7 +156,14 @@ export async function evaluateExpression(
   const expr = compile(text, field);
   const fast = fastOf(text, expr);
   let result: unknown = fast
-    ? fast({ states: env.states, variables: env.variables, input: env.states.input })
+    ? fast({
+        states: env.states,
+        // Read only by an expression that names a variable (the environment builds them then).
+        get variables() {
+          return env.variables;
+        },
+        input: env.states.input,
+      })
     : FALLBACK;
   try {
     if (result === FALLBACK) {

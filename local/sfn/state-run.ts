@@ -60,11 +60,28 @@ export class StateRun {
     return this.frame.scope.flatten();
   }
 
-  /** The JSONata environment with `$states.input`, `.context` and any extra `$states` members. */
+  /**
+   * The JSONata environment with `$states.input`, `.context` and any extra
+   * `$states` members. The context and the variables are built when an
+   * expression first reads them (most read neither), once per environment.
+   */
   env(extra: Record<string, unknown> = {}, input: unknown = this.input): JsonataEnv {
+    const run = this;
+    let context: Record<string, unknown> | undefined;
+    let variables: Record<string, unknown> | undefined;
     return {
-      states: { input, context: this.context(), ...extra },
-      variables: this.variables(),
+      states: {
+        input,
+        get context() {
+          context ??= run.context();
+          return context;
+        },
+        ...extra,
+      },
+      get variables() {
+        variables ??= run.variables();
+        return variables;
+      },
       random: () => this.exec.recorded(`${this.key}/rand/${this.randomCount++}`, Math.random),
       uuid: () => this.exec.recorded(`${this.key}/rand/${this.randomCount++}`, randomUUID),
       now: this.entered.timestamp.getTime(),
