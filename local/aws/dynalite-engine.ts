@@ -11,6 +11,7 @@ import { createRequire } from 'node:module';
 import { type DynaliteSizing, installFastSizes } from './dynalite-sizes.js';
 import { checkTypesFast } from './dynalite-types.js';
 import { type LogOpened, type LogOptions, openLoggedStore } from './dynamo-log.js';
+import { keyLock } from './key-lock.js';
 import { installSortedStore } from './sorted-store.js';
 
 const require = createRequire(import.meta.url);
@@ -253,6 +254,17 @@ export class DynaliteEngine implements DynamoEngine {
     private readonly store: Store,
     private readonly log: LogOpened,
   ) {
+    // Each table's item lock is `key-lock.ts`'s, put in before anyone can take one.
+    const itemDb = store.getItemDb.bind(store);
+    const relocked = new WeakSet<DynaliteSubDb>();
+    store.getItemDb = (name) => {
+      const sub = itemDb(name);
+      if (!relocked.has(sub)) {
+        sub.lock = keyLock();
+        relocked.add(sub);
+      }
+      return sub;
+    };
     const read = store.getTable.bind(store);
     // Only table operations change a description, and they read it with checkStatus false (uncached).
     store.getTable = (name, checkStatus, cb) => {
