@@ -10,6 +10,7 @@ import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { type DynaliteSizing, installFastSizes } from './dynalite-sizes.js';
 import { checkTypesFast } from './dynalite-types.js';
+import { fastValueCheck } from './dynalite-values.js';
 import { type LogOpened, type LogOptions, openLoggedStore } from './dynamo-log.js';
 import { keyLock } from './key-lock.js';
 import { installSortedStore } from './sorted-store.js';
@@ -86,6 +87,11 @@ const validations = require('dynalite/validations') as {
   validateExpressions(data: ExpressionRequest): string | undefined;
   validateAttributeValue(value: unknown): string | undefined;
 };
+
+// Canonical numbers, strings, maps and lists checked without big.js (`dynalite-values.ts`).
+validations.validateAttributeValue = fastValueCheck(
+  validations.validateAttributeValue as Parameters<typeof fastValueCheck>[0],
+) as (value: unknown) => string | undefined;
 
 /** The expressions dynalite parses, and the fields it leaves each parsed tree in. */
 const EXPRESSIONS = [
