@@ -118,7 +118,9 @@ export async function nodeFetch(input: string | URL | Request, init: RequestInit
   const signal = init.signal ?? undefined;
   if (signal?.aborted) throw abortError(signal);
   const headers: Record<string, string> = {};
-  new Headers(init.headers).forEach((value, name) => {
+  // The SDKs hand over a Headers already: read, not copied (a copy validates every header again).
+  const given = init.headers instanceof Headers ? init.headers : new Headers(init.headers);
+  given.forEach((value, name) => {
     headers[name] = value;
   });
   const https = url.protocol === 'https:';
