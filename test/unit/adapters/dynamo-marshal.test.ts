@@ -2,22 +2,13 @@ import { NumberValue } from '@aws-sdk/lib-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { marshallValue, unmarshallItem } from '../../../lambdas/adapters/dynamo-marshal.js';
+import { seeded } from '../../support/differential.js';
 
 /**
  * The handlers' marshalling must be the SDK's to the value and to the error
  * message: every kind of value the SDK takes or refuses, nested at random
  * (seeded), goes through both.
  */
-function seeded(seed: number): () => number {
-  let t = seed >>> 0;
-  return () => {
-    t = (t + 0x6d2b79f5) >>> 0;
-    let r = Math.imul(t ^ (t >>> 15), t | 1);
-    r ^= r + Math.imul(r ^ (r >>> 7), r | 61);
-    return ((r ^ (r >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 class Point {
   constructor(
     readonly x = 1,

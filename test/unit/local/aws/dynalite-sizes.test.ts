@@ -8,6 +8,7 @@ import {
   itemSize,
   numberSize,
 } from '../../../../local/aws/dynalite-sizes.js';
+import { freshModule, seeded } from '../../../support/differential.js';
 
 /**
  * The fast sizes and keys must answer exactly what dynalite's own functions
@@ -17,32 +18,11 @@ import {
  * originals come from a fresh copy of its `db` module, which nothing here
  * has replaced.
  */
-const require = createRequire(import.meta.url);
+const _require = createRequire(import.meta.url);
 
-function freshDynaliteDb(): DynaliteSizing {
-  const path = require.resolve('dynalite/db');
-  const cached = require.cache[path];
-  delete require.cache[path];
-  try {
-    return require('dynalite/db') as DynaliteSizing;
-  } finally {
-    if (cached) require.cache[path] = cached;
-  }
-}
-
-const original = freshDynaliteDb();
-const replaced = freshDynaliteDb();
+const original = freshModule<DynaliteSizing>('dynalite/db');
+const replaced = freshModule<DynaliteSizing>('dynalite/db');
 installFastSizes(replaced);
-
-function seeded(seed: number): () => number {
-  let t = seed >>> 0;
-  return () => {
-    t = (t + 0x6d2b79f5) >>> 0;
-    let r = Math.imul(t ^ (t >>> 15), t | 1);
-    r ^= r + Math.imul(r ^ (r >>> 7), r | 61);
-    return ((r ^ (r >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function generator(seed: number) {
   const next = seeded(seed);

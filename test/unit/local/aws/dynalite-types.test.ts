@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { DYNALITE_OPERATIONS } from '../../../../local/aws/dynalite-engine.js';
 import { checkTypesFast } from '../../../../local/aws/dynalite-types.js';
+import { seeded } from '../../../support/differential.js';
 
 /**
  * The fast type check must return exactly what dynalite's `checkTypes`
@@ -23,16 +24,6 @@ const typesOf = (op: string) =>
     .types;
 
 type Spec = string | { type?: string; children?: unknown };
-
-function seeded(seed: number): () => number {
-  let t = seed >>> 0;
-  return () => {
-    t = (t + 0x6d2b79f5) >>> 0;
-    let r = Math.imul(t ^ (t >>> 15), t | 1);
-    r ^= r + Math.imul(r ^ (r >>> 7), r | 61);
-    return ((r ^ (r >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const ATTRIBUTE: Record<string, Spec> = {
   S: 'String',

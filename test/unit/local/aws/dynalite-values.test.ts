@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { canonicalNumber, fastValueCheck } from '../../../../local/aws/dynalite-values.js';
+import { freshModule, seeded } from '../../../support/differential.js';
 
 /**
  * The fast value check must answer what dynalite's `validateAttributeValue`
@@ -11,33 +12,14 @@ import { canonicalNumber, fastValueCheck } from '../../../../local/aws/dynalite-
  */
 const require = createRequire(import.meta.url);
 
-function fresh<T>(id: string): T {
-  const path = require.resolve(id);
-  const cached = require.cache[path];
-  delete require.cache[path];
-  try {
-    return require(id) as T;
-  } finally {
-    if (cached) require.cache[path] = cached;
-  }
-}
-
 type Check = (value: Record<string, unknown>) => string | undefined;
-const original = fresh<{ validateAttributeValue: Check }>('dynalite/validations').validateAttributeValue;
+const original = freshModule<{ validateAttributeValue: Check }>(
+  'dynalite/validations',
+).validateAttributeValue;
 const fast = fastValueCheck(original);
 const Big = require(require.resolve('big.js', { paths: [require.resolve('dynalite')] })) as new (
   n: string,
 ) => { toFixed(): string };
-
-function seeded(seed: number): () => number {
-  let t = seed >>> 0;
-  return () => {
-    t = (t + 0x6d2b79f5) >>> 0;
-    let r = Math.imul(t ^ (t >>> 15), t | 1);
-    r ^= r + Math.imul(r ^ (r >>> 7), r | 61);
-    return ((r ^ (r >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function generator(seed: number) {
   const next = seeded(seed);

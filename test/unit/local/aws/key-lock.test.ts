@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { type KeyLock, keyLock } from '../../../../local/aws/key-lock.js';
+import { seeded } from '../../../support/differential.js';
 
 /**
  * The item lock must grant what the `lock` package (dynalite's) grants, in
@@ -12,16 +13,6 @@ const require = createRequire(import.meta.url);
 const { Lock } = require(require.resolve('lock', { paths: [require.resolve('dynalite')] })) as {
   Lock: () => KeyLock;
 };
-
-function seeded(seed: number): () => number {
-  let t = seed >>> 0;
-  return () => {
-    t = (t + 0x6d2b79f5) >>> 0;
-    let r = Math.imul(t ^ (t >>> 15), t | 1);
-    r ^= r + Math.imul(r ^ (r >>> 7), r | 61);
-    return ((r ^ (r >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const turns = async (n: number) => {
   for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r));
