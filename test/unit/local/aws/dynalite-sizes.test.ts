@@ -1,4 +1,3 @@
-import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import {
   addConsumedCapacity,
@@ -18,7 +17,6 @@ import { freshModule, seeded } from '../../../support/differential.js';
  * originals come from a fresh copy of its `db` module, which nothing here
  * has replaced.
  */
-const _require = createRequire(import.meta.url);
 
 const original = freshModule<DynaliteSizing>('dynalite/db');
 const replaced = freshModule<DynaliteSizing>('dynalite/db');
