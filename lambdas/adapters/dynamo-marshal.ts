@@ -38,8 +38,12 @@ function toAttribute(data: unknown): AttributeValue {
       if (data === null) return { NULL: true };
       if (Array.isArray(data)) {
         const list: AttributeValue[] = [];
-        for (const item of data)
+        // By index, skipping holes, as the SDK's filter reads an array (not through its iterator).
+        for (let i = 0; i < data.length; i++) {
+          if (!(i in data)) continue;
+          const item: unknown = data[i];
           if (typeof item !== 'function' && item !== undefined) list.push(toAttribute(item));
+        }
         return { L: list };
       }
       if (isPlainObject(data)) return { M: mapOf(data as Record<string, unknown>) };

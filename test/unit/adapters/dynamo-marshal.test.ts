@@ -60,6 +60,13 @@ function generator(seed: number) {
       () => new Point(),
       () => Object.assign(Object.create(null), { n: 1 }),
       () => ({ constructor: 'not a function' }),
+      // An array with an iterator of its own: the SDK reads it by index.
+      () =>
+        Object.assign([1, 2], {
+          [Symbol.iterator]: function* () {
+            yield 9;
+          },
+        }),
     ])();
   const value = (depth: number): unknown => {
     const r = next();
