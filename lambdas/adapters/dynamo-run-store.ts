@@ -144,6 +144,13 @@ export class DynamoRunStore implements RunStore {
     return item ? parseOpenReservations(item) : {};
   }
 
+  async getLedgerState(
+    runId: string,
+  ): Promise<{ ledger: Ledger; open: Record<string, OpenReservation> } | undefined> {
+    const item = await this.get(pk(runId), LEDGER);
+    return item ? { ledger: parseLedger(item), open: parseOpenReservations(item) } : undefined;
+  }
+
   async reserve(
     runId: string,
     key: string,

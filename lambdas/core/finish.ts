@@ -62,8 +62,9 @@ export async function finishRun(
   });
   // Whatever ended the run, no reservation outlives it: a call that failed, or whose
   // turn was never recorded, gives its reservation back here (its claim never completes).
-  for (const key of Object.keys(await deps.store.openReservations(event.runId)))
-    await deps.store.settle(event.runId, key, { tokens: 0, costMicros: 0 });
+  const state = await deps.store.getLedgerState(event.runId);
+  const open = Object.keys(state?.open ?? {});
+  for (const key of open) await deps.store.settle(event.runId, key, { tokens: 0, costMicros: 0 });
   const outcome: Record<string, Json> = { type: 'run_finished', outcome: event.outcome };
   if (event.reason) outcome.reason = event.reason;
   if (event.detail ?? event.error)
@@ -77,8 +78,13 @@ export async function finishRun(
       historyEvents: history.events,
     };
   const finished = outcome as unknown as TrailEvent;
-  // Read before the last write, so this invocation's snapshot counts every request it made.
-  const ledger = changed ? await deps.store.getLedger(event.runId) : undefined;
+  // Read before the last write, so this invocation's snapshot counts every request it made; read
+  // again only when settling the open reservations changed it.
+  const ledger = !changed
+    ? undefined
+    : open.length > 0
+      ? await deps.store.getLedger(event.runId)
+      : state?.ledger;
   const trail = changed ? await deps.store.listEvents(event.runId) : [];
   const usage = usageSnapshot(pendingWrite(finished));
   if (usage) finished.usage = usage;

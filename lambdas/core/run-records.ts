@@ -469,6 +469,10 @@ export interface RunStore {
   ): Promise<boolean>;
   /** The reservations still held on the run's ledger, by key. */
   openReservations(runId: string): Promise<Record<string, OpenReservation>>;
+  /** The ledger and the reservations it still holds, from one read. */
+  getLedgerState(
+    runId: string,
+  ): Promise<{ ledger: Ledger; open: Record<string, OpenReservation> } | undefined>;
   /**
    * Reserve against a shared daily cap (`cap` names workflow or tenant and
    * day) under `holder` (run and claim); created at `limits` on first use.
