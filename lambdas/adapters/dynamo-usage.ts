@@ -7,8 +7,9 @@ import type { DocumentClientHooks } from './dynamo-http.js';
  * in request units, once per command whatever its retries.
  *
  * It asks DynamoDB for `ReturnConsumedCapacity: TOTAL` and counts what the
- * answer reports, which is what the bill counts. When an answer reports
- * nothing (the local runtime's transactions) it counts by kind and size, as
+ * answer reports, which is what the bill counts (the local runtime's
+ * DynamoDB reports it too, transactions included). When an answer reports
+ * nothing (a local TransactGetItems) it counts by kind and size, as
  * DynamoDB's pricing page defines a unit: a read of up to 4 KB (half for an
  * eventually consistent read, double in a transaction), a write of up to 1 KB
  * (double in a transaction), rounded up per item. A request that fails is

@@ -247,10 +247,18 @@ export class TransactionRunner {
     }
   }
 
-  /** `TransactWriteItems`: all or nothing, and nothing seen half-way. */
+  /**
+   * `TransactWriteItems`: all or nothing, and nothing seen half-way. Asked
+   * for (`ReturnConsumedCapacity`), the answer reports the write units per
+   * table as DynamoDB's does: twice each item's, sized as its single-item
+   * operation sizes it (the larger of the item before and after), two per
+   * condition check.
+   */
   async write(request: Obj): Promise<Obj | DynamoErrorBody> {
     const list = Array.isArray(request.TransactItems) ? (request.TransactItems as Obj[]) : [];
     if (list.length === 0 || list.length > 100) return lengthRefused();
+    const capacity =
+      request.ReturnConsumedCapacity === 'TOTAL' || request.ReturnConsumedCapacity === 'INDEXES';
     const steps: Step[] = [];
     const seen = new Set<string>();
     for (const entry of list) {
@@ -258,7 +266,7 @@ export class TransactionRunner {
       const s = (spec ?? {}) as Obj;
       const operation = OPERATIONS[kind];
       if (!operation) return error('ValidationException', `unknown transaction operation ${kind}`);
-      const prepared = this.engine.prepare(operation, single(kind, s));
+      const prepared = this.engine.prepare(operation, single(kind, s, capacity));
       if ('status' in prepared) return prepared;
       const where = await this.locate(s.TableName, (kind === 'Put' ? s.Item : s.Key) ?? {}, kind === 'Put');
       if ('status' in where) return where;
@@ -277,19 +285,27 @@ export class TransactionRunner {
     try {
       const overlay = new Overlay(this.engine.dynaliteStore);
       const reasons: Obj[] = steps.map(() => ({ Code: 'None' }));
+      const units = new Map<string, number>();
       let cancelled = false;
       for (const i of order) {
         const step = steps[i];
         if (!step) continue;
         let failed: EngineAnswer | undefined;
+        let itemUnits = 1;
         if (step.kind === 'ConditionCheck') {
           const invalid = dynaliteDb.checkConditional(step.data, await this.read(step.table, step.itemKey));
           if (invalid) failed = answerOf(invalid);
         } else {
           const answer = await this.engine.act(overlay.store, step.operation, step.data);
           if (answer.status !== 200) failed = answer;
+          const consumed = (answer.body.ConsumedCapacity as { CapacityUnits?: unknown } | undefined)
+            ?.CapacityUnits;
+          if (typeof consumed === 'number') itemUnits = consumed;
         }
-        if (!failed) continue;
+        if (!failed) {
+          units.set(step.table, (units.get(step.table) ?? 0) + 2 * itemUnits);
+          continue;
+        }
         if (!conditionFailed(failed)) {
           // Answered as before when nothing cancelled yet; after a failed condition, a reason as DynamoDB gives.
           if (!cancelled) return failed;
@@ -320,7 +336,14 @@ export class TransactionRunner {
         );
       }
       if (overlay.writes.size > 0) await this.commit([...overlay.writes.values()]);
-      return {};
+      if (!capacity) return {};
+      return {
+        ConsumedCapacity: [...units].map(([TableName, n]) => ({
+          TableName,
+          CapacityUnits: n,
+          WriteCapacityUnits: n,
+        })),
+      };
     } finally {
       release();
     }
@@ -334,9 +357,10 @@ export class TransactionRunner {
   }
 }
 
-/** The single-item request a transaction entry runs as. */
-function single(kind: string, s: Obj): Obj {
+/** The single-item request a transaction entry runs as (asking for its capacity when the transaction does). */
+function single(kind: string, s: Obj, capacity: boolean): Obj {
   const request: Obj = { TableName: s.TableName };
+  if (capacity) request.ReturnConsumedCapacity = 'TOTAL';
   for (const field of ['ConditionExpression', 'ExpressionAttributeNames', 'ExpressionAttributeValues'])
     if (s[field] !== undefined) request[field] = s[field];
   if (kind === 'Put') request.Item = s.Item;

@@ -77,6 +77,55 @@ describe("the DynamoDB meter on the handlers' client", () => {
     expect(usage?.dynamodb).toEqual({ requests: 6, readUnits: 2, writeUnits: 13 });
   });
 
+  it("reads a local transaction's units from its answer, as DynamoDB reports them: the larger of each item before and after, doubled", async () => {
+    const big = 'x'.repeat(3000);
+    await db.send(new PutCommand({ TableName: 'Runs', Item: { pk: 'RUN#m3', sk: 'BIG', v: big } }));
+    const transaction = {
+      TransactItems: [
+        // A small change to a 3 KB item: 3 units, doubled (the request alone would size it at 1).
+        {
+          Update: {
+            TableName: 'Runs',
+            Key: { pk: 'RUN#m3', sk: 'BIG' },
+            UpdateExpression: 'SET n = :n',
+            ExpressionAttributeValues: { ':n': 1 },
+          },
+        },
+        { Put: { TableName: 'Runs', Item: { pk: 'RUN#m3', sk: 'S', v: 's' } } },
+        {
+          ConditionCheck: {
+            TableName: 'Runs',
+            Key: { pk: 'RUN#m3', sk: 'S0' },
+            ConditionExpression: 'attribute_not_exists(pk)',
+          },
+        },
+      ],
+    };
+    const answer = await db.send(
+      new TransactWriteCommand({ ...transaction, ReturnConsumedCapacity: 'TOTAL' }),
+    );
+    expect(answer.ConsumedCapacity).toEqual([
+      { TableName: 'Runs', CapacityUnits: 10, WriteCapacityUnits: 10 },
+    ]);
+    const unasked = await db.send(
+      new TransactWriteCommand({
+        TransactItems: [{ Put: { TableName: 'Runs', Item: { pk: 'RUN#m3', sk: 'T', v: 't' } } }],
+      }),
+    );
+    expect(unasked.ConsumedCapacity).toBeUndefined();
+    const usage = await invoke(async () => {
+      await db.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            { Update: { ...transaction.TransactItems[0]?.Update, ExpressionAttributeValues: { ':n': 2 } } },
+          ],
+        } as never),
+      );
+      return usageSnapshot();
+    });
+    expect(usage?.dynamodb).toEqual({ requests: 1, readUnits: 0, writeUnits: 6 });
+  });
+
   it('counts a refused conditional write at its minimum, and nothing outside a metered invocation', async () => {
     await db.send(new PutCommand({ TableName: 'Runs', Item: { pk: 'RUN#m2', sk: 'A' } }));
     const usage = await invoke(async () => {
