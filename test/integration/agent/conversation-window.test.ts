@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { responder, text, toolUse } from '../../../local/scripted-model/index.js';
+import { text } from '../../../local/scripted-model/index.js';
 import type { RecordedRequest } from '../../../local/scripted-model/types.js';
 import { agent, defineAgent, defineWorkflow } from '../../../state-machines/index.js';
 import { AgentHarness } from '../../support/agent-harness.js';
-import { readPage } from './fixtures.js';
+import { reading as readingPages, readPage, reportInput } from './fixtures.js';
 
 const THRESHOLD = 8_000;
 const TASK = 'Read the report page by page and list every figure it gives.';
@@ -18,27 +18,15 @@ const reader = defineAgent({
 const longRead = defineWorkflow({
   name: 'long-read',
   description: 'a 60-turn conversation',
-  input: {
-    type: 'object',
-    properties: { report: { type: 'string' } },
-    required: ['report'],
-    additionalProperties: false,
-  } as const,
+  input: reportInput,
   steps: [agent('read', { agent: reader, prompt: () => TASK })],
   limits: { maxSteps: 70, maxTokens: 3_000_000, maxCostUsd: 100 },
 });
 
 const TURNS = 60;
-const lastPage = (req: RecordedRequest): number => {
-  const text = JSON.stringify(req.body.messages.at(-1)?.content ?? '');
-  return Number(/Page (\d+):/.exec(text)?.[1] ?? 0);
-};
+// The long-read scripted reader, its summaries made of each summary request.
 const reading = (summary: (req: RecordedRequest) => string) =>
-  responder('long-read', (req) => {
-    if (req.conversation.endsWith(':summary')) return text(summary(req));
-    const page = lastPage(req) + 1;
-    return page <= TURNS ? toolUse('read_page', { page }) : text('Listed every figure.');
-  });
+  readingPages('long-read', TURNS, (req) => text(summary(req)));
 
 let h: AgentHarness;
 beforeAll(async () => {

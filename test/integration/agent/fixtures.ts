@@ -37,6 +37,14 @@ export const readPage = defineTool({
     `Page ${page}: the figure on this page is ${page * 37}. ${'Background text of the page. '.repeat(45)}`,
 });
 
+/** The long-read workflows' input: the report to read. */
+export const reportInput = {
+  type: 'object',
+  properties: { report: { type: 'string' } },
+  required: ['report'],
+  additionalProperties: false,
+} as const;
+
 /**
  * A conversation past its window (8,000 tokens, the last 3 turns kept) that reads `readPage`
  * page by page: its turns fold into a running summary, itself a model call.
@@ -49,12 +57,7 @@ export const longRead = (
     name,
     ...(options.dailyCaps ? { dailyCaps: options.dailyCaps } : {}),
     description: 'a conversation past its window',
-    input: {
-      type: 'object',
-      properties: { report: { type: 'string' } },
-      required: ['report'],
-      additionalProperties: false,
-    } as const,
+    input: reportInput,
     steps: [
       agent('read', {
         agent: defineAgent({
@@ -74,10 +77,17 @@ export const longRead = (
 /** The running summary the scripted model writes for {@link longRead}. */
 export const SUMMARY = text('Figures so far: 37 times the page number.');
 
-/** The scripted reader of {@link longRead}: the next page until `pages`, then its answer; `summary` to a summary request. */
-export const reading = (name: string, pages = 12, summary: ScriptedTurn = SUMMARY) =>
+/**
+ * The scripted reader of {@link longRead}: the next page until `pages`, then its answer;
+ * `summary` (or what it makes of the request) to a summary request.
+ */
+export const reading = (
+  name: string,
+  pages = 12,
+  summary: ScriptedTurn | ((req: RecordedRequest) => ScriptedTurn) = SUMMARY,
+) =>
   responder(name, (req: RecordedRequest) => {
-    if (req.conversation.endsWith(':summary')) return summary;
+    if (req.conversation.endsWith(':summary')) return typeof summary === 'function' ? summary(req) : summary;
     const last = JSON.stringify(req.body.messages.at(-1)?.content ?? '');
     const page = Number(/Page (\d+):/.exec(last)?.[1] ?? 0) + 1;
     return page <= pages ? toolUse('read_page', { page }) : text('Listed every figure.');
