@@ -68,18 +68,30 @@ export class DynamoRunStore implements RunStore {
     private readonly now: () => number = Date.now,
   ) {}
 
-  async createRun(meta: RunMeta, ledger: Ledger): Promise<boolean> {
-    // The ledger first, then META: a run is visible only through META, so a crash
-    // between the two leaves nothing a reader can see, and a retry completes it.
-    await this.putIfAbsent({
-      pk: pk(meta.runId),
-      sk: LEDGER,
-      ...ledger,
-      open: {},
-      turns: {},
-      failedCalls: [],
-    });
-    return this.putIfAbsent({ pk: pk(meta.runId), sk: 'META', ...meta });
+  async createRun(meta: RunMeta, ledger: Ledger, first?: KeyedEvent): Promise<boolean> {
+    // One transaction: the run is there whole (META, LEDGER and the trail's first event) or not
+    // at all, whatever crashes when; a failed condition on any of them means it exists already.
+    const items: TransactItem[] = [
+      {
+        Put: this.putIfAbsentRequest({
+          pk: pk(meta.runId),
+          sk: LEDGER,
+          ...ledger,
+          open: {},
+          turns: {},
+          failedCalls: [],
+        }),
+      },
+      { Put: this.putIfAbsentRequest({ pk: pk(meta.runId), sk: 'META', ...meta }) },
+      ...(first ? [{ Put: this.eventPut(meta.runId, first) }] : []),
+    ];
+    try {
+      await this.send(new TransactWriteCommand({ TransactItems: items }));
+      return true;
+    } catch (err) {
+      if (cancellationCodes(err)?.includes('ConditionalCheckFailed')) return false;
+      throw err;
+    }
   }
 
   async getRun(runId: string): Promise<RunMeta | undefined> {

@@ -406,8 +406,12 @@ export type StoredTrailEvent = TrailEvent & {
  * never imports an AWS SDK.
  */
 export interface RunStore {
-  /** Create META + LEDGER; false when the run id exists already. */
-  createRun(meta: RunMeta, ledger: Ledger): Promise<boolean>;
+  /**
+   * Create META, LEDGER and, when given, the trail's first event, all at once
+   * (one transaction: a crash leaves all or nothing); false when the run id
+   * exists already.
+   */
+  createRun(meta: RunMeta, ledger: Ledger, first?: KeyedEvent): Promise<boolean>;
   getRun(runId: string): Promise<RunMeta | undefined>;
   updateRun(runId: string, patch: Partial<Omit<RunMeta, 'runId'>>): Promise<void>;
   /** Close a run once: only a RUNNING run changes. Returns whether it changed. */

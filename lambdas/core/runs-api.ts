@@ -9,7 +9,7 @@ import type { Json } from './model.js';
 import type { WorkflowEngine } from './ports.js';
 import { MICROS_PER_USD } from './pricing.js';
 import type { Ledger, RunMeta } from './run-records.js';
-import { pendingWrite, runCost, usageSnapshot } from './usage.js';
+import { pendingTransaction, runCost, usageSnapshot } from './usage.js';
 
 /** An HTTP-shaped answer: handlers map it to API Gateway's response. */
 export interface ApiResult {
@@ -106,6 +106,8 @@ export async function startRun(rawBody: string | null | undefined, deps: RunsApi
     createdAt: nowIso,
     updatedAt: nowIso,
     deadline: now + limits.timeLimitSeconds * 1000,
+    // Known before it starts: a Standard execution's ARN is its state machine's and its name.
+    executionArn: executionArnOf(arn, runId),
     ...(typeof tenant === 'string' ? { tenant } : {}),
   };
   const ledger: Ledger = {
@@ -123,11 +125,23 @@ export async function startRun(rawBody: string | null | undefined, deps: RunsApi
     ...marginOf(workflow),
     extended: { steps: 0, tokens: 0, costMicros: 0, seconds: 0 },
   };
-  // One idempotent operation: the run record is created once, the trail's first event is
-  // written once, and StartExecution named by the run id is called every time (it is
-  // idempotent on name and input), so a client retry after a crash anywhere here ends with
-  // exactly one run and one execution.
-  const created = await deps.store.createRun(meta, ledger);
+  const started = {
+    type: 'run_started' as const,
+    workflow: name,
+    input: input as Json,
+    limits: { ...limits },
+  };
+  // The api invocation's usage so far, this write included, is the run's first cost.
+  const usage = usageSnapshot(pendingTransaction([ledger, meta, started], 2));
+  // Two idempotent operations: the run (its record, its ledger and the trail's first event) is
+  // created once, in one transaction, and StartExecution named by the run id is called for every
+  // request while the run is RUNNING (idempotent on name and input: a running execution answers
+  // with itself, an ended one as existing already), so a client retry after a crash anywhere
+  // here ends with exactly one run and one execution.
+  const created = await deps.store.createRun(meta, ledger, {
+    id: eventIds.runStarted(),
+    event: usage ? { ...started, usage } : started,
+  });
   let run = meta;
   if (!created) {
     const existing = await deps.store.getRun(runId);
@@ -144,21 +158,11 @@ export async function startRun(rawBody: string | null | undefined, deps: RunsApi
     run = existing;
   }
   const links = { self: `/runs/${runId}` };
-  if (run.status !== 'RUNNING' || run.executionArn) {
+  if (run.status !== 'RUNNING') {
     return { status: created ? 201 : 200, body: { runId, status: run.status, links } };
   }
-  const started = {
-    type: 'run_started' as const,
-    workflow: name,
-    input: input as Json,
-    limits: { ...limits },
-  };
-  // The api invocation's usage so far (creating the run, this write) is the run's first cost.
-  const usage = usageSnapshot(pendingWrite(started));
-  await deps.store.appendEvent(runId, eventIds.runStarted(), usage ? { ...started, usage } : started);
-  let executionArn: string;
   try {
-    executionArn = await deps.engine.startExecution(arn, runId, JSON.stringify({ runId }));
+    await deps.engine.startExecution(arn, runId, JSON.stringify({ runId }));
   } catch (err) {
     if (err instanceof ChaperoneError && err.retryable) {
       // Nothing is lost: the run waits for the client's retry, which starts the same execution.
@@ -189,8 +193,12 @@ export async function startRun(rawBody: string | null | undefined, deps: RunsApi
       },
     };
   }
-  await deps.store.updateRun(runId, { executionArn });
   return { status: created ? 201 : 200, body: { runId, status: 'RUNNING', links } };
+}
+
+/** The ARN of the Standard execution `name` of `stateMachineArn`. */
+export function executionArnOf(stateMachineArn: string, name: string): string {
+  return `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
 }
 
 /**
@@ -338,10 +346,9 @@ export async function redriveRun(runId: string | undefined, deps: RunsApiDeps): 
       `run ${runId} failed with a terminal error (${meta.error ?? 'unknown'}): a redrive would fail the same way. Fix the cause and start a new run.`,
       'RunFailed',
     );
-  if (!meta.executionArn)
+  const execution = meta.executionArn ? await deps.engine.describeExecution(meta.executionArn) : undefined;
+  if (!meta.executionArn || !execution)
     return conflict(`run ${runId} has no execution yet: send the same POST /runs again to start it`);
-  const execution = await deps.engine.describeExecution(meta.executionArn);
-  if (!execution) return conflict(`run ${runId}: its execution ${meta.executionArn} does not exist`);
   if (execution.status === 'RUNNING')
     return conflict(`run ${runId} is still running: there is nothing to redrive`);
   if (execution.status === 'SUCCEEDED')

@@ -182,7 +182,7 @@ export function pendingWrite(item: unknown, transactional = false): DynamoUnits 
  * write units, the snapshot counted on the first.
  */
 export function pendingCompletion(completion: Completion, extra: readonly unknown[] = []): DynamoUnits {
-  const items: unknown[] = [
+  return pendingTransaction([
     { result: completion.result },
     ...extra,
     ...(completion.events ?? []),
@@ -190,11 +190,19 @@ export function pendingCompletion(completion: Completion, extra: readonly unknow
     ...(completion.calls ?? []),
     ...(completion.output ? [completion.output] : []),
     ...(completion.failedCall ? [{ failedCalls: [completion.failedCall] }] : []),
-  ];
+  ]);
+}
+
+/**
+ * The units of a transaction writing `items` (each its JSON size plus its
+ * key's, 1 KB a unit, twice for a transactional write), the snapshot counted
+ * on the one at `carrier`.
+ */
+export function pendingTransaction(items: readonly unknown[], carrier = 0): DynamoUnits {
   let writeUnits = 0;
   items.forEach((item, i) => {
     const bytes =
-      Buffer.byteLength(JSON.stringify(item) ?? '') + ITEM_KEY_BYTES + (i === 0 ? SNAPSHOT_BYTES : 0);
+      Buffer.byteLength(JSON.stringify(item) ?? '') + ITEM_KEY_BYTES + (i === carrier ? SNAPSHOT_BYTES : 0);
     writeUnits += 2 * Math.ceil(bytes / 1024);
   });
   return { readUnits: 0, writeUnits };
