@@ -58,17 +58,141 @@ const HIGH_UNIT = /[\uD800-\uFFFF]/;
 /** UTF-16 order: code point order too for keys without a {@link HIGH_UNIT}. */
 const compareUnits = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
+/** A position among the sorted keys: a run's index and an index in it (`[runs, 0]`: past the last key). */
+type Cursor = [run: number, index: number];
+
+/** Keys per run of {@link SortedKeys} past which a run is split in two. */
+const MAX_RUN = 512;
+
+/**
+ * Keys in order, kept as consecutive sorted runs of at most `maxRun` keys
+ * (a run split in two past it, dropped when emptied): a new key moves at
+ * most a run's keys to make room, not all the keys after it, so writing to
+ * a store of n keys costs O(√n)-ish instead of O(n) (a store of 100,000
+ * items no longer moves 50,000 references per insert).
+ */
+export class SortedKeys {
+  private runs: string[][] = [];
+
+  constructor(
+    /** How keys compare; may be replaced by an order that agrees on every key held so far. */
+    public compare: (a: string, b: string) => number,
+    private readonly maxRun = MAX_RUN,
+  ) {}
+
+  /** Keys already in order. */
+  static of(
+    sorted: readonly string[],
+    compare: (a: string, b: string) => number,
+    maxRun = MAX_RUN,
+  ): SortedKeys {
+    const keys = new SortedKeys(compare, maxRun);
+    const size = Math.max(1, maxRun >> 1);
+    for (let i = 0; i < sorted.length; i += size) keys.runs.push(sorted.slice(i, i + size));
+    return keys;
+  }
+
+  get length(): number {
+    let n = 0;
+    for (const run of this.runs) n += run.length;
+    return n;
+  }
+
+  /** Every key, in order. */
+  toArray(): string[] {
+    return this.runs.flat();
+  }
+
+  /** Where the first key not below `key` is (past the end when every key is below it). */
+  lowerBound(key: string): Cursor {
+    const runs = this.runs;
+    let lo = 0;
+    let hi = runs.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const run = runs[mid] as string[];
+      if (this.compare(run[run.length - 1] as string, key) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    if (lo === runs.length) return [lo, 0];
+    const run = runs[lo] as string[];
+    let a = 0;
+    let b = run.length;
+    while (a < b) {
+      const mid = (a + b) >>> 1;
+      if (this.compare(run[mid] as string, key) < 0) a = mid + 1;
+      else b = mid;
+    }
+    return [lo, a];
+  }
+
+  /** The position past the last key. */
+  end(): Cursor {
+    return [this.runs.length, 0];
+  }
+
+  /** The key at `at`, if any. */
+  at(at: Cursor): string | undefined {
+    return this.runs[at[0]]?.[at[1]];
+  }
+
+  /** The position after `at`. */
+  next(at: Cursor): Cursor {
+    const run = this.runs[at[0]];
+    return run && at[1] + 1 < run.length ? [at[0], at[1] + 1] : [at[0] + 1, 0];
+  }
+
+  /** The position before `at` (`[-1, 0]` before the first key). */
+  previous(at: Cursor): Cursor {
+    if (at[1] > 0) return [at[0], at[1] - 1];
+    const run = this.runs[at[0] - 1];
+    return run ? [at[0] - 1, run.length - 1] : [-1, 0];
+  }
+
+  /** Inserts a key not held yet. */
+  insert(key: string): void {
+    const runs = this.runs;
+    if (runs.length === 0) {
+      runs.push([key]);
+      return;
+    }
+    let [r, i] = this.lowerBound(key);
+    if (r === runs.length) {
+      r -= 1;
+      i = (runs[r] as string[]).length;
+    }
+    const run = runs[r] as string[];
+    run.splice(i, 0, key);
+    if (run.length > this.maxRun) runs.splice(r + 1, 0, run.splice(run.length >> 1));
+  }
+
+  /** Removes a key held. */
+  delete(key: string): void {
+    const [r, i] = this.lowerBound(key);
+    const run = this.runs[r];
+    if (run?.[i] !== key) return;
+    run.splice(i, 1);
+    if (run.length === 0) this.runs.splice(r, 1);
+  }
+}
+
+/** Whether cursor `a` comes before cursor `b`. */
+const before = (a: Cursor, b: Cursor): boolean => a[0] < b[0] || (a[0] === b[0] && a[1] < b[1]);
+
 /**
  * Every key and its JSON text; the keys sorted on the first range read and
- * kept sorted after it. While no key has a code unit at or above U+D800
- * (dynalite's keys are hex and ASCII), they are compared by the engine's own
- * string order, which is then code point order; from the first such key on,
- * by {@link compareKeys}.
+ * kept sorted after it ({@link SortedKeys}). While no key has a code unit at
+ * or above U+D800 (dynalite's keys are hex and ASCII), they are compared by
+ * the engine's own string order, which is then code point order; from the
+ * first such key on, by {@link compareKeys}.
  */
 export class SortedStore {
   private readonly texts = new Map<string, string>();
-  private sorted: string[] | undefined;
+  private sorted: SortedKeys | undefined;
   private compare: (a: string, b: string) => number = compareUnits;
+
+  /** `maxRun`: keys per run of the sorted keys (small in tests, to split and drop runs often). */
+  constructor(private readonly maxRun = MAX_RUN) {}
 
   get size(): number {
     return this.texts.size;
@@ -88,15 +212,19 @@ export class SortedStore {
 
   private set(key: string, text: string): void {
     if (!this.texts.has(key)) {
-      if (this.compare === compareUnits && HIGH_UNIT.test(key)) this.compare = compareKeys;
-      if (this.sorted) this.sorted.splice(this.indexOf(key), 0, key);
+      if (this.compare === compareUnits && HIGH_UNIT.test(key)) {
+        // Both orders agree on every key held so far (none has such a unit).
+        this.compare = compareKeys;
+        if (this.sorted) this.sorted.compare = compareKeys;
+      }
+      this.sorted?.insert(key);
     }
     this.texts.set(key, text);
   }
 
   del(key: string): void {
     if (!this.texts.delete(key) || !this.sorted) return;
-    this.sorted.splice(this.indexOf(key), 1);
+    this.sorted.delete(key);
   }
 
   /** Every write of the batch, or none: values are encoded before the first is applied. */
@@ -114,47 +242,36 @@ export class SortedStore {
 
   /** The keys (and their texts) in the range, in order, as they are now. */
   range(options: RangeOptions): Array<[string, string]> {
-    this.sorted ??= [...this.texts.keys()].sort(this.compare);
+    this.sorted ??= SortedKeys.of([...this.texts.keys()].sort(this.compare), this.compare, this.maxRun);
     const keys = this.sorted;
-    let from = 0;
-    if (options.gte !== undefined) from = this.indexOf(options.gte);
+    let from: Cursor = [0, 0];
+    if (options.gte !== undefined) from = keys.lowerBound(options.gte);
     else if (options.gt !== undefined) {
-      from = this.indexOf(options.gt);
-      if (keys[from] === options.gt) from += 1;
+      from = keys.lowerBound(options.gt);
+      if (keys.at(from) === options.gt) from = keys.next(from);
     }
     // Given both, `lte` wins over `lt` and `gte` over `gt`, as in abstract-level's range options.
-    let to = keys.length;
+    let to: Cursor = keys.end();
     if (options.lte !== undefined) {
-      to = this.indexOf(options.lte);
-      if (keys[to] === options.lte) to += 1;
-    } else if (options.lt !== undefined) to = this.indexOf(options.lt);
+      to = keys.lowerBound(options.lte);
+      if (keys.at(to) === options.lte) to = keys.next(to);
+    } else if (options.lt !== undefined) to = keys.lowerBound(options.lt);
     const out: Array<[string, string]> = [];
     const limit = options.limit === undefined || options.limit < 0 ? Number.POSITIVE_INFINITY : options.limit;
     if (options.reverse) {
-      for (let i = to - 1; i >= from && out.length < limit; i--) {
-        const k = keys[i] as string;
+      for (let at = keys.previous(to); !before(at, from) && out.length < limit; at = keys.previous(at)) {
+        const k = keys.at(at);
+        if (k === undefined) break;
         out.push([k, this.texts.get(k) as string]);
       }
     } else {
-      for (let i = from; i < to && out.length < limit; i++) {
-        const k = keys[i] as string;
+      for (let at = from; before(at, to) && out.length < limit; at = keys.next(at)) {
+        const k = keys.at(at);
+        if (k === undefined) break;
         out.push([k, this.texts.get(k) as string]);
       }
     }
     return out;
-  }
-
-  /** The first index in the sorted keys whose key is not below `key`. */
-  private indexOf(key: string): number {
-    const keys = this.sorted as string[];
-    let lo = 0;
-    let hi = keys.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (this.compare(keys[mid] as string, key) < 0) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
   }
 }
 

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { compareKeys, type RangeOptions, SortedStore } from '../../../../local/aws/sorted-store.js';
+import {
+  compareKeys,
+  type RangeOptions,
+  SortedKeys,
+  SortedStore,
+} from '../../../../local/aws/sorted-store.js';
 
 /** A seeded PRNG, so a failure repeats. */
 function prng(seed: number) {
@@ -31,14 +36,18 @@ describe('the sorted store under dynalite', () => {
   });
 
   // Dynalite's own keys (hex, ASCII) are compared as UTF-16 until the first key with a unit at or above U+D800.
-  for (const [keys, alphabet, astralAfter] of [
-    ['any characters', ALPHABET, 0],
-    ['ASCII and Latin-1 keys', PLAIN, Number.POSITIVE_INFINITY],
-    ['ASCII keys, then characters above U+FFFF from step 1,500 on', PLAIN, 1_500],
+  // The sorted keys are runs of at most maxRun keys: runs of 2 and 5 are split and emptied
+  // thousands of times here, the default (512) a few times.
+  for (const [keys, alphabet, astralAfter, maxRun] of [
+    ['any characters', ALPHABET, 0, undefined],
+    ['ASCII and Latin-1 keys', PLAIN, Number.POSITIVE_INFINITY, undefined],
+    ['ASCII keys, then characters above U+FFFF from step 1,500 on', PLAIN, 1_500, undefined],
+    ['any characters, runs of at most 2 keys', ALPHABET, 0, 2],
+    ['ASCII keys, then characters above U+FFFF, runs of at most 5 keys', PLAIN, 1_500, 5],
   ] as const)
     it(`answers every range (gt, gte, lt, lte, reverse, limit) as a filter of the sorted keys would, through puts and deletes: ${keys}`, () => {
       const rand = prng(11);
-      const store = new SortedStore();
+      const store = new SortedStore(maxRun);
       const truth = new Map<string, number>();
       let step = 0;
       const key = () => {
@@ -56,7 +65,7 @@ describe('the sorted store under dynalite', () => {
           store.put(k, { n: step });
           truth.set(k, step);
         }
-        if (step % 50 !== 0) continue;
+        if (step % (maxRun === undefined ? 50 : 7) !== 0) continue;
         const o: RangeOptions = {};
         const lower = bound();
         const upper = bound();
@@ -78,6 +87,32 @@ describe('the sorted store under dynalite', () => {
         expect(got.map(([, text]) => JSON.parse(text).n)).toEqual(expected.map((k) => truth.get(k)));
       }
     });
+
+  it('keeps the keys in order across runs, from a sorted start and through inserts and deletes', () => {
+    const rand = prng(5);
+    const start = Array.from({ length: 50 }, (_, i) => `k${String(i * 10).padStart(4, '0')}`);
+    const keys = SortedKeys.of(start, compareKeys, 4);
+    const truth = new Set(start);
+    for (let step = 0; step < 2_000; step++) {
+      const k = `k${String(Math.floor(rand() * 600)).padStart(4, '0')}`;
+      if (truth.has(k)) {
+        keys.delete(k);
+        truth.delete(k);
+      } else {
+        keys.insert(k);
+        truth.add(k);
+      }
+      if (step % 97 === 0) expect(keys.toArray()).toEqual([...truth].sort(compareKeys));
+    }
+    expect(keys.toArray()).toEqual([...truth].sort(compareKeys));
+    expect(keys.length).toBe(truth.size);
+    // Emptied, then one key again.
+    for (const k of [...truth]) keys.delete(k);
+    expect(keys.toArray()).toEqual([]);
+    expect(keys.lowerBound('a')).toEqual(keys.end());
+    keys.insert('only');
+    expect(keys.toArray()).toEqual(['only']);
+  });
 
   it('given both bounds of a side, takes lte over lt and gte over gt, as abstract-level does', () => {
     const store = new SortedStore();
