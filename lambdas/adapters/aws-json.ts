@@ -96,8 +96,15 @@ export class AwsJsonProtocol {
     },
   ) {}
 
-  /** Sends `body` to `target`; the 2xx answer, or the last failure once retries are spent. */
-  async post(target: string, body: string): Promise<{ res: AwsResponse; metadata: AwsMetadata }> {
+  /**
+   * Sends `body` to `target`; the 2xx answer, or the last failure once
+   * retries are spent. A function body makes the request's JSON value
+   * afresh for each attempt (`AwsRequester.request`'s `value`).
+   */
+  async post(
+    target: string,
+    body: string | (() => unknown),
+  ): Promise<{ res: AwsResponse; metadata: AwsMetadata }> {
     let totalRetryDelay = 0;
     for (let attempt = 1; ; attempt++) {
       let failure: AwsServiceError | AwsTransportError;
@@ -106,7 +113,7 @@ export class AwsJsonProtocol {
           method: 'POST',
           path: '/',
           headers: { 'content-type': 'application/x-amz-json-1.0', 'x-amz-target': target },
-          body,
+          ...(typeof body === 'function' ? { value: body } : { body }),
           idleTimeoutMs: this.options.attemptTimeoutMs ?? ATTEMPT_IDLE_TIMEOUT_MS,
         });
         const metadata = {

@@ -30,7 +30,10 @@ export interface AwsRequestOptions {
 export interface AwsResponse {
   readonly status: number;
   readonly headers: IncomingHttpHeaders;
+  /** Empty when the body came as {@link value}. */
   readonly body: Buffer;
+  /** The body's JSON value, when an in-process endpoint answered a request sent as one (`in-process-endpoints.ts`). */
+  readonly value?: unknown;
 }
 
 /** A request that never got an answer (refused, reset, aborted): the SDK calls these transient. */
@@ -110,6 +113,12 @@ export class AwsRequester {
     path: string;
     headers?: Record<string, string>;
     body?: string | Uint8Array;
+    /**
+     * The body as a JSON value (instead of `body`), built for this call alone:
+     * an in-process endpoint that takes values gets it as it is and may answer
+     * with one; anywhere else its JSON text is sent.
+     */
+    value?: () => unknown;
     signal?: AbortSignal;
     timeoutMs?: number;
     /**
@@ -123,8 +132,12 @@ export class AwsRequester {
     const base = this.options.endpoint;
     const path = `${base.pathname.replace(/\/$/, '')}${req.path}`;
     const headers: Record<string, string> = { host: base.host, ...req.headers };
-    if (req.body !== undefined) headers['content-length'] = String(Buffer.byteLength(req.body));
     const local = inProcessEndpoint(base);
+    if (req.value) {
+      if (local?.takesValues) return answerInProcess(local, { ...req, path, headers, value: req.value() });
+      req = { ...req, body: JSON.stringify(req.value()) };
+    }
+    if (req.body !== undefined) headers['content-length'] = String(Buffer.byteLength(req.body));
     if (local) return answerInProcess(local, { ...req, path, headers });
     const timeoutMs = req.timeoutMs ?? req.idleTimeoutMs;
     if (!this.cached || credentialsTreatedAsExpired(this.cached)) this.cached = await this.provide();
@@ -173,6 +186,8 @@ export class AwsRequester {
  * the same bytes in and out, unsigned, with the abort signal and the timeout
  * failing it as they fail a socket.
  */
+const EMPTY = Buffer.alloc(0);
+
 async function answerInProcess(
   endpoint: InProcessEndpoint,
   req: {
@@ -180,6 +195,7 @@ async function answerInProcess(
     path: string;
     headers: Record<string, string>;
     body?: string | Uint8Array;
+    value?: unknown;
     signal?: AbortSignal;
     timeoutMs?: number;
   },
@@ -193,7 +209,8 @@ async function answerInProcess(
     method: req.method,
     path: req.path,
     headers: lower,
-    body: req.body === undefined ? Buffer.alloc(0) : Buffer.from(req.body),
+    body: req.body === undefined ? EMPTY : Buffer.from(req.body),
+    ...(req.value !== undefined ? { value: req.value } : {}),
   });
   if (!req.signal && req.timeoutMs === undefined)
     return answer.catch((err: unknown) => {

@@ -73,9 +73,22 @@ export class DocumentClient {
   async send<I, O>(command: DocumentCommand<I, O>): Promise<O> {
     const op = command.operation;
     const hooks = this.options.hooks;
-    const input = marshalInput(op, hooks?.prepare?.(op, command.input) ?? command.input);
+    const prepared = hooks?.prepare?.(op, command.input) ?? command.input;
+    const input = marshalInput(op, prepared);
     // A replacer makes JSON.stringify about twice as slow: only a request with bytes in it gets one.
-    const body = holdsBytes(input) ? JSON.stringify(input, binaryAsBase64) : JSON.stringify(input);
+    // Without bytes the request goes as its value (an in-process endpoint takes it unencoded): the
+    // first attempt hands over `input`, a retry a fresh marshalling. A TransactGetItems stays text:
+    // the meter sizes it from `input` (no answer reports its units locally), which must stay as sent.
+    let handed = false;
+    const body: string | (() => unknown) = holdsBytes(input)
+      ? JSON.stringify(input, binaryAsBase64)
+      : op === 'TransactGetItems'
+        ? JSON.stringify(input)
+        : () => {
+            if (handed) return marshalInput(op, prepared);
+            handed = true;
+            return input;
+          };
     let answer: Awaited<ReturnType<AwsJsonProtocol['post']>>;
     try {
       answer = await this.protocol.post(`DynamoDB_20120810.${op}`, body);
@@ -84,7 +97,10 @@ export class DocumentClient {
         hooks?.settled?.(op, input, undefined, err);
       throw err;
     }
-    const raw = parseBody(answer.res.body) ?? {};
+    const raw =
+      (answer.res.value && typeof answer.res.value === 'object'
+        ? (answer.res.value as Record<string, unknown>)
+        : parseBody(answer.res.body)) ?? {};
     hooks?.settled?.(op, input, raw, undefined);
     return { ...unmarshalOutput(op, raw), $metadata: answer.metadata } as O;
   }
@@ -214,10 +230,18 @@ const u = (v: unknown) => (v && typeof v === 'object' ? unmarshallItem(v as Plai
 /** The fields of one item-level request that carry values: marshalled, the rest as given. */
 function marshalRequest(req: Plain): Plain {
   const out: Plain = { ...req };
-  for (const field of ['Key', 'Item', 'ExpressionAttributeValues', 'ExclusiveStartKey'])
-    if (out[field] !== undefined) out[field] = m(out[field]);
+  for (const field of Object.keys(out)) {
+    const v = out[field];
+    if (v === null || typeof v !== 'object') continue;
+    if (MARSHALLED.has(field)) out[field] = m(v);
+    // The caller's own objects (ExpressionAttributeNames, AttributesToGet) are copied: the request
+    // may be handed to an endpoint as a value, which can change it.
+    else out[field] = Array.isArray(v) ? [...v] : { ...v };
+  }
   return out;
 }
+
+const MARSHALLED = new Set(['Key', 'Item', 'ExpressionAttributeValues', 'ExclusiveStartKey']);
 
 function marshalInput(op: DynamoOperation, input: unknown): Plain {
   const plain = input as Plain;
@@ -226,7 +250,7 @@ function marshalInput(op: DynamoOperation, input: unknown): Plain {
       const requests = (plain.RequestItems ?? {}) as Record<string, Plain>;
       const RequestItems: Record<string, Plain> = {};
       for (const [table, r] of Object.entries(requests))
-        RequestItems[table] = { ...r, Keys: ((r.Keys ?? []) as unknown[]).map(m) };
+        RequestItems[table] = { ...marshalRequest(r), Keys: ((r.Keys ?? []) as unknown[]).map(m) };
       return { ...plain, RequestItems };
     }
     case 'TransactWriteItems':

@@ -93,6 +93,15 @@ function toNative(value: unknown): unknown {
       }
       case 'BOOL':
         return Boolean(inner);
+      // An answer handed over as a value (not parsed from text with base64 revived) carries bytes as base64.
+      case 'B':
+        return typeof inner === 'string' ? fromBase64(inner) : convertToNative(av as never);
+      case 'BS':
+        return Array.isArray(inner) && inner.some((b) => typeof b === 'string')
+          ? convertToNative({
+              BS: inner.map((b: unknown) => (typeof b === 'string' ? fromBase64(b) : b)),
+            } as never)
+          : convertToNative(av as never);
       case 'NULL':
         return null;
       case 'L':
@@ -107,6 +116,8 @@ function toNative(value: unknown): unknown {
   }
   return convertToNative(av as never);
 }
+
+const fromBase64 = (text: string): Uint8Array => new Uint8Array(Buffer.from(text, 'base64'));
 
 function nativeMap(map: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};

@@ -106,17 +106,22 @@ export async function startLocalDynamo(options: {
   const stopInProcess =
     options.inProcess === false
       ? () => undefined
-      : serveInProcess(url, (req) => {
-          if (req.body.length > MAX_REQUEST_BYTES)
-            return Promise.resolve({ status: 413, headers: {}, body: Buffer.alloc(0) });
-          return operate(
-            req.method,
-            req.headers['content-type'] ?? '',
-            req.headers['x-amz-target'] ?? '',
-            req.body,
-            deps,
-          ).catch(() => reply(500, INTERNAL_FAILURE));
-        });
+      : serveInProcess(
+          url,
+          (req) => {
+            if (req.body.length > MAX_REQUEST_BYTES)
+              return Promise.resolve({ status: 413, headers: {}, body: Buffer.alloc(0) });
+            return operate(
+              req.method,
+              req.headers['content-type'] ?? '',
+              req.headers['x-amz-target'] ?? '',
+              req.value !== undefined ? { value: req.value } : req.body,
+              deps,
+            ).catch(() => reply(500, INTERNAL_FAILURE));
+          },
+          // A request handed over as its value is taken as it is, and answered with one on success.
+          { values: true },
+        );
   return {
     url,
     port,
@@ -143,17 +148,27 @@ function listen(server: Server, port: number): Promise<void> {
   });
 }
 
+const NO_BYTES = Buffer.alloc(0);
+
 const INTERNAL_FAILURE = {
   __type: 'com.amazonaws.dynamodb.v20120810#InternalServerError',
   message: 'internal failure',
 };
 
-/** An answer as bytes, with the headers DynamoDB (and dynalite) send. */
+/** An answer as bytes (or, `asValue`, a success as its value), with the headers DynamoDB (and dynalite) send. */
 function reply(
   status: number,
   body: unknown,
   contentType = 'application/x-amz-json-1.0',
-): { status: number; headers: Record<string, string>; body: Buffer } {
+  asValue = false,
+): { status: number; headers: Record<string, string>; body: Buffer; value?: unknown } {
+  if (asValue && status === 200)
+    return {
+      status,
+      headers: { 'content-type': contentType, 'x-amzn-requestid': randomUUID() },
+      body: NO_BYTES,
+      value: body,
+    };
   const bytes = Buffer.from(JSON.stringify(body));
   return {
     status,
@@ -219,7 +234,8 @@ async function operate(
   method: string,
   contentTypeHeader: string,
   target: string,
-  body: Buffer,
+  /** The body's bytes, or (in process) its JSON value, this operation's to change. */
+  body: Buffer | { value: unknown },
   deps: Deps,
 ): Promise<ReturnType<typeof reply>> {
   const contentType = contentTypeHeader.split(';')[0]?.trim() ?? '';
@@ -234,12 +250,15 @@ async function operate(
     };
   // Dynalite answers in the content type it was asked in.
   const replyType = contentType === 'application/json' ? 'application/json' : 'application/x-amz-json-1.0';
+  const asValue = !Buffer.isBuffer(body);
   let request: unknown;
-  try {
-    request = JSON.parse(body.toString('utf8'));
-  } catch {
-    return reply(400, { __type: 'com.amazon.coral.service#SerializationException' }, replyType);
-  }
+  if (asValue) request = body.value;
+  else
+    try {
+      request = JSON.parse(body.toString('utf8'));
+    } catch {
+      return reply(400, { __type: 'com.amazon.coral.service#SerializationException' }, replyType);
+    }
   const [api, operation = ''] = target.split('.');
   if (api !== API)
     return reply(400, { __type: 'com.amazon.coral.service#UnknownOperationException' }, replyType);
@@ -250,10 +269,10 @@ async function operate(
       ? deps.transactions.write(parsed)
       : deps.transactions.get(parsed));
     const failed = 'status' in out && typeof out.status === 'number' && 'body' in out;
-    return reply(failed ? Number(out.status) : 200, failed ? out.body : out, replyType);
+    return reply(failed ? Number(out.status) : 200, failed ? out.body : out, replyType, asValue);
   }
   const out = await deps.engine.call(operation, request);
-  return reply(out.status, out.body, replyType);
+  return reply(out.status, out.body, replyType, asValue);
 }
 
 /**

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDocumentClient, type DocumentClient } from '../../../lambdas/adapters/dynamo-client.js';
 import {
+  BatchGetCommand,
   type DocumentCommand,
   GetCommand,
   PutCommand,
@@ -111,6 +112,49 @@ const commands: Array<[string, DocumentCommand<unknown, unknown>]> = [
       ],
     }),
   ],
+  [
+    'put with bytes (sent as text)',
+    new PutCommand({
+      TableName: 'Runs',
+      Item: { pk: 'RUN#1', sk: 'BIN', b: new Uint8Array([0, 255, 9]), bs: new Set([new Uint8Array([1])]) },
+    }),
+  ],
+  [
+    'get of bytes (answered as a value)',
+    new GetCommand({ TableName: 'Runs', Key: { pk: 'RUN#1', sk: 'BIN' }, ConsistentRead: true }),
+  ],
+  [
+    'transaction with its capacity',
+    new TransactWriteCommand({
+      TransactItems: [
+        { Put: { TableName: 'Runs', Item: { pk: 'RUN#1', sk: 'C', list: [1, 'two', { three: null }] } } },
+        {
+          Update: {
+            TableName: 'Runs',
+            Key: { pk: 'RUN#1', sk: 'A' },
+            UpdateExpression: 'SET #m = :m',
+            ExpressionAttributeNames: { '#m': 'map' },
+            ExpressionAttributeValues: { ':m': { a: { b: [true] } } },
+          },
+        },
+      ],
+      ReturnConsumedCapacity: 'TOTAL',
+    }),
+  ],
+  [
+    'batch get with a projection',
+    new BatchGetCommand({
+      RequestItems: {
+        Runs: {
+          // One key: a batch's answers come in no set order (DynamoDB promises none either).
+          Keys: [{ pk: 'RUN#1', sk: 'A' }],
+          ProjectionExpression: '#m, sk',
+          ExpressionAttributeNames: { '#m': 'map' },
+          ConsistentRead: true,
+        },
+      },
+    }),
+  ],
   ['no such table', new GetCommand({ TableName: 'Nope', Key: { pk: 'x', sk: 'y' } })],
   ['bad key', new GetCommand({ TableName: 'Runs', Key: { pk: 'x' } })],
 ];
@@ -126,6 +170,33 @@ describe('a local DynamoDB served in this process', () => {
     const outcomes = await Promise.all(commands.map(([, c]) => seen(viaCall, c)));
     expect(outcomes.filter((o) => 'error' in o).length).toBeGreaterThan(2);
     expect(outcomes.filter((o) => 'ok' in o).length).toBeGreaterThan(2);
+    const bytes = outcomes[commands.findIndex(([w]) => w.startsWith('get of bytes'))] as unknown as {
+      ok: { Item: { b: unknown } };
+    };
+    expect(bytes.ok.Item.b).toEqual(new Uint8Array([0, 255, 9]));
+  });
+
+  it('never changes what the caller sent, though the request is handed over as a value', async () => {
+    const names = { '#n': 'n', '#s': 'status' };
+    const input = {
+      TableName: 'Runs',
+      Key: { pk: 'RUN#2', sk: 'A' },
+      UpdateExpression: 'SET #n = :n, #s = :s',
+      ConditionExpression: 'attribute_not_exists(#s) OR #s <> :s',
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: { ':n': 1, ':s': 'DONE' },
+      ReturnValues: 'ALL_NEW' as const,
+    };
+    const before = structuredClone(input);
+    const out = await viaCall.send(new UpdateCommand(input));
+    expect(out.Attributes).toEqual({ pk: 'RUN#2', sk: 'A', n: 1, status: 'DONE' });
+    expect(input).toEqual(before);
+    expect(Object.keys(input.ExpressionAttributeNames)).toEqual(['#n', '#s']);
+    // The same objects again: the same answer (nothing left behind in them by the first).
+    await expect(viaCall.send(new UpdateCommand(input))).rejects.toMatchObject({
+      name: 'ConditionalCheckFailedException',
+    });
+    expect(input).toEqual(before);
   });
 
   it('is reached without a socket, and no longer once the endpoint closes', async () => {

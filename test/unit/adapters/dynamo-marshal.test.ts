@@ -147,4 +147,17 @@ describe("the handlers' DynamoDB marshalling", () => {
       ).toEqual(sdk);
     }
   });
+
+  it('unmarshals bytes an in-process answer carries as base64 as the SDK does the bytes themselves', () => {
+    const bytes = { B: new Uint8Array([0, 255, 7]) };
+    const set = { BS: [new Uint8Array([1, 2]), new Uint8Array([])] };
+    const asText = (b: Uint8Array) => Buffer.from(b).toString('base64');
+    const item = {
+      b: { B: asText(bytes.B) },
+      s: { BS: set.BS.map(asText) },
+      m: { M: { b: { B: asText(bytes.B) } } },
+    };
+    expect(unmarshallItem(item)).toEqual(unmarshall({ b: bytes, s: set, m: { M: { b: bytes } } } as never));
+    expect(unmarshallItem(item).b).toBeInstanceOf(Uint8Array);
+  });
 });
