@@ -8,7 +8,7 @@
  *
  * {@link installFastSizes} replaces the functions dynalite's actions and
  * validations call through its `db` module (`itemSize`, `capacityUnits`,
- * `addConsumedCapacity`, `hashPrefix`, `createKey`); the calls inside that
+ * `addConsumedCapacity`, `hashPrefix`, `createKey`, `toRangeStr`); the calls inside that
  * module (its queries' sizes) keep its own. Every answer is dynalite's
  * (`dynalite-sizes.test.ts` compares both on generated items and numbers); a
  * number that is not plain decimal digits (an exponent, a leading point) is
@@ -217,6 +217,12 @@ export function installFastSizes(db: DynaliteSizing): void {
     }
     return prefix;
   };
+  const rangeStr = db.toRangeStr;
+  // A string's UTF-8 bytes in hex, without a Buffer each time while its units are ASCII.
+  db.toRangeStr = (keyPiece, type) =>
+    type === 'S' && typeof keyPiece === 'string'
+      ? (asciiHex(keyPiece) ?? rangeStr(keyPiece, type))
+      : rangeStr(keyPiece, type);
   db.itemSize = itemSize;
   db.capacityUnits = capacityUnits;
   db.addConsumedCapacity = addConsumedCapacity;
@@ -235,3 +241,16 @@ export function installFastSizes(db: DynaliteSizing): void {
 }
 
 const INSTALLED = Symbol.for('chaperone.dynaliteFastSizes');
+
+const HEX = Array.from({ length: 128 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+/** The hex of an ASCII string's bytes (each unit's two digits); undefined past U+007F. */
+function asciiHex(text: string): string | undefined {
+  let out = '';
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    if (unit >= 0x80) return undefined;
+    out += HEX[unit];
+  }
+  return out;
+}

@@ -166,6 +166,21 @@ describe("the fast versions of dynalite's item keys", () => {
     ],
   });
 
+  it('spell string key pieces in hex as dynalite does, ASCII or not', () => {
+    for (const text of [
+      '',
+      '\t\u0000',
+      'RUN#01ABC',
+      'MSG#loop#000001#1u',
+      '\u007f~',
+      'é',
+      'a😀b',
+      '\uFFFF',
+      'x\u0080',
+    ])
+      expect(replaced.toRangeStr(text, 'S'), text).toBe(original.toRangeStr(text, 'S'));
+  });
+
   it('build the keys dynalite builds, for string, number and binary keys, every time', () => {
     const gen = generator(7);
     const piece = (type: string): string =>
@@ -187,6 +202,12 @@ describe("the fast versions of dynalite's item keys", () => {
         const key: Record<string, Record<string, string>> = { pk: { [hash]: piece(hash) } };
         if (range) key.sk = { [range]: piece(range) };
         expect(replaced.createKey(key, t), JSON.stringify(key)).toBe(original.createKey(key, t));
+        for (const [type, value] of Object.entries(key.sk ?? key.pk ?? {})) {
+          expect(replaced.toRangeStr(value, type)).toBe(original.toRangeStr(value, type));
+          expect(replaced.toRangeStr({ [type]: value }, undefined as never)).toBe(
+            original.toRangeStr({ [type]: value }, undefined as never),
+          );
+        }
         const pk = key.pk?.[hash] as string;
         expect(replaced.hashPrefix(pk, hash)).toBe(original.hashPrefix(pk, hash));
         if (range) {
