@@ -38,9 +38,10 @@ export function createSfnEngine(options: { region?: string; endpoint?: string })
   const protocol = new AwsJsonProtocol(http, { maxAttempts: 3, toError: serviceError });
   const send = (operation: string, input: Record<string, unknown>): Promise<Record<string, unknown>> =>
     throttleAs(EngineThrottledError, 'Step Functions', async () => {
-      const { res } = await protocol.post(`AWSStepFunctions.${operation}`, JSON.stringify(input));
-      const text = res.body.toString('utf8');
-      const parsed: unknown = text ? JSON.parse(text) : {};
+      // As a value (a fresh copy per attempt): an in-process endpoint takes it unencoded.
+      const { res } = await protocol.post(`AWSStepFunctions.${operation}`, () => ({ ...input }));
+      const text = res.value === undefined ? res.body.toString('utf8') : '';
+      const parsed: unknown = res.value ?? (text ? JSON.parse(text) : {});
       return parsed && typeof parsed === 'object' ? (parsed as Record<string, unknown>) : {};
     });
   const text = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);

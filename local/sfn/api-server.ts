@@ -111,6 +111,8 @@ const ops: Record<string, Op> = {
   DescribeStateMachine: (s, b) => s.describeStateMachine({ stateMachineArn: str(b, 'stateMachineArn') }),
 };
 
+const NO_BYTES = Buffer.alloc(0);
+
 /** AWS JSON 1.0 carries timestamps as epoch seconds. */
 function toWire(value: unknown): unknown {
   if (value instanceof Date) return value.getTime() / 1000;
@@ -139,19 +141,22 @@ async function operate(
   sfn: LocalStepFunctions,
   method: string,
   target: string,
-  raw: Buffer,
+  /** The body's bytes, or (in process) its JSON value. */
+  raw: Buffer | { value: unknown },
 ): Promise<Answer> {
   const op = target.startsWith('AWSStepFunctions.')
     ? ops[target.slice('AWSStepFunctions.'.length)]
     : undefined;
   if (method !== 'POST' || !op) return failure('UnknownOperationException', `Unknown operation ${target}`);
   let body: unknown;
-  try {
-    const text = raw.toString('utf8');
-    body = text ? JSON.parse(text) : {};
-  } catch {
-    return failure('SerializationException', 'Request body is not valid JSON');
-  }
+  if (Buffer.isBuffer(raw))
+    try {
+      const text = raw.toString('utf8');
+      body = text ? JSON.parse(text) : {};
+    } catch {
+      return failure('SerializationException', 'Request body is not valid JSON');
+    }
+  else body = raw.value;
   if (!isObject(body)) return failure('SerializationException', 'Request body must be a JSON object');
   try {
     return { status: 200, body: toWire(await op(sfn, body)) };
@@ -215,15 +220,36 @@ export async function startSfnApiServer(
   const stopInProcess =
     opts.inProcess === false
       ? undefined
-      : serveInProcess(url, async (req) => {
-          const answer = await operate(sfn, req.method, req.headers['x-amz-target'] ?? '', req.body);
-          const { headers, text } = wire(answer);
-          return {
-            status: answer.status,
-            headers: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, String(v)])),
-            body: Buffer.from(text),
-          };
-        });
+      : serveInProcess(
+          url,
+          async (req) => {
+            const asValue = req.value !== undefined;
+            const answer = await operate(
+              sfn,
+              req.method,
+              req.headers['x-amz-target'] ?? '',
+              asValue ? { value: req.value } : req.body,
+            );
+            // A request handed over as its value is answered with one (toWire's copy) on success.
+            if (asValue && answer.status === 200)
+              return {
+                status: 200,
+                headers: {
+                  'content-type': 'application/x-amz-json-1.0',
+                  'x-amzn-requestid': crypto.randomUUID(),
+                },
+                body: NO_BYTES,
+                value: answer.body,
+              };
+            const { headers, text } = wire(answer);
+            return {
+              status: answer.status,
+              headers: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, String(v)])),
+              body: Buffer.from(text),
+            };
+          },
+          { values: true },
+        );
   return {
     url,
     close: () =>

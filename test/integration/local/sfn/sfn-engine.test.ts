@@ -14,6 +14,8 @@ import { LocalStepFunctions, MapLambdaInvoker, startSfnApiServer } from '../../.
 let sfn: LocalStepFunctions;
 let server: { url: string; close(): Promise<void> };
 let engine: WorkflowEngine;
+let direct: { url: string; close(): Promise<void> };
+let engines: Record<'HTTP' | 'a call in this process', WorkflowEngine>;
 const tokens: string[] = [];
 const smArn = 'arn:aws:states:us-east-1:000000000000:stateMachine:engine';
 const execArn = (name: string) => `arn:aws:states:us-east-1:000000000000:execution:engine:${name}`;
@@ -57,45 +59,61 @@ beforeAll(async () => {
   // Over the socket only: this thread's handlers would otherwise be answered by a call.
   server = await startSfnApiServer(sfn, { inProcess: false });
   engine = createSfnEngine({ region: 'us-east-1', endpoint: server.url });
+  // The same API answered by a call in this thread (requests and answers cross as values).
+  direct = await startSfnApiServer(sfn);
+  engines = {
+    HTTP: engine,
+    'a call in this process': createSfnEngine({ region: 'us-east-1', endpoint: direct.url }),
+  };
 });
 
 afterAll(async () => {
+  await direct?.close();
   await server?.close();
   await sfn?.close();
 });
 
 describe("the handlers' Step Functions client against the local API over HTTP", () => {
-  it('starts, resolves a repeated start to the same execution, answers the token, and counts its history', async () => {
-    const arn = await engine.startExecution(smArn, 'one', '{"n":1}');
-    expect(arn).toBe(execArn('one'));
-    // The same name and input again (a retried POST): the same execution.
-    expect(await engine.startExecution(smArn, 'one', '{"n":1}')).toBe(arn);
-    const token = await until(() => tokens[0]);
-    expect(await engine.describeExecution(arn)).toEqual({ status: 'RUNNING' });
-    await engine.sendTaskSuccess(token, '{"approved":true}');
-    expect(await settled(arn)).toEqual({ status: 'SUCCEEDED' });
-    const figures = await engine.historyFigures(arn);
-    const history = sfn.getExecutionHistory({ executionArn: arn });
-    expect(figures).toEqual({ events: history.events.length, transitions: 1 });
-  });
+  for (const via of ['HTTP', 'a call in this process'] as const) {
+    it(`starts, resolves a repeated start to the same execution, answers the token, and counts its history (${via})`, async () => {
+      const engine = engines[via];
+      const name = `one-${via.length}`;
+      const asked = tokens.length;
+      const arn = await engine.startExecution(smArn, name, '{"n":1}');
+      expect(arn).toBe(execArn(name));
+      // The same name and input again (a retried POST): the same execution.
+      expect(await engine.startExecution(smArn, name, '{"n":1}')).toBe(arn);
+      const token = await until(() => tokens[asked]);
+      expect(await engine.describeExecution(arn)).toEqual({ status: 'RUNNING' });
+      await engine.sendTaskSuccess(token, '{"approved":true}');
+      expect(await settled(arn)).toEqual({ status: 'SUCCEEDED' });
+      const figures = await engine.historyFigures(arn);
+      const history = sfn.getExecutionHistory({ executionArn: arn });
+      expect(figures).toEqual({ events: history.events.length, transitions: 1 });
+    });
 
-  it('fails an execution with the error and cause given, and names what does not exist', async () => {
-    const arn = await engine.startExecution(smArn, 'two', '{}');
-    const token = await until(() => tokens[1]);
-    await engine.sendTaskFailure(token, 'Rejected', 'the approver said no');
-    expect(await settled(arn)).toEqual({
-      status: 'FAILED',
-      error: 'Rejected',
-      cause: 'the approver said no',
+    it(`fails an execution with the error and cause given, and names what does not exist (${via})`, async () => {
+      const engine = engines[via];
+      const asked = tokens.length;
+      const arn = await engine.startExecution(smArn, `two-${via.length}`, '{}');
+      const token = await until(() => tokens[asked]);
+      await engine.sendTaskFailure(token, 'Rejected', 'the approver said no');
+      expect(await settled(arn)).toEqual({
+        status: 'FAILED',
+        error: 'Rejected',
+        cause: 'the approver said no',
+      });
+      expect(await engine.describeExecution(execArn('never-started'))).toBeUndefined();
+      expect(await engine.historyFigures(execArn('never-started'))).toBeUndefined();
+      await expect(engine.sendTaskSuccess('not-a-token', '{}')).rejects.toMatchObject({
+        name: 'InvalidToken',
+      });
+      await expect(engine.startExecution(smArn, 'bad name!', '{}')).rejects.toMatchObject({
+        name: 'InvalidName',
+        $metadata: { httpStatusCode: 400, attempts: 1 },
+      });
     });
-    expect(await engine.describeExecution(execArn('never-started'))).toBeUndefined();
-    expect(await engine.historyFigures(execArn('never-started'))).toBeUndefined();
-    await expect(engine.sendTaskSuccess('not-a-token', '{}')).rejects.toMatchObject({ name: 'InvalidToken' });
-    await expect(engine.startExecution(smArn, 'bad name!', '{}')).rejects.toMatchObject({
-      name: 'InvalidName',
-      $metadata: { httpStatusCode: 400, attempts: 1 },
-    });
-  });
+  }
 
   it('is refused, by name, when its signature is not the one the server accepts', async () => {
     const saved = process.env.AWS_SECRET_ACCESS_KEY;
