@@ -437,11 +437,12 @@ export class FileExecutionStore implements ExecutionStore {
 
   create(meta: ExecutionMeta): ExecutionJournal {
     const dir = join(this.root, meta.id);
-    mkdirSync(dir, { recursive: true });
+    makeDirectory(dir);
     writeAtomically(join(dir, 'meta.json'), JSON.stringify(meta));
-    // Created empty now, so the first commit's sync of the directory names it too: fdatasync of
-    // its lines later does not promise the directory entry of a file it created.
-    closeSync(openSync(join(dir, 'journal.jsonl'), 'a', FILE_MODE));
+    // Under `machine` durability, created empty now, so the first commit's sync of the directory
+    // names it too: fdatasync of its lines later does not promise the directory entry of a file
+    // it created. Under `process` durability the first line's write creates it.
+    if (this.sync) closeSync(openSync(join(dir, 'journal.jsonl'), 'a', FILE_MODE));
     return new ExecutionJournal(meta, this.sinkFor(dir, dir));
   }
 
@@ -525,6 +526,20 @@ export class FileExecutionStore implements ExecutionStore {
       journal.append(`${JSON.stringify(line)}\n`);
       this.dirty.add(journal);
     };
+  }
+}
+
+/**
+ * `mkdir -p` for an execution's directory, whose parent is there already:
+ * one call (a recursive mkdir walks the path from the root, ~5× slower here).
+ */
+function makeDirectory(dir: string): void {
+  try {
+    mkdirSync(dir);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') mkdirSync(dir, { recursive: true });
+    else if (code !== 'EEXIST') throw err;
   }
 }
 
