@@ -193,6 +193,9 @@ export function addConsumedCapacity(
   };
 }
 
+/** String key pieces whose hex is remembered: past this many, the memory starts over. */
+const MAX_HEXES = 8192;
+
 /** Partition keys whose hash prefix is remembered: past this many, the memory starts over. */
 const MAX_PREFIXES = 4096;
 
@@ -218,11 +221,19 @@ export function installFastSizes(db: DynaliteSizing): void {
     return prefix;
   };
   const rangeStr = db.toRangeStr;
-  // A string's UTF-8 bytes in hex, without a Buffer each time while its units are ASCII.
-  db.toRangeStr = (keyPiece, type) =>
-    type === 'S' && typeof keyPiece === 'string'
-      ? (asciiHex(keyPiece) ?? rangeStr(keyPiece, type))
-      : rangeStr(keyPiece, type);
+  const hexes = new Map<string, string>();
+  // A string's UTF-8 bytes in hex, remembered (a run's keys repeat in every request), spelt from a
+  // table while its units are ASCII.
+  db.toRangeStr = (keyPiece, type) => {
+    if (type !== 'S' || typeof keyPiece !== 'string') return rangeStr(keyPiece, type);
+    let hex = hexes.get(keyPiece);
+    if (hex === undefined) {
+      hex = asciiHex(keyPiece) ?? rangeStr(keyPiece, type);
+      if (hexes.size >= MAX_HEXES) hexes.clear();
+      hexes.set(keyPiece, hex);
+    }
+    return hex;
+  };
   db.itemSize = itemSize;
   db.capacityUnits = capacityUnits;
   db.addConsumedCapacity = addConsumedCapacity;
