@@ -73,6 +73,9 @@ export const dynaliteDb = require('dynalite/db') as {
 };
 // Item sizes without big.js and key prefixes without an MD5 per key (`dynalite-sizes.ts`).
 installFastSizes(dynaliteDb as unknown as DynaliteSizing);
+/** Dynalite's comparison of attribute values (`compare('GT', a, b)`: a above b), as its parser's BETWEEN check calls it. */
+const dynaliteCompare = (require('dynalite/db') as { compare(op: string, a: unknown, b: unknown): boolean })
+  .compare;
 /** An error dynalite answers with: its status and DynamoDB JSON body. */
 export type DynaliteError = Error & { statusCode?: number; body?: Record<string, unknown> };
 type ExpressionRequest = Record<string, unknown> & {
@@ -101,8 +104,12 @@ const EXPRESSIONS = [
   ['FilterExpression', '_filter'],
   ['ProjectionExpression', '_projection'],
 ] as const;
-/** The only parser checks that read an attribute value's content (not just its type): not cached. */
-const READS_VALUES = /attribute_type|between/i;
+/**
+ * The parser checks that read an attribute value's content (not just its type): `attribute_type`
+ * is parsed every time; `BETWEEN`'s bounds are checked against each request's values before its
+ * template is used ({@link boundsHold}), and parsed anew when they fail, so the error is the parser's.
+ */
+const READS_VALUES = /attribute_type/i;
 const MAX_TEMPLATES = 2_000;
 
 /**
@@ -113,6 +120,43 @@ const MAX_TEMPLATES = 2_000;
 interface ExpressionTemplate {
   parsed: Array<[field: string, tree: unknown]>;
   standIns: Map<object, string>;
+  /** Each `BETWEEN`'s bounds that are attribute values: the names of the lower and the upper. */
+  between: Array<[lower: string, upper: string]>;
+}
+
+/** The `BETWEEN` nodes' value bounds in a parsed tree (`{ type: 'between', args: [x, low, high] }`). */
+function betweenBounds(node: unknown, standIns: Map<object, string>, out: Array<[string, string]>): void {
+  if (node === null || typeof node !== 'object') return;
+  if (Array.isArray(node)) {
+    for (const n of node) betweenBounds(n, standIns, out);
+    return;
+  }
+  const { type, args } = node as { type?: unknown; args?: unknown };
+  if (type === 'between' && Array.isArray(args)) {
+    const low = standIns.get(args[1] as object);
+    const high = standIns.get(args[2] as object);
+    if (low !== undefined && high !== undefined) out.push([low, high]);
+  }
+  for (const v of Object.values(node)) if (!standIns.has(v as object)) betweenBounds(v, standIns, out);
+}
+
+/** The attribute value's type as the parser's BETWEEN check reads it (its first set field in its order). */
+function immediateType(value: unknown): string | undefined {
+  if (!value || typeof value !== 'object' || Array.isArray(value)) return undefined;
+  const v = value as Record<string, unknown>;
+  return ['S', 'N', 'B', 'NULL', 'BOOL', 'SS', 'NS', 'BS', 'L', 'M'].find((t) => v[t] != null);
+}
+
+/** Whether every BETWEEN's bounds pass the parser's check with these values (same type, lower not above upper). */
+function boundsHold(template: ExpressionTemplate, values: Record<string, unknown>): boolean {
+  for (const [lowName, highName] of template.between) {
+    const low = values[lowName];
+    const high = values[highName];
+    const a = immediateType(low);
+    const b = immediateType(high);
+    if (a && b && (a !== b || dynaliteCompare('GT', low, high))) return false;
+  }
+  return true;
 }
 const templates = new Map<string, ExpressionTemplate>();
 const parseExpressions = validations.validateExpressions;
@@ -173,6 +217,7 @@ validations.validateExpressions = (data) => {
       const msg = validations.validateAttributeValue(v);
       if (msg) return `ExpressionAttributeValues contains invalid value: ${msg} for key ${k}`;
     }
+    if (!boundsHold(template, values)) return parseExpressions(data);
   } else {
     const standIns = new Map<object, string>();
     const probeValues: Record<string, Record<string, unknown>> = {};
@@ -190,7 +235,9 @@ validations.validateExpressions = (data) => {
       probe[field] === undefined ? [] : [[field, probe[field]] as [string, unknown]],
     );
     if (!parsed.every(([, tree]) => plainTree(tree))) return parseExpressions(data);
-    template = { parsed, standIns };
+    const between: Array<[string, string]> = [];
+    for (const [, tree] of parsed) betweenBounds(tree, standIns, between);
+    template = { parsed, standIns, between };
     if (templates.size >= MAX_TEMPLATES) templates.clear();
     templates.set(key, template);
   }

@@ -100,10 +100,54 @@ describe('dynalite engine: expressions parsed once, values of each request', () 
       });
     const ok = await between('1', '9');
     const reversed = await between('9', '1');
+    const equal = await between('5', '5');
+    const mixed = await engine.call('PutItem', {
+      TableName: 'Items',
+      Item: { pk: { S: 'e' }, n: { N: '5' } },
+      ConditionExpression: 'attribute_not_exists(n) OR n BETWEEN :low AND :high',
+      ExpressionAttributeValues: { ':low': { N: '1' }, ':high': { S: '9' } },
+    });
+    // Nine to ten as numbers, not as text ("10" sorts before "9"): the bounds pass, and 5 is outside them.
+    const numeric = await between('9', '10');
 
     expect(ok.status).toBe(200);
     expect(reversed.status).toBe(400);
     expect(String(reversed.body.message)).toContain('upper bound to be greater than or equal to lower bound');
+    expect(equal.status).toBe(200);
+    expect(mixed.status).toBe(400);
+    expect(String(mixed.body.message)).toContain('same data type for lower and upper bounds');
+    expect(String(numeric.body.__type)).toMatch(/ConditionalCheckFailedException$/);
+  });
+
+  it('answers a query with BETWEEN on its sort key with each request’s bounds, as a fresh parse does', async () => {
+    await engine.call('CreateTable', {
+      TableName: 'Sorted',
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+      AttributeDefinitions: [
+        { AttributeName: 'pk', AttributeType: 'S' },
+        { AttributeName: 'sk', AttributeType: 'S' },
+      ],
+      BillingMode: 'PAY_PER_REQUEST',
+    });
+    for (const sk of ['a', 'b', 'c', 'd'])
+      await engine.call('PutItem', { TableName: 'Sorted', Item: { pk: { S: 'p' }, sk: { S: sk } } });
+    const query = async (from: string, to: string) => {
+      const out = await engine.call('Query', {
+        TableName: 'Sorted',
+        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+        ExpressionAttributeValues: { ':pk': { S: 'p' }, ':from': { S: from }, ':to': { S: to } },
+      });
+      return out.status === 200
+        ? (out.body.Items as Array<{ sk: { S: string } }>).map((i) => i.sk.S)
+        : String(out.body.message);
+    };
+    expect(await query('a', 'b')).toEqual(['a', 'b']);
+    expect(await query('b', 'd')).toEqual(['b', 'c', 'd']);
+    expect(await query('d', 'a')).toContain('upper bound to be greater than or equal to lower bound');
+    expect(await query('c', 'c')).toEqual(['c']);
   });
 });
 
