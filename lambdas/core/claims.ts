@@ -1,8 +1,8 @@
-import { createHash } from 'node:crypto';
 import type { Tool } from '../../state-machines/tool.js';
 import { CorruptRecordError } from './errors.js';
 import type { Json } from './model.js';
 import type { Completion, RunStore } from './run-records.js';
+import { sha256 } from './sha256.js';
 
 /**
  * Exactly once: claim before acting. Every step that acts on the world —
@@ -75,7 +75,7 @@ export const eventIds = {
  * approval opened by a turn): the same inputs always give the same id.
  */
 export function derivedId(prefix: string, ...parts: readonly (string | number)[]): string {
-  const h = createHash('sha256').update(parts.join('\u0000')).digest('hex');
+  const h = sha256(parts.join('\u0000'));
   return `${prefix}${h.slice(0, 26)}`;
 }
 

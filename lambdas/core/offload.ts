@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
 import { ChaperoneError, OffloadedPayloadMissingError } from './errors.js';
 import type { Json, Message } from './model.js';
+import { sha256 as digest } from './sha256.js';
 
 /**
  * Large payloads travel as references. A tool result or step output above a
@@ -39,7 +39,7 @@ const REF_KEY = '$chaperoneOffloaded';
 /** The prefix of a text reference. It starts with a NUL, which no text kept inline starts with (see {@link Offloader.offloadText}). */
 const TEXT_PREFIX = '\u0000chaperone-offloaded:';
 
-const sha256 = (s: string): string => createHash('sha256').update(s, 'utf8').digest('hex');
+const sha256 = (s: string): string => digest(s);
 
 /** Offload and resolve against one store, for one run. */
 export interface Offloader {

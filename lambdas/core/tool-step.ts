@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { Agent } from '../../state-machines/agent.js';
 import {
   INLINE_RESULT_MAX_BYTES,
@@ -21,6 +20,7 @@ import { jsonOf } from './json-value.js';
 import type { Json } from './model.js';
 import { isOffloaded, offloaderFor } from './offload.js';
 import type { Claim, Completion, PendingCall, RunFacts } from './run-records.js';
+import { sha256 } from './sha256.js';
 import { type Attempt, runWithRetries, type ToolExecutor } from './tool-runner.js';
 import { trimResult } from './trim.js';
 import { pendingCompletion, stampUsage } from './usage.js';
@@ -451,6 +451,6 @@ function parseToolResult(value: Json | undefined): ToolStepResult {
  * is the same on every retry and restart of this one call.
  */
 export function idempotencyKeyOf(runId: string, step: string, toolUseId: string, fallback?: string): string {
-  const h = createHash('sha256').update(`${runId}\u0000${step}\u0000${toolUseId}\u0000${fallback ?? ''}`);
-  return `chp_${h.digest('base64url').slice(0, 32)}`;
+  const h = sha256(`${runId}\u0000${step}\u0000${toolUseId}\u0000${fallback ?? ''}`, 'base64url');
+  return `chp_${h.slice(0, 32)}`;
 }

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { sha256 } from '../sha256.js';
 
 /**
  * Spotlighting: every tool result and every retrieved knowledge chunk enters
@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
  * cannot close its own block even if it knew the tag.
  */
 export function spotlightTag(runId: string): string {
-  return `data-${createHash('sha256').update(`chaperone-spotlight\u0000${runId}`).digest('hex').slice(0, 16)}`;
+  return `data-${sha256(`chaperone-spotlight\u0000${runId}`).slice(0, 16)}`;
 }
 
 const MARKER = /<<\s*\/?\s*data-[0-9a-z]*\s*>>/gi;
