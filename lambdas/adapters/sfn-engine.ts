@@ -1,6 +1,6 @@
 import { ConfigError } from '../config-error.js';
 import { EngineThrottledError } from '../core/errors.js';
-import type { WorkflowEngine } from '../core/ports.js';
+import { executionArnOf, type WorkflowEngine } from '../core/ports.js';
 import { throttleAs } from './aws-errors.js';
 import { AwsJsonProtocol, type AwsMetadata, AwsServiceError } from './aws-json.js';
 import { AwsRequester, type AwsResponse, regionalEndpoint, serviceErrorName } from './aws-request.js';
@@ -40,8 +40,8 @@ export function createSfnEngine(options: { region?: string; endpoint?: string })
     throttleAs(EngineThrottledError, 'Step Functions', async () => {
       // As a value (a fresh copy per attempt): an in-process endpoint takes it unencoded.
       const { res } = await protocol.post(`AWSStepFunctions.${operation}`, () => ({ ...input }));
-      const text = res.value === undefined ? res.body.toString('utf8') : '';
-      const parsed: unknown = res.value ?? (text ? JSON.parse(text) : {});
+      const text = res.value === undefined ? res.body.toString('utf8') : undefined;
+      const parsed: unknown = text === undefined ? res.value : text ? JSON.parse(text) : {};
       return parsed && typeof parsed === 'object' ? (parsed as Record<string, unknown>) : {};
     });
   const text = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
@@ -53,7 +53,7 @@ export function createSfnEngine(options: { region?: string; endpoint?: string })
       } catch (err) {
         // Same name: the execution exists already (a retried request). Resolve its ARN.
         if ((err as { name?: string }).name === 'ExecutionAlreadyExists') {
-          return `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
+          return executionArnOf(stateMachineArn, name);
         }
         throw err;
       }

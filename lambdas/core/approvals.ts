@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { ApprovalDecision, ApprovalRequestEvent, ToolCallRef } from '../../state-machines/contract.js';
 import { LIMIT_UNIT } from '../../state-machines/edges.js';
 import type { Workflow } from '../../state-machines/workflow.js';
@@ -12,6 +11,7 @@ import { offloaderFor, resolveOutputs } from './offload.js';
 import type { Mailer, WorkflowEngine } from './ports.js';
 import { MICROS_PER_USD } from './pricing.js';
 import type { TrailEvent } from './run-records.js';
+import { sha256 } from './sha256.js';
 import { outputsFor } from './step-outputs.js';
 import { pendingWrite, stampUsage } from './usage.js';
 
@@ -30,10 +30,7 @@ const TOKEN_GONE = ['TaskTimedOut', 'TaskDoesNotExist', 'InvalidToken'];
 
 /** A digest of exactly what the approver is shown; a decision must name it ("approve what you saw"). */
 export function approvalDigest(record: ApprovalRecord): string {
-  return createHash('sha256')
-    .update(canonicalJson({ calls: record.calls, summary: record.summary }))
-    .digest('base64url')
-    .slice(0, 32);
+  return sha256(canonicalJson({ calls: record.calls, summary: record.summary }), 'base64url').slice(0, 32);
 }
 
 /**

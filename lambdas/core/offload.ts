@@ -1,6 +1,6 @@
 import { ChaperoneError, OffloadedPayloadMissingError } from './errors.js';
 import type { Json, Message } from './model.js';
-import { sha256 as digest } from './sha256.js';
+import { sha256 } from './sha256.js';
 
 /**
  * Large payloads travel as references. A tool result or step output above a
@@ -38,8 +38,6 @@ export const DEFAULT_OFFLOAD_THRESHOLD_BYTES = 32 * 1024;
 const REF_KEY = '$chaperoneOffloaded';
 /** The prefix of a text reference. It starts with a NUL, which no text kept inline starts with (see {@link Offloader.offloadText}). */
 const TEXT_PREFIX = '\u0000chaperone-offloaded:';
-
-const sha256 = (s: string): string => digest(s);
 
 /** Offload and resolve against one store, for one run. */
 export interface Offloader {

@@ -16,8 +16,8 @@
  * Ids are derived from the run id and the trail's deterministic event ids,
  * so exporting a run twice sends the same spans.
  */
-import { createHash } from 'node:crypto';
 import type { StoredTrailEvent } from './run-records.js';
+import { sha256 } from './sha256.js';
 
 type AnyValue =
   | { stringValue: string }
@@ -66,11 +66,7 @@ const STATUS = { unset: 0, ok: 1, error: 2 } as const;
 /** The instrumentation scope of the exported spans. */
 export const TRACE_SCOPE = { name: 'chaperone', version: '1' };
 
-const hex = (input: string, bytes: number) =>
-  createHash('sha256')
-    .update(input)
-    .digest('hex')
-    .slice(0, bytes * 2);
+const hex = (input: string, bytes: number) => sha256(input).slice(0, bytes * 2);
 /** The run's trace id: 16 bytes derived from the run id. */
 export const traceIdOf = (runId: string) => hex(`trace:${runId}`, 16);
 const spanIdOf = (runId: string, key: string) => hex(`span:${runId}:${key}`, 8);

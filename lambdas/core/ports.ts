@@ -1,3 +1,8 @@
+/** The ARN of the Standard execution `name` of `stateMachineArn` (known before it starts). */
+export function executionArnOf(stateMachineArn: string, name: string): string {
+  return `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
+}
+
 /** Step Functions as core sees it (the SFN adapter implements it). */
 export interface WorkflowEngine {
   /** Start (idempotent on `name`); returns the execution ARN. */

@@ -6,7 +6,7 @@ import { causeSummary } from './error-cause.js';
 import { ChaperoneError, PriceTableError } from './errors.js';
 import { checkRunInput } from './input-guardrails.js';
 import type { Json } from './model.js';
-import type { WorkflowEngine } from './ports.js';
+import { executionArnOf, type WorkflowEngine } from './ports.js';
 import { MICROS_PER_USD } from './pricing.js';
 import type { Ledger, RunMeta } from './run-records.js';
 import { pendingTransaction, runCost, usageSnapshot } from './usage.js';
@@ -194,11 +194,6 @@ export async function startRun(rawBody: string | null | undefined, deps: RunsApi
     };
   }
   return { status: created ? 201 : 200, body: { runId, status: 'RUNNING', links } };
-}
-
-/** The ARN of the Standard execution `name` of `stateMachineArn`. */
-export function executionArnOf(stateMachineArn: string, name: string): string {
-  return `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
 }
 
 /**

@@ -70,12 +70,11 @@ export const dynaliteDb = require('dynalite/db') as {
   validateKey(key: unknown, table: DynaliteTable): DynaliteError | null | undefined;
   validateItem(item: unknown, table: DynaliteTable): DynaliteError | null | undefined;
   checkConditional(data: unknown, existing: unknown): DynaliteError | null | undefined;
+  /** Compares attribute values (`compare('GT', a, b)`: a above b), as its parser's BETWEEN check does. */
+  compare(op: string, a: unknown, b: unknown): boolean;
 };
 // Item sizes without big.js and key prefixes without an MD5 per key (`dynalite-sizes.ts`).
 installFastSizes(dynaliteDb as unknown as DynaliteSizing);
-/** Dynalite's comparison of attribute values (`compare('GT', a, b)`: a above b), as its parser's BETWEEN check calls it. */
-const dynaliteCompare = (require('dynalite/db') as { compare(op: string, a: unknown, b: unknown): boolean })
-  .compare;
 /** An error dynalite answers with: its status and DynamoDB JSON body. */
 export type DynaliteError = Error & { statusCode?: number; body?: Record<string, unknown> };
 type ExpressionRequest = Record<string, unknown> & {
@@ -154,7 +153,7 @@ function boundsHold(template: ExpressionTemplate, values: Record<string, unknown
     const high = values[highName];
     const a = immediateType(low);
     const b = immediateType(high);
-    if (a && b && (a !== b || dynaliteCompare('GT', low, high))) return false;
+    if (a && b && (a !== b || dynaliteDb.compare('GT', low, high))) return false;
   }
   return true;
 }
